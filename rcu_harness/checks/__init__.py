@@ -1,0 +1,1 @@
+"""Checkers attached to executions as observers."""

@@ -1,0 +1,69 @@
+"""A small persistent interval map: the reference a reader's results meet.
+
+Ranges are inclusive ``[start, last]``, sorted and disjoint; NULL is the
+absence of a range.  A store splits the ranges it partly overlaps (as the
+maple tree does) and never merges equal neighbours (the maple tree keeps
+them apart too).  Stores return a new map, so every version of a writer
+history can be kept.
+"""
+
+from __future__ import annotations
+
+import bisect
+from dataclasses import dataclass
+
+Range = tuple[int, int, object]
+
+
+@dataclass(frozen=True, slots=True)
+class IntervalMap:
+    """Sorted disjoint ranges with non-NULL entries."""
+
+    ranges: tuple[Range, ...] = ()
+
+    def store(self, index: int, last: int, entry: object) -> IntervalMap:
+        """A new map with @entry over [index, last] (None erases)."""
+        out: list[Range] = []
+        for start, end, value in self.ranges:
+            if end < index or start > last:
+                out.append((start, end, value))
+                continue
+            if start < index:
+                out.append((start, index - 1, value))
+            if end > last:
+                out.append((last + 1, end, value))
+        if entry is not None:
+            out.append((index, last, entry))
+        out.sort(key=lambda r: r[0])
+        return IntervalMap(tuple(out))
+
+    def lookup(self, index: int) -> object:
+        """The entry covering @index, or None."""
+        starts = [r[0] for r in self.ranges]
+        pos = bisect.bisect_right(starts, index) - 1
+        if pos >= 0:
+            start, end, value = self.ranges[pos]
+            if start <= index <= end:
+                return value
+        return None
+
+    def has_exact(self, index: int, last: int, entry: object) -> bool:
+        """Is @entry stored over exactly [index, last]?"""
+        return any(r[0] == index and r[1] == last and r[2] == entry
+                   for r in self.ranges)
+
+    def empty_over(self, index: int, last: int) -> bool:
+        """Is all of [index, last] NULL?"""
+        return not any(r[0] <= last and r[1] >= index for r in self.ranges)
+
+    def overlapping(self, first: int, limit: int) -> list[Range]:
+        """The ranges that intersect [first, limit]."""
+        return [r for r in self.ranges if r[0] <= limit and r[1] >= first]
+
+    def summary(self, limit: int = 8) -> str:
+        """A short text form for reports."""
+        from rcu_harness.trace.events import summarize
+
+        parts = [f"[{s:#x}-{e:#x}]={summarize(v)}" for s, e, v in self.ranges[:limit]]
+        more = f" ... (+{len(self.ranges) - limit})" if len(self.ranges) > limit else ""
+        return "{" + ", ".join(parts) + more + "}"

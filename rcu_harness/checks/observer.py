@@ -1,0 +1,102 @@
+"""Observers: checkers attach to an execution through no-op hooks.
+
+In the spirit of trio's ``Instrument``: :class:`Observer` defines every hook
+as a method that does nothing, a checker overrides the hooks it needs, and
+:class:`Hooks` builds, per hook, the list of observers that override it, so
+a hook nobody overrides costs one empty-tuple test at the call site.
+Observers never drive the runtime: they do not schedule, block or wake;
+they only look at what happened and report a
+:class:`~rcu_harness.runtime.finding.Violation` through ``ex.fail()``.
+
+Checks that belong to a modelled object live with it instead (loom style):
+poisoning, double free, leaks and lockdep-RCU with the heap, read-side
+balance with the RCU model, deadlock and livelock with the runtime.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from rcu_harness.runtime.execution import Execution
+    from rcu_harness.runtime.records import ReadRecord, WriteRecord
+    from rcu_harness.runtime.thread import SimThread
+    from rcu_harness.sync.atomic import Atomic
+    from rcu_harness.sync.spinlock import SpinLock
+
+
+class Observer:
+    """Base class of checkers: every hook is a no-op until overridden."""
+
+    def execution_start(self, ex: Execution) -> None:
+        """An execution is about to run its setup."""
+
+    def execution_end(self, ex: Execution) -> None:
+        """Every thread finished, RCU drained and teardown done (no finding)."""
+
+    def thread_exit(self, ex: Execution, t: SimThread) -> None:
+        """@t returned from its function."""
+
+    def store(self, ex: Execution, t: SimThread, target: object, word: str,
+              index: int, value: object, lock: SpinLock | None) -> None:
+        """@t stored @value into a published shared word guarded by @lock."""
+
+    def flags_store(self, ex: Execution, t: SimThread, mt: Any, old: int,
+                    new: int, lock: SpinLock | None) -> None:
+        """@t stored ma_flags of @mt (@lock is the tree lock, None if external)."""
+
+    def write_op_begin(self, ex: Execution, t: SimThread, mt: Any) -> None:
+        """@t starts a write operation on @mt."""
+
+    def write_op_done(self, ex: Execution, t: SimThread, mt: Any) -> None:
+        """@t completed a write operation on @mt."""
+
+    def reader_enter(self, ex: Execution, t: SimThread, users: Atomic) -> None:
+        """@t starts a lockless read of the mm whose mm_users is @users."""
+
+    def reader_exit(self, ex: Execution, t: SimThread, users: Atomic) -> None:
+        """@t ends its lockless read of the mm whose mm_users is @users."""
+
+    def atomic_op(self, ex: Execution, t: SimThread, atomic: Atomic, op: str,
+                  old: int, new: int) -> None:
+        """@t did @op on @atomic, taking it from @old to @new."""
+
+    def write_begin(self, ex: Execution, t: SimThread, rec: WriteRecord) -> None:
+        """@t starts a recorded writer operation."""
+
+    def write_end(self, ex: Execution, t: SimThread, rec: WriteRecord) -> None:
+        """@t completed a recorded writer operation."""
+
+    def read_end(self, ex: Execution, t: SimThread, rec: ReadRecord) -> None:
+        """@t completed a recorded read (its results are in @rec)."""
+
+
+HOOK_NAMES: tuple[str, ...] = tuple(
+    name for name in vars(Observer) if not name.startswith("_")
+)
+
+
+class Hooks:
+    """Per hook, the observers that override it (empty tuples otherwise)."""
+
+    __slots__ = ("observers", *HOOK_NAMES)
+
+    def __init__(self, observers: Sequence[Observer]) -> None:
+        self.observers = tuple(observers)
+        for name in HOOK_NAMES:
+            base = getattr(Observer, name)
+            bound = tuple(
+                getattr(obs, name)
+                for obs in self.observers
+                if getattr(type(obs), name) is not base
+            )
+            setattr(self, name, bound)
+
+    def find(self, cls: type[Observer]) -> Observer | None:
+        """The first attached observer of type @cls."""
+        for obs in self.observers:
+            if isinstance(obs, cls):
+                return obs
+        return None

@@ -1,0 +1,137 @@
+"""Reader results are consistent with the writer history.
+
+The scenario records each writer operation (store or erase of a range)
+with its begin and end steps, and each reader operation with its results
+and its begin and end steps (``h.writing()``, ``h.reading()``).  The checker
+keeps the interval-map *version* after every write: version ``k`` is the
+tree after write ``k``, and is *possibly current* from the begin of write
+``k`` (its stores may already be visible) to the end of write ``k + 1``
+(its stores may not yet be).  A read is consistent when:
+
+* every entry it returned, with its range, is present in some version
+  possibly current during the read (for a point lookup: the entry at that
+  index, NULL included);
+* an iteration is ascending, and returns every range that is present, with
+  the same entry, in *all* versions possibly current during the read.
+
+Writes are assumed serialised (by the tree lock; the writer-lock checker
+reports unlocked ones).  The history is kept per tree object.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from rcu_harness.checks.intervalmap import IntervalMap
+from rcu_harness.checks.observer import Observer
+from rcu_harness.runtime.finding import FindingKind, Violation
+from rcu_harness.runtime.records import ReadKind, WriteOp
+from rcu_harness.trace.events import summarize
+
+if TYPE_CHECKING:
+    from rcu_harness.runtime.execution import Execution
+    from rcu_harness.runtime.records import ReadRecord, WriteRecord
+    from rcu_harness.runtime.thread import SimThread
+
+INF = 1 << 62
+
+
+class _History:
+    __slots__ = ("versions", "writes")
+
+    def __init__(self) -> None:
+        self.versions: list[IntervalMap] = [IntervalMap()]
+        self.writes: list[WriteRecord] = []
+
+    def candidates(self, begin: int, end: int) -> list[IntervalMap]:
+        out = []
+        for k, version in enumerate(self.versions):
+            start = self.writes[k - 1].begin if k else -INF
+            nxt = self.writes[k] if k < len(self.writes) else None
+            stop = INF if nxt is None or nxt.end is None else nxt.end
+            if start <= end and stop >= begin:
+                out.append(version)
+        return out
+
+
+def _accepts(v: IntervalMap, kind: ReadKind, r: tuple[int, int, object]) -> bool:
+    index, last, entry = r
+    if kind is ReadKind.LOAD:
+        return v.lookup(index) == entry
+    if entry is None:
+        return v.empty_over(index, last)
+    return v.has_exact(index, last, entry)
+
+
+def _fmt(r: tuple[int, int, object]) -> str:
+    return f"[{r[0]:#x}, {r[1]:#x}] -> {summarize(r[2])}"
+
+
+class ResultCheck(Observer):
+    """Check reader results against every possibly-current tree version."""
+
+    def __init__(self) -> None:
+        self.trees: dict[Any, _History] = {}
+
+    def _history(self, mt: Any) -> _History:
+        hist = self.trees.get(mt)
+        if hist is None:
+            hist = self.trees[mt] = _History()
+        return hist
+
+    def write_begin(self, ex: Execution, t: SimThread, rec: WriteRecord) -> None:
+        """A new version exists from now on."""
+        hist = self._history(rec.tree)
+        entry = None if rec.op is WriteOp.ERASE else rec.entry
+        newest = hist.versions[-1].store(rec.index, rec.last, entry)
+        if rec.begin < 0:
+            hist.versions[-1] = newest
+            return
+        hist.writes.append(rec)
+        hist.versions.append(newest)
+
+    def read_end(self, ex: Execution, t: SimThread, rec: ReadRecord) -> None:
+        """Check @rec against the versions possibly current during it."""
+        hist = self._history(rec.tree)
+        cands = hist.candidates(rec.begin, rec.end if rec.end is not None else INF)
+        problem = self._problem(rec, cands)
+        if problem:
+            ex.fail(self._violation(ex, t, rec, cands, problem))
+
+    def _problem(self, rec: ReadRecord, cands: list[IntervalMap]) -> str:
+        for r in rec.results:
+            if not any(_accepts(v, rec.kind, r) for v in cands):
+                return f"returned {_fmt(r)}, present in no possibly-current version"
+        if rec.kind is not ReadKind.ITERATE:
+            return ""
+        prev = -1
+        for r in rec.results:
+            if r[0] <= prev:
+                return f"iteration not ascending: {_fmt(r)} after index {prev:#x}"
+            prev = r[1]
+        got = {(r[0], r[1]) for r in rec.results if r[2] is not None}
+        for r in cands[0].overlapping(rec.first, rec.limit):
+            stable = all(v.has_exact(*r) for v in cands[1:])
+            if stable and (r[0], r[1]) not in got:
+                return f"iteration missed {_fmt(r)}, present throughout the read"
+        return ""
+
+    def _violation(self, ex: Execution, t: SimThread, rec: ReadRecord,
+                   cands: list[IntervalMap], problem: str) -> Violation:
+        lines = [
+            "BUG: reader result inconsistent with the writer history",
+            f"task {t.label}: {rec.kind.value} of [{rec.first:#x}, {rec.limit:#x}] "
+            f"during steps {rec.begin}..{rec.end}: {problem}",
+            "results: " + (", ".join(_fmt(r) for r in rec.results) or "none"),
+            f"versions possibly current during the read ({len(cands)}):",
+            *(f"  {v.summary()}" for v in cands[:6]),
+            "writes overlapping the read:",
+            *(f"  {w.thread}: {w.op.value} [{w.index:#x}, {w.last:#x}] -> "
+              f"{summarize(w.entry)} steps {w.begin}..{w.end}"
+              for w in self._history(rec.tree).writes
+              if w.begin <= (rec.end or INF) and (w.end or INF) >= rec.begin),
+        ]
+        return Violation(FindingKind.RESULT, f"{t.label}: {problem}",
+                         "\n".join(lines),
+                         key=(rec.kind.value, problem.split(" ")[0]),
+                         thread=t.label, step=ex.step)

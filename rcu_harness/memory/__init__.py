@@ -1,0 +1,1 @@
+"""The simulated heap, KASAN-style poisoning, SimStruct and the maple port."""

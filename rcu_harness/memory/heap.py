@@ -1,0 +1,191 @@
+"""The simulated heap: allocation records, poisoning, double free, leaks.
+
+Every object handed out by the instrumented port (maple nodes) or by
+``kmalloc()`` (:mod:`rcu_harness.memory.simstruct`) gets an
+:class:`AllocRecord`: where, when and by whom it was allocated, marked dead,
+queued with ``call_rcu()`` and freed, with the grace-period numbers.
+
+The hot path never looks at the record: instrumented objects carry a small
+int ``_w`` of *watch bits* (:data:`PUBLISHED`, :data:`FREED`).  An access to
+an object whose bits are zero (a private, live object) is a plain access;
+otherwise the slow path runs, which is where a freed object is caught and
+reported in KASAN's layout (:mod:`rcu_harness.memory.kasan`).
+
+Addresses are fake, 256-byte aligned in the direct map, handed out in
+allocation order and *never reused*: KASAN's quarantine made infinite, so
+every use after free is caught, and addresses are identical in every run.
+
+Not modelled: slab reuse of freed memory (a freed object stays freed; a
+stale pointer never aliases a newer object), allocation failure (``gfp``
+is ignored), and memory contents after free (accesses are caught instead).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+from typing import TYPE_CHECKING, Any
+
+from rcu_harness.runtime.callchain import CallChain, capture
+from rcu_harness.runtime.finding import FindingKind, Violation
+from rcu_harness.trace.events import EventKind
+
+if TYPE_CHECKING:
+    from rcu_harness.runtime.execution import Execution
+
+PUBLISHED = 1
+"""Watch bit: reachable by other threads; accesses are scheduling points."""
+FREED = 2
+"""Watch bit: freed; every access is a use after free."""
+
+HEAP_BASE = 0xFFFF_8880_0000_0000
+STATIC_BASE = 0xFFFF_FFFF_8300_0000
+_ALLOC = EventKind.ALLOC.value
+_FREE = EventKind.FREE.value
+
+
+class AllocState(Enum):
+    """Life of a heap object."""
+
+    LIVE = "live"
+    DEAD = "dead"
+    """Unlinked and marked dead; memory valid until freed."""
+    FREED = "freed"
+
+
+@dataclass(frozen=True, slots=True)
+class Site:
+    """Who did something to an object, when, and from where."""
+
+    thread: str
+    step: int
+    chain: CallChain
+
+
+class AllocRecord:
+    """Everything the heap knows about one object."""
+
+    __slots__ = ("addr", "alloc", "call_rcu", "call_rcu_gp", "death", "free",
+                 "free_gp", "leak_checked", "obj", "rcu_pending", "size",
+                 "state", "type_name")
+
+    def __init__(self, obj: Any, addr: int, size: int, type_name: str,
+                 alloc: Site, leak_checked: bool) -> None:
+        self.obj = obj
+        self.addr = addr
+        self.size = size
+        self.type_name = type_name
+        self.state = AllocState.LIVE
+        self.alloc = alloc
+        self.death: Site | None = None
+        self.call_rcu: Site | None = None
+        self.call_rcu_gp = 0
+        self.free: Site | None = None
+        self.free_gp = 0
+        """The grace period whose end freed it (0: not freed from a callback)."""
+        self.rcu_pending = False
+        self.leak_checked = leak_checked
+
+
+class Heap:
+    """The simulated heap of one execution."""
+
+    def __init__(self, ex: Execution) -> None:
+        self.ex = ex
+        self.records: dict[int, AllocRecord] = {}
+        self.objects: dict[int, Any] = {}
+        """addr -> object, for ports whose model resolves addresses."""
+        self._next = HEAP_BASE
+        self._next_static = STATIC_BASE
+        self.total_allocated = 0
+        self.total_freed = 0
+
+    # -- addresses -------------------------------------------------------
+    def new_addr(self, size: int) -> int:
+        """The next fresh heap address for an object of @size bytes."""
+        addr = self._next
+        self._next += max(256, (size + 255) & ~255)
+        return addr
+
+    def static_addr(self) -> int:
+        """A fresh address outside the heap (locks, atomics, globals)."""
+        addr = self._next_static
+        self._next_static += 64
+        return addr
+
+    def site(self, skip: int = 2) -> Site:
+        """The current thread, step and call chain."""
+        ex = self.ex
+        return Site(ex.cur.label, ex.step, capture(skip))
+
+    # -- life cycle --------------------------------------------------------
+    def register(self, obj: Any, addr: int, size: int, type_name: str, *,
+                 leak_checked: bool = True) -> AllocRecord:
+        """Record the allocation of @obj at @addr."""
+        rec = AllocRecord(obj, addr, size, type_name, self.site(3), leak_checked)
+        self.records[addr] = rec
+        self.objects[addr] = obj
+        self.total_allocated += 1
+        self.ex.emit(_ALLOC, addr, type_name)
+        return rec
+
+    def record_of(self, obj: Any) -> AllocRecord | None:
+        """The allocation record of @obj, if the heap handed it out."""
+        rec = self.records.get(getattr(obj, "addr", -1))
+        return rec if rec is not None and rec.obj is obj else None
+
+    def free(self, obj: Any) -> None:
+        """kfree(): free @obj; a double or invalid free is a finding."""
+        from rcu_harness.memory import kasan
+
+        rec = self.record_of(obj)
+        if rec is None:
+            self.ex.fail(kasan.invalid_free(self, obj))
+            return
+        if rec.state is AllocState.FREED:
+            self.ex.fail(kasan.double_free(self, rec))
+            return
+        rec.state = AllocState.FREED
+        rec.free = self.site(3)
+        rcu = self.ex.rcu
+        rec.free_gp = rcu.running_gp if rcu.running is not None else 0
+        rec.rcu_pending = False
+        obj._w |= FREED
+        self.total_freed += 1
+        self.ex.emit(_FREE, rec.addr, rec.type_name)
+
+    def on_call_rcu(self, obj: Any) -> None:
+        """call_rcu() was called on @obj: record it; catch misuse."""
+        from rcu_harness.memory import kasan
+
+        rec = self.record_of(obj)
+        if rec is None:
+            return
+        if rec.state is AllocState.FREED:
+            self.ex.fail(kasan.use_after_free(self, rec, "Write", "rcu_head", -1,
+                                              8))
+            return
+        if rec.rcu_pending:
+            self.ex.fail(kasan.double_free(self, rec, via="call_rcu"))
+            return
+        rec.rcu_pending = True
+        rec.call_rcu = self.site(4)
+        rec.call_rcu_gp = self.ex.rcu.gp_seq
+
+    def mark_dead(self, rec: AllocRecord) -> None:
+        """The object was marked dead (mte_set_node_dead())."""
+        rec.state = AllocState.DEAD
+        rec.death = self.site(4)
+
+    def revive(self, rec: AllocRecord) -> None:
+        """A dead object was reinitialised for reuse."""
+        rec.state = AllocState.LIVE
+
+    def check_leaks(self) -> None:
+        """Every leak-checked object must have been freed by now."""
+        from rcu_harness.memory import kasan
+
+        leaked = [r for r in self.records.values()
+                  if r.leak_checked and r.state is not AllocState.FREED]
+        if leaked:
+            self.ex.fail(kasan.leak(self, leaked))

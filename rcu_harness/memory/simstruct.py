@@ -1,0 +1,226 @@
+"""SimStruct: instrumented structs for hand-written test programs.
+
+A subclass declares its words, ``fields = ("next", "value")``; every read
+or write of such an attribute on a *published* object is a scheduling point
+and is poison-checked, exactly like a maple node word.  Objects come from
+``kmalloc(cls, **fields)`` and go back with ``kfree()`` or ``kfree_rcu()``;
+globals (list heads) come from ``h.static(cls, ...)`` and are never freed.
+
+Publication: a global is published from the start; a ``kmalloc``'ed object
+is private to its creator until a pointer to it is stored into a published
+object (``rcu_assign_pointer()`` or a plain store), which publishes it and,
+recursively, the private objects it points to.  Accesses to private objects
+are not scheduling points (no other thread can reach them) but are still
+poison-checked.  A published object inherits the *guard* lock of the object
+it was published into; stores to it by a thread not holding the guard are
+reported by the writer-lock checker, and ``rcu_dereference()`` of it outside
+a read-side section without the guard is a lockdep-RCU splat.
+
+Not modelled: field sizes (every field is one 8-byte word), unpublishing
+(publication is sticky: a removed object may still be reached by readers
+that loaded a pointer to it before, until it is freed).
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+
+from rcu_harness.memory.heap import FREED, PUBLISHED
+from rcu_harness.runtime.current import current
+from rcu_harness.trace.events import EventKind
+
+if TYPE_CHECKING:
+    from rcu_harness.runtime.execution import Execution
+    from rcu_harness.sync.spinlock import SpinLock
+
+_LOAD = EventKind.LOAD.value
+_STORE = EventKind.STORE.value
+_getframe = sys._getframe
+S = TypeVar("S", bound="SimStruct")
+
+
+class SimStruct:
+    """Base of instrumented structs; subclasses set ``fields``."""
+
+    __slots__ = ("_ex", "_lock", "_rec", "_v", "_w", "addr")
+    fields: ClassVar[tuple[str, ...]] = ()
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        for i, name in enumerate(cls.fields):
+            setattr(cls, name, _field(i, name))
+
+    def __init__(self) -> None:
+        raise TypeError(f"allocate {type(self).__name__} with kmalloc() or "
+                        "h.static(), not by calling the class")
+
+    def word_offset(self, word: str, index: int) -> int:
+        """Byte offset of field @word."""
+        return self.fields.index(word) * 8 if word in self.fields else 0
+
+    def rcu_summary(self) -> str:
+        """Deterministic summary for traces."""
+        return f"{type(self).__name__}@{self.addr:#x}"
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.addr:#x}>"
+
+
+def _field(i: int, name: str) -> property:
+    def fget(self: SimStruct) -> Any:
+        if self._w:
+            return _load(self, i, name)
+        return self._v[i]
+
+    def fset(self: SimStruct, value: Any) -> None:
+        if self._w or isinstance(value, SimStruct):
+            _store(self, i, name, value)
+        else:
+            self._v[i] = value
+
+    return property(fget, fset, doc=f"instrumented field {name!r}")
+
+
+def _load(obj: SimStruct, i: int, name: str) -> Any:
+    ex = obj._ex
+    if obj._w & PUBLISHED and not ex.quiet:
+        ex.point()
+        if ex.record_events:
+            ex.events.append((ex.step, ex.cur_tid, _LOAD, obj.addr, name, -1,
+                              obj._v[i], _getframe(2).f_code))
+    if obj._w & FREED:
+        _uaf(ex, obj, "Read", name)
+    return obj._v[i]
+
+
+def _store(obj: SimStruct, i: int, name: str, value: Any) -> None:
+    ex = obj._ex
+    w = obj._w
+    if w & PUBLISHED and not ex.quiet:
+        ex.point()
+        w = obj._w
+        if w & FREED:
+            _uaf(ex, obj, "Write", name)
+        for hook in ex.hooks.store:
+            hook(ex, ex.cur, obj, name, -1, value, obj._lock)
+        if ex.record_events:
+            ex.events.append((ex.step, ex.cur_tid, _STORE, obj.addr, name, -1,
+                              value, _getframe(2).f_code))
+    elif w & FREED:
+        _uaf(ex, obj, "Write", name)
+    if w & PUBLISHED and isinstance(value, SimStruct) and \
+            not value._w & PUBLISHED:
+        publish(value, guard=obj._lock)
+    obj._v[i] = value
+
+
+def _uaf(ex: Execution, obj: SimStruct, access: str, name: str) -> None:
+    from rcu_harness.memory.kasan import use_after_free
+
+    rec = ex.heap.record_of(obj)
+    if rec is not None:
+        ex.fail(use_after_free(ex.heap, rec, access, name, -1))
+
+
+def publish(obj: SimStruct, *, guard: SpinLock | None = None) -> None:
+    """Make @obj (and the private objects it points to) reachable by all."""
+    if obj._w & PUBLISHED:
+        return
+    obj._w |= PUBLISHED
+    obj._lock = guard
+    for value in obj._v:
+        if isinstance(value, SimStruct) and not value._w & PUBLISHED:
+            publish(value, guard=guard)
+
+
+def _new(ex: Execution, cls: type[S], init: dict[str, Any]) -> S:
+    obj = cls.__new__(cls)
+    obj._ex = ex
+    obj._v = [None] * len(cls.fields)
+    obj._w = 0
+    obj._lock = None
+    for name, value in init.items():
+        obj._v[cls.fields.index(name)] = value
+    return obj
+
+
+def kmalloc(cls: type[S], **init: Any) -> S:
+    """kmalloc(sizeof(*p)): a private, zeroed (None) @cls with @init fields."""
+    ex = current()
+    obj = _new(ex, cls, init)
+    size = 8 * max(1, len(cls.fields))
+    obj.addr = ex.heap.new_addr(size)
+    obj._rec = ex.heap.register(obj, obj.addr, size, cls.__name__)
+    return obj
+
+
+def static(cls: type[S], *, guard: SpinLock | None = None, **init: Any) -> S:
+    """A global @cls: published from the start, never freed."""
+    ex = current()
+    obj = _new(ex, cls, init)
+    obj.addr = ex.heap.static_addr()
+    obj._rec = ex.heap.register(obj, obj.addr, 8 * max(1, len(cls.fields)),
+                                cls.__name__, leak_checked=False)
+    publish(obj, guard=guard)
+    return obj
+
+
+def kfree(obj: Any) -> None:
+    """kfree(): free @obj now."""
+    ex = current()
+    if ex.in_threads:
+        ex.point()
+    ex.heap.free(obj)
+
+
+def kfree_rcu_cb(obj: Any) -> None:
+    """The RCU callback of kfree_rcu()."""
+    current().heap.free(obj)
+
+
+def kfree_rcu(obj: Any) -> None:
+    """kfree_rcu(): free @obj after a grace period."""
+    from rcu_harness.rcu.api import call_rcu
+
+    call_rcu(obj, kfree_rcu_cb)
+
+
+def rcu_assign_pointer(obj: SimStruct, name: str, value: Any) -> None:
+    """rcu_assign_pointer(obj->name, value): publish @value through @obj."""
+    setattr(obj, name, value)
+
+
+def _check_protected(ex: Execution, obj: SimStruct, name: str,
+                     ok: bool) -> None:
+    if ok or not obj._w & PUBLISHED or not ex.in_threads:
+        return
+    t = ex.cur
+    if t.rcu_nesting or (obj._lock is not None and obj._lock.owner is t) or \
+            t.tid == 0:
+        return
+    from rcu_harness.memory.lockdep import suspicious_rcu_usage
+
+    ex.fail(suspicious_rcu_usage(ex, obj, name, obj._lock))
+
+
+def rcu_dereference(obj: SimStruct, name: str) -> Any:
+    """rcu_dereference(obj->name): needs rcu_read_lock() or the guard lock."""
+    _check_protected(current(), obj, name, False)
+    return getattr(obj, name)
+
+
+def rcu_dereference_check(obj: SimStruct, name: str, cond: bool) -> Any:
+    """rcu_dereference_check(obj->name, cond)."""
+    _check_protected(current(), obj, name, cond)
+    return getattr(obj, name)
+
+
+def rcu_dereference_protected(obj: SimStruct, name: str, lock: SpinLock) -> Any:
+    """rcu_dereference_protected(obj->name, lockdep_is_held(lock))."""
+    ex = current()
+    if ex.in_threads and lock.owner is not ex.cur:
+        from rcu_harness.memory.lockdep import suspicious_rcu_usage
+
+        ex.fail(suspicious_rcu_usage(ex, obj, name, lock))
+    return getattr(obj, name)

@@ -1,0 +1,1 @@
+"""The RCU model: read-side sections, the rcu_gp kthread, callbacks."""

@@ -1,0 +1,64 @@
+"""The grace-period kthread ``rcu_gp``: thread 0 of every execution.
+
+Loop: idle (state ``IDLE``, which is not a deadlock) until callbacks or
+``synchronize_rcu()`` waiters are pending; then, each step a scheduling
+point the strategy may delay:
+
+1. start a grace period: ``gp_seq += 1``, take the pending callbacks and
+   waiters, snapshot every thread inside a read-side section;
+2. block until each snapshotted thread has left that section;
+3. end the grace period: wake the ``synchronize_rcu()`` waiters;
+4. invoke the callbacks, one step each, in the order they were queued.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from rcu_harness.runtime.thread import ThreadState
+from rcu_harness.trace.events import EventKind
+
+if TYPE_CHECKING:
+    from rcu_harness.runtime.execution import Execution
+
+_GP_START = EventKind.GP_START.value
+_GP_END = EventKind.GP_END.value
+_CB = EventKind.RCU_CALLBACK.value
+
+
+def rcu_gp_kthread(ex: Execution) -> None:
+    """Body of the rcu_gp thread: run grace periods while there is work."""
+    rcu = ex.rcu
+    while True:
+        if not rcu.has_work():
+            ex.block("rcu work (idle)", ThreadState.IDLE)
+            continue
+        rcu_gp_one(ex)
+
+
+def rcu_gp_one(ex: Execution) -> None:
+    """One grace period, from start to its last callback."""
+    rcu = ex.rcu
+    ex.point()
+    rcu.gp_seq += 1
+    gp = rcu.gp_seq
+    batch, rcu.pending = rcu.pending, []
+    waiters, rcu.sync_waiters = rcu.sync_waiters, []
+    rcu.waiting = {t.tid: t.rcu_section for t in ex.threads if t.rcu_nesting}
+    rcu.in_gp = True
+    ex.emit(_GP_START, gp, "readers", len(rcu.waiting))
+    ex.count("rcu_grace_periods")
+    while rcu.waiting:
+        ex.block(f"grace period {gp} (readers "
+                 + ", ".join(ex.threads[tid].label for tid in rcu.waiting) + ")")
+    ex.point()
+    rcu.completed = gp
+    rcu.in_gp = False
+    ex.emit(_GP_END, gp)
+    for t in waiters:
+        ex.wake(t)
+    for cb in batch:
+        ex.point()
+        ex.emit(_CB, getattr(cb.obj, "addr", 0),
+                getattr(cb.func, "__name__", "callback"), cb.seq)
+        rcu.invoke(cb, gp)

@@ -1,0 +1,110 @@
+"""Simulated call chains: the model and scenario frames of a simulated thread.
+
+KASAN prints a stack trace for the faulting access and for the allocation,
+free and ``call_rcu`` of the object.  The harness does the same with Python
+frames: :func:`capture` walks the current greenlet's frames and keeps
+``(code, lineno)`` pairs (cheap: no strings are built); :meth:`CallChain.lines`
+formats them lazily and keeps only *model and scenario* frames, i.e. drops
+the harness's own runtime and the Python installation (stdlib, greenlet,
+pytest).  Scenario modules inside ``rcu_harness/scenarios`` are kept.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import sysconfig
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from types import CodeType, FrameType, TracebackType
+
+_PKG_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+_KEEP_UNDER_PKG = (os.path.join(_PKG_DIR, "scenarios") + os.sep,)
+_SYSTEM_DIRS = tuple(
+    sorted(
+        {
+            os.path.abspath(p) + os.sep
+            for key in ("stdlib", "platstdlib", "purelib", "platlib")
+            if (p := sysconfig.get_paths().get(key))
+        }
+    )
+)
+_ROOT = os.path.dirname(_PKG_DIR) + os.sep
+_keep_cache: dict[str, bool] = {}
+
+
+def is_model_file(filename: str) -> bool:
+    """Is @filename model or scenario code (not harness runtime, not Python)?"""
+    keep = _keep_cache.get(filename)
+    if keep is None:
+        path = os.path.abspath(filename)
+        if path.startswith(_KEEP_UNDER_PKG):
+            keep = True
+        elif path.startswith(_PKG_DIR + os.sep) or path.startswith(_SYSTEM_DIRS):
+            keep = False
+        else:
+            keep = not filename.startswith("<")
+        _keep_cache[filename] = keep
+    return keep
+
+
+def _relpath(filename: str) -> str:
+    path = os.path.abspath(filename)
+    if path.startswith(_ROOT):
+        return path[len(_ROOT):]
+    return os.path.basename(path)
+
+
+@dataclass(frozen=True, slots=True)
+class CallChain:
+    """A captured call chain, innermost frame first."""
+
+    frames: tuple[tuple[CodeType, int], ...]
+
+    def model_frames(self) -> list[tuple[CodeType, int]]:
+        """The frames that belong to model or scenario code."""
+        return [f for f in self.frames if is_model_file(f[0].co_filename)]
+
+    def top(self) -> str:
+        """Name of the innermost model function, or ``?``."""
+        frames = self.model_frames()
+        return frames[0][0].co_name if frames else "?"
+
+    def names(self, depth: int = 3) -> tuple[str, ...]:
+        """The innermost @depth model function names (for signatures)."""
+        return tuple(code.co_name for code, _ in self.model_frames()[:depth])
+
+    def lines(self) -> list[str]:
+        """One `` function (file:line)`` line per model frame."""
+        return [
+            f" {code.co_name} ({_relpath(code.co_filename)}:{lineno})"
+            for code, lineno in self.model_frames()
+        ] or [" <no model frames>"]
+
+
+EMPTY = CallChain(())
+
+
+def capture(skip: int = 1) -> CallChain:
+    """The call chain of the caller, skipping @skip harness frames."""
+    try:
+        frame: FrameType | None = sys._getframe(skip + 1)
+    except ValueError:
+        return EMPTY
+    out: list[tuple[CodeType, int]] = []
+    while frame is not None:
+        out.append((frame.f_code, frame.f_lineno))
+        frame = frame.f_back
+    return CallChain(tuple(out))
+
+
+def from_traceback(tb: TracebackType | None) -> CallChain:
+    """The call chain of an exception's traceback, innermost frame first."""
+    out: list[tuple[CodeType, int]] = []
+    while tb is not None:
+        out.append((tb.tb_frame.f_code, tb.tb_lineno))
+        tb = tb.tb_next
+    out.reverse()
+    return CallChain(tuple(out))

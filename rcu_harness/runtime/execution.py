@@ -1,0 +1,311 @@
+"""One execution: simulated threads, scheduling points, blocking, findings.
+
+An :class:`Execution` runs a program once under one strategy decision
+sequence.  The runner's greenlet (``main``) runs the program's setup, then
+hands control to simulated threads; threads switch *directly* to each other
+at scheduling points (no trip through ``main``), and come back to ``main``
+only when they finish, when nothing is runnable, or on a finding.
+
+The hot path is :meth:`Execution.point`: bump the step counter, test the
+step bound, and, only if more than one thread is runnable, ask the
+strategy.  When the strategy keeps the current thread nothing else happens:
+no switch, just a call.  Callers record what they did as a plain tuple in
+``events`` after the point returns (the access happens atomically when the
+thread runs again).
+
+Liveness: more than ``max_steps`` points is a livelock; no runnable thread
+while some unfinished thread is blocked is a deadlock (``rcu_gp`` idling
+with nothing to do does not count).  A Python exception escaping a thread
+function is a finding, never a crash of the harness.
+
+On the first violation the execution aborts: ``main`` throws
+``GreenletExit`` into every unfinished thread, with scheduling disabled so
+that ``finally`` blocks in model code run to completion without switching.
+
+Not modelled: weak memory (every access is sequentially consistent and
+atomic at its scheduling point), interrupts, and time.
+"""
+
+from __future__ import annotations
+
+import bisect
+from enum import Enum
+from typing import TYPE_CHECKING, Any
+
+from greenlet import GreenletExit, getcurrent, greenlet
+
+from rcu_harness.runtime.current import SLOT
+from rcu_harness.runtime.errors import HarnessError, HarnessUsageError
+from rcu_harness.runtime.finding import FindingKind, Violation
+from rcu_harness.runtime.thread import SimThread, ThreadState
+from rcu_harness.trace.events import EventKind
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+
+    from rcu_harness.checks.observer import Hooks
+    from rcu_harness.memory.heap import Heap
+    from rcu_harness.rcu.state import RcuState
+    from rcu_harness.sched.protocol import Strategy
+    from rcu_harness.trace.events import RawEvent
+
+_EXIT = EventKind.EXIT.value
+_SPAWN = EventKind.SPAWN.value
+_BLOCK = EventKind.BLOCK.value
+_WAKE = EventKind.WAKE.value
+
+
+class Phase(Enum):
+    """What part of its life an execution is in."""
+
+    SETUP = "setup"
+    RUN = "run"
+    TEARDOWN = "teardown"
+    DONE = "done"
+
+
+class Execution:
+    """The state of one run of a program."""
+
+    def __init__(self, index: int, strategy: Strategy, *, max_steps: int,
+                 hooks: Hooks, record_events: bool = True) -> None:
+        from rcu_harness.memory.heap import Heap
+        from rcu_harness.rcu.state import RcuState
+
+        self.index = index
+        self.strategy = strategy
+        self._next_thread = strategy.next_thread
+        self.max_steps = max_steps
+        self.hooks = hooks
+        self.record_events = record_events
+        self.threads: list[SimThread] = []
+        self.runnable: list[int] = []
+        """Ids of runnable threads, ascending (what strategies see)."""
+        self.step = 0
+        self.events: list[RawEvent] = []
+        self.quiet = 0
+        """> 0 while accesses are unobserved (setup, teardown, checkers)."""
+        self.phase = Phase.SETUP
+        self.violation: Violation | None = None
+        self.error: BaseException | None = None
+        """A harness error raised in a thread, re-raised by :meth:`run`."""
+        self.aborting = False
+        self.counters: dict[str, int] = {}
+        self.main: greenlet = getcurrent()
+        self.setup_thread = SimThread(-1, "setup")
+        self.cur: SimThread = self.setup_thread
+        self.cur_tid = -1
+        self.exit_fns: list[Callable[[], None]] = []
+        self.rcu: RcuState = RcuState(self)
+        self.heap: Heap = Heap(self)
+        self.rcu.gp_thread  # noqa: B018 - rcu_gp is always thread 0
+        self.context: dict[str, Any] = {}
+        """Free slots for ports and helpers that live per execution."""
+
+    # -- the hot path ----------------------------------------------------
+    def point(self) -> None:
+        """A scheduling point: maybe let another thread run first."""
+        step = self.step = self.step + 1
+        if step > self.max_steps:
+            self._livelock()
+        runnable = self.runnable
+        if len(runnable) > 1 and not self.quiet:
+            cur = self.cur_tid
+            nxt = self._next_thread(runnable, cur)
+            if nxt != cur:
+                t = self.threads[nxt]
+                self.cur = t
+                self.cur_tid = nxt
+                t.glet.switch()  # type: ignore[union-attr]
+
+    def emit(self, kind: int, addr: int = 0, word: str | None = None,
+             index: int = -1, value: object = None, code: Any = None) -> None:
+        """Record one event for the current thread at the current step."""
+        if self.record_events and not self.quiet:
+            self.events.append(
+                (self.step, self.cur_tid, kind, addr, word, index, value, code)
+            )
+
+    def count(self, name: str, n: int = 1) -> None:
+        """Add @n to the benign counter @name."""
+        self.counters[name] = self.counters.get(name, 0) + n
+
+    @property
+    def in_threads(self) -> bool:
+        """Is a simulated thread running observed code right now?"""
+        return self.phase is Phase.RUN and not self.quiet
+
+    # -- threads ------------------------------------------------------------
+    def spawn(self, name: str, fn: Callable[..., object], args: Sequence[object],
+              *, state: ThreadState = ThreadState.RUNNABLE) -> SimThread:
+        """Create a simulated thread that will run ``fn(*args)``."""
+        t = SimThread(len(self.threads), name)
+        t.glet = greenlet(run=lambda: self._thread_body(t, fn, args),
+                          parent=self.main)
+        t.state = state
+        self.threads.append(t)
+        if state is ThreadState.RUNNABLE:
+            bisect.insort(self.runnable, t.tid)
+        if self.phase is Phase.RUN:
+            self.emit(_SPAWN, 0, name, t.tid)
+        return t
+
+    def _thread_body(self, t: SimThread, fn: Callable[..., object],
+                     args: Sequence[object]) -> None:
+        try:
+            fn(*args)
+        except GreenletExit:
+            raise
+        except HarnessError as exc:
+            if not self.aborting and self.error is None:
+                self.error = exc
+                self.main.switch()
+            return
+        except BaseException as exc:  # a finding, never a harness crash
+            if not self.aborting:
+                from rcu_harness.checks.exceptions import exception_violation
+
+                self.fail(exception_violation(self, t, exc))
+            return
+        self._thread_exit(t)
+
+    def _thread_exit(self, t: SimThread) -> None:
+        self.emit(_EXIT)
+        self.rcu.thread_exit(t)
+        if t.locks_held:
+            names = ", ".join(lock.name for lock in t.locks_held)
+            self.fail(Violation(
+                FindingKind.LOCK_MISUSE,
+                f"task {t.label} exited with locks held: {names}",
+                f"BUG: lock held when returning to user space!\n"
+                f"task {t.label} is leaving the kernel with locks still held:"
+                f" {names}",
+                key=("exit-with-lock", *(lock.name for lock in t.locks_held)),
+                thread=t.label, step=self.step))
+        for hook in self.hooks.thread_exit:
+            hook(self, t)
+        t.state = ThreadState.FINISHED
+        if t.tid in self.runnable:
+            self.runnable.remove(t.tid)
+
+    def block(self, reason: str, state: ThreadState = ThreadState.BLOCKED) -> None:
+        """Make the current thread non-runnable until someone wakes it."""
+        if self.aborting:
+            raise GreenletExit
+        if self.phase is not Phase.RUN or self.quiet:
+            raise HarnessUsageError(f"cannot block ({reason}) outside a thread")
+        t = self.cur
+        t.state = state
+        t.wait_reason = reason
+        self.runnable.remove(t.tid)
+        self.emit(_BLOCK, 0, reason)
+        runnable = self.runnable
+        if not runnable:
+            self.main.switch()
+        else:
+            nxt = self._next_thread(runnable, None) if len(runnable) > 1 \
+                else runnable[0]
+            nt = self.threads[nxt]
+            self.cur = nt
+            self.cur_tid = nxt
+            nt.glet.switch()  # type: ignore[union-attr]
+        if self.aborting:
+            raise GreenletExit
+
+    def wake(self, t: SimThread) -> None:
+        """Make @t runnable again (it runs when the strategy picks it)."""
+        if self.aborting or t.state is ThreadState.RUNNABLE:
+            return
+        if t.state is ThreadState.FINISHED:
+            return
+        t.state = ThreadState.RUNNABLE
+        t.wait_reason = ""
+        bisect.insort(self.runnable, t.tid)
+        self.emit(_WAKE, 0, t.name, t.tid)
+
+    # -- findings -------------------------------------------------------------
+    def fail(self, v: Violation) -> None:
+        """Report @v; the first violation ends the execution."""
+        if self.violation is not None or self.aborting:
+            return
+        self.violation = v
+        if getcurrent() is not self.main:
+            self.main.switch()
+            raise GreenletExit
+
+    def _livelock(self) -> None:
+        from rcu_harness.runtime.liveness import livelock_violation
+
+        self.max_steps = 1 << 62
+        self.fail(livelock_violation(self))
+
+    # -- driving --------------------------------------------------------------
+    def run(self, setup: Callable[[Any], None], harness: Any) -> None:
+        """Run setup, the threads, teardown and the end checks."""
+        SLOT.ex = self
+        try:
+            for hook in self.hooks.execution_start:
+                hook(self)
+            self.quiet += 1
+            setup(harness)
+            self.quiet -= 1
+            if self.violation is None:
+                self.phase = Phase.RUN
+                self.rcu.kick()
+                self._schedule_loop()
+            if self.violation is None and self.error is None:
+                self._teardown()
+        finally:
+            self._kill_all()
+            self.phase = Phase.DONE
+            SLOT.ex = None
+        if self.error is not None:
+            raise self.error
+
+    def _schedule_loop(self) -> None:
+        from rcu_harness.runtime.liveness import deadlock_violation
+
+        while self.violation is None and self.error is None:
+            runnable = self.runnable
+            if not runnable:
+                if any(t.state is ThreadState.BLOCKED for t in self.threads):
+                    self.fail(deadlock_violation(self))
+                return
+            tid = self._next_thread(runnable, None) if len(runnable) > 1 \
+                else runnable[0]
+            t = self.threads[tid]
+            self.cur = t
+            self.cur_tid = tid
+            t.glet.switch()  # type: ignore[union-attr]
+
+    def _teardown(self) -> None:
+        self.phase = Phase.TEARDOWN
+        self.quiet += 1
+        teardown = SimThread(-2, "teardown")
+        self.rcu.drain()
+        for fn in self.exit_fns:
+            self.cur, self.cur_tid = teardown, -2
+            try:
+                fn()
+            except Exception as exc:
+                from rcu_harness.checks.exceptions import exception_violation
+
+                self.fail(exception_violation(self, teardown, exc))
+                return
+            self.rcu.drain()
+        if self.violation is None:
+            self.heap.check_leaks()
+        if self.violation is None:
+            for hook in self.hooks.execution_end:
+                hook(self)
+
+    def _kill_all(self) -> None:
+        self.aborting = True
+        self.runnable = []
+        self.max_steps = 1 << 62
+        for t in self.threads:
+            g = t.glet
+            if g is not None and g and not g.dead:
+                self.cur, self.cur_tid = t, t.tid
+                g.throw(GreenletExit)
+            t.glet = None

@@ -1,0 +1,83 @@
+"""Findings: what a checker reports, and the public record of a failure.
+
+A checker that sees a bug builds a :class:`Violation`: its kind, a one-line
+message, the report body (KASAN layout for memory errors, lockdep's for
+locking ones) and the *key*: the few names that identify the bug
+independently of step numbers and addresses (the faulting model function,
+the allocation and free sites...).  The runner turns the first violation of
+an execution into a :class:`Finding`, adding the interleaving excerpt, the
+schedule that replays it and the replay command.  ``signature`` hashes kind
+and key, so the same bug found by two executions deduplicates.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class FindingKind(StrEnum):
+    """The kinds of finding the harness reports."""
+
+    USE_AFTER_FREE = "use-after-free"
+    DOUBLE_FREE = "double-free"
+    INVALID_FREE = "invalid-free"
+    LEAK = "leak"
+    LOCKDEP_RCU = "lockdep-rcu"
+    RCU_UNBALANCED = "rcu-unbalanced"
+    RCU_SLEEP = "sleep-in-rcu"
+    ATOMIC_SLEEP = "sleep-in-atomic"
+    RCU_EXIT = "exit-in-rcu"
+    LOCK_MISUSE = "lock-misuse"
+    DEADLOCK = "deadlock"
+    LIVELOCK = "livelock"
+    EXCEPTION = "exception"
+    PREALLOC_EXHAUSTED = "prealloc-exhausted"
+    WRITER_LOCK = "writer-lock"
+    RCU_MODE = "rcu-mode-transition"
+    MT_VALIDATE = "mt-validate"
+    MM_REF = "mm-ref"
+    RESULT = "result-inconsistent"
+
+
+@dataclass(frozen=True, slots=True)
+class Violation:
+    """A checker's report of one bug, before the runner finalises it."""
+
+    kind: FindingKind
+    message: str
+    """One line."""
+    body: str
+    """The report text, without interleaving excerpt and replay command."""
+    key: tuple[str, ...] = ()
+    """Names that identify the bug across executions (for the signature)."""
+    thread: str = ""
+    step: int = 0
+
+
+def signature(kind: str, key: tuple[str, ...]) -> str:
+    """A stable short hash of a finding's kind and key."""
+    text = "\0".join((kind, *key)).encode()
+    return hashlib.blake2b(text, digest_size=8).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """A bug found in one execution, with everything needed to replay it."""
+
+    kind: str
+    signature: str
+    message: str
+    report: str
+    thread: str
+    step: int
+    execution: int
+    seed: int
+    """The seed of this execution (what its schedule's random draws use)."""
+    schedule: str
+    """The encoded :class:`~rcu_harness.sched.schedule.Schedule`."""
+    replay_command: str
+
+    def __str__(self) -> str:
+        return self.report

@@ -1,0 +1,202 @@
+"""The runner: executions in a loop, findings finalised, results returned.
+
+:func:`run_execution` runs one execution of a program under a strategy;
+:func:`explore` asks the strategy for executions until it has none left,
+the budget is spent, or (by default) the first finding; :func:`replay` runs
+one recorded schedule strictly.  A finding's report gets the interleaving
+excerpt and the replay command appended here.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from rcu_harness.checks.defaults import default_checkers
+from rcu_harness.checks.observer import Hooks
+from rcu_harness.runtime.execution import Execution
+from rcu_harness.runtime.finding import Finding, signature
+from rcu_harness.runtime.harness import Harness
+from rcu_harness.sched.errors import ReplayDivergence
+from rcu_harness.sched.recording import RecordingStrategy
+from rcu_harness.sched.registry import make_strategy
+from rcu_harness.sched.replay import ReplayStrategy
+from rcu_harness.sched.schedule import Schedule
+from rcu_harness.trace.events import Event, decode_all, events_digest
+from rcu_harness.trace.interleaving import excerpt
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+
+    from rcu_harness.checks.observer import Observer
+    from rcu_harness.sched.protocol import Strategy
+
+DEFAULT_MAX_STEPS = 200_000
+
+
+@dataclass(frozen=True, slots=True)
+class ReplayInfo:
+    """What a replay hint may use to build a replay command."""
+
+    schedule: str
+    seed: int
+    """The execution's own seed."""
+    execution: int
+    strategy: str
+    base_seed: int
+    strategy_params: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class ExploreResult:
+    """What an exploration found and how much it ran."""
+
+    findings: tuple[Finding, ...]
+    """Distinct findings (by signature), in the order found."""
+    executions: int
+    steps: int
+    counters: dict[str, int]
+    wall_time: float
+    """Seconds (reporting only; nothing depends on it)."""
+    exhausted: bool
+    """The strategy explored everything it could (dfs)."""
+    strategy: str
+    seed: int
+
+    @property
+    def ok(self) -> bool:
+        """No findings."""
+        return not self.findings
+
+
+@dataclass(frozen=True, slots=True)
+class ReplayResult:
+    """The outcome of replaying one schedule."""
+
+    finding: Finding | None
+    events: tuple[Event, ...]
+    events_digest: str
+    steps: int
+    counters: dict[str, int]
+    schedule: Schedule
+
+
+def default_replay_command(program: Callable[..., Any], info: ReplayInfo) -> str:
+    """A python one-liner that replays @info's schedule on @program."""
+    mod = getattr(program, "__module__", None)
+    qual = getattr(program, "__qualname__", "")
+    if mod and qual and "<" not in qual and mod != "__main__":
+        return (f"python -c \"import rcu_harness, {mod}; rcu_harness.replay("
+                f"'{info.schedule}', program={mod}.{qual})\"")
+    return f"rcu_harness.replay('{info.schedule}', program=<your program>)"
+
+
+def _command(program: Callable[..., Any], hint: Any, info: ReplayInfo) -> str:
+    if hint is None:
+        return default_replay_command(program, info)
+    if isinstance(hint, str):
+        return hint.format(schedule=info.schedule, seed=info.seed,
+                           execution=info.execution, strategy=info.strategy,
+                           base_seed=info.base_seed)
+    return str(hint(info))
+
+
+def run_execution(program: Callable[[Harness], None], strategy: Strategy,
+                  index: int, *, max_steps: int = DEFAULT_MAX_STEPS,
+                  checkers: Sequence[Callable[[], Observer]] | None = None,
+                  record_events: bool = True) -> Execution:
+    """Run execution @index of @program (strategy already prepared)."""
+    factories = default_checkers() if checkers is None else checkers
+    hooks = Hooks([make() for make in factories])
+    ex = Execution(index, strategy, max_steps=max_steps, hooks=hooks,
+                   record_events=record_events)
+    ex.run(program, Harness(ex))
+    return ex
+
+
+def finalize(ex: Execution, schedule: Schedule, command: str) -> Finding:
+    """Turn the execution's violation into a :class:`Finding`."""
+    v = ex.violation
+    assert v is not None
+    names = {t.tid: t.label for t in ex.threads}
+    report = "\n".join([
+        v.body, "", excerpt(ex.events, names), "",
+        f"Execution {ex.index}, seed {schedule.seed}, {ex.step} steps.",
+        "Replay with:", f"  {command}",
+    ])
+    return Finding(kind=str(v.kind), signature=signature(str(v.kind), v.key),
+                   message=v.message, report=report, thread=v.thread,
+                   step=v.step, execution=ex.index, seed=schedule.seed,
+                   schedule=schedule.encode(), replay_command=command)
+
+
+def _merge(total: dict[str, int], more: dict[str, int]) -> None:
+    for key, n in more.items():
+        total[key] = total.get(key, 0) + n
+
+
+def explore(program: Callable[[Harness], None], *, strategy: str = "random",
+            executions: int = 1000, seed: int = 0,
+            max_steps: int = DEFAULT_MAX_STEPS, stop_on_first: bool = True,
+            replay_hint: Any = None,
+            checkers: Sequence[Callable[[], Observer]] | None = None,
+            **strategy_params: Any) -> ExploreResult:
+    """Run up to @executions executions of @program; collect findings."""
+    inner = make_strategy(strategy, seed, **strategy_params)
+    rec = RecordingStrategy(inner)
+    findings: list[Finding] = []
+    seen: set[str] = set()
+    counters: dict[str, int] = {}
+    steps = ran = 0
+    exhausted = False
+    start = time.perf_counter()
+    for i in range(executions):
+        if not rec.new_execution(i):
+            exhausted = True
+            break
+        ex = run_execution(program, rec, i, max_steps=max_steps,
+                           checkers=checkers)
+        ran += 1
+        steps += ex.step
+        _merge(counters, ex.counters)
+        if ex.violation is None:
+            continue
+        schedule = rec.schedule()
+        info = ReplayInfo(schedule.encode(), schedule.seed, i, strategy, seed,
+                          dict(strategy_params))
+        finding = finalize(ex, schedule, _command(program, replay_hint, info))
+        if finding.signature not in seen:
+            seen.add(finding.signature)
+            findings.append(finding)
+        if stop_on_first:
+            break
+    else:
+        exhausted = bool(getattr(inner, "exhausted", False))
+    return ExploreResult(tuple(findings), ran, steps, counters,
+                         time.perf_counter() - start, exhausted, strategy, seed)
+
+
+def replay(schedule: Schedule | str, *, program: Callable[[Harness], None],
+           max_steps: int = DEFAULT_MAX_STEPS, replay_hint: Any = None,
+           checkers: Sequence[Callable[[], Observer]] | None = None,
+           ) -> ReplayResult:
+    """Run @program once, strictly following @schedule."""
+    if isinstance(schedule, str):
+        schedule = Schedule.decode(schedule)
+    strict = ReplayStrategy(schedule)
+    rec = RecordingStrategy(strict)
+    rec.new_execution(0)
+    ex = run_execution(program, rec, 0, max_steps=max_steps, checkers=checkers)
+    if strict.remaining:
+        raise ReplayDivergence(
+            f"replay diverged: the execution ended after decision "
+            f"{len(schedule.steps) - strict.remaining} but the schedule has "
+            f"{strict.remaining} more")
+    finding = None
+    if ex.violation is not None:
+        info = ReplayInfo(schedule.encode(), schedule.seed, 0, "replay", 0)
+        finding = finalize(ex, schedule, _command(program, replay_hint, info))
+    events = decode_all(ex.events)
+    return ReplayResult(finding, events, events_digest(events), ex.step,
+                        dict(ex.counters), schedule)

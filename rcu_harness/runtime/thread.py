@@ -1,0 +1,75 @@
+"""Simulated threads: one greenlet each, plus the per-thread kernel state.
+
+A :class:`SimThread` is a stackful coroutine (a ``greenlet``) together with
+the state the kernel keeps per task and the harness needs to check: RCU
+read-side nesting, held spinlocks, mm references.  Threads get dense ids in
+spawn order; id 0 is always the grace-period kthread ``rcu_gp``.
+
+Not modelled: priorities, CPU affinity, interrupts and softirqs (RCU
+callbacks run in the ``rcu_gp`` thread, one scheduling step each), and
+preemption being disabled under a spinlock (every thread is its own CPU, so
+other threads keep running while one holds a spinlock, as on SMP).
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from greenlet import greenlet
+
+
+class ThreadState(Enum):
+    """Where a simulated thread is in its life."""
+
+    RUNNABLE = "runnable"
+    BLOCKED = "blocked"
+    IDLE = "idle"
+    """Blocked with nothing to do (rcu_gp waiting for work); not a deadlock."""
+    FINISHED = "finished"
+
+
+class SimThread:
+    """One simulated thread (a kernel task on its own CPU)."""
+
+    __slots__ = (
+        "glet",
+        "locks_held",
+        "name",
+        "rcu_nesting",
+        "rcu_section",
+        "reader_of",
+        "refs",
+        "state",
+        "tid",
+        "wait_reason",
+        "write_ops",
+    )
+
+    def __init__(self, tid: int, name: str) -> None:
+        self.tid = tid
+        self.name = name
+        self.glet: greenlet | None = None
+        self.state = ThreadState.RUNNABLE
+        self.rcu_nesting = 0
+        """Depth of rcu_read_lock() nesting."""
+        self.rcu_section = 0
+        """Count of outermost read-side sections this thread has left."""
+        self.locks_held: list[Any] = []
+        """Spinlocks and rw-semaphores held, in acquisition order."""
+        self.refs: dict[Any, int] = {}
+        """References held per atomic counter (Atomic -> count)."""
+        self.reader_of: dict[Any, int] = {}
+        """Atomics this thread declared a lockless read under (nesting)."""
+        self.write_ops: dict[Any, int] = {}
+        """Trees this thread is inside a write operation on (nesting)."""
+        self.wait_reason = ""
+
+    @property
+    def label(self) -> str:
+        """``name/tid``, as reports print a task."""
+        return f"{self.name}/{self.tid}"
+
+    def __repr__(self) -> str:
+        return f"<SimThread {self.label} {self.state.value}>"

@@ -1,0 +1,1 @@
+"""Strategies (one module each) behind the three-method Strategy protocol."""

@@ -1,0 +1,106 @@
+"""The ``dfs`` strategy: exhaustive depth-first search, preemption-bounded.
+
+Every execution replays a prefix of decisions and then takes the first
+option at each new decision point; :meth:`DfsStrategy.new_execution`
+backtracks to the deepest point with an untried option.  Options at a point
+are the current thread first (no preemption), then the other runnable
+threads ascending.  Switching away from a thread that could have continued
+is a *preemption*; a path may contain at most ``preemption_bound`` of them
+(Musuvathi and Qadeer, PLDI 2007: most bugs need very few).  When the
+current thread blocked or finished, any choice is free.
+
+When every option of every point is tried, ``new_execution`` returns False
+and ``exhausted`` is True.  The search needs the program to be
+deterministic: the same prefix must lead to the same runnable sets, else
+:class:`~rcu_harness.sched.errors.NondeterminismError`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from rcu_harness.sched.errors import NondeterminismError
+from rcu_harness.sched.seeds import DataSource, derive
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+
+@dataclass(slots=True)
+class _Point:
+    runnable: tuple[int, ...]
+    current: int | None
+    options: tuple[int, ...]
+    chosen: int
+    """Index into options of the option taken on the current path."""
+    preemptions: int
+    """Preemptions on the path before this point."""
+
+    def preempts(self) -> int:
+        """Preemptions on the path up to and including this point's choice."""
+        pick = self.options[self.chosen]
+        return self.preemptions + (self.current is not None and pick != self.current)
+
+
+class DfsStrategy:
+    """Preemption-bounded exhaustive search."""
+
+    name = "dfs"
+
+    def __init__(self, seed: int = 0, *, preemption_bound: int = 2) -> None:
+        self.seed = seed
+        self.preemption_bound = preemption_bound
+        self.execution_seed = derive(seed, 0)
+        self.exhausted = False
+        self._stack: list[_Point] = []
+        self._pos = 0
+        self._started = False
+        self._data = DataSource(self.execution_seed)
+
+    def new_execution(self, index: int) -> bool:
+        """Backtrack to the next unexplored path; False when none is left."""
+        self._pos = 0
+        self._data = DataSource(self.execution_seed)
+        if not self._started:
+            self._started = True
+            return True
+        while self._stack:
+            top = self._stack[-1]
+            if top.chosen + 1 < len(top.options):
+                top.chosen += 1
+                return True
+            self._stack.pop()
+        self.exhausted = True
+        return False
+
+    def _options(self, runnable: Sequence[int], current: int | None,
+                 preemptions: int) -> tuple[int, ...]:
+        if current is None or current not in runnable:
+            return tuple(runnable)
+        if preemptions >= self.preemption_bound:
+            return (current,)
+        return (current, *(t for t in runnable if t != current))
+
+    def next_thread(self, runnable: Sequence[int], current: int | None) -> int:
+        """Follow the prefix, then the first option of each new point."""
+        pos = self._pos
+        self._pos = pos + 1
+        cur = current if current in runnable else None
+        if pos < len(self._stack):
+            p = self._stack[pos]
+            if p.runnable != tuple(runnable) or p.current != cur:
+                raise NondeterminismError(
+                    f"dfs: at decision {pos} the program offered runnable "
+                    f"{list(runnable)} (current {cur}), but earlier "
+                    f"{list(p.runnable)} (current {p.current}): the program "
+                    "is not deterministic for a fixed schedule")
+            return p.options[p.chosen]
+        before = self._stack[-1].preempts() if self._stack else 0
+        options = self._options(runnable, cur, before)
+        self._stack.append(_Point(tuple(runnable), cur, options, 0, before))
+        return options[0]
+
+    def next_u64(self) -> int:
+        """Random values are not branched on: one fixed data source."""
+        return self._data.next_u64()

@@ -1,0 +1,102 @@
+"""The ``pct`` strategy: Probabilistic Concurrency Testing (priority change points).
+
+Burckhardt, Kothari, Musuvathi and Nagarakatte, ASPLOS 2010: give every
+thread a random distinct priority, always run the highest-priority runnable
+thread, and at ``depth - 1`` random change points lower the running thread's
+priority below every initial one.  A bug of depth ``d`` in a program with
+``n`` threads and ``k`` steps is found with probability at least
+``1 / (n * k**(d-1))`` per execution.
+
+``k`` is estimated from the longest previous execution (the strategy counts
+the decisions it makes), or given as ``steps``.  New threads take a random
+position among the initial priorities when they first become runnable.
+"""
+
+from __future__ import annotations
+
+import random
+from typing import TYPE_CHECKING
+
+from rcu_harness.sched.seeds import DataSource, derive
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+
+class PctStrategy:
+    """PCT with depth ``depth``."""
+
+    name = "pct"
+
+    def __init__(self, seed: int = 0, *, depth: int = 3, steps: int = 0) -> None:
+        if depth < 1:
+            raise ValueError("pct depth must be >= 1")
+        self.seed = seed
+        self.depth = depth
+        self.execution_seed = derive(seed, 0)
+        self._steps_param = steps
+        self._max_seen = 0
+        # Invariant: every thread id seen this execution is in exactly one
+        # of _order (initial priorities, highest first) or _lowered (lowered
+        # at a change point; later entries have higher priority).
+        self._order: list[int] = []
+        self._lowered: list[int] = []
+        # Invariant: ascending; at most depth - 1 decision indices (1-based).
+        self._change_points: list[int] = []
+        # Invariant: number of decisions made in the current execution.
+        self._step = 0
+        self._rng = random.Random(self.execution_seed)
+        self._data = DataSource(self.execution_seed)
+
+    @property
+    def estimated_steps(self) -> int:
+        """The ``k`` change points are drawn from."""
+        return self._steps_param or max(self._max_seen, 1)
+
+    def new_execution(self, index: int) -> bool:
+        """Draw change points for execution @index."""
+        self._max_seen = max(self._max_seen, self._step)
+        self.execution_seed = derive(self.seed, index)
+        self._rng = random.Random(self.execution_seed)
+        self._data = DataSource(self.execution_seed)
+        self._order, self._lowered, self._step = [], [], 0
+        k = self.estimated_steps
+        points = {self._rng.randint(1, k) for _ in range(self.depth - 1)}
+        self._change_points = sorted(points)
+        return True
+
+    def _see(self, runnable: Sequence[int]) -> None:
+        known = self._order + self._lowered
+        for tid in runnable:
+            if tid not in known:
+                pos = self._rng.randint(0, len(self._order))
+                self._order.insert(pos, tid)
+                known.append(tid)
+
+    def _highest(self, runnable: Sequence[int]) -> int:
+        for tid in self._order:
+            if tid in runnable:
+                return tid
+        for tid in reversed(self._lowered):
+            if tid in runnable:
+                return tid
+        raise AssertionError("runnable thread without a priority")
+
+    def next_thread(self, runnable: Sequence[int], current: int | None) -> int:
+        """The highest-priority runnable thread, after any change point."""
+        self._step += 1
+        self._see(runnable)
+        choice = self._highest(runnable)
+        if self._change_points and self._change_points[0] == self._step:
+            self._change_points.pop(0)
+            if choice in self._order:
+                self._order.remove(choice)
+            else:
+                self._lowered.remove(choice)
+            self._lowered.append(choice)
+            choice = self._highest(runnable)
+        return choice
+
+    def next_u64(self) -> int:
+        """A value from the execution's data source."""
+        return self._data.next_u64()

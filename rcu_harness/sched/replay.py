@@ -1,0 +1,82 @@
+"""The ``replay`` strategy: follow a recorded schedule strictly.
+
+Each decision must be the recorded one: the recorded thread must be
+runnable, and a random draw must come where one was recorded.  Otherwise
+:class:`~rcu_harness.sched.errors.ReplayDivergence` names the decision
+number, what the schedule expected and what the program offered.  Random
+values are regenerated from the schedule's seed.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from rcu_harness.sched.errors import ReplayDivergence
+from rcu_harness.sched.schedule import RANDOM, Schedule
+from rcu_harness.sched.seeds import DataSource
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+
+class ReplayStrategy:
+    """Strict replay of one :class:`Schedule`."""
+
+    name = "replay"
+
+    def __init__(self, schedule: Schedule | str) -> None:
+        if isinstance(schedule, str):
+            schedule = Schedule.decode(schedule)
+        self.schedule = schedule
+        self.execution_seed = schedule.seed
+        self._pos = 0
+        self._used = False
+        self._data = DataSource(schedule.seed)
+
+    @property
+    def remaining(self) -> int:
+        """Recorded decisions not consumed yet."""
+        return len(self.schedule.steps) - self._pos
+
+    def new_execution(self, index: int) -> bool:
+        """One execution only."""
+        if self._used:
+            return False
+        self._used = True
+        self._pos = 0
+        self._data = DataSource(self.schedule.seed)
+        return True
+
+    def _next(self, wanted: str, runnable: Sequence[int] | None) -> int:
+        pos = self._pos
+        offered = (f"runnable threads {list(runnable)}" if runnable is not None
+                   else "a random draw")
+        if pos >= len(self.schedule.steps):
+            raise ReplayDivergence(
+                f"replay diverged at decision {pos}: the schedule has ended "
+                f"but the program asked for {wanted} ({offered})")
+        step = self.schedule.steps[pos]
+        self._pos = pos + 1
+        return step
+
+    def next_thread(self, runnable: Sequence[int], current: int | None) -> int:
+        """The recorded thread; it must be runnable."""
+        step = self._next("a thread choice", runnable)
+        if step == RANDOM:
+            raise ReplayDivergence(
+                f"replay diverged at decision {self._pos - 1}: expected a random"
+                f" draw, the program asked for a thread among {list(runnable)}")
+        if step not in runnable:
+            raise ReplayDivergence(
+                f"replay diverged at decision {self._pos - 1}: expected thread "
+                f"{step}, runnable threads are {list(runnable)}")
+        return step
+
+    def next_u64(self) -> int:
+        """The recorded random draw, regenerated from the seed."""
+        step = self._next("a random draw", None)
+        if step != RANDOM:
+            raise ReplayDivergence(
+                f"replay diverged at decision {self._pos - 1}: expected thread "
+                f"{step} to be chosen, the program drew a random value")
+        return self._data.next_u64()

@@ -1,0 +1,1 @@
+"""Kernel synchronisation primitives: spinlock, rw-semaphore, atomic_t, sleep."""

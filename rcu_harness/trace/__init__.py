@@ -1,0 +1,1 @@
+"""Events, interleaving excerpts and versioned trace files."""

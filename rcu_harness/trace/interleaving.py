@@ -1,0 +1,46 @@
+"""The interleaving excerpt of a report: the last steps in per-thread columns.
+
+Each row is one recorded event, placed in the column of the thread that
+made it, so the reader sees at a glance which thread ran when::
+
+     step | reader/1                 | writer/2
+    ------+--------------------------+--------------------------
+      131 | ld slot[2] ... mas_walk  |
+      132 |                          | st parent ... mte_set_...
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from rcu_harness.trace.events import decode
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from rcu_harness.trace.events import RawEvent
+
+CELL = 34
+
+
+def _cell(text: str) -> str:
+    return (text if len(text) <= CELL else text[: CELL - 1] + "~").ljust(CELL)
+
+
+def excerpt(raws: Sequence[RawEvent], names: dict[int, str], *,
+            last: int = 30) -> str:
+    """The last @last events of @raws as per-thread columns."""
+    tail = [decode(r) for r in raws[-last:]]
+    if not tail:
+        return "Interleaving: no events recorded"
+    tids = sorted({e.thread for e in tail})
+    width = max(5, len(str(tail[-1].step)))
+    header = " " * (width - 4) + "step | " + " | ".join(
+        _cell(names.get(t, str(t))) for t in tids)
+    rule = "-" * (width + 1) + "+" + "+".join("-" * (CELL + 2) for _ in tids)
+    lines = [f"Interleaving (last {len(tail)} of {len(raws)} events):",
+             header.rstrip(), rule]
+    for e in tail:
+        cells = [_cell(e.short()) if t == e.thread else " " * CELL for t in tids]
+        lines.append(f"{e.step:>{width}} | " + " | ".join(cells).rstrip())
+    return "\n".join(lines)
