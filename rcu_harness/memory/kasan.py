@@ -46,8 +46,9 @@ def _history(heap: Heap, rec: AllocRecord) -> list[str]:
 
 
 def _cache(rec: AllocRecord) -> str:
-    if rec.type_name.startswith("maple_"):
-        return f"maple_node of size {rec.size} (node type {rec.type_name})"
+    kasan_type = getattr(rec.obj, "kasan_type", None)
+    if callable(kasan_type):
+        return f"{rec.type_name} of size {rec.size} (node type {kasan_type()})"
     size = 8
     while size < rec.size:
         size *= 2

@@ -1,0 +1,349 @@
+"""The instrumented memory port: the maple model running inside an execution.
+
+Implements :class:`maple.port.MemoryPort`.  Nodes are
+:class:`~rcu_harness.memory.maple_node.SimMapleNode` objects registered with
+the execution's heap (allocation site, dead / freed states, KASAN reports);
+``ma_root`` and ``ma_flags`` loads and stores are scheduling points; the
+tree lock is a :class:`~rcu_harness.sync.spinlock.SpinLock`; RCU goes to the
+execution's RCU model.
+
+Publication (the private-node optimisation): a node is *published* when an
+encoded pointer to it is stored into ``ma_root`` or into a slot of a
+published node; publishing a subtree publishes its children.  Until then it
+is private to the writer that allocated it: its accesses are not scheduling
+points and record no events (no other thread can observe them), but are
+still poison-checked.  Publication is sticky until the free, since readers
+may hold pointers to a replaced node.  ``InstrumentedPort(ex,
+private_nodes=False)`` publishes every node at allocation, for comparison.
+
+Checks made here (loom style, with the object): use after free; lockdep-RCU
+(a load from a published node, or of ``ma_root``, by a thread neither in a
+read-side section nor holding the tree lock; ``rcu_gp`` running callbacks is
+exempt); death records (a parent-word store of the node's own address is
+``mte_set_node_dead()``); and the counter ``reader_restart`` (a thread not
+holding the tree lock loads a parent word that marks the node dead).
+Stores to published words are passed to the ``store`` / ``flags_store``
+observer hooks (writer-lock and RCU-mode checkers).
+
+``with port.unobserved(): ...`` runs checker work (``mt_validate``, dumps)
+without scheduling points, events or lock checks; poison checks stay.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+from maple.defs import MT_FLAGS_LOCK_EXTERN, MT_FLAGS_LOCK_MASK
+from maple.node import MapleEnode
+from maple.port import NODE_SIZE, NodeAccounting, rcu_head_init
+
+from rcu_harness.memory.heap import FREED, PUBLISHED, AllocState
+from rcu_harness.memory.maple_node import SimMapleNode, Words, new_node
+from rcu_harness.rcu import api as rcu_api
+from rcu_harness.sync.sleep import check_may_sleep
+from rcu_harness.sync.spinlock import SpinLock, spin_lock_ex, spin_unlock_ex
+from rcu_harness.trace.events import EventKind
+
+if TYPE_CHECKING:
+    from maple.port import RcuCallback
+    from maple.tree import MapleTree
+
+    from rcu_harness.runtime.execution import Execution
+
+_LOAD = EventKind.LOAD.value
+_STORE = EventKind.STORE.value
+_SCHEDULE = EventKind.SCHEDULE.value
+_getframe = sys._getframe
+_lget = list.__getitem__
+_lset = list.__setitem__
+_ADDR_MASK = ~0xFF
+TREE_BASE = 0xFFFF_C900_0000_0000
+
+
+class InstrumentedPort:
+    """MemoryPort whose every observable access is a scheduling point."""
+
+    def __init__(self, ex: Execution, *, private_nodes: bool = True) -> None:
+        self.ex = ex
+        self.private_nodes = private_nodes
+        self.heap: dict[int, Any] = ex.heap.objects
+        self.locks: dict[int, SpinLock] = {}
+        self.trees: list[MapleTree] = []
+        self._next_tree = TREE_BASE
+
+    # -- memory ------------------------------------------------------------
+    def tree_init(self, mt: MapleTree) -> None:
+        """Give @mt an address and its lock."""
+        mt.addr = self._next_tree
+        self._next_tree += NODE_SIZE
+        self.heap[mt.addr] = mt
+        self.locks[mt.addr] = SpinLock(f"{mt.name}->ma_lock")
+        self.trees.append(mt)
+
+    def tree_lock(self, mt: MapleTree) -> SpinLock | None:
+        """The internal lock of @mt; None if the tree has an external lock."""
+        if mt.ma_flags & MT_FLAGS_LOCK_MASK == MT_FLAGS_LOCK_EXTERN:
+            return None
+        return self.locks[mt.addr]
+
+    def node_alloc(self, gfp: int) -> SimMapleNode | None:
+        """kmem_cache_alloc(): a fresh zeroed, private node."""
+        heap = self.ex.heap
+        node = new_node(self, heap.new_addr(NODE_SIZE), self.heap)
+        node._rec = heap.register(node, node.addr, NODE_SIZE, "maple_node")
+        if not self.private_nodes:
+            node._w |= PUBLISHED
+        return node
+
+    def node_alloc_bulk(self, gfp: int, count: int) -> list[SimMapleNode]:
+        """kmem_cache_alloc_bulk(): @count fresh nodes."""
+        return [n for n in (self.node_alloc(gfp) for _ in range(count)) if n]
+
+    def node_free(self, node: Any) -> None:
+        """kmem_cache_free(): a scheduling point, then the free."""
+        ex = self.ex
+        if ex.in_threads:
+            ex.point()
+        ex.heap.free(node)
+
+    def call_rcu(self, node: Any, func: RcuCallback) -> None:
+        """call_rcu(&node->rcu, func): write the rcu_head, queue the callback."""
+        rcu_head_init(node, func)
+
+        def callback(obj: Any) -> None:
+            func(self, obj)
+
+        callback.__name__ = getattr(func, "__name__", "callback")
+        rcu_api.call_rcu_ex(self.ex, node, callback)
+
+    def rcu_barrier(self) -> None:
+        """rcu_barrier(), usable from a simulated thread."""
+        rcu_api.rcu_barrier_ex(self.ex)
+
+    def synchronize_rcu(self) -> None:
+        """synchronize_rcu(), usable from a simulated thread."""
+        rcu_api.synchronize_rcu_ex(self.ex)
+
+    # -- node words: the slow path -------------------------------------------
+    def _check_load(self, node: SimMapleNode, where: str) -> None:
+        ex = self.ex
+        t = ex.cur
+        lock = node._lock
+        if t.rcu_nesting or lock is None or lock.owner is t or t.tid == 0:
+            return
+        from rcu_harness.memory.lockdep import suspicious_rcu_usage
+
+        ex.fail(suspicious_rcu_usage(ex, node, where, lock))
+
+    def _uaf(self, node: SimMapleNode, access: str, word: str, index: int) -> None:
+        from rcu_harness.memory.kasan import use_after_free
+
+        self.ex.fail(use_after_free(self.ex.heap, node._rec, access, word, index))
+
+    def load_words(self, node: SimMapleNode, words: Words, i: Any) -> Any:
+        """Load @words[@i] (an index or a slice) of a watched node."""
+        if isinstance(i, slice):
+            return [self.load_words(node, words, k)
+                    for k in range(*i.indices(len(words)))]
+        ex = self.ex
+        if node._w & PUBLISHED and not ex.quiet:
+            ex.point()
+            if node._w & FREED:
+                self._uaf(node, "Read", words._word, i)
+            self._check_load(node, f"{words._word}[{i}]")
+            value = _lget(words, i)
+            if ex.record_events:
+                ex.events.append((ex.step, ex.cur_tid, _LOAD, node.addr,
+                                  words._word, i, value, _getframe(2).f_code))
+            return value
+        if node._w & FREED:
+            self._uaf(node, "Read", words._word, i)
+        return _lget(words, i)
+
+    def store_words(self, node: SimMapleNode, words: Words, i: Any,
+                    value: Any) -> None:
+        """Store @value into @words[@i] (an index or a slice) of a watched node."""
+        if isinstance(i, slice):
+            values = list(value)
+            idx = range(*i.indices(len(words)))
+            if len(idx) != len(values):
+                raise ValueError("slice store would resize a node word array")
+            for k, v in zip(idx, values, strict=True):
+                self.store_words(node, words, k, v)
+            return
+        ex = self.ex
+        if node._w & PUBLISHED and not ex.quiet:
+            ex.point()
+            if node._w & FREED:
+                self._uaf(node, "Write", words._word, i)
+            for hook in ex.hooks.store:
+                hook(ex, ex.cur, node, words._word, i, value, node._lock)
+            if ex.record_events:
+                ex.events.append((ex.step, ex.cur_tid, _STORE, node.addr,
+                                  words._word, i, value, _getframe(2).f_code))
+            if type(value) is MapleEnode and not value[0]._w & PUBLISHED:
+                self.publish(value[0], node._lock)
+        elif node._w & FREED:
+            self._uaf(node, "Write", words._word, i)
+        _lset(words, i, value)
+
+    def load_word(self, node: SimMapleNode, word: str) -> Any:
+        """Load the parent or meta word of a watched node."""
+        ex = self.ex
+        attr = "_p" if word == "parent" else "_m"
+        if node._w & PUBLISHED and not ex.quiet:
+            ex.point()
+            if node._w & FREED:
+                self._uaf(node, "Read", word, -1)
+            self._check_load(node, word)
+            value = getattr(node, attr)
+            if ex.record_events:
+                ex.events.append((ex.step, ex.cur_tid, _LOAD, node.addr, word,
+                                  -1, value, _getframe(2).f_code))
+            if attr == "_p" and (value & _ADDR_MASK) == node.addr:
+                lock = node._lock
+                if lock is None or lock.owner is not ex.cur:
+                    ex.count("reader_restart")
+            return value
+        if node._w & FREED:
+            self._uaf(node, "Read", word, -1)
+        return getattr(node, attr)
+
+    def store_word(self, node: SimMapleNode, word: str, value: Any) -> None:
+        """Store the parent or meta word (every parent store comes here)."""
+        ex = self.ex
+        if node._w & PUBLISHED and not ex.quiet:
+            ex.point()
+            if node._w & FREED:
+                self._uaf(node, "Write", word, -1)
+            for hook in ex.hooks.store:
+                hook(ex, ex.cur, node, word, -1, value, node._lock)
+            if ex.record_events:
+                ex.events.append((ex.step, ex.cur_tid, _STORE, node.addr, word,
+                                  -1, value, _getframe(2).f_code))
+        elif node._w & FREED:
+            self._uaf(node, "Write", word, -1)
+        if word == "parent":
+            node._p = value
+            rec = node._rec
+            if (value & _ADDR_MASK) == node.addr:
+                ex.heap.mark_dead(rec)
+            elif rec.state is AllocState.DEAD:
+                ex.heap.revive(rec)
+        else:
+            node._m = value
+
+    def publish(self, node: SimMapleNode, lock: SpinLock | None) -> None:
+        """Make @node and the private subtree below it reachable by readers."""
+        stack = [node]
+        while stack:
+            n = stack.pop()
+            if n._w & PUBLISHED and n._lock is not None:
+                continue
+            n._w |= PUBLISHED
+            n._lock = lock
+            for value in list.__iter__(n.slot):
+                if type(value) is MapleEnode and not value[0]._w & PUBLISHED:
+                    stack.append(value[0])
+
+    # -- tree words -------------------------------------------------------------
+    def root_load(self, mt: MapleTree) -> object:
+        """rcu_dereference(mt->ma_root)."""
+        ex = self.ex
+        if not ex.in_threads:
+            return mt.ma_root
+        ex.point()
+        t = ex.cur
+        lock = self.tree_lock(mt)
+        value = mt.ma_root
+        if not (t.rcu_nesting or lock is None or lock.owner is t or t.tid == 0):
+            from rcu_harness.memory.lockdep import suspicious_rcu_usage
+
+            ex.fail(suspicious_rcu_usage(ex, mt, "ma_root", lock))
+        ex.emit(_LOAD, mt.addr, "ma_root", -1, value, _getframe(1).f_code)
+        return value
+
+    def root_store(self, mt: MapleTree, value: object) -> None:
+        """rcu_assign_pointer(mt->ma_root, value): publishes the new root."""
+        ex = self.ex
+        lock = self.tree_lock(mt)
+        if ex.in_threads:
+            ex.point()
+            for hook in ex.hooks.store:
+                hook(ex, ex.cur, mt, "ma_root", -1, value, lock)
+            ex.emit(_STORE, mt.addr, "ma_root", -1, value, _getframe(1).f_code)
+        if type(value) is MapleEnode:
+            self.publish(value[0], lock)
+        mt.ma_root = value
+
+    def flags_load(self, mt: MapleTree) -> int:
+        """mt->ma_flags."""
+        ex = self.ex
+        if ex.in_threads:
+            ex.point()
+            ex.emit(_LOAD, mt.addr, "ma_flags", -1, mt.ma_flags,
+                    _getframe(1).f_code)
+        return mt.ma_flags
+
+    def flags_store(self, mt: MapleTree, value: int) -> None:
+        """mt->ma_flags = value."""
+        ex = self.ex
+        if ex.in_threads:
+            ex.point()
+            lock = self.tree_lock(mt)
+            for hook in ex.hooks.store:
+                hook(ex, ex.cur, mt, "ma_flags", -1, value, lock)
+            for fhook in ex.hooks.flags_store:
+                fhook(ex, ex.cur, mt, mt.ma_flags, value, lock)
+            ex.emit(_STORE, mt.addr, "ma_flags", -1, value, _getframe(1).f_code)
+        mt.ma_flags = value
+
+    # -- locking and RCU ----------------------------------------------------------
+    def mtree_lock(self, mt: MapleTree) -> None:
+        """spin_lock(&mt->ma_lock)."""
+        spin_lock_ex(self.ex, self.locks[mt.addr])
+
+    def mtree_unlock(self, mt: MapleTree) -> None:
+        """spin_unlock(&mt->ma_lock)."""
+        spin_unlock_ex(self.ex, self.locks[mt.addr])
+
+    def rcu_read_lock(self) -> None:
+        """rcu_read_lock()."""
+        rcu_api.rcu_read_lock_ex(self.ex)
+
+    def rcu_read_unlock(self) -> None:
+        """rcu_read_unlock()."""
+        rcu_api.rcu_read_unlock_ex(self.ex)
+
+    def might_sleep(self) -> None:
+        """might_sleep(): a GFP_KERNEL allocation may block here."""
+        ex = self.ex
+        check_may_sleep(ex, "might_sleep()")
+        ex.point()
+        ex.emit(_SCHEDULE, 0, "might_sleep")
+
+    @contextmanager
+    def unobserved(self) -> Iterator[None]:
+        """No scheduling points, events or lock checks inside (poison stays)."""
+        self.ex.quiet += 1
+        try:
+            yield
+        finally:
+            self.ex.quiet -= 1
+
+    # -- accounting -----------------------------------------------------------------
+    def accounting(self) -> NodeAccounting:
+        """Counts over every node this execution's heap handed out."""
+        heap = self.ex.heap
+        nodes = [r for r in heap.records.values() if r.type_name == "maple_node"]
+        live = [r for r in nodes if r.state is not AllocState.FREED]
+        return NodeAccounting(
+            allocated=len(live),
+            dead_waiting=sum(1 for r in live if r.state is AllocState.DEAD),
+            rcu_callbacks=len(self.ex.rcu.pending),
+            total_allocated=len(nodes),
+            freed=len(nodes) - len(live),
+        )
