@@ -38,16 +38,16 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from maple.defs import (
+    MAPLE_ARANGE64_SLOTS,
     MAPLE_NODE_MASK,
     MAPLE_PARENT_16B_SLOT_MASK,
+    MAPLE_PARENT_16B_SLOT_SHIFT,
     MAPLE_PARENT_NOT_RANGE16,
     MAPLE_PARENT_RANGE64,
     MAPLE_PARENT_ROOT,
+    MAPLE_PARENT_SLOT_MASK,
     MAPLE_PARENT_SLOT_SHIFT,
     MAPLE_RANGE64_SLOTS,
-    MAPLE_ARANGE64_SLOTS,
-    MAPLE_PARENT_16B_SLOT_SHIFT,
-    MAPLE_PARENT_SLOT_MASK,
     maple_arange_64,
     maple_dense,
     maple_leaf_64,
@@ -62,7 +62,7 @@ NODE_WORDS = NODE_SIZE // 8
 _ADDR_MASK = ~MAPLE_NODE_MASK
 
 
-class MapleCorruption(Exception):  # noqa: N818 - kernel wording
+class MapleCorruption(Exception):
     """A word was read as something it does not hold (a torn or stale read)."""
 
 
@@ -129,7 +129,7 @@ class MapleEnode(tuple[MapleNode, int]):
 _tuple_new = tuple.__new__
 
 
-def mt_mk_node(node: MapleNode, type: int) -> MapleEnode:  # noqa: A002
+def mt_mk_node(node: MapleNode, type: int) -> MapleEnode:
     """Model of lib/maple_tree.c:mt_mk_node(): encode @type into the pointer.
 
     The first encoding of a fresh node also records its type as bookkeeping.
@@ -149,6 +149,21 @@ def mte_node_type(enode: MapleEnode) -> int:
     return enode[1]
 
 
+def mte_decode(word: Any) -> tuple[MapleNode | None, int]:
+    """(mte_to_node(word), mte_node_type(word)) for any slot value.
+
+    A reader may load a slot of a node that is being killed, before it checks
+    that node: the value may be an enode, a bare node (``mte_dead_leaves``
+    strips the type bits), NULL or metadata.  Decoding it must not fail, as
+    it does not in C; the dead check that follows discards the result.
+    """
+    if isinstance(word, MapleEnode):
+        return word[0], word[1]
+    if isinstance(word, MapleNode):
+        return word, maple_dense
+    return None, maple_dense
+
+
 def xa_is_node(entry: object) -> bool:
     """Model of xa_is_node(): is this root word a node (not an entry)?"""
     return isinstance(entry, MapleEnode)
@@ -164,12 +179,12 @@ def mte_safe_root(enode: MapleEnode) -> MapleEnode:
     return enode
 
 
-def ma_is_dense(type: int) -> bool:  # noqa: A002
+def ma_is_dense(type: int) -> bool:
     """Model of ma_is_dense()."""
     return type < maple_leaf_64
 
 
-def ma_is_leaf(type: int) -> bool:  # noqa: A002
+def ma_is_leaf(type: int) -> bool:
     """Model of ma_is_leaf()."""
     return type < maple_range_64
 
@@ -260,21 +275,75 @@ def parent_type_bits(parent: int) -> int:
 # -- per-type views of the node words ----------------------------------------
 
 
-def ma_pivots(node: MapleNode, type: int) -> MutableSequence[int]:  # noqa: A002
+def ma_pivots(node: MapleNode, type: int) -> MutableSequence[int]:
     """Model of ma_pivots()."""
     return node.pivot
 
 
-def ma_slots(node: MapleNode, type: int) -> MutableSequence[Any]:  # noqa: A002
+def ma_slots(node: MapleNode, type: int) -> MutableSequence[Any]:
     """Model of ma_slots()."""
     return node.slot
 
 
-def ma_gaps(node: MapleNode, type: int) -> MutableSequence[int] | None:  # noqa: A002
+def ma_gaps(node: MapleNode, type: int) -> MutableSequence[int] | None:
     """Model of ma_gaps(): only arange64 nodes have gaps."""
     if type == maple_arange_64:
         return node.gap
     return None
+
+
+# -- metadata -----------------------------------------------------------------
+
+
+def _meta_word(mn: MapleNode, mt: int) -> MapleMetadata | None:
+    """The word holding the metadata of @mn as type @mt (ma_meta())."""
+    word = mn.meta if mt == maple_arange_64 else mn.slot[MAPLE_RANGE64_SLOTS - 1]
+    if word is None or type(word) is MapleMetadata:
+        return word
+    raise MapleCorruption(
+        f"{mn!r}: metadata word holds {word!r} (read as metadata of a full node)")
+
+
+def ma_meta_end(mn: MapleNode, mt: int) -> int:
+    """Model of ma_meta_end(): the data end recorded in the metadata."""
+    meta = _meta_word(mn, mt)
+    return meta.end if meta is not None else 0
+
+
+def ma_meta_gap(mn: MapleNode) -> int:
+    """Model of ma_meta_gap(): the offset of the largest gap (arange64)."""
+    meta = _meta_word(mn, maple_arange_64)
+    return meta.gap if meta is not None else 0
+
+
+def ma_set_meta(mn: MapleNode, mt: int, offset: int, end: int) -> None:
+    """Model of ma_set_meta(): record the gap offset and the data end."""
+    if mt == maple_arange_64:
+        mn.meta = mk_meta(end, offset)
+    else:
+        mn.slot[MAPLE_RANGE64_SLOTS - 1] = mk_meta(end, offset)
+
+
+def ma_set_meta_gap(mn: MapleNode, mt: int, offset: int) -> None:
+    """Model of ma_set_meta_gap(): store the gap byte, keep the end byte."""
+    meta = _meta_word(mn, mt)
+    end = meta.end if meta is not None else 0
+    if mt == maple_arange_64:
+        mn.meta = mk_meta(end, offset)
+    else:
+        mn.slot[MAPLE_RANGE64_SLOTS - 1] = mk_meta(end, offset)
+
+
+def mt_clear_meta(mn: MapleNode, type: int) -> None:
+    """Model of mt_clear_meta(): zero the metadata if the node has any."""
+    if type == maple_range_64:
+        if mn.pivot[MAPLE_RANGE64_SLOTS - 2]:
+            nxt = mn.slot[MAPLE_RANGE64_SLOTS - 1]
+            if isinstance(nxt, MapleEnode) and nxt[1]:
+                return  # no metadata, could be node
+        mn.slot[MAPLE_RANGE64_SLOTS - 1] = None
+    elif type == maple_arange_64:
+        mn.meta = None
 
 
 def enode_word(enode: MapleEnode) -> int:
@@ -319,13 +388,13 @@ SLOT_LEN = 4
 
 
 def ma_set_dead_info(node: MapleNode, piv_parent: int, parent_slot: int,
-                     type: int) -> None:  # noqa: A002
+                     type: int) -> None:
     """node->piv_parent, node->parent_slot and node->type of a dead node."""
     node.pivot[PIV_PARENT] = piv_parent
     node.pivot[PARENT_SLOT_TYPE] = (parent_slot & 0xFF) | (type << 32)
 
 
-def ma_set_dead_type(node: MapleNode, type: int) -> None:  # noqa: A002
+def ma_set_dead_type(node: MapleNode, type: int) -> None:
     """node->type = type, keeping node->parent_slot."""
     word = node.pivot[PARENT_SLOT_TYPE]
     node.pivot[PARENT_SLOT_TYPE] = (word & 0xFF) | (type << 32)

@@ -28,8 +28,10 @@ from maple.node import NODE_SIZE, MapleNode, ma_dead_node
 if TYPE_CHECKING:
     from maple.tree import MapleTree
 
-RcuCallback = Callable[[MapleNode], None]
-"""An RCU callback, called with the node that holds its rcu_head."""
+RcuCallback = Callable[["MemoryPort", MapleNode], None]
+"""An RCU callback: called by the port with itself and the node whose
+rcu_head was queued (the kernel passes the rcu_head; the callback frees
+through the port)."""
 
 NODE_BASE = 0xFFFF_8880_0000_0000
 """Fake direct-map address of the first node a port allocates."""
@@ -160,7 +162,7 @@ class PassThroughPort:
         while self.pending:
             batch, self.pending = self.pending, []
             for node, func in batch:
-                func(node)
+                func(self, node)
                 ran += 1
         return ran
 

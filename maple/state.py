@@ -108,7 +108,7 @@ MA_STATE = MaState
 MA_WR_STATE = MaWrState
 
 
-def MA_ERROR(err: int) -> XaInternal:  # noqa: N802 - kernel macro name
+def MA_ERROR(err: int) -> XaInternal:
     """Model of MA_ERROR(): an errno encoded as an internal entry."""
     return XaInternal(err)
 
