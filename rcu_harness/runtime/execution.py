@@ -118,6 +118,21 @@ class Execution:
                 self.cur_tid = nxt
                 t.glet.switch()  # type: ignore[union-attr]
 
+    def yield_point(self) -> None:
+        """A scheduling point where the current thread yields the CPU."""
+        step = self.step = self.step + 1
+        if step > self.max_steps:
+            self._livelock()
+        runnable = self.runnable
+        if len(runnable) > 1 and not self.quiet:
+            cur = self.cur_tid
+            nxt = self._next_thread(runnable, cur, True)
+            if nxt != cur:
+                t = self.threads[nxt]
+                self.cur = t
+                self.cur_tid = nxt
+                t.glet.switch()  # type: ignore[union-attr]
+
     def emit(self, kind: int, addr: int = 0, word: str | None = None,
              index: int = -1, value: object = None, code: Any = None) -> None:
         """Record one event for the current thread at the current step."""

@@ -4,7 +4,8 @@ Every execution replays a prefix of decisions and then takes the first
 option at each new decision point; :meth:`DfsStrategy.new_execution`
 backtracks to the deepest point with an untried option.  Options at a point
 are the current thread first (no preemption), then the other runnable
-threads ascending.  Switching away from a thread that could have continued
+threads ascending; at a yield (``schedule()``) only the other threads are options
+and switching is free, so a spin-wait cannot spin forever on one path.  Switching away from a thread that could have continued
 is a *preemption*; a path may contain at most ``preemption_bound`` of them
 (Musuvathi and Qadeer, PLDI 2007: most bugs need very few).  When the
 current thread blocked or finished, any choice is free.
@@ -75,18 +76,21 @@ class DfsStrategy:
         return False
 
     def _options(self, runnable: Sequence[int], current: int | None,
-                 preemptions: int) -> tuple[int, ...]:
+                 preemptions: int, yielding: bool) -> tuple[int, ...]:
         if current is None or current not in runnable:
             return tuple(runnable)
+        if yielding:
+            return tuple(t for t in runnable if t != current)
         if preemptions >= self.preemption_bound:
             return (current,)
         return (current, *(t for t in runnable if t != current))
 
-    def next_thread(self, runnable: Sequence[int], current: int | None) -> int:
+    def next_thread(self, runnable: Sequence[int], current: int | None,
+                    yielding: bool = False) -> int:
         """Follow the prefix, then the first option of each new point."""
         pos = self._pos
         self._pos = pos + 1
-        cur = current if current in runnable else None
+        cur = current if current in runnable and not yielding else None
         if pos < len(self._stack):
             p = self._stack[pos]
             if p.runnable != tuple(runnable) or p.current != cur:
@@ -97,7 +101,8 @@ class DfsStrategy:
                     "is not deterministic for a fixed schedule")
             return p.options[p.chosen]
         before = self._stack[-1].preempts() if self._stack else 0
-        options = self._options(runnable, cur, before)
+        options = self._options(runnable, current if current in runnable
+                                else None, before, yielding)
         self._stack.append(_Point(tuple(runnable), cur, options, 0, before))
         return options[0]
 

@@ -45,12 +45,13 @@ class MetricsStrategy:
         self._executions += ok
         return ok
 
-    def next_thread(self, runnable: Sequence[int], current: int | None) -> int:
+    def next_thread(self, runnable: Sequence[int], current: int | None,
+                    yielding: bool = False) -> int:
         """Delegate and count."""
-        tid = self.inner.next_thread(runnable, current)
+        tid = self.inner.next_thread(runnable, current, yielding)
         self._decisions += 1
         self._this += 1
-        if current is not None and tid != current:
+        if current is not None and tid != current and not yielding:
             self._preemptions += 1
         return tid
 

@@ -82,11 +82,17 @@ class PctStrategy:
                 return tid
         raise AssertionError("runnable thread without a priority")
 
-    def next_thread(self, runnable: Sequence[int], current: int | None) -> int:
-        """The highest-priority runnable thread, after any change point."""
+    def next_thread(self, runnable: Sequence[int], current: int | None,
+                    yielding: bool = False) -> int:
+        """The highest-priority runnable thread, after any change point.
+
+        A yielding thread gives way to the highest other runnable thread.
+        """
         self._step += 1
         self._see(runnable)
         choice = self._highest(runnable)
+        if yielding and choice == current:
+            return self._highest([t for t in runnable if t != current])
         if self._change_points and self._change_points[0] == self._step:
             self._change_points.pop(0)
             if choice in self._order:

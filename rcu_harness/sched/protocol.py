@@ -3,7 +3,7 @@
 A strategy (shuttle's ``Scheduler``) is asked only at scheduling points
 where more than one thread is runnable.  It sees the ascending list of
 runnable thread ids and the current thread's id (``None`` when the current
-thread just blocked or finished), never program state.  Random values the
+thread just blocked or finished), never program state, and whether the current thread is yielding.  Random values the
 program draws come through :meth:`Strategy.next_u64`, from a generator
 seeded with ``execution_seed``, so a :class:`~rcu_harness.sched.schedule.Schedule`
 ``(execution_seed, decisions)`` replays them too.
@@ -30,8 +30,14 @@ class Strategy(Protocol):
         """Prepare execution number @index; False when nothing is left."""
         ...
 
-    def next_thread(self, runnable: Sequence[int], current: int | None) -> int:
-        """A member of @runnable (never empty, at least two ids)."""
+    def next_thread(self, runnable: Sequence[int], current: int | None,
+                    yielding: bool = False) -> int:
+        """A member of @runnable (at least two ids).
+
+        @yielding is True when the current thread yields (``schedule()``):
+        switching away is then not a preemption, and a fair strategy should
+        prefer another thread, or a spin-wait never ends.
+        """
         ...
 
     def next_u64(self) -> int:

@@ -36,8 +36,9 @@ class RandomStrategy:
         self._data = DataSource(self.execution_seed)
         return True
 
-    def next_thread(self, runnable: Sequence[int], current: int | None) -> int:
-        """Any runnable thread, uniformly."""
+    def next_thread(self, runnable: Sequence[int], current: int | None,
+                    yielding: bool = False) -> int:
+        """Any runnable thread, uniformly (a yielding thread included)."""
         return runnable[int(self._random() * len(runnable))]
 
     def next_u64(self) -> int:

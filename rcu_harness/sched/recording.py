@@ -35,9 +35,10 @@ class RecordingStrategy:
         self.steps = []
         return self.inner.new_execution(index)
 
-    def next_thread(self, runnable: Sequence[int], current: int | None) -> int:
+    def next_thread(self, runnable: Sequence[int], current: int | None,
+                    yielding: bool = False) -> int:
         """Record and return the inner choice."""
-        tid = self._inner_next(runnable, current)
+        tid = self._inner_next(runnable, current, yielding)
         self.steps.append(tid)
         return tid
 

@@ -59,7 +59,8 @@ class ReplayStrategy:
         self._pos = pos + 1
         return step
 
-    def next_thread(self, runnable: Sequence[int], current: int | None) -> int:
+    def next_thread(self, runnable: Sequence[int], current: int | None,
+                    yielding: bool = False) -> int:
         """The recorded thread; it must be runnable."""
         step = self._next("a thread choice", runnable)
         if step == RANDOM:

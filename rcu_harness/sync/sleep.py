@@ -44,5 +44,5 @@ def schedule() -> None:
     """schedule(): give the CPU away (a scheduling point that may sleep)."""
     ex = current()
     check_may_sleep(ex, "schedule()")
-    ex.point()
+    ex.yield_point()
     ex.emit(_SCHEDULE, 0, "schedule")
