@@ -34,9 +34,12 @@ import shutil
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 PACKAGE = "linux-source-6.12"
 PINNED_VERSION = "6.12.117-1~deb12u1"
@@ -70,7 +73,7 @@ EXTRACT_PATHS = (
 _PRINT_VAR_MAKEFILE = "print-%:\n\t@echo '$($*)'\n"
 
 
-class OracleUnavailable(Exception):  # noqa: N818 - the name the callers use
+class OracleUnavailable(Exception):
     """The oracle cannot be built here; ``reason`` says why in one line."""
 
     def __init__(self, reason: str) -> None:

@@ -6,9 +6,17 @@
  *
  * Built inside the kernel's userspace test harness
  * (tools/testing/radix-tree): this file includes lib/maple_tree.c the way
- * tools/testing/shared/maple-shim.c does and is linked against the harness
- * objects (kmem_cache, xarray, liburcu), so every static helper of the tree
- * (ma_data_end(), ma_meta_gap(), ...) is available to the dump below.
+ * tools/testing/radix-tree/maple.c does (through "test.h") and is linked
+ * against the harness objects (kmem_cache, xarray, liburcu), so every static
+ * helper of the tree (ma_data_end(), ma_meta_gap(), ...) is available to the
+ * dump below.
+ *
+ * Not through "maple-shared.h": in 6.12 that header reaches
+ * include/linux/maple_tree.h before generated/bit-length.h defines
+ * CONFIG_64BIT, so a tree built that way gets the 32-bit node geometry
+ * (32 range64 slots, 21 arange64 slots, 512-byte nodes) on a 64-bit host.
+ * The static assertions below hold the driver to the 64-bit geometry that
+ * the kernel (and the Python model) use.
  *
  * Input: one operation per line, numbers in decimal (indexes are full 64-bit
  * unsigned, values V fit in 62 bits):
@@ -68,8 +76,9 @@
  * A line that cannot be parsed, or an unknown operation, prints
  * "error <message>" and the driver continues with the next line.
  *
- * Option "--every K" (K >= 1; default 1): print the tree only on input lines
- * 0, K, 2K, ... (counted from 0, error lines included) and after every
+ * Options "--every K" (K >= 1; default 1) and "--from P" (default: never):
+ * print the tree only on input lines 0, K, 2K, ... (counted from 0, error
+ * lines included), on every line from line P on, and after every
  * "validate"; other lines end in "." instead of the tree:
  * "<ret> h<height> n<nr> .".  Dumping a large tree after every operation is
  * what costs time on both sides of a differential run.
@@ -79,7 +88,20 @@
  * stderr so that it cannot be mistaken for a protocol line.
  */
 
-#include "maple-shared.h"
+#define CONFIG_DEBUG_MAPLE_TREE
+#define CONFIG_MAPLE_SEARCH
+#define MAPLE_32BIT (MAPLE_NODE_SLOTS > 31)
+#include "test.h"
+#include <stdlib.h>
+#include <time.h>
+#include <linux/init.h>
+
+#define module_init(x)
+#define module_exit(x)
+#define MODULE_AUTHOR(x)
+#define MODULE_DESCRIPTION(X)
+#define MODULE_LICENSE(x)
+#define dump_stack()	assert(0)
 
 /*
  * RCU callbacks: liburcu's call_rcu() hands callbacks to a helper thread
@@ -97,6 +119,10 @@ static void driver_call_rcu(struct rcu_head *head,
 
 #include "../../../lib/maple_tree.c"
 
+_Static_assert(MAPLE_RANGE64_SLOTS == 16, "64-bit maple node geometry");
+_Static_assert(MAPLE_ARANGE64_SLOTS == 10, "64-bit maple node geometry");
+_Static_assert(sizeof(struct maple_node) == 256, "64-bit maple node size");
+
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -109,6 +135,7 @@ static MA_STATE(bmas, &tree, 0, 0);
 static bool tree_initialised;
 static FILE *out;
 static unsigned long dump_every = 1;
+static unsigned long dump_from = ULONG_MAX;
 static unsigned long line_number;
 
 static struct rcu_head **rcu_queue;
@@ -316,6 +343,22 @@ static void tree_init(unsigned long flags)
 	tree_initialised = true;
 }
 
+/* Is @name one of the operations this driver knows? */
+static bool known_op(const char *name)
+{
+	static const char *const names[] = {
+		"init", "store", "null", "insert", "erase", "load", "find",
+		"rcu_on", "rcu_off", "bulk", "bstore", "bnull", "bdestroy",
+		"destroy", "validate",
+	};
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(names); i++)
+		if (!strcmp(name, names[i]))
+			return true;
+	return false;
+}
+
 /*
  * Run the operation @name with its argument text @rest.  Returns NULL and
  * fills @res, or returns an error message.
@@ -332,6 +375,8 @@ static const char *run_op(const char *name, char *rest, struct op_result *res)
 		tree_init(a[0]);
 		return NULL;
 	}
+	if (!known_op(name))
+		return "unknown operation";
 	if (!tree_initialised)
 		return "tree not initialised (init F first)";
 
@@ -422,11 +467,12 @@ static void put_result(const struct op_result *res)
 /* Handle one input line (without its newline). */
 static void handle_line(char *line)
 {
-	bool full = line_number++ % dump_every == 0;
+	bool full = line_number % dump_every == 0 || line_number >= dump_from;
 	struct op_result res;
 	const char *err;
 	char *name = line, *rest;
 
+	line_number++;
 	while (*name == ' ' || *name == '\t')
 		name++;
 	rest = name;
@@ -470,21 +516,33 @@ static void setup_output(void)
 	}
 }
 
-/* Parse the command line: nothing, or "--every K". */
-static void parse_options(int argc, char **argv)
+/* Parse a decimal option value into @val; false if it is not one. */
+static bool option_value(const char *arg, unsigned long *val)
 {
 	char *endp;
 
-	if (argc == 1)
-		return;
-	if (argc == 3 && !strcmp(argv[1], "--every")) {
-		errno = 0;
-		dump_every = strtoul(argv[2], &endp, 10);
-		if (!errno && *argv[2] && !*endp && dump_every)
-			return;
+	if (!arg || *arg < '0' || *arg > '9')
+		return false;
+	errno = 0;
+	*val = strtoul(arg, &endp, 10);
+	return !errno && !*endp;
+}
+
+/* Parse the command line: [--every K] [--from P]. */
+static void parse_options(int argc, char **argv)
+{
+	int i;
+
+	for (i = 1; i < argc; i += 2) {
+		if (!strcmp(argv[i], "--every") &&
+		    option_value(argv[i + 1], &dump_every) && dump_every)
+			continue;
+		if (!strcmp(argv[i], "--from") &&
+		    option_value(argv[i + 1], &dump_from))
+			continue;
+		fprintf(stderr, "usage: %s [--every K] [--from P]\n", argv[0]);
+		exit(2);
 	}
-	fprintf(stderr, "usage: %s [--every K]\n", argv[0]);
-	exit(2);
 }
 
 int main(int argc, char **argv)
