@@ -90,6 +90,8 @@ class Execution:
         self.error: BaseException | None = None
         """A harness error raised in a thread, re-raised by :meth:`run`."""
         self.aborting = False
+        self.priming = False
+        """The runner is starting a thread: stop it at its first decision."""
         self.counters: dict[str, int] = {}
         self.main: greenlet = getcurrent()
         self.setup_thread = SimThread(-1, "setup")
@@ -105,13 +107,23 @@ class Execution:
     # -- the hot path ----------------------------------------------------
     def point(self) -> None:
         """A scheduling point: maybe let another thread run first."""
+        if self.quiet:
+            return
         step = self.step = self.step + 1
         if step > self.max_steps:
             self._livelock()
         runnable = self.runnable
-        if len(runnable) > 1 and not self.quiet:
+        if len(runnable) > 1:
             cur = self.cur_tid
-            nxt = self._next_thread(runnable, cur)
+            t = self.cur
+            if t.fresh:  # the first decision point this thread reached
+                t.fresh = False
+                if self.priming:
+                    self.main.switch()
+                    return
+                nxt = self._next_thread(runnable, None)
+            else:
+                nxt = self._next_thread(runnable, cur)
             if nxt != cur:
                 t = self.threads[nxt]
                 self.cur = t
@@ -120,11 +132,13 @@ class Execution:
 
     def yield_point(self) -> None:
         """A scheduling point where the current thread yields the CPU."""
+        if self.quiet:
+            return
         step = self.step = self.step + 1
         if step > self.max_steps:
             self._livelock()
         runnable = self.runnable
-        if len(runnable) > 1 and not self.quiet:
+        if len(runnable) > 1:
             cur = self.cur_tid
             nxt = self._next_thread(runnable, cur, True)
             if nxt != cur:
@@ -218,14 +232,32 @@ class Execution:
         if not runnable:
             self.main.switch()
         else:
-            nxt = self._next_thread(runnable, None) if len(runnable) > 1 \
-                else runnable[0]
+            nxt = self._choose(runnable)
             nt = self.threads[nxt]
             self.cur = nt
             self.cur_tid = nxt
             nt.glet.switch()  # type: ignore[union-attr]
         if self.aborting:
             raise GreenletExit
+
+    def _choose(self, runnable: list[int]) -> int:
+        """Who runs after a block or an exit.
+
+        A thread that has not started yet runs first, without a decision:
+        nothing it does before its first scheduling point is observable.
+        The runner *primes* threads so: it starts each one and stops it at
+        its first decision point, so that every decision the strategy makes
+        is between threads about to do something observable, and no two
+        decisions explore the same interleaving.  (Threads spawned by other
+        threads are not primed; their first decision may repeat one.)
+        """
+        threads = self.threads
+        for tid in runnable:
+            if not threads[tid].glet:
+                return tid
+        if len(runnable) == 1:
+            return runnable[0]
+        return self._next_thread(runnable, None)
 
     def wake(self, t: SimThread) -> None:
         """Make @t runnable again (it runs when the strategy picks it)."""
@@ -286,12 +318,13 @@ class Execution:
                 if any(t.state is ThreadState.BLOCKED for t in self.threads):
                     self.fail(deadlock_violation(self))
                 return
-            tid = self._next_thread(runnable, None) if len(runnable) > 1 \
-                else runnable[0]
+            tid = self._choose(runnable)
             t = self.threads[tid]
             self.cur = t
             self.cur_tid = tid
+            self.priming = not t.glet
             t.glet.switch()  # type: ignore[union-attr]
+            self.priming = False
 
     def _teardown(self) -> None:
         self.phase = Phase.TEARDOWN

@@ -34,6 +34,7 @@ class SimThread:
     """One simulated thread (a kernel task on its own CPU)."""
 
     __slots__ = (
+        "fresh",
         "glet",
         "locks_held",
         "name",
@@ -65,6 +66,8 @@ class SimThread:
         self.write_ops: dict[Any, int] = {}
         """Trees this thread is inside a write operation on (nesting)."""
         self.wait_reason = ""
+        self.fresh = True
+        """No decision was made at a scheduling point of this thread yet."""
 
     @property
     def label(self) -> str:

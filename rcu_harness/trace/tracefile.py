@@ -100,7 +100,8 @@ def _parse(path: Path) -> dict[str, Any]:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         body = text.rstrip()
-        if not body or (body.lstrip().startswith("{") and exc.pos >= len(body)):
+        at_end = exc.pos >= len(body) or exc.msg.startswith("Unterminated string")
+        if not body or (body.lstrip().startswith(("{", "[")) and at_end):
             raise TraceTruncatedError(f"{path}: trace file is truncated; {_FIX}"
                                       ) from None
         raise TraceNotJsonError(f"{path}: not a JSON trace file ({exc.msg}); "
