@@ -146,7 +146,9 @@ class PassThroughPort:
         return [n for n in (self.node_alloc(gfp) for _ in range(count)) if n]
 
     def node_free(self, node: MapleNode) -> None:
-        """Free @node; a second free of the same node raises."""
+        """Free @node; a second free, or a free of a non-node, raises."""
+        if not isinstance(node, MapleNode) or self.heap.get(node.addr) is not node:
+            raise RuntimeError(f"kmem_cache_free of an invalid pointer {node!r}")
         if node.addr in self.freed:
             raise RuntimeError(f"double free of {node!r}")
         self.freed.add(node.addr)
