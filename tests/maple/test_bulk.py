@@ -94,7 +94,7 @@ def node_count(mt: MapleTree) -> int:
 
 
 @pytest.mark.parametrize("flags", [0, MT_FLAGS_ALLOC_RANGE])
-def test_ascending_bulk_store_never_needs_more_than_preallocated_for_n_up_to_5000(flags):
+def test_bulk_store_of_n_up_to_5000_never_needs_more_than_preallocated(flags):
     # The stores for n entries are the first n stores for N_MAX entries, so one
     # long run gives, for every n, the deepest the allocation list is drawn.
     mt = MapleTree(flags)
@@ -111,7 +111,8 @@ def test_ascending_bulk_store_never_needs_more_than_preallocated_for_n_up_to_500
         drawn.append(start - mas.alloc.low)
     mas_destroy(mas)
     mas_unlock(mas)
-    shortfall = [n for n in range(1, N_MAX + 1) if drawn[n - 1] > preallocated(n, flags)]
+    shortfall = [n for n in range(1, N_MAX + 1)
+                 if drawn[n - 1] > preallocated(n, flags)]
     assert shortfall == []
     assert preallocated(0, flags) >= 1
 
@@ -130,7 +131,6 @@ def test_mas_destroy_frees_every_unused_preallocated_node(flags):
 
 
 def test_bulk_mode_splits_favour_the_left_leaf():
-    mt, _, _ = bulk_load(17, MT_FLAGS_ALLOC_RANGE)
     contiguous = MapleTree(MT_FLAGS_ALLOC_RANGE)
     mas = MaState(contiguous, 0, 0)
     mas_lock(mas)

@@ -65,10 +65,12 @@ def test_accounting_counts_allocations_and_frees():
     assert acct.total_allocated == acct.allocated + acct.freed
     mtree_destroy(mt)
     acct = mt_accounting(mt)
-    assert acct.allocated == 0 and acct.freed == acct.total_allocated
+    assert acct.allocated == 0
+    assert acct.freed == acct.total_allocated
 
 
 def test_trees_get_distinct_addresses_in_one_port():
     a = MapleTree(0)
     b = MapleTree(0, port=a.port)
-    assert a.addr != b.addr and a.port.heap[b.addr] is b
+    assert a.addr != b.addr
+    assert a.port.heap[b.addr] is b

@@ -39,17 +39,19 @@ def small_tree(*, rcu: bool, flags: int = MT_FLAGS_ALLOC_RANGE) -> MapleTree:
 
 def test_node_store_in_rcu_mode_publishes_a_new_leaf_and_kills_the_old():
     mt = small_tree(rcu=True)
-    first, last = vma_ranges(5)[2]
+    first, _last = vma_ranges(5)[2]
     old = leaf_of(mt, first)
     mtree_store_range(mt, first + 0x100, first + 0x200, "new")  # splits a range
     new = leaf_of(mt, first)
     assert new is not old
     assert ma_dead_node(old)  # parent word points at itself
     acct = mt.port.accounting()
-    assert acct.dead_waiting == 1 and acct.rcu_callbacks == 1
+    assert acct.dead_waiting == 1
+    assert acct.rcu_callbacks == 1
     assert mt.port.rcu_barrier() == 1
     acct = mt.port.accounting()
-    assert acct.dead_waiting == 0 and old.addr in mt.port.freed
+    assert acct.dead_waiting == 0
+    assert old.addr in mt.port.freed
     mt_validate(mt)
 
 
@@ -67,7 +69,7 @@ def test_node_store_outside_rcu_mode_rewrites_the_leaf_in_place():
 @pytest.mark.parametrize("rcu", [False, True])
 def test_append_reuses_the_leaf_only_outside_rcu_mode(rcu):
     mt = small_tree(rcu=rcu)
-    last_first, last_last = vma_ranges(5)[4]
+    _last_first, last_last = vma_ranges(5)[4]
     old = leaf_of(mt, 0)
     mtree_store_range(mt, last_last + 0x1000, last_last + 0x2000, "tail")
     assert (leaf_of(mt, 0) is old) is not rcu
@@ -105,7 +107,8 @@ def test_destroy_in_rcu_mode_frees_nothing_before_the_grace_period(flags):
     nodes = mt.port.accounting().allocated
     mtree_destroy(mt)
     acct = mt.port.accounting()
-    assert acct.allocated == nodes and acct.dead_waiting == nodes
+    assert acct.allocated == nodes
+    assert acct.dead_waiting == nodes
     mt.port.rcu_barrier()
     assert mt.port.accounting().allocated == 0
 
@@ -116,7 +119,8 @@ def test_destroy_outside_rcu_mode_frees_at_once():
         mtree_store_range(mt, first, last, i)
     mtree_destroy(mt)
     acct = mt.port.accounting()
-    assert acct.allocated == 0 and acct.rcu_callbacks == 0
+    assert acct.allocated == 0
+    assert acct.rcu_callbacks == 0
 
 
 def test_rcu_destroy_of_a_full_range64_parent_frees_a_clobbered_pointer_as_linux_6_12():
@@ -131,7 +135,8 @@ def test_rcu_destroy_of_a_full_range64_parent_frees_a_clobbered_pointer_as_linux
     for i in range(120):
         mtree_store_range(mt, i * 10 + 1, i * 10 + 5, i)
     root = mt.port.root_load(mt)[0]
-    assert root.pivot[14] and root.slot[15] is not None  # 16 leaves: full
+    assert root.pivot[14]
+    assert root.slot[15] is not None
     mt_set_in_rcu(mt)
     mtree_destroy(mt)
     assert root.slot[15] is None  # the pointer the metadata clear overwrote

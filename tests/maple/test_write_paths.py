@@ -53,7 +53,8 @@ def test_advanced_entries_and_inverted_ranges_are_refused():
 def test_a_store_needing_seventeen_slots_splits_the_root_leaf():
     mt = tree_with(7)  # NULL, 7 entries with 6 NULL gaps, trailing NULL: 15 slots
     assert mt_height(mt) == 1
-    assert len(leaves(mt)) == 1 and len(leaves(mt)[0]) == 15
+    assert len(leaves(mt)) == 1
+    assert len(leaves(mt)[0]) == 15
     mtree_store_range(mt, *vma_ranges(8)[7], 7)
     mt_validate(mt)
     assert mt_height(mt) == 2
