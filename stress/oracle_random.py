@@ -59,6 +59,11 @@ def run_one(args: argparse.Namespace, binary: Path, seed: int, flags: int) -> bo
     if found is None:
         print(f"{name}: {len(ops)} ops compared, identical ({took:.1f} s)")
         return True
+    if found.both_crashed:
+        print(f"{name}: {found.index} ops identical, then both sides crash at "
+              f"{found.describe()} ({took:.1f} s)\n    kernel: {found.kernel}"
+              f"\n    model:  {found.model}")
+        return True
     print(f"{name}: DIVERGED after {found.index} identical ops, at "
           f"{found.describe()} ({took:.1f} s)")
     for i in range(max(0, found.index - 6), found.index):
@@ -83,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
         for seed in range(args.seed, args.seed + args.traces):
             total += 1
             identical += run_one(args, binary, seed, flags)
-    print(f"{identical} of {total} traces identical, "
+    print(f"{identical} of {total} traces in agreement, "
           f"{total * args.ops} ops in {time.monotonic() - started:.1f} s")
     return 0 if identical == total else 1
 

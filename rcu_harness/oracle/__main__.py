@@ -192,6 +192,11 @@ def run_spec(spec: TraceSpec, args: argparse.Namespace) -> bool:
         print(f"{trace.name}: {len(trace.ops)} ops compared, identical "
               f"({took:.2f} s)")
         return True
+    if found.both_crashed:
+        print(f"{trace.name}: {found.index} ops identical, then both sides crash "
+              f"at {found.describe()} ({took:.2f} s)\n    kernel: {found.kernel}"
+              f"\n    model:  {found.model}")
+        return True
     print(f"{trace.name}: DIVERGED after {found.index} identical ops, at "
           f"{found.describe()} ({took:.2f} s)")
     for i in range(max(0, found.index - CONTEXT_OPS), found.index):
@@ -207,7 +212,7 @@ def cmd_diff(args: argparse.Namespace) -> int:
     identical = 0
     for spec in specs:
         identical += run_spec(spec, args)
-    verdict = "well formed" if args.kernel_only else "identical"
+    verdict = "well formed" if args.kernel_only else "in agreement"
     print(f"{identical} of {len(specs)} traces {verdict}")
     return 0 if identical == len(specs) else 1
 

@@ -359,6 +359,11 @@ class Divergence:
     model: str
     side_by_side: str
 
+    @property
+    def both_crashed(self) -> bool:
+        """Did both sides die in the same op (the model reproduces a kernel bug)?"""
+        return self.kernel.startswith("crash ") and self.model.startswith("crash ")
+
     def describe(self) -> str:
         """A short one-line summary."""
         op = format_op(self.op) if self.op is not None else "(end of trace)"

@@ -15,6 +15,7 @@ from rcu_harness.oracle.diff import (
 from rcu_harness.oracle.ops import (
     BDestroy,
     Bulk,
+    Destroy,
     Init,
     RcuOn,
     Store,
@@ -171,6 +172,13 @@ def test_random_traces_through_the_kernel(driver, flags):
         check_lines(ops, run_kernel(ops, binary=driver, every=8))
 
 
+def rcu_destroy_bug_ops():
+    """A non-alloc tree whose root is a full range64 node of 16 leaves,
+    destroyed in RCU mode."""
+    ops = [Init(0)] + [Store(i * 16, i * 16 + 9, i) for i in range(1, 121)]
+    return [*ops, RcuOn(), Destroy()]
+
+
 def test_known_kernel_bug_rcu_destroy_of_full_range64_root(driver):
     """6.12: mtree_destroy() in RCU mode of a full range64 root corrupts slot 15.
 
@@ -180,12 +188,19 @@ def test_known_kernel_bug_rcu_destroy_of_full_range64_root(driver):
     metadata bytes that overlap it, and mt_free_walk() frees the corrupted
     pointer.  ops.random_trace() avoids this unless known_bugs=True.
     """
-    ops = [Init(0)] + [Store(i * 16, i * 16 + 9, i) for i in range(1, 121)]
-    ops += [RcuOn(), parse_trace("destroy\n")[0]]
+    ops = rcu_destroy_bug_ops()
     lines = run_kernel(ops, binary=driver)
     assert parse_line(lines[-3]).tree[0].startswith(f"R{ROOT}|")
     assert lines[-1].startswith("crash ")
     assert "AddressSanitizer" in lines[-1]
+
+
+def test_model_reproduces_the_rcu_destroy_bug(driver, model):
+    ops = rcu_destroy_bug_ops()
+    found = first_divergence(ops, binary=driver)
+    assert found is not None
+    assert found.index == len(ops) - 1
+    assert found.both_crashed, found.side_by_side
 
 
 def test_model_matches_kernel_on_erase2_sets(driver, model):
