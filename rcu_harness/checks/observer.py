@@ -41,7 +41,10 @@ class Observer:
 
     def store(self, ex: Execution, t: SimThread, target: object, word: str,
               index: int, value: object, lock: SpinLock | None) -> None:
-        """@t stored @value into a published shared word guarded by @lock."""
+        """@t stored @value into a published shared word guarded by @lock.
+
+        Not called for published words that no lock guards.
+        """
 
     def flags_store(self, ex: Execution, t: SimThread, mt: Any, old: int,
                     new: int, lock: SpinLock | None) -> None:

@@ -63,6 +63,11 @@ _ADDR_MASK = ~0xFF
 TREE_BASE = 0xFFFF_C900_0000_0000
 
 
+def _code(ex: Execution, depth: int) -> Any:
+    """The code object @depth frames up, when the execution records functions."""
+    return _getframe(depth).f_code if ex.record > 1 else None
+
+
 class InstrumentedPort:
     """MemoryPort whose every observable access is a scheduling point."""
 
@@ -155,9 +160,9 @@ class InstrumentedPort:
                 self._uaf(node, "Read", words._word, i)
             self._check_load(node, f"{words._word}[{i}]")
             value = _lget(words, i)
-            if ex.record_events:
+            if ex.record:
                 ex.events.append((ex.step, ex.cur_tid, _LOAD, node.addr,
-                                  words._word, i, value, _getframe(2).f_code))
+                                  words._word, i, value, _code(ex, 3)))
             return value
         if node._w & FREED:
             self._uaf(node, "Read", words._word, i)
@@ -179,11 +184,12 @@ class InstrumentedPort:
             ex.point()
             if node._w & FREED:
                 self._uaf(node, "Write", words._word, i)
-            for hook in ex.hooks.store:
-                hook(ex, ex.cur, node, words._word, i, value, node._lock)
-            if ex.record_events:
+            if node._lock is not None:
+                for hook in ex.hooks.store:
+                    hook(ex, ex.cur, node, words._word, i, value, node._lock)
+            if ex.record:
                 ex.events.append((ex.step, ex.cur_tid, _STORE, node.addr,
-                                  words._word, i, value, _getframe(2).f_code))
+                                  words._word, i, value, _code(ex, 3)))
             if type(value) is MapleEnode and not value[0]._w & PUBLISHED:
                 self.publish(value[0], node._lock)
         elif node._w & FREED:
@@ -200,9 +206,9 @@ class InstrumentedPort:
                 self._uaf(node, "Read", word, -1)
             self._check_load(node, word)
             value = getattr(node, attr)
-            if ex.record_events:
+            if ex.record:
                 ex.events.append((ex.step, ex.cur_tid, _LOAD, node.addr, word,
-                                  -1, value, _getframe(2).f_code))
+                                  -1, value, _code(ex, 3)))
             if attr == "_p" and (value & _ADDR_MASK) == node.addr:
                 lock = node._lock
                 if lock is None or lock.owner is not ex.cur:
@@ -219,11 +225,12 @@ class InstrumentedPort:
             ex.point()
             if node._w & FREED:
                 self._uaf(node, "Write", word, -1)
-            for hook in ex.hooks.store:
-                hook(ex, ex.cur, node, word, -1, value, node._lock)
-            if ex.record_events:
+            if node._lock is not None:
+                for hook in ex.hooks.store:
+                    hook(ex, ex.cur, node, word, -1, value, node._lock)
+            if ex.record:
                 ex.events.append((ex.step, ex.cur_tid, _STORE, node.addr, word,
-                                  -1, value, _getframe(2).f_code))
+                                  -1, value, _code(ex, 3)))
         elif node._w & FREED:
             self._uaf(node, "Write", word, -1)
         if word == "parent":
@@ -263,7 +270,7 @@ class InstrumentedPort:
             from rcu_harness.memory.lockdep import suspicious_rcu_usage
 
             ex.fail(suspicious_rcu_usage(ex, mt, "ma_root", lock))
-        ex.emit(_LOAD, mt.addr, "ma_root", -1, value, _getframe(1).f_code)
+        ex.emit(_LOAD, mt.addr, "ma_root", -1, value, _code(ex, 2))
         return value
 
     def root_store(self, mt: MapleTree, value: object) -> None:
@@ -274,7 +281,7 @@ class InstrumentedPort:
             ex.point()
             for hook in ex.hooks.store:
                 hook(ex, ex.cur, mt, "ma_root", -1, value, lock)
-            ex.emit(_STORE, mt.addr, "ma_root", -1, value, _getframe(1).f_code)
+            ex.emit(_STORE, mt.addr, "ma_root", -1, value, _code(ex, 2))
         if type(value) is MapleEnode:
             self.publish(value[0], lock)
         mt.ma_root = value
@@ -285,7 +292,7 @@ class InstrumentedPort:
         if ex.in_threads:
             ex.point()
             ex.emit(_LOAD, mt.addr, "ma_flags", -1, mt.ma_flags,
-                    _getframe(1).f_code)
+                    _code(ex, 2))
         return mt.ma_flags
 
     def flags_store(self, mt: MapleTree, value: int) -> None:
@@ -298,7 +305,7 @@ class InstrumentedPort:
                 hook(ex, ex.cur, mt, "ma_flags", -1, value, lock)
             for fhook in ex.hooks.flags_store:
                 fhook(ex, ex.cur, mt, mt.ma_flags, value, lock)
-            ex.emit(_STORE, mt.addr, "ma_flags", -1, value, _getframe(1).f_code)
+            ex.emit(_STORE, mt.addr, "ma_flags", -1, value, _code(ex, 2))
         mt.ma_flags = value
 
     # -- locking and RCU ----------------------------------------------------------

@@ -68,50 +68,68 @@ class SimStruct:
 
 
 def _field(i: int, name: str) -> property:
+    """The descriptor of field @name: the plain path is one bit test."""
+
     def fget(self: SimStruct) -> Any:
-        if self._w:
-            return _load(self, i, name)
+        w = self._w
+        if not w:
+            return self._v[i]
+        ex = self._ex
+        if w & PUBLISHED and not ex.quiet:
+            step = ex.step = ex.step + 1  # Execution.point(), inlined
+            if step > ex.max_steps:
+                ex.point()
+            if len(ex.runnable) > 1:
+                ex.decide()
+            if self._w & FREED:
+                _uaf(ex, self, "Read", name)
+            value = self._v[i]
+            if ex.record:
+                ex.events.append((ex.step, ex.cur_tid, _LOAD, self.addr, name,
+                                  -1, value,
+                                  _getframe(1).f_code if ex.record > 1 else None))
+            return value
+        if w & FREED:
+            _uaf(ex, self, "Read", name)
         return self._v[i]
 
     def fset(self: SimStruct, value: Any) -> None:
-        if self._w or isinstance(value, SimStruct):
-            _store(self, i, name, value)
-        else:
-            self._v[i] = value
+        w = self._w
+        if not w:
+            if isinstance(value, SimStruct):
+                _store_private_pointer(self, i, value)
+            else:
+                self._v[i] = value
+            return
+        ex = self._ex
+        if w & PUBLISHED and not ex.quiet:
+            step = ex.step = ex.step + 1  # Execution.point(), inlined
+            if step > ex.max_steps:
+                ex.point()
+            if len(ex.runnable) > 1:
+                ex.decide()
+            w = self._w
+            if w & FREED:
+                _uaf(ex, self, "Write", name)
+            lock = self._lock
+            if lock is not None:
+                for hook in ex.hooks.store:
+                    hook(ex, ex.cur, self, name, -1, value, lock)
+            if ex.record:
+                ex.events.append((ex.step, ex.cur_tid, _STORE, self.addr, name,
+                                  -1, value,
+                                  _getframe(1).f_code if ex.record > 1 else None))
+        elif w & FREED:
+            _uaf(ex, self, "Write", name)
+        if w & PUBLISHED and isinstance(value, SimStruct) and \
+                not value._w & PUBLISHED:
+            publish(value, guard=self._lock)
+        self._v[i] = value
 
     return property(fget, fset, doc=f"instrumented field {name!r}")
 
 
-def _load(obj: SimStruct, i: int, name: str) -> Any:
-    ex = obj._ex
-    if obj._w & PUBLISHED and not ex.quiet:
-        ex.point()
-        if ex.record_events:
-            ex.events.append((ex.step, ex.cur_tid, _LOAD, obj.addr, name, -1,
-                              obj._v[i], _getframe(2).f_code))
-    if obj._w & FREED:
-        _uaf(ex, obj, "Read", name)
-    return obj._v[i]
-
-
-def _store(obj: SimStruct, i: int, name: str, value: Any) -> None:
-    ex = obj._ex
-    w = obj._w
-    if w & PUBLISHED and not ex.quiet:
-        ex.point()
-        w = obj._w
-        if w & FREED:
-            _uaf(ex, obj, "Write", name)
-        for hook in ex.hooks.store:
-            hook(ex, ex.cur, obj, name, -1, value, obj._lock)
-        if ex.record_events:
-            ex.events.append((ex.step, ex.cur_tid, _STORE, obj.addr, name, -1,
-                              value, _getframe(2).f_code))
-    elif w & FREED:
-        _uaf(ex, obj, "Write", name)
-    if w & PUBLISHED and isinstance(value, SimStruct) and \
-            not value._w & PUBLISHED:
-        publish(value, guard=obj._lock)
+def _store_private_pointer(obj: SimStruct, i: int, value: SimStruct) -> None:
     obj._v[i] = value
 
 

@@ -38,6 +38,7 @@ from rcu_harness.runtime.current import SLOT
 from rcu_harness.runtime.errors import HarnessError, HarnessUsageError
 from rcu_harness.runtime.finding import FindingKind, Violation
 from rcu_harness.runtime.thread import SimThread, ThreadState
+from rcu_harness.sched.schedule import RANDOM, Schedule
 from rcu_harness.trace.events import EventKind
 
 if TYPE_CHECKING:
@@ -68,7 +69,7 @@ class Execution:
     """The state of one run of a program."""
 
     def __init__(self, index: int, strategy: Strategy, *, max_steps: int,
-                 hooks: Hooks, record_events: bool = True) -> None:
+                 hooks: Hooks, record: int = 2) -> None:
         from rcu_harness.memory.heap import Heap
         from rcu_harness.rcu.state import RcuState
 
@@ -77,12 +78,16 @@ class Execution:
         self._next_thread = strategy.next_thread
         self.max_steps = max_steps
         self.hooks = hooks
-        self.record_events = record_events
+        self.record = record
+        """0: no events (exploration); 1: events; 2: events with the model
+        function of each access (costly: materialises a frame per access)."""
         self.threads: list[SimThread] = []
         self.runnable: list[int] = []
         """Ids of runnable threads, ascending (what strategies see)."""
         self.step = 0
         self.events: list[RawEvent] = []
+        self.decisions: list[int] = []
+        """The schedule so far: chosen thread ids, RANDOM for random draws."""
         self.quiet = 0
         """> 0 while accesses are unobserved (setup, teardown, checkers)."""
         self.phase = Phase.SETUP
@@ -112,23 +117,27 @@ class Execution:
         step = self.step = self.step + 1
         if step > self.max_steps:
             self._livelock()
-        runnable = self.runnable
-        if len(runnable) > 1:
-            cur = self.cur_tid
-            t = self.cur
-            if t.fresh:  # the first decision point this thread reached
-                t.fresh = False
-                if self.priming:
-                    self.main.switch()
-                    return
-                nxt = self._next_thread(runnable, None)
-            else:
-                nxt = self._next_thread(runnable, cur)
-            if nxt != cur:
-                t = self.threads[nxt]
-                self.cur = t
-                self.cur_tid = nxt
-                t.glet.switch()  # type: ignore[union-attr]
+        if len(self.runnable) > 1:
+            self.decide()
+
+    def decide(self) -> None:
+        """The decision of a point with several runnable threads (hot path)."""
+        cur = self.cur_tid
+        t = self.cur
+        if t.fresh:  # the first decision point this thread reached
+            t.fresh = False
+            if self.priming:
+                self.main.switch()
+                return
+            nxt = self._next_thread(self.runnable, None)
+        else:
+            nxt = self._next_thread(self.runnable, cur)
+        self.decisions.append(nxt)
+        if nxt != cur:
+            t = self.threads[nxt]
+            self.cur = t
+            self.cur_tid = nxt
+            t.glet.switch()  # type: ignore[union-attr]
 
     def yield_point(self) -> None:
         """A scheduling point where the current thread yields the CPU."""
@@ -141,6 +150,7 @@ class Execution:
         if len(runnable) > 1:
             cur = self.cur_tid
             nxt = self._next_thread(runnable, cur, True)
+            self.decisions.append(nxt)
             if nxt != cur:
                 t = self.threads[nxt]
                 self.cur = t
@@ -150,10 +160,19 @@ class Execution:
     def emit(self, kind: int, addr: int = 0, word: str | None = None,
              index: int = -1, value: object = None, code: Any = None) -> None:
         """Record one event for the current thread at the current step."""
-        if self.record_events and not self.quiet:
+        if self.record and not self.quiet:
             self.events.append(
                 (self.step, self.cur_tid, kind, addr, word, index, value, code)
             )
+
+    def next_u64(self) -> int:
+        """A random value for the program, recorded in the schedule."""
+        self.decisions.append(RANDOM)
+        return self.strategy.next_u64()
+
+    def schedule(self) -> Schedule:
+        """The decisions made so far, as a replayable :class:`Schedule`."""
+        return Schedule(self.strategy.execution_seed, tuple(self.decisions))
 
     def count(self, name: str, n: int = 1) -> None:
         """Add @n to the benign counter @name."""
@@ -257,7 +276,9 @@ class Execution:
                 return tid
         if len(runnable) == 1:
             return runnable[0]
-        return self._next_thread(runnable, None)
+        nxt = self._next_thread(runnable, None)
+        self.decisions.append(nxt)
+        return nxt
 
     def wake(self, t: SimThread) -> None:
         """Make @t runnable again (it runs when the strategy picks it)."""

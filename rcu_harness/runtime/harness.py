@@ -98,7 +98,7 @@ class Harness:
 
     def random(self, n: int) -> int:
         """A random int in [0, n) from the strategy (recorded for replay)."""
-        return self._ex.strategy.next_u64() % n
+        return self._ex.next_u64() % n
 
     def mark(self, label: str, value: object = None) -> None:
         """Put a scenario annotation into the event stream."""

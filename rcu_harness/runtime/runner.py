@@ -17,9 +17,9 @@ from rcu_harness.checks.defaults import default_checkers
 from rcu_harness.checks.observer import Hooks
 from rcu_harness.runtime.execution import Execution
 from rcu_harness.runtime.finding import Finding, signature
+from rcu_harness.runtime.errors import HarnessError
 from rcu_harness.runtime.harness import Harness
 from rcu_harness.sched.errors import ReplayDivergence
-from rcu_harness.sched.recording import RecordingStrategy
 from rcu_harness.sched.registry import make_strategy
 from rcu_harness.sched.replay import ReplayStrategy
 from rcu_harness.sched.schedule import Schedule
@@ -105,12 +105,16 @@ def _command(program: Callable[..., Any], hint: Any, info: ReplayInfo) -> str:
 def run_execution(program: Callable[[Harness], None], strategy: Strategy,
                   index: int, *, max_steps: int = DEFAULT_MAX_STEPS,
                   checkers: Sequence[Callable[[], Observer]] | None = None,
-                  record_events: bool = True) -> Execution:
-    """Run execution @index of @program (strategy already prepared)."""
+                  record: int = 2) -> Execution:
+    """Run execution @index of @program (strategy already prepared).
+
+    @record: 0 records no events (fastest), 1 events, 2 events with the
+    model function of each access.
+    """
     factories = default_checkers() if checkers is None else checkers
     hooks = Hooks([make() for make in factories])
     ex = Execution(index, strategy, max_steps=max_steps, hooks=hooks,
-                   record_events=record_events)
+                   record=record)
     ex.run(program, Harness(ex))
     return ex
 
@@ -131,6 +135,31 @@ def finalize(ex: Execution, schedule: Schedule, command: str) -> Finding:
                    schedule=schedule.encode(), replay_command=command)
 
 
+def diagnose(program: Callable[[Harness], None], ex: Execution, *,
+             max_steps: int,
+             checkers: Sequence[Callable[[], Observer]] | None) -> Execution:
+    """The failing execution re-run with full event recording, for its report.
+
+    Exploration runs without events (the hot path stays cheap); replay is
+    deterministic, so the finding's execution is re-run once with every
+    event and model function recorded.  If the re-run does not reproduce
+    the same violation, the original (without interleaving) is kept.
+    """
+    if ex.record >= 2 or ex.violation is None:
+        return ex
+    strict = ReplayStrategy(ex.schedule())
+    strict.new_execution(0)
+    try:
+        again = run_execution(program, strict, ex.index, max_steps=max_steps,
+                              checkers=checkers, record=2)
+    except HarnessError:
+        return ex
+    v, w = ex.violation, again.violation
+    if w is None or signature(str(w.kind), w.key) != signature(str(v.kind), v.key):
+        return ex
+    return again
+
+
 def _merge(total: dict[str, int], more: dict[str, int]) -> None:
     for key, n in more.items():
         total[key] = total.get(key, 0) + n
@@ -144,7 +173,6 @@ def explore(program: Callable[[Harness], None], *, strategy: str = "random",
             **strategy_params: Any) -> ExploreResult:
     """Run up to @executions executions of @program; collect findings."""
     inner = make_strategy(strategy, seed, **strategy_params)
-    rec = RecordingStrategy(inner)
     findings: list[Finding] = []
     seen: set[str] = set()
     counters: dict[str, int] = {}
@@ -152,20 +180,21 @@ def explore(program: Callable[[Harness], None], *, strategy: str = "random",
     exhausted = False
     start = time.perf_counter()
     for i in range(executions):
-        if not rec.new_execution(i):
+        if not inner.new_execution(i):
             exhausted = True
             break
-        ex = run_execution(program, rec, i, max_steps=max_steps,
-                           checkers=checkers)
+        ex = run_execution(program, inner, i, max_steps=max_steps,
+                           checkers=checkers, record=0)
         ran += 1
         steps += ex.step
         _merge(counters, ex.counters)
         if ex.violation is None:
             continue
-        schedule = rec.schedule()
+        schedule = ex.schedule()
         info = ReplayInfo(schedule.encode(), schedule.seed, i, strategy, seed,
                           dict(strategy_params))
-        finding = finalize(ex, schedule, _command(program, replay_hint, info))
+        full = diagnose(program, ex, max_steps=max_steps, checkers=checkers)
+        finding = finalize(full, schedule, _command(program, replay_hint, info))
         if finding.signature not in seen:
             seen.add(finding.signature)
             findings.append(finding)
@@ -185,9 +214,8 @@ def replay(schedule: Schedule | str, *, program: Callable[[Harness], None],
     if isinstance(schedule, str):
         schedule = Schedule.decode(schedule)
     strict = ReplayStrategy(schedule)
-    rec = RecordingStrategy(strict)
-    rec.new_execution(0)
-    ex = run_execution(program, rec, 0, max_steps=max_steps, checkers=checkers)
+    strict.new_execution(0)
+    ex = run_execution(program, strict, 0, max_steps=max_steps, checkers=checkers)
     if strict.remaining:
         raise ReplayDivergence(
             f"replay diverged: the execution ended after decision "

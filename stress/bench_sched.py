@@ -1,0 +1,210 @@
+"""Benchmark: cost of one scheduling point vs a bare greenlet switch round trip.
+
+Workloads (each run as one execution, timed end to end, divided by the
+number of scheduling points it made):
+
+* ``simstruct``: 4 threads, each doing N loads/stores of published SimStruct
+  fields (every access a scheduling point);
+* ``maple``: 2 readers iterating a maple tree under rcu_read_lock() while a
+  writer stores in RCU mode (model work included, so it is slower per point);
+* ``maple-noprivate``: the same with the private-node optimisation off.
+
+The bare baseline is two greenlets switching to each other in a loop (one
+round trip = two switches).  Repetitions of every measurement are
+interleaved to be fair on a noisy machine, times are process CPU time
+(``time.process_time``: other processes on the 2-core machine do not count),
+and medians are reported.
+
+Usage: python stress/bench_sched.py [--reps 7] [--write reports/BENCHMARKS.md]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import greenlet  # noqa: E402
+
+from rcu_harness.kernel import SimStruct  # noqa: E402
+from rcu_harness.runtime.runner import run_execution  # noqa: E402
+from rcu_harness.sched.registry import make_strategy  # noqa: E402
+
+HEADING = "## Scheduler hot path (stress/bench_sched.py)"
+
+
+class Cell(SimStruct):
+    fields = ("value", "other")
+
+
+def bare_roundtrip(n: int = 200_000) -> float:
+    """Seconds per switch round trip between two greenlets."""
+
+    def pong() -> None:
+        while True:
+            ping.switch()
+
+    def run() -> None:
+        for _ in range(n):
+            g_pong.switch()
+
+    ping = greenlet.greenlet(run)
+    g_pong = greenlet.greenlet(pong)
+    start = time.process_time()
+    ping.switch()
+    return (time.process_time() - start) / n
+
+
+def simstruct_program(n: int):
+    def program(h):
+        cells = [h.static(Cell, value=0, other=0) for _ in range(4)]
+
+        def worker(k):
+            mine = cells[k]
+            theirs = cells[(k + 1) % 4]
+            for i in range(n):
+                mine.value = theirs.other + i
+                mine.other = i
+
+        for k in range(4):
+            h.spawn(f"w{k}", worker, k)
+
+    return program
+
+
+def maple_program(writes: int, private: bool = True):
+    import maple
+    from maple import MT_FLAGS_USE_RCU, MapleTree, MaState, mas_find, mtree_destroy
+
+    from rcu_harness.kernel import rcu_read_lock, rcu_read_unlock
+    from rcu_harness.memory.maple_port import InstrumentedPort
+
+    def program(h):
+        port = InstrumentedPort(h._ex, private_nodes=private)
+        mt = MapleTree(MT_FLAGS_USE_RCU, port=port)
+        for i in range(40):
+            maple.mtree_store_range(mt, i * 10, i * 10 + 5, i + 1)
+
+        def reader():
+            for _ in range(3):
+                rcu_read_lock()
+                mas = MaState(mt, 0, 0)
+                while mas_find(mas, maple.ULONG_MAX) is not None:
+                    pass
+                rcu_read_unlock()
+
+        def writer():
+            for k in range(writes):
+                maple.mtree_store_range(mt, (k * 37) % 400, (k * 37) % 400 + 3, k)
+
+        h.spawn("r1", reader)
+        h.spawn("r2", reader)
+        h.spawn("w", writer)
+        h.at_exit(lambda: mtree_destroy(mt))
+
+    return program
+
+
+def per_point(program, strategy: str, seed: int,
+              record: int = 0) -> tuple[float, int, float]:
+    """Seconds per point of one execution, its points, and its seconds."""
+    rec = make_strategy(strategy, seed)
+    rec.new_execution(0)
+    start = time.process_time()
+    ex = run_execution(program, rec, 0, max_steps=10**8)
+    elapsed = time.process_time() - start
+    assert ex.violation is None, ex.violation
+    return elapsed / ex.step, ex.step, elapsed
+
+
+def machine() -> list[str]:
+    cpu = "?"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    uname = subprocess.run(["uname", "-a"], capture_output=True, text=True).stdout
+    return [f"- machine: `{uname.strip()}`", f"- CPU: {cpu}, {os.cpu_count()} cores",
+            f"- Python {platform.python_version()}, greenlet {greenlet.__version__}"]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--reps", type=int, default=7)
+    parser.add_argument("--points", type=int, default=20_000,
+                        help="loads+stores per SimStruct worker / 3")
+    parser.add_argument("--write", default="")
+    args = parser.parse_args()
+    simple = simstruct_program(args.points)
+    cases = {
+        "simstruct/random": (simple, "random", 0),
+        "simstruct/pct": (simple, "pct", 0),
+        "simstruct/random, events+functions": (simple, "random", 2),
+        "maple/random": (maple_program(60), "random", 0),
+        "maple/pct": (maple_program(60), "pct", 0),
+        "maple-noprivate/random": (maple_program(60, private=False), "random", 0),
+    }
+    samples: dict[str, list[float]] = {name: [] for name in ["bare", *cases]}
+    runs: dict[str, list[float]] = {name: [] for name in cases}
+    points: dict[str, int] = {}
+    for rep in range(args.reps):
+        samples["bare"].append(bare_roundtrip())
+        for name, (program, strategy, record) in cases.items():
+            cost, n, secs = per_point(program, strategy, rep, record)
+            samples[name].append(cost)
+            runs[name].append(secs)
+            points[name] = n
+    bare = statistics.median(samples["bare"])
+    rows = [f"| bare greenlet switch round trip | {bare * 1e6:.3f} | "
+            f"{1 / bare:,.0f} | 1.00 | - | - |"]
+    for name in cases:
+        med = statistics.median(samples[name])
+        run = statistics.median(runs[name])
+        rows.append(f"| {name} | {med * 1e6:.3f} | {1 / med:,.0f} | "
+                    f"{med / bare:.2f} | {points[name]:,} | {run * 1e3:.1f} |")
+    command = "python stress/bench_sched.py " + " ".join(sys.argv[1:])
+    text = "\n".join([
+        HEADING, "",
+        f"Command: `{command.strip()}` (medians of {args.reps} interleaved "
+        "repetitions).", "", *machine(), "",
+        "| workload | us per point | points/s | ratio to bare round trip "
+        "| points per run | ms per run |",
+        "|---|---|---|---|---|---|", *rows, "",
+        "Goal: simstruct ratio <= 3 (one scheduling point costs at most three "
+        "bare switch round trips).  Exploration records no events (record=0); "
+        "a finding's execution is replayed once with events and model "
+        "functions (record=2), shown for comparison.  The maple rows include "
+        "the model's own work per access; compare maple/random with "
+        "maple-noprivate/random by ms per run and points per run for the "
+        "private-node optimisation.", ""])
+    print(text)
+    if args.write:
+        write_section(Path(args.write), text)
+
+
+def write_section(path: Path, text: str) -> None:
+    """Replace (or append) this benchmark's section, keeping the others."""
+    old = path.read_text() if path.exists() else "# Benchmarks\n\n"
+    lines = old.splitlines(keepends=True)
+    out, skipping = [], False
+    for line in lines:
+        if line.startswith("## "):
+            skipping = line.strip() == HEADING
+        if not skipping:
+            out.append(line)
+    body = "".join(out).rstrip("\n") + "\n\n" + text
+    path.write_text(body)
+
+
+if __name__ == "__main__":
+    main()
