@@ -78,7 +78,7 @@ def _field(i: int, name: str) -> property:
         if w & PUBLISHED and not ex.quiet:
             step = ex.step = ex.step + 1  # Execution.point(), inlined
             if step > ex.max_steps:
-                ex.point()
+                ex.livelock()
             if len(ex.runnable) > 1:
                 ex.decide()
             if self._w & FREED:
@@ -105,7 +105,7 @@ def _field(i: int, name: str) -> property:
         if w & PUBLISHED and not ex.quiet:
             step = ex.step = ex.step + 1  # Execution.point(), inlined
             if step > ex.max_steps:
-                ex.point()
+                ex.livelock()
             if len(ex.runnable) > 1:
                 ex.decide()
             w = self._w

@@ -77,6 +77,7 @@ class Execution:
         self.strategy = strategy
         self._next_thread = strategy.next_thread
         self.max_steps = max_steps
+        self.step_bound = max_steps
         self.hooks = hooks
         self.record = record
         """0: no events (exploration); 1: events; 2: events with the model
@@ -116,7 +117,7 @@ class Execution:
             return
         step = self.step = self.step + 1
         if step > self.max_steps:
-            self._livelock()
+            self.livelock()
         if len(self.runnable) > 1:
             self.decide()
 
@@ -145,7 +146,7 @@ class Execution:
             return
         step = self.step = self.step + 1
         if step > self.max_steps:
-            self._livelock()
+            self.livelock()
         runnable = self.runnable
         if len(runnable) > 1:
             cur = self.cur_tid
@@ -301,7 +302,8 @@ class Execution:
             self.main.switch()
             raise GreenletExit
 
-    def _livelock(self) -> None:
+    def livelock(self) -> None:
+        """The step bound was exceeded."""
         from rcu_harness.runtime.liveness import livelock_violation
 
         self.max_steps = 1 << 62

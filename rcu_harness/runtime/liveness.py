@@ -49,7 +49,7 @@ def livelock_violation(ex: Execution) -> Violation:
     """The step bound was exceeded: show what each thread was doing."""
     live = [t for t in ex.threads if t.state is not ThreadState.FINISHED
             and t.state is not ThreadState.IDLE]
-    lines = [f"WARNING: livelock: more than {ex.step - 1} scheduling steps",
+    lines = [f"WARNING: livelock: more than {ex.step_bound} scheduling steps",
              "", "last operation of each unfinished task:"]
     funcs = []
     for t in live:
@@ -60,7 +60,7 @@ def livelock_violation(ex: Execution) -> Violation:
         lines.append(f"  task {t.label} [{t.state.value}]: {what}")
     return Violation(
         FindingKind.LIVELOCK,
-        f"livelock: step bound {ex.step - 1} exceeded by "
+        f"livelock: step bound {ex.step_bound} exceeded by "
         + ", ".join(t.label for t in live),
         "\n".join(lines),
         key=tuple(funcs),
