@@ -216,3 +216,15 @@ def test_model_matches_kernel_on_random_traces(driver, model, flags):
         found = first_divergence(ops, every=8, binary=driver)
         assert found is None, (f"seed {seed} {found.describe()}\n"
                                f"{found.side_by_side}")
+
+
+@pytest.mark.parametrize("flags", [0, 1])
+def test_reference_dump_matches_the_model_dump(model, flags):
+    """rcu_harness.oracle.pydump prints what maple.dump.mt_dump_canonical does."""
+    from rcu_harness.oracle import pydump
+    from rcu_harness.oracle.diff import ModelRunner, model_dumper
+
+    runner = ModelRunner(model, model_dumper())
+    for op in random_trace(11, 2000, flags=flags):
+        runner.line(op, full=False)
+        assert pydump.mt_dump_canonical(runner.mt) == runner.dump(runner.mt)
