@@ -322,7 +322,10 @@ def parse_line(line: str) -> OracleLine | None:
 
 def _rows(line: str) -> list[str]:
     """A line as rows for the side-by-side view: header, then one node per row."""
-    parsed = parse_line(line) if not line.startswith(("error ", "crash ")) else None
+    try:
+        parsed = parse_line(line)
+    except ValueError:
+        parsed = None
     if parsed is None:
         return [line]
     rows = [f"ret {parsed.ret}  h{parsed.height}  n{parsed.nr}"]
