@@ -20,15 +20,18 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from rcu_harness.runtime.harness import Harness
 from rcu_harness.runtime.runner import DEFAULT_MAX_STEPS, explore, replay
 
+if TYPE_CHECKING:
+    from rcu_harness.runtime.finding import Finding
+    from rcu_harness.runtime.harness import Harness
+
 ENV = "RCU_HARNESS_REPLAY"
-Program = Callable[[Harness], None]
+Program = Callable[["Harness"], None]
 
 
 def _nodeid(fn: Program) -> str:
@@ -47,6 +50,7 @@ def check(*, executions: int = 200, strategy: str = "random", seed: int = 0,
         def test() -> None:
             hint = f"{ENV}={{schedule}} pytest '{_nodeid(fn)}'"
             wanted = os.environ.get(ENV)
+            findings: tuple[Finding, ...]
             if wanted:
                 found = replay(wanted, program=fn, max_steps=max_steps,
                                replay_hint=hint).finding

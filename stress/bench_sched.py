@@ -31,11 +31,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import greenlet  # noqa: E402
+import greenlet
 
-from rcu_harness.kernel import SimStruct  # noqa: E402
-from rcu_harness.runtime.runner import run_execution  # noqa: E402
-from rcu_harness.sched.registry import make_strategy  # noqa: E402
+from rcu_harness.kernel import SimStruct
+from rcu_harness.runtime.runner import run_execution
+from rcu_harness.sched.registry import make_strategy
 
 HEADING = "## Scheduler hot path (stress/bench_sched.py)"
 
@@ -82,7 +82,6 @@ def simstruct_program(n: int):
 def maple_program(writes: int, private: bool = True):
     import maple
     from maple import MT_FLAGS_USE_RCU, MapleTree, MaState, mas_find, mtree_destroy
-
     from rcu_harness.kernel import rcu_read_lock, rcu_read_unlock
     from rcu_harness.memory.maple_port import InstrumentedPort
 

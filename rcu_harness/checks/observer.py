@@ -18,7 +18,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
 
     from rcu_harness.runtime.execution import Execution
     from rcu_harness.runtime.records import ReadRecord, WriteRecord
@@ -85,6 +85,20 @@ class Hooks:
     """Per hook, the observers that override it (empty tuples otherwise)."""
 
     __slots__ = ("observers", *HOOK_NAMES)
+
+    execution_start: tuple[Callable[..., None], ...]
+    execution_end: tuple[Callable[..., None], ...]
+    thread_exit: tuple[Callable[..., None], ...]
+    store: tuple[Callable[..., None], ...]
+    flags_store: tuple[Callable[..., None], ...]
+    write_op_begin: tuple[Callable[..., None], ...]
+    write_op_done: tuple[Callable[..., None], ...]
+    reader_enter: tuple[Callable[..., None], ...]
+    reader_exit: tuple[Callable[..., None], ...]
+    atomic_op: tuple[Callable[..., None], ...]
+    write_begin: tuple[Callable[..., None], ...]
+    write_end: tuple[Callable[..., None], ...]
+    read_end: tuple[Callable[..., None], ...]
 
     def __init__(self, observers: Sequence[Observer]) -> None:
         self.observers = tuple(observers)

@@ -27,7 +27,6 @@ from enum import Enum
 from typing import TYPE_CHECKING, Any
 
 from rcu_harness.runtime.callchain import CallChain, capture
-from rcu_harness.runtime.finding import FindingKind, Violation
 from rcu_harness.trace.events import EventKind
 
 if TYPE_CHECKING:

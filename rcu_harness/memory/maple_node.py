@@ -24,6 +24,7 @@ from maple.node import MapleMetadata, MapleNode
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
+    from rcu_harness.memory.heap import AllocRecord
     from rcu_harness.memory.maple_port import InstrumentedPort
     from rcu_harness.sync.spinlock import SpinLock
 
@@ -61,11 +62,14 @@ class Words(list):  # type: ignore[type-arg]
 
     def __iter__(self) -> Iterator[Any]:
         if self._node._w:
-            return iter(self[0:len(self)])
-        return _liter(self)
+            values: list[Any] = self[0:len(self)]
+            return iter(values)
+        it: Iterator[Any] = _liter(self)
+        return it
 
     def __reversed__(self) -> Iterator[Any]:
-        return reversed(self[0:len(self)])
+        values: list[Any] = self[0:len(self)]
+        return reversed(values)
 
     def __contains__(self, value: object) -> bool:
         return value in self[0:len(self)]
@@ -73,12 +77,13 @@ class Words(list):  # type: ignore[type-arg]
     def index(self, value: Any, start: SupportsIndex = 0,
               stop: SupportsIndex | None = None) -> int:
         """list.index() through instrumented loads."""
-        return self[0:len(self)].index(value, start, len(self) if stop is None
-                                       else stop)
+        values: list[Any] = self[0:len(self)]
+        return values.index(value, start, len(self) if stop is None else stop)
 
     def count(self, value: Any) -> int:
         """list.count() through instrumented loads."""
-        return self[0:len(self)].count(value)
+        values: list[Any] = self[0:len(self)]
+        return values.count(value)
 
     def copy(self) -> list[Any]:
         """A plain list copy, through instrumented loads."""
@@ -97,13 +102,14 @@ class SimMapleNode(MapleNode):
 
     __slots__ = ("_lock", "_m", "_p", "_port", "_rec", "_w")
 
+    _rec: AllocRecord
     _p: int
     _m: MapleMetadata | None
     _w: int
     _port: InstrumentedPort
     _lock: SpinLock | None
 
-    @property  # type: ignore[override]
+    @property
     def parent(self) -> int:
         """The parent word (dead marker when it points at the node itself)."""
         if self._w:
@@ -115,7 +121,7 @@ class SimMapleNode(MapleNode):
     def parent(self, value: int) -> None:
         self._port.store_word(self, "parent", value)
 
-    @property  # type: ignore[override]
+    @property
     def meta(self) -> MapleMetadata | None:
         """The arange64 metadata word."""
         if self._w:

@@ -32,14 +32,12 @@ without scheduling points, events or lock checks; poison checks stay.
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from maple.defs import MT_FLAGS_LOCK_EXTERN, MT_FLAGS_LOCK_MASK
-from maple.node import MapleEnode
-from maple.port import NODE_SIZE, NodeAccounting, rcu_head_init
-
+from maple.node import NODE_SIZE, MapleEnode, MapleNode
+from maple.port import NodeAccounting, rcu_head_init
 from rcu_harness.memory.heap import FREED, PUBLISHED, AllocState
 from rcu_harness.memory.maple_node import SimMapleNode, Words, new_node
 from rcu_harness.rcu import api as rcu_api
@@ -48,9 +46,10 @@ from rcu_harness.sync.spinlock import SpinLock, spin_lock_ex, spin_unlock_ex
 from rcu_harness.trace.events import EventKind
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from maple.port import RcuCallback
     from maple.tree import MapleTree
-
     from rcu_harness.runtime.execution import Execution
 
 _LOAD = EventKind.LOAD.value
@@ -103,7 +102,7 @@ class InstrumentedPort:
             node._w |= PUBLISHED
         return node
 
-    def node_alloc_bulk(self, gfp: int, count: int) -> list[SimMapleNode]:
+    def node_alloc_bulk(self, gfp: int, count: int) -> list[MapleNode]:
         """kmem_cache_alloc_bulk(): @count fresh nodes."""
         return [n for n in (self.node_alloc(gfp) for _ in range(count)) if n]
 
@@ -190,8 +189,10 @@ class InstrumentedPort:
             if ex.record:
                 ex.events.append((ex.step, ex.cur_tid, _STORE, node.addr,
                                   words._word, i, value, _code(ex, 3)))
-            if type(value) is MapleEnode and not value[0]._w & PUBLISHED:
-                self.publish(value[0], node._lock)
+            if type(value) is MapleEnode:
+                child = cast("SimMapleNode", value[0])
+                if not child._w & PUBLISHED:
+                    self.publish(child, node._lock)
         elif node._w & FREED:
             self._uaf(node, "Write", words._word, i)
         _lset(words, i, value)
@@ -252,9 +253,11 @@ class InstrumentedPort:
                 continue
             n._w |= PUBLISHED
             n._lock = lock
-            for value in list.__iter__(n.slot):
-                if type(value) is MapleEnode and not value[0]._w & PUBLISHED:
-                    stack.append(value[0])
+            for value in cast("Words", n.slot).raw():
+                if type(value) is MapleEnode:
+                    child = cast("SimMapleNode", value[0])
+                    if not child._w & PUBLISHED:
+                        stack.append(child)
 
     # -- tree words -------------------------------------------------------------
     def root_load(self, mt: MapleTree) -> object:
@@ -283,7 +286,7 @@ class InstrumentedPort:
                 hook(ex, ex.cur, mt, "ma_root", -1, value, lock)
             ex.emit(_STORE, mt.addr, "ma_root", -1, value, _code(ex, 2))
         if type(value) is MapleEnode:
-            self.publish(value[0], lock)
+            self.publish(cast("SimMapleNode", value[0]), lock)
         mt.ma_root = value
 
     def flags_load(self, mt: MapleTree) -> int:

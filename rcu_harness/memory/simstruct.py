@@ -31,6 +31,7 @@ from rcu_harness.runtime.current import current
 from rcu_harness.trace.events import EventKind
 
 if TYPE_CHECKING:
+    from rcu_harness.memory.heap import AllocRecord
     from rcu_harness.runtime.execution import Execution
     from rcu_harness.sync.spinlock import SpinLock
 
@@ -45,6 +46,12 @@ class SimStruct:
 
     __slots__ = ("_ex", "_lock", "_rec", "_v", "_w", "addr")
     fields: ClassVar[tuple[str, ...]] = ()
+    _ex: Execution
+    _lock: SpinLock | None
+    _rec: AllocRecord
+    _v: list[Any]
+    _w: int
+    addr: int
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)

@@ -15,9 +15,9 @@ from typing import TYPE_CHECKING, Any
 
 from rcu_harness.checks.defaults import default_checkers
 from rcu_harness.checks.observer import Hooks
+from rcu_harness.runtime.errors import HarnessError
 from rcu_harness.runtime.execution import Execution
 from rcu_harness.runtime.finding import Finding, signature
-from rcu_harness.runtime.errors import HarnessError
 from rcu_harness.runtime.harness import Harness
 from rcu_harness.sched.errors import ReplayDivergence
 from rcu_harness.sched.registry import make_strategy

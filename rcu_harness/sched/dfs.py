@@ -4,9 +4,10 @@ Every execution replays a prefix of decisions and then takes the first
 option at each new decision point; :meth:`DfsStrategy.new_execution`
 backtracks to the deepest point with an untried option.  Options at a point
 are the current thread first (no preemption), then the other runnable
-threads ascending; at a yield (``schedule()``) only the other threads are options
-and switching is free, so a spin-wait cannot spin forever on one path.  Switching away from a thread that could have continued
-is a *preemption*; a path may contain at most ``preemption_bound`` of them
+threads ascending; at a yield (``schedule()``) only the other threads are
+options and switching is free, so a spin-wait cannot spin forever on one
+path.  Switching away from a thread that could have continued is a
+*preemption*; a path may contain at most ``preemption_bound`` of them
 (Musuvathi and Qadeer, PLDI 2007: most bugs need very few).  When the
 current thread blocked or finished, any choice is free.
 

@@ -2,10 +2,11 @@
 
 A strategy (shuttle's ``Scheduler``) is asked only at scheduling points
 where more than one thread is runnable.  It sees the ascending list of
-runnable thread ids and the current thread's id (``None`` when the current
-thread just blocked or finished), never program state, and whether the current thread is yielding.  Random values the
-program draws come through :meth:`Strategy.next_u64`, from a generator
-seeded with ``execution_seed``, so a :class:`~rcu_harness.sched.schedule.Schedule`
+runnable thread ids, the current thread's id (``None`` when the current
+thread just blocked, finished or reaches its first decision) and whether it
+yields, never program state.  Random values the program draws come
+through :meth:`Strategy.next_u64`, from a generator seeded with
+``execution_seed``, so a :class:`~rcu_harness.sched.schedule.Schedule`
 ``(execution_seed, decisions)`` replays them too.
 
 Wrappers add behaviour by composition (recording, metrics); no runtime flag

@@ -189,7 +189,8 @@ def test_result_from_a_version_gone_before_the_read_is_rejected():
     w = WriteRecord("mt", WriteOp.STORE, 0, 9, "B", "w", 10, 20)
     check, ex = _history(w)
     failed = _read(check, ex, ReadKind.FIND, 25, 30, [(0, 9, "A")])
-    assert failed and failed[0].kind == "result-inconsistent"
+    assert failed
+    assert failed[0].kind == "result-inconsistent"
 
 
 def test_entry_never_present_is_rejected():

@@ -18,7 +18,6 @@ from maple import (  # noqa: E402
     mtree_load,
     mtree_store_range,
 )
-
 from rcu_harness import ReadKind, explore  # noqa: E402
 from rcu_harness.checks.defaults import default_checkers  # noqa: E402
 from rcu_harness.checks.validate import MtValidateCheck  # noqa: E402

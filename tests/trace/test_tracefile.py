@@ -8,8 +8,8 @@ from rcu_harness.trace.fingerprint import model_fingerprint
 from rcu_harness.trace.tracefile import (
     FORMAT,
     TraceFile,
-    TraceFingerprintError,
     TraceFinding,
+    TraceFingerprintError,
     TraceMissingError,
     TraceNotJsonError,
     TraceTruncatedError,
