@@ -69,7 +69,7 @@ class Words(list):  # type: ignore[type-arg]
 
     def __reversed__(self) -> Iterator[Any]:
         values: list[Any] = self[0:len(self)]
-        return reversed(values)
+        return iter(values[::-1])
 
     def __contains__(self, value: object) -> bool:
         return value in self[0:len(self)]
