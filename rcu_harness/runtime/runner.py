@@ -9,6 +9,7 @@ excerpt and the replay command appended here.
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -25,6 +26,7 @@ from rcu_harness.sched.replay import ReplayStrategy
 from rcu_harness.sched.schedule import Schedule
 from rcu_harness.trace.events import Event, decode_all, events_digest
 from rcu_harness.trace.interleaving import excerpt
+from rcu_harness.trace.tracefile import TraceFile, load_trace
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -206,11 +208,26 @@ def explore(program: Callable[[Harness], None], *, strategy: str = "random",
                          time.perf_counter() - start, exhausted, strategy, seed)
 
 
-def replay(schedule: Schedule | str, *, program: Callable[[Harness], None],
-           max_steps: int = DEFAULT_MAX_STEPS, replay_hint: Any = None,
+def replay(schedule: Schedule | str | TraceFile | os.PathLike[str], *,
+           program: Callable[[Harness], None],
+           max_steps: int | None = None, replay_hint: Any = None,
            checkers: Sequence[Callable[[], Observer]] | None = None,
            ) -> ReplayResult:
-    """Run @program once, strictly following @schedule."""
+    """Run @program once, strictly following @schedule.
+
+    @schedule is a :class:`Schedule`, its encoded text, a loaded
+    :class:`TraceFile`, or the path of a trace file (validated on load; its
+    ``max_steps`` is used unless given).
+    """
+    if isinstance(schedule, os.PathLike) or (
+            isinstance(schedule, str) and schedule.endswith(".json")):
+        schedule = load_trace(os.fspath(schedule))
+    if isinstance(schedule, TraceFile):
+        if max_steps is None:
+            max_steps = schedule.max_steps
+        schedule = schedule.schedule
+    if max_steps is None:
+        max_steps = DEFAULT_MAX_STEPS
     if isinstance(schedule, str):
         schedule = Schedule.decode(schedule)
     strict = ReplayStrategy(schedule)

@@ -136,3 +136,28 @@ def load_trace(path: str | Path, *, scenario_module: str | None = None,
                 f" the current model is {now[:12]} (maple/ or the scenario "
                 f"changed); {_FIX}")
     return trace
+
+
+def trace_for(finding: Any, *, scenario: str, harness_version: str,
+              parameters: dict[str, Any] | None = None, mutant: str | None = None,
+              strategy: str = "random",
+              strategy_params: dict[str, Any] | None = None, seed: int = 0,
+              max_steps: int = 200_000, events_digest: str = "",
+              scenario_module: str | None = None) -> TraceFile:
+    """The trace file content for a :class:`~rcu_harness.runtime.finding.Finding`."""
+    return TraceFile(
+        harness_version=harness_version,
+        model_fingerprint=model_fingerprint(scenario_module),
+        scenario=scenario,
+        schedule=finding.schedule,
+        finding=TraceFinding(finding.kind, finding.signature, finding.message,
+                             finding.report),
+        parameters=dict(parameters or {}),
+        mutant=mutant,
+        strategy=strategy,
+        strategy_params=dict(strategy_params or {}),
+        seed=seed,
+        execution=finding.execution,
+        max_steps=max_steps,
+        events_digest=events_digest,
+    )

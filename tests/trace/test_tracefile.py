@@ -75,3 +75,30 @@ def test_model_fingerprint_covers_scenario_module(tmp_path):
     assert model_fingerprint(str(a)) == first
     a.write_text("X = 2\n")
     assert model_fingerprint(str(a)) != first
+
+
+def test_replay_accepts_a_trace_file_written_for_a_finding(tmp_path):
+    from rcu_harness import explore, replay
+    from rcu_harness.kernel import SimStruct
+    from rcu_harness.trace.tracefile import trace_for
+
+    class Cell(SimStruct):
+        fields = ("value",)
+
+    def program(h):
+        cell = h.static(Cell, value=0)
+
+        def inc():
+            cell.value = cell.value + 1
+
+        h.spawn("a", inc)
+        h.spawn("b", inc)
+        h.at_exit(lambda: None if cell.value == 2 else 1 / 0)
+
+    finding = explore(program, executions=100, seed=1).findings[0]
+    path = tmp_path / "finding.json"
+    write_trace(path, trace_for(finding, scenario="lost-update",
+                                harness_version="0.1.0", seed=1))
+    result = replay(path, program=program)
+    assert result.finding is not None
+    assert result.finding.signature == finding.signature
