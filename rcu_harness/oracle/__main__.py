@@ -224,7 +224,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "setup":
             return cmd_setup(args)
         return cmd_diff(args)
-    except (UsageError, OracleUnavailable, ModelUnavailable) as err:
+    except (UsageError, OracleUnavailable, ModelUnavailable, OSError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

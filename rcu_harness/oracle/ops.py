@@ -568,8 +568,14 @@ class TraceGen:
         return layout
 
     def bulk(self) -> None:
-        """dup_mmap() of 2021: init, bulk N, N ascending bstores, bdestroy."""
-        budget = self.room() - 4
+        """dup_mmap(): init, bulk N, N ascending bstores, bdestroy.
+
+        A tree created in RCU mode leaves it for the bulk load and enters it
+        again afterwards, as dup_mmap() does since RCU mode became the mm
+        default (mt_clear_in_rcu() / mt_set_in_rcu()): a bulk load in RCU
+        mode runs out of its preallocation and hits MAS_WR_BUG_ON().
+        """
+        budget = self.room() - 6
         if budget < 1:
             return
         layout = self.bulk_layout(budget)
@@ -581,11 +587,16 @@ class TraceGen:
             layout = layout[: self.rng.randint(1, len(layout))]
         self.leave_rcu_for_destroy()
         self.emit(Init(self.flags))
-        self.in_rcu = bool(self.flags & MT_FLAGS_USE_RCU)
+        rcu = bool(self.flags & MT_FLAGS_USE_RCU)
+        if rcu:
+            self.emit(RcuOff())
         self.emit(Bulk(expected))
         for first, last, value in layout:
             self.emit(BStore(first, last, value))
         self.emit(BDestroy())
+        if rcu:
+            self.emit(RcuOn())
+        self.in_rcu = rcu
 
     def step(self) -> None:
         """Emit one op (or one bulk sequence) chosen by weight."""
