@@ -117,7 +117,7 @@ class PassThroughPort:
 
     def __init__(self) -> None:
         self.heap: dict[int, Any] = {}
-        self.nodes: list[MapleNode] = []
+        self.live: dict[int, MapleNode] = {}
         self.freed: set[int] = set()
         self.pending: list[tuple[MapleNode, RcuCallback]] = []
         self.locked: set[int] = set()
@@ -137,7 +137,7 @@ class PassThroughPort:
         """A fresh zeroed node at the next fake address."""
         node = MapleNode(self._next_node, self.heap)
         self._next_node += NODE_SIZE
-        self.nodes.append(node)
+        self.live[node.addr] = node
         self.total_allocated += 1
         return node
 
@@ -152,6 +152,7 @@ class PassThroughPort:
         if node.addr in self.freed:
             raise RuntimeError(f"double free of {node!r}")
         self.freed.add(node.addr)
+        del self.live[node.addr]
 
     def call_rcu(self, node: MapleNode, func: RcuCallback) -> None:
         """Queue @func; it runs at the next rcu_barrier() or synchronize_rcu()."""
@@ -217,11 +218,10 @@ class PassThroughPort:
 
     # -- accounting -------------------------------------------------------
     def accounting(self) -> NodeAccounting:
-        """Counts over every node this port handed out."""
-        live = [n for n in self.nodes if n.addr not in self.freed]
+        """Counts over the nodes this port handed out (walks the live ones)."""
         return NodeAccounting(
-            allocated=len(live),
-            dead_waiting=sum(1 for n in live if ma_dead_node(n)),
+            allocated=len(self.live),
+            dead_waiting=sum(1 for n in self.live.values() if ma_dead_node(n)),
             rcu_callbacks=len(self.pending),
             total_allocated=self.total_allocated,
             freed=len(self.freed),

@@ -37,6 +37,7 @@ from greenlet import GreenletExit, getcurrent, greenlet
 from rcu_harness.runtime.current import SLOT
 from rcu_harness.runtime.errors import HarnessError, HarnessUsageError
 from rcu_harness.runtime.finding import FindingKind, Violation
+from rcu_harness.runtime.metrics import Metrics
 from rcu_harness.runtime.thread import SimThread, ThreadState
 from rcu_harness.sched.schedule import RANDOM, Schedule
 from rcu_harness.trace.events import EventKind
@@ -109,6 +110,8 @@ class Execution:
         self.rcu.gp_thread  # noqa: B018 - rcu_gp is always thread 0
         self.context: dict[str, Any] = {}
         """Free slots for ports and helpers that live per execution."""
+        self.metrics = Metrics()
+        """Latency spans and samples (see :mod:`rcu_harness.runtime.metrics`)."""
 
     # -- the hot path ----------------------------------------------------
     def point(self) -> None:

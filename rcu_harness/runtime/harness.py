@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from rcu_harness.memory.maple_port import InstrumentedPort
     from rcu_harness.memory.simstruct import SimStruct
     from rcu_harness.runtime.execution import Execution
+    from rcu_harness.runtime.metrics import Span
     from rcu_harness.sync.atomic import Atomic
     from rcu_harness.sync.spinlock import SpinLock
 
@@ -99,6 +100,20 @@ class Harness:
     def random(self, n: int) -> int:
         """A random int in [0, n) from the strategy (recorded for replay)."""
         return self._ex.next_u64() % n
+
+    @contextmanager
+    def span(self, name: str) -> Iterator[Span]:
+        """Time a stretch of this thread's work (steps and wall-clock ns)."""
+        ex = self._ex
+        sp = ex.metrics.open(name, ex.cur.label, ex.step)
+        try:
+            yield sp
+        finally:
+            ex.metrics.close(sp, ex.step)
+
+    def sample(self, name: str, value: float) -> None:
+        """Record one latency sample @value under @name."""
+        self._ex.metrics.sample(name, value)
 
     def mark(self, label: str, value: object = None) -> None:
         """Put a scenario annotation into the event stream."""
