@@ -75,6 +75,8 @@ class InstrumentedPort:
         self.private_nodes = private_nodes
         self.heap: dict[int, Any] = ex.heap.objects
         self.locks: dict[int, SpinLock] = {}
+        self.external: dict[int, Any] = {}
+        """External locks of trees with MT_FLAGS_LOCK_EXTERN (tree addr -> lock)."""
         self.trees: list[MapleTree] = []
         self._next_tree = TREE_BASE
 
@@ -87,11 +89,17 @@ class InstrumentedPort:
         self.locks[mt.addr] = SpinLock(f"{mt.name}->ma_lock")
         self.trees.append(mt)
 
-    def tree_lock(self, mt: MapleTree) -> SpinLock | None:
-        """The internal lock of @mt; None if the tree has an external lock."""
+    def tree_lock(self, mt: MapleTree) -> Any:
+        """The lock that protects @mt's writers: its spinlock, or the external
+        lock set with :meth:`set_external_lock` (None if there is none)."""
         if mt.ma_flags & MT_FLAGS_LOCK_MASK == MT_FLAGS_LOCK_EXTERN:
-            return None
+            return self.external.get(mt.addr)
         return self.locks[mt.addr]
+
+    def set_external_lock(self, mt: MapleTree, lock: Any) -> None:
+        """mt_set_external_lock(): @lock (an rwsem held for write, such as
+        mmap_lock) protects @mt, which has MT_FLAGS_LOCK_EXTERN."""
+        self.external[mt.addr] = lock
 
     def node_alloc(self, gfp: int) -> SimMapleNode | None:
         """kmem_cache_alloc(): a fresh zeroed, private node."""

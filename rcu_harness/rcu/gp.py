@@ -36,15 +36,22 @@ def rcu_gp_kthread(ex: Execution) -> None:
         rcu_gp_one(ex)
 
 
+def pre_existing_readers(ex: Execution) -> dict[int, int]:
+    """The threads inside a read-side section now: the grace period waits
+    for each to leave the section it is in (tid -> section number)."""
+    return {t.tid: t.rcu_section for t in ex.threads if t.rcu_nesting}
+
+
 def rcu_gp_one(ex: Execution) -> None:
     """One grace period, from start to its last callback."""
     rcu = ex.rcu
     ex.point()
     rcu.gp_seq += 1
     gp = rcu.gp_seq
+    start = ex.step
     batch, rcu.pending = rcu.pending, []
     waiters, rcu.sync_waiters = rcu.sync_waiters, []
-    rcu.waiting = {t.tid: t.rcu_section for t in ex.threads if t.rcu_nesting}
+    rcu.waiting = pre_existing_readers(ex)
     rcu.in_gp = True
     ex.emit(_GP_START, gp, "readers", len(rcu.waiting))
     ex.count("rcu_grace_periods")
@@ -55,6 +62,7 @@ def rcu_gp_one(ex: Execution) -> None:
     rcu.completed = gp
     rcu.in_gp = False
     ex.emit(_GP_END, gp)
+    ex.metrics.sample("rcu.gp_steps", ex.step - start)
     for t in waiters:
         ex.wake(t)
     for cb in batch:

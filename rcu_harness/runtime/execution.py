@@ -179,8 +179,10 @@ class Execution:
         return Schedule(self.strategy.execution_seed, tuple(self.decisions))
 
     def count(self, name: str, n: int = 1) -> None:
-        """Add @n to the benign counter @name."""
+        """Add @n to the benign counter @name (and the current thread's)."""
         self.counters[name] = self.counters.get(name, 0) + n
+        mine = self.cur.counters
+        mine[name] = mine.get(name, 0) + n
 
     @property
     def in_threads(self) -> bool:

@@ -97,6 +97,10 @@ class Harness:
         """Add @n to the benign counter @name (reported, never a failure)."""
         self._ex.count(name, n)
 
+    def counter(self, name: str) -> int:
+        """The current thread's share of the benign counter @name so far."""
+        return self._ex.cur.counters.get(name, 0)
+
     def random(self, n: int) -> int:
         """A random int in [0, n) from the strategy (recorded for replay)."""
         return self._ex.next_u64() % n

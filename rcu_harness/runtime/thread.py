@@ -34,6 +34,7 @@ class SimThread:
     """One simulated thread (a kernel task on its own CPU)."""
 
     __slots__ = (
+        "counters",
         "fresh",
         "glet",
         "locks_held",
@@ -66,6 +67,8 @@ class SimThread:
         self.write_ops: dict[Any, int] = {}
         """Trees this thread is inside a write operation on (nesting)."""
         self.wait_reason = ""
+        self.counters: dict[str, int] = {}
+        """This thread's share of the execution's benign counters."""
         self.fresh = True
         """No decision was made at a scheduling point of this thread yet."""
 

@@ -45,6 +45,15 @@ class RwSemaphore:
     def __repr__(self) -> str:
         return f"<rw_semaphore {self.name}>"
 
+    @property
+    def owner(self) -> SimThread | None:
+        """The thread holding the semaphore for write (as a lock's owner).
+
+        Lets a tree use an rwsem as its external lock: lockdep-style checks
+        that ask "does this thread hold the tree's lock" mean "for write".
+        """
+        return self.writer
+
 
 def _wake_all(ex: Execution, sem: RwSemaphore) -> None:
     waiters, sem.waiters = sem.waiters, []

@@ -1,0 +1,277 @@
+"""Scenario ``dup_mmap``: fork copies an mm's VMA tree while readers walk.
+
+Threads:
+
+* ``fork`` runs kernel/fork.c's dup_mmap() of the 2021 patch (v2):
+  ``mas_entry_count()``, then an RCU-locked ``mas_for_each()`` over the
+  parent's tree that drops the RCU lock around ``anon_vma_fork()`` (which may
+  sleep) and takes it again at the end of the body, without ``mas_pause()``
+  (safe because the parent's mmap_lock is held for write); ``VM_DONTCOPY``
+  VMAs are skipped; a fatal signal can jump to ``loop_out``; each copy is
+  stored with ``mas_lock(); mas.index = start; mas.last = end - 1;
+  mas_store(); mas_unlock()``; ``loop_out`` calls ``mas_destroy()`` under
+  ``rcu_read_lock()``.  Then the child becomes visible and, later, exits:
+  ``mmput()`` -> ``__mmput()`` -> ``mt_clear_in_rcu()`` -> ``exit_mmap()``.
+  In the modern design dup_mmap() copies the tree shape with ``__mt_dup()``,
+  clears RCU mode on the new tree while replacing each VMA, and sets it again
+  on success.
+* ``parent`` changes its own address space (an mmap and an munmap under its
+  mmap_lock), then exits, dropping its reference.
+* ``preader<k>`` and ``creader<k>`` are lockless readers of the parent's and
+  the child's tree: ``mmget_not_zero()``, ``rcu_read_lock()`` +
+  ``mas_for_each()`` checking every VMA, ``rcu_read_unlock()``, ``mmput()``.
+  A child reader waits until fork has made the child visible, as the kernel
+  only exposes a task once copy_process() is done (``child_visible_early``
+  lifts that).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from maple import (
+    ULONG_MAX,
+    MaState,
+    __mt_dup,
+    mas_destroy,
+    mas_entry_count,
+    mas_find,
+    mas_lock,
+    mas_store,
+    mas_unlock,
+    mt_clear_in_rcu,
+    mt_set_in_rcu,
+)
+from rcu_harness.kernel import (
+    down_write,
+    might_sleep,
+    rcu_read_lock,
+    rcu_read_unlock,
+    schedule,
+    up_write,
+)
+from rcu_harness.scenarios import readers
+from rcu_harness.scenarios.mm import (
+    PAGE,
+    VM_DONTCOPY,
+    Design,
+    Vma,
+    mm_alloc,
+    mm_store,
+    mmget_not_zero,
+    mmput,
+    populate,
+    vma_alloc,
+    vma_free,
+    vma_layout,
+)
+from rcu_harness.scenarios.registry import Config, Param, Scenario, register
+
+if TYPE_CHECKING:
+    from rcu_harness.runtime.harness import Harness
+
+DESIGNS = ("2021", "modern")
+
+
+class World:
+    """The two mms of one execution and the VMAs each holds."""
+
+    def __init__(self, h: Harness, cfg: Config) -> None:
+        design = Design(cfg["design"])
+        self.parent = mm_alloc(h, "parent", design)
+        self.child = mm_alloc(h, "child", design)
+        layout = vma_layout(cfg["vmas"], seed=cfg["layout_seed"],
+                            dontcopy_every=cfg["dontcopy_every"])
+        self.parent_vmas = populate(h, self.parent, layout)
+        self.child_vmas: list[Vma] = []
+        self.child_visible = False
+        h.initial_contents(self.child.mm_mt, [])
+
+
+def anon_vma_fork(h: Harness, cfg: Config, index: int) -> bool:
+    """anon_vma_fork(): may sleep; fails when asked to (allocation failure)."""
+    might_sleep()
+    schedule()
+    return index != cfg["anon_vma_fail_at"]
+
+
+def dup_mmap_2021(h: Harness, cfg: Config, w: World) -> int:
+    """dup_mmap() of the 2021 patch (v2); returns 0 or -errno."""
+    mm, oldmm = w.child, w.parent
+    old_mas = MaState(oldmm.mm_mt, 0, 0)
+    mas = MaState(mm.mm_mt, 0, 0)
+    retval = mas_entry_count(mas, oldmm.map_count)
+    if retval:
+        return retval
+    sleepy = cfg.bug("rcu-lock-across-sleep")
+    rcu_read_lock()
+    index = 0
+    while (mpnt := mas_find(old_mas, ULONG_MAX)) is not None:
+        if not sleepy:
+            rcu_read_unlock()
+        if mpnt.vm_flags & VM_DONTCOPY:
+            if not sleepy:
+                rcu_read_lock()
+            continue
+        if index == cfg["fatal_signal_at"]:  # fatal_signal_pending(current)
+            retval = -4  # -EINTR
+            break
+        tmp = vma_alloc(mpnt.vm_start, mpnt.vm_end, mpnt.vm_flags)
+        if not anon_vma_fork(h, cfg, index):
+            retval = -12  # -ENOMEM: fail_nomem_anon_vma_fork -> loop_out
+            break
+        # Link the vma into the MT
+        with h.span("dup_mmap.store"):
+            mas_lock(mas)
+            with h.writing(mm.mm_mt, tmp.vm_start, tmp.vm_end - 1, tmp):
+                mas.index = tmp.vm_start
+                mas.last = tmp.vm_end - 1
+                mas_store(mas, tmp)
+            mas_unlock(mas)
+        w.child_vmas.append(tmp)
+        mm.map_count += 1
+        index += 1
+        if not sleepy:
+            rcu_read_lock()
+    else:
+        rcu_read_unlock()
+        retval = 0
+    if sleepy and retval:
+        rcu_read_unlock()
+    # loop_out:
+    if not cfg.bug("error-path-skips-destroy") or not retval:
+        rcu_read_lock()
+        mas_destroy(mas)
+        rcu_read_unlock()
+    return retval
+
+
+def dup_mmap_modern(h: Harness, cfg: Config, w: World) -> int:
+    """dup_mmap() of Linux 6.8+: __mt_dup(), then replace every VMA."""
+    mm, oldmm = w.child, w.parent
+    mt = mm.mm_mt
+    # Both trees' external lock, mmap_lock, is held for write by fork.
+    retval = __mt_dup(oldmm.mm_mt, mt)
+    if retval:
+        return retval
+    for vma in w.parent_vmas:  # what the copy now holds, for the result check
+        with h.writing(mt, vma.vm_start, vma.vm_end - 1, vma):
+            pass
+    mt_clear_in_rcu(mt)
+    mas = MaState(mt, 0, 0)
+    index = 0
+    while (mpnt := mas_find(mas, ULONG_MAX)) is not None:  # for_each_vma()
+        first, last = mas.index, mas.last
+        if mpnt.vm_flags & VM_DONTCOPY:
+            entry = None
+        elif index == cfg["fatal_signal_at"] or not anon_vma_fork(h, cfg, index):
+            retval = -4 if index == cfg["fatal_signal_at"] else -12
+            break
+        else:
+            entry = vma_alloc(mpnt.vm_start, mpnt.vm_end, mpnt.vm_flags)
+            w.child_vmas.append(entry)
+            index += 1
+        with h.span("dup_mmap.store"), h.writing(mt, first, last, entry):
+            mas.index, mas.last = first, last
+            mas_store(mas, entry)
+    mas_destroy(mas)
+    if retval:
+        # The real code marks the failure point and lets exit_mmap() stop
+        # there; the model drops the parent's VMAs still in the copy.
+        with h.writing(mt, mas.index, ULONG_MAX, None):
+            mas.index, mas.last = mas.index, ULONG_MAX
+            mas_store(mas, None)
+        mas_destroy(mas)
+    else:
+        mt_set_in_rcu(mt)
+    return retval
+
+
+def fork_thread(h: Harness, cfg: Config, w: World) -> None:
+    """copy_process() for the mm: lock both, dup_mmap(), publish, exit."""
+    lock_parent = not cfg.bug("resume-without-pause")
+    with h.span("dup_mmap"):
+        if lock_parent:
+            down_write(w.parent.mmap_lock)
+        down_write(w.child.mmap_lock)
+        if w.child.design is Design.D2021:
+            retval = dup_mmap_2021(h, cfg, w)
+        else:
+            retval = dup_mmap_modern(h, cfg, w)
+        up_write(w.child.mmap_lock)
+        if lock_parent:
+            up_write(w.parent.mmap_lock)
+    h.sample("dup_mmap.retval", retval)
+    w.child_visible = True
+    mmput(h, w.child, w.child_vmas)  # the child exits
+
+
+def parent_thread(h: Harness, cfg: Config, w: World) -> None:
+    """The parent maps a new VMA and unmaps an old one, then exits."""
+    mm = w.parent
+    top = w.parent_vmas[-1].vm_end if w.parent_vmas else 0x400000
+    for op in range(cfg["parent_ops"]):
+        down_write(mm.mmap_lock)
+        if op % 2 == 0:  # mmap a fresh VMA past the end
+            vma = vma_alloc(top + PAGE, top + 4 * PAGE)
+            top += 8 * PAGE
+            mm_store(h, mm, vma.vm_start, vma.vm_end - 1, vma)
+            w.parent_vmas.append(vma)
+        elif len(w.parent_vmas) > 1:  # munmap the first VMA
+            vma = w.parent_vmas.pop(0)
+            mm_store(h, mm, vma.vm_start, vma.vm_end - 1, None, span="writer.erase")
+            vma_free(mm, vma)
+        up_write(mm.mmap_lock)
+    mmput(h, mm, w.parent_vmas)
+
+
+def reader_thread(h: Harness, cfg: Config, w: World, child: bool) -> None:
+    """A lockless reader of one mm: mmget_not_zero, iterate, mmput."""
+    if child:
+        while not w.child_visible and not cfg["child_visible_early"]:
+            schedule()
+    mm = w.child if child else w.parent
+    vmas = w.child_vmas if child else w.parent_vmas
+    set_rcu = not cfg.bug("mmget-not-zero-no-rcu")
+    if not mmget_not_zero(mm, set_rcu=set_rcu):
+        h.count("mmget_not_zero_failed")
+        return
+    h.reader_enter(mm.mm_users)
+    readers.iterate(h, mm, rcu=not cfg.bug("reader-without-rcu-lock"))
+    h.reader_exit(mm.mm_users)
+    mmput(h, mm, vmas)
+
+
+def build(h: Harness, cfg: Config) -> None:
+    """Set up both mms and spawn fork, parent and the readers."""
+    w = World(h, cfg)
+    h.spawn("fork", fork_thread, h, cfg, w, refs=(w.child.mm_users,))
+    h.spawn("parent", parent_thread, h, cfg, w, refs=(w.parent.mm_users,))
+    for k in range(cfg["parent_readers"]):
+        h.spawn(f"preader{k}", reader_thread, h, cfg, w, False)
+    for k in range(cfg["child_readers"]):
+        h.spawn(f"creader{k}", reader_thread, h, cfg, w, True)
+
+
+register(Scenario(
+    "dup_mmap",
+    "fork's dup_mmap() copies the parent's VMA tree while lockless readers "
+    "walk the parent and, once visible, the child; the child then exits",
+    (
+        Param("design", "2021", "RCU-mode protocol: the 2021 patch or modern Linux",
+              choices=DESIGNS),
+        Param("vmas", 20, "VMAs in the parent", 1, 2000),
+        Param("layout_seed", 1, "seed of the VMA layout (sizes, gaps)", 0),
+        Param("dontcopy_every", 5, "every k-th VMA is VM_DONTCOPY (0: none)", 0),
+        Param("fatal_signal_at", -1, "copy index where a fatal signal ends the "
+              "loop (-1: never)", -1),
+        Param("anon_vma_fail_at", -1, "copy index where anon_vma_fork() fails "
+              "(-1: never)", -1),
+        Param("parent_ops", 2, "mmap/munmap operations by the parent", 0, 100),
+        Param("parent_readers", 1, "lockless readers of the parent", 0, 16),
+        Param("child_readers", 1, "lockless readers of the child", 0, 16),
+        Param("child_visible_early", False, "let child readers in before fork "
+              "finishes (not possible in the kernel)"),
+    ),
+    build,
+))

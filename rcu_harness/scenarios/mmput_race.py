@@ -1,0 +1,71 @@
+"""Scenario ``mmput_race``: ``mmget_not_zero()`` against the last ``mmput()``.
+
+The owner holds the only reference, changes its address space a little,
+then exits: ``mmput()`` -> ``__mmput()`` -> (2021) ``mt_clear_in_rcu()`` ->
+``exit_mmap()``.  Racers call ``mmget_not_zero()``, which in the 2021
+design sets RCU mode *before* trying to take the reference.  When a racer
+sets RCU mode after ``__mmput()`` cleared it, the dying single-user tree is
+destroyed in RCU mode: its nodes are freed through RCU and live one extra
+RCU cycle.  The patch documents that race as benign; the scenario counts it
+(``teardown_in_rcu_mode``) and never reports it as a failure.  A racer
+whose reference succeeds reads the tree and may itself be the last user.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import TYPE_CHECKING
+
+from rcu_harness.kernel import down_write, up_write
+from rcu_harness.scenarios.mm import (
+    Design,
+    Mm,
+    Vma,
+    mm_alloc,
+    mmput,
+    populate,
+    vma_layout,
+)
+from rcu_harness.scenarios.readers import aim_points, lockless_reader
+from rcu_harness.scenarios.registry import Config, Param, Scenario, register
+from rcu_harness.scenarios.transitions import do_op
+
+if TYPE_CHECKING:
+    from rcu_harness.runtime.harness import Harness
+
+
+def owner_thread(h: Harness, cfg: Config, mm: Mm, vmas: list[Vma]) -> None:
+    """A few changes, then the task exits and drops the last reference."""
+    for k in range(cfg["ops"]):
+        down_write(mm.mmap_lock)
+        do_op(h, mm, vmas, ("mmap", "munmap", "split")[k % 3], k)
+        up_write(mm.mmap_lock)
+    mmput(h, mm, vmas)
+
+
+def build(h: Harness, cfg: Config) -> None:
+    """Set up the mm and spawn the owner and the racers."""
+    mm = mm_alloc(h, "mm", Design(cfg["design"]))
+    layout = vma_layout(cfg["vmas"], seed=cfg["layout_seed"])
+    vmas = populate(h, mm, layout)
+    points = aim_points(layout)
+    h.spawn("owner", owner_thread, h, cfg, mm, vmas, refs=(mm.mm_users,))
+    for k in range(cfg["racers"]):
+        h.spawn(f"racer{k}", partial(lockless_reader, reads=1, kind="iterate"),
+                h, cfg, mm, vmas, points)
+
+
+register(Scenario(
+    "mmput_race",
+    "mmget_not_zero() races the last mmput(): the dying tree may be torn "
+    "down in RCU mode (benign, counted as teardown_in_rcu_mode)",
+    (
+        Param("design", "2021", "RCU-mode protocol: the 2021 patch or modern Linux",
+              choices=("2021", "modern")),
+        Param("vmas", 12, "VMAs at the start", 1, 2000),
+        Param("layout_seed", 4, "seed of the VMA layout", 0),
+        Param("ops", 2, "address-space changes before the owner exits", 0, 100),
+        Param("racers", 2, "threads calling mmget_not_zero()", 1, 16),
+    ),
+    build,
+))

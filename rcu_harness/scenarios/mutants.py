@@ -1,0 +1,283 @@
+"""Mutants: named, realistic bugs seeded into the model or the scenarios.
+
+Each mutant models one mistake a kernel developer could make in the maple
+tree, the RCU machinery or the mm code of the 2021 dup_mmap() patch.  A
+mutant is either *scenario-level* (the scenario code asks ``cfg.bug(name)``
+and does the wrong thing) or *model-level*: :func:`applied` swaps a model
+function for a faulty variant, defined here, for the duration of a run, so
+``maple/`` itself never carries mutant code.  Swapping replaces every module
+global that refers to the original function (modules imported by name keep
+their own reference), in sorted module order, and restores them after.
+"""
+
+from __future__ import annotations
+
+import sys
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any
+
+from maple import alloc, iterate, node, store, tree, walk, write
+from maple.alloc import mas_free, mas_node_count_gfp, mas_pop_node
+from maple.bignode import mas_bulk_rebalance, mas_leaf_set_meta, memcpy
+from maple.defs import (
+    GFP_KERNEL,
+    MA_STATE_BULK,
+    MA_STATE_PREALLOC,
+    MAPLE_RANGE64_SLOTS,
+    MT_FLAGS_USE_RCU,
+    ULONG_MAX,
+    maple_leaf_64,
+    mt_pivots,
+)
+from maple.gap import mas_update_gap
+from maple.node import mt_mk_node
+from maple.state import mas_is_err, xa_err
+from maple.topiary import mas_put_in_tree
+from maple.tree import mt_in_rcu
+from rcu_harness.rcu import gp
+from rcu_harness.scenarios.registry import ScenarioError
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator, Mapping
+
+
+@dataclass(frozen=True, slots=True)
+class Patch:
+    """Replace @original by @replacement (in @modules only, if given)."""
+
+    original: Callable[..., Any]
+    replacement: Callable[..., Any]
+    modules: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Mutant:
+    """A named seeded bug."""
+
+    name: str
+    description: str
+    """The kernel mistake it models, in one line."""
+    scenarios: tuple[str, ...]
+    """Scenarios it applies to; the first is where it is scored."""
+    params: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    """Scenario parameters it needs to be reachable (e.g. an error path)."""
+    patches: tuple[Patch, ...] = ()
+
+    @property
+    def scenario(self) -> str:
+        """The scenario the scoreboard runs it in."""
+        return self.scenarios[0]
+
+
+# -- faulty variants of model functions -------------------------------------
+
+
+def ma_free_rcu_now(mt: Any, node: Any) -> None:
+    """ma_free_rcu() that frees at once: kfree() where kfree_rcu() was due."""
+    mt.port.node_free(node)
+
+
+def no_pre_existing_readers(ex: Any) -> dict[int, int]:
+    """A grace period that does not wait for the readers already inside."""
+    return {}
+
+
+def mt_set_in_rcu_unlocked(mt: Any) -> None:
+    """mt_set_in_rcu() flipping ma_flags without the tree lock."""
+    port = mt.port
+    if port.flags_load(mt) & MT_FLAGS_USE_RCU:
+        return
+    port.flags_store(mt, port.flags_load(mt) | MT_FLAGS_USE_RCU)
+
+
+def never_dead(_node: Any) -> bool:
+    """ma_dead_node()/mte_dead_node() of a reader that does not re-check."""
+    return False
+
+
+def mas_wr_node_store_publish_early(wr_mas: Any, new_end: int) -> None:
+    """mas_wr_node_store() publishing the new node before filling it (RCU mode)."""
+    mas = wr_mas.mas
+    if not mt_in_rcu(mas.tree):
+        _ORIGINAL_NODE_STORE(wr_mas, new_end)
+        return
+    offset_end = wr_mas.offset_end
+    node_pivots = mt_pivots[wr_mas.type]
+    if mas.last == wr_mas.end_piv:
+        offset_end += 1
+    elif wr_mas.r_max == ULONG_MAX:
+        mas_bulk_rebalance(mas, mas.end, wr_mas.type)
+    newnode = mas_pop_node(mas)
+    newnode.parent = mas.node[0].parent
+    old_enode = mas.node
+    mas.node = mt_mk_node(newnode, wr_mas.type)
+    mas_put_in_tree(mas, old_enode)  # the bug: published while still empty
+    dst_pivots, dst_slots = newnode.pivot, newnode.slot
+    memcpy(dst_pivots, 0, wr_mas.pivots, 0, mas.offset)
+    memcpy(dst_slots, 0, wr_mas.slots, 0, mas.offset)
+    if wr_mas.r_min < mas.index:
+        dst_slots[mas.offset] = wr_mas.content
+        dst_pivots[mas.offset] = mas.index - 1
+        mas.offset += 1
+    if mas.offset < node_pivots:
+        dst_pivots[mas.offset] = mas.last
+    dst_slots[mas.offset] = wr_mas.entry
+    if offset_end <= mas.end:
+        dst_offset = mas.offset + 1
+        copy_size = mas.end - offset_end + 1
+        memcpy(dst_slots, dst_offset, wr_mas.slots, offset_end, copy_size)
+        memcpy(dst_pivots, dst_offset, wr_mas.pivots, offset_end, copy_size - 1)
+        if new_end < node_pivots:
+            dst_pivots[new_end] = mas.max
+    mas_leaf_set_meta(newnode, maple_leaf_64, new_end)
+    mas_free(mas, old_enode)
+    mas_update_gap(mas)
+    mas.end = new_end
+
+
+_ORIGINAL_NODE_STORE = write.mas_wr_node_store
+
+
+def _rcu_blind(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """@fn with mt_in_rcu() reading as False inside it (and only there)."""
+    globs = dict(fn.__globals__)
+    globs["mt_in_rcu"] = lambda mt: False
+    blind = type(fn)(fn.__code__, globs, fn.__name__, fn.__defaults__, fn.__closure__)
+    blind.__doc__ = f"{fn.__name__}() ignoring RCU mode (mutant)"
+    blind.__qualname__ = fn.__qualname__
+    return blind
+
+
+mas_wr_store_type_rcu_blind = _rcu_blind(store.mas_wr_store_type)
+"""mas_wr_store_type() choosing in-place append and slot stores in RCU mode."""
+mas_wr_slot_store_rcu_blind = _rcu_blind(write.mas_wr_slot_store)
+"""mas_wr_slot_store() moving two boundaries in place in RCU mode."""
+
+
+def mas_expected_entries_short(mas: Any, nr_entries: int) -> int:
+    """mas_expected_entries() that forgets the NULL gaps between entries, the
+    internal nodes and the working room of a split."""
+    mas.mas_flags |= MA_STATE_BULK
+    nr_nodes = -(-nr_entries // MAPLE_RANGE64_SLOTS)
+    mas_node_count_gfp(mas, nr_nodes, GFP_KERNEL)
+    mas.mas_flags |= MA_STATE_PREALLOC
+    return xa_err(mas.node) if mas_is_err(mas) else 0
+
+
+# -- the registry --------------------------------------------------------------
+
+_READERS = ("maple.walk", "maple.iterate")
+
+
+def _m(name: str, description: str, scenarios: tuple[str, ...],
+       params: Mapping[str, Any] | None = None,
+       patches: tuple[Patch, ...] = ()) -> Mutant:
+    return Mutant(name, description, scenarios, MappingProxyType(dict(params or {})),
+                  patches)
+
+
+MUTANTS: dict[str, Mutant] = {m.name: m for m in (
+    _m("free-without-grace-period",
+       "in RCU mode a replaced node is freed at once (kfree, not call_rcu)",
+       ("rcu_transitions", "dup_mmap"),
+       patches=(Patch(alloc.ma_free_rcu, ma_free_rcu_now),)),
+    _m("gp-ignores-readers",
+       "a grace period ends without waiting for readers already in rcu_read_lock()",
+       ("rcu_transitions", "dup_mmap"),
+       patches=(Patch(gp.pre_existing_readers, no_pre_existing_readers),)),
+    _m("reader-without-rcu-lock",
+       "a lockless reader walks the tree without rcu_read_lock()",
+       ("rcu_transitions", "dup_mmap")),
+    _m("mmget-not-zero-no-rcu",
+       "mmget_not_zero() takes the reference without mt_set_in_rcu()",
+       ("rcu_transitions", "mmput_race"),
+       params={"ops": 16, "read_kind": "iterate", "reads": 3}),
+    _m("set-in-rcu-unlocked",
+       "mt_set_in_rcu() flips ma_flags without the tree lock, racing writers",
+       ("rcu_transitions",),
+       patches=(Patch(tree.mt_set_in_rcu, mt_set_in_rcu_unlocked),)),
+    _m("mmput-clears-rcu-early",
+       "mmput() leaves RCU mode although other users still hold the mm",
+       ("rcu_transitions",)),
+    _m("reader-skips-dead-check",
+       "a reader uses slot values without re-checking ma_dead_node() after the read",
+       ("rcu_transitions",),
+       patches=(Patch(node.ma_dead_node, never_dead, _READERS),
+                Patch(node.mte_dead_node, never_dead, _READERS))),
+    _m("publish-before-fill",
+       "mas_wr_node_store() publishes the new node before copying the data into it",
+       ("rcu_transitions",),
+       patches=(Patch(write.mas_wr_node_store, mas_wr_node_store_publish_early),)),
+    _m("resume-without-pause",
+       "dup_mmap() drops the RCU lock inside mas_for_each() and resumes without "
+       "mas_pause() while the parent's tree can change (no mmap_lock held)",
+       ("dup_mmap",)),
+    _m("rcu-lock-across-sleep",
+       "dup_mmap() keeps rcu_read_lock() across anon_vma_fork(), which may sleep",
+       ("dup_mmap",)),
+    _m("in-place-write-in-rcu",
+       "an append or a two-boundary slot store edits a live node in RCU mode",
+       ("rcu_transitions",),
+       params={"read_kind": "iterate", "readers": 3, "ops": 16, "reads": 3},
+       patches=(Patch(store.mas_wr_store_type, mas_wr_store_type_rcu_blind),
+                Patch(write.mas_wr_slot_store, mas_wr_slot_store_rcu_blind))),
+    _m("entry-count-short",
+       "mas_entry_count() underestimates the nodes a bulk load needs",
+       ("dup_mmap",), patches=(Patch(store.mas_expected_entries,
+                                     mas_expected_entries_short),)),
+    _m("error-path-skips-destroy",
+       "dup_mmap()'s error path leaves through loop_out without mas_destroy() "
+       "(the preallocated nodes leak)",
+       ("dup_mmap",), params={"fatal_signal_at": 3}),
+)}
+
+
+def get_mutant(name: str) -> Mutant:
+    """The mutant @name, or a ScenarioError listing the known ones."""
+    try:
+        return MUTANTS[name]
+    except KeyError:
+        raise ScenarioError(f"unknown mutant {name!r} (known: "
+                            f"{', '.join(sorted(MUTANTS))})") from None
+
+
+def _targets(patch: Patch) -> list[tuple[Any, str]]:
+    """(module, attribute) pairs that hold @patch.original."""
+    out = []
+    for mod_name in sorted(sys.modules):
+        if not (mod_name in patch.modules if patch.modules else
+                mod_name == "maple" or mod_name.startswith(("maple.", "rcu_harness."))):
+            continue
+        if mod_name == __name__:
+            continue
+        module = sys.modules[mod_name]
+        for attr, value in sorted(vars(module).items()):
+            if value is patch.original:
+                out.append((module, attr))
+    return out
+
+
+@contextmanager
+def applied(mutant: str | None) -> Iterator[None]:
+    """Run a block with @mutant's model patches in place (none for None)."""
+    if mutant is None:
+        yield
+        return
+    from rcu_harness.scenarios import registry
+
+    registry._load()
+    swapped: list[tuple[Any, str, Any]] = []
+    try:
+        for patch in get_mutant(mutant).patches:
+            for module, attr in _targets(patch):
+                swapped.append((module, attr, patch.original))
+                setattr(module, attr, patch.replacement)
+        yield
+    finally:
+        for module, attr, original in reversed(swapped):
+            setattr(module, attr, original)
+
+
+_modules_used = (iterate, walk)

@@ -1,0 +1,169 @@
+"""The scenario registry: named workloads with typed parameters.
+
+A :class:`Scenario` is a name, a one-line description, its parameters (each
+with a type, a default, bounds and help) and a ``build(h, cfg)`` function
+that sets up the world and spawns the threads.  :func:`program` binds a
+scenario to parameter values and a mutant, giving the ``setup(h)`` callable
+that :func:`rcu_harness.explore` runs.  Parameter values given as text (the
+CLI's ``--set KEY=VALUE``) are parsed and checked here, with one-line
+errors.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+
+    from rcu_harness.runtime.harness import Harness
+
+
+class ScenarioError(ValueError):
+    """A scenario, mutant or parameter the user asked for does not exist or
+    does not fit; the message is one line saying how to fix it."""
+
+
+@dataclass(frozen=True, slots=True)
+class Param:
+    """One scenario parameter."""
+
+    name: str
+    default: int | str | bool
+    help: str
+    minimum: int | None = None
+    maximum: int | None = None
+    choices: tuple[str, ...] = ()
+
+    def parse(self, value: object) -> int | str | bool:
+        """Check @value (text or typed) and return it typed."""
+        kind = type(self.default)
+        if kind is bool:
+            return self._parse_bool(value)
+        if kind is int:
+            return self._parse_int(value)
+        text = str(value)
+        if self.choices and text not in self.choices:
+            raise ScenarioError(f"{self.name} must be one of {', '.join(self.choices)}"
+                                f" (got {text!r})")
+        return text
+
+    def _parse_bool(self, value: object) -> bool:
+        if isinstance(value, bool):
+            return value
+        text = str(value).lower()
+        if text in ("1", "true", "yes", "on"):
+            return True
+        if text in ("0", "false", "no", "off"):
+            return False
+        raise ScenarioError(f"{self.name} must be true or false (got {value!r})")
+
+    def _parse_int(self, value: object) -> int:
+        if isinstance(value, bool):
+            raise ScenarioError(f"{self.name} must be an integer (got {value!r})")
+        name = self.name
+        try:
+            number = int(str(value), 0) if not isinstance(value, int) else value
+        except ValueError:
+            raise ScenarioError(f"{name} must be an integer (got {value!r})") from None
+        low, high = self.minimum, self.maximum
+        if low is not None and number < low:
+            raise ScenarioError(f"{name} must be at least {low} (got {number})")
+        if high is not None and number > high:
+            raise ScenarioError(f"{name} must be at most {high} (got {number})")
+        return number
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    """A scenario's parameter values and the mutant it runs with, if any."""
+
+    scenario: str
+    values: Mapping[str, Any]
+    mutant: str | None = None
+
+    def __getitem__(self, name: str) -> Any:
+        return self.values[name]
+
+    def bug(self, name: str) -> bool:
+        """Is the scenario running with mutant @name?"""
+        return self.mutant == name
+
+
+@dataclass(frozen=True, slots=True)
+class Scenario:
+    """A named workload."""
+
+    name: str
+    description: str
+    params: tuple[Param, ...]
+    build: Callable[[Harness, Config], None] = field(repr=False)
+
+    def param(self, name: str) -> Param:
+        """The parameter @name, or a ScenarioError listing the known ones."""
+        for p in self.params:
+            if p.name == name:
+                return p
+        known = ", ".join(p.name for p in self.params)
+        raise ScenarioError(f"scenario {self.name} has no parameter {name!r}"
+                            f" (known: {known})")
+
+    def defaults(self) -> dict[str, Any]:
+        """Every parameter at its default."""
+        return {p.name: p.default for p in self.params}
+
+
+SCENARIOS: dict[str, Scenario] = {}
+
+
+def register(scenario: Scenario) -> Scenario:
+    """Add @scenario to the registry."""
+    SCENARIOS[scenario.name] = scenario
+    return scenario
+
+
+def get_scenario(name: str) -> Scenario:
+    """The scenario @name, or a ScenarioError listing the known ones."""
+    _load()
+    try:
+        return SCENARIOS[name]
+    except KeyError:
+        raise ScenarioError(f"unknown scenario {name!r} (known: "
+                            f"{', '.join(sorted(SCENARIOS))})") from None
+
+
+def configure(name: str, overrides: Mapping[str, object] | None = None,
+              mutant: str | None = None) -> Config:
+    """Parameter values for scenario @name: defaults, then the mutant's
+    overrides, then @overrides (text or typed); all checked."""
+    from rcu_harness.scenarios.mutants import get_mutant
+
+    scenario = get_scenario(name)
+    values = scenario.defaults()
+    if mutant is not None:
+        bug = get_mutant(mutant)
+        if name not in bug.scenarios:
+            raise ScenarioError(f"mutant {mutant} does not apply to scenario {name}"
+                                f" (it applies to: {', '.join(bug.scenarios)})")
+        values.update(bug.params)
+    for key, value in (overrides or {}).items():
+        values[key] = scenario.param(key).parse(value)
+    return Config(name, MappingProxyType(values), mutant)
+
+
+def program(cfg: Config) -> Callable[[Harness], None]:
+    """The ``setup(h)`` callable that runs @cfg's scenario."""
+    scenario = get_scenario(cfg.scenario)
+
+    def setup(h: Harness) -> None:
+        scenario.build(h, cfg)
+
+    setup.__qualname__ = f"scenario_{cfg.scenario}"
+    return setup
+
+
+def _load() -> None:
+    """Import the scenario modules (they register themselves)."""
+    from rcu_harness.scenarios import dup_mmap, mmput_race, transitions  # noqa: F401

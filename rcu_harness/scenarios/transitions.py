@@ -1,0 +1,149 @@
+"""Scenario ``rcu_transitions``: an owner reshapes its mm while users come and go.
+
+Threads:
+
+* ``owner`` holds the mm's first reference and runs a fixed sequence of
+  address-space changes under its mmap_lock: mmap past the end or into the
+  middle of a gap, munmap,
+  splitting a VMA in two (partial overwrites that split leaf ranges),
+  munmap of a span of several VMAs (a spanning NULL store), and bursts of
+  munmaps that make nodes insufficient (rebalancing); midway it takes and
+  drops an extra reference with ``mmget()``/``mmput()`` (as a ptrace-like
+  access would).  Then it drops its own reference.
+* ``reader<k>`` are users that come and go: ``mmget_not_zero()`` (which,
+  in the 2021 design, puts the tree in RCU mode), lockless walks, lookups
+  and iterations under ``rcu_read_lock()``, then ``mmput()``.
+
+The last ``mmput()`` tears the mm down (``__mmput()`` -> ``exit_mmap()``).
+"""
+
+from __future__ import annotations
+
+import random
+from functools import partial
+from typing import TYPE_CHECKING
+
+from rcu_harness.kernel import down_write, up_write
+from rcu_harness.scenarios.mm import (
+    PAGE,
+    Design,
+    Mm,
+    Vma,
+    mm_alloc,
+    mm_store,
+    mmget,
+    mmput,
+    populate,
+    vma_alloc,
+    vma_free,
+    vma_layout,
+)
+from rcu_harness.scenarios.readers import aim_points, lockless_reader
+from rcu_harness.scenarios.registry import Config, Param, Scenario, register
+
+if TYPE_CHECKING:
+    from rcu_harness.runtime.harness import Harness
+
+OPS = ("mmap", "mmap_gap", "munmap", "split", "munmap_span", "shrink")
+
+
+def owner_ops(cfg: Config) -> list[str]:
+    """The owner's operation sequence, fixed by the ``ops_seed`` parameter."""
+    rng = random.Random(cfg["ops_seed"])
+    return [rng.choice(OPS) for _ in range(cfg["ops"])]
+
+
+def do_op(h: Harness, mm: Mm, vmas: list[Vma], op: str, k: int) -> None:
+    """One address-space change; the caller holds mmap_lock for write."""
+    if not vmas:
+        op = "mmap"
+    i = k % len(vmas) if vmas else 0
+    if op == "mmap":
+        top = vmas[-1].vm_end if vmas else 0x400000
+        vma = vma_alloc(top + (1 + k % 3) * PAGE, top + (3 + k % 5) * PAGE)
+        mm_store(h, mm, vma.vm_start, vma.vm_end - 1, vma)
+        vmas.append(vma)
+    elif op == "mmap_gap":  # map one page in the middle of a gap
+        gaps = [j for j in range(len(vmas) - 1)
+                if vmas[j + 1].vm_start - vmas[j].vm_end >= 3 * PAGE]
+        if gaps:
+            j = gaps[k % len(gaps)]
+            hole = vmas[j + 1].vm_start - vmas[j].vm_end
+            start = vmas[j].vm_end + (hole // PAGE // 2) * PAGE
+            vma = vma_alloc(start, start + PAGE)
+            mm_store(h, mm, start, start + PAGE - 1, vma)
+            vmas.insert(j + 1, vma)
+    elif op == "munmap":
+        vma = vmas.pop(i)
+        mm_store(h, mm, vma.vm_start, vma.vm_end - 1, None, span="writer.erase")
+        vma_free(mm, vma)
+    elif op == "split" and vmas[i].vm_end - vmas[i].vm_start > PAGE:
+        old = vmas[i]
+        mid = old.vm_start + ((old.vm_end - old.vm_start) // PAGE // 2) * PAGE
+        low = vma_alloc(old.vm_start, mid, old.vm_flags)
+        high = vma_alloc(mid, old.vm_end, old.vm_flags)
+        mm_store(h, mm, mid, high.vm_end - 1, high, span="writer.split")
+        mm_store(h, mm, low.vm_start, mid - 1, low, span="writer.split")
+        vmas[i:i + 1] = [low, high]
+        vma_free(mm, old)
+    elif op == "munmap_span" and len(vmas) > 3:
+        j = min(i + 3, len(vmas) - 1)
+        first, last = vmas[i].vm_start, vmas[j].vm_end - 1
+        gone = vmas[i:j + 1]
+        del vmas[i:j + 1]
+        mm_store(h, mm, first, last, None, span="writer.span")
+        for vma in gone:
+            vma_free(mm, vma)
+    elif op == "shrink":
+        for _ in range(min(4, len(vmas) - 1)):
+            vma = vmas.pop(0)
+            mm_store(h, mm, vma.vm_start, vma.vm_end - 1, None, span="writer.erase")
+            vma_free(mm, vma)
+
+
+def owner_thread(h: Harness, cfg: Config, mm: Mm, vmas: list[Vma]) -> None:
+    """Reshape the address space, with an extra reference taken midway."""
+    ops = owner_ops(cfg)
+    for k, op in enumerate(ops):
+        if k == len(ops) // 2:
+            mmget(mm)  # e.g. a ptrace access holding the mm for a while
+        down_write(mm.mmap_lock)
+        do_op(h, mm, vmas, op, k)
+        up_write(mm.mmap_lock)
+        if k == len(ops) // 2:
+            mmput(h, mm, vmas, clear_rcu_always=cfg.bug("mmput-clears-rcu-early"))
+    mmput(h, mm, vmas)
+
+
+def build(h: Harness, cfg: Config) -> None:
+    """Set up the mm and spawn the owner and the readers."""
+    mm = mm_alloc(h, "mm", Design(cfg["design"]))
+    layout = vma_layout(cfg["vmas"], seed=cfg["layout_seed"])
+    vmas = populate(h, mm, layout)
+    points = aim_points(layout)
+    h.spawn("owner", owner_thread, h, cfg, mm, vmas, refs=(mm.mm_users,))
+    for k in range(cfg["readers"]):
+        h.spawn(f"reader{k}", partial(lockless_reader, reads=cfg["reads"],
+                                      kind=cfg["read_kind"]),
+                h, cfg, mm, vmas, points)
+
+
+register(Scenario(
+    "rcu_transitions",
+    "an owner maps, unmaps and splits ranges (splits, rebalancing, spanning "
+    "stores) while lockless readers come and go, switching the tree into RCU mode",
+    (
+        Param("design", "2021", "RCU-mode protocol: the 2021 patch or modern Linux",
+              choices=("2021", "modern")),
+        Param("vmas", 24, "VMAs at the start", 1, 2000),
+        Param("layout_seed", 2, "seed of the VMA layout", 0),
+        Param("ops", 8, "address-space changes by the owner", 0, 1000),
+        Param("ops_seed", 3, "seed of the owner's operation sequence", 0),
+        Param("readers", 2, "lockless readers", 0, 16),
+        Param("reads", 2, "reads per reader", 1, 100),
+        Param("read_kind", "mixed", "iterate, lookup, walk or mixed",
+              choices=("iterate", "lookup", "walk", "mixed")),
+    ),
+    build,
+))
+
