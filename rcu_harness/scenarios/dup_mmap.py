@@ -233,7 +233,7 @@ def reader_thread(h: Harness, cfg: Config, w: World, child: bool) -> None:
     mm = w.child if child else w.parent
     vmas = w.child_vmas if child else w.parent_vmas
     set_rcu = not cfg.bug("mmget-not-zero-no-rcu")
-    if not mmget_not_zero(mm, set_rcu=set_rcu):
+    if not mmget_not_zero(h, mm, set_rcu=set_rcu):
         h.count("mmget_not_zero_failed")
         return
     h.reader_enter(mm.mm_users)

@@ -193,21 +193,33 @@ def vma_free(mm: Mm, vma: Vma) -> None:
 # -- references and RCU mode (include/linux/sched/mm.h, kernel/fork.c) --------
 
 
-def mmget(mm: Mm, *, set_rcu: bool = True) -> None:
+def set_in_rcu(h: Harness, mm: Mm) -> None:
+    """mt_set_in_rcu() on @mm's tree, timed as an RCU-mode transition."""
+    with h.span("rcu_mode.set"):
+        mt_set_in_rcu(mm.mm_mt)
+
+
+def clear_in_rcu(h: Harness, mm: Mm) -> None:
+    """mt_clear_in_rcu() on @mm's tree, timed as an RCU-mode transition."""
+    with h.span("rcu_mode.clear"):
+        mt_clear_in_rcu(mm.mm_mt)
+
+
+def mmget(h: Harness, mm: Mm, *, set_rcu: bool = True) -> None:
     """mmget(): a new user of an mm that already has one (2021: RCU mode on)."""
     if mm.design is Design.D2021 and set_rcu:
-        mt_set_in_rcu(mm.mm_mt)
+        set_in_rcu(h, mm)
     atomic_inc(mm.mm_users)
 
 
-def mmget_not_zero(mm: Mm, *, set_rcu: bool = True) -> bool:
+def mmget_not_zero(h: Harness, mm: Mm, *, set_rcu: bool = True) -> bool:
     """mmget_not_zero(): take a reference unless the mm is being torn down.
 
     In the 2021 design RCU mode is set first; if the reference then cannot
     be taken, the dying mm's tree stays in RCU mode (the benign race).
     """
     if mm.design is Design.D2021 and set_rcu:
-        mt_set_in_rcu(mm.mm_mt)
+        set_in_rcu(h, mm)
     return atomic_inc_not_zero(mm.mm_users)
 
 
@@ -215,7 +227,7 @@ def mmput(h: Harness, mm: Mm, vmas: list[Vma], *,
           clear_rcu_always: bool = False) -> None:
     """mmput(): drop a reference; the last one tears the mm down."""
     if clear_rcu_always and mm.design is Design.D2021:
-        mt_clear_in_rcu(mm.mm_mt)  # the mutant: while others still hold it
+        clear_in_rcu(h, mm)  # the mutant: while others still hold it
     if atomic_dec_and_test(mm.mm_users):
         __mmput(h, mm, vmas)
 
@@ -223,7 +235,7 @@ def mmput(h: Harness, mm: Mm, vmas: list[Vma], *,
 def __mmput(h: Harness, mm: Mm, vmas: list[Vma]) -> None:
     """__mmput(): leave RCU mode (2021), then exit_mmap()."""
     if mm.design is Design.D2021:
-        mt_clear_in_rcu(mm.mm_mt)
+        clear_in_rcu(h, mm)
     exit_mmap(h, mm, vmas)
 
 
@@ -236,7 +248,7 @@ def exit_mmap(h: Harness, mm: Mm, vmas: list[Vma]) -> None:
     with h.span("exit_mmap"):
         down_write(mm.mmap_lock)
         if mm.design is Design.MODERN:
-            mt_clear_in_rcu(mm.mm_mt)
+            clear_in_rcu(h, mm)
         mt = mm.mm_mt
         tree_lock(mm)
         with h.writing(mt, 0, ULONG_MAX, None):

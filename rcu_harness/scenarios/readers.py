@@ -97,7 +97,7 @@ def lockless_reader(h: Harness, cfg: Config, mm: Mm, vmas: list[Vma],
     """
     from rcu_harness.scenarios.mm import mmget_not_zero, mmput
 
-    if not mmget_not_zero(mm, set_rcu=not cfg.bug("mmget-not-zero-no-rcu")):
+    if not mmget_not_zero(h, mm, set_rcu=not cfg.bug("mmget-not-zero-no-rcu")):
         h.count("mmget_not_zero_failed")
         return
     use_rcu = not cfg.bug("reader-without-rcu-lock")

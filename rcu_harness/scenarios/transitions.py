@@ -106,7 +106,7 @@ def owner_thread(h: Harness, cfg: Config, mm: Mm, vmas: list[Vma]) -> None:
     ops = owner_ops(cfg)
     for k, op in enumerate(ops):
         if k == len(ops) // 2:
-            mmget(mm)  # e.g. a ptrace access holding the mm for a while
+            mmget(h, mm)  # e.g. a ptrace access holding the mm for a while
         down_write(mm.mmap_lock)
         do_op(h, mm, vmas, op, k)
         up_write(mm.mmap_lock)

@@ -1,0 +1,247 @@
+"""The run directory: one campaign's results, safe against a kill at any moment.
+
+Layout of ``<out>/<run-id>/``::
+
+    run.sqlite            meta, per-execution summaries, findings, sample chunks
+    findings/<sig>.json   one trace file per distinct finding
+    samples/<chunk>.npz   latency samples of a batch of executions
+    report.*              written by ``rcu-harness report`` (reads only the above)
+
+SQLite runs in WAL mode with ``synchronous=FULL``: every commit survives a
+SIGKILL, and a kill between commits loses only uncommitted executions, which
+``--resume`` runs again.  A finding's trace file is written (to a temporary
+name, then renamed) before its row is committed, so a committed finding always
+has its trace; a sample chunk likewise is renamed into place before its row is
+committed.  Executions are keyed by index, so a resumed run never counts one
+twice.
+
+Samples: each chunk holds, for every sample name ``X`` of
+:func:`rcu_harness.runtime.metrics.collect`, the values of its executions
+concatenated (``X``) and the execution index of each value (``X@exec``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
+    from pathlib import Path
+
+FORMAT_VERSION = 1
+DB_NAME = "run.sqlite"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS executions (
+    idx INTEGER PRIMARY KEY, seed INTEGER NOT NULL, steps INTEGER NOT NULL,
+    wall_ns INTEGER NOT NULL, finding TEXT, counters TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS findings (
+    signature TEXT PRIMARY KEY, kind TEXT NOT NULL, message TEXT NOT NULL,
+    first_execution INTEGER NOT NULL, count INTEGER NOT NULL,
+    trace TEXT NOT NULL, replay TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS sample_chunks (
+    name TEXT PRIMARY KEY, first_execution INTEGER NOT NULL,
+    last_execution INTEGER NOT NULL, executions INTEGER NOT NULL);
+"""
+
+
+class StoreError(ValueError):
+    """A directory is not a run, or its store is of another format."""
+
+
+@dataclass(frozen=True, slots=True)
+class ExecutionRow:
+    """The summary of one execution."""
+
+    idx: int
+    seed: int
+    steps: int
+    wall_ns: int
+    finding: str | None
+    counters: Mapping[str, int]
+
+
+@dataclass(frozen=True, slots=True)
+class FindingRow:
+    """A distinct finding of the run, with how often it was seen."""
+
+    signature: str
+    kind: str
+    message: str
+    first_execution: int
+    count: int
+    trace: str
+    """Path of the trace file, relative to the run directory."""
+    replay: str
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    con = sqlite3.connect(path, timeout=30, isolation_level=None)
+    con.execute("PRAGMA journal_mode=WAL")
+    con.execute("PRAGMA synchronous=FULL")
+    return con
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+class RunStore:
+    """Read and write one run directory."""
+
+    def __init__(self, run_dir: Path, con: sqlite3.Connection) -> None:
+        self.run_dir = run_dir
+        self.con = con
+
+    # -- opening -------------------------------------------------------------
+    @classmethod
+    def create(cls, run_dir: Path, meta: Mapping[str, Any]) -> RunStore:
+        """Create a new run directory with @meta (values are JSON-encoded)."""
+        run_dir.mkdir(parents=True, exist_ok=False)
+        (run_dir / "findings").mkdir()
+        (run_dir / "samples").mkdir()
+        con = _connect(run_dir / DB_NAME)
+        con.executescript(_SCHEMA)
+        rows = [("format", json.dumps(FORMAT_VERSION)),
+                *((k, json.dumps(v, sort_keys=True)) for k, v in sorted(meta.items()))]
+        with con:
+            con.executemany("INSERT INTO meta VALUES (?, ?)", rows)
+        return cls(run_dir, con)
+
+    @classmethod
+    def open(cls, run_dir: Path) -> RunStore:
+        """Open an existing run; StoreError if @run_dir is not one."""
+        db = run_dir / DB_NAME
+        if not run_dir.is_dir():
+            raise StoreError(f"{run_dir} is not a directory")
+        if not db.is_file():
+            raise StoreError(f"{run_dir} is not a run directory (no {DB_NAME})")
+        try:
+            con = _connect(db)
+            row = con.execute("SELECT value FROM meta WHERE key='format'").fetchone()
+        except sqlite3.DatabaseError as e:
+            raise StoreError(f"{db} is not a readable run store ({e})") from None
+        if row is None or json.loads(row[0]) != FORMAT_VERSION:
+            raise StoreError(f"{db} has store format {row and row[0]}, this harness "
+                             f"reads format {FORMAT_VERSION}")
+        return cls(run_dir, con)
+
+    def close(self) -> None:
+        """Close the database."""
+        self.con.close()
+
+    # -- writing ----------------------------------------------------------------
+    def add_executions(self, rows: Iterable[ExecutionRow]) -> None:
+        """Commit a batch of execution summaries (already-stored ones are kept)."""
+        with self.con:
+            self.con.executemany(
+                "INSERT OR IGNORE INTO executions VALUES (?, ?, ?, ?, ?, ?)",
+                [(r.idx, r.seed, r.steps, r.wall_ns, r.finding,
+                  json.dumps(dict(r.counters), sort_keys=True)) for r in rows])
+
+    def add_finding(self, row: FindingRow, trace_json: str | None) -> bool:
+        """Record a finding (writing its trace first); True if it was new.
+
+        A finding already stored only has its count raised.
+        """
+        known = self.con.execute("SELECT 1 FROM findings WHERE signature=?",
+                                 (row.signature,)).fetchone()
+        if known:
+            with self.con:
+                self.con.execute("UPDATE findings SET count=count+? WHERE signature=?",
+                                 (row.count, row.signature))
+            return False
+        if trace_json is not None:
+            _atomic_write(self.run_dir / row.trace, trace_json.encode())
+        with self.con:
+            self.con.execute("INSERT INTO findings VALUES (?, ?, ?, ?, ?, ?, ?)",
+                             (row.signature, row.kind, row.message, row.first_execution,
+                              row.count, row.trace, row.replay))
+        return True
+
+    def add_samples(self, name: str, first: int, last: int, executions: int,
+                    arrays: Mapping[str, np.ndarray]) -> None:
+        """Write one sample chunk (npz, renamed into place) and record it."""
+        path = self.run_dir / "samples" / f"{name}.npz"
+        tmp = path.with_name(path.name + ".tmp.npz")
+        np.savez_compressed(tmp, **dict(arrays))
+        os.replace(tmp, path)
+        with self.con:
+            self.con.execute("INSERT OR REPLACE INTO sample_chunks VALUES (?, ?, ?, ?)",
+                             (name, first, last, executions))
+
+    def set_meta(self, key: str, value: Any) -> None:
+        """Set (or replace) one meta value."""
+        with self.con:
+            self.con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)",
+                             (key, json.dumps(value, sort_keys=True)))
+
+    # -- reading ------------------------------------------------------------------
+    def meta(self) -> dict[str, Any]:
+        """Every meta value, decoded."""
+        return {k: json.loads(v) for k, v in
+                self.con.execute("SELECT key, value FROM meta ORDER BY key")}
+
+    def done(self) -> set[int]:
+        """Indexes of the executions already stored."""
+        return {i for (i,) in self.con.execute("SELECT idx FROM executions")}
+
+    def executions(self) -> list[ExecutionRow]:
+        """Every stored execution, by index."""
+        return [ExecutionRow(i, s, st, w, f, json.loads(c)) for i, s, st, w, f, c in
+                self.con.execute("SELECT * FROM executions ORDER BY idx")]
+
+    def findings(self) -> list[FindingRow]:
+        """Every distinct finding, in the order first found."""
+        return [FindingRow(*row) for row in self.con.execute(
+            "SELECT * FROM findings ORDER BY first_execution, signature")]
+
+    def sample_chunks(self) -> list[str]:
+        """Names of the committed sample chunks, in execution order."""
+        return [n for (n,) in self.con.execute(
+            "SELECT name FROM sample_chunks ORDER BY first_execution, name")]
+
+    def samples(self) -> dict[str, np.ndarray]:
+        """All committed samples, concatenated per name (``X`` and ``X@exec``).
+
+        StoreError names a chunk file that is missing or corrupt.
+        """
+        parts: dict[str, list[np.ndarray]] = {}
+        for name in self.sample_chunks():
+            path = self.run_dir / "samples" / f"{name}.npz"
+            try:
+                with np.load(path) as chunk:
+                    for key in sorted(chunk.files):
+                        parts.setdefault(key, []).append(chunk[key])
+            except (OSError, ValueError, EOFError) as e:
+                raise StoreError(f"sample file {path} is missing or corrupt ({e})") \
+                    from None
+        return {k: np.concatenate(v) for k, v in sorted(parts.items())}
+
+
+def chunk_arrays(per_execution: Iterable[tuple[int, Mapping[str, np.ndarray]]]
+                 ) -> dict[str, np.ndarray]:
+    """Concatenate executions' samples into one chunk (``X`` and ``X@exec``)."""
+    values: dict[str, list[np.ndarray]] = {}
+    owners: dict[str, list[np.ndarray]] = {}
+    for idx, arrays in per_execution:
+        for key, arr in arrays.items():
+            values.setdefault(key, []).append(arr)
+            owners.setdefault(key, []).append(np.full(len(arr), idx, dtype=np.int64))
+    out: dict[str, np.ndarray] = {}
+    for key in sorted(values):
+        out[key] = np.concatenate(values[key])
+        out[f"{key}@exec"] = np.concatenate(owners[key])
+    return out
