@@ -32,6 +32,10 @@ _SYSTEM_DIRS = tuple(
     )
 )
 _ROOT = os.path.dirname(_PKG_DIR) + os.sep
+_ENGINE = (os.path.join(_PKG_DIR, "runtime", "execution.py"),
+           os.path.join(_PKG_DIR, "runtime", "runner.py"))
+"""The engine that runs a program: frames outward of it are the harness's
+callers (a test, the CLI, explore_scenario), never part of a call chain."""
 _keep_cache: dict[str, bool] = {}
 
 
@@ -64,8 +68,17 @@ class CallChain:
     frames: tuple[tuple[CodeType, int], ...]
 
     def model_frames(self) -> list[tuple[CodeType, int]]:
-        """The frames that belong to model or scenario code."""
-        return [f for f in self.frames if is_model_file(f[0].co_filename)]
+        """The frames that belong to model or scenario code, up to the engine."""
+        out: list[tuple[CodeType, int]] = []
+        for f in self.frames:
+            filename = f[0].co_filename
+            if os.path.abspath(filename) in _ENGINE:
+                if out:
+                    break
+                continue
+            if is_model_file(filename):
+                out.append(f)
+        return out
 
     def top(self) -> str:
         """Name of the innermost model function, or ``?``."""

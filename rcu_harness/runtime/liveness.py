@@ -9,14 +9,16 @@ it, so threads spinning on each other are the usual cause.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from rcu_harness.runtime.callchain import CallChain, capture
 from rcu_harness.runtime.finding import FindingKind, Violation
 from rcu_harness.runtime.thread import ThreadState
 from rcu_harness.trace.events import decode
 
 if TYPE_CHECKING:
     from rcu_harness.runtime.execution import Execution
+    from rcu_harness.runtime.thread import SimThread
 
 
 def _held(ex: Execution, tid: int) -> str:
@@ -45,6 +47,19 @@ def deadlock_violation(ex: Execution) -> Violation:
     )
 
 
+def _where(ex: Execution, t: SimThread) -> str:
+    """The innermost model function the thread is in (no events needed, so
+    the signature is the same whether events were recorded or not)."""
+    if t is ex.cur:
+        return capture(1).top()
+    frame = t.glet.gr_frame if t.glet is not None else None
+    out: list[tuple[Any, int]] = []
+    while frame is not None:
+        out.append((frame.f_code, frame.f_lineno))
+        frame = frame.f_back
+    return CallChain(tuple(out)).top()
+
+
 def livelock_violation(ex: Execution) -> Violation:
     """The step bound was exceeded: show what each thread was doing."""
     live = [t for t in ex.threads if t.state is not ThreadState.FINISHED
@@ -56,8 +71,9 @@ def livelock_violation(ex: Execution) -> Violation:
         last = next((decode(e) for e in reversed(ex.events) if e[1] == t.tid),
                     None)
         what = last.short() if last else "(nothing recorded)"
-        funcs.append(f"{t.name}:{last.function if last else ''}")
-        lines.append(f"  task {t.label} [{t.state.value}]: {what}")
+        where = _where(ex, t)
+        funcs.append(f"{t.name}:{where}")
+        lines.append(f"  task {t.label} [{t.state.value}] in {where}: {what}")
     return Violation(
         FindingKind.LIVELOCK,
         f"livelock: step bound {ex.step_bound} exceeded by "

@@ -23,8 +23,8 @@ from rcu_harness.runtime.harness import Harness
 from rcu_harness.sched.errors import ReplayDivergence
 from rcu_harness.sched.registry import make_strategy
 from rcu_harness.sched.replay import ReplayStrategy
-from rcu_harness.sched.schedule import Schedule
-from rcu_harness.trace.events import Event, decode_all, events_digest
+from rcu_harness.sched.schedule import RANDOM, Schedule
+from rcu_harness.trace.events import Event, EventKind, decode_all, events_digest
 from rcu_harness.trace.interleaving import excerpt
 from rcu_harness.trace.tracefile import TraceFile, load_trace
 
@@ -33,8 +33,14 @@ if TYPE_CHECKING:
 
     from rcu_harness.checks.observer import Observer
     from rcu_harness.sched.protocol import Strategy
+    from rcu_harness.trace.events import RawEvent
 
 DEFAULT_MAX_STEPS = 200_000
+KEEP_EVENTS = 400
+"""A finding keeps the last this many events of its execution (plus every
+life-cycle event of its object): enough for a report's swimlane."""
+_LIFE_KINDS = frozenset({EventKind.ALLOC.value, EventKind.FREE.value,
+                         EventKind.CALL_RCU.value, EventKind.RCU_CALLBACK.value})
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,6 +127,16 @@ def run_execution(program: Callable[[Harness], None], strategy: Strategy,
     return ex
 
 
+def kept_events(raws: Sequence[RawEvent], addr: int) -> tuple[Event, ...]:
+    """The last KEEP_EVENTS of @raws plus the life-cycle events of @addr
+    (allocation, call_rcu, callback, free, and stores of its parent word:
+    the death mark), decoded, in order."""
+    start = max(0, len(raws) - KEEP_EVENTS)
+    early = [r for r in raws[:start] if addr and r[3] == addr and (
+        r[2] in _LIFE_KINDS or (r[2] == EventKind.STORE and r[4] == "parent"))]
+    return decode_all([*early, *raws[start:]])
+
+
 def finalize(ex: Execution, schedule: Schedule, command: str) -> Finding:
     """Turn the execution's violation into a :class:`Finding`."""
     v = ex.violation
@@ -134,7 +150,10 @@ def finalize(ex: Execution, schedule: Schedule, command: str) -> Finding:
     return Finding(kind=str(v.kind), signature=signature(str(v.kind), v.key),
                    message=v.message, report=report, thread=v.thread,
                    step=v.step, execution=ex.index, seed=schedule.seed,
-                   schedule=schedule.encode(), replay_command=command)
+                   schedule=schedule.encode(), replay_command=command,
+                   addr=v.addr, lifecycle=v.lifecycle,
+                   events=kept_events(ex.events, v.addr),
+                   threads=tuple(t.label for t in ex.threads))
 
 
 def diagnose(program: Callable[[Harness], None], ex: Execution, *,
@@ -167,6 +186,28 @@ def _merge(total: dict[str, int], more: dict[str, int]) -> None:
         total[key] = total.get(key, 0) + n
 
 
+def calibrate(program: Callable[[Harness], None], strategy: str, seed: int, *,
+              max_steps: int = DEFAULT_MAX_STEPS,
+              strategy_params: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Strategy parameters with everything that must not depend on history.
+
+    PCT draws its change points from ``[1, k]`` where ``k`` is the number of
+    scheduling decisions an execution makes.  Estimating ``k`` from earlier
+    executions would make execution i depend on executions 0..i-1 (and so on
+    how a campaign is split across processes); instead ``k`` is measured once,
+    from one ``random`` execution whose seed derives from the base seed alone,
+    and passed as ``steps``.  Other strategies need nothing.
+    """
+    params = dict(strategy_params or {})
+    if strategy != "pct" or params.get("steps"):
+        return params
+    probe = make_strategy("random", seed)
+    probe.new_execution(0)
+    ex = run_execution(program, probe, 0, max_steps=max_steps, record=0)
+    params["steps"] = max(1, sum(1 for d in ex.decisions if d != RANDOM))
+    return params
+
+
 def explore(program: Callable[[Harness], None], *, strategy: str = "random",
             executions: int = 1000, seed: int = 0,
             max_steps: int = DEFAULT_MAX_STEPS, stop_on_first: bool = True,
@@ -174,6 +215,8 @@ def explore(program: Callable[[Harness], None], *, strategy: str = "random",
             checkers: Sequence[Callable[[], Observer]] | None = None,
             **strategy_params: Any) -> ExploreResult:
     """Run up to @executions executions of @program; collect findings."""
+    strategy_params = calibrate(program, strategy, seed, max_steps=max_steps,
+                                strategy_params=strategy_params)
     inner = make_strategy(strategy, seed, **strategy_params)
     findings: list[Finding] = []
     seen: set[str] = set()
@@ -212,7 +255,7 @@ def replay(schedule: Schedule | str | TraceFile | os.PathLike[str], *,
            program: Callable[[Harness], None],
            max_steps: int | None = None, replay_hint: Any = None,
            checkers: Sequence[Callable[[], Observer]] | None = None,
-           ) -> ReplayResult:
+           execution: int | None = None) -> ReplayResult:
     """Run @program once, strictly following @schedule.
 
     @schedule is a :class:`Schedule`, its encoded text, a loaded
@@ -225,14 +268,17 @@ def replay(schedule: Schedule | str | TraceFile | os.PathLike[str], *,
     if isinstance(schedule, TraceFile):
         if max_steps is None:
             max_steps = schedule.max_steps
+        if execution is None:
+            execution = schedule.execution
         schedule = schedule.schedule
+    index = execution or 0
     if max_steps is None:
         max_steps = DEFAULT_MAX_STEPS
     if isinstance(schedule, str):
         schedule = Schedule.decode(schedule)
     strict = ReplayStrategy(schedule)
     strict.new_execution(0)
-    ex = run_execution(program, strict, 0, max_steps=max_steps, checkers=checkers)
+    ex = run_execution(program, strict, index, max_steps=max_steps, checkers=checkers)
     if strict.remaining:
         raise ReplayDivergence(
             f"replay diverged: the execution ended after decision "
@@ -240,7 +286,7 @@ def replay(schedule: Schedule | str | TraceFile | os.PathLike[str], *,
             f"{strict.remaining} more")
     finding = None
     if ex.violation is not None:
-        info = ReplayInfo(schedule.encode(), schedule.seed, 0, "replay", 0)
+        info = ReplayInfo(schedule.encode(), schedule.seed, index, "replay", 0)
         finding = finalize(ex, schedule, _command(program, replay_hint, info))
     events = decode_all(ex.events)
     return ReplayResult(finding, events, events_digest(events), ex.step,

@@ -16,6 +16,7 @@ from rcu_harness.runtime.runner import (
     ExploreResult,
     ReplayInfo,
     ReplayResult,
+    calibrate,
     explore,
     replay,
     run_execution,
@@ -77,6 +78,8 @@ def explore_scenario(name: str | Config, *, params: Mapping[str, object] | None 
 def schedule_of(cfg: Config, *, strategy: str, seed: int, execution: int,
                 max_steps: int = DEFAULT_MAX_STEPS, **strategy_params: Any) -> str:
     """The encoded schedule execution @execution of this run follows."""
+    strategy_params = calibrate(program(cfg), strategy, seed, max_steps=max_steps,
+                                strategy_params=strategy_params)
     inner = make_strategy(strategy, seed, **strategy_params)
     for i in range(execution + 1):  # dfs needs its history; random/pct do not
         if not inner.new_execution(i):
@@ -92,12 +95,15 @@ def replay_scenario(cfg: Config, *, strategy: str, seed: int, execution: int,
                     **strategy_params: Any) -> ReplayResult:
     """Rerun one execution exactly, with every event recorded."""
 
-    def hint(info: ReplayInfo) -> str:
-        return replay_command(cfg, strategy=strategy, seed=seed, execution=execution,
-                              strategy_params=strategy_params)
-
     with applied(cfg.mutant):
+        params = calibrate(program(cfg), strategy, seed, max_steps=max_steps,
+                           strategy_params=strategy_params)
+
+        def hint(info: ReplayInfo) -> str:
+            return replay_command(cfg, strategy=strategy, seed=seed,
+                                  execution=execution, strategy_params=params)
+
         schedule = schedule_of(cfg, strategy=strategy, seed=seed, execution=execution,
-                               max_steps=max_steps, **strategy_params)
+                               max_steps=max_steps, **params)
         return replay(schedule, program=program(cfg), max_steps=max_steps,
-                      replay_hint=hint)
+                      replay_hint=hint, execution=execution)

@@ -1,0 +1,75 @@
+"""Scenario lookup, parameter parsing and the replay command line."""
+
+import pytest
+
+from rcu_harness.scenarios import (
+    SCENARIOS,
+    ScenarioError,
+    applied,
+    configure,
+    get_scenario,
+    replay_command,
+)
+
+
+def test_every_scenario_is_registered_with_a_description():
+    get_scenario("dup_mmap")
+    assert set(SCENARIOS) >= {"dup_mmap", "rcu_transitions", "mmput_race"}
+    assert all(s.description for s in SCENARIOS.values())
+
+
+def test_unknown_names_are_one_line_errors_listing_the_known_ones():
+    with pytest.raises(ScenarioError, match="known: dup_mmap"):
+        get_scenario("nope")
+    with pytest.raises(ScenarioError, match="no parameter 'nope'"):
+        configure("dup_mmap", {"nope": 1})
+    with pytest.raises(ScenarioError, match="unknown mutant"):
+        configure("dup_mmap", mutant="nope")
+
+
+@pytest.mark.parametrize(("value", "message"), [
+    ("abc", "must be an integer"), ("0", "at least 1"), ("99999", "at most 2000"),
+])
+def test_integer_parameters_are_checked(value, message):
+    with pytest.raises(ScenarioError, match=message):
+        configure("dup_mmap", {"vmas": value})
+
+
+def test_choices_and_booleans_are_checked():
+    with pytest.raises(ScenarioError, match="one of 2021, modern"):
+        configure("dup_mmap", {"design": "2030"})
+    assert configure("dup_mmap", {"child_visible_early": "yes"})["child_visible_early"]
+    with pytest.raises(ScenarioError, match="true or false"):
+        configure("dup_mmap", {"child_visible_early": "maybe"})
+
+
+def test_a_mutant_only_applies_to_its_scenarios():
+    with pytest.raises(ScenarioError, match="does not apply"):
+        configure("mmput_race", mutant="entry-count-short")
+
+
+def test_mutant_parameters_come_before_user_overrides():
+    bug = "error-path-skips-destroy"
+    cfg = configure("dup_mmap", {"fatal_signal_at": 1}, mutant=bug)
+    assert cfg["fatal_signal_at"] == 1
+    assert configure("dup_mmap", mutant=bug)["fatal_signal_at"] == 3
+
+
+def test_replay_command_names_everything_needed_to_rerun():
+    cfg = configure("dup_mmap", {"vmas": "7"}, mutant="entry-count-short")
+    line = replay_command(cfg, strategy="pct", seed=3, execution=41)
+    assert line == ("python -m rcu_harness replay --scenario dup_mmap "
+                    "--mutant entry-count-short --strategy pct --seed 3 "
+                    "--execution 41 --set vmas=7")
+
+
+def test_model_patches_are_applied_only_inside_the_block():
+    import maple.alloc
+    import maple.topiary
+
+    original = maple.alloc.ma_free_rcu
+    with applied("free-without-grace-period"):
+        assert maple.alloc.ma_free_rcu is not original
+        assert maple.topiary.ma_free_rcu is maple.alloc.ma_free_rcu
+    assert maple.alloc.ma_free_rcu is original
+    assert maple.topiary.ma_free_rcu is original
