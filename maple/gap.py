@@ -86,7 +86,7 @@ def mas_max_gap(mas: MaState) -> int:
     mt = enode[1]
     if ma_is_leaf(mt):
         return mas_leaf_max_gap(mas)
-    node = enode[0]
+    node: MapleNode = enode[0]
     if mt != maple_arange_64:
         raise MapleBug("mas_max_gap: internal node is not arange64")
     return node.gap[ma_meta_gap(node)]

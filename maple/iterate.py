@@ -21,7 +21,7 @@ from maple.defs import (
     ma_start,
     ma_underflow,
 )
-from maple.node import ma_dead_node, ma_is_root, mte_dead_node, mte_decode
+from maple.node import MapleNode, ma_dead_node, ma_is_root, mte_dead_node, mte_decode
 from maple.state import (
     MaState,
     mas_is_active,
@@ -105,7 +105,7 @@ def _prev_node_no_entry(mas: MaState, node: Any) -> int:
     return 0
 
 
-def _pivot_before(node: Any, offset: int) -> int:
+def _pivot_before(node: MapleNode, offset: int) -> int:
     """``pivots[offset - 1]``; at offset 0 C reads the word before the pivots,
     the parent word."""
     return node.pivot[offset - 1] if offset else node.parent

@@ -92,7 +92,7 @@ def anon_vma_fork(h: Harness, cfg: Config, index: int) -> bool:
     """anon_vma_fork(): may sleep; fails when asked to (allocation failure)."""
     might_sleep()
     schedule()
-    return index != cfg["anon_vma_fail_at"]
+    return bool(index != cfg["anon_vma_fail_at"])
 
 
 def dup_mmap_2021(h: Harness, cfg: Config, w: World) -> int:

@@ -75,6 +75,9 @@ class Vma(SimStruct):
     """struct vm_area_struct: [vm_start, vm_end) and flags."""
 
     fields = ("vm_start", "vm_end", "vm_flags")
+    vm_start: int
+    vm_end: int
+    vm_flags: int
 
 
 @dataclass(eq=False)

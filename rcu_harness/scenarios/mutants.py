@@ -15,7 +15,7 @@ from __future__ import annotations
 import sys
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from types import MappingProxyType
+from types import FunctionType, MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from maple import alloc, iterate, node, store, tree, walk, write
@@ -140,11 +140,13 @@ def mas_wr_node_store_publish_early(wr_mas: Any, new_end: int) -> None:
 _ORIGINAL_NODE_STORE = write.mas_wr_node_store
 
 
-def _rcu_blind(fn: Callable[..., Any]) -> Callable[..., Any]:
+def _rcu_blind(fn: Callable[..., Any]) -> FunctionType:
     """@fn with mt_in_rcu() reading as False inside it (and only there)."""
+    assert isinstance(fn, FunctionType)
     globs = dict(fn.__globals__)
     globs["mt_in_rcu"] = lambda mt: False
-    blind = type(fn)(fn.__code__, globs, fn.__name__, fn.__defaults__, fn.__closure__)
+    blind = FunctionType(fn.__code__, globs, fn.__name__, fn.__defaults__,
+                         fn.__closure__)
     blind.__doc__ = f"{fn.__name__}() ignoring RCU mode (mutant)"
     blind.__qualname__ = fn.__qualname__
     return blind

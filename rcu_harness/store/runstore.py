@@ -13,7 +13,11 @@ SIGKILL, and a kill between commits loses only uncommitted executions, which
 name, then renamed) before its row is committed, so a committed finding always
 has its trace; a sample chunk likewise is renamed into place before its row is
 committed.  Executions are keyed by index, so a resumed run never counts one
-twice.
+twice.  :meth:`RunStore.commit` writes a whole :class:`Batch` (executions,
+their findings, their sample chunk and progress meta) in one transaction,
+after the batch's files are in place: a kill leaves either all of it or none
+of it committed, so a finding's count always equals the committed
+executions that saw it.
 
 Samples: each chunk holds, for every sample name ``X`` of
 :func:`rcu_harness.runtime.metrics.collect`, the values of its executions
@@ -25,13 +29,14 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-from dataclasses import dataclass
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping
+    from collections.abc import Iterable, Iterator, Mapping
     from pathlib import Path
 
 FORMAT_VERSION = 1
@@ -82,6 +87,43 @@ class FindingRow:
     replay: str
 
 
+@dataclass(frozen=True, slots=True)
+class SampleChunk:
+    """The latency samples of a batch of executions (see :func:`chunk_arrays`)."""
+
+    name: str
+    first: int
+    last: int
+    executions: int
+    arrays: Mapping[str, np.ndarray]
+
+
+@dataclass(frozen=True, slots=True)
+class Batch:
+    """What one :meth:`RunStore.commit` makes durable, all or nothing."""
+
+    executions: tuple[ExecutionRow, ...] = ()
+    findings: tuple[tuple[FindingRow, str | None], ...] = ()
+    """Each finding seen in the batch with its count there, and its trace
+    JSON (written if the signature is new to the run)."""
+    samples: SampleChunk | None = None
+    meta: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Totals:
+    """Sums over a run's stored executions."""
+
+    executions: int
+    steps: int
+    wall_ns: int
+    counters: Mapping[str, int]
+    findings: int
+    """Distinct findings."""
+    violations: int
+    """Executions that ended in a finding."""
+
+
 def _connect(path: Path) -> sqlite3.Connection:
     con = sqlite3.connect(path, timeout=30, isolation_level=None)
     con.execute("PRAGMA journal_mode=WAL")
@@ -114,11 +156,12 @@ class RunStore:
         (run_dir / "samples").mkdir()
         con = _connect(run_dir / DB_NAME)
         con.executescript(_SCHEMA)
+        store = cls(run_dir, con)
         rows = [("format", json.dumps(FORMAT_VERSION)),
                 *((k, json.dumps(v, sort_keys=True)) for k, v in sorted(meta.items()))]
-        with con:
+        with store._transaction():
             con.executemany("INSERT INTO meta VALUES (?, ?)", rows)
-        return cls(run_dir, con)
+        return store
 
     @classmethod
     def open(cls, run_dir: Path) -> RunStore:
@@ -142,51 +185,106 @@ class RunStore:
         """Close the database."""
         self.con.close()
 
+    @contextmanager
+    def _transaction(self) -> Iterator[None]:
+        """One explicit transaction (the connection is in autocommit mode, so
+        without it every statement would commit, and fsync, on its own)."""
+        self.con.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self.con.execute("ROLLBACK")
+            raise
+        self.con.execute("COMMIT")
+
     # -- writing ----------------------------------------------------------------
     def add_executions(self, rows: Iterable[ExecutionRow]) -> None:
         """Commit a batch of execution summaries (already-stored ones are kept)."""
-        with self.con:
-            self.con.executemany(
-                "INSERT OR IGNORE INTO executions VALUES (?, ?, ?, ?, ?, ?)",
-                [(r.idx, r.seed, r.steps, r.wall_ns, r.finding,
-                  json.dumps(dict(r.counters), sort_keys=True)) for r in rows])
+        with self._transaction():
+            self._insert_executions(rows)
+
+    def _insert_executions(self, rows: Iterable[ExecutionRow]) -> None:
+        self.con.executemany(
+            "INSERT OR IGNORE INTO executions VALUES (?, ?, ?, ?, ?, ?)",
+            [(r.idx, r.seed, r.steps, r.wall_ns, r.finding,
+              json.dumps(dict(r.counters), sort_keys=True)) for r in rows])
 
     def add_finding(self, row: FindingRow, trace_json: str | None) -> bool:
         """Record a finding (writing its trace first); True if it was new.
 
         A finding already stored only has its count raised.
         """
-        known = self.con.execute("SELECT 1 FROM findings WHERE signature=?",
-                                 (row.signature,)).fetchone()
-        if known:
-            with self.con:
-                self.con.execute("UPDATE findings SET count=count+? WHERE signature=?",
-                                 (row.count, row.signature))
-            return False
-        if trace_json is not None:
+        new = not self._known(row.signature)
+        if new and trace_json is not None:
             _atomic_write(self.run_dir / row.trace, trace_json.encode())
-        with self.con:
+        with self._transaction():
+            self._upsert_finding(row, new)
+        return new
+
+    def _known(self, sig: str) -> bool:
+        return self.con.execute("SELECT 1 FROM findings WHERE signature=?",
+                                (sig,)).fetchone() is not None
+
+    def _upsert_finding(self, row: FindingRow, new: bool) -> None:
+        if new:
             self.con.execute("INSERT INTO findings VALUES (?, ?, ?, ?, ?, ?, ?)",
                              (row.signature, row.kind, row.message, row.first_execution,
                               row.count, row.trace, row.replay))
-        return True
+        else:
+            self.con.execute("UPDATE findings SET count=count+? WHERE signature=?",
+                             (row.count, row.signature))
 
     def add_samples(self, name: str, first: int, last: int, executions: int,
                     arrays: Mapping[str, np.ndarray]) -> None:
         """Write one sample chunk (npz, renamed into place) and record it."""
+        self._write_npz(name, arrays)
+        with self._transaction():
+            self._insert_chunk(name, first, last, executions)
+
+    def _write_npz(self, name: str, arrays: Mapping[str, np.ndarray]) -> None:
         path = self.run_dir / "samples" / f"{name}.npz"
         tmp = path.with_name(path.name + ".tmp.npz")
-        np.savez_compressed(tmp, **dict(arrays))
+        with open(tmp, "wb") as f:
+            np.savez_compressed(f, allow_pickle=False, **dict(arrays))
         os.replace(tmp, path)
-        with self.con:
-            self.con.execute("INSERT OR REPLACE INTO sample_chunks VALUES (?, ?, ?, ?)",
-                             (name, first, last, executions))
+
+    def _insert_chunk(self, name: str, first: int, last: int, executions: int) -> None:
+        self.con.execute("INSERT OR REPLACE INTO sample_chunks VALUES (?, ?, ?, ?)",
+                         (name, first, last, executions))
 
     def set_meta(self, key: str, value: Any) -> None:
         """Set (or replace) one meta value."""
-        with self.con:
-            self.con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)",
-                             (key, json.dumps(value, sort_keys=True)))
+        with self._transaction():
+            self._put_meta(key, value)
+
+    def _put_meta(self, key: str, value: Any) -> None:
+        self.con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)",
+                         (key, json.dumps(value, sort_keys=True)))
+
+    def commit(self, batch: Batch) -> list[str]:
+        """Make @batch durable in one transaction; the signatures new to the run.
+
+        Files first (trace files of new findings, the sample chunk), each
+        renamed into place; then the rows, all in one transaction.
+        """
+        new = [row.signature for row, _ in batch.findings
+               if not self._known(row.signature)]
+        for row, trace_json in batch.findings:
+            if row.signature in new and trace_json is not None:
+                _atomic_write(self.run_dir / row.trace, trace_json.encode())
+        chunk = batch.samples
+        if chunk is not None and chunk.arrays:
+            self._write_npz(chunk.name, chunk.arrays)
+        with self._transaction():
+            self._insert_executions(batch.executions)
+            for row, _ in batch.findings:
+                self._upsert_finding(row, row.signature in new)
+            if chunk is not None and chunk.arrays:
+                self._insert_chunk(chunk.name, chunk.first, chunk.last,
+                                   chunk.executions)
+            for key, value in sorted(batch.meta.items()):
+                self._put_meta(key, value)
+        return new
 
     # -- reading ------------------------------------------------------------------
     def meta(self) -> dict[str, Any]:
@@ -207,6 +305,22 @@ class RunStore:
         """Every distinct finding, in the order first found."""
         return [FindingRow(*row) for row in self.con.execute(
             "SELECT * FROM findings ORDER BY first_execution, signature")]
+
+    def totals(self) -> Totals:
+        """Sums over the stored executions (counters summed per name)."""
+        n, steps, wall, bad = self.con.execute(
+            "SELECT COUNT(*), COALESCE(SUM(steps), 0), COALESCE(SUM(wall_ns), 0),"
+            " COUNT(finding) FROM executions").fetchone()
+        counters = {str(k): int(v) for k, v in self.con.execute(
+            "SELECT j.key, SUM(j.value) FROM executions, json_each(counters) AS j"
+            " GROUP BY j.key ORDER BY j.key")}
+        (distinct,) = self.con.execute("SELECT COUNT(*) FROM findings").fetchone()
+        return Totals(n, steps, wall, counters, distinct, bad)
+
+    def integrity(self) -> str:
+        """SQLite's ``PRAGMA integrity_check`` answer (``"ok"`` when sound)."""
+        rows = self.con.execute("PRAGMA integrity_check").fetchall()
+        return "; ".join(str(r[0]) for r in rows)
 
     def sample_chunks(self) -> list[str]:
         """Names of the committed sample chunks, in execution order."""
