@@ -144,7 +144,7 @@ def mas_free(mas: MaState, used: MapleEnode) -> None:
         mas_push_node(mas, tmp)
 
 
-def mas_free_alloc(mas: MaState) -> None:
+def free_preallocated(mas: MaState) -> None:
     """The freeing loop of mas_destroy(): free every node still held."""
     port = mas.tree.port
     while mas.alloc:

@@ -21,7 +21,7 @@ from maple.defs import (
     ma_start,
     ma_underflow,
 )
-from maple.node import MapleNode, ma_dead_node, ma_is_root, mte_dead_node, mte_decode
+from maple.node import MapleNode, decode_slot, ma_dead_node, ma_is_root, mte_dead_node
 from maple.state import (
     MaState,
     mas_is_active,
@@ -203,7 +203,7 @@ def mas_next_node(mas: MaState, node: Any, max: int) -> int:
     if not mas.offset:
         pivots = node.pivot
     mas.max = mas_safe_pivot(mas, pivots, mas.offset, mt)
-    tmp, mt = mte_decode(enode)
+    tmp, mt = decode_slot(enode)
     mas.end = ma_data_end(tmp, mt, tmp.pivot, mas.max) if tmp is not None else 0
     if ma_dead_node(node):
         return 1
@@ -482,7 +482,7 @@ def mas_find_range(mas: MaState, max: int) -> Any:
 
 
 def mas_for_each(mas: MaState, max: int) -> Iterator[Any]:
-    """Model of the mas_for_each() macro: ``while ((e = mas_find(mas, max)))``.
+    """Model of mas_for_each() (a macro): ``while ((e = mas_find(mas, max)))``.
 
     Yields each entry with mas.index/mas.last set to its range.
     """

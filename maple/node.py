@@ -149,7 +149,7 @@ def mte_node_type(enode: MapleEnode) -> int:
     return enode[1]
 
 
-def mte_decode(word: Any) -> tuple[MapleNode | None, int]:
+def decode_slot(word: Any) -> tuple[MapleNode | None, int]:
     """(mte_to_node(word), mte_node_type(word)) for any slot value.
 
     A reader may load a slot of a node that is being killed, before it checks
@@ -205,11 +205,6 @@ def ma_is_root(node: MapleNode) -> bool:
 def mte_is_root(enode: MapleEnode) -> bool:
     """Model of mte_is_root()."""
     return bool(enode[0].parent & MAPLE_PARENT_ROOT)
-
-
-def ma_parent_addr(node: MapleNode) -> int:
-    """The parent word with its tag bits cleared (mte_parent() as an address)."""
-    return node.parent & _ADDR_MASK
 
 
 def mte_parent(enode: MapleEnode) -> MapleNode:
@@ -387,35 +382,35 @@ PARENT_SLOT_TYPE = 3
 SLOT_LEN = 4
 
 
-def ma_set_dead_info(node: MapleNode, piv_parent: int, parent_slot: int,
+def dead_set_info(node: MapleNode, piv_parent: int, parent_slot: int,
                      type: int) -> None:
     """node->piv_parent, node->parent_slot and node->type of a dead node."""
     node.pivot[PIV_PARENT] = piv_parent
     node.pivot[PARENT_SLOT_TYPE] = (parent_slot & 0xFF) | (type << 32)
 
 
-def ma_set_dead_type(node: MapleNode, type: int) -> None:
+def dead_set_type(node: MapleNode, type: int) -> None:
     """node->type = type, keeping node->parent_slot."""
     word = node.pivot[PARENT_SLOT_TYPE]
     node.pivot[PARENT_SLOT_TYPE] = (word & 0xFF) | (type << 32)
 
 
-def ma_dead_type(node: MapleNode) -> int:
+def dead_type(node: MapleNode) -> int:
     """node->type of a dead node."""
     return (node.pivot[PARENT_SLOT_TYPE] >> 32) & 0x0F
 
 
-def ma_dead_parent_slot(node: MapleNode) -> int:
+def dead_parent_slot(node: MapleNode) -> int:
     """node->parent_slot of a dead node."""
     return node.pivot[PARENT_SLOT_TYPE] & 0xFF
 
 
-def ma_set_slot_len(node: MapleNode, slot_len: int) -> None:
+def dead_set_slot_len(node: MapleNode, slot_len: int) -> None:
     """node->slot_len of a dead node."""
     node.pivot[SLOT_LEN] = slot_len & 0xFF
 
 
-def ma_slot_len(node: MapleNode) -> int:
+def dead_slot_len(node: MapleNode) -> int:
     """node->slot_len of a dead node."""
     return node.pivot[SLOT_LEN] & 0xFF
 

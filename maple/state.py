@@ -28,7 +28,7 @@ from maple.xarray import XaInternal
 if TYPE_CHECKING:
     from collections.abc import MutableSequence
 
-    from maple.node import MapleEnode, MapleNode
+    from maple.node import MapleNode
     from maple.tree import MapleTree
 
 _FIELDS = ("tree", "index", "last", "node", "min", "max", "alloc", "alloc_req",
@@ -199,9 +199,3 @@ def xa_err(entry: object) -> int:
     if isinstance(entry, XaInternal) and entry.v < 0:
         return entry.v
     return 0
-
-
-def mas_node_type(mas: MaState) -> int:
-    """mte_node_type(mas->node)."""
-    enode: MapleEnode = mas.node
-    return enode[1]

@@ -13,7 +13,7 @@ from typing import Any
 
 from maple.alloc import (
     MaplePreallocExhausted,
-    mas_free_alloc,
+    free_preallocated,
     mas_node_count,
     mas_node_count_gfp,
     mas_nomem,
@@ -301,7 +301,7 @@ def mas_destroy(mas: MaState) -> None:
             mas_destroy_rebalance(mas, end)
         mas.mas_flags &= ~MA_STATE_REBALANCE
     mas.mas_flags &= ~(MA_STATE_BULK | MA_STATE_PREALLOC)
-    mas_free_alloc(mas)
+    free_preallocated(mas)
     mas.alloc_req = 0
 
 

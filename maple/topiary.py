@@ -26,15 +26,15 @@ from maple.defs import ma_none, mt_slots
 from maple.node import (
     MapleEnode,
     MapleNode,
+    dead_parent_slot,
+    dead_set_info,
+    dead_set_slot_len,
+    dead_set_type,
+    dead_slot_len,
+    dead_type,
     enode_from_word,
     enode_word,
-    ma_dead_parent_slot,
-    ma_dead_type,
     ma_is_leaf,
-    ma_set_dead_info,
-    ma_set_dead_type,
-    ma_set_slot_len,
-    ma_slot_len,
     mt_clear_meta,
     mt_mk_node,
     mte_dead_node,
@@ -260,7 +260,7 @@ def mte_dead_leaves(enode: MapleEnode, mt: MapleTree,
         if not isinstance(entry, MapleEnode) or not entry[1]:
             break
         mte_set_node_dead(entry)
-        ma_set_dead_type(entry[0], entry[1])
+        dead_set_type(entry[0], entry[1])
         slots[offset] = entry[0]  # the bare node, without its type bits
         offset += 1
     return offset
@@ -269,7 +269,7 @@ def mte_dead_leaves(enode: MapleEnode, mt: MapleTree,
 def _dead_type(entry: Any) -> int:
     """``next->type`` for a slot value that is a bare node or an enode."""
     node = entry[0] if isinstance(entry, MapleEnode) else entry
-    return ma_dead_type(node)
+    return dead_type(node)
 
 
 def mte_dead_walk(enode: MapleEnode,
@@ -300,13 +300,13 @@ def _free_bulk(port: MemoryPort, count: int, slots: MutableSequence[Any]) -> Non
 def mt_free_walk(port: MemoryPort, head: MapleNode) -> None:
     """Model of mt_free_walk(): the RCU callback that frees a dead subtree."""
     node = head
-    if not ma_is_leaf(ma_dead_type(node)):
+    if not ma_is_leaf(dead_type(node)):
         start = node
-        enode, slots = mte_dead_walk(mt_mk_node(node, ma_dead_type(node)), 0)
+        enode, slots = mte_dead_walk(mt_mk_node(node, dead_type(node)), 0)
         node = enode[0]
         while True:
-            _free_bulk(port, ma_slot_len(node), slots)
-            offset = ma_dead_parent_slot(node) + 1
+            _free_bulk(port, dead_slot_len(node), slots)
+            offset = dead_parent_slot(node) + 1
             enode = enode_from_word(node.heap, node.pivot[2])
             if enode[0] is node:
                 port.node_free(node)
@@ -316,10 +316,10 @@ def mt_free_walk(port: MemoryPort, head: MapleNode) -> None:
             if offset < mt_slots[type] and slots[offset] is not None:
                 enode, slots = mte_dead_walk(enode, offset)
             node = enode[0]
-            if node is start and ma_slot_len(node) >= offset:
+            if node is start and dead_slot_len(node) >= offset:
                 break
         slots = node.slot
-        _free_bulk(port, ma_slot_len(node), slots)
+        _free_bulk(port, dead_slot_len(node), slots)
     port.node_free(node)
 
 
@@ -341,7 +341,7 @@ def mte_destroy_descend(enode: MapleEnode, mt: MapleTree, prev: MapleEnode,
             next_offset += 1
             nxt = slots[next_offset]
         mte_set_node_dead(enode)
-        ma_set_dead_info(node, enode_word(prev), offset, type)
+        dead_set_info(node, enode_word(prev), offset, type)
         offset = next_offset
         next_offset = 0
         prev = enode
@@ -358,10 +358,10 @@ def mt_destroy_walk(enode: MapleEnode, mt: MapleTree, free: bool) -> None:
         enode, slots = mte_destroy_descend(enode, mt, start, 0)
         node = enode[0]
         while True:
-            ma_set_slot_len(node, mte_dead_leaves(enode, mt, slots))
+            dead_set_slot_len(node, mte_dead_leaves(enode, mt, slots))
             if free:
-                _free_bulk(port, ma_slot_len(node), slots)
-            offset = ma_dead_parent_slot(node) + 1
+                _free_bulk(port, dead_slot_len(node), slots)
+            offset = dead_parent_slot(node) + 1
             enode = enode_from_word(node.heap, node.pivot[2])
             if enode[0] is node:
                 break
@@ -375,18 +375,18 @@ def mt_destroy_walk(enode: MapleEnode, mt: MapleTree, free: bool) -> None:
             node = enode[0]
             if start == enode:
                 node = enode[0]
-                ma_set_slot_len(node, mte_dead_leaves(enode, mt, slots))
+                dead_set_slot_len(node, mte_dead_leaves(enode, mt, slots))
                 if free:
-                    _free_bulk(port, ma_slot_len(node), slots)
+                    _free_bulk(port, dead_slot_len(node), slots)
                 break
     else:
         mte_set_node_dead(enode)
-        ma_set_dead_type(node, enode[1])
+        dead_set_type(node, enode[1])
     # free_leaf:
     if free:
         port.node_free(node)
     else:
-        mt_clear_meta(node, ma_dead_type(node))
+        mt_clear_meta(node, dead_type(node))
 
 
 def mte_destroy_walk(enode: MapleEnode, mt: MapleTree) -> None:
