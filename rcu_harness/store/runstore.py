@@ -19,6 +19,10 @@ after the batch's files are in place: a kill leaves either all of it or none
 of it committed, so a finding's count always equals the committed
 executions that saw it.
 
+Execution seeds are 64-bit unsigned; SQLite integers are signed, so the
+``seed`` column holds the same 64 bits as a signed integer (``ExecutionRow``
+always carries the unsigned value).
+
 Samples: each chunk holds, for every sample name ``X`` of
 :func:`rcu_harness.runtime.metrics.collect`, the values of its executions
 concatenated (``X``) and the execution index of each value (``X@exec``).
@@ -124,6 +128,15 @@ class Totals:
     """Executions that ended in a finding."""
 
 
+def _to_sql(seed: int) -> int:
+    """A 64-bit unsigned seed as the signed integer with the same bits."""
+    return seed - (1 << 64) if seed >= 1 << 63 else seed
+
+
+def _from_sql(value: int) -> int:
+    return value + (1 << 64) if value < 0 else value
+
+
 def _connect(path: Path) -> sqlite3.Connection:
     con = sqlite3.connect(path, timeout=30, isolation_level=None)
     con.execute("PRAGMA journal_mode=WAL")
@@ -206,7 +219,7 @@ class RunStore:
     def _insert_executions(self, rows: Iterable[ExecutionRow]) -> None:
         self.con.executemany(
             "INSERT OR IGNORE INTO executions VALUES (?, ?, ?, ?, ?, ?)",
-            [(r.idx, r.seed, r.steps, r.wall_ns, r.finding,
+            [(r.idx, _to_sql(r.seed), r.steps, r.wall_ns, r.finding,
               json.dumps(dict(r.counters), sort_keys=True)) for r in rows])
 
     def add_finding(self, row: FindingRow, trace_json: str | None) -> bool:
@@ -298,7 +311,8 @@ class RunStore:
 
     def executions(self) -> list[ExecutionRow]:
         """Every stored execution, by index."""
-        return [ExecutionRow(i, s, st, w, f, json.loads(c)) for i, s, st, w, f, c in
+        return [ExecutionRow(i, _from_sql(s), st, w, f, json.loads(c))
+                for i, s, st, w, f, c in
                 self.con.execute("SELECT * FROM executions ORDER BY idx")]
 
     def findings(self) -> list[FindingRow]:
