@@ -12,8 +12,12 @@ path.  Switching away from a thread that could have continued is a
 current thread blocked or finished, any choice is free.
 
 When every option of every point is tried, ``new_execution`` returns False
-and ``exhausted`` is True.  The search needs the program to be
-deterministic: the same prefix must lead to the same runnable sets, else
+and ``exhausted`` is True.  The search state after an execution is exactly
+that execution's path, so :meth:`DfsStrategy.follow` can rebuild it from
+the execution's decisions alone: a campaign resumed or handed to another
+process retraces the last finished execution once and goes on from there.
+The search needs the program to be deterministic: the same prefix must
+lead to the same runnable sets, else
 :class:`~rcu_harness.sched.errors.NondeterminismError`.
 """
 
@@ -59,6 +63,18 @@ class DfsStrategy:
         self._pos = 0
         self._started = False
         self._data = DataSource(self.execution_seed)
+        # Invariant: thread choices the next execution must retrace (set by
+        # follow(), cleared by the new_execution() after it).
+        self._forced: tuple[int, ...] | None = None
+
+    def follow(self, steps: Sequence[int]) -> None:
+        """Make the next execution retrace @steps, a finished execution's
+        decisions (random draws, -1, are skipped); the one after continues
+        the search from that path, as if this strategy had run it."""
+        self._forced = tuple(s for s in steps if s >= 0)
+        self._stack = []
+        self._started = False
+        self.exhausted = False
 
     def new_execution(self, index: int) -> bool:
         """Backtrack to the next unexplored path; False when none is left."""
@@ -67,6 +83,7 @@ class DfsStrategy:
         if not self._started:
             self._started = True
             return True
+        self._forced = None
         while self._stack:
             top = self._stack[-1]
             if top.chosen + 1 < len(top.options):
@@ -104,8 +121,19 @@ class DfsStrategy:
         before = self._stack[-1].preempts() if self._stack else 0
         options = self._options(runnable, current if current in runnable
                                 else None, before, yielding)
-        self._stack.append(_Point(tuple(runnable), cur, options, 0, before))
-        return options[0]
+        chosen = self._retrace(pos, options) if self._forced is not None else 0
+        self._stack.append(_Point(tuple(runnable), cur, options, chosen, before))
+        return options[chosen]
+
+    def _retrace(self, pos: int, options: tuple[int, ...]) -> int:
+        """The option index of forced decision @pos."""
+        forced = self._forced or ()
+        if pos >= len(forced) or forced[pos] not in options:
+            wanted = forced[pos] if pos < len(forced) else "nothing (ended)"
+            raise NondeterminismError(
+                f"dfs: retracing a finished execution, decision {pos} took "
+                f"{wanted} but the search offers {list(options)}")
+        return options.index(forced[pos])
 
     def next_u64(self) -> int:
         """Random values are not branched on: one fixed data source."""
