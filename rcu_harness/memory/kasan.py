@@ -45,6 +45,14 @@ def _history(heap: Heap, rec: AllocRecord) -> list[str]:
     return lines
 
 
+def lifecycle(rec: AllocRecord) -> tuple[tuple[str, str, int], ...]:
+    """@rec's allocation, death, call_rcu and free as (what, thread, step)."""
+    sites = (("alloc", rec.alloc), ("death", rec.death),
+             ("call_rcu", rec.call_rcu), ("free", rec.free))
+    return tuple((what, site.thread, site.step) for what, site in sites
+                 if site is not None)
+
+
 def _cache(rec: AllocRecord) -> str:
     kasan_type = getattr(rec.obj, "kasan_type", None)
     if callable(kasan_type):
@@ -102,7 +110,7 @@ def use_after_free(heap: Heap, rec: AllocRecord, access: str, word: str,
         f"{rec.type_name} by {t.label}",
         "\n".join(lines),
         key=(func, access, word, rec.alloc.chain.top(), free_top, rcu_top),
-        thread=t.label, step=ex.step)
+        thread=t.label, step=ex.step, addr=rec.addr, lifecycle=lifecycle(rec))
 
 
 def double_free(heap: Heap, rec: AllocRecord, via: str = "kfree") -> Violation:
@@ -128,7 +136,8 @@ def double_free(heap: Heap, rec: AllocRecord, via: str = "kfree") -> Violation:
                      f"KASAN: double-free in {func} of {rec.type_name} "
                      f"({via}); first freed in {first}",
                      "\n".join(lines), key=(func, via, first),
-                     thread=t.label, step=ex.step)
+                     thread=t.label, step=ex.step, addr=rec.addr,
+                     lifecycle=lifecycle(rec))
 
 
 def invalid_free(heap: Heap, obj: object) -> Violation:

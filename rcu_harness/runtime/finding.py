@@ -7,7 +7,10 @@ independently of step numbers and addresses (the faulting model function,
 the allocation and free sites...).  The runner turns the first violation of
 an execution into a :class:`Finding`, adding the interleaving excerpt, the
 schedule that replays it and the replay command.  ``signature`` hashes kind
-and key, so the same bug found by two executions deduplicates.
+and key, so the same bug found by two executions deduplicates.  A finding
+also carries the structured events of its execution (from the diagnosing
+re-run) and, for memory errors, the object and its life cycle, so that a
+report can draw the interleaving without rerunning anything.
 """
 
 from __future__ import annotations
@@ -15,6 +18,14 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from rcu_harness.trace.events import Event
+
+Mark = tuple[str, str, int]
+"""One step of an object's life: (what, thread label, step), where what is
+``alloc``, ``death`` (marked dead), ``call_rcu`` or ``free``."""
 
 
 class FindingKind(StrEnum):
@@ -54,6 +65,10 @@ class Violation:
     """Names that identify the bug across executions (for the signature)."""
     thread: str = ""
     step: int = 0
+    addr: int = 0
+    """The object the bug is about (memory errors), or 0."""
+    lifecycle: tuple[Mark, ...] = ()
+    """That object's allocation, death, call_rcu and free, as known."""
 
 
 def signature(kind: str, key: tuple[str, ...]) -> str:
@@ -78,6 +93,16 @@ class Finding:
     schedule: str
     """The encoded :class:`~rcu_harness.sched.schedule.Schedule`."""
     replay_command: str
+    addr: int = 0
+    """The object the bug is about (memory errors), or 0."""
+    lifecycle: tuple[Mark, ...] = ()
+    """That object's allocation, death, call_rcu and free (what, thread, step)."""
+    events: tuple[Event, ...] = ()
+    """The events of the execution, from the diagnosing re-run: the last
+    :data:`~rcu_harness.runtime.runner.KEEP_EVENTS` plus every life-cycle
+    event of the object (empty when the run recorded none)."""
+    threads: tuple[str, ...] = ()
+    """Thread labels by thread id (``events`` refer to threads by id)."""
 
     def __str__(self) -> str:
         return self.report

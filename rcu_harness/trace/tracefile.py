@@ -4,8 +4,22 @@ A trace file holds ``format`` (this module's :data:`FORMAT`),
 ``harness_version``, ``model_fingerprint``, ``scenario`` and its
 ``parameters``, ``mutant``, ``strategy`` and ``strategy_params``, ``seed``
 (the campaign's base seed), ``execution``, the encoded ``schedule`` (whose
-own seed is the execution's), ``max_steps``, ``events_digest`` and the
-``finding`` (kind, signature, message, report).
+own seed is the execution's), ``max_steps``, ``events_digest``, the
+``finding`` (kind, signature, message, report; since format 2 also the
+faulting ``thread`` and ``step``, the object's ``addr`` and its
+``lifecycle``: allocation, death, call_rcu and free as ``{what, thread,
+step}``) and, since format 2, ``events``: the finding's execution as
+recorded by its diagnosing re-run (the last few hundred events plus the
+object's life-cycle events), each ``{step, thread, kind, addr, word, index,
+value, function}`` with the thread's label, the kind's name in lower case,
+the address in hex and the value as a deterministic summary, so that a
+report can draw the interleaving without rerunning anything.
+
+Versions: this harness writes format :data:`FORMAT` and reads every format
+in :data:`READABLE`; a format-1 file loads with no events and an empty
+life cycle.  Any other version fails with :class:`TraceVersionError`.  The
+version changes whenever a field is added, because an older harness
+rejects fields it does not know.
 
 Loading validates and fails with a distinct exception per problem, each
 with a one-line message that says how to fix it: missing file, truncated
@@ -17,11 +31,18 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rcu_harness.trace.fingerprint import model_fingerprint
 
-FORMAT = 1
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from rcu_harness.trace.events import Event
+
+FORMAT = 2
+READABLE = (1, 2)
+"""Formats this harness loads (1: before events and life cycles)."""
 _FIX = "re-run the campaign to regenerate it"
 
 
@@ -50,6 +71,34 @@ class TraceFingerprintError(TraceError):
 
 
 @dataclass(frozen=True, slots=True)
+class TraceMark:
+    """One step of the finding's object's life."""
+
+    what: str
+    """``alloc``, ``death``, ``call_rcu`` or ``free``."""
+    thread: str
+    step: int
+
+
+@dataclass(frozen=True, slots=True)
+class TraceEvent:
+    """One recorded event, as a trace file stores it."""
+
+    step: int
+    thread: str
+    """The thread's label (``name/tid``)."""
+    kind: str
+    """The :class:`~rcu_harness.trace.events.EventKind` name, lower case."""
+    addr: str
+    """The address, in hex."""
+    word: str | None
+    index: int
+    value: str
+    function: str
+    """The model function that made the access, or ``""``."""
+
+
+@dataclass(frozen=True, slots=True)
 class TraceFinding:
     """The finding part of a trace file."""
 
@@ -57,6 +106,11 @@ class TraceFinding:
     signature: str
     message: str
     report: str
+    thread: str = ""
+    step: int = 0
+    addr: str = ""
+    """The object the finding is about, in hex (``""``: none)."""
+    lifecycle: tuple[TraceMark, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +130,7 @@ class TraceFile:
     execution: int = 0
     max_steps: int = 200_000
     events_digest: str = ""
+    events: tuple[TraceEvent, ...] = ()
     format: int = FORMAT
 
     def to_json(self) -> str:
@@ -111,22 +166,40 @@ def _parse(path: Path) -> dict[str, Any]:
     return data
 
 
+def _from_json(data: dict[str, Any]) -> TraceFile:
+    finding = data.get("finding")
+    if finding:
+        marks = tuple(TraceMark(**m) for m in finding.get("lifecycle", ()))
+        finding = TraceFinding(**{**finding, "lifecycle": marks})
+    events = tuple(TraceEvent(**e) for e in data.get("events", ()))
+    return TraceFile(**{**data, "finding": finding or None, "events": events})
+
+
+def trace_events(events: Sequence[Event], threads: Sequence[str]
+                 ) -> tuple[TraceEvent, ...]:
+    """@events in trace form, thread ids replaced by the labels in @threads."""
+    def label(tid: int) -> str:
+        return threads[tid] if 0 <= tid < len(threads) else str(tid)
+
+    return tuple(TraceEvent(e.step, label(e.thread), e.kind.name.lower(),
+                            hex(e.addr), e.word, e.index, e.value, e.function)
+                 for e in events)
+
+
 def load_trace(path: str | Path, *, scenario_module: str | None = None,
                check_fingerprint: bool = True) -> TraceFile:
     """Read and validate a trace file."""
     path = Path(path)
     data = _parse(path)
     version = data.get("format")
-    if version != FORMAT:
+    if version not in READABLE:
         raise TraceVersionError(f"{path}: trace format {version!r}, this harness "
-                                f"reads format {FORMAT}; {_FIX} with this "
-                                "version")
+                                f"reads formats {', '.join(map(str, READABLE))};"
+                                f" {_FIX} with this version")
     try:
-        finding = data.get("finding")
-        data["finding"] = TraceFinding(**finding) if finding else None
-        trace = TraceFile(**data)
-    except TypeError as exc:
-        raise TraceNotJsonError(f"{path}: not a trace file of format {FORMAT} "
+        trace = _from_json(data)
+    except (TypeError, AttributeError) as exc:
+        raise TraceNotJsonError(f"{path}: not a trace file of format {version} "
                                 f"({exc}); {_FIX}") from None
     if check_fingerprint:
         now = model_fingerprint(scenario_module)
@@ -150,8 +223,11 @@ def trace_for(finding: Any, *, scenario: str, harness_version: str,
         model_fingerprint=model_fingerprint(scenario_module),
         scenario=scenario,
         schedule=finding.schedule,
-        finding=TraceFinding(finding.kind, finding.signature, finding.message,
-                             finding.report),
+        finding=TraceFinding(
+            finding.kind, finding.signature, finding.message, finding.report,
+            thread=getattr(finding, "thread", ""), step=getattr(finding, "step", 0),
+            addr=hex(finding.addr) if getattr(finding, "addr", 0) else "",
+            lifecycle=tuple(TraceMark(*m) for m in getattr(finding, "lifecycle", ()))),
         parameters=dict(parameters or {}),
         mutant=mutant,
         strategy=strategy,
@@ -160,4 +236,6 @@ def trace_for(finding: Any, *, scenario: str, harness_version: str,
         execution=finding.execution,
         max_steps=max_steps,
         events_digest=events_digest,
+        events=trace_events(getattr(finding, "events", ()),
+                            getattr(finding, "threads", ())),
     )
