@@ -9,7 +9,10 @@ The hot path never looks at the record: instrumented objects carry a small
 int ``_w`` of *watch bits* (:data:`PUBLISHED`, :data:`FREED`).  An access to
 an object whose bits are zero (a private, live object) is a plain access;
 otherwise the slow path runs, which is where a freed object is caught and
-reported in KASAN's layout (:mod:`rcu_harness.memory.kasan`).
+reported in KASAN's layout (:mod:`rcu_harness.memory.kasan`), and where a
+reader's load of a :data:`RETIRED` object is sampled (its pipeline age,
+:meth:`Heap.retired_read`).  ``call_rcu()`` and the free that follows feed
+the memory-held-by-RCU samples (:mod:`rcu_harness.runtime.metrics`).
 
 Addresses are fake, 256-byte aligned in the direct map, handed out in
 allocation order and *never reused*: KASAN's quarantine made infinite, so
@@ -36,6 +39,9 @@ PUBLISHED = 1
 """Watch bit: reachable by other threads; accesses are scheduling points."""
 FREED = 2
 """Watch bit: freed; every access is a use after free."""
+RETIRED = 4
+"""Watch bit: marked dead or queued with call_rcu(), not necessarily freed;
+a reader's load is sampled (its pipeline age), never a failure by itself."""
 
 HEAP_BASE = 0xFFFF_8880_0000_0000
 STATIC_BASE = 0xFFFF_FFFF_8300_0000
@@ -65,8 +71,8 @@ class AllocRecord:
     """Everything the heap knows about one object."""
 
     __slots__ = ("addr", "alloc", "call_rcu", "call_rcu_gp", "death", "free",
-                 "free_gp", "leak_checked", "obj", "rcu_pending", "size",
-                 "state", "type_name")
+                 "free_gp", "leak_checked", "obj", "rcu_pending", "retire_gp",
+                 "size", "state", "type_name")
 
     def __init__(self, obj: Any, addr: int, size: int, type_name: str,
                  alloc: Site, leak_checked: bool) -> None:
@@ -83,6 +89,8 @@ class AllocRecord:
         self.free_gp = 0
         """The grace period whose end freed it (0: not freed from a callback)."""
         self.rcu_pending = False
+        self.retire_gp = 0
+        """gp_seq when it was retired (marked dead or queued with call_rcu)."""
         self.leak_checked = leak_checked
 
 
@@ -148,6 +156,8 @@ class Heap:
         rec.free = self.site(3)
         rcu = self.ex.rcu
         rec.free_gp = rcu.running_gp if rcu.running is not None else 0
+        if rec.rcu_pending:
+            self._rcu_release(rec)
         rec.rcu_pending = False
         obj._w |= FREED
         self.total_freed += 1
@@ -170,15 +180,49 @@ class Heap:
         rec.rcu_pending = True
         rec.call_rcu = self.site(4)
         rec.call_rcu_gp = self.ex.rcu.gp_seq
+        self._retire(rec)
+        self.ex.metrics.rcu_queued(self.ex.step)
 
     def mark_dead(self, rec: AllocRecord) -> None:
         """The object was marked dead (mte_set_node_dead())."""
         rec.state = AllocState.DEAD
         rec.death = self.site(4)
+        self._retire(rec)
 
     def revive(self, rec: AllocRecord) -> None:
         """A dead object was reinitialised for reuse."""
         rec.state = AllocState.LIVE
+        rec.obj._w &= ~RETIRED
+
+    def _rcu_release(self, rec: AllocRecord) -> None:
+        """@rec, queued with call_rcu(), is being freed: sample it."""
+        ex = self.ex
+        delay = None
+        if ex.rcu.running is not None and ex.in_threads and rec.call_rcu:
+            delay = ex.step - rec.call_rcu.step
+        ex.metrics.rcu_freed(ex.step, delay)
+
+    def _retire(self, rec: AllocRecord) -> None:
+        """Mark @rec retired now, unless it already is (first retirement wins)."""
+        obj = rec.obj
+        if not obj._w & RETIRED:
+            obj._w |= RETIRED
+            rec.retire_gp = self.ex.rcu.gp_seq
+
+    def retired_read(self, rec: AllocRecord, lock: Any) -> None:
+        """The current thread loaded a word of retired, unfreed @rec.
+
+        Sampled when the thread is a reader: not rcu_gp (its callbacks walk
+        dead nodes), not setup or teardown, and not holding @lock (the
+        writer that retired it).  The age is 1 plus the grace periods that
+        started after the retirement and have ended since.
+        """
+        ex = self.ex
+        t = ex.cur
+        if t.tid <= 0 or (lock is not None and lock.owner is t):
+            return
+        ended = ex.rcu.completed - rec.retire_gp
+        ex.metrics.retired_read(t, 1 + ended if ended > 0 else 1)
 
     def check_leaks(self) -> None:
         """Every leak-checked object must have been freed by now."""

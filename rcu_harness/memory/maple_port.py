@@ -25,6 +25,14 @@ holding the tree lock loads a parent word that marks the node dead).
 Stores to published words are passed to the ``store`` / ``flags_store``
 observer hooks (writer-lock and RCU-mode checkers).
 
+Samples made here (:mod:`rcu_harness.runtime.metrics`): a reader's load of a
+retired node (watch bit ``RETIRED``: dead or queued with ``call_rcu``) gives
+its pipeline age (``rcu.retired_age``, ``rcu.pipe``), at no cost for live
+nodes (one comparison replaces the ``FREED`` test); and while some thread is
+inside a write operation on a tree (``writer_enter``/``writer_exit``, called
+by ``h.writing()``), loads of that tree by other threads count coverage
+pairs (:mod:`rcu_harness.runtime.coverage`).
+
 ``with port.unobserved(): ...`` runs checker work (``mt_validate``, dumps)
 without scheduling points, events or lock checks; poison checks stay.
 """
@@ -41,6 +49,12 @@ from maple.port import NodeAccounting, rcu_head_init
 from rcu_harness.memory.heap import FREED, PUBLISHED, AllocState
 from rcu_harness.memory.maple_node import SimMapleNode, Words, new_node
 from rcu_harness.rcu import api as rcu_api
+from rcu_harness.runtime.coverage import (
+    node_level,
+    reader_load,
+    writer_enter,
+    writer_exit,
+)
 from rcu_harness.sync.sleep import check_may_sleep
 from rcu_harness.sync.spinlock import SpinLock, spin_lock_ex, spin_unlock_ex
 from rcu_harness.trace.events import EventKind
@@ -51,6 +65,7 @@ if TYPE_CHECKING:
     from maple.port import RcuCallback
     from maple.tree import MapleTree
     from rcu_harness.runtime.execution import Execution
+    from rcu_harness.runtime.thread import SimThread
 
 _LOAD = EventKind.LOAD.value
 _STORE = EventKind.STORE.value
@@ -79,6 +94,8 @@ class InstrumentedPort:
         """External locks of trees with MT_FLAGS_LOCK_EXTERN (tree addr -> lock)."""
         self.trees: list[MapleTree] = []
         self._next_tree = TREE_BASE
+        self.writers = ex.metrics.writers
+        """Trees being written (coverage; see :mod:`rcu_harness.runtime.coverage`)."""
 
     # -- memory ------------------------------------------------------------
     def tree_init(self, mt: MapleTree) -> None:
@@ -95,6 +112,16 @@ class InstrumentedPort:
         if mt.ma_flags & MT_FLAGS_LOCK_MASK == MT_FLAGS_LOCK_EXTERN:
             return self.external.get(mt.addr)
         return self.locks[mt.addr]
+
+    def writer_enter(self, mt: MapleTree, t: SimThread) -> None:
+        """@t starts a write operation on @mt (for interleaving coverage)."""
+        if mt.addr in self.locks:
+            writer_enter(self.ex.metrics, self.tree_lock(mt), t)
+
+    def writer_exit(self, mt: MapleTree, t: SimThread) -> None:
+        """@t completed its write operation on @mt."""
+        if mt.addr in self.locks:
+            writer_exit(self.ex.metrics, self.tree_lock(mt), t)
 
     def set_external_lock(self, mt: MapleTree, lock: Any) -> None:
         """mt_set_external_lock(): @lock (an rwsem held for write, such as
@@ -155,6 +182,14 @@ class InstrumentedPort:
 
         self.ex.fail(use_after_free(self.ex.heap, node._rec, access, word, index))
 
+    def _dead_load(self, node: SimMapleNode, access: str, word: str,
+                   index: int) -> None:
+        """A load from a freed (a finding) or retired (sampled) node."""
+        if node._w & FREED:
+            self._uaf(node, access, word, index)
+        else:
+            self.ex.heap.retired_read(node._rec, node._lock)
+
     def load_words(self, node: SimMapleNode, words: Words, i: Any) -> Any:
         """Load @words[@i] (an index or a slice) of a watched node."""
         if isinstance(i, slice):
@@ -163,13 +198,15 @@ class InstrumentedPort:
         ex = self.ex
         if node._w & PUBLISHED and not ex.quiet:
             ex.point()
-            if node._w & FREED:
-                self._uaf(node, "Read", words._word, i)
+            if node._w > PUBLISHED:
+                self._dead_load(node, "Read", words._word, i)
             self._check_load(node, f"{words._word}[{i}]")
             value = _lget(words, i)
             if ex.record:
                 ex.events.append((ex.step, ex.cur_tid, _LOAD, node.addr,
                                   words._word, i, value, _code(ex, 3)))
+            if self.writers:
+                reader_load(ex.metrics, ex.cur, node_level(node), node._lock)
             return value
         if node._w & FREED:
             self._uaf(node, "Read", words._word, i)
@@ -211,13 +248,15 @@ class InstrumentedPort:
         attr = "_p" if word == "parent" else "_m"
         if node._w & PUBLISHED and not ex.quiet:
             ex.point()
-            if node._w & FREED:
-                self._uaf(node, "Read", word, -1)
+            if node._w > PUBLISHED:
+                self._dead_load(node, "Read", word, -1)
             self._check_load(node, word)
             value = getattr(node, attr)
             if ex.record:
                 ex.events.append((ex.step, ex.cur_tid, _LOAD, node.addr, word,
                                   -1, value, _code(ex, 3)))
+            if self.writers:
+                reader_load(ex.metrics, ex.cur, node_level(node), node._lock)
             if attr == "_p" and (value & _ADDR_MASK) == node.addr:
                 lock = node._lock
                 if lock is None or lock.owner is not ex.cur:
@@ -282,6 +321,8 @@ class InstrumentedPort:
 
             ex.fail(suspicious_rcu_usage(ex, mt, "ma_root", lock))
         ex.emit(_LOAD, mt.addr, "ma_root", -1, value, _code(ex, 2))
+        if self.writers:
+            reader_load(ex.metrics, t, "ma_root", lock)
         return value
 
     def root_store(self, mt: MapleTree, value: object) -> None:

@@ -88,8 +88,8 @@ def _field(i: int, name: str) -> property:
                 ex.livelock()
             if len(ex.runnable) > 1:
                 ex.decide()
-            if self._w & FREED:
-                _uaf(ex, self, "Read", name)
+            if self._w > PUBLISHED:
+                _dead_read(ex, self, name)
             value = self._v[i]
             if ex.record:
                 ex.events.append((ex.step, ex.cur_tid, _LOAD, self.addr, name,
@@ -138,6 +138,14 @@ def _field(i: int, name: str) -> property:
 
 def _store_private_pointer(obj: SimStruct, i: int, value: SimStruct) -> None:
     obj._v[i] = value
+
+
+def _dead_read(ex: Execution, obj: SimStruct, name: str) -> None:
+    """A load from a freed (a finding) or retired (sampled) object."""
+    if obj._w & FREED:
+        _uaf(ex, obj, "Read", name)
+    else:
+        ex.heap.retired_read(obj._rec, obj._lock)
 
 
 def _uaf(ex: Execution, obj: SimStruct, access: str, name: str) -> None:

@@ -4,7 +4,10 @@
 ``synchronize_rcu()`` and ``rcu_barrier()``; each is a scheduling point.
 Outside the simulated threads (setup and teardown, where no reader can
 exist) ``synchronize_rcu()`` and ``rcu_barrier()`` simply run every queued
-callback.
+callback.  The end of each outermost read-side section while the threads
+run is sampled: the grace periods that ended during it (rcutorture's Reader
+Batch) and the oldest retired object it read (Reader Pipe); see
+:mod:`rcu_harness.runtime.metrics`.
 """
 
 from __future__ import annotations
@@ -31,6 +34,8 @@ def rcu_read_lock_ex(ex: Execution) -> None:
     ex.point()
     t = ex.cur
     t.rcu_nesting += 1
+    if t.rcu_nesting == 1:
+        t.rcu_begin = ex.rcu.completed
     ex.emit(_LOCK, 0, None, t.rcu_nesting)
 
 
@@ -47,6 +52,9 @@ def rcu_read_unlock_ex(ex: Execution) -> None:
     ex.emit(_UNLOCK, 0, None, t.rcu_nesting)
     if not t.rcu_nesting:
         t.rcu_section += 1
+        if ex.in_threads:
+            ex.metrics.section_end(t, ex.rcu.completed)
+        t.rcu_age = 0
         ex.rcu.reader_left(t)
 
 

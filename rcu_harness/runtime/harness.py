@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from rcu_harness.memory.simstruct import SimStruct
     from rcu_harness.runtime.execution import Execution
     from rcu_harness.runtime.metrics import Span
+    from rcu_harness.runtime.thread import SimThread
     from rcu_harness.sync.atomic import Atomic
     from rcu_harness.sync.spinlock import SpinLock
 
@@ -40,6 +41,13 @@ def _users(mm: Any) -> Atomic:
         raise TypeError("reader_enter/exit take an mm with an Atomic mm_users "
                         "attribute, or the Atomic itself")
     return users
+
+
+def _writer_hook(mt: Any, name: str, t: SimThread) -> None:
+    """Tell @mt's port (if it keeps coverage) that @t enters/leaves a write."""
+    hook = getattr(getattr(mt, "port", None), name, None)
+    if hook is not None:
+        hook(mt, t)
 
 
 class Harness:
@@ -107,13 +115,20 @@ class Harness:
 
     @contextmanager
     def span(self, name: str) -> Iterator[Span]:
-        """Time a stretch of this thread's work (steps and wall-clock ns)."""
+        """Time a stretch of this thread's work (steps and wall-clock ns).
+
+        A span left by an exception (the execution aborting on a finding)
+        is not completed and gives no sample.
+        """
         ex = self._ex
-        sp = ex.metrics.open(name, ex.cur.label, ex.step)
+        t = ex.cur
+        sp = ex.metrics.open(name, t, ex.step)
         try:
             yield sp
-        finally:
-            ex.metrics.close(sp, ex.step)
+        except BaseException:  # aborted (a finding): no latency to report
+            ex.metrics.abandon(sp, t)
+            raise
+        ex.metrics.close(sp, t, ex.step)
 
     def sample(self, name: str, value: float) -> None:
         """Record one latency sample @value under @name."""
@@ -128,7 +143,10 @@ class Harness:
         """The current thread starts a write operation on @mt."""
         ex = self._ex
         t = ex.cur
-        t.write_ops[mt] = t.write_ops.get(mt, 0) + 1
+        depth = t.write_ops.get(mt, 0)
+        t.write_ops[mt] = depth + 1
+        if not depth:
+            _writer_hook(mt, "writer_enter", t)
         for hook in ex.hooks.write_op_begin:
             hook(ex, t, mt)
 
@@ -141,6 +159,7 @@ class Harness:
             t.write_ops[mt] = depth - 1
         else:
             t.write_ops.pop(mt, None)
+            _writer_hook(mt, "writer_exit", t)
         for hook in ex.hooks.write_op_done:
             hook(ex, t, mt)
 

@@ -39,10 +39,13 @@ class SimThread:
         "glet",
         "locks_held",
         "name",
+        "rcu_age",
+        "rcu_begin",
         "rcu_nesting",
         "rcu_section",
         "reader_of",
         "refs",
+        "spans",
         "state",
         "tid",
         "wait_reason",
@@ -58,6 +61,12 @@ class SimThread:
         """Depth of rcu_read_lock() nesting."""
         self.rcu_section = 0
         """Count of outermost read-side sections this thread has left."""
+        self.rcu_begin = 0
+        """Grace periods completed when the current outermost section began."""
+        self.rcu_age = 0
+        """Oldest pipeline age of a retired object the current section read."""
+        self.spans: list[Any] = []
+        """Open metrics spans, innermost last (``h.span``)."""
         self.locks_held: list[Any] = []
         """Spinlocks and rw-semaphores held, in acquisition order."""
         self.refs: dict[Any, int] = {}
