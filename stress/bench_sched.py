@@ -153,7 +153,7 @@ def per_point(program, strategy: str, seed: int,
     rec.new_execution(0)
     gc.collect()
     start = time.process_time()
-    ex = run_execution(program, rec, 0, max_steps=10**8)
+    ex = run_execution(program, rec, 0, max_steps=10**8, record=record)
     elapsed = time.process_time() - start
     assert ex.violation is None, ex.violation
     return elapsed / ex.step, ex.step, elapsed
