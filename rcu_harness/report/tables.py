@@ -1,0 +1,239 @@
+"""The report's figures as titled tables of text cells.
+
+One table model feeds every output: the terminal (rich), plain text
+(``report.txt``) and HTML render the same :class:`Table` objects, so the
+three never disagree.  Latency tables print count, mean, standard
+deviation, p50, p90, p99, p99.9 and max (:mod:`rcu_harness.report.stats`);
+wall-clock times are shown in microseconds (the JSON keeps nanoseconds).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from rcu_harness.runtime.coverage import LEVELS
+
+if TYPE_CHECKING:
+    from rcu_harness.report.model import (
+        Distribution,
+        FindingView,
+        Pipeline,
+        RunReport,
+    )
+    from rcu_harness.report.stats import Summary
+
+STAT_COLUMNS = ("n", "mean", "std", "p50", "p90", "p99", "p99.9", "max")
+
+
+@dataclass(frozen=True, slots=True)
+class Table:
+    """A titled table; @note is printed under it (rules, explanations)."""
+
+    title: str
+    columns: tuple[str, ...]
+    rows: tuple[tuple[str, ...], ...]
+    note: str = ""
+
+
+def num(x: float | None, scale: float = 1.0) -> str:
+    """A number for a table cell (``-`` for none)."""
+    if x is None:
+        return "-"
+    v = float(x) / scale
+    if v.is_integer():
+        return f"{int(v):,}"
+    return f"{v:,.1f}" if abs(v) >= 1000 else f"{v:.2f}"
+
+
+def num_like(cell: str) -> bool:
+    """Does @cell hold a number (or ``-``)?  Such columns align right."""
+    body = cell.replace(",", "").replace(".", "", 1).lstrip("-")
+    return body.isdigit() or cell == "-"
+
+
+def stat_cells(s: Summary | None, scale: float = 1.0) -> tuple[str, ...]:
+    """The STAT_COLUMNS cells of @s."""
+    if s is None:
+        return ("0",) + ("-",) * (len(STAT_COLUMNS) - 1)
+    return (f"{s.count:,}", *(num(v, scale) for v in (
+        s.mean, s.std, s.p50, s.p90, s.p99, s.p999, s.max)))
+
+
+def _dist_table(title: str, label: str, rows: list[tuple[str, Distribution]],
+                scale: float = 1.0, note: str = "") -> Table:
+    return Table(title, (label, *STAT_COLUMNS),
+                 tuple((name, *stat_cells(d.summary, scale)) for name, d in rows),
+                 note)
+
+
+def campaign_table(r: RunReport) -> Table:
+    """What ran, how much and how fast."""
+    c = r.campaign
+    plan = c.meta.get("plan")
+    meta = {**c.meta, **(plan if isinstance(plan, dict) else {})}
+    rows = [("run", c.run_dir)]
+    for key in ("label", "scenario", "mutant", "strategy", "strategy_params", "seed",
+                "params", "parameters", "status"):
+        if meta.get(key) not in (None, "", {}):
+            rows.append((key, _short(meta[key])))
+    spe = c.steps_per_execution.summary
+    rows += [
+        ("executions", f"{c.executions:,}"),
+        ("executions with a finding", f"{c.violations:,}"),
+        ("distinct findings", f"{c.distinct_findings:,}"),
+        ("scheduling points", f"{c.steps:,}"),
+        ("points per execution (p50 / max)",
+         f"{num(spe.p50 if spe else None)} / {num(spe.max if spe else None)}"),
+        ("executions/s", num(c.executions_per_s)),
+        ("scheduling points/s", num(c.points_per_s)),
+        ("rates over", c.rate_basis),
+    ]
+    return Table("Campaign", ("figure", "value"), tuple(rows))
+
+
+def _short(value: object) -> str:
+    if isinstance(value, dict):
+        return " ".join(f"{k}={v}" for k, v in sorted(value.items()))
+    return str(value)
+
+
+def latency_tables(r: RunReport, group: str, title: str) -> list[Table]:
+    """Steps and wall-clock tables of the spans of @group."""
+    spans = r.group(group)
+    if not spans:
+        return []
+    return [
+        _dist_table(f"{title}, scheduling steps", "span",
+                    [(s.name, s.steps) for s in spans]),
+        _dist_table(f"{title}, wall-clock microseconds", "span",
+                    [(s.name, s.ns) for s in spans], scale=1000.0),
+    ]
+
+
+def restart_table(r: RunReport) -> Table | None:
+    """Reader restarts on dead nodes per walk."""
+    rows = []
+    for s in r.group("reader"):
+        d = s.extra("restarts")
+        if d is None or d.summary is None:
+            continue
+        x = r.samples.get(f"span.{s.name}.restarts")
+        restarted = int((x > 0).sum()) if x is not None else 0
+        total = float(x.sum()) if x is not None else 0.0
+        rows.append((s.name, f"{d.summary.count:,}", num(total),
+                     f"{restarted:,}", num(d.summary.mean), num(d.summary.p99),
+                     num(d.summary.max)))
+    if not rows:
+        return None
+    return Table("Reader restarts on dead nodes, per walk",
+                 ("span", "walks", "restarts", "walks restarted", "mean", "p99", "max"),
+                 tuple(rows))
+
+
+def extra_tables(r: RunReport) -> list[Table]:
+    """Per-span counters other than restarts (entries per walk...)."""
+    rows: list[tuple[str, Distribution]] = []
+    for s in r.spans:
+        rows += [(f"{s.name}: {k}", d) for k, d in s.extras if k != "restarts"]
+    return [_dist_table("Per-span counters", "span: counter", rows)] if rows else []
+
+
+def rcu_table(r: RunReport) -> Table:
+    """Grace periods and the memory RCU holds."""
+    g = r.rcu
+    return _dist_table("Grace periods and memory held by RCU", "figure", [
+        ("grace period, start -> end (steps)", g.gp_steps),
+        ("call_rcu -> free (steps)", g.free_delay),
+        ("objects waiting for a GP: peak per execution", g.waiting_peak),
+        ("objects waiting for a GP: mean per execution", g.waiting_mean),
+    ], note="Objects waiting: queued with call_rcu() and not yet freed (maple "
+            "nodes and kfree_rcu()'d VMAs); the mean is weighted by steps.")
+
+
+def pipeline_line(p: Pipeline) -> str:
+    """rcutorture's one-line form: ``Reader Pipe: 120 3 0 0 ...``."""
+    return f"{p.name + ':':<14}{' '.join(str(c) for c in p.counts)}"
+
+
+def pipeline_table(r: RunReport) -> Table:
+    """Reader Pipe and Reader Batch, with their rules."""
+    ages = " ".join(str(c) for c in r.retired_ages)
+    rows = tuple((f"{p.name} (sections)", " ".join(str(c) for c in p.counts),
+                  f"{p.total:,}", p.verdict) for p in (r.pipe, r.batch))
+    return Table("rcutorture-style reader histograms (buckets 0..10)",
+                 ("histogram", "buckets", "count", "verdict"),
+                 (*rows, ("retired-object loads by age", ages,
+                          f"{sum(r.retired_ages):,}", "")),
+                 note=f"{r.pipe.rule}\n{r.batch.rule}")
+
+
+def benign_table(r: RunReport) -> Table:
+    """Benign outcomes: counted, never failed."""
+    return Table("Benign outcomes (counted, not failures)",
+                 ("counter", "total", "executions", "meaning"),
+                 tuple((b.name, f"{b.total:,}", f"{b.executions:,}", b.meaning)
+                       for b in r.benign))
+
+
+def coverage_table(r: RunReport) -> Table:
+    """Reader loads per level during each kind of write."""
+    kinds = sorted({(p.span, p.store) for p in r.coverage})
+    loads = {(p.span, p.store, p.level): p.loads for p in r.coverage}
+    execs: dict[tuple[str, str], int] = {}
+    for p in r.coverage:
+        key = (p.span, p.store)
+        execs[key] = max(execs.get(key, 0), p.executions)
+    rows = tuple((span, store, *(f"{loads.get((span, store, lv), 0):,}"
+                                 for lv in LEVELS), f"{execs[(span, store)]:,}")
+                 for span, store in kinds)
+    seen = {p.level for p in r.coverage}
+    missing = [lv for lv in LEVELS if lv not in seen]
+    note = ("Reader loads made while another thread was inside a write "
+            "operation on the same tree, by the reader's position and the "
+            "writer's span and write path; 'executions' is the most executions "
+            "any one level saw the pair in.")
+    if not kinds:
+        note += " No reader load was interleaved with a write."
+    elif missing:
+        note += f" Never interleaved at: {', '.join(missing)}."
+    return Table("Coverage: reader position x writer operation",
+                 ("writer span", "write path", *LEVELS, "executions"), rows, note)
+
+
+def findings_table(r: RunReport) -> Table | None:
+    """The distinct findings."""
+    if not r.findings:
+        return None
+    rows = tuple((f.signature, f.kind, f"{f.count:,}", str(f.first_execution),
+                  f.message) for f in r.findings)
+    notes = []
+    for f in r.findings:
+        notes.append(f"{f.signature}: replay with {f.replay}")
+        if life := finding_lifecycle(f):
+            notes.append(f"{f.signature}: {life}")
+        if f.problem:
+            notes.append(f"{f.signature}: no swimlane ({f.problem})")
+    return Table("Findings", ("signature", "kind", "count", "first execution",
+                              "message"), rows, note="\n".join(notes))
+
+
+def finding_lifecycle(f: FindingView) -> str:
+    """One line: the object's allocation, death, call_rcu, free and the access."""
+    parts = [f"{m.what} by {m.thread} at step {m.step}" for m in f.lifecycle]
+    if parts and f.thread:
+        parts.append(f"faulting access by {f.thread} at step {f.step}")
+    return "; ".join(parts)
+
+
+def report_tables(r: RunReport) -> list[Table]:
+    """Every table of a run's report, in reading order."""
+    tables = [campaign_table(r)]
+    tables += latency_tables(r, "reader", "Reader latency")
+    tables += [t for t in (restart_table(r),) if t is not None]
+    tables += latency_tables(r, "writer", "Writer latency")
+    tables += latency_tables(r, "other", "Other spans")
+    tables += extra_tables(r)
+    tables += [rcu_table(r), pipeline_table(r), benign_table(r), coverage_table(r)]
+    tables += [t for t in (findings_table(r),) if t is not None]
+    return tables
