@@ -135,6 +135,7 @@ def _bars(ax: Axes, p: Pipeline | tuple[str, Sequence[int]]) -> None:
     for i, c in enumerate(counts):
         if c:
             ax.annotate(str(c), (i, c), ha="center", va="bottom", fontsize=7)
+    ax.set_ylim(0, max([*counts, 1]) * 6)
     ax.set_xticks(range(len(counts)))
     ax.set_title(name, fontsize=10)
     ax.set_xlabel("bucket")
@@ -147,7 +148,7 @@ def pipeline_plot(r: RunReport) -> Plot:
     fig, axes = plt.subplots(1, 3, figsize=(12, 3.4))
     _bars(axes[0], r.pipe)
     _bars(axes[1], r.batch)
-    _bars(axes[2], ("loads of retired objects by age", r.retired_ages))
+    _bars(axes[2], ("retired-object loads by age", r.retired_ages))
     axes[0].set_ylabel("count")
     fig.suptitle("rcutorture-style reader histograms (green: legal buckets)", y=1.04)
     return Plot("Reader Pipe and Reader Batch", _png(fig))

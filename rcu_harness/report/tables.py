@@ -9,6 +9,7 @@ wall-clock times are shown in microseconds (the JSON keeps nanoseconds).
 
 from __future__ import annotations
 
+import textwrap
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -48,7 +49,7 @@ def num(x: float | None, scale: float = 1.0) -> str:
 
 def num_like(cell: str) -> bool:
     """Does @cell hold a number (or ``-``)?  Such columns align right."""
-    body = cell.replace(",", "").replace(".", "", 1).lstrip("-")
+    body = cell.replace(",", "").replace(".", "", 1).lstrip("+-").removesuffix("%")
     return body.isdigit() or cell == "-"
 
 
@@ -76,7 +77,8 @@ def campaign_table(r: RunReport) -> Table:
     for key in ("label", "scenario", "mutant", "strategy", "strategy_params", "seed",
                 "params", "parameters", "status"):
         if meta.get(key) not in (None, "", {}):
-            rows.append((key, _short(meta[key])))
+            lines = textwrap.wrap(_short(meta[key]), 72, break_on_hyphens=False)
+            rows += [(key if i == 0 else "", line) for i, line in enumerate(lines)]
     spe = c.steps_per_execution.summary
     rows += [
         ("executions", f"{c.executions:,}"),
