@@ -42,7 +42,10 @@ are stable; a report reads them by these names:
     the number of objects queued with ``call_rcu()`` and not yet freed (the
     memory RCU holds) over the execution, as change points: an ``(n, 2)``
     int array of ``[step, count]`` rows, the last row of a step winning.
-    The count is 0 before the first row.
+    The count is 0 before the first row.  Only objects passed to
+    ``call_rcu()`` count: a callback that frees more than its own object
+    (``mt_free_walk()`` frees a whole dead subtree) holds those others too,
+    uncounted.
 ``rcu.waiting_peak``
     one value per execution: the highest count of ``rcu.waiting``.
 ``rcu.pipe``
