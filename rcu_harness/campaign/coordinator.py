@@ -1,0 +1,323 @@
+"""The coordinator: hands out blocks, keeps budgets, commits results in order.
+
+One :class:`Campaign` drives one run.  It cuts the run's indexes into
+blocks (:func:`~rcu_harness.campaign.plan.blocks`), keeps up to two blocks
+per worker in flight on the :class:`~rcu_harness.campaign.executor.Executor`,
+and absorbs results strictly in index order, whatever order workers finish
+in.  That order is what makes a run independent of ``--jobs``:
+
+* without ``keep_going`` the run ends at its lowest-index violation, and
+  nothing after it is kept, exactly as one process would have stopped;
+* a finding's ``first_execution`` is its lowest index, and its count the
+  number of stored executions that saw it.
+
+Commits (:meth:`~rcu_harness.store.runstore.RunStore.commit`) are batches
+of consecutive executions with their findings, samples and progress meta,
+made durable together: at once when a batch holds a new finding, else every
+:data:`FLUSH_EXECUTIONS` executions or :data:`FLUSH_SECONDS` seconds.  A
+kill loses at most the uncommitted tail, which ``--resume`` runs again.
+
+Stopping: the executions budget, the time budget (only stops handing out
+blocks; blocks in flight finish and are kept), the first finding (without
+``keep_going``), dfs exhaustion, or Ctrl-C / SIGTERM (:class:`Interrupt`):
+the first stops like the time budget, a second one drops blocks in flight.
+Wall-clock time decides only when to stop and commit, never what an
+execution does.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+import time
+from concurrent.futures import FIRST_COMPLETED, wait
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any
+
+from rcu_harness import __version__
+from rcu_harness.campaign.plan import blocks
+from rcu_harness.campaign.progress import Snapshot
+from rcu_harness.campaign.worker import WorkUnit, run_unit
+from rcu_harness.store.runstore import (
+    Batch,
+    ExecutionRow,
+    FindingRow,
+    SampleChunk,
+    chunk_arrays,
+)
+from rcu_harness.trace.tracefile import trace_for
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from concurrent.futures import Future
+    from types import FrameType
+
+    import numpy as np
+
+    from rcu_harness.campaign.executor import Executor
+    from rcu_harness.campaign.plan import Block, Budget, RunPlan
+    from rcu_harness.campaign.progress import Progress
+    from rcu_harness.campaign.worker import Diagnosed, ExecutionResult, UnitResult
+    from rcu_harness.store.runstore import RunStore
+
+FLUSH_EXECUTIONS = 1000
+FLUSH_SECONDS = 2.0
+BLOCK = 16
+"""Executions per block (a few tenths of a second of work)."""
+SEQUENTIAL_BLOCK = 128
+"""dfs blocks are bigger: each one retraces one execution first."""
+
+
+class StopReason(StrEnum):
+    """Why a run ended."""
+
+    EXECUTIONS = "executions"
+    TIME = "time"
+    FINDING = "finding"
+    EXHAUSTED = "exhausted"
+    INTERRUPTED = "interrupted"
+
+
+class CampaignError(RuntimeError):
+    """A run could not go on (a worker failed); what was committed stays."""
+
+
+class Interrupt:
+    """Counts Ctrl-C and SIGTERM while installed (instead of raising)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def _handle(self, signum: int, frame: FrameType | None) -> None:
+        self.count += 1
+
+    @contextmanager
+    def installed(self) -> Iterator[Interrupt]:
+        """Catch SIGINT and SIGTERM in this block (main thread only)."""
+        if threading.current_thread() is not threading.main_thread():
+            yield self
+            return
+        old = {s: signal.signal(s, self._handle)
+               for s in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            yield self
+        finally:
+            for s, handler in old.items():
+                signal.signal(s, handler)
+
+
+@dataclass(frozen=True, slots=True)
+class Prior:
+    """What earlier sessions of the run left (empty for a new run)."""
+
+    done: frozenset[int] = frozenset()
+    findings: tuple[FindingRow, ...] = ()
+    seconds: float = 0.0
+    last_schedule: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """How a session of a run ended."""
+
+    stopped: StopReason
+    session: int
+    """Executions this session added."""
+    seconds: float
+
+
+class _Pending:
+    """Absorbed results not committed yet."""
+
+    def __init__(self) -> None:
+        self.rows: list[ExecutionRow] = []
+        self.samples: list[tuple[int, dict[str, np.ndarray]]] = []
+        self.counts: dict[str, int] = {}
+        self.traces: dict[str, str] = {}
+        self.since = time.monotonic()
+
+    def due(self) -> bool:
+        return bool(self.traces) or len(self.rows) >= FLUSH_EXECUTIONS or (
+            bool(self.rows) and time.monotonic() - self.since >= FLUSH_SECONDS)
+
+
+class Campaign:
+    """Runs one run's remaining executions and commits them."""
+
+    def __init__(self, store: RunStore, plan: RunPlan, budget: Budget, *,
+                 executor: Executor, progress: Progress, interrupt: Interrupt,
+                 label: str, prior: Prior | None = None) -> None:
+        self.store, self.plan, self.budget = store, plan, budget
+        self.executor, self.progress, self.interrupt = executor, progress, interrupt
+        self.label = label
+        self.prior = prior or Prior()
+        self.rows = {f.signature: f for f in self.prior.findings}
+        self.last_schedule = self.prior.last_schedule
+        self.executions = len(self.prior.done)
+        self.session = 0
+        self.stop: StopReason | None = None
+        self.pending = _Pending()
+        self.started = time.monotonic()
+        self.token = f"{store.run_dir}@{self.started}"
+        """Names this session for the workers' memory of diagnosed signatures."""
+
+    # -- absorbing results, in index order ----------------------------------
+    def _new_finding(self, d: Diagnosed) -> None:
+        f = d.finding
+        trace = trace_for(f, scenario=self.plan.scenario, harness_version=__version__,
+                          parameters=dict(self.plan.params), mutant=self.plan.mutant,
+                          strategy=self.plan.strategy,
+                          strategy_params=dict(self.plan.strategy_params),
+                          seed=self.plan.seed, max_steps=self.plan.max_steps,
+                          events_digest=d.events_digest,
+                          scenario_module=self.plan.scenario_module)
+        self.rows[f.signature] = FindingRow(
+            f.signature, f.kind, f.message, f.execution, 0,
+            f"findings/{f.signature}.json", f.replay_command)
+        self.pending.traces[f.signature] = trace.to_json()
+
+    def _count(self, r: ExecutionResult, diagnosed: dict[str, Diagnosed]) -> None:
+        sig = r.signature
+        assert sig is not None
+        if sig not in self.rows:
+            self._new_finding(diagnosed.get(sig) or self._diagnose_here(r))
+        self.pending.counts[sig] = self.pending.counts.get(sig, 0) + 1
+        if not self.plan.keep_going:
+            self.stop = StopReason.FINDING
+
+    def _diagnose_here(self, r: ExecutionResult) -> Diagnosed:
+        """The report of execution @r, made in this process (the worker did
+        not send it: an executor that reorders a worker's blocks)."""
+        if self.plan.sequential:
+            raise CampaignError(f"execution {r.idx}: finding {r.signature} came "
+                                "back without its report")
+        again = run_unit(WorkUnit(self.plan, r.idx, r.idx + 1))
+        if not again.findings or again.findings[0].finding.signature != r.signature:
+            raise CampaignError(f"execution {r.idx} did not reproduce finding "
+                                f"{r.signature}")
+        return again.findings[0]
+
+    def _absorb(self, result: UnitResult) -> None:
+        diagnosed = {d.finding.signature: d for d in result.findings}
+        for r in result.executions:
+            self.pending.rows.append(ExecutionRow(r.idx, r.seed, r.steps, r.wall_ns,
+                                                  r.signature, r.counters))
+            if r.samples:
+                self.pending.samples.append((r.idx, r.samples))
+            self.executions += 1
+            self.session += 1
+            if r.signature is not None:
+                self._count(r, diagnosed)
+            if self.stop is StopReason.FINDING:
+                return
+        if result.last_schedule is not None:
+            self.last_schedule = result.last_schedule
+        if result.exhausted:
+            self.stop = StopReason.EXHAUSTED
+
+    # -- committing ----------------------------------------------------------
+    def _meta(self) -> dict[str, Any]:
+        meta: dict[str, Any] = {"wall_seconds": round(self.seconds, 3)}
+        if self.last_schedule is not None:
+            meta["last_schedule"] = self.last_schedule
+        return meta
+
+    def flush(self) -> None:
+        """Commit everything absorbed so far (one transaction)."""
+        p = self.pending
+        samples = None
+        if p.samples:
+            first, last = p.samples[0][0], p.samples[-1][0]
+            samples = SampleChunk(f"e{first:09d}-{last:09d}", first, last,
+                                  len(p.samples), chunk_arrays(p.samples))
+        findings = tuple((replace(self.rows[sig], count=n), p.traces.get(sig))
+                         for sig, n in sorted(p.counts.items()))
+        self.store.commit(Batch(tuple(p.rows), findings, samples, self._meta()))
+        for sig, n in p.counts.items():
+            self.rows[sig] = replace(self.rows[sig],
+                                     count=self.rows[sig].count + n)
+        self.pending = _Pending()
+
+    # -- the loop --------------------------------------------------------------
+    @property
+    def seconds(self) -> float:
+        """Wall seconds of the run, earlier sessions included."""
+        return self.prior.seconds + time.monotonic() - self.started
+
+    def _seconds_left(self) -> float | None:
+        if not self.budget.seconds:
+            return None
+        return self.budget.seconds - self.seconds
+
+    def snapshot(self) -> Snapshot:
+        """Where the run stands now."""
+        return Snapshot(self.label, self.executions, self.session, len(self.rows),
+                        time.monotonic() - self.started, self.budget,
+                        self._seconds_left())
+
+    def _unit(self, block: Block) -> WorkUnit:
+        return WorkUnit(self.plan, block.start, block.stop, frozenset(self.rows),
+                        self.last_schedule if block.start > 0 else None,
+                        self.token)
+
+    def _capacity(self) -> int:
+        if self.plan.sequential:
+            return 1
+        workers = self.executor.workers
+        return 1 if workers == 1 else 2 * workers
+
+    def _draining(self) -> bool:
+        """Stop handing out blocks? (sets the reason once)"""
+        if self.stop is None and self.interrupt.count:
+            self.stop = StopReason.INTERRUPTED
+        left = self._seconds_left()
+        if self.stop is None and left is not None and left <= 0:
+            self.stop = StopReason.TIME
+        return self.stop is not None
+
+    def run(self) -> Outcome:
+        """Run until a budget, a finding, exhaustion or an interrupt ends it."""
+        size = SEQUENTIAL_BLOCK if self.plan.sequential else BLOCK
+        source = blocks(set(self.prior.done), self.budget.executions, size)
+        inflight: dict[int, Future[UnitResult]] = {}
+        ready: dict[int, UnitResult] = {}
+        next_seq = 0
+        more = True
+        while True:
+            while more and not self._draining() and len(inflight) < self._capacity():
+                block = next(source, None)
+                if block is None:
+                    more = False
+                    break
+                inflight[block.seq] = self.executor.submit(self._unit(block))
+            if not inflight:
+                break
+            wait(list(inflight.values()), timeout=0.25, return_when=FIRST_COMPLETED)
+            for seq in sorted(s for s, f in inflight.items() if f.done()):
+                ready[seq] = self._result(inflight.pop(seq))
+            while next_seq in ready and self.stop not in (StopReason.FINDING,
+                                                          StopReason.EXHAUSTED):
+                self._absorb(ready.pop(next_seq))
+                next_seq += 1
+            if self.stop in (StopReason.FINDING, StopReason.EXHAUSTED) or (
+                    self.interrupt.count > 1):
+                break
+            if self.pending.due():
+                self.flush()
+            self.progress.update(self.snapshot())
+        for future in inflight.values():
+            future.cancel()
+        self.flush()
+        self.progress.update(self.snapshot())
+        return Outcome(self.stop or StopReason.EXECUTIONS, self.session,
+                       time.monotonic() - self.started)
+
+    def _result(self, future: Future[UnitResult]) -> UnitResult:
+        try:
+            return future.result()
+        except Exception as exc:
+            self.flush()
+            raise CampaignError(f"a worker failed: {type(exc).__name__}: "
+                                f"{exc}".splitlines()[0]) from exc

@@ -1,0 +1,137 @@
+"""Executors: where work units run.  Local processes today, a cluster later.
+
+The seam is small on purpose: :class:`Executor` has ``workers`` (how many
+units it runs at once), ``submit(unit)`` returning a
+:class:`concurrent.futures.Future` of the
+:class:`~rcu_harness.campaign.worker.UnitResult`, and ``shutdown()``.
+Futures are what cluster engines hand back already (``dask.distributed``'s
+``Client.submit``, Ray's ``ObjectRef.future()``), so an engine plugs in as
+a class of a dozen lines; the coordinator never sees processes.
+
+* :class:`InlineExecutor` (``--jobs 1``) runs a unit in the calling process
+  when it is submitted: no start-up cost, no pickling.
+* :class:`ProcessExecutor` (``--jobs N``) is a
+  :class:`~concurrent.futures.ProcessPoolExecutor` over the ``forkserver``
+  start method (``spawn`` where there is none): workers never inherit the
+  coordinator's greenlets, open SQLite connection or signal handlers, and
+  the fork server imports the model once, so a worker starts in a fraction
+  of what ``spawn`` needs (see reports/BENCHMARKS.md).  Workers ignore
+  SIGINT: a Ctrl-C reaches the whole process group, and the coordinator
+  alone decides how to stop (an interrupt inside a simulated thread would
+  otherwise be reported as a finding).  A worker whose coordinator died
+  (SIGKILL) exits within a second or two: a watchdog thread checks that the
+  coordinator's process still exists and is not a zombie.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+import threading
+import time
+from concurrent.futures import Future, ProcessPoolExecutor
+from typing import TYPE_CHECKING, Protocol
+
+from rcu_harness.campaign.worker import run_unit, warm_up
+
+if TYPE_CHECKING:
+    from rcu_harness.campaign.worker import UnitResult, WorkUnit
+
+PRELOAD = ["rcu_harness.campaign.worker", "rcu_harness.scenarios"]
+
+
+class Executor(Protocol):
+    """Runs work units somewhere and hands back futures of their results."""
+
+    workers: int
+
+    def submit(self, unit: WorkUnit) -> Future[UnitResult]:
+        """Start @unit (or queue it)."""
+        ...
+
+    def shutdown(self, *, cancel: bool) -> None:
+        """Release the workers; @cancel drops units not started yet."""
+        ...
+
+
+class InlineExecutor:
+    """Runs each unit in this process as it is submitted."""
+
+    workers = 1
+
+    def submit(self, unit: WorkUnit) -> Future[UnitResult]:
+        """Run @unit now; the future is already done."""
+        future: Future[UnitResult] = Future()
+        try:
+            future.set_result(run_unit(unit))
+        except Exception as exc:  # delivered like a remote failure
+            future.set_exception(exc)
+        return future
+
+    def shutdown(self, *, cancel: bool) -> None:
+        """Nothing to release."""
+
+
+WATCHDOG_SECONDS = 1.0
+
+
+def alive(pid: int) -> bool:
+    """Is process @pid running (a zombie, killed but not yet reaped, is not)?"""
+    try:
+        os.kill(pid, 0)
+    except (ProcessLookupError, PermissionError):  # gone, or the pid was reused
+        return False
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            state = f.read().rsplit(b")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return True  # no /proc: trust kill()
+    return state not in (b"Z", b"X")
+
+
+def _watch(coordinator: int) -> None:
+    """Exit this worker once the coordinator process is gone."""
+    while alive(coordinator):
+        time.sleep(WATCHDOG_SECONDS)
+    os._exit(0)
+
+
+def _init_worker(coordinator: int) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    threading.Thread(target=_watch, args=(coordinator,), daemon=True,
+                     name="coordinator-watchdog").start()
+    warm_up()
+
+
+def start_method() -> str:
+    """``forkserver`` where the platform has it, else ``spawn``."""
+    methods = multiprocessing.get_all_start_methods()
+    return "forkserver" if "forkserver" in methods else "spawn"
+
+
+class ProcessExecutor:
+    """A pool of local worker processes."""
+
+    def __init__(self, workers: int, method: str | None = None) -> None:
+        self.workers = workers
+        self.method = method or start_method()
+        ctx = multiprocessing.get_context(self.method)
+        if self.method == "forkserver":
+            ctx.set_forkserver_preload(PRELOAD)
+        self._pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx,
+                                         initializer=_init_worker,
+                                         initargs=(os.getpid(),))
+
+    def submit(self, unit: WorkUnit) -> Future[UnitResult]:
+        """Queue @unit for the next free worker."""
+        return self._pool.submit(run_unit, unit)
+
+    def shutdown(self, *, cancel: bool) -> None:
+        """Stop the pool (running units finish; they are short)."""
+        self._pool.shutdown(wait=True, cancel_futures=cancel)
+
+
+def make_executor(jobs: int) -> Executor:
+    """The local executor for ``--jobs`` @jobs."""
+    return InlineExecutor() if jobs <= 1 else ProcessExecutor(jobs)

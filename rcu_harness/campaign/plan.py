@@ -1,0 +1,204 @@
+"""Run plans: a checked, fully resolved run, and how its indexes are split.
+
+A :class:`RunPlan` holds everything that decides what execution ``i`` of a
+run does: scenario, every parameter value, mutant, strategy and its
+parameters, base seed, step bound.  Execution ``i`` depends on the plan and
+``i`` alone (the strategies derive its seed from (seed, i)), so a run can
+be cut into blocks of indexes run by any process in any order.
+
+Two strategies need care:
+
+* ``pct`` draws its change points from ``[1, k]`` where ``k`` estimates the
+  decisions per execution; by default it learns ``k`` from the executions it
+  ran before in the same process, which would make execution ``i`` depend
+  on how the run was split.  :func:`resolve` therefore fixes ``steps`` (the
+  ``k``) in the plan: the most decisions any of :data:`CALIBRATION_RUNS`
+  executions of a fixed-seed calibration needed.  It is then an ordinary
+  strategy parameter, stored with the run, written into trace files and
+  replay commands (``--strategy-param steps=K``).  ``--strategy-param
+  steps=K`` skips the calibration.
+* ``dfs`` is sequential: each execution backtracks from the previous one's
+  path.  Its blocks run one after another (never two at once); each block
+  first retraces the previous block's last execution
+  (:meth:`~rcu_harness.sched.dfs.DfsStrategy.follow`) and then goes on, so
+  results do not depend on the block size.  With ``--jobs N`` a dfs run
+  uses one worker at a time and says so.
+"""
+
+from __future__ import annotations
+
+import inspect
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from rcu_harness.runtime.runner import run_execution
+from rcu_harness.scenarios.mutants import applied
+from rcu_harness.scenarios.registry import Config, configure, get_scenario, program
+from rcu_harness.scenarios.run import replay_command
+from rcu_harness.sched.registry import STRATEGIES, make_strategy
+from rcu_harness.sched.schedule import RANDOM
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator, Mapping
+
+    from rcu_harness.campaign.jobs import RunSpec
+
+CALIBRATION_RUNS = 8
+CALIBRATION_SEED = 0
+SEQUENTIAL = frozenset({"dfs"})
+"""Strategies whose executions depend on the previous ones."""
+
+
+class PlanError(ValueError):
+    """A run cannot be planned (unknown strategy parameter and the like)."""
+
+
+@dataclass(frozen=True, slots=True)
+class RunPlan:
+    """A resolved run: what every one of its executions does.
+
+    Plain dicts, not mapping proxies: a plan is pickled to worker processes.
+    """
+
+    scenario: str
+    params: Mapping[str, Any]
+    """Every parameter value (defaults included)."""
+    mutant: str | None
+    strategy: str
+    strategy_params: Mapping[str, Any]
+    seed: int
+    max_steps: int
+    keep_going: bool
+
+    def config(self) -> Config:
+        """The scenario configuration."""
+        return configure(self.scenario, dict(self.params), self.mutant)
+
+    @property
+    def sequential(self) -> bool:
+        """Executions must run in order in one process (dfs)."""
+        return self.strategy in SEQUENTIAL
+
+    @property
+    def scenario_module(self) -> str:
+        """The module that defines the scenario (part of the trace fingerprint)."""
+        return get_scenario(self.scenario).build.__module__
+
+    def replay_command(self, execution: int) -> str:
+        """The CLI line that reruns execution @execution exactly."""
+        return replay_command(self.config(), strategy=self.strategy, seed=self.seed,
+                              execution=execution,
+                              strategy_params=dict(self.strategy_params))
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-able dict (stored in the run's meta)."""
+        return {"scenario": self.scenario, "params": dict(self.params),
+                "mutant": self.mutant, "strategy": self.strategy,
+                "strategy_params": dict(self.strategy_params), "seed": self.seed,
+                "max_steps": self.max_steps, "keep_going": self.keep_going}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> RunPlan:
+        """The inverse of :meth:`to_json`."""
+        return cls(data["scenario"], dict(data["params"]), data["mutant"],
+                   data["strategy"], dict(data["strategy_params"]), data["seed"],
+                   data["max_steps"], data["keep_going"])
+
+
+@dataclass(frozen=True, slots=True)
+class Budget:
+    """When a run ends: whichever is reached first."""
+
+    executions: int
+    seconds: int = 0
+    """0: no time budget."""
+
+    def to_json(self) -> dict[str, int]:
+        """A JSON-able dict."""
+        return {"executions": self.executions, "seconds": self.seconds}
+
+
+@dataclass(frozen=True, slots=True)
+class Block:
+    """A contiguous block of execution indexes ``[start, stop)``."""
+
+    seq: int
+    start: int
+    stop: int
+
+
+def strategy_options(name: str) -> dict[str, Any]:
+    """The keyword parameters of strategy @name with their defaults."""
+    if name not in STRATEGIES:
+        raise PlanError(f"unknown strategy {name!r}; choose one of "
+                        f"{', '.join(sorted(STRATEGIES))}")
+    sig = inspect.signature(STRATEGIES[name])
+    return {p.name: p.default for p in sig.parameters.values()
+            if p.kind is inspect.Parameter.KEYWORD_ONLY}
+
+
+def check_strategy(name: str, params: Mapping[str, Any]) -> dict[str, Any]:
+    """@params of strategy @name, typed and checked (PlanError if wrong)."""
+    options = strategy_options(name)
+    out: dict[str, Any] = {}
+    for key, value in params.items():
+        if key not in options:
+            known = ", ".join(sorted(options)) or "none"
+            raise PlanError(f"strategy {name} has no parameter {key!r} "
+                            f"(known: {known})")
+        out[key] = _typed(name, key, value, options[key])
+    try:
+        make_strategy(name, 0, **out)
+    except (ValueError, TypeError) as exc:
+        raise PlanError(f"strategy {name}: {exc}") from None
+    return out
+
+
+def _typed(strategy: str, key: str, value: Any, default: Any) -> Any:
+    if not isinstance(default, int) or isinstance(default, bool):
+        return value
+    try:
+        number = value if isinstance(value, int) else int(str(value), 0)
+    except ValueError:
+        number = None
+    if number is None or isinstance(value, bool) or number < 0:
+        raise PlanError(f"strategy {strategy} parameter {key} must be a "
+                        f"non-negative integer (got {value!r})")
+    return number
+
+
+def calibrate_steps(cfg: Config, params: Mapping[str, Any], max_steps: int) -> int:
+    """The most decisions a few fixed-seed pct executions of @cfg needed."""
+    pct = make_strategy("pct", CALIBRATION_SEED, **params)
+    setup = program(cfg)
+    most = 1
+    with applied(cfg.mutant):
+        for i in range(CALIBRATION_RUNS):
+            pct.new_execution(i)
+            ex = run_execution(setup, pct, i, max_steps=max_steps, record=0)
+            most = max(most, sum(1 for d in ex.decisions if d != RANDOM))
+    return most
+
+
+def resolve(spec: RunSpec) -> RunPlan:
+    """Check @spec and fix everything its executions depend on."""
+    cfg = configure(spec.scenario, dict(spec.params), spec.mutant)
+    sparams = check_strategy(spec.strategy, spec.strategy_params)
+    if spec.strategy == "pct" and not sparams.get("steps"):
+        sparams["steps"] = calibrate_steps(cfg, sparams, spec.max_steps)
+    return RunPlan(cfg.scenario, dict(cfg.values), cfg.mutant, spec.strategy,
+                   sparams, spec.seed, spec.max_steps, spec.keep_going)
+
+
+def blocks(done: set[int], limit: int, size: int) -> Iterator[Block]:
+    """Blocks of at most @size indexes below @limit that are not in @done."""
+    seq, i = 0, 0
+    while i < limit:
+        if i in done:
+            i += 1
+            continue
+        start = i
+        while i < limit and i not in done and i - start < size:
+            i += 1
+        yield Block(seq, start, i)
+        seq += 1

@@ -1,0 +1,200 @@
+"""Sessions: start a run in a new run directory, or resume a stored one.
+
+A run directory is named ``<out>/<UTC time>-<scenario>[-<mutant>]-<strategy>``
+(a ``-2``, ``-3``... suffix when that exists: nothing is ever overwritten;
+the name only labels the run).  Its meta holds the :class:`RunPlan`, the
+:class:`Budget`, the model fingerprint and the session's progress
+(``status``: running, complete, interrupted or failed; ``stopped``: why;
+``wall_seconds``; ``last_schedule`` for dfs), so :func:`resume_run` can
+continue a run from the directory alone.  A killed run still says
+``running``; resuming it runs exactly the indexes not stored.
+
+Resuming: ``--executions`` sets the run's new total, ``--time`` the
+seconds this session may take (default: what is left of the run's time
+budget), ``--jobs`` how many workers.  A run whose model fingerprint
+differs from the current model is refused (its executions would not be the
+ones the plan names).
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from rcu_harness import __version__
+from rcu_harness.campaign.coordinator import (
+    Campaign,
+    CampaignError,
+    Interrupt,
+    Outcome,
+    Prior,
+    StopReason,
+)
+from rcu_harness.campaign.executor import InlineExecutor, make_executor
+from rcu_harness.campaign.plan import Budget, RunPlan
+from rcu_harness.campaign.summary import RunSummary, summarize
+from rcu_harness.store.runstore import Batch, RunStore, StoreError
+from rcu_harness.trace.fingerprint import model_fingerprint
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from pathlib import Path
+
+    from rcu_harness.campaign.executor import Executor
+    from rcu_harness.campaign.progress import Progress
+
+
+class RunDirError(ValueError):
+    """The output directory cannot take a run, or a run cannot be resumed."""
+
+
+@dataclass(frozen=True, slots=True)
+class RunResult:
+    """A finished session of a run."""
+
+    run_dir: Path
+    outcome: Outcome
+    summary: RunSummary
+
+
+def label_of(plan: RunPlan) -> str:
+    """``scenario[+mutant]/strategy``."""
+    bug = f"+{plan.mutant}" if plan.mutant else ""
+    return f"{plan.scenario}{bug}/{plan.strategy}"
+
+
+def check_out(out: Path) -> None:
+    """Make sure runs can be written under @out (RunDirError if not)."""
+    if out.exists() and not out.is_dir():
+        raise RunDirError(f"--out {out} is not a directory; choose another --out")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise RunDirError(f"cannot create output directory {out} "
+                          f"({exc.strerror}); choose another --out") from None
+    try:
+        with tempfile.TemporaryFile(dir=out):
+            pass
+    except OSError as exc:
+        raise RunDirError(f"output directory {out} is not writable "
+                          f"({exc.strerror}); choose another --out") from None
+
+
+def _new_store(out: Path, plan: RunPlan, meta: dict[str, object]) -> RunStore:
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
+    bug = f"-{plan.mutant}" if plan.mutant else ""
+    stem = f"{stamp}-{plan.scenario}{bug}-{plan.strategy}"
+    for n in range(1, 10_000):
+        run_dir = out / (stem if n == 1 else f"{stem}-{n}")
+        try:
+            return RunStore.create(run_dir, meta)
+        except FileExistsError:
+            continue
+    raise RunDirError(f"too many runs named {stem} in {out}")
+
+
+def _finish(store: RunStore, campaign: Campaign, outcome: Outcome,
+            notes: tuple[str, ...]) -> RunResult:
+    status = "interrupted" if outcome.stopped is StopReason.INTERRUPTED else "complete"
+    store.commit(Batch(meta={"status": status, "stopped": str(outcome.stopped),
+                             "wall_seconds": round(campaign.seconds, 3)}))
+    return RunResult(store.run_dir, outcome,
+                     summarize(store, session=outcome.session, notes=notes))
+
+
+def _drive(store: RunStore, plan: RunPlan, budget: Budget, *, jobs: int,
+           progress: Progress, interrupt: Interrupt, prior: Prior | None,
+           executor_for: Callable[[int], Executor]) -> RunResult:
+    notes: tuple[str, ...] = ()
+    if plan.sequential and jobs > 1:
+        notes = (f"{plan.strategy} explores in order (each execution backtracks "
+                 "from the previous one): this run uses one worker",)
+        progress.note("note: " + notes[0])
+    executor = InlineExecutor() if plan.sequential else executor_for(jobs)
+    campaign = Campaign(store, plan, budget, executor=executor, progress=progress,
+                        interrupt=interrupt, label=label_of(plan), prior=prior)
+    try:
+        outcome = campaign.run()
+    except CampaignError:
+        store.commit(Batch(meta={"status": "failed"}))
+        raise
+    finally:
+        executor.shutdown(cancel=True)
+        progress.close()
+    return _finish(store, campaign, outcome, notes)
+
+
+def start_run(plan: RunPlan, budget: Budget, *, out: Path, jobs: int,
+              progress: Progress, interrupt: Interrupt, job: str = "",
+              index: int = 0, executor_for: Callable[[int], Executor] = make_executor,
+              ) -> RunResult:
+    """Run @plan in a new run directory under @out."""
+    meta: dict[str, object] = {
+        "plan": plan.to_json(), "budget": budget.to_json(), "job": job,
+        "run_index": index, "label": label_of(plan),
+        "harness_version": __version__,
+        "model_fingerprint": model_fingerprint(plan.scenario_module),
+        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "command": sys.argv[1:], "status": "running", "wall_seconds": 0.0}
+    store = _new_store(out, plan, meta)
+    try:
+        return _drive(store, plan, budget, jobs=jobs, progress=progress,
+                      interrupt=interrupt, prior=None, executor_for=executor_for)
+    finally:
+        store.close()
+
+
+def _prior(store: RunStore, plan: RunPlan) -> Prior:
+    meta = store.meta()
+    done = frozenset(store.done())
+    last = meta.get("last_schedule")
+    if plan.sequential and done and (done != frozenset(range(len(done)))
+                                     or last is None):
+        raise RunDirError(f"{store.run_dir}: the stored {plan.strategy} "
+                              "executions cannot be continued; start a new run")
+    return Prior(done, tuple(store.findings()), float(meta.get("wall_seconds", 0)),
+                 last if isinstance(last, str) else None)
+
+
+def _check_model(store: RunStore, plan: RunPlan) -> None:
+    stored = store.meta().get("model_fingerprint")
+    now = model_fingerprint(plan.scenario_module)
+    if stored != now:
+        raise RunDirError(f"{store.run_dir} was run against model "
+                          f"{str(stored)[:12]}, the current model is {now[:12]} "
+                          "(maple/ or the scenario changed); start a new run")
+
+
+def resume_run(run_dir: Path, *, jobs: int, executions: int | None,
+               seconds: int | None, progress: Progress, interrupt: Interrupt,
+               executor_for: Callable[[int], Executor] = make_executor
+               ) -> RunResult:
+    """Continue the run in @run_dir without repeating stored executions."""
+    store = RunStore.open(run_dir)
+    try:
+        meta = store.meta()
+        if "plan" not in meta or "budget" not in meta:
+            raise StoreError(f"{run_dir} is not a stress run (no plan in its store)")
+        plan = RunPlan.from_json(meta["plan"])
+        plan.config()  # the scenario and mutant still exist
+        _check_model(store, plan)
+        prior = _prior(store, plan)
+        if meta.get("stopped") in (StopReason.FINDING, StopReason.EXHAUSTED):
+            progress.close()
+            return RunResult(run_dir, Outcome(StopReason(meta["stopped"]), 0, 0.0),
+                             summarize(store, session=0,
+                                       notes=(f"run already ended ({meta['stopped']})"
+                                              "; nothing to resume",)))
+        stored = Budget(**meta["budget"])
+        budget = Budget(
+            stored.executions if executions is None else executions,
+            stored.seconds if seconds is None
+            else (int(prior.seconds) + seconds if seconds else 0))
+        store.commit(Batch(meta={"status": "running", "budget": budget.to_json()}))
+        return _drive(store, plan, budget, jobs=jobs, progress=progress,
+                      interrupt=interrupt, prior=prior, executor_for=executor_for)
+    finally:
+        store.close()

@@ -1,0 +1,133 @@
+"""Run summaries: what ``stress`` prints at the end, read back from the store.
+
+A summary is built from the run directory, never from the coordinator's
+memory, so it shows exactly what was committed.  :meth:`RunSummary.to_json`
+is the object ``stress --json`` prints for one run; :func:`combine` is the
+object for a job of several runs (sums at top level, one object per run in
+``runs``); :func:`render` is the text form.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+    from pathlib import Path
+
+    from rcu_harness.store.runstore import RunStore
+
+
+@dataclass(frozen=True, slots=True)
+class FindingSummary:
+    """One distinct finding of a run."""
+
+    signature: str
+    kind: str
+    message: str
+    count: int
+    first_execution: int
+    trace: str
+    """Path of the trace file."""
+    replay: str
+    """The exact replay command (by seed and execution)."""
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-able dict."""
+        return {"signature": self.signature, "kind": self.kind,
+                "message": self.message, "count": self.count,
+                "first_execution": self.first_execution, "trace": self.trace,
+                "replay": self.replay,
+                "replay_trace": f"rcu-harness replay {self.trace}"}
+
+
+@dataclass(frozen=True, slots=True)
+class RunSummary:
+    """One run, as stored."""
+
+    run_dir: str
+    label: str
+    executions: int
+    session_executions: int
+    steps: int
+    wall_seconds: float
+    stopped: str
+    status: str
+    findings: tuple[FindingSummary, ...]
+    counters: Mapping[str, int]
+    plan: Mapping[str, Any]
+    notes: tuple[str, ...] = field(default=())
+
+    def to_json(self) -> dict[str, Any]:
+        """The ``--json`` object of one run."""
+        return {"run_dir": self.run_dir, "label": self.label,
+                "executions": self.executions,
+                "session_executions": self.session_executions,
+                "steps": self.steps, "wall_seconds": round(self.wall_seconds, 3),
+                "stopped": self.stopped, "status": self.status,
+                "findings": [f.to_json() for f in self.findings],
+                "counters": dict(self.counters), "plan": dict(self.plan),
+                "notes": list(self.notes)}
+
+
+def summarize(store: RunStore, *, session: int, notes: Sequence[str] = ()
+              ) -> RunSummary:
+    """The summary of the run in @store (@session: executions this session)."""
+    meta = store.meta()
+    totals = store.totals()
+    run_dir: Path = store.run_dir
+    plan = meta.get("plan", {})
+    findings = tuple(FindingSummary(f.signature, f.kind, f.message, f.count,
+                                    f.first_execution, str(run_dir / f.trace),
+                                    f.replay)
+                     for f in store.findings())
+    return RunSummary(str(run_dir), str(meta.get("label", run_dir.name)),
+                      totals.executions, session, totals.steps,
+                      float(meta.get("wall_seconds", 0.0)),
+                      str(meta.get("stopped", "")), str(meta.get("status", "")),
+                      findings, dict(totals.counters), plan, tuple(notes))
+
+
+def combine(runs: Sequence[RunSummary], job: str) -> dict[str, Any]:
+    """The ``--json`` object of a job of several runs."""
+    counters: dict[str, int] = {}
+    for r in runs:
+        for key, n in r.counters.items():
+            counters[key] = counters.get(key, 0) + n
+    return {"job": job, "run_dir": None,
+            "run_dirs": [r.run_dir for r in runs],
+            "executions": sum(r.executions for r in runs),
+            "session_executions": sum(r.session_executions for r in runs),
+            "steps": sum(r.steps for r in runs),
+            "wall_seconds": round(sum(r.wall_seconds for r in runs), 3),
+            "findings": [dict(f.to_json(), run_dir=r.run_dir)
+                         for r in runs for f in r.findings],
+            "counters": dict(sorted(counters.items())),
+            "runs": [r.to_json() for r in runs]}
+
+
+def _rate(s: RunSummary) -> str:
+    rate = s.executions / s.wall_seconds if s.wall_seconds > 0 else 0.0
+    return f"{rate:.1f} executions/s"
+
+
+def render(s: RunSummary) -> str:
+    """The text summary of one run."""
+    lines = [f"run {s.run_dir}",
+             f"  {s.label}: {s.executions} executions, {s.steps} steps, "
+             f"{s.wall_seconds:.1f} s ({_rate(s)}); stopped: {s.stopped}"]
+    lines += [f"  note: {n}" for n in s.notes]
+    if s.counters:
+        lines.append("  benign: " + ", ".join(f"{k} {v}" for k, v in
+                                              sorted(s.counters.items())))
+    if not s.findings:
+        lines.append("  no findings")
+    for f in s.findings:
+        lines += [f"  {f.kind} {f.signature}: {f.message}",
+                  f"    seen in {f.count} execution{'s' if f.count != 1 else ''}, "
+                  f"first in execution {f.first_execution}",
+                  f"    trace:  {f.trace}",
+                  f"    replay: {f.replay}",
+                  f"            rcu-harness replay {f.trace}"]
+    return "\n".join(lines)

@@ -1,0 +1,454 @@
+"""The command line: ``rcu-harness`` and ``python -m rcu_harness``.
+
+Commands: ``list``, ``stress``, ``replay``, ``report`` and ``oracle``.
+Exit status everywhere: 0 no violation, 1 violations found, 2 a usage or
+input error (one line on stderr saying what is wrong and how to fix it,
+never a traceback, nothing overwritten), 130 interrupted outside a
+campaign (a campaign interrupted by Ctrl-C stops cleanly and exits 0 or 1).
+Progress and notes go to stderr; with ``--json`` stdout holds exactly one
+JSON document.  This module and ``report/`` are the only ones that print.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NoReturn
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+
+    from rcu_harness.campaign.replay import Replayed, Target
+    from rcu_harness.campaign.session import RunResult
+
+PROG = "rcu-harness"
+
+
+class UsageError(Exception):
+    """A bad command line (exit status 2)."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose errors are one line and exit status 2."""
+
+    def error(self, message: str) -> NoReturn:
+        """Report a usage error in one line."""
+        raise UsageError(f"{message} (see {self.prog} --help)")
+
+
+def _at_least(minimum: int) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        try:
+            value = int(text, 10)
+        except ValueError:
+            value = None
+        if value is None or value < minimum:
+            raise argparse.ArgumentTypeError(
+                f"must be an integer >= {minimum} (got {text!r})")
+        return value
+
+    parse.__name__ = f"integer >= {minimum}"
+    return parse
+
+
+_count, _natural = _at_least(1), _at_least(0)
+
+
+# -- the parser ------------------------------------------------------------------
+
+def _add_scenario_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--scenario", metavar="NAME", help="scenario to run")
+    p.add_argument("--mutant", metavar="NAME", help="seeded bug to run with")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   dest="settings", help="scenario parameter (repeatable)")
+    p.add_argument("--strategy-param", action="append", default=[],
+                   metavar="KEY=VALUE", dest="strategy_params",
+                   help="strategy parameter, e.g. depth=3 (repeatable)")
+    p.add_argument("--max-steps", type=_count, metavar="N",
+                   help="step bound per execution (livelock beyond)")
+
+
+def _stress_parser(sub: Any) -> None:
+    p = sub.add_parser("stress", help="run a stress job (default: stress/default.toml)",
+                       description="Run a stress job: executions of scenarios under "
+                       "a strategy, findings de-duplicated and stored.")
+    p.add_argument("job", nargs="?", metavar="JOB.toml",
+                   help="job file, or the name of one in stress/")
+    _add_scenario_options(p)
+    p.add_argument("--strategy", metavar="S", help="random, pct (default) or dfs")
+    p.add_argument("--seed", type=_natural, metavar="N", help="base seed")
+    p.add_argument("--executions", type=_count, metavar="N",
+                   help="executions budget per run")
+    p.add_argument("--time", type=_natural, metavar="SECONDS",
+                   help="time budget per run (0: none)")
+    p.add_argument("--jobs", type=_count, default=1, metavar="N",
+                   help="local worker processes (default 1)")
+    p.add_argument("--out", type=Path, default=Path("reports/runs"), metavar="DIR",
+                   help="where run directories go (default reports/runs)")
+    p.add_argument("--keep-going", action="store_true",
+                   help="collect distinct findings instead of stopping at the first")
+    p.add_argument("--resume", type=Path, metavar="RUN_DIR",
+                   help="continue a stored run without repeating its executions")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--quiet", "-q", action="store_true", help="no progress output")
+    p.add_argument("--no-report", action="store_true",
+                   help="do not write the run's report")
+    p.set_defaults(func=cmd_stress)
+
+
+def _replay_parser(sub: Any) -> None:
+    p = sub.add_parser("replay", help="rerun one execution exactly",
+                       description="Rerun one execution exactly, from a trace file "
+                       "or from its scenario, strategy, seed and execution index.")
+    p.add_argument("trace", nargs="?", type=Path, metavar="TRACE.json")
+    _add_scenario_options(p)
+    p.add_argument("--strategy", default="pct", metavar="S",
+                   help="strategy of the run (default pct)")
+    p.add_argument("--seed", type=_natural, default=0, metavar="N",
+                   help="base seed of the run")
+    p.add_argument("--execution", type=_natural, default=0, metavar="I",
+                   help="execution index (default 0)")
+    p.add_argument("--events", action="store_true", help="print every event")
+    p.add_argument("--minimize", action="store_true",
+                   help="shrink to the fewest preemptions and write a trace")
+    p.add_argument("--max-runs", type=_count, default=1000, metavar="N",
+                   help="executions --minimize may spend (default 1000)")
+    p.add_argument("--output", type=Path, metavar="FILE",
+                   help="where --minimize writes its trace (must not exist)")
+    p.set_defaults(func=cmd_replay)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The parser of ``rcu-harness``."""
+    parser = _Parser(prog=PROG, description="Deterministic interleaving explorer "
+                     "for the Linux maple tree under RCU.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser,
+                                metavar="{list,stress,replay,report,oracle}")
+    lst = sub.add_parser("list", help="scenarios, mutants or strategies")
+    lst.add_argument("what", choices=("scenarios", "mutants", "strategies"))
+    lst.add_argument("--json", action="store_true", help="a JSON list")
+    lst.set_defaults(func=cmd_list)
+    _stress_parser(sub)
+    _replay_parser(sub)
+    rep = sub.add_parser("report", help="report on stored runs")
+    rep.add_argument("run_dirs", nargs="+", type=Path, metavar="RUN_DIR")
+    rep.add_argument("--json", action="store_true")
+    rep.add_argument("--html", action="store_true")
+    rep.add_argument("--compare", type=Path, metavar="RUN_DIR")
+    rep.set_defaults(func=cmd_report)
+    sub.add_parser("oracle", help="the kernel oracle (rcu-harness oracle --help)",
+                   add_help=False)
+    return parser
+
+
+# -- list ----------------------------------------------------------------------------
+
+def _listing(what: str) -> list[dict[str, Any]]:
+    from rcu_harness.campaign.catalog import mutants, scenarios, strategies
+
+    return {"scenarios": scenarios, "mutants": mutants,
+            "strategies": strategies}[what]()
+
+
+def _table(rows: list[dict[str, Any]], columns: Sequence[str]) -> str:
+    cells = [[str(r.get(c, "")) for c in columns] for r in rows]
+    widths = [max(len(c), *(len(row[i]) for row in cells))
+              for i, c in enumerate(columns)]
+    lines = ["  ".join(c.upper().ljust(w) for c, w in zip(columns, widths,
+                                                          strict=True)).rstrip()]
+    lines += ["  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)).rstrip()
+              for row in cells]
+    return "\n".join(lines)
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    """``list``: a table, or a JSON list."""
+    rows = _listing(args.what)
+    if args.json:
+        print(json.dumps(rows, indent=1))
+        return 0
+    columns = {"scenarios": ("name", "description"),
+               "mutants": ("name", "scenario", "description"),
+               "strategies": ("name", "options", "description")}[args.what]
+    print(_table(rows, columns))
+    return 0
+
+
+# -- stress ----------------------------------------------------------------------------
+
+_RESUME_CONFLICTS = ("job", "scenario", "mutant", "strategy", "seed", "settings",
+                     "strategy_params", "max_steps", "keep_going")
+
+
+def _job(args: argparse.Namespace) -> Any:
+    from rcu_harness.campaign.jobs import (
+        DEFAULT_JOB,
+        Overrides,
+        adhoc_job,
+        find_job,
+        load_job,
+        override,
+        parse_assignments,
+    )
+
+    if args.job is not None:
+        job = load_job(find_job(args.job))
+    elif args.scenario is not None:
+        job = adhoc_job(args.scenario)
+    else:
+        job = load_job(DEFAULT_JOB)
+    return override(job, Overrides(
+        scenario=args.scenario, mutant=args.mutant, strategy=args.strategy,
+        seed=args.seed, executions=args.executions, time=args.time,
+        max_steps=args.max_steps, keep_going=args.keep_going,
+        params=parse_assignments(args.settings, "--set"),
+        strategy_params=parse_assignments(args.strategy_params, "--strategy-param")))
+
+
+def _write_report(run_dir: Path, args: argparse.Namespace) -> None:
+    if args.no_report:
+        return
+    try:
+        from rcu_harness.report import write_report
+    except ImportError as exc:
+        print(f"{PROG}: warning: report not written ({exc})", file=sys.stderr)
+        return
+    try:
+        write_report(run_dir)
+    except Exception as exc:  # the run is stored; a report problem must not hide it
+        print(f"{PROG}: warning: report not written ({type(exc).__name__}: {exc})",
+              file=sys.stderr)
+
+
+def _finish_stress(results: list[RunResult], args: argparse.Namespace,
+                   job: str) -> int:
+    from rcu_harness.campaign.summary import combine
+
+    if args.json:
+        if len(results) == 1:
+            print(json.dumps(results[0].summary.to_json(), indent=1))
+        else:
+            print(json.dumps(combine([r.summary for r in results], job), indent=1))
+    found = any(r.summary.findings for r in results)
+    return 1 if found else 0
+
+
+def _emit(result: RunResult, args: argparse.Namespace) -> None:
+    from rcu_harness.campaign.summary import render
+
+    _write_report(result.run_dir, args)
+    if not args.json:
+        print(render(result.summary), flush=True)
+
+
+def _resume(args: argparse.Namespace) -> int:
+    from rcu_harness.campaign.coordinator import Interrupt
+    from rcu_harness.campaign.progress import make_progress
+    from rcu_harness.campaign.session import resume_run
+
+    given = [name for name in _RESUME_CONFLICTS if getattr(args, name) not in
+             (None, [], False)]
+    if given:
+        option = given[0].replace("_", "-").replace("settings", "set")
+        raise UsageError(f"--resume continues a run with its stored parameters; "
+                         f"drop {'the job file' if option == 'job' else '--' + option}")
+    interrupt = Interrupt()
+    with interrupt.installed():
+        result = resume_run(args.resume, jobs=args.jobs, executions=args.executions,
+                            seconds=args.time,
+                            progress=make_progress(sys.stderr, quiet=args.quiet),
+                            interrupt=interrupt)
+    _emit(result, args)
+    return _finish_stress([result], args, str(args.resume))
+
+
+def cmd_stress(args: argparse.Namespace) -> int:
+    """``stress``: run a job (or resume a run) and summarise it."""
+    from rcu_harness.campaign.coordinator import Interrupt
+    from rcu_harness.campaign.plan import Budget, resolve
+    from rcu_harness.campaign.progress import make_progress
+    from rcu_harness.campaign.session import check_out, start_run
+
+    if args.resume is not None:
+        return _resume(args)
+    job = _job(args)
+    plans = [(resolve(spec), Budget(spec.executions, spec.time)) for spec in job.runs]
+    check_out(args.out)
+    interrupt = Interrupt()
+    results: list[RunResult] = []
+    with interrupt.installed():
+        for index, (plan, budget) in enumerate(plans):
+            if interrupt.count:
+                break
+            progress = make_progress(sys.stderr, quiet=args.quiet)
+            result = start_run(plan, budget, out=args.out, jobs=args.jobs,
+                               progress=progress, interrupt=interrupt, job=job.name,
+                               index=index)
+            _emit(result, args)
+            results.append(result)
+    if interrupt.count and len(results) < len(plans):
+        print(f"{PROG}: interrupted: {len(plans) - len(results)} run(s) of job "
+              f"{job.name} not started", file=sys.stderr)
+    return _finish_stress(results, args, job.name)
+
+
+# -- replay --------------------------------------------------------------------------
+
+def _target(args: argparse.Namespace) -> Target:
+    from rcu_harness.campaign.jobs import parse_assignments
+    from rcu_harness.campaign.plan import check_strategy
+    from rcu_harness.campaign.replay import from_seed, from_trace
+    from rcu_harness.runtime.runner import DEFAULT_MAX_STEPS
+    from rcu_harness.scenarios.registry import configure
+
+    if args.trace is not None:
+        named = [o for o, v in (("--scenario", args.scenario),
+                                ("--mutant", args.mutant),
+                                ("--set", args.settings),
+                                ("--strategy-param", args.strategy_params))
+                 if v not in (None, [])]
+        if named:
+            raise UsageError(f"a trace file names its own run; drop {named[0]}")
+        return from_trace(args.trace)
+    if args.scenario is None:
+        raise UsageError("give a TRACE.json or --scenario NAME (with --strategy, "
+                         "--seed and --execution)")
+    cfg = configure(args.scenario, parse_assignments(args.settings, "--set"),
+                    args.mutant)
+    sparams = check_strategy(args.strategy, parse_assignments(
+        args.strategy_params, "--strategy-param"))
+    return from_seed(cfg, strategy=args.strategy, seed=args.seed,
+                     execution=args.execution, strategy_params=sparams,
+                     max_steps=args.max_steps or DEFAULT_MAX_STEPS)
+
+
+def _event_lines(r: Replayed) -> list[str]:
+    width = max((len(n) for n in r.names.values()), default=6)
+    lines = [f"Events ({len(r.events)}):"]
+    for e in r.events:
+        who = r.names.get(e.thread, str(e.thread))
+        lines.append(f"{e.step:>7} {who:<{width}} {e.kind.name:<12} {e.addr:#x} "
+                     f"{e.where or '-'} {e.value} {e.function or '-'}".rstrip())
+    return lines
+
+
+def _show(r: Replayed, target: Target, *, events: bool) -> None:
+    if events:
+        print("\n".join(_event_lines(r)))
+        print()
+    if r.finding is not None:
+        print(r.finding.report)
+    else:
+        print(f"No violation: execution {target.execution} of "
+              f"{target.cfg.scenario} ran {r.steps} steps to the end.")
+    print(f"Schedule: {r.decisions} decisions, {r.preemptions} preemptions; "
+          f"events digest {r.digest}")
+    recorded = target.trace.events_digest if target.trace is not None else ""
+    if recorded:
+        same = "matches" if recorded == r.digest else "DIFFERS from"
+        print(f"The event stream {same} the trace's ({recorded}).")
+    expected = target.trace.finding if target.trace is not None else None
+    got = r.finding.signature if r.finding is not None else None
+    if expected is not None and expected.signature != got:
+        now = f"found {got}" if got else "did not fail"
+        print(f"{PROG}: warning: the trace recorded {expected.kind} "
+              f"{expected.signature}; this replay {now}", file=sys.stderr)
+
+
+def _minimize(target: Target, r: Replayed, args: argparse.Namespace) -> int:
+    from rcu_harness.campaign.replay import default_output, minimize, write_minimized
+
+    if r.finding is None:
+        print("Nothing to minimize: the execution does not fail.")
+        return 0
+    if args.output is not None and args.output.exists():
+        raise UsageError(f"--output {args.output} exists; choose another file name")
+    path = args.output or default_output(target, r.finding.signature)
+    print(f"\nMinimizing (at most {args.max_runs} executions)...", file=sys.stderr)
+    result = minimize(target, max_runs=args.max_runs)
+    again = write_minimized(target, result.schedule, path)
+    print(f"\nMinimized: {result.preemptions_before} -> {result.preemptions_after} "
+          f"preemptions, {result.decisions_before} -> {result.decisions_after} "
+          f"decisions, in {result.runs} executions"
+          f"{' (budget spent)' if result.budget_spent else ''}.")
+    print(f"Wrote {path}; replaying it:\n")
+    print(again.finding.report if again.finding is not None else "(no finding)")
+    same = again.finding is not None and again.finding.signature == result.signature
+    print(f"\nSame failure: {'yes' if same else 'NO'} (signature {result.signature}); "
+          f"{again.preemptions} preemptions.")
+    return 1
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    """``replay``: rerun one execution, print its report; maybe shrink it."""
+    from rcu_harness.campaign.replay import replay
+
+    if (args.output is not None or args.max_runs != 1000) and not args.minimize:
+        raise UsageError("--output and --max-runs go with --minimize")
+    target = _target(args)
+    r = replay(target)
+    _show(r, target, events=args.events)
+    if args.minimize:
+        return _minimize(target, r, args)
+    return 1 if r.finding is not None else 0
+
+
+# -- report and oracle ----------------------------------------------------------------
+
+def cmd_report(args: argparse.Namespace) -> int:
+    """``report``: check the run directories, then hand over to rcu_harness.report."""
+    from rcu_harness.store.runstore import RunStore
+
+    for run_dir in [*args.run_dirs, *([args.compare] if args.compare else [])]:
+        RunStore.open(run_dir).close()
+    try:
+        from rcu_harness.report import report_command
+    except ImportError as exc:
+        raise UsageError(f"reports are not available in this installation ({exc})"
+                         ) from None
+    code: int = report_command(list(args.run_dirs), as_json=args.json,
+                               html=args.html, compare=args.compare)
+    return code
+
+
+def _oracle(argv: list[str]) -> int:
+    from rcu_harness.oracle.__main__ import main as oracle_main
+
+    return oracle_main(argv)
+
+
+# -- entry point -----------------------------------------------------------------------
+
+def _input_errors() -> tuple[type[BaseException], ...]:
+    from rcu_harness.campaign.coordinator import CampaignError
+    from rcu_harness.campaign.jobs import JobError
+    from rcu_harness.campaign.plan import PlanError
+    from rcu_harness.campaign.session import RunDirError
+    from rcu_harness.runtime.errors import HarnessError
+    from rcu_harness.scenarios.registry import ScenarioError
+    from rcu_harness.store.runstore import StoreError
+    from rcu_harness.trace.tracefile import TraceError
+
+    return (UsageError, JobError, PlanError, ScenarioError, RunDirError, StoreError,
+            TraceError, HarnessError, CampaignError, OSError)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit status."""
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    if args_list[:1] == ["oracle"]:
+        return _oracle(args_list[1:])
+    errors = _input_errors()
+    try:
+        args = build_parser().parse_args(args_list)
+        code: int = args.func(args)
+        return code
+    except errors as err:
+        text = str(err).splitlines()[0] if str(err) else type(err).__name__
+        print(f"{PROG}: error: {text}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return 130

@@ -1,0 +1,126 @@
+"""Plans and workers: execution i's result depends on the plan and i alone."""
+
+import pickle
+
+import pytest
+
+from rcu_harness.campaign.jobs import RunSpec
+from rcu_harness.campaign.plan import (
+    Block,
+    PlanError,
+    RunPlan,
+    blocks,
+    check_strategy,
+    resolve,
+)
+from rcu_harness.campaign.worker import WorkUnit, run_unit
+from rcu_harness.scenarios.registry import ScenarioError
+
+UAF = RunSpec("rcu_transitions", strategy="random",
+              mutant="free-without-grace-period", keep_going=True)
+CLEAN = RunSpec("mmput_race", strategy="pct", params={"vmas": 4})
+
+
+def _rows(results):
+    return [(e.idx, e.seed, e.steps, e.signature, e.counters)
+            for r in results for e in r.executions]
+
+
+def test_blocks_cover_every_index_not_done_once_in_order():
+    got = list(blocks({0, 1, 5, 6, 7}, 12, 3))
+    assert got == [Block(0, 2, 5), Block(1, 8, 11), Block(2, 11, 12)]
+    assert list(blocks(set(), 0, 4)) == []
+
+
+def test_pct_plans_fix_their_step_estimate_deterministically():
+    a, b = resolve(CLEAN), resolve(CLEAN)
+    assert a.strategy_params["steps"] > 1
+    assert a == b
+    given = resolve(RunSpec("mmput_race", strategy_params={"steps": "77"}))
+    assert given.strategy_params == {"steps": 77}
+
+
+def test_plans_are_picklable_and_round_trip_through_json():
+    plan = resolve(UAF)
+    assert pickle.loads(pickle.dumps(plan)) == plan
+    assert RunPlan.from_json(plan.to_json()) == plan
+    assert plan.params["vmas"] == 24, "every parameter value is fixed in the plan"
+
+
+@pytest.mark.parametrize(("name", "params", "message"), [
+    ("bogus", {}, "unknown strategy 'bogus'"),
+    ("pct", {"colour": 1}, "has no parameter 'colour'"),
+    ("pct", {"depth": "x"}, "must be a non-negative integer"),
+    ("pct", {"depth": "0"}, "depth must be >= 1"),
+    ("random", {"depth": 3}, r"known: none"),
+])
+def test_strategy_parameters_are_checked(name, params, message):
+    with pytest.raises(PlanError, match=message):
+        check_strategy(name, params)
+
+
+def test_scenario_mutant_and_parameter_errors_come_from_the_registry():
+    with pytest.raises(ScenarioError, match="unknown scenario"):
+        resolve(RunSpec("nope"))
+    with pytest.raises(ScenarioError, match="does not apply"):
+        resolve(RunSpec("mmput_race", mutant="entry-count-short"))
+    with pytest.raises(ScenarioError, match="vmas must be at least 1"):
+        resolve(RunSpec("mmput_race", params={"vmas": "0"}))
+
+
+@pytest.mark.parametrize("spec", [UAF, CLEAN], ids=["random", "pct"])
+def test_a_block_split_anywhere_gives_the_same_executions(spec):
+    plan = resolve(spec)
+    whole = run_unit(WorkUnit(plan, 0, 12))
+    parts = [run_unit(WorkUnit(plan, a, b)) for a, b in ((0, 5), (5, 6), (6, 12))]
+    assert _rows(parts) == _rows([whole])
+
+
+def test_dfs_blocks_chained_through_the_last_schedule_match_one_block():
+    plan = resolve(RunSpec("mmput_race", strategy="dfs", params={"vmas": 3}))
+    whole = run_unit(WorkUnit(plan, 0, 30))
+    parts, after = [], None
+    for a, b in ((0, 7), (7, 8), (8, 30)):
+        parts.append(run_unit(WorkUnit(plan, a, b, after=after)))
+        after = parts[-1].last_schedule
+    assert _rows(parts) == _rows([whole])
+
+
+def test_a_dfs_run_that_explored_everything_says_so():
+    plan = resolve(RunSpec("mmput_race", strategy="dfs", params={
+        "vmas": 1, "ops": 0, "racers": 1}, strategy_params={"preemption_bound": 0}))
+    result = run_unit(WorkUnit(plan, 0, 1000))
+    assert result.exhausted
+    assert len(result.executions) < 1000
+
+
+def test_each_new_signature_is_diagnosed_once_with_report_and_replay_command():
+    plan = resolve(UAF)
+    result = run_unit(WorkUnit(plan, 0, 16))
+    sigs = [e.signature for e in result.executions if e.signature]
+    assert [d.finding.signature for d in result.findings] == list(dict.fromkeys(sigs))
+    first = result.findings[0].finding
+    assert "KASAN" in first.report
+    assert "Interleaving" in first.report
+    assert first.replay_command == plan.replay_command(first.execution)
+    assert len(result.findings[0].events_digest) == 32
+
+
+def test_known_signatures_are_not_diagnosed_again():
+    plan = resolve(UAF)
+    sigs = {e.signature for e in run_unit(WorkUnit(plan, 0, 16)).executions}
+    again = run_unit(WorkUnit(plan, 0, 16, known=frozenset(sigs)))
+    assert again.findings == ()
+
+
+def test_without_keep_going_a_block_ends_at_its_first_violation():
+    plan = resolve(RunSpec("rcu_transitions", strategy="random",
+                           mutant="free-without-grace-period"))
+    result = run_unit(WorkUnit(plan, 0, 16))
+    assert result.executions[-1].signature is not None
+    assert all(e.signature is None for e in result.executions[:-1])
+
+
+def test_executions_carry_latency_samples():
+    result = run_unit(WorkUnit(resolve(CLEAN), 0, 2))
+    assert any(key.startswith("span.") for key in result.executions[0].samples)

@@ -1,0 +1,44 @@
+"""``--jobs 1`` and ``--jobs 2`` find the same: same signatures, same first
+execution per signature, same counts, same stored executions, same traces."""
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from tests.cli.helpers import stress_json
+
+UAF = ("--scenario", "rcu_transitions", "--mutant", "free-without-grace-period")
+
+
+def _stored(run_dir):
+    con = sqlite3.connect(Path(run_dir) / "run.sqlite")
+    rows = con.execute("SELECT idx, seed, steps, finding, counters FROM executions "
+                       "ORDER BY idx").fetchall()
+    con.close()
+    return rows
+
+
+def _findings(out):
+    return [(f["signature"], f["kind"], f["first_execution"], f["count"],
+             f["replay"], Path(f["trace"]).read_bytes()) for f in out["findings"]]
+
+
+@pytest.mark.parametrize("argv", [
+    (*UAF, "--strategy", "random", "--executions", "64", "--keep-going"),
+    (*UAF, "--strategy", "pct", "--executions", "64", "--keep-going"),
+    ("--scenario", "rcu_transitions", "--mutant", "mmput-clears-rcu-early",
+     "--strategy", "pct", "--executions", "200"),
+    ("--scenario", "mmput_race", "--set", "vmas=3", "--strategy", "dfs",
+     "--executions", "150"),
+], ids=["random-keep-going", "pct-keep-going", "pct-first-finding", "dfs"])
+def test_one_and_two_jobs_give_identical_results(capsys, tmp_path, argv):
+    one = stress_json(capsys, tmp_path / "1", *argv, "--jobs", "1")
+    two = stress_json(capsys, tmp_path / "2", *argv, "--jobs", "2")
+    assert one[0] == two[0]
+    a, b = one[1], two[1]
+    assert (a["executions"], a["steps"], a["counters"], a["stopped"]) == (
+        b["executions"], b["steps"], b["counters"], b["stopped"])
+    assert _findings(a) == _findings(b)
+    assert _stored(a["run_dir"]) == _stored(b["run_dir"])
+    assert bool(a["findings"]) == ("mutant" in " ".join(argv))

@@ -1,0 +1,119 @@
+"""``rcu-harness replay``: by trace or by seed, exactly; events; --minimize."""
+
+import json
+import re
+
+import pytest
+
+from rcu_harness.trace.tracefile import load_trace
+from tests.cli.helpers import cli, stress_json
+
+SEED_ARGS = ("--scenario", "rcu_transitions", "--mutant", "free-without-grace-period",
+             "--strategy", "random", "--seed", "0")
+
+
+@pytest.fixture(scope="module")
+def finding(tmp_path_factory):
+    """One stored finding (made through the real entry point)."""
+    from rcu_harness.cli import main
+
+    out = tmp_path_factory.mktemp("runs")
+    import contextlib
+    import io
+
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf), contextlib.redirect_stderr(io.StringIO()):
+        code = main(["stress", *SEED_ARGS, "--executions", "30", "--out", str(out),
+                     "--json", "--quiet", "--no-report"])
+    assert code == 1
+    return json.loads(buf.getvalue())["findings"][0]
+
+
+def _digest(text):
+    return re.search(r"events digest ([0-9a-f]{32})", text).group(1)
+
+
+def test_replaying_a_trace_prints_the_report_and_matches_its_events(capsys,
+                                                                    finding):
+    code, out, err = cli(capsys, "replay", finding["trace"])
+    assert code == 1
+    assert "BUG: KASAN: slab-use-after-free" in out
+    assert "Interleaving (last" in out
+    assert f"replay {finding['trace']}" in out
+    assert "The event stream matches the trace's" in out
+    assert err == ""
+
+
+def test_replaying_by_seed_is_the_same_execution_as_by_trace(capsys, finding):
+    _, by_trace, _ = cli(capsys, "replay", finding["trace"])
+    code, by_seed, _ = cli(capsys, "replay", *SEED_ARGS, "--execution",
+                           finding["first_execution"])
+    assert code == 1
+    assert _digest(by_seed) == _digest(by_trace)
+    assert finding["replay"] in by_seed
+
+
+def test_events_prints_every_event(capsys, finding):
+    code, out, _ = cli(capsys, "replay", finding["trace"], "--events")
+    assert code == 1
+    count = int(re.search(r"Events \((\d+)\):", out).group(1))
+    assert count > 100
+    assert len([ln for ln in out.splitlines() if " LOAD " in ln]) > 50
+
+
+def test_a_passing_execution_replays_with_exit_0(capsys):
+    code, out, _ = cli(capsys, "replay", "--scenario", "mmput_race", "--set",
+                       "vmas=4", "--strategy", "random", "--seed", "1",
+                       "--execution", "2")
+    assert code == 0
+    assert out.startswith("No violation: execution 2 of mmput_race")
+
+
+def test_minimize_writes_a_smaller_trace_that_fails_the_same_way(capsys, finding,
+                                                                 tmp_path):
+    target = tmp_path / "small.json"
+    code, out, _ = cli(capsys, "replay", finding["trace"], "--minimize",
+                       "--output", target, "--max-runs", "150")
+    assert code == 1
+    before, after = map(int, re.search(r"Minimized: (\d+) -> (\d+) preemptions",
+                                       out).groups())
+    assert after < before
+    assert f"Same failure: yes (signature {finding['signature']}); {after} " \
+           "preemptions" in out
+    small = load_trace(target, scenario_module="rcu_harness.scenarios.transitions")
+    assert small.finding.signature == finding["signature"]
+    code, again, _ = cli(capsys, "replay", target)
+    assert code == 1
+    assert f"{after} preemptions" in again
+    assert "The event stream matches the trace's" in again
+
+
+def test_minimize_never_overwrites_a_file(capsys, finding, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    for _ in range(2):
+        code, _, _ = cli(capsys, "replay", finding["trace"], "--minimize",
+                         "--max-runs", "3")
+        assert code == 1
+    names = sorted(p.name for p in tmp_path.glob("*.min*.json"))
+    sig = finding["signature"]
+    prefix = f"rcu_transitions-free-without-grace-period-{sig}"
+    assert names == [f"{prefix}.min-2.json", f"{prefix}.min.json"]
+
+
+def test_minimize_of_a_passing_execution_has_nothing_to_do(capsys):
+    code, out, _ = cli(capsys, "replay", "--scenario", "mmput_race", "--set",
+                       "vmas=4", "--execution", "1", "--minimize")
+    assert code == 0
+    assert "Nothing to minimize" in out
+
+
+def test_stress_and_replay_agree_on_strategy_parameters(capsys, tmp_path):
+    _, out = stress_json(capsys, tmp_path, "--scenario", "rcu_transitions",
+                         "--mutant", "gp-ignores-readers", "--strategy", "pct",
+                         "--strategy-param", "depth=2", "--executions", "60")
+    f = out["findings"][0]
+    assert "--strategy-param depth=2" in f["replay"]
+    code, text, _ = cli(capsys, *f["replay"].split()[3:])
+    assert code == 1
+    _, by_trace, _ = cli(capsys, "replay", f["trace"])
+    assert _digest(text) == _digest(by_trace)

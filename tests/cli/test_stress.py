@@ -1,0 +1,124 @@
+"""``rcu-harness stress``: runs, run directories, findings, summaries, jobs."""
+
+import json
+import shlex
+
+import pytest
+
+from rcu_harness.trace.tracefile import load_trace
+from tests.cli.helpers import cli, stress_json
+
+UAF = ("--scenario", "rcu_transitions", "--mutant", "free-without-grace-period",
+       "--strategy", "random")
+
+
+def test_a_clean_run_exits_0_and_writes_its_run_directory(capsys, tmp_path):
+    code, out = stress_json(capsys, tmp_path, "--scenario", "mmput_race",
+                            "--set", "vmas=4", "--executions", "20")
+    assert code == 0
+    assert (out["executions"], out["findings"], out["stopped"]) == (20, [],
+                                                                    "executions")
+    assert out["steps"] > 0
+    assert out["wall_seconds"] > 0
+    assert "rcu_grace_periods" in out["counters"]
+    run_dir = tmp_path / "runs" / out["run_dir"].rsplit("/", 1)[-1]
+    assert (run_dir / "run.sqlite").is_file()
+    assert (run_dir / "findings").is_dir()
+    assert list((run_dir / "samples").glob("*.npz"))
+
+
+def test_findings_exit_1_each_with_its_trace_file_and_replay_command(capsys,
+                                                                     tmp_path):
+    code, out = stress_json(capsys, tmp_path, *UAF, "--executions", "30",
+                            "--keep-going")
+    assert code == 1
+    assert len(out["findings"]) >= 3
+    assert sum(f["count"] for f in out["findings"]) <= 30
+    for f in out["findings"]:
+        trace = load_trace(f["trace"], check_fingerprint=False)
+        assert trace.finding.signature == f["signature"]
+        assert trace.execution == f["first_execution"]
+        assert f["replay"].startswith("python -m rcu_harness replay --scenario")
+    first = out["findings"][0]
+    code, text, _ = cli(capsys, *shlex.split(first["replay"])[3:])
+    assert code == 1
+    assert f"Execution {first['first_execution']}," in text
+
+
+def test_without_keep_going_the_run_stops_at_its_first_violation(capsys, tmp_path):
+    code, out = stress_json(capsys, tmp_path, *UAF, "--executions", "30")
+    assert code == 1
+    (finding,) = out["findings"]
+    assert out["executions"] == finding["first_execution"] + 1
+    assert (finding["count"], out["stopped"]) == (1, "finding")
+
+
+def test_the_text_summary_shows_each_finding_with_its_replay_commands(capsys,
+                                                                      tmp_path):
+    code, out, err = cli(capsys, "stress", *UAF, "--executions", "30", "--out",
+                         tmp_path, "--no-report")
+    assert code == 1
+    assert out.startswith(f"run {tmp_path}/")
+    assert "use-after-free" in out
+    assert "replay: python -m rcu_harness replay --scenario rcu_transitions" in out
+    assert "rcu-harness replay " in out
+    assert "Traceback" not in err
+
+
+def test_a_job_of_several_runs_prints_one_object_with_the_runs_inside(capsys,
+                                                                      tmp_path):
+    job = tmp_path / "two.toml"
+    job.write_text('name = "two"\n'
+                   '[[run]]\nscenario = "mmput_race"\nparams = { vmas = 4 }\n'
+                   '[[run]]\nscenario = "dup_mmap"\nmutant = "entry-count-short"\n')
+    code, out = stress_json(capsys, tmp_path, job, "--executions", "5")
+    assert code == 1
+    assert out["job"] == "two"
+    assert out["run_dir"] is None
+    assert [r["label"] for r in out["runs"]] == ["mmput_race/pct",
+                                                 "dup_mmap+entry-count-short/pct"]
+    assert out["executions"] == sum(r["executions"] for r in out["runs"])
+    assert out["steps"] == sum(r["steps"] for r in out["runs"])
+    assert out["findings"][0]["run_dir"] == out["runs"][1]["run_dir"]
+    assert len({r["run_dir"] for r in out["runs"]}) == 2
+
+
+def test_with_no_arguments_the_default_job_runs(capsys, tmp_path):
+    code, out = stress_json(capsys, tmp_path, "--executions", "2")
+    assert code == 0
+    assert sorted(r["plan"]["scenario"] for r in out["runs"]) == [
+        "dup_mmap", "mmput_race", "rcu_transitions"]
+    assert all(r["plan"]["params"]["design"] == "2021" for r in out["runs"])
+
+
+def test_every_run_gets_a_new_directory(capsys, tmp_path):
+    dirs = {stress_json(capsys, tmp_path, "--scenario", "mmput_race", "--set",
+                        "vmas=2", "--executions", "1")[1]["run_dir"]
+            for _ in range(3)}
+    assert len(dirs) == 3
+
+
+def test_pct_runs_store_the_step_estimate_their_replay_commands_use(capsys,
+                                                                    tmp_path):
+    _, out = stress_json(capsys, tmp_path, "--scenario", "rcu_transitions",
+                         "--mutant", "gp-ignores-readers", "--executions", "40")
+    steps = out["plan"]["strategy_params"]["steps"]
+    assert f"--strategy-param steps={steps}" in out["findings"][0]["replay"]
+
+
+def test_dfs_with_several_jobs_runs_in_one_worker_and_says_so(capsys, tmp_path):
+    code, out = stress_json(capsys, tmp_path, "--scenario", "mmput_race", "--set",
+                            "vmas=3", "--strategy", "dfs", "--executions", "10",
+                            "--jobs", "2")
+    assert code == 0
+    assert "uses one worker" in out["notes"][0]
+
+
+def test_the_report_is_written_unless_told_not_to(capsys, tmp_path, monkeypatch):
+    report = pytest.importorskip("rcu_harness.report")
+    written = []
+    monkeypatch.setattr(report, "write_report", written.append)
+    code, out, _ = cli(capsys, "stress", "--scenario", "mmput_race", "--set",
+                       "vmas=2", "--executions", "1", "--out", tmp_path, "--json")
+    assert code == 0
+    assert [str(p) for p in written] == [json.loads(out)["run_dir"]]
