@@ -9,6 +9,9 @@ point the strategy may delay:
 2. block until each snapshotted thread has left that section;
 3. end the grace period: wake the ``synchronize_rcu()`` waiters;
 4. invoke the callbacks, one step each, in the order they were queued.
+
+Each step's check-then-act runs under ``ex.atomic`` (see
+:mod:`rcu_harness.rcu.state`).
 """
 
 from __future__ import annotations
@@ -30,9 +33,10 @@ def rcu_gp_kthread(ex: Execution) -> None:
     """Body of the rcu_gp thread: run grace periods while there is work."""
     rcu = ex.rcu
     while True:
-        if not rcu.has_work():
-            ex.block("rcu work (idle)", ThreadState.IDLE)
-            continue
+        with ex.atomic:
+            if not rcu.has_work():
+                ex.block("rcu work (idle)", ThreadState.IDLE)
+                continue
         rcu_gp_one(ex)
 
 
@@ -46,27 +50,31 @@ def rcu_gp_one(ex: Execution) -> None:
     """One grace period, from start to its last callback."""
     rcu = ex.rcu
     ex.point()
-    rcu.gp_seq += 1
-    gp = rcu.gp_seq
-    start = ex.step
-    batch, rcu.pending = rcu.pending, []
-    waiters, rcu.sync_waiters = rcu.sync_waiters, []
-    rcu.waiting = pre_existing_readers(ex)
-    rcu.in_gp = True
-    ex.emit(_GP_START, gp, "readers", len(rcu.waiting))
-    ex.count("rcu_grace_periods")
-    while rcu.waiting:
-        ex.block(f"grace period {gp} (readers "
-                 + ", ".join(ex.threads[tid].label for tid in rcu.waiting) + ")")
+    with ex.atomic:
+        rcu.gp_seq += 1
+        gp = rcu.gp_seq
+        start = ex.step
+        batch, rcu.pending = rcu.pending, []
+        waiters, rcu.sync_waiters = rcu.sync_waiters, []
+        rcu.waiting = pre_existing_readers(ex)
+        rcu.in_gp = True
+        ex.emit(_GP_START, gp, "readers", len(rcu.waiting))
+        ex.count("rcu_grace_periods")
+        while rcu.waiting:
+            ex.block(f"grace period {gp} (readers "
+                     + ", ".join(ex.threads[tid].label for tid in rcu.waiting)
+                     + ")")
     ex.point()
-    rcu.completed = gp
-    rcu.in_gp = False
-    ex.emit(_GP_END, gp)
-    ex.metrics.sample("rcu.gp_steps", ex.step - start)
-    for t in waiters:
-        ex.wake(t)
+    with ex.atomic:
+        rcu.completed = gp
+        rcu.in_gp = False
+        ex.emit(_GP_END, gp)
+        ex.metrics.sample("rcu.gp_steps", ex.step - start)
+        for t in waiters:
+            ex.wake(t)
     for cb in batch:
         ex.point()
-        ex.emit(_CB, getattr(cb.obj, "addr", 0),
-                getattr(cb.func, "__name__", "callback"), cb.seq)
-        rcu.invoke(cb, gp)
+        with ex.atomic:
+            ex.emit(_CB, getattr(cb.obj, "addr", 0),
+                    getattr(cb.func, "__name__", "callback"), cb.seq)
+            rcu.invoke(cb, gp)

@@ -12,6 +12,11 @@ Because ``rcu_gp`` is a thread the strategy schedules like any other, a
 grace period can start right after a ``call_rcu()`` and end the moment the
 last pre-existing reader leaves: the earliest legal moment, where bugs hide.
 
+Every check-then-act on this state (a reader leaving, a callback queued,
+rcu_gp going idle or starting a grace period) runs under ``ex.atomic``: a
+no-op under greenlets, the execution's lock under OS threads, where it
+keeps wake-ups from being lost.
+
 Not modelled: expedited grace periods, SRCU, tasks-RCU, per-CPU callback
 lists and their batching (one global FIFO here), ``kfree_rcu`` batching,
 quiescent states other than leaving a read-side section (a thread outside a
@@ -88,29 +93,39 @@ class RcuState:
         return bool(self.pending or self.sync_waiters)
 
     def kick(self) -> None:
-        """Wake rcu_gp if it idles and there is work."""
-        t = self.gp_thread
-        if t.state is ThreadState.IDLE and self.ex.phase is Phase.RUN \
-                and self.has_work():
-            self.ex.wake(t)
+        """Wake rcu_gp if it idles and there is work.
+
+        Also wakes an ``rcu_barrier()`` waiter whose callbacks all ran
+        before it queued itself: impossible under greenlets (the check and
+        the queueing are atomic), a lost wake-up under OS threads.
+        """
+        with self.ex.atomic:
+            t = self.gp_thread
+            if t.state is ThreadState.IDLE and self.ex.phase is Phase.RUN \
+                    and self.has_work():
+                self.ex.wake(t)
+            if self.barrier_waiters:
+                self._wake_barrier_waiters()
 
     def enqueue(self, obj: Any, func: Callable[[Any], object]) -> PendingCallback:
         """Queue @func(@obj) for after the next grace period to start."""
-        self.queued += 1
-        cb = PendingCallback(obj, func, self.gp_seq, self.queued)
-        self.pending.append(cb)
-        self.kick()
+        with self.ex.atomic:
+            self.queued += 1
+            cb = PendingCallback(obj, func, self.gp_seq, self.queued)
+            self.pending.append(cb)
+            self.kick()
         return cb
 
     def reader_left(self, t: SimThread) -> None:
         """@t left its outermost read-side section."""
-        waiting = self.waiting
-        if t.tid in waiting:
-            del waiting[t.tid]
-            if not waiting:
-                gp = self.gp_thread
-                if gp.state is ThreadState.BLOCKED:
-                    self.ex.wake(gp)
+        with self.ex.atomic:
+            waiting = self.waiting
+            if t.tid in waiting:
+                del waiting[t.tid]
+                if not waiting:
+                    gp = self.gp_thread
+                    if gp.state is ThreadState.BLOCKED:
+                        self.ex.wake(gp)
 
     def invoke(self, cb: PendingCallback, gp: int) -> None:
         """Run one callback whose grace period @gp has ended."""
@@ -119,15 +134,20 @@ class RcuState:
             cb.func(cb.obj)
         finally:
             self.running = None
-        self.invoked += 1
-        if self.barrier_waiters:
-            still = []
-            for target, t in self.barrier_waiters:
-                if target <= self.invoked:
-                    self.ex.wake(t)
-                else:
-                    still.append((target, t))
-            self.barrier_waiters = still
+        with self.ex.atomic:
+            self.invoked += 1
+            if self.barrier_waiters:
+                self._wake_barrier_waiters()
+
+    def _wake_barrier_waiters(self) -> None:
+        """Wake the rcu_barrier() callers whose callbacks have all run."""
+        still = []
+        for target, t in self.barrier_waiters:
+            if target <= self.invoked:
+                self.ex.wake(t)
+            else:
+                still.append((target, t))
+        self.barrier_waiters = still
 
     def drain(self) -> None:
         """Run every queued callback now (no readers exist: teardown, setup)."""

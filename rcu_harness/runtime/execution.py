@@ -24,11 +24,21 @@ that ``finally`` blocks in model code run to completion without switching.
 
 Not modelled: weak memory (every access is sequentially consistent and
 atomic at its scheduling point), interrupts, and time.
+
+Seams for other execution modes: the thread-switching operations
+(:meth:`point`, :meth:`decide`, :meth:`yield_point`, :meth:`block`,
+:meth:`wake`, :meth:`spawn`, :meth:`fail`, :meth:`run`) are plain methods
+that a subclass may override, and :attr:`Execution.atomic` is the context
+manager the RCU model and the sync primitives hold around a check-then-act
+(test a lock's owner, then block or take it).  Here it does nothing: code
+between two scheduling points is atomic under greenlets.  The OS-thread
+mode (:mod:`rcu_harness.runtime.threaded`) replaces both.
 """
 
 from __future__ import annotations
 
 import bisect
+from contextlib import AbstractContextManager, nullcontext
 from enum import Enum
 from typing import TYPE_CHECKING, Any
 
@@ -55,6 +65,7 @@ _EXIT = EventKind.EXIT.value
 _SPAWN = EventKind.SPAWN.value
 _BLOCK = EventKind.BLOCK.value
 _WAKE = EventKind.WAKE.value
+_NOT_NEEDED: AbstractContextManager[Any] = nullcontext()
 
 
 class Phase(Enum):
@@ -112,6 +123,9 @@ class Execution:
         """Free slots for ports and helpers that live per execution."""
         self.metrics = Metrics()
         """Latency spans and samples (see :mod:`rcu_harness.runtime.metrics`)."""
+        self.atomic: AbstractContextManager[Any] = _NOT_NEEDED
+        """Held around a check-then-act on shared harness state (a no-op
+        here; a re-entrant lock under OS threads)."""
 
     # -- the hot path ----------------------------------------------------
     def point(self) -> None:

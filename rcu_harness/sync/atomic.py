@@ -9,6 +9,9 @@ taken for it by its creator (``h.spawn(..., refs=(mm.mm_users,))``).  The
 mm-reference checker uses this to tell whether a lockless reader of an mm
 holds a reference for the whole read.
 
+Each read-modify-write runs under ``ex.atomic`` (a no-op under greenlets,
+where it is atomic anyway; a lock under OS threads).
+
 Not modelled: memory ordering variants (``_acquire``, ``_relaxed``): all
 are SeqCst; overflow/saturation of ``refcount_t``.
 """
@@ -70,37 +73,42 @@ def atomic_set(a: Atomic, value: int) -> None:
     """atomic_set()."""
     ex = current()
     ex.point()
-    _op(ex, a, "atomic_set", value, 0)
+    with ex.atomic:
+        _op(ex, a, "atomic_set", value, 0)
 
 
 def atomic_inc(a: Atomic) -> None:
     """atomic_inc(): take a reference."""
     ex = current()
     ex.point()
-    _op(ex, a, "atomic_inc", a.value + 1, 1)
+    with ex.atomic:
+        _op(ex, a, "atomic_inc", a.value + 1, 1)
 
 
 def atomic_dec(a: Atomic) -> None:
     """atomic_dec(): drop a reference."""
     ex = current()
     ex.point()
-    _op(ex, a, "atomic_dec", a.value - 1, -1)
+    with ex.atomic:
+        _op(ex, a, "atomic_dec", a.value - 1, -1)
 
 
 def atomic_inc_not_zero(a: Atomic) -> bool:
     """atomic_inc_not_zero(): take a reference unless the count is zero."""
     ex = current()
     ex.point()
-    if a.value == 0:
-        ex.emit(_ATOMIC, a.addr, "atomic_inc_not_zero", -1, 0)
-        return False
-    _op(ex, a, "atomic_inc_not_zero", a.value + 1, 1)
-    return True
+    with ex.atomic:
+        if a.value == 0:
+            ex.emit(_ATOMIC, a.addr, "atomic_inc_not_zero", -1, 0)
+            return False
+        _op(ex, a, "atomic_inc_not_zero", a.value + 1, 1)
+        return True
 
 
 def atomic_dec_and_test(a: Atomic) -> bool:
     """atomic_dec_and_test(): drop a reference; True if it was the last."""
     ex = current()
     ex.point()
-    _op(ex, a, "atomic_dec_and_test", a.value - 1, -1)
-    return a.value == 0
+    with ex.atomic:
+        _op(ex, a, "atomic_dec_and_test", a.value - 1, -1)
+        return a.value == 0

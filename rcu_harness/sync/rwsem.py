@@ -4,7 +4,9 @@ A sleeping lock: taking it is a may-sleep point (a violation inside an RCU
 read-side section or under a spinlock).  Readers share it; a writer holds
 it alone.  A reader also waits while a writer is queued, as the kernel's
 rwsem does to avoid writer starvation, so a recursive ``down_read`` can
-deadlock against a queued writer exactly as in the kernel.
+deadlock against a queued writer exactly as in the kernel.  Each test of
+the holders with its take (or block), and each release with its wake-ups,
+runs under ``ex.atomic`` (a no-op under greenlets; a lock under OS threads).
 
 Not modelled: optimistic spinning, handoff, ``down_read_trylock`` /
 killable variants, and lock downgrade.
@@ -66,27 +68,29 @@ def down_read_ex(ex: Execution, sem: RwSemaphore) -> None:
     check_may_sleep(ex, "down_read()")
     ex.point()
     t = ex.cur
-    while sem.writer is not None or sem.queued_writers:
-        holder = sem.writer.label if sem.writer else "a queued writer"
-        sem.waiters.append(t)
-        ex.block(f"down_read({sem.name}) held for write by {holder}")
-    sem.readers.append(t)
-    t.locks_held.append(sem)
-    ex.emit(_LOCK, sem.addr, sem.name, 0)
+    with ex.atomic:
+        while sem.writer is not None or sem.queued_writers:
+            holder = sem.writer.label if sem.writer else "a queued writer"
+            sem.waiters.append(t)
+            ex.block(f"down_read({sem.name}) held for write by {holder}")
+        sem.readers.append(t)
+        t.locks_held.append(sem)
+        ex.emit(_LOCK, sem.addr, sem.name, 0)
 
 
 def up_read_ex(ex: Execution, sem: RwSemaphore) -> None:
     """up_read() in @ex."""
     ex.point()
     t = ex.cur
-    if t not in sem.readers:
-        ex.fail(lock_misuse(ex, sem, "up_read without down_read",
-                            "WARNING: bad unlock balance detected!"))
-        return
-    sem.readers.remove(t)
-    t.locks_held.remove(sem)
-    ex.emit(_UNLOCK, sem.addr, sem.name, 0)
-    _wake_all(ex, sem)
+    with ex.atomic:
+        if t not in sem.readers:
+            ex.fail(lock_misuse(ex, sem, "up_read without down_read",
+                                "WARNING: bad unlock balance detected!"))
+            return
+        sem.readers.remove(t)
+        t.locks_held.remove(sem)
+        ex.emit(_UNLOCK, sem.addr, sem.name, 0)
+        _wake_all(ex, sem)
 
 
 def down_write_ex(ex: Execution, sem: RwSemaphore) -> None:
@@ -94,16 +98,17 @@ def down_write_ex(ex: Execution, sem: RwSemaphore) -> None:
     check_may_sleep(ex, "down_write()")
     ex.point()
     t = ex.cur
-    sem.queued_writers += 1
-    while sem.writer is not None or sem.readers:
-        sem.waiters.append(t)
-        holder = sem.writer.label if sem.writer else ", ".join(
-            r.label for r in sem.readers)
-        ex.block(f"down_write({sem.name}) held by {holder}")
-    sem.queued_writers -= 1
-    sem.writer = t
-    t.locks_held.append(sem)
-    ex.emit(_LOCK, sem.addr, sem.name, 1)
+    with ex.atomic:
+        sem.queued_writers += 1
+        while sem.writer is not None or sem.readers:
+            sem.waiters.append(t)
+            holder = sem.writer.label if sem.writer else ", ".join(
+                r.label for r in sem.readers)
+            ex.block(f"down_write({sem.name}) held by {holder}")
+        sem.queued_writers -= 1
+        sem.writer = t
+        t.locks_held.append(sem)
+        ex.emit(_LOCK, sem.addr, sem.name, 1)
 
 
 def up_write_ex(ex: Execution, sem: RwSemaphore) -> None:
@@ -114,10 +119,11 @@ def up_write_ex(ex: Execution, sem: RwSemaphore) -> None:
         ex.fail(lock_misuse(ex, sem, "up_write without down_write",
                             "WARNING: bad unlock balance detected!"))
         return
-    sem.writer = None
-    t.locks_held.remove(sem)
-    ex.emit(_UNLOCK, sem.addr, sem.name, 1)
-    _wake_all(ex, sem)
+    with ex.atomic:
+        sem.writer = None
+        t.locks_held.remove(sem)
+        ex.emit(_UNLOCK, sem.addr, sem.name, 1)
+        _wake_all(ex, sem)
 
 
 def down_read(sem: RwSemaphore) -> None:

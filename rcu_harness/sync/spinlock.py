@@ -6,7 +6,9 @@ releases it; then every waiter becomes runnable and the strategy decides who
 gets the lock, as the cache line race would.  Taking a lock the thread
 already holds is an immediate AA deadlock; releasing a lock the thread does
 not hold is a ``lock-misuse`` finding.  Sleeping while holding a spinlock is
-reported by :mod:`rcu_harness.sync.sleep`.
+reported by :mod:`rcu_harness.sync.sleep`.  The owner test and the take (or
+the block), and the release with its wake-ups, run under ``ex.atomic`` (a
+no-op under greenlets; a lock under OS threads).
 
 Not modelled: queued-spinlock fairness, irq/bh variants (they behave as
 plain spinlocks), and lockdep's lock-order graph (an ABBA inversion is found
@@ -79,12 +81,13 @@ def spin_lock_ex(ex: Execution, lock: SpinLock) -> None:
                             "WARNING: possible recursive locking detected",
                             FindingKind.DEADLOCK))
         return
-    while lock.owner is not None:
-        lock.waiters.append(t)
-        ex.block(f"spin_lock({lock.name}) held by {lock.owner.label}")
-    lock.owner = t
-    t.locks_held.append(lock)
-    ex.emit(_LOCK, lock.addr, lock.name)
+    with ex.atomic:
+        while lock.owner is not None:
+            lock.waiters.append(t)
+            ex.block(f"spin_lock({lock.name}) held by {lock.owner.label}")
+        lock.owner = t
+        t.locks_held.append(lock)
+        ex.emit(_LOCK, lock.addr, lock.name)
 
 
 def spin_unlock_ex(ex: Execution, lock: SpinLock) -> None:
@@ -95,12 +98,13 @@ def spin_unlock_ex(ex: Execution, lock: SpinLock) -> None:
         ex.fail(lock_misuse(ex, lock, "spin_unlock of a lock not held",
                             "WARNING: bad unlock balance detected!"))
         return
-    lock.owner = None
-    t.locks_held.remove(lock)
-    ex.emit(_UNLOCK, lock.addr, lock.name)
-    waiters, lock.waiters = lock.waiters, []
-    for w in waiters:
-        ex.wake(w)
+    with ex.atomic:
+        lock.owner = None
+        t.locks_held.remove(lock)
+        ex.emit(_UNLOCK, lock.addr, lock.name)
+        waiters, lock.waiters = lock.waiters, []
+        for w in waiters:
+            ex.wake(w)
 
 
 def spin_lock(lock: SpinLock) -> None:
