@@ -49,12 +49,7 @@ from maple.port import NodeAccounting, rcu_head_init
 from rcu_harness.memory.heap import FREED, PUBLISHED, AllocState
 from rcu_harness.memory.maple_node import SimMapleNode, Words, new_node
 from rcu_harness.rcu import api as rcu_api
-from rcu_harness.runtime.coverage import (
-    node_level,
-    reader_load,
-    writer_enter,
-    writer_exit,
-)
+from rcu_harness.runtime.coverage import reader_load, writer_enter, writer_exit
 from rcu_harness.sync.sleep import check_may_sleep
 from rcu_harness.sync.spinlock import SpinLock, spin_lock_ex, spin_unlock_ex
 from rcu_harness.trace.events import EventKind
@@ -205,8 +200,8 @@ class InstrumentedPort:
             if ex.record:
                 ex.events.append((ex.step, ex.cur_tid, _LOAD, node.addr,
                                   words._word, i, value, _code(ex, 3)))
-            if self.writers:
-                reader_load(ex.metrics, ex.cur, node_level(node), node._lock)
+            if self.writers and not ex.cur.write_ops:
+                reader_load(ex.metrics, ex.cur, node, node._lock)
             return value
         if node._w & FREED:
             self._uaf(node, "Read", words._word, i)
@@ -255,8 +250,8 @@ class InstrumentedPort:
             if ex.record:
                 ex.events.append((ex.step, ex.cur_tid, _LOAD, node.addr, word,
                                   -1, value, _code(ex, 3)))
-            if self.writers:
-                reader_load(ex.metrics, ex.cur, node_level(node), node._lock)
+            if self.writers and not ex.cur.write_ops:
+                reader_load(ex.metrics, ex.cur, node, node._lock)
             if attr == "_p" and (value & _ADDR_MASK) == node.addr:
                 lock = node._lock
                 if lock is None or lock.owner is not ex.cur:
@@ -321,8 +316,8 @@ class InstrumentedPort:
 
             ex.fail(suspicious_rcu_usage(ex, mt, "ma_root", lock))
         ex.emit(_LOAD, mt.addr, "ma_root", -1, value, _code(ex, 2))
-        if self.writers:
-            reader_load(ex.metrics, t, "ma_root", lock)
+        if self.writers and not t.write_ops:
+            reader_load(ex.metrics, t, None, lock)
         return value
 
     def root_store(self, mt: MapleTree, value: object) -> None:

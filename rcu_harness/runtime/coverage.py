@@ -16,9 +16,18 @@ same tree at that moment.  The harness then counts the pair
   the store type), ``prealloc`` (allocating nodes), ``destroy``, ``dup``,
   ``rcu_mode`` (``mt_set_in_rcu``/``mt_clear_in_rcu``), ``other``.
 
-Cost: nothing unless some thread is inside a write operation; then one dict
-look-up per reader load, and for an interleaved load one walk over the
-writer's frames (code objects are classified once and cached).
+A thread that is itself inside a write operation is not counted as a
+reader (in the 2021 dup_mmap(), fork walks the parent's tree while it
+writes the child's, under the parent's mmap_lock: not a lockless reader).
+
+Cost: nothing unless some tree is being written; then, per load by a
+thread outside any write operation, one dict look-up, and for an
+interleaved load a walk over the writer's frames, innermost first and
+stopping where the model's frames end, unless the writer has not run since
+the last walk (its suspended top frame is the same object); code objects
+are classified once.  In ``rcu_transitions``, where a reader's load is
+interleaved with a write about a quarter of the time, this is within the
+run-to-run noise of the scheduler benchmark.
 
 Not modelled: which *words* of a node the two threads touched (a pair says
 only that the load happened during the write, on the same tree).
@@ -26,8 +35,10 @@ only that the load happened during the write, on the same tree).
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING, Any
 
+import maple
 from maple.defs import MA_ROOT_PARENT, StoreType, maple_range_64
 
 if TYPE_CHECKING:
@@ -70,8 +81,12 @@ ENTRY = "mas_wr_store_entry"
 _STORE = 1
 _PHASE = 2
 _ENTRY = 3
+_MODEL = 4
+_MAPLE = os.path.dirname(os.path.abspath(maple.__file__)) + os.sep
 _MAX_FRAMES = 64
-_kinds: dict[CodeType, tuple[int, str] | None] = {}
+_kinds: dict[int, tuple[CodeType, tuple[int, str] | None]] = {}
+"""id(code) -> (code, its classification): code objects hash slowly, so the
+cache is keyed by identity (the code object kept, so the id stays its own)."""
 
 
 def node_level(node: Any) -> str:
@@ -89,10 +104,15 @@ def _classify(code: CodeType) -> tuple[int, str] | None:
         return (_STORE, STORE_PATHS[name])
     if name in PHASES:
         return (_PHASE, PHASES[name])
+    model = _is_model(code)
     for fn, label in STORE_PATHS.items():  # a mutant's variant: fn_<suffix>
-        if name.startswith(fn + "_") and "/maple/" not in code.co_filename:
+        if name.startswith(fn + "_") and not code.co_filename.startswith(_MAPLE):
             return (_STORE, label)
-    return None
+    return (_MODEL, "") if model else None
+
+
+def _is_model(code: CodeType) -> bool:
+    return code.co_filename.startswith(_MAPLE)
 
 
 def _entry_store_type(frame: FrameType) -> str:
@@ -107,40 +127,71 @@ def _entry_store_type(frame: FrameType) -> str:
 def write_path(w: SimThread) -> str:
     """What writer @w is doing, from its suspended call stack."""
     glet = w.glet
-    frame: FrameType | None = glet.gr_frame if glet is not None else None
-    store = phase = ""
-    entry: FrameType | None = None
+    return _walk(glet.gr_frame if glet is not None else None)
+
+
+def _kind(code: CodeType) -> tuple[int, str] | None:
+    known = _kinds.get(id(code))
+    if known is None or known[0] is not code:
+        known = _kinds[id(code)] = (code, _classify(code))
+    return known[1]
+
+
+def _walk(frame: FrameType | None) -> str:
+    """Innermost first: the first store path or mas_wr_store_entry() wins;
+    a phase is kept unless a store path encloses it; the walk stops where
+    the model's frames end (nothing outside maple/ carries out a store)."""
+    phase = ""
+    in_model = False
     n = 0
     while frame is not None and n < _MAX_FRAMES:
-        code = frame.f_code
-        try:
-            kind = _kinds[code]
-        except KeyError:
-            kind = _kinds[code] = _classify(code)
-        if kind is not None:
+        kind = _kind(frame.f_code)
+        if kind is None:
+            if in_model:
+                break
+        else:
+            in_model = True
             if kind[0] == _STORE:
-                store = kind[1]
-            elif kind[0] == _PHASE:
-                phase = phase or kind[1]
-            elif entry is None:
-                entry = frame
+                return kind[1]
+            if kind[0] == _ENTRY:
+                return _entry_store_type(frame)
+            if kind[0] == _PHASE and not phase:
+                phase = kind[1]
         frame = frame.f_back
         n += 1
-    if store:
-        return store
-    if entry is not None:
-        return _entry_store_type(entry)
     return phase or "other"
 
 
-def reader_load(metrics: Metrics, t: SimThread, level: str, lock: Any) -> None:
-    """Count @t's load at @level if others are writing the tree @lock guards."""
+def reader_load(metrics: Metrics, t: SimThread, node: Any, lock: Any) -> None:
+    """Count @t's load of a word of @node (None: of ``ma_root``) if other
+    threads are writing the tree @lock guards.
+
+    The caller has checked that some tree is being written and that @t is
+    not inside a write operation itself.  (Hot when trees are written: the
+    level test and the cache look-up are inlined.)
+    """
     writers = metrics.writers.get(lock)
-    if not writers or t.tid <= 0 or t in writers:
+    if not writers or t.tid <= 0:
         return
+    if node is None:
+        level = "ma_root"
+    elif node._p & MA_ROOT_PARENT:
+        level = "root"
+    else:
+        level = "leaf" if node.type < maple_range_64 else "internal"
+    cover = metrics.cover
+    paths = metrics.paths
     for w in writers:
-        span = w.spans[-1].name if w.spans else "write"
-        metrics.covered(level, span, write_path(w))
+        glet = w.glet
+        top = glet.gr_frame if glet is not None else None
+        hit = paths.get(w.tid)
+        if hit is not None and hit[0] is top:
+            path = hit[1]
+        else:
+            path = _walk(top)
+            paths[w.tid] = (top, path)
+        key = (level, w.spans[-1].name if w.spans else "write", path)
+        cover[key] = cover.get(key, 0) + 1
 
 
 def writer_enter(metrics: Metrics, lock: Any, t: SimThread) -> None:

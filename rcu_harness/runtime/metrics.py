@@ -131,8 +131,9 @@ class Span:
 class Metrics:
     """The spans and samples one execution recorded."""
 
-    __slots__ = ("batch", "cover", "free_delay", "pipe", "retired_age", "spans",
-                 "values", "waiting", "waiting_now", "waiting_peak", "writers")
+    __slots__ = ("batch", "cover", "free_delay", "paths", "pipe", "retired_age",
+                 "spans", "values", "waiting", "waiting_now", "waiting_peak",
+                 "writers")
 
     def __init__(self) -> None:
         self.spans: list[Span] = []
@@ -145,8 +146,12 @@ class Metrics:
         self.batch: list[int] = []
         self.retired_age: list[int] = []
         self.cover: dict[tuple[str, str, str], int] = {}
+        """(level, writer span, write path) -> reader loads (filled by
+        :func:`rcu_harness.runtime.coverage.reader_load`)."""
         self.writers: dict[Any, list[SimThread]] = {}
         """Guard lock of a tree -> threads inside a write operation on it."""
+        self.paths: dict[int, tuple[Any, str]] = {}
+        """Writer tid -> (its top frame, its write path): a coverage cache."""
 
     # -- spans and free-standing samples ---------------------------------
     def open(self, name: str, t: SimThread, step: int) -> Span:
@@ -212,12 +217,6 @@ class Metrics:
         self.retired_age.append(age)
         if t.rcu_nesting and age > t.rcu_age:
             t.rcu_age = age
-
-    # -- coverage ----------------------------------------------------------------
-    def covered(self, level: str, span: str, store: str) -> None:
-        """Count one reader load at @level during a write (@span, @store)."""
-        key = (level, span, store)
-        self.cover[key] = self.cover.get(key, 0) + 1
 
 
 def _span_arrays(metrics: Metrics, out: dict[str, np.ndarray]) -> None:

@@ -25,7 +25,7 @@ def _suspended_in(fn):
     return SimpleNamespace(glet=g, spans=[])
 
 
-def test_the_outermost_store_path_on_the_writer_stack_names_the_write():
+def test_the_store_path_on_the_writer_stack_names_the_write():
     def mas_wr_bnode(main):
         mas_split(main)
 
