@@ -4,7 +4,8 @@ Commands: ``list``, ``stress``, ``replay``, ``report`` and ``oracle``.
 Exit status everywhere: 0 no violation, 1 violations found, 2 a usage or
 input error (one line on stderr saying what is wrong and how to fix it,
 never a traceback, nothing overwritten), 130 interrupted outside a
-campaign (a campaign interrupted by Ctrl-C stops cleanly and exits 0 or 1).
+campaign (a campaign interrupted by Ctrl-C stops cleanly and exits 0 or 1),
+141 when stdout was closed early (``| head``).
 Progress and notes go to stderr; with ``--json`` stdout holds exactly one
 JSON document.  This module and ``report/`` are the only ones that print.
 """
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
@@ -24,6 +26,7 @@ if TYPE_CHECKING:
     from rcu_harness.campaign.session import RunResult
 
 PROG = "rcu-harness"
+DEFAULT_OUT = Path("reports/runs")
 
 
 class UsageError(Exception):
@@ -85,8 +88,8 @@ def _stress_parser(sub: Any) -> None:
                    help="time budget per run (0: none)")
     p.add_argument("--jobs", type=_count, default=1, metavar="N",
                    help="local worker processes (default 1)")
-    p.add_argument("--out", type=Path, default=Path("reports/runs"), metavar="DIR",
-                   help="where run directories go (default reports/runs)")
+    p.add_argument("--out", type=Path, metavar="DIR",
+                   help=f"where run directories go (default {DEFAULT_OUT})")
     p.add_argument("--keep-going", action="store_true",
                    help="collect distinct findings instead of stopping at the first")
     p.add_argument("--resume", type=Path, metavar="RUN_DIR",
@@ -179,7 +182,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 # -- stress ----------------------------------------------------------------------------
 
 _RESUME_CONFLICTS = ("job", "scenario", "mutant", "strategy", "seed", "settings",
-                     "strategy_params", "max_steps", "keep_going")
+                     "strategy_params", "max_steps", "keep_going", "out")
 
 
 def _job(args: argparse.Namespace) -> Any:
@@ -275,7 +278,8 @@ def cmd_stress(args: argparse.Namespace) -> int:
         return _resume(args)
     job = _job(args)
     plans = [(resolve(spec), Budget(spec.executions, spec.time)) for spec in job.runs]
-    check_out(args.out)
+    out = args.out or DEFAULT_OUT
+    check_out(out)
     interrupt = Interrupt()
     results: list[RunResult] = []
     with interrupt.installed():
@@ -283,7 +287,7 @@ def cmd_stress(args: argparse.Namespace) -> int:
             if interrupt.count:
                 break
             progress = make_progress(sys.stderr, quiet=args.quiet)
-            result = start_run(plan, budget, out=args.out, jobs=args.jobs,
+            result = start_run(plan, budget, out=out, jobs=args.jobs,
                                progress=progress, interrupt=interrupt, job=job.name,
                                index=index)
             _emit(result, args)
@@ -445,6 +449,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = build_parser().parse_args(args_list)
         code: int = args.func(args)
         return code
+    except BrokenPipeError:  # ``... | head``: the reader has all it wanted
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 141
     except errors as err:
         text = str(err).splitlines()[0] if str(err) else type(err).__name__
         print(f"{PROG}: error: {text}", file=sys.stderr)

@@ -14,8 +14,8 @@ SMALL = ("--scenario", "mmput_race", "--set", "vmas=2", "--executions", "1")
 
 def _refused(capsys, tmp_path, *argv, match):
     out_dir = tmp_path / "out"
-    code, out, err = cli(capsys, *argv, "--out", out_dir) if argv[0] == "stress" \
-        else cli(capsys, *argv)
+    with_out = argv[0] == "stress" and "--resume" not in argv
+    code, out, err = cli(capsys, *argv, *(("--out", out_dir) if with_out else ()))
     assert code == 2, err
     assert out == ""
     assert err.count("\n") == 1, err
@@ -199,6 +199,9 @@ def test_resume_refuses_options_the_run_fixes(capsys, tmp_path):
                    "--scenario")
     _refused(capsys, tmp_path, "stress", "--resume", tmp_path, "--set", "a=1",
              match="drop --set")
+    code, _, err = cli(capsys, "stress", "--resume", tmp_path, "--out", tmp_path)
+    assert code == 2
+    assert "drop --out" in err
 
 
 def test_unknown_commands_and_list_topics_are_usage_errors(capsys, tmp_path):
