@@ -82,7 +82,11 @@ _STORE = 1
 _PHASE = 2
 _ENTRY = 3
 _MODEL = 4
+_HARNESS = 5
 _MAPLE = os.path.dirname(os.path.abspath(maple.__file__)) + os.sep
+_PKG = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+_HARNESS_DIR = _PKG + os.sep
+_MUTANTS = os.path.join(_PKG, "scenarios", "mutants.py")
 _MAX_FRAMES = 64
 _kinds: dict[int, tuple[CodeType, tuple[int, str] | None]] = {}
 """id(code) -> (code, its classification): code objects hash slowly, so the
@@ -97,6 +101,7 @@ def node_level(node: Any) -> str:
 
 
 def _classify(code: CodeType) -> tuple[int, str] | None:
+    """A label, _MODEL, _HARNESS or None (scenario or test code)."""
     name = code.co_name
     if name == ENTRY:
         return (_ENTRY, "")
@@ -104,15 +109,17 @@ def _classify(code: CodeType) -> tuple[int, str] | None:
         return (_STORE, STORE_PATHS[name])
     if name in PHASES:
         return (_PHASE, PHASES[name])
-    model = _is_model(code)
+    path = os.path.abspath(code.co_filename)
+    model = path.startswith(_MAPLE) or path == _MUTANTS
     for fn, label in STORE_PATHS.items():  # a mutant's variant: fn_<suffix>
-        if name.startswith(fn + "_") and not code.co_filename.startswith(_MAPLE):
+        if name.startswith(fn + "_") and path == _MUTANTS:
             return (_STORE, label)
-    return (_MODEL, "") if model else None
-
-
-def _is_model(code: CodeType) -> bool:
-    return code.co_filename.startswith(_MAPLE)
+    if model:
+        return (_MODEL, "")
+    if path.startswith(_HARNESS_DIR) and \
+            not path.startswith(os.path.join(_PKG, "scenarios") + os.sep):
+        return (_HARNESS, "")
+    return None
 
 
 def _entry_store_type(frame: FrameType) -> str:
@@ -139,24 +146,22 @@ def _kind(code: CodeType) -> tuple[int, str] | None:
 
 def _walk(frame: FrameType | None) -> str:
     """Innermost first: the first store path or mas_wr_store_entry() wins;
-    a phase is kept unless a store path encloses it; the walk stops where
-    the model's frames end (nothing outside maple/ carries out a store)."""
+    a phase is kept unless a store path encloses it.  The walk passes the
+    harness's own frames (the scheduling point, the port) and the model's,
+    and stops at the first other frame: scenario code, which no model
+    function encloses."""
     phase = ""
-    in_model = False
     n = 0
     while frame is not None and n < _MAX_FRAMES:
         kind = _kind(frame.f_code)
         if kind is None:
-            if in_model:
-                break
-        else:
-            in_model = True
-            if kind[0] == _STORE:
-                return kind[1]
-            if kind[0] == _ENTRY:
-                return _entry_store_type(frame)
-            if kind[0] == _PHASE and not phase:
-                phase = kind[1]
+            break
+        if kind[0] == _STORE:
+            return kind[1]
+        if kind[0] == _ENTRY:
+            return _entry_store_type(frame)
+        if kind[0] == _PHASE and not phase:
+            phase = kind[1]
         frame = frame.f_back
         n += 1
     return phase or "other"

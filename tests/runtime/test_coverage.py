@@ -26,16 +26,17 @@ def _suspended_in(fn):
 
 
 def test_the_store_path_on_the_writer_stack_names_the_write():
-    def mas_wr_bnode(main):
-        mas_split(main)
+    def mas_wr_spanning_store(main):
+        mas_wr_walk(main)
 
-    def mas_split(main):
-        mas_push_data(main)
-
-    def mas_push_data(main):
+    def mas_wr_walk(main):
         main.switch()
 
-    assert write_path(_suspended_in(mas_wr_bnode)) == "wr_split_store"
+    def mas_split(main):
+        main.switch()
+
+    assert write_path(_suspended_in(mas_wr_spanning_store)) == "wr_spanning_store"
+    assert write_path(_suspended_in(mas_split)) == "wr_split_store"
 
 
 def test_a_writer_inside_mas_wr_store_entry_is_named_by_its_store_type():
