@@ -200,7 +200,8 @@ class InstrumentedPort:
             if ex.record:
                 ex.events.append((ex.step, ex.cur_tid, _LOAD, node.addr,
                                   words._word, i, value, _code(ex, 3)))
-            if self.writers and not ex.cur.write_ops:
+            if self.writers and node._lock in self.writers \
+                    and not ex.cur.write_ops:
                 reader_load(ex.metrics, ex.cur, node, node._lock)
             return value
         if node._w & FREED:
@@ -250,7 +251,8 @@ class InstrumentedPort:
             if ex.record:
                 ex.events.append((ex.step, ex.cur_tid, _LOAD, node.addr, word,
                                   -1, value, _code(ex, 3)))
-            if self.writers and not ex.cur.write_ops:
+            if self.writers and node._lock in self.writers \
+                    and not ex.cur.write_ops:
                 reader_load(ex.metrics, ex.cur, node, node._lock)
             if attr == "_p" and (value & _ADDR_MASK) == node.addr:
                 lock = node._lock
@@ -316,7 +318,7 @@ class InstrumentedPort:
 
             ex.fail(suspicious_rcu_usage(ex, mt, "ma_root", lock))
         ex.emit(_LOAD, mt.addr, "ma_root", -1, value, _code(ex, 2))
-        if self.writers and not t.write_ops:
+        if self.writers and lock in self.writers and not t.write_ops:
             reader_load(ex.metrics, t, None, lock)
         return value
 

@@ -150,8 +150,9 @@ class Metrics:
         :func:`rcu_harness.runtime.coverage.reader_load`)."""
         self.writers: dict[Any, list[SimThread]] = {}
         """Guard lock of a tree -> threads inside a write operation on it."""
-        self.paths: dict[int, tuple[Any, str]] = {}
-        """Writer tid -> (its top frame, its write path): a coverage cache."""
+        self.paths: dict[int, tuple[Any, Any, str]] = {}
+        """Writer tid -> (its top frame, its innermost model frame, its
+        write path): the coverage cache."""
 
     # -- spans and free-standing samples ---------------------------------
     def open(self, name: str, t: SimThread, step: int) -> Span:
