@@ -230,12 +230,15 @@ class InstrumentedPort:
             if ex.record:
                 ex.events.append((ex.step, ex.cur_tid, _STORE, node.addr,
                                   words._word, i, value, _code(ex, 3)))
-            if type(value) is MapleEnode:
-                child = cast("SimMapleNode", value[0])
-                if not child._w & PUBLISHED:
-                    self.publish(child, node._lock)
         elif node._w & FREED:
             self._uaf(node, "Write", words._word, i)
+        if node._w & PUBLISHED and type(value) is MapleEnode:
+            # Publication is bookkeeping, not observation: a node becomes
+            # reachable even when the store is unobserved (a tree built
+            # before the threads start).
+            child = cast("SimMapleNode", value[0])
+            if not child._w & PUBLISHED:
+                self.publish(child, node._lock)
         _lset(words, i, value)
 
     def load_word(self, node: SimMapleNode, word: str) -> Any:

@@ -33,6 +33,8 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import zipfile
+import zlib
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -59,6 +61,10 @@ CREATE TABLE IF NOT EXISTS sample_chunks (
     name TEXT PRIMARY KEY, first_execution INTEGER NOT NULL,
     last_execution INTEGER NOT NULL, executions INTEGER NOT NULL);
 """
+
+
+_CORRUPT = (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error)
+"""What reading a missing, truncated or garbled .npz raises."""
 
 
 class StoreError(ValueError):
@@ -353,7 +359,7 @@ class RunStore:
                 with np.load(path) as chunk:
                     for key in sorted(chunk.files):
                         parts.setdefault(key, []).append(chunk[key])
-            except (OSError, ValueError, EOFError) as e:
+            except _CORRUPT as e:
                 raise StoreError(f"sample file {path} is missing or corrupt ({e})") \
                     from None
         return {k: np.concatenate(v) for k, v in sorted(parts.items())}

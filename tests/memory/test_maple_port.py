@@ -250,3 +250,36 @@ def test_unobserved_block_creates_no_scheduling_points():
 
     assert explore(program, executions=1).ok
     assert steps["delta"] == 0
+
+
+def test_a_tree_built_unobserved_is_published_down_to_every_leaf():
+    import random
+
+    from maple.node import MapleEnode
+    from rcu_harness.memory.heap import PUBLISHED
+    from rcu_harness.runtime.runner import run_execution
+    from rcu_harness.sched.registry import make_strategy
+
+    seen = {}
+
+    def program(h):
+        mt = MapleTree(MT_FLAGS_ALLOC_RANGE, port=h.port)
+        order = list(range(300))
+        random.Random(1).shuffle(order)  # splits below the root, not only new roots
+        with h.unobserved():
+            for i in order:
+                mtree_store_range(mt, i * 16 + 1, i * 16 + 9, i)
+        stack, nodes = [mt.ma_root], []
+        while stack:
+            enode = stack.pop()
+            nodes.append(enode[0])
+            if enode[1] > 1:
+                stack += [s for s in enode[0].slot.raw() if type(s) is MapleEnode]
+        seen["unpublished"] = sum(1 for n in nodes if not n._w & PUBLISHED)
+        seen["nodes"] = len(nodes)
+
+    strategy = make_strategy("random", 0)
+    strategy.new_execution(0)
+    run_execution(program, strategy, 0)
+    assert seen["nodes"] > 20
+    assert seen["unpublished"] == 0

@@ -124,3 +124,16 @@ def test_counters_are_stored_as_json(store):
     con = sqlite3.connect(store.run_dir / "run.sqlite")
     (text,) = con.execute("SELECT counters FROM executions").fetchone()
     assert json.loads(text) == {"a": 2, "z": 1}
+
+
+def test_a_truncated_sample_chunk_is_a_store_error_naming_the_file(tmp_path):
+    import numpy as np
+
+    from rcu_harness.store import RunStore, StoreError, chunk_arrays
+
+    store = RunStore.create(tmp_path / "run", {"scenario": "x"})
+    store.add_samples("c0", 0, 0, 1, chunk_arrays([(0, {"a": np.arange(1000)})]))
+    path = tmp_path / "run" / "samples" / "c0.npz"
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    with pytest.raises(StoreError, match="c0.npz is missing or corrupt"):
+        store.samples()
