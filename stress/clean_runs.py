@@ -1,0 +1,283 @@
+"""Correct model, long runs: N executions per scenario and design, 0 findings.
+
+Usage (normally through ``python stress/scoreboard.py --clean ...``):
+  python stress/clean_runs.py [--executions 100000] [--chunk 2000] [--jobs 2]
+      [--strategy random] [--seed 0] [--scenarios a,b] [--designs 2021,modern]
+      [--estimate 1000] [--write]
+
+Every scenario runs without a mutant, in each design, for executions
+0..N-1 of one campaign (base seed --seed, default strategy random).  The
+index range is cut into chunks of --chunk executions that --jobs worker
+processes run; execution i's schedule depends only on the base seed and
+i, so the split is exact (pct's ``steps`` is calibrated once per scenario,
+in the parent, and handed to every chunk).  Each finished chunk is saved
+at once to reports/runs/clean-<strategy>-seed<seed>.json: a killed run
+resumes where it stopped, and a later invocation with a larger
+--executions only runs the missing chunks.  Chunks are handed out round
+robin over the scenarios, so a run stopped early has covered each of them
+about equally (the report says exactly how many executions each got).
+--estimate K times K executions per scenario and design, prints the
+projection for --executions, and runs nothing else.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import os
+import sys
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from stress.benchlib import machine, write_section
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+ROOT = Path(__file__).resolve().parents[1]
+HEADING = "## Correct model, long runs (stress/scoreboard.py --clean)"
+SCENARIOS = ("dup_mmap", "rcu_transitions", "mmput_race")
+DESIGNS = ("2021", "modern")
+
+Chunk = tuple[str, str, int, int]
+"""(scenario, design, first execution, end execution)."""
+
+
+def run_chunk(task: tuple[Chunk, str, int, dict[str, Any]]) -> dict[str, Any]:
+    """Run executions [first, end) of one scenario and design; its record."""
+    from rcu_harness.runtime.runner import run_execution
+    from rcu_harness.scenarios import configure, program, replay_command
+    from rcu_harness.sched.registry import make_strategy
+
+    (scenario, design, first, end), strategy, seed, params = task
+    cfg = configure(scenario, {"design": design})
+    prog = program(cfg)
+    inner = make_strategy(strategy, seed, **params)
+    findings, steps = [], 0
+    start = time.perf_counter()
+    for i in range(first, end):
+        inner.new_execution(i)
+        ex = run_execution(prog, inner, i, record=0)
+        steps += ex.step
+        if ex.violation is not None:
+            findings.append({
+                "execution": i, "kind": str(ex.violation.kind),
+                "message": ex.violation.message[:200],
+                "replay": replay_command(cfg, strategy=strategy, seed=seed,
+                                         execution=i, strategy_params=params)})
+    return {"key": chunk_key((scenario, design, first, end)),
+            "executions": end - first, "steps": steps, "findings": findings,
+            "seconds": time.perf_counter() - start}
+
+
+def run_threaded_clean(task: tuple[str, str, float, int]) -> dict[str, Any]:
+    """The correct scenario on OS threads for a fixed time; every finding."""
+    from rcu_harness.runtime.threaded import run_threaded
+    from rcu_harness.scenarios import configure, program
+
+    scenario, design, seconds, seed = task
+    r = run_threaded(program(configure(scenario, {"design": design})),
+                     duration=seconds, seed=seed, stop_on_first=False)
+    return {"key": threaded_key(scenario, design, seconds),
+            "executions": r.executions, "seconds": r.wall_time,
+            "findings": [{"execution": f.execution, "kind": f.kind,
+                          "message": f.message[:200]} for f in r.findings]}
+
+
+def threaded_key(scenario: str, design: str, seconds: float) -> str:
+    """Identity of an OS-thread run in the state file."""
+    return f"threads/{scenario}/{design}/{seconds:g}s"
+
+
+def chunk_key(c: Chunk) -> str:
+    """Identity of a chunk in the state file."""
+    return f"{c[0]}/{c[1]}/{c[2]}-{c[3]}"
+
+
+def chunks(configs: list[tuple[str, str]], executions: int, size: int) -> list[Chunk]:
+    """Every chunk, round robin over the configurations."""
+    out = []
+    for first in range(0, executions, size):
+        for scenario, design in configs:
+            out.append((scenario, design, first, min(first + size, executions)))
+    return out
+
+
+def state_path(strategy: str, seed: int) -> Path:
+    """The resumable state file of one campaign."""
+    return ROOT / "reports" / "runs" / f"clean-{strategy}-seed{seed}.json"
+
+
+def load_state(path: Path) -> dict[str, Any]:
+    """Finished chunks by key (empty if none yet)."""
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+def save_state(path: Path, state: dict[str, Any]) -> None:
+    """Write @state atomically (a kill never leaves half a file)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(state, indent=0, sort_keys=True))
+    os.replace(tmp, path)
+
+
+def strategy_params(configs: list[tuple[str, str]], strategy: str,
+                    seed: int) -> dict[str, dict[str, Any]]:
+    """Per configuration, the strategy parameters (pct: calibrated steps)."""
+    from rcu_harness.runtime.runner import calibrate
+    from rcu_harness.scenarios import configure, program
+
+    return {f"{s}/{d}": calibrate(program(configure(s, {"design": d})), strategy,
+                                  seed) for s, d in configs}
+
+
+def run(args: argparse.Namespace, configs: list[tuple[str, str]]) -> float:
+    """Run every missing chunk; returns the wall seconds spent."""
+    path = state_path(args.strategy, args.seed)
+    state = load_state(path)
+    todo = [c for c in chunks(configs, args.executions, args.chunk)
+            if chunk_key(c) not in state]
+    params = strategy_params(configs, args.strategy, args.seed)
+    tasks = [(c, args.strategy, args.seed, params[f"{c[0]}/{c[1]}"]) for c in todo]
+    start = time.perf_counter()
+    ctx = multiprocessing.get_context("fork")
+    with ctx.Pool(args.jobs, maxtasksperchild=10) as pool:
+        if args.threaded_seconds:
+            threaded = [(s, d, args.threaded_seconds, args.seed) for s, d in configs
+                        if threaded_key(s, d, args.threaded_seconds) not in state]
+            _collect(pool.imap_unordered(run_threaded_clean, threaded), state,
+                     path, start)
+        _collect(pool.imap_unordered(run_chunk, tasks), state, path, start)
+    return time.perf_counter() - start
+
+
+def _collect(records: Iterator[dict[str, Any]], state: dict[str, Any],
+             path: Path, start: float) -> None:
+    """Save each finished record at once and print progress."""
+    for rec in records:
+        state[rec["key"]] = rec
+        save_state(path, state)
+        print(f"[{time.perf_counter() - start:7.0f}s] {rec['key']}: "
+              f"{rec['executions']} executions in {rec['seconds']:.0f} s, "
+              f"{len(rec['findings'])} findings", flush=True)
+
+
+def totals(state: dict[str, Any], scenario: str, design: str) -> dict[str, Any]:
+    """Executions, findings, steps and seconds of one configuration."""
+    recs = [r for k, r in state.items() if k.startswith(f"{scenario}/{design}/")
+            and k[len(scenario) + len(design) + 2:][:1].isdigit()]
+    covered = sorted(tuple(map(int, k.rsplit("/", 1)[1].split("-"))) for k in
+                     (r["key"] for r in recs))
+    prefix = 0
+    for first, end in covered:
+        if first != prefix:
+            break
+        prefix = end
+    return {"executions": sum(r["executions"] for r in recs), "prefix": prefix,
+            "findings": [f for r in recs for f in r["findings"]],
+            "steps": sum(r["steps"] for r in recs),
+            "seconds": sum(r["seconds"] for r in recs)}
+
+
+def report(args: argparse.Namespace, configs: list[tuple[str, str]],
+           wall: float) -> str:
+    """The BENCHMARKS.md section."""
+    state = load_state(state_path(args.strategy, args.seed))
+    rows = ["| scenario | design | executions (indices 0..n-1 complete) | findings "
+            "| steps per execution | worker wall s (sum of chunks) "
+            "| ms per execution |",
+            "|---|---|---|---|---|---|---|"]
+    notes = []
+    for s, d in configs:
+        t = totals(state, s, d)
+        n = max(1, t["executions"])
+        rows.append(f"| {s} | {d} | {t['executions']:,} ({t['prefix']:,}) | "
+                    f"{len(t['findings'])} | {t['steps'] / n:,.0f} | "
+                    f"{t['seconds']:,.0f} | {1000 * t['seconds'] / n:.1f} |")
+        notes += [f"- {s}/{d} execution {f['execution']}: {f['kind']}: "
+                  f"{f['message']} (`{f['replay']}`)" for f in t["findings"][:5]]
+    command = "python stress/scoreboard.py --clean " + " ".join(
+        a for a in sys.argv[1:] if a not in ("--clean", "--write"))
+    threaded = threaded_rows(state, configs)
+    return "\n".join([
+        HEADING, "",
+        f"Command: `{command.strip()}` (target {args.executions:,} executions "
+        f"per scenario and design, strategy {args.strategy}, base seed "
+        f"{args.seed}, chunks of {args.chunk:,} in {args.jobs} processes; "
+        f"{wall / 60:.0f} min wall time in the last invocation)."
+        + (f" {args.note}" if args.note else ""), "",
+        *machine(), "", *rows, "", *(notes or ["No findings."]), "", *threaded,
+        "Execution i's schedule depends only on the base seed and i, so the "
+        "chunks split the campaign exactly; the state file "
+        f"`reports/runs/clean-{args.strategy}-seed{args.seed}.json` keeps each "
+        "finished chunk, and rerunning the command runs only what is missing.",
+        ""])
+
+
+def threaded_rows(state: dict[str, Any], configs: list[tuple[str, str]]
+                  ) -> list[str]:
+    """The OS-thread runs of the correct model, if any were made."""
+    recs = [(s, d, r) for s, d in configs for k, r in sorted(state.items())
+            if k.startswith(f"threads/{s}/{d}/")]
+    if not recs:
+        return []
+    rows = ["The same correct scenarios on OS threads "
+            "(rcu_harness.runtime.threaded, not replayable), every finding kept:",
+            "", "| scenario | design | seconds | executions | findings |",
+            "|---|---|---|---|---|"]
+    for s, d, r in recs:
+        found = "; ".join(f"execution {f['execution']}: {f['message']}"
+                          for f in r["findings"]) or "none"
+        rows.append(f"| {s} | {d} | {r['seconds']:.0f} | {r['executions']:,} | "
+                    f"{found} |")
+    return [*rows, ""]
+
+
+def estimate(args: argparse.Namespace, configs: list[tuple[str, str]]) -> None:
+    """Time --estimate executions per configuration; print the projection."""
+    total = 0.0
+    for s, d in configs:
+        params = strategy_params([(s, d)], args.strategy, args.seed)[f"{s}/{d}"]
+        rec = run_chunk(((s, d, 0, args.estimate), args.strategy, args.seed, params))
+        per = rec["seconds"] / args.estimate
+        total += per * args.executions
+        print(f"{s}/{d}: {per * 1000:.1f} ms per execution, "
+              f"{len(rec['findings'])} findings in {args.estimate}", flush=True)
+    print(f"projection for {args.executions:,} each: {total / 3600:.2f} CPU hours,"
+          f" {total / 3600 / args.jobs:.2f} h on {args.jobs} processes")
+
+
+def main(argv: list[str]) -> None:
+    """Run (or estimate) the long clean runs."""
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--executions", type=int, default=100_000)
+    p.add_argument("--chunk", type=int, default=2000)
+    p.add_argument("--jobs", type=int, default=2)
+    p.add_argument("--strategy", default="random")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--scenarios", default=",".join(SCENARIOS))
+    p.add_argument("--designs", default=",".join(DESIGNS))
+    p.add_argument("--estimate", type=int, default=0)
+    p.add_argument("--note", default="", help="a sentence for the report")
+    p.add_argument("--threaded-seconds", type=float, default=0.0,
+                   help="also run each configuration on OS threads this long")
+    p.add_argument("--write", action="store_true")
+    args = p.parse_args(argv)
+    configs = [(s, d) for s in args.scenarios.split(",") if s
+               for d in args.designs.split(",") if d]
+    if args.estimate:
+        estimate(args, configs)
+        return
+    wall = run(args, configs)
+    text = report(args, configs, wall)
+    print(text)
+    if args.write:
+        write_section(HEADING, text)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
