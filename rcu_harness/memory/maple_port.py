@@ -48,6 +48,8 @@ from maple.node import NODE_SIZE, MapleEnode, MapleNode
 from maple.port import NodeAccounting, rcu_head_init
 from rcu_harness.memory.heap import FREED, PUBLISHED, AllocState
 from rcu_harness.memory.maple_node import SimMapleNode, Words, new_node
+from rcu_harness.memory.simstruct import SimStruct
+from rcu_harness.memory.simstruct import publish as publish_struct
 from rcu_harness.rcu import api as rcu_api
 from rcu_harness.runtime.coverage import reader_load, writer_enter, writer_exit
 from rcu_harness.sync.sleep import check_may_sleep
@@ -232,13 +234,18 @@ class InstrumentedPort:
                                   words._word, i, value, _code(ex, 3)))
         elif node._w & FREED:
             self._uaf(node, "Write", words._word, i)
-        if node._w & PUBLISHED and type(value) is MapleEnode:
+        if node._w & PUBLISHED:
             # Publication is bookkeeping, not observation: a node becomes
             # reachable even when the store is unobserved (a tree built
-            # before the threads start).
-            child = cast("SimMapleNode", value[0])
-            if not child._w & PUBLISHED:
-                self.publish(child, node._lock)
+            # before the threads start).  An entry that is an instrumented
+            # struct (a VMA) becomes reachable by readers too, so that their
+            # loads of it are scheduling points.
+            if type(value) is MapleEnode:
+                child = cast("SimMapleNode", value[0])
+                if not child._w & PUBLISHED:
+                    self.publish(child, node._lock)
+            elif isinstance(value, SimStruct) and not value._w & PUBLISHED:
+                publish_struct(value)
         _lset(words, i, value)
 
     def load_word(self, node: SimMapleNode, word: str) -> Any:

@@ -209,17 +209,20 @@ def fork_thread(h: Harness, cfg: Config, w: World) -> None:
 def parent_thread(h: Harness, cfg: Config, w: World) -> None:
     """The parent maps a new VMA and unmaps an old one, then exits."""
     mm = w.parent
-    top = w.parent_vmas[-1].vm_end if w.parent_vmas else 0x400000
+    with h.unobserved():  # its own VMAs, under its mmap_lock: see do_op()
+        top = w.parent_vmas[-1].vm_end if w.parent_vmas else 0x400000
     for op in range(cfg["parent_ops"]):
         down_write(mm.mmap_lock)
         if op % 2 == 0:  # mmap a fresh VMA past the end
             vma = vma_alloc(top + PAGE, top + 4 * PAGE)
+            mm_store(h, mm, top + PAGE, top + 4 * PAGE - 1, vma)
             top += 8 * PAGE
-            mm_store(h, mm, vma.vm_start, vma.vm_end - 1, vma)
             w.parent_vmas.append(vma)
         elif len(w.parent_vmas) > 1:  # munmap the first VMA
             vma = w.parent_vmas.pop(0)
-            mm_store(h, mm, vma.vm_start, vma.vm_end - 1, None, span="writer.erase")
+            with h.unobserved():
+                start, end = vma.vm_start, vma.vm_end
+            mm_store(h, mm, start, end - 1, None, span="writer.erase")
             vma_free(mm, vma)
         up_write(mm.mmap_lock)
     mmput(h, mm, w.parent_vmas)

@@ -192,6 +192,10 @@ MUTANTS: dict[str, Mutant] = {m.name: m for m in (
     _m("reader-without-rcu-lock",
        "a lockless reader walks the tree without rcu_read_lock()",
        ("rcu_transitions", "dup_mmap")),
+    _m("vma-used-after-rcu-unlock",
+       "a caller uses the VMA mtree_load() returned after the read-side section "
+       "mtree_load() took for its walk has ended",
+       ("rcu_transitions",), params={"read_kind": "lookup", "reads": 4}),
     _m("mmget-not-zero-no-rcu",
        "mmget_not_zero() takes the reference without mt_set_in_rcu()",
        ("rcu_transitions", "mmput_race"),

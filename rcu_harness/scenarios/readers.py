@@ -55,14 +55,26 @@ def iterate(h: Harness, mm: Mm, *, rcu: bool = True) -> int:
     return len(rd.results)
 
 
-def lookup(h: Harness, mm: Mm, index: int, *, rcu: bool = True) -> object:
-    """mtree_load() of @index (it takes the RCU read lock itself)."""
+def lookup(h: Harness, mm: Mm, index: int, *, rcu: bool = True,
+           own_section: bool = True) -> object:
+    """mtree_load() of @index, using the VMA inside the same read-side section.
+
+    mtree_load() takes the RCU read lock itself, but only for the walk: a
+    caller that then uses the VMA must hold its own read-side section across
+    both (a VMA removed meanwhile is freed after a grace period).
+    ``own_section=False`` is that mistake.
+    """
     mt = mm.mm_mt
+    hold = rcu and own_section
     with h.span("reader.lookup"), h.reading(mt, ReadKind.LOAD, index, index) as rd:
+        if hold:
+            rcu_read_lock()
         vma = mtree_load(mt, index)
         rd.saw(index, index, vma)
         if vma is not None:
             touch_vma(vma)
+        if hold:
+            rcu_read_unlock()
     return vma
 
 
@@ -106,8 +118,11 @@ def lockless_reader(h: Harness, cfg: Config, mm: Mm, vmas: list[Vma],
         how = ("iterate", "lookup", "walk")[i % 3] if kind == "mixed" else kind
         if how == "iterate":
             iterate(h, mm, rcu=use_rcu)
+        elif how == "lookup":
+            lookup(h, mm, points[h.random(len(points))], rcu=use_rcu,
+                   own_section=not cfg.bug("vma-used-after-rcu-unlock"))
         else:
-            READS[how](h, mm, points[h.random(len(points))], rcu=use_rcu)
+            walk(h, mm, points[h.random(len(points))], rcu=use_rcu)
     h.reader_exit(mm.mm_users)
     mmput(h, mm, vmas, clear_rcu_always=cfg.bug("mmput-clears-rcu-early"))
 

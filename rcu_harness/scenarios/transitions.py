@@ -54,50 +54,61 @@ def owner_ops(cfg: Config) -> list[str]:
 
 
 def do_op(h: Harness, mm: Mm, vmas: list[Vma], op: str, k: int) -> None:
-    """One address-space change; the caller holds mmap_lock for write."""
+    """One address-space change; the caller holds mmap_lock for write.
+
+    The owner reads its own VMAs' bounds unobserved: it holds mmap_lock and
+    nobody else writes them, so these loads are not interleavings that
+    matter (they are still checked against freed memory).
+    """
+    with h.unobserved():
+        bounds = [(v.vm_start, v.vm_end, v.vm_flags) for v in vmas]
     if not vmas:
         op = "mmap"
     i = k % len(vmas) if vmas else 0
     if op == "mmap":
-        top = vmas[-1].vm_end if vmas else 0x400000
-        vma = vma_alloc(top + (1 + k % 3) * PAGE, top + (3 + k % 5) * PAGE)
-        mm_store(h, mm, vma.vm_start, vma.vm_end - 1, vma)
+        top = bounds[-1][1] if vmas else 0x400000
+        start, end = top + (1 + k % 3) * PAGE, top + (3 + k % 5) * PAGE
+        vma = vma_alloc(start, end)
+        mm_store(h, mm, start, end - 1, vma)
         vmas.append(vma)
     elif op == "mmap_gap":  # map one page in the middle of a gap
         gaps = [j for j in range(len(vmas) - 1)
-                if vmas[j + 1].vm_start - vmas[j].vm_end >= 3 * PAGE]
+                if bounds[j + 1][0] - bounds[j][1] >= 3 * PAGE]
         if gaps:
             j = gaps[k % len(gaps)]
-            hole = vmas[j + 1].vm_start - vmas[j].vm_end
-            start = vmas[j].vm_end + (hole // PAGE // 2) * PAGE
+            hole = bounds[j + 1][0] - bounds[j][1]
+            start = bounds[j][1] + (hole // PAGE // 2) * PAGE
             vma = vma_alloc(start, start + PAGE)
             mm_store(h, mm, start, start + PAGE - 1, vma)
             vmas.insert(j + 1, vma)
     elif op == "munmap":
+        start, end, _flags = bounds[i]
         vma = vmas.pop(i)
-        mm_store(h, mm, vma.vm_start, vma.vm_end - 1, None, span="writer.erase")
+        mm_store(h, mm, start, end - 1, None, span="writer.erase")
         vma_free(mm, vma)
-    elif op == "split" and vmas[i].vm_end - vmas[i].vm_start > PAGE:
+    elif op == "split" and bounds[i][1] - bounds[i][0] > PAGE:
+        start, end, flags = bounds[i]
         old = vmas[i]
-        mid = old.vm_start + ((old.vm_end - old.vm_start) // PAGE // 2) * PAGE
-        low = vma_alloc(old.vm_start, mid, old.vm_flags)
-        high = vma_alloc(mid, old.vm_end, old.vm_flags)
-        mm_store(h, mm, mid, high.vm_end - 1, high, span="writer.split")
-        mm_store(h, mm, low.vm_start, mid - 1, low, span="writer.split")
+        mid = start + ((end - start) // PAGE // 2) * PAGE
+        low = vma_alloc(start, mid, flags)
+        high = vma_alloc(mid, end, flags)
+        mm_store(h, mm, mid, end - 1, high, span="writer.split")
+        mm_store(h, mm, start, mid - 1, low, span="writer.split")
         vmas[i:i + 1] = [low, high]
         vma_free(mm, old)
     elif op == "munmap_span" and len(vmas) > 3:
         j = min(i + 3, len(vmas) - 1)
-        first, last = vmas[i].vm_start, vmas[j].vm_end - 1
+        first, last = bounds[i][0], bounds[j][1] - 1
         gone = vmas[i:j + 1]
         del vmas[i:j + 1]
         mm_store(h, mm, first, last, None, span="writer.span")
         for vma in gone:
             vma_free(mm, vma)
     elif op == "shrink":
-        for _ in range(min(4, len(vmas) - 1)):
+        for n in range(min(4, len(vmas) - 1)):
+            start, end, _flags = bounds[n]
             vma = vmas.pop(0)
-            mm_store(h, mm, vma.vm_start, vma.vm_end - 1, None, span="writer.erase")
+            mm_store(h, mm, start, end - 1, None, span="writer.erase")
             vma_free(mm, vma)
 
 
