@@ -200,6 +200,11 @@ def _job(args: argparse.Namespace) -> Any:
         job = load_job(find_job(args.job))
     elif args.scenario is not None:
         job = adhoc_job(args.scenario)
+    elif args.mutant is not None:
+        # a mutant alone: run it against the scenario it was written for
+        from rcu_harness.scenarios import get_mutant
+
+        job = adhoc_job(get_mutant(args.mutant).scenarios[0])
     else:
         job = load_job(DEFAULT_JOB)
     return override(job, Overrides(

@@ -12,8 +12,10 @@ Two strategies need care:
   decisions per execution; by default it learns ``k`` from the executions it
   ran before in the same process, which would make execution ``i`` depend
   on how the run was split.  :func:`resolve` therefore fixes ``steps`` (the
-  ``k``) in the plan: the most decisions any of :data:`CALIBRATION_RUNS`
-  executions of a fixed-seed calibration needed.  It is then an ordinary
+  ``k``) in the plan with :func:`~rcu_harness.runtime.runner.calibrate`,
+  the same calibration every other entry point uses (one ``random``
+  execution seeded by the base seed alone), so ``stress --seed S`` and
+  ``explore(..., seed=S)`` run the same executions.  It is then an ordinary
   strategy parameter, stored with the run, written into trace files and
   replay commands (``--strategy-param steps=K``).  ``--strategy-param
   steps=K`` skips the calibration.
@@ -31,20 +33,17 @@ import inspect
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from rcu_harness.runtime.runner import run_execution
+from rcu_harness.runtime.runner import calibrate
 from rcu_harness.scenarios.mutants import applied
 from rcu_harness.scenarios.registry import Config, configure, get_scenario, program
 from rcu_harness.scenarios.run import replay_command
 from rcu_harness.sched.registry import STRATEGIES, make_strategy
-from rcu_harness.sched.schedule import RANDOM
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping
 
     from rcu_harness.campaign.jobs import RunSpec
 
-CALIBRATION_RUNS = 8
-CALIBRATION_SEED = 0
 SEQUENTIAL = frozenset({"dfs"})
 """Strategies whose executions depend on the previous ones."""
 
@@ -167,25 +166,13 @@ def _typed(strategy: str, key: str, value: Any, default: Any) -> Any:
     return number
 
 
-def calibrate_steps(cfg: Config, params: Mapping[str, Any], max_steps: int) -> int:
-    """The most decisions a few fixed-seed pct executions of @cfg needed."""
-    pct = make_strategy("pct", CALIBRATION_SEED, **params)
-    setup = program(cfg)
-    most = 1
-    with applied(cfg.mutant):
-        for i in range(CALIBRATION_RUNS):
-            pct.new_execution(i)
-            ex = run_execution(setup, pct, i, max_steps=max_steps, record=0)
-            most = max(most, sum(1 for d in ex.decisions if d != RANDOM))
-    return most
-
-
 def resolve(spec: RunSpec) -> RunPlan:
     """Check @spec and fix everything its executions depend on."""
     cfg = configure(spec.scenario, dict(spec.params), spec.mutant)
     sparams = check_strategy(spec.strategy, spec.strategy_params)
-    if spec.strategy == "pct" and not sparams.get("steps"):
-        sparams["steps"] = calibrate_steps(cfg, sparams, spec.max_steps)
+    with applied(cfg.mutant):
+        sparams = calibrate(program(cfg), spec.strategy, spec.seed,
+                            max_steps=spec.max_steps, strategy_params=sparams)
     return RunPlan(cfg.scenario, dict(cfg.values), cfg.mutant, spec.strategy,
                    sparams, spec.seed, spec.max_steps, spec.keep_going)
 

@@ -91,6 +91,26 @@ def test_with_no_arguments_the_default_job_runs(capsys, tmp_path):
     assert all(r["plan"]["params"]["design"] == "2021" for r in out["runs"])
 
 
+def test_a_mutant_alone_runs_against_its_own_scenario(capsys, tmp_path):
+    code, out = stress_json(capsys, tmp_path, "--mutant", "gp-ignores-readers",
+                            "--executions", "40")
+    assert code == 1
+    assert (out["plan"]["scenario"], out["plan"]["mutant"]) == (
+        "rcu_transitions", "gp-ignores-readers")
+
+
+def test_the_cli_and_the_python_api_run_the_same_executions(capsys, tmp_path):
+    # one pct calibration for every entry point: the same seed, the same runs
+    from rcu_harness.scenarios import explore_scenario
+
+    _, out = stress_json(capsys, tmp_path, "--mutant", "vma-used-after-rcu-unlock",
+                         "--seed", "0", "--executions", "100")
+    api = explore_scenario("rcu_transitions", mutant="vma-used-after-rcu-unlock",
+                           strategy="pct", executions=100, seed=0)
+    assert out["findings"][0]["first_execution"] == api.findings[0].execution
+    assert out["findings"][0]["signature"] == api.findings[0].signature
+
+
 def test_every_run_gets_a_new_directory(capsys, tmp_path):
     dirs = {stress_json(capsys, tmp_path, "--scenario", "mmput_race", "--set",
                         "vmas=2", "--executions", "1")[1]["run_dir"]
