@@ -32,14 +32,10 @@ import sys
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from stress.benchlib import machine, write_section
-
-if TYPE_CHECKING:
-    from rcu_harness.runtime.finding import Finding
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "reports" / "runs" / "scoreboard.jsonl"
@@ -98,24 +94,6 @@ class Outcome:
     stop: str = ""
     """Why an attempt without a finding stopped: executions, seconds,
     exhausted (dfs searched everything) or error."""
-    aside: int = 0
-    """OS threads: findings of the scenario's own bug set aside before it."""
-
-
-def scenario_bug(f: Finding) -> bool:
-    """Is @f the correct scenario's own lookup-after-unlock use after free?
-
-    The ``lookup`` reader (rcu_harness/scenarios/readers.py) touches the VMA
-    that ``mtree_load()`` returned after ``mtree_load()`` has left its RCU
-    read-side section: a real use after free once the VMA is unmapped and
-    its grace period ends.  The greenlet strategies cannot reach it (a VMA
-    is never published, so its loads are not scheduling points and nothing
-    runs between that ``rcu_read_unlock()`` and the load); OS threads can be
-    preempted there.  It is no mutant's bug, so the OS-thread baseline sets
-    it aside and keeps looking.
-    """
-    return (f.kind == "use-after-free" and "touch_vma" in f.message
-            and "RCU nest depth 0" in f.report and " lookup (" in f.report)
 
 
 def strategy_attempt(a: Attempt) -> Outcome:
@@ -145,28 +123,19 @@ def strategy_attempt(a: Attempt) -> Outcome:
 
 
 def threaded_attempt(a: Attempt) -> Outcome:
-    """Run the mutant on OS threads for the fixed wall time (the scenario's
-    own bug, :func:`scenario_bug`, set aside)."""
+    """Run the mutant on OS threads for the fixed wall time."""
     from rcu_harness.runtime.threaded import run_threaded
     from rcu_harness.scenarios import MUTANTS, applied, configure, program
 
     cfg = configure(MUTANTS[a.mutant].scenario, mutant=a.mutant)
-    spent, ran, aside = 0.0, 0, 0
     with applied(a.mutant):
-        while spent < a.max_seconds:
-            r = run_threaded(program(cfg), duration=a.max_seconds - spent,
-                             seed=a.seed * 1000 + aside)
-            if r.findings and not scenario_bug(r.findings[0]):
-                f = r.findings[0]
-                return Outcome(a.key(), a.mutant, a.mode, a.seed, True,
-                               ran + f.execution + 1,
-                               spent + (r.first_finding_after or r.wall_time),
-                               f.kind, f.message[:200], aside=aside)
-            spent += r.wall_time
-            ran += r.executions
-            aside += bool(r.findings)
-    return Outcome(a.key(), a.mutant, a.mode, a.seed, False, ran, spent,
-                   stop="seconds", aside=aside)
+        r = run_threaded(program(cfg), duration=a.max_seconds, seed=a.seed)
+    if r.findings:
+        f = r.findings[0]
+        return Outcome(a.key(), a.mutant, a.mode, a.seed, True, f.execution + 1,
+                       r.first_finding_after or r.wall_time, f.kind, f.message[:200])
+    return Outcome(a.key(), a.mutant, a.mode, a.seed, False, r.executions,
+                   r.wall_time, stop="seconds")
 
 
 def _none(a: Attempt, ran: int, start: float, stop: str) -> Outcome:
@@ -288,12 +257,10 @@ def table(results: dict[str, Outcome], attempts: list[Attempt]) -> list[str]:
                      if a.mutant == name and a.mode == "threads"), "")
         cells = [cell(by.get((name, m), []), cap) for m in STRATEGIES]
         threads = by.get((name, "threads"), [])
-        aside = sum(o.aside for o in threads)
-        note = f" ({aside} scenario-bug findings set aside)" if aside else ""
         rows.append(f"| {name} | {MUTANTS[name].scenario} | "
                     f"{kinds(by.get((name, 'random'), [])) or '-'} | "
                     + " | ".join(cells) + f" | {cell(threads, tcap)} | "
-                    f"{kinds(threads) or '-'}{note} |")
+                    f"{kinds(threads) or '-'} |")
     return rows
 
 
@@ -326,13 +293,8 @@ def report(args: argparse.Namespace, attempts: list[Attempt]) -> str:
         "OS and the GIL with `sys.setswitchinterval(1e-6)`; whole executions "
         "are repeated until the first finding or the time is up.  Its findings "
         "are not replayable, and its kinds can differ (a reader that never "
-        "re-checks dead nodes loops forever: a livelock after 10 s).  OS "
-        "threads also reach a bug of the correct scenarios that the "
-        "strategies cannot (see the long-runs section): the `lookup` reader "
-        "touches a VMA after `mtree_load()` left its RCU read-side section.  "
-        "Such findings are not the mutant's; the attempt sets them aside and "
-        "goes on (counted in the last column).", "",
-        "Goals: every mutant found by the default strategy (random) within "
+        "re-checks dead nodes loops forever: a livelock after 10 s).", "",
+"Goals: every mutant found by the default strategy (pct) or by random within "
         "10,000 executions and 60 s on one core.  Each attempt runs in one "
         "process (one core; OS-thread attempts are bound to one core by the "
         "GIL); all modes were measured side by side in this one run on a "
