@@ -52,6 +52,7 @@ from rcu_harness.kernel import (
 )
 from rcu_harness.scenarios import readers
 from rcu_harness.scenarios.mm import (
+    DESIGN_PARAM,
     PAGE,
     VM_DONTCOPY,
     Design,
@@ -69,9 +70,6 @@ from rcu_harness.scenarios.registry import Config, Param, Scenario, register
 
 if TYPE_CHECKING:
     from rcu_harness.runtime.harness import Harness
-
-DESIGNS = ("2021", "modern")
-
 
 class World:
     """The two mms of one execution and the VMAs each holds."""
@@ -261,8 +259,7 @@ register(Scenario(
     "fork's dup_mmap() copies the parent's VMA tree while lockless readers "
     "walk the parent and, once visible, the child; the child then exits",
     (
-        Param("design", "2021", "RCU-mode protocol: the 2021 patch or modern Linux",
-              choices=DESIGNS),
+        DESIGN_PARAM,
         Param("vmas", 20, "VMAs in the parent", 1, 2000),
         Param("layout_seed", 1, "seed of the VMA layout (sizes, gaps)", 0),
         Param("dontcopy_every", 5, "every k-th VMA is VM_DONTCOPY (0: none)", 0),

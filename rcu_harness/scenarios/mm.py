@@ -55,6 +55,7 @@ from rcu_harness.kernel import (
     kmalloc,
     up_write,
 )
+from rcu_harness.scenarios.registry import Param
 
 if TYPE_CHECKING:
     from rcu_harness.runtime.harness import Harness
@@ -69,6 +70,12 @@ class Design(Enum):
 
     D2021 = "2021"
     MODERN = "modern"
+
+
+DESIGN_PARAM = Param("design", Design.D2021.value,
+                     "RCU-mode protocol: the 2021 patch or modern Linux",
+                     choices=tuple(d.value for d in Design))
+"""The ``design`` parameter every scenario takes."""
 
 
 class Vma(SimStruct):

@@ -13,20 +13,16 @@ whose reference succeeds reads the tree and may itself be the last user.
 
 from __future__ import annotations
 
-from functools import partial
 from typing import TYPE_CHECKING
 
 from rcu_harness.kernel import down_write, up_write
 from rcu_harness.scenarios.mm import (
-    Design,
+    DESIGN_PARAM,
     Mm,
     Vma,
-    mm_alloc,
     mmput,
-    populate,
-    vma_layout,
 )
-from rcu_harness.scenarios.readers import aim_points, lockless_reader
+from rcu_harness.scenarios.readers import spawn_owner_and_readers
 from rcu_harness.scenarios.registry import Config, Param, Scenario, register
 from rcu_harness.scenarios.transitions import do_op
 
@@ -45,23 +41,15 @@ def owner_thread(h: Harness, cfg: Config, mm: Mm, vmas: list[Vma]) -> None:
 
 def build(h: Harness, cfg: Config) -> None:
     """Set up the mm and spawn the owner and the racers."""
-    mm = mm_alloc(h, "mm", Design(cfg["design"]))
-    layout = vma_layout(cfg["vmas"], seed=cfg["layout_seed"])
-    vmas = populate(h, mm, layout)
-    points = aim_points(layout)
-    h.spawn("owner", owner_thread, h, cfg, mm, vmas, refs=(mm.mm_users,))
-    for k in range(cfg["racers"]):
-        h.spawn(f"racer{k}", partial(lockless_reader, reads=1, kind="iterate"),
-                h, cfg, mm, vmas, points)
-
+    spawn_owner_and_readers(h, cfg, owner_thread, name="racer",
+                            count=cfg["racers"], reads=1, kind="iterate")
 
 register(Scenario(
     "mmput_race",
     "mmget_not_zero() races the last mmput(): the dying tree may be torn "
     "down in RCU mode (benign, counted as teardown_in_rcu_mode)",
     (
-        Param("design", "2021", "RCU-mode protocol: the 2021 patch or modern Linux",
-              choices=("2021", "modern")),
+        DESIGN_PARAM,
         Param("vmas", 12, "VMAs at the start", 1, 2000),
         Param("layout_seed", 4, "seed of the VMA layout", 0),
         Param("ops", 2, "address-space changes before the owner exits", 0, 100),

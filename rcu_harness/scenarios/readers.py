@@ -11,6 +11,7 @@ wall-clock time, and the restarts the maple port counted).
 
 from __future__ import annotations
 
+from functools import partial
 from typing import TYPE_CHECKING
 
 from maple import ULONG_MAX, MaState, mas_find, mas_walk, mtree_load
@@ -133,3 +134,20 @@ def aim_points(layout: list[tuple[int, int, int]]) -> list[int]:
     for start, end, _flags in layout:
         points += [start + (end - start) // 2, end]
     return points
+
+
+def spawn_owner_and_readers(h: Harness, cfg: Config, owner: Callable[..., None], *,
+                            name: str, count: int, reads: int, kind: str) -> None:
+    """Set up the mm of @cfg's design and VMA layout, then spawn the owner
+    thread (holding the mm's only reference) and @count lockless readers
+    called @name0, @name1, ..."""
+    from rcu_harness.scenarios.mm import Design, mm_alloc, populate, vma_layout
+
+    mm = mm_alloc(h, "mm", Design(cfg["design"]))
+    layout = vma_layout(cfg["vmas"], seed=cfg["layout_seed"])
+    vmas = populate(h, mm, layout)
+    points = aim_points(layout)
+    h.spawn("owner", owner, h, cfg, mm, vmas, refs=(mm.mm_users,))
+    for k in range(count):
+        h.spawn(f"{name}{k}", partial(lockless_reader, reads=reads, kind=kind),
+                h, cfg, mm, vmas, points)

@@ -20,25 +20,21 @@ The last ``mmput()`` tears the mm down (``__mmput()`` -> ``exit_mmap()``).
 from __future__ import annotations
 
 import random
-from functools import partial
 from typing import TYPE_CHECKING
 
 from rcu_harness.kernel import down_write, up_write
 from rcu_harness.scenarios.mm import (
+    DESIGN_PARAM,
     PAGE,
-    Design,
     Mm,
     Vma,
-    mm_alloc,
     mm_store,
     mmget,
     mmput,
-    populate,
     vma_alloc,
     vma_free,
-    vma_layout,
 )
-from rcu_harness.scenarios.readers import aim_points, lockless_reader
+from rcu_harness.scenarios.readers import spawn_owner_and_readers
 from rcu_harness.scenarios.registry import Config, Param, Scenario, register
 
 if TYPE_CHECKING:
@@ -128,24 +124,16 @@ def owner_thread(h: Harness, cfg: Config, mm: Mm, vmas: list[Vma]) -> None:
 
 def build(h: Harness, cfg: Config) -> None:
     """Set up the mm and spawn the owner and the readers."""
-    mm = mm_alloc(h, "mm", Design(cfg["design"]))
-    layout = vma_layout(cfg["vmas"], seed=cfg["layout_seed"])
-    vmas = populate(h, mm, layout)
-    points = aim_points(layout)
-    h.spawn("owner", owner_thread, h, cfg, mm, vmas, refs=(mm.mm_users,))
-    for k in range(cfg["readers"]):
-        h.spawn(f"reader{k}", partial(lockless_reader, reads=cfg["reads"],
-                                      kind=cfg["read_kind"]),
-                h, cfg, mm, vmas, points)
-
+    spawn_owner_and_readers(h, cfg, owner_thread, name="reader",
+                            count=cfg["readers"], reads=cfg["reads"],
+                            kind=cfg["read_kind"])
 
 register(Scenario(
     "rcu_transitions",
     "an owner maps, unmaps and splits ranges (splits, rebalancing, spanning "
     "stores) while lockless readers come and go, switching the tree into RCU mode",
     (
-        Param("design", "2021", "RCU-mode protocol: the 2021 patch or modern Linux",
-              choices=("2021", "modern")),
+        DESIGN_PARAM,
         Param("vmas", 24, "VMAs at the start", 1, 2000),
         Param("layout_seed", 2, "seed of the VMA layout", 0),
         Param("ops", 8, "address-space changes by the owner", 0, 1000),
