@@ -23,10 +23,7 @@ from __future__ import annotations
 
 import argparse
 import gc
-import os
-import platform
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -38,6 +35,7 @@ import greenlet
 from rcu_harness.kernel import SimStruct
 from rcu_harness.runtime.runner import run_execution
 from rcu_harness.sched.registry import make_strategy
+from stress.benchlib import machine, write_section
 
 HEADING = "## Scheduler hot path (stress/bench_sched.py)"
 
@@ -159,20 +157,6 @@ def per_point(program, strategy: str, seed: int,
     return elapsed / ex.step, ex.step, elapsed
 
 
-def machine() -> list[str]:
-    cpu = "?"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    uname = subprocess.run(["uname", "-a"], capture_output=True, text=True).stdout
-    return [f"- machine: `{uname.strip()}`", f"- CPU: {cpu}, {os.cpu_count()} cores",
-            f"- Python {platform.python_version()}, greenlet {greenlet.__version__}"]
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--reps", type=int, default=7)
@@ -216,7 +200,7 @@ def main() -> None:
     text = "\n".join([
         HEADING, "",
         f"Command: `{command.strip()}` (medians of {args.reps} interleaved "
-        "repetitions).", "", *machine(), "",
+        "repetitions).", "", *machine(), f"- greenlet {greenlet.__version__}", "",
         "| workload | us per point | points/s | ratio to bare round trip "
         "| points per run | ms per run |",
         "|---|---|---|---|---|---|", *rows, "",
@@ -243,21 +227,7 @@ def main() -> None:
         "run.", ""])
     print(text)
     if args.write:
-        write_section(Path(args.write), text)
-
-
-def write_section(path: Path, text: str) -> None:
-    """Replace (or append) this benchmark's section, keeping the others."""
-    old = path.read_text() if path.exists() else "# Benchmarks\n\n"
-    lines = old.splitlines(keepends=True)
-    out, skipping = [], False
-    for line in lines:
-        if line.startswith("## "):
-            skipping = line.strip() == HEADING
-        if not skipping:
-            out.append(line)
-    body = "".join(out).rstrip("\n") + "\n\n" + text
-    path.write_text(body)
+        write_section(HEADING, text, Path(args.write))
 
 
 if __name__ == "__main__":

@@ -36,7 +36,7 @@ import tempfile
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -325,9 +325,10 @@ def read_record() -> OracleInfo | None:
     path = _record_path(cache_dir())
     try:
         data = json.loads(path.read_text())
-        return OracleInfo(**{k: Path(v) if k in {"binary", "cache_dir", "deb",
-                                                 "source_dir"} else v
-                             for k, v in data.items()})
+        paths = {"binary", "cache_dir", "deb", "source_dir"}
+        fields: dict[str, Any] = {k: Path(v) if k in paths else v
+                                  for k, v in data.items()}
+        return OracleInfo(**fields)
     except (OSError, ValueError, TypeError):
         return None
 

@@ -558,7 +558,8 @@ class TraceGen:
         if current and len(current) <= budget and self.rng.random() < 0.7:
             return list(current)
         count = self.rng.randint(1, max(1, min(budget, 300)))
-        layout, first = [], VMA_LOW + self.rng.randrange(0, 1 << 16) * PAGE
+        layout: list[tuple[int, int, int]] = []
+        first = VMA_LOW + self.rng.randrange(0, 1 << 16) * PAGE
         for _ in range(count):
             last = first + self.pages() * PAGE - 1
             if last > VMA_HIGH:

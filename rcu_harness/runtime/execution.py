@@ -341,15 +341,23 @@ class Execution:
             if self.violation is None:
                 self.phase = Phase.RUN
                 self.rcu.kick()
-                self._schedule_loop()
+                self._drive()
             if self.violation is None and self.error is None:
                 self._teardown()
         finally:
-            self._kill_all()
+            self._release()
             self.phase = Phase.DONE
             SLOT.ex = None
         if self.error is not None:
             raise self.error
+
+    def _drive(self) -> None:
+        """Run the threads until they finish, a violation or an error."""
+        self._schedule_loop()
+
+    def _release(self) -> None:
+        """Whatever happened: no simulated thread may outlive the execution."""
+        self._kill_all()
 
     def _schedule_loop(self) -> None:
         from rcu_harness.runtime.liveness import deadlock_violation

@@ -62,7 +62,6 @@ from rcu_harness.checks.exceptions import exception_violation
 from rcu_harness.checks.observer import HOOK_NAMES, Hooks
 from rcu_harness.memory.heap import Heap
 from rcu_harness.runtime.callchain import CallChain, capture
-from rcu_harness.runtime.current import SLOT
 from rcu_harness.runtime.errors import HarnessError, HarnessUsageError
 from rcu_harness.runtime.execution import Execution, Phase
 from rcu_harness.runtime.finding import Finding, FindingKind, Violation, signature
@@ -442,28 +441,13 @@ class ThreadedExecution(Execution):
                          step=self.step)
 
     # -- driving --------------------------------------------------------------------
-    def run(self, setup: Callable[[Any], None], harness: Any) -> None:
-        """Setup, the OS threads until they finish or a finding, teardown."""
-        SLOT.ex = self
-        try:
-            for hook in self.hooks.execution_start:
-                hook(self)
-            self.quiet += 1
-            setup(harness)
-            self.quiet -= 1
-            if self.violation is None:
-                self.phase = Phase.RUN
-                self.rcu.kick()
-                self._run_threads()
-                self._stop_threads()
-            if self.violation is None and self.error is None:
-                self._teardown()
-        finally:
-            self._stop_threads()
-            self.phase = Phase.DONE
-            SLOT.ex = None
-        if self.error is not None:
-            raise self.error
+    def _drive(self) -> None:
+        """The OS threads until they finish or a finding."""
+        self._run_threads()
+        self._stop_threads()
+
+    def _release(self) -> None:
+        self._stop_threads()
 
     def _run_threads(self) -> None:
         """Start every thread; watch for the end, a deadlock or a hang."""

@@ -135,5 +135,5 @@ def test_a_truncated_sample_chunk_is_a_store_error_naming_the_file(tmp_path):
     store.add_samples("c0", 0, 0, 1, chunk_arrays([(0, {"a": np.arange(1000)})]))
     path = tmp_path / "run" / "samples" / "c0.npz"
     path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
-    with pytest.raises(StoreError, match="c0.npz is missing or corrupt"):
+    with pytest.raises(StoreError, match=r"c0\.npz is missing or corrupt"):
         store.samples()
