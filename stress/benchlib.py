@@ -31,13 +31,21 @@ def machine() -> list[str]:
 
 
 def write_section(heading: str, text: str, path: Path = BENCHMARKS) -> None:
-    """Replace (or append) the section that starts with @heading."""
+    """Replace the section that starts with @heading where it stands (up to
+    the next ``## `` heading), or append it."""
     old = path.read_text() if path.exists() else "# Benchmarks\n\n"
-    out, skipping = [], False
+    new = text.rstrip("\n") + "\n\n"
+    out, skipping, placed = [], False, False
     for line in old.splitlines(keepends=True):
         if line.startswith("## "):
             skipping = line.strip() == heading
+            if skipping and not placed:
+                out.append(new)
+                placed = True
         if not skipping:
             out.append(line)
+    body = "".join(out)
+    if not placed:
+        body = body.rstrip("\n") + "\n\n" + new
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("".join(out).rstrip("\n") + "\n\n" + text.rstrip("\n") + "\n")
+    path.write_text(body.rstrip("\n") + "\n")
