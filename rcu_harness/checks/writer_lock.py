@@ -2,10 +2,12 @@
 
 Every store to a published maple node, to ``ma_root`` or to ``ma_flags``
 (and to a published :class:`~rcu_harness.memory.simstruct.SimStruct` with a
-guard lock) must be made by the thread holding the protecting lock.  Trees
-with ``MT_FLAGS_LOCK_EXTERN`` have no internal lock to check (the port
-passes ``lock=None``), and RCU callbacks (``rcu_gp``) own the dead objects
-they scribble on.
+guard lock) must be made by the thread holding the protecting lock: the
+tree's spinlock, or for a tree with ``MT_FLAGS_LOCK_EXTERN`` the external
+lock set with ``mt_set_external_lock()`` (the mm's mmap_lock, held for
+write).  An external tree with no lock set is not checked (the port passes
+``lock=None``), and RCU callbacks (``rcu_gp``) own the dead objects they
+scribble on.
 """
 
 from __future__ import annotations
