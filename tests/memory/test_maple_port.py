@@ -8,6 +8,7 @@ if not hasattr(maple, "mtree_store_range") or not hasattr(maple, "mas_find"):
 
 from maple import (  # noqa: E402
     MT_FLAGS_ALLOC_RANGE,
+    MT_FLAGS_LOCK_EXTERN,
     MT_FLAGS_USE_RCU,
     ULONG_MAX,
     MapleTree,
@@ -21,7 +22,13 @@ from maple import (  # noqa: E402
 from rcu_harness import ReadKind, explore  # noqa: E402
 from rcu_harness.checks.defaults import default_checkers  # noqa: E402
 from rcu_harness.checks.validate import MtValidateCheck  # noqa: E402
-from rcu_harness.kernel import rcu_read_lock, rcu_read_unlock  # noqa: E402
+from rcu_harness.kernel import (  # noqa: E402
+    RwSemaphore,
+    down_write,
+    rcu_read_lock,
+    rcu_read_unlock,
+    up_write,
+)
 
 N = 20
 
@@ -113,6 +120,46 @@ def test_unlocked_store_to_published_maple_node_is_reported():
     f = explore(program, executions=1).findings[0]
     assert f.kind == "writer-lock"
     assert "mt->ma_lock" in f.report
+
+
+def external_lock_writer(*, take_lock):
+    """A tree locked by an rwsem (MT_FLAGS_LOCK_EXTERN, as the mm's tree is
+    locked by mmap_lock in modern Linux) and a writer that may forget it."""
+
+    def program(h):
+        flags = MT_FLAGS_ALLOC_RANGE | MT_FLAGS_USE_RCU | MT_FLAGS_LOCK_EXTERN
+        mt = MapleTree(flags, port=h.port)
+        sem = RwSemaphore("mm.mmap_lock")
+        h.port.set_external_lock(mt, sem)
+        for i in range(N):
+            mtree_store_range(mt, i * 10, i * 10 + 5, i + 1)
+
+        def writer():
+            if take_lock:
+                down_write(sem)
+            else:
+                rcu_read_lock()  # loads are fine; the stores need the rwsem
+            mas_store(MaState(mt, 3, 3), 77)
+            if take_lock:
+                up_write(sem)
+            else:
+                rcu_read_unlock()
+
+        h.spawn("writer", writer)
+        h.at_exit(lambda: mtree_destroy(mt))
+
+    return program
+
+
+def test_store_without_the_external_lock_is_reported():
+    f = explore(external_lock_writer(take_lock=False), executions=1).findings[0]
+    assert f.kind == "writer-lock"
+    assert "protecting lock mm.mmap_lock is held by nobody" in f.report
+
+
+def test_store_under_the_external_lock_held_for_write_is_clean():
+    result = explore(external_lock_writer(take_lock=True), executions=5)
+    assert result.ok, result.findings[0].report
 
 
 def test_load_outside_rcu_and_lock_is_a_lockdep_splat():
