@@ -80,7 +80,8 @@ def _stress_parser(sub: Any) -> None:
     p.add_argument("job", nargs="?", metavar="JOB.toml",
                    help="job file, or the name of one in stress/")
     _add_scenario_options(p)
-    p.add_argument("--strategy", metavar="S", help="random, pct (default) or dfs")
+    p.add_argument("--strategy", metavar="S",
+                   help="mix (default: pct and random in turn), pct, random or dfs")
     p.add_argument("--seed", type=_natural, metavar="N", help="base seed")
     p.add_argument("--executions", type=_count, metavar="N",
                    help="executions budget per run")
@@ -107,8 +108,8 @@ def _replay_parser(sub: Any) -> None:
                        "or from its scenario, strategy, seed and execution index.")
     p.add_argument("trace", nargs="?", type=Path, metavar="TRACE.json")
     _add_scenario_options(p)
-    p.add_argument("--strategy", default="pct", metavar="S",
-                   help="strategy of the run (default pct)")
+    p.add_argument("--strategy", default="mix", metavar="S",
+                   help="strategy of the run (default mix)")
     p.add_argument("--seed", type=_natural, default=0, metavar="N",
                    help="base seed of the run")
     p.add_argument("--execution", type=_natural, default=0, metavar="I",

@@ -41,7 +41,7 @@ def _nodeid(fn: Program) -> str:
     return f"{fn.__module__}::{fn.__name__}"
 
 
-def check(*, executions: int = 200, strategy: str = "random", seed: int = 0,
+def check(*, executions: int = 200, strategy: str = "mix", seed: int = 0,
           max_steps: int = DEFAULT_MAX_STEPS, expect: str | None = None,
           **strategy_params: Any) -> Callable[[Program], Callable[[], None]]:
     """Decorate a ``test_*(h)`` program so pytest explores it."""

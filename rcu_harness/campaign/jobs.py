@@ -8,7 +8,7 @@ A job file (``stress/*.toml``, read with :mod:`tomllib`)::
 
     [[run]]
     scenario = "dup_mmap"         # required
-    strategy = "pct"              # random | pct | dfs (default pct)
+    strategy = "mix"              # mix | pct | random | dfs (default mix)
     seed = 0                      # base seed (default 0)
     executions = 5000             # budget (default 10000)
     time = 30                     # budget in seconds, 0 = none (default 60)
@@ -40,7 +40,7 @@ from rcu_harness.runtime.runner import DEFAULT_MAX_STEPS
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-DEFAULT_STRATEGY = "pct"
+DEFAULT_STRATEGY = "mix"
 DEFAULT_EXECUTIONS = 10_000
 DEFAULT_TIME = 60
 JOBS_DIR = Path(__file__).resolve().parents[2] / "stress"

@@ -21,7 +21,7 @@ from rcu_harness.runtime.execution import Execution
 from rcu_harness.runtime.finding import Finding, signature
 from rcu_harness.runtime.harness import Harness
 from rcu_harness.sched.errors import ReplayDivergence
-from rcu_harness.sched.registry import make_strategy
+from rcu_harness.sched.registry import CALIBRATED, make_strategy
 from rcu_harness.sched.replay import ReplayStrategy
 from rcu_harness.sched.schedule import RANDOM, Schedule
 from rcu_harness.trace.events import Event, EventKind, decode_all, events_digest
@@ -196,10 +196,11 @@ def calibrate(program: Callable[[Harness], None], strategy: str, seed: int, *,
     executions would make execution i depend on executions 0..i-1 (and so on
     how a campaign is split across processes); instead ``k`` is measured once,
     from one ``random`` execution whose seed derives from the base seed alone,
-    and passed as ``steps``.  Other strategies need nothing.
+    and passed as ``steps`` (to ``pct`` and ``mix``, whose even executions are
+    pct).  Other strategies need nothing.
     """
     params = dict(strategy_params or {})
-    if strategy != "pct" or params.get("steps"):
+    if strategy not in CALIBRATED or params.get("steps"):
         return params
     probe = make_strategy("random", seed)
     probe.new_execution(0)
@@ -208,7 +209,7 @@ def calibrate(program: Callable[[Harness], None], strategy: str, seed: int, *,
     return params
 
 
-def explore(program: Callable[[Harness], None], *, strategy: str = "random",
+def explore(program: Callable[[Harness], None], *, strategy: str = "mix",
             executions: int = 1000, seed: int = 0,
             max_steps: int = DEFAULT_MAX_STEPS, stop_on_first: bool = True,
             replay_hint: Any = None,

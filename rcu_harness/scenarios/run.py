@@ -57,7 +57,7 @@ def replay_command(cfg: Config, *, strategy: str, seed: int, execution: int,
 
 
 def explore_scenario(name: str | Config, *, params: Mapping[str, object] | None = None,
-                     mutant: str | None = None, strategy: str = "random",
+                     mutant: str | None = None, strategy: str = "mix",
                      executions: int = 1000, seed: int = 0,
                      max_steps: int = DEFAULT_MAX_STEPS, stop_on_first: bool = True,
                      **strategy_params: Any) -> ExploreResult:

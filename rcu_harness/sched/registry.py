@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from rcu_harness.sched.dfs import DfsStrategy
+from rcu_harness.sched.mix import MixStrategy
 from rcu_harness.sched.pct import PctStrategy
 from rcu_harness.sched.random_walk import RandomStrategy
 
@@ -15,7 +16,11 @@ STRATEGIES: dict[str, Any] = {
     "random": RandomStrategy,
     "pct": PctStrategy,
     "dfs": DfsStrategy,
+    "mix": MixStrategy,
 }
+
+CALIBRATED = frozenset({"pct", "mix"})
+"""Strategies whose ``steps`` parameter (PCT's ``k``) is calibrated before a run."""
 
 
 def make_strategy(name: str, seed: int, **params: Any) -> Strategy:

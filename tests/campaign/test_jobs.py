@@ -122,7 +122,7 @@ def test_the_scoreboard_runs_every_mutant_in_its_scenario_with_each_strategy():
     job = load_job(find_job("scoreboard"))
     runs = {(r.mutant, r.scenario, r.strategy) for r in job.runs}
     assert runs == {(m.name, m.scenario, s) for m in MUTANTS.values()
-                    for s in ("random", "pct", "dfs")}
+                    for s in ("mix", "random", "pct", "dfs")}
     assert not any(r.keep_going for r in job.runs)
 
 

@@ -39,7 +39,7 @@ def _refused(capsys, tmp_path, *argv, match):
     (("--scenario", "mmput_race", "--set", "design=1999"), "design must be one of"),
     (("--scenario", "mmput_race", "--set", "vmas"), "--set takes KEY=VALUE"),
     (("--scenario", "mmput_race", "--strategy-param", "colour=1"),
-     "strategy pct has no parameter 'colour'"),
+     "strategy mix has no parameter 'colour'"),
     (("--scenario", "mmput_race", "--strategy-param", "depth=-3"),
      "must be a non-negative integer"),
     (("--seed", "-1"), "argument --seed: must be an integer >= 0 (got '-1')"),

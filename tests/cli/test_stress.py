@@ -75,8 +75,8 @@ def test_a_job_of_several_runs_prints_one_object_with_the_runs_inside(capsys,
     assert code == 1
     assert out["job"] == "two"
     assert out["run_dir"] is None
-    assert [r["label"] for r in out["runs"]] == ["mmput_race/pct",
-                                                 "dup_mmap+entry-count-short/pct"]
+    assert [r["label"] for r in out["runs"]] == ["mmput_race/mix",
+                                                 "dup_mmap+entry-count-short/mix"]
     assert out["executions"] == sum(r["executions"] for r in out["runs"])
     assert out["steps"] == sum(r["steps"] for r in out["runs"])
     assert out["findings"][0]["run_dir"] == out["runs"][1]["run_dir"]
@@ -104,9 +104,9 @@ def test_the_cli_and_the_python_api_run_the_same_executions(capsys, tmp_path):
     from rcu_harness.scenarios import explore_scenario
 
     _, out = stress_json(capsys, tmp_path, "--mutant", "vma-used-after-rcu-unlock",
-                         "--seed", "0", "--executions", "100")
+                         "--seed", "1", "--executions", "300")
     api = explore_scenario("rcu_transitions", mutant="vma-used-after-rcu-unlock",
-                           strategy="pct", executions=100, seed=0)
+                           strategy="mix", executions=300, seed=1)
     assert out["findings"][0]["first_execution"] == api.findings[0].execution
     assert out["findings"][0]["signature"] == api.findings[0].signature
 

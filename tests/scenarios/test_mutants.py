@@ -10,14 +10,12 @@ from rcu_harness.scenarios import (
 )
 
 BUDGET = 600
-FASTER_WITH_RANDOM = {"in-place-write-in-rcu"}
-"""pct (the default) needs a stalled reader; this bug needs a fine-grained one."""
 
 
 @pytest.mark.parametrize("mutant", sorted(MUTANTS))
 def test_mutant_is_found_and_its_replay_reports_the_same_bug(mutant):
     bug = MUTANTS[mutant]
-    strategy = "random" if mutant in FASTER_WITH_RANDOM else "pct"
+    strategy = "mix"  # the default
     result = explore_scenario(bug.scenario, mutant=mutant, strategy=strategy,
                               executions=BUDGET, seed=1)
     assert result.findings, f"{mutant} not found in {BUDGET} executions"

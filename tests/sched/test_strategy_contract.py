@@ -11,7 +11,7 @@ from rcu_harness.sched.recording import RecordingStrategy
 from rcu_harness.sched.registry import make_strategy
 from rcu_harness.trace.events import decode_all, events_digest
 
-NAMES = ("random", "pct", "dfs")
+NAMES = ("random", "pct", "dfs", "mix")
 
 
 class Cell(SimStruct):
