@@ -295,12 +295,11 @@ def report(args: argparse.Namespace, attempts: list[Attempt]) -> str:
         "are repeated until the first finding or the time is up.  Its findings "
         "are not replayable, and its kinds can differ (a reader that never "
         "re-checks dead nodes loops forever: a livelock after 10 s).", "",
-"Goals: every mutant found by the default strategy (mix) within "
+        "Goals: every mutant found by the default strategy (mix) within "
         "10,000 executions and 60 s on one core.  Each attempt runs in one "
         "process (one core; OS-thread attempts are bound to one core by the "
-        "GIL); all modes were measured side by side in this one run on a "
-        "shared, noisy 2-core VM, so compare seconds within the table, not "
-        "across runs.", ""])
+        "GIL), attempts of the modes interleaved seed by seed on a shared, "
+        "noisy 2-core VM: executions are exact, seconds are indicative.", ""])
 
 
 def _measuring(argv: list[str]) -> list[str]:
