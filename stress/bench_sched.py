@@ -211,7 +211,9 @@ def main() -> None:
         "the model's own work per access; compare maple/random with "
         "maple-noprivate/random by ms per run and points per run for the "
         "private-node optimisation.", "",
-        "Notes.  A switching point costs more than a bare switch because the "
+        "Notes.  `mix`, the default strategy, installs pct's or random's own bound "
+        "methods at each execution, so its points cost what theirs do.  A "
+        "switching point costs more than a bare switch because the "
         "switch happens inside a property descriptor (a deeper C stack to "
         "save: row 2); with 4 threads, `random` switches at 3 of 4 points, "
         "`pct` rarely.  History of the hot path on this machine: the first "
