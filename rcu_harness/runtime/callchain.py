@@ -89,11 +89,24 @@ class CallChain:
         """The innermost @depth model function names (for signatures)."""
         return tuple(code.co_name for code, _ in self.model_frames()[:depth])
 
+    def harness_frames(self, depth: int = 2) -> list[tuple[CodeType, int]]:
+        """The innermost @depth frames of the harness's own kernel code (an
+        RCU callback such as ``kfree_rcu_cb``), up to the engine."""
+        out: list[tuple[CodeType, int]] = []
+        for f in self.frames:
+            path = os.path.abspath(f[0].co_filename)
+            if path in _ENGINE or len(out) == depth:
+                break
+            if path.startswith(_PKG_DIR + os.sep):
+                out.append(f)
+        return out
+
     def lines(self) -> list[str]:
-        """One `` function (file:line)`` line per model frame."""
+        """One `` function (file:line)`` line per model frame; without any
+        (a free by an RCU callback of the harness), the harness frames."""
         return [
             f" {code.co_name} ({_relpath(code.co_filename)}:{lineno})"
-            for code, lineno in self.model_frames()
+            for code, lineno in self.model_frames() or self.harness_frames()
         ] or [" <no model frames>"]
 
 

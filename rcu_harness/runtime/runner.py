@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
     from rcu_harness.checks.observer import Observer
+    from rcu_harness.runtime.finding import Violation
     from rcu_harness.sched.protocol import Strategy
     from rcu_harness.trace.events import RawEvent
 
@@ -137,13 +138,24 @@ def kept_events(raws: Sequence[RawEvent], addr: int) -> tuple[Event, ...]:
     return decode_all([*early, *raws[start:]])
 
 
+def _fault_row(v: Violation, names: dict[int, str]) -> tuple[int, int, str] | None:
+    """The violating access as an interleaving row: (thread id, step, what),
+    ``what`` being the message's last clause without the thread
+    (``Read vm_end of freed Vma``)."""
+    tid = next((t for t, label in names.items() if label == v.thread), None)
+    if tid is None:
+        return None
+    what = v.message.rsplit(": ", 1)[-1].removesuffix(f" by {v.thread}")
+    return tid, v.step, what
+
+
 def finalize(ex: Execution, schedule: Schedule, command: str) -> Finding:
     """Turn the execution's violation into a :class:`Finding`."""
     v = ex.violation
     assert v is not None
     names = {t.tid: t.label for t in ex.threads}
     report = "\n".join([
-        v.body, "", excerpt(ex.events, names), "",
+        v.body, "", excerpt(ex.events, names, fault=_fault_row(v, names)), "",
         f"Execution {ex.index}, seed {schedule.seed}, {ex.step} steps.",
         "Replay with:", f"  {command}",
     ])

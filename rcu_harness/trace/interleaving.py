@@ -28,19 +28,24 @@ def _cell(text: str) -> str:
 
 
 def excerpt(raws: Sequence[RawEvent], names: dict[int, str], *,
-            last: int = 30) -> str:
-    """The last @last events of @raws as per-thread columns."""
+            last: int = 30, fault: tuple[int, int, str] | None = None) -> str:
+    """The last @last events of @raws as per-thread columns; @fault, a
+    (thread id, step, text) triple, adds the violating access as a last row
+    marked ``!!`` (the access itself never completed, so no event holds it)."""
     tail = [decode(r) for r in raws[-last:]]
-    if not tail:
+    if not tail and fault is None:
         return "Interleaving: no events recorded"
-    tids = sorted({e.thread for e in tail})
-    width = max(5, len(str(tail[-1].step)))
+    rows = [(e.step, e.thread, e.short()) for e in tail]
+    if fault is not None:
+        rows.append((fault[1], fault[0], "!! " + fault[2]))
+    tids = sorted({tid for _, tid, _ in rows})
+    width = max(5, len(str(rows[-1][0])))
     header = " " * (width - 4) + "step | " + " | ".join(
         _cell(names.get(t, str(t))) for t in tids)
     rule = "-" * (width + 1) + "+" + "+".join("-" * (CELL + 2) for _ in tids)
     lines = [f"Interleaving (last {len(tail)} of {len(raws)} events):",
              header.rstrip(), rule]
-    for e in tail:
-        cells = [_cell(e.short()) if t == e.thread else " " * CELL for t in tids]
-        lines.append(f"{e.step:>{width}} | " + " | ".join(cells).rstrip())
+    for step, tid, text in rows:
+        cells = [_cell(text) if t == tid else " " * CELL for t in tids]
+        lines.append(f"{step:>{width}} | " + " | ".join(cells).rstrip())
     return "\n".join(lines)

@@ -111,6 +111,19 @@ def test_use_after_free_report_names_call_rcu_and_grace_periods():
     assert "Last call_rcu by task writer/2" in report
     assert "gp_seq 0 when queued" in report
     assert "callback after the end of grace period 1" in report
+    # the free ran in an RCU callback, outside model code: its frames are shown
+    freed = report.split("Freed by task rcu_gp/0", 1)[1].splitlines()[1]
+    assert freed.startswith(" invoke (rcu_harness/rcu/"), freed
+
+
+def test_the_interleaving_ends_with_the_faulting_access_in_its_thread_column():
+    report = explore(rcu_list(free_now=True), executions=500, seed=1
+                     ).findings[0].report
+    interleaving = report.split("Interleaving (last", 1)[1].split("\n\n", 1)[0]
+    header, _rule, *rows = interleaving.splitlines()[1:]
+    columns = [c.strip() for c in header.split("|")]
+    cells = [c.strip() for c in rows[-1].split("|")]
+    assert cells[columns.index("reader/1")] == "!! Read next of freed Node"
 
 
 def test_double_free_is_reported():
