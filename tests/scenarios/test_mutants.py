@@ -28,7 +28,7 @@ def test_mutant_is_found_and_its_replay_reports_the_same_bug(mutant):
     assert again.finding.report == finding.report
 
 
-def test_there_are_at_least_thirteen_mutants_each_with_a_one_line_description():
+def test_there_are_at_least_fourteen_mutants_each_with_a_one_line_description():
     assert len(MUTANTS) >= 14
     for bug in MUTANTS.values():
         assert bug.description
