@@ -39,7 +39,11 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
 
 ROOT = Path(__file__).resolve().parents[1]
-HEADING = "## Correct model, long runs (stress/scoreboard.py --clean)"
+
+
+def heading(strategy: str) -> str:
+    """The BENCHMARKS.md section of the long runs with @strategy."""
+    return f"## Correct model, long runs with {strategy} (stress/scoreboard.py --clean)"
 SCENARIOS = ("dup_mmap", "rcu_transitions", "mmput_race")
 DESIGNS = ("2021", "modern")
 
@@ -204,7 +208,7 @@ def report(args: argparse.Namespace, configs: list[tuple[str, str]],
         a for a in sys.argv[1:] if a not in ("--clean", "--write"))
     threaded = threaded_rows(state, configs)
     return "\n".join([
-        HEADING, "",
+        heading(args.strategy), "",
         f"Command: `{command.strip()}` (target {args.executions:,} executions "
         f"per scenario and design, strategy {args.strategy}, base seed "
         f"{args.seed}, chunks of {args.chunk:,} in {args.jobs} processes; "
@@ -276,7 +280,7 @@ def main(argv: list[str]) -> None:
     text = report(args, configs, wall)
     print(text)
     if args.write:
-        write_section(HEADING, text)
+        write_section(heading(args.strategy), text)
 
 
 if __name__ == "__main__":
