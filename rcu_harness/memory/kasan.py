@@ -110,7 +110,8 @@ def use_after_free(heap: Heap, rec: AllocRecord, access: str, word: str,
         f"{rec.type_name} by {t.label}",
         "\n".join(lines),
         key=(func, access, word, rec.alloc.chain.top(), free_top, rcu_top),
-        thread=t.label, step=ex.step, addr=rec.addr, lifecycle=lifecycle(rec))
+        thread=t.label, step=ex.step, addr=rec.addr, lifecycle=lifecycle(rec),
+        access=f"{access} {where} of freed {rec.type_name}")
 
 
 def double_free(heap: Heap, rec: AllocRecord, via: str = "kfree") -> Violation:

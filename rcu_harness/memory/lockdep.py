@@ -56,4 +56,5 @@ def suspicious_rcu_usage(ex: Execution, obj: Any, where: str,
                      f"{t.label} loads {where} outside rcu_read_lock() without "
                      f"{getattr(lock, 'name', 'the lock')}",
                      "\n".join(lines), key=(func, where.split("[")[0]),
-                     thread=t.label, step=ex.step)
+                     thread=t.label, step=ex.step,
+                     access=f"Read {where} outside rcu_read_lock()")

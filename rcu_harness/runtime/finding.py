@@ -69,6 +69,9 @@ class Violation:
     """The object the bug is about (memory errors), or 0."""
     lifecycle: tuple[Mark, ...] = ()
     """That object's allocation, death, call_rcu and free, as known."""
+    access: str = ""
+    """The faulting access (``Read vm_end of freed Vma``), when the bug is one:
+    the interleaving excerpt shows it as the thread's last row."""
 
 
 def signature(kind: str, key: tuple[str, ...]) -> str:

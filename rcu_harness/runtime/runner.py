@@ -139,14 +139,12 @@ def kept_events(raws: Sequence[RawEvent], addr: int) -> tuple[Event, ...]:
 
 
 def _fault_row(v: Violation, names: dict[int, str]) -> tuple[int, int, str] | None:
-    """The violating access as an interleaving row: (thread id, step, what),
-    ``what`` being the message's last clause without the thread
-    (``Read vm_end of freed Vma``)."""
+    """The violating access as an interleaving row (thread id, step, access),
+    for violations that are an access."""
     tid = next((t for t, label in names.items() if label == v.thread), None)
-    if tid is None:
+    if tid is None or not v.access:
         return None
-    what = v.message.rsplit(": ", 1)[-1].removesuffix(f" by {v.thread}")
-    return tid, v.step, what
+    return tid, v.step, v.access
 
 
 def finalize(ex: Execution, schedule: Schedule, command: str) -> Finding:

@@ -95,10 +95,6 @@ def walk(h: Harness, mm: Mm, index: int, *, rcu: bool = True) -> object:
     return vma
 
 
-READS: dict[str, Callable[..., object]] = {"iterate": iterate, "lookup": lookup,
-                                            "walk": walk}
-
-
 def lockless_reader(h: Harness, cfg: Config, mm: Mm, vmas: list[Vma],
                     points: list[int], *, reads: int = 1,
                     kind: str = "iterate") -> None:

@@ -35,16 +35,15 @@ class MixStrategy:
         self.seed = seed
         self.pct = PctStrategy(seed, depth=depth, steps=steps)
         self.random = RandomStrategy(seed)
-        self.inner: PctStrategy | RandomStrategy = self.pct
         self.execution_seed = self.pct.execution_seed
         self.next_thread: Callable[..., int] = self.pct.next_thread
         self.next_u64: Callable[[], int] = self.pct.next_u64
 
     def new_execution(self, index: int) -> bool:
         """Prepare execution @index with pct (even) or random (odd)."""
-        self.inner = self.random if index % 2 else self.pct
-        self.inner.new_execution(index)
-        self.execution_seed = self.inner.execution_seed
-        self.next_thread = self.inner.next_thread
-        self.next_u64 = self.inner.next_u64
+        inner: PctStrategy | RandomStrategy = self.random if index % 2 else self.pct
+        inner.new_execution(index)
+        self.execution_seed = inner.execution_seed
+        self.next_thread = inner.next_thread
+        self.next_u64 = inner.next_u64
         return True
