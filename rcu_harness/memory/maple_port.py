@@ -21,7 +21,10 @@ Checks made here (loom style, with the object): use after free; lockdep-RCU
 read-side section nor holding the tree lock; ``rcu_gp`` running callbacks is
 exempt); death records (a parent-word store of the node's own address is
 ``mte_set_node_dead()``); and the counter ``reader_restart`` (a thread not
-holding the tree lock loads a parent word that marks the node dead).
+holding the tree lock loads a parent word that marks the node dead).  Every
+such load is followed by a yield point: the reader is about to restart its
+walk, which only succeeds once the writer made progress, so every strategy
+runs another thread first (see :mod:`rcu_harness.runtime.execution`).
 Stores to published words are passed to the ``store`` / ``flags_store``
 observer hooks (writer-lock and RCU-mode checkers).
 
@@ -267,7 +270,10 @@ class InstrumentedPort:
             if attr == "_p" and (value & _ADDR_MASK) == node.addr:
                 lock = node._lock
                 if lock is None or lock.owner is not ex.cur:
+                    # A reader saw a dead node and will restart: a spin,
+                    # so let other threads (the writer) progress first.
                     ex.count("reader_restart")
+                    ex.yield_point()
             return value
         if node._w & FREED:
             self._uaf(node, "Read", word, -1)

@@ -8,8 +8,11 @@ priority below every initial one.  A bug of depth ``d`` in a program with
 ``1 / (n * k**(d-1))`` per execution.
 
 ``k`` is estimated from the longest previous execution (the strategy counts
-the decisions it makes), or given as ``steps``.  New threads take a random
-position among the initial priorities when they first become runnable.
+the decisions it makes), or given as ``steps``.  A thread that yields (it
+spins in a retry loop) drops to the lowest priority of all, so strict
+priorities never let a spinner starve the thread it waits for.  New threads
+take a random position among the initial priorities when they first become
+runnable.
 """
 
 from __future__ import annotations
@@ -86,22 +89,33 @@ class PctStrategy:
                     yielding: bool = False) -> int:
         """The highest-priority runnable thread, after any change point.
 
-        A yielding thread gives way to the highest other runnable thread.
+        A yielding thread spins: it drops below every other thread (the
+        lowest priority of all), so the threads it waits for run until they
+        block, finish or yield in turn, and a spinner can never starve them
+        (CHESS's fair scheduling applied to PCT's priorities).
         """
         self._step += 1
         self._see(runnable)
+        if yielding and current is not None:
+            self._lower(current, lowest=True)
         choice = self._highest(runnable)
-        if yielding and choice == current:
-            return self._highest([t for t in runnable if t != current])
         if self._change_points and self._change_points[0] == self._step:
             self._change_points.pop(0)
-            if choice in self._order:
-                self._order.remove(choice)
-            else:
-                self._lowered.remove(choice)
-            self._lowered.append(choice)
+            self._lower(choice, lowest=False)
             choice = self._highest(runnable)
         return choice
+
+    def _lower(self, tid: int, *, lowest: bool) -> None:
+        """Move @tid below every initial priority: above the threads lowered
+        before (a change point) or below everything (a yield)."""
+        if tid in self._order:
+            self._order.remove(tid)
+        else:
+            self._lowered.remove(tid)
+        if lowest:
+            self._lowered.insert(0, tid)
+        else:
+            self._lowered.append(tid)
 
     def next_u64(self) -> int:
         """A value from the execution's data source."""

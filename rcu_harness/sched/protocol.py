@@ -35,9 +35,12 @@ class Strategy(Protocol):
                     yielding: bool = False) -> int:
         """A member of @runnable (at least two ids).
 
-        @yielding is True when the current thread yields (``schedule()``):
-        switching away is then not a preemption, and a fair strategy should
-        prefer another thread, or a spin-wait never ends.
+        @yielding is True when the current thread yields: it spins in a
+        retry loop (a reader restarting on a dead node, ``schedule()`` in a
+        wait) and cannot progress until another thread does.  Switching away
+        is then not a preemption, and every strategy MUST return another
+        runnable thread (it is in @runnable with at least one other), so a
+        spinner never starves the thread it waits for.
         """
         ...
 

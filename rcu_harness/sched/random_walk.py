@@ -38,7 +38,11 @@ class RandomStrategy:
 
     def next_thread(self, runnable: Sequence[int], current: int | None,
                     yielding: bool = False) -> int:
-        """Any runnable thread, uniformly (a yielding thread included)."""
+        """Any runnable thread, uniformly; a yielding (spinning) thread
+        gives way: another runnable thread, uniformly."""
+        if yielding:
+            others = [t for t in runnable if t != current]
+            return others[int(self._random() * len(others))]
         return runnable[int(self._random() * len(runnable))]
 
     def next_u64(self) -> int:

@@ -157,13 +157,15 @@ class SegmentStrategy(_Logged):
 
     def next_thread(self, runnable: Sequence[int], current: int | None,
                     yielding: bool = False) -> int:
-        """The segment's thread if runnable, else the default choice."""
+        """The segment's thread if runnable (and not yielding), else the
+        default choice."""
         left, pos = self._left, self._pos
         while pos < len(left) and left[pos] == 0:
             pos += 1
         self._pos = pos
-        if pos < len(left) and self._segments[pos][0] in runnable:
-            choice = self._segments[pos][0]
+        mine = self._segments[pos][0] if pos < len(left) else -1
+        if mine in runnable and not (yielding and mine == current):
+            choice = mine
             left[pos] -= 1
         else:
             choice = default_choice(runnable, current, yielding, self._last)

@@ -51,6 +51,19 @@ def test_strategy_always_returns_a_member_of_runnable(name, seed, calls):
 
 
 @pytest.mark.parametrize("name", NAMES)
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 2**32), calls=st.lists(runnable_sets, min_size=1,
+                                                  max_size=40))
+def test_strategy_never_keeps_a_yielding_thread_when_another_can_run(name, seed,
+                                                                      calls):
+    strategy = make_strategy(name, seed)
+    assert strategy.new_execution(0)
+    for runnable in calls:
+        spinner = runnable[-1]
+        assert strategy.next_thread(runnable, spinner, True) != spinner
+
+
+@pytest.mark.parametrize("name", NAMES)
 def test_strategy_is_deterministic_for_a_seed(name):
     def digests(seed):
         strategy = make_strategy(name, seed)
