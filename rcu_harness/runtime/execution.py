@@ -13,10 +13,23 @@ no switch, just a call.  Callers record what they did as a plain tuple in
 ``events`` after the point returns (the access happens atomically when the
 thread runs again).
 
-Liveness: more than ``max_steps`` points is a livelock; no runnable thread
-while some unfinished thread is blocked is a deadlock (``rcu_gp`` idling
-with nothing to do does not count).  A Python exception escaping a thread
-function is a finding, never a crash of the harness.
+Liveness and fairness.  Retry loops (a reader restarting on a dead node, a
+``schedule()`` wait) are *yield points*: the strategy is told the thread
+spins, and every strategy then runs another thread first (CHESS's fair
+stateless model checking; shuttle's and loom's yield hints), so a spinner
+cannot starve the thread it waits for.  When an execution still reaches its
+step bound ``max_steps``, the strategy may simply have been unfair (PCT's
+strict priorities can keep a writer off the CPU for a long time): the same
+execution then continues under a fair round-robin (:func:`round_robin`) for
+up to ``max_steps`` more points.  If every thread finishes, the benign
+counter ``unfair_starvation`` counts it and nothing is reported; if the
+continuation hits the bound too, it is a livelock finding.  The
+continuation's thread choices follow from the state alone, so they are not
+part of the schedule: a replay with the same step bound reaches the same
+bound and continues the same way.  No runnable thread while some unfinished
+thread is blocked is a deadlock (``rcu_gp`` idling with nothing to do does
+not count).  A Python exception escaping a thread function is a finding,
+never a crash of the harness.
 
 On the first violation the execution aborts: ``main`` throws
 ``GreenletExit`` into every unfinished thread, with scheduling disabled so
@@ -68,6 +81,18 @@ _WAKE = EventKind.WAKE.value
 _NOT_NEEDED: AbstractContextManager[Any] = nullcontext()
 
 
+def round_robin(runnable: Sequence[int], current: int | None,
+                yielding: bool = False) -> int:
+    """The fair continuation's choice: the next runnable thread after
+    @current in id order (cyclically), so every runnable thread runs within
+    ``len(runnable)`` decisions."""
+    if current is not None:
+        for tid in runnable:
+            if tid > current:
+                return tid
+    return runnable[0]
+
+
 class Phase(Enum):
     """What part of its life an execution is in."""
 
@@ -90,6 +115,9 @@ class Execution:
         self._next_thread = strategy.next_thread
         self.max_steps = max_steps
         self.step_bound = max_steps
+        self.fair = False
+        """The step bound was reached: a fair round-robin continues (see the
+        module docstring); its choices are not recorded as decisions."""
         self.hooks = hooks
         self.record = record
         """0: no events (exploration); 1: events; 2: events with the model
@@ -150,7 +178,8 @@ class Execution:
             nxt = self._next_thread(self.runnable, None)
         else:
             nxt = self._next_thread(self.runnable, cur)
-        self.decisions.append(nxt)
+        if not self.fair:
+            self.decisions.append(nxt)
         if nxt != cur:
             t = self.threads[nxt]
             self.cur = t
@@ -158,7 +187,9 @@ class Execution:
             t.glet.switch()  # type: ignore[union-attr]
 
     def yield_point(self) -> None:
-        """A scheduling point where the current thread yields the CPU."""
+        """A scheduling point where the current thread yields the CPU: it
+        spins (a retry loop, ``schedule()``), so every strategy runs another
+        runnable thread first."""
         if self.quiet:
             return
         step = self.step = self.step + 1
@@ -168,7 +199,8 @@ class Execution:
         if len(runnable) > 1:
             cur = self.cur_tid
             nxt = self._next_thread(runnable, cur, True)
-            self.decisions.append(nxt)
+            if not self.fair:
+                self.decisions.append(nxt)
             if nxt != cur:
                 t = self.threads[nxt]
                 self.cur = t
@@ -297,7 +329,8 @@ class Execution:
         if len(runnable) == 1:
             return runnable[0]
         nxt = self._next_thread(runnable, None)
-        self.decisions.append(nxt)
+        if not self.fair:
+            self.decisions.append(nxt)
         return nxt
 
     def wake(self, t: SimThread) -> None:
@@ -322,7 +355,13 @@ class Execution:
             raise GreenletExit
 
     def livelock(self) -> None:
-        """The step bound was exceeded."""
+        """The step bound was exceeded: continue under a fair round-robin,
+        or, if the fair continuation exceeded it too, report a livelock."""
+        if not self.fair and not self.aborting:
+            self.fair = True
+            self.max_steps += self.step_bound
+            self._next_thread = round_robin
+            return
         from rcu_harness.runtime.liveness import livelock_violation
 
         self.max_steps = 1 << 62
@@ -342,6 +381,10 @@ class Execution:
                 self.phase = Phase.RUN
                 self.rcu.kick()
                 self._drive()
+                if self.fair and self.violation is None and self.error is None:
+                    # Starved by the strategy, not a livelock: the fair
+                    # continuation finished every thread.
+                    self.counters["unfair_starvation"] = 1
             if self.violation is None and self.error is None:
                 self._teardown()
         finally:

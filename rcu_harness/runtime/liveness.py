@@ -3,8 +3,10 @@
 A deadlock is reported when no thread is runnable but some unfinished
 thread is blocked; the grace-period kthread idling with nothing to do is
 not blocked.  A livelock is reported when an execution exceeds its step
-bound: with a fair random strategy a correct program finishes long before
-it, so threads spinning on each other are the usual cause.
+bound twice: once under its strategy, and once more under the fair
+round-robin continuation that follows (see
+:mod:`rcu_harness.runtime.execution`), so a strategy that starved a thread is
+never reported as a livelock; threads spinning on each other are.
 """
 
 from __future__ import annotations
@@ -64,7 +66,8 @@ def livelock_violation(ex: Execution) -> Violation:
     """The step bound was exceeded: show what each thread was doing."""
     live = [t for t in ex.threads if t.state is not ThreadState.FINISHED
             and t.state is not ThreadState.IDLE]
-    lines = [f"WARNING: livelock: more than {ex.step_bound} scheduling steps",
+    lines = [f"WARNING: livelock: more than {ex.step_bound} scheduling steps, and"
+             f" {ex.step_bound} more under a fair round-robin",
              "", "last operation of each unfinished task:"]
     funcs = []
     for t in live:

@@ -1,15 +1,22 @@
-"""Deadlock and livelock are findings; an idle rcu_gp thread is neither."""
+"""Deadlock and livelock are findings; an idle rcu_gp thread and a thread
+starved by the strategy are not."""
 
-from rcu_harness import explore
+from functools import partial
+
+from rcu_harness import explore, replay
 from rcu_harness.kernel import (
     SimStruct,
     SpinLock,
     call_rcu,
     kfree,
     kmalloc,
+    schedule,
     spin_lock,
     spin_unlock,
 )
+from rcu_harness.runtime.runner import run_execution
+from rcu_harness.sched.registry import make_strategy
+from rcu_harness.trace.events import decode_all, events_digest
 
 
 class Flag(SimStruct):
@@ -103,3 +110,75 @@ def test_exiting_with_a_spinlock_held_is_reported():
         h.spawn("t", spin_lock, SpinLock("L"))
 
     assert explore(program, executions=1).findings[0].kind == "lock-misuse"
+
+
+def busy_wait(h, *, yields):
+    """A waiter polls a flag that a writer sets after some work; the waiter
+    either yields in its loop (a retry loop) or not (a plain busy loop)."""
+    flag = h.static(Flag, value=0)
+    work = h.static(Flag, value=0)
+
+    def waiter():
+        while not flag.value:
+            if yields:
+                schedule()
+
+    def writer():
+        for i in range(20):
+            work.value = i
+        flag.value = 1
+
+    h.spawn("waiter", waiter)
+    h.spawn("writer", writer)
+
+
+def test_a_yielding_spinner_never_starves_the_thread_it_waits_for():
+    for strategy in ("pct", "random", "mix", "dfs"):
+        result = explore(partial(busy_wait, yields=True), strategy=strategy,
+                         executions=50, seed=4, max_steps=400, stop_on_first=False)
+        assert result.ok, (strategy, result.findings[:1])
+        assert "unfair_starvation" not in result.counters, strategy
+
+
+def test_starvation_by_the_strategy_is_counted_not_reported_as_livelock():
+    # pct gives the busy waiter the higher priority in some executions and,
+    # without a yield, never runs the writer: the fair continuation does.
+    result = explore(partial(busy_wait, yields=False), strategy="pct",
+                     executions=20, seed=1, max_steps=300, stop_on_first=False)
+    assert result.ok
+    assert result.counters["unfair_starvation"] >= 1
+
+
+def test_a_starved_execution_replays_identically_with_its_step_bound():
+    program = partial(busy_wait, yields=False)
+    strategy = make_strategy("pct", 1, steps=30)
+    for i in range(20):
+        strategy.new_execution(i)
+        ex = run_execution(program, strategy, i, max_steps=300)
+        if ex.counters.get("unfair_starvation"):
+            break
+    else:
+        raise AssertionError("no execution was starved")
+    again = replay(ex.schedule(), program=program, max_steps=300)
+    assert again.counters["unfair_starvation"] == 1
+    assert again.steps == ex.step
+    assert again.events_digest == events_digest(decode_all(ex.events))
+
+
+def test_a_livelock_is_a_finding_only_after_the_fair_continuation():
+    def program(h):
+        mine, theirs = h.static(Flag, value=1), h.static(Flag, value=1)
+
+        def polite(me, other):
+            while other.value:
+                me.value = 0
+                me.value = 1
+
+        h.spawn("a", polite, mine, theirs)
+        h.spawn("b", polite, theirs, mine)
+
+    result = explore(program, executions=1, max_steps=500)
+    f = result.findings[0]
+    assert f.kind == "livelock"
+    assert f.step == 1001  # 500 steps, then 500 more round-robin, then over
+    assert "and 500 more under a fair round-robin" in f.report
