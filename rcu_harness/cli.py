@@ -310,7 +310,6 @@ def _target(args: argparse.Namespace) -> Target:
     from rcu_harness.campaign.jobs import parse_assignments
     from rcu_harness.campaign.plan import check_strategy
     from rcu_harness.campaign.replay import from_seed, from_trace
-    from rcu_harness.runtime.runner import DEFAULT_MAX_STEPS
     from rcu_harness.scenarios.registry import configure
 
     if args.trace is not None:
@@ -331,7 +330,7 @@ def _target(args: argparse.Namespace) -> Target:
         args.strategy_params, "--strategy-param"))
     return from_seed(cfg, strategy=args.strategy, seed=args.seed,
                      execution=args.execution, strategy_params=sparams,
-                     max_steps=args.max_steps or DEFAULT_MAX_STEPS)
+                     max_steps=args.max_steps)
 
 
 def _event_lines(r: Replayed) -> list[str]:

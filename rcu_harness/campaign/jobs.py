@@ -13,7 +13,8 @@ A job file (``stress/*.toml``, read with :mod:`tomllib`)::
     executions = 5000             # budget (default 10000)
     time = 30                     # budget in seconds, 0 = none (default 60)
     mutant = "entry-count-short"  # optional
-    max_steps = 200000            # optional step bound per execution
+    max_steps = 200000            # optional step bound per execution (default:
+                                  # derived from the scenario's size)
     keep_going = true             # optional, overrides the job's
     params = { design = "modern", vmas = 8 }
     strategy_params = { depth = 3 }
@@ -34,8 +35,6 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
-
-from rcu_harness.runtime.runner import DEFAULT_MAX_STEPS
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -71,7 +70,8 @@ class RunSpec:
     time: int = DEFAULT_TIME
     """Seconds; 0 means no time budget."""
     mutant: str | None = None
-    max_steps: int = DEFAULT_MAX_STEPS
+    max_steps: int | None = None
+    """None: derived from the scenario's size when the run is planned."""
     keep_going: bool = False
     params: Mapping[str, Any] = field(default_factory=_empty)
     strategy_params: Mapping[str, Any] = field(default_factory=_empty)
@@ -147,8 +147,8 @@ def _run(data: object, where: str, keep_going: bool) -> RunSpec:
                              f"{where}.executions", 1),
         time=check_int(data.get("time", DEFAULT_TIME), f"{where}.time", 0),
         mutant=None if mutant is None else _text(mutant, f"{where}.mutant"),
-        max_steps=check_int(data.get("max_steps", DEFAULT_MAX_STEPS),
-                            f"{where}.max_steps", 1),
+        max_steps=(None if data.get("max_steps") is None else
+                   check_int(data["max_steps"], f"{where}.max_steps", 1)),
         keep_going=flag,
         params=_table(data.get("params", {}), f"{where}.params"),
         strategy_params=_table(data.get("strategy_params", {}),

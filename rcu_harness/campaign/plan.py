@@ -35,7 +35,13 @@ from typing import TYPE_CHECKING, Any
 
 from rcu_harness.runtime.runner import calibrate
 from rcu_harness.scenarios.mutants import applied
-from rcu_harness.scenarios.registry import Config, configure, get_scenario, program
+from rcu_harness.scenarios.registry import (
+    Config,
+    configure,
+    default_max_steps,
+    get_scenario,
+    program,
+)
 from rcu_harness.scenarios.run import replay_command
 from rcu_harness.sched.registry import STRATEGIES, make_strategy
 
@@ -87,7 +93,8 @@ class RunPlan:
         """The CLI line that reruns execution @execution exactly."""
         return replay_command(self.config(), strategy=self.strategy, seed=self.seed,
                               execution=execution,
-                              strategy_params=dict(self.strategy_params))
+                              strategy_params=dict(self.strategy_params),
+                              max_steps=self.max_steps)
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-able dict (stored in the run's meta)."""
@@ -170,11 +177,12 @@ def resolve(spec: RunSpec) -> RunPlan:
     """Check @spec and fix everything its executions depend on."""
     cfg = configure(spec.scenario, dict(spec.params), spec.mutant)
     sparams = check_strategy(spec.strategy, spec.strategy_params)
+    max_steps = spec.max_steps or default_max_steps(cfg)
     with applied(cfg.mutant):
         sparams = calibrate(program(cfg), spec.strategy, spec.seed,
-                            max_steps=spec.max_steps, strategy_params=sparams)
+                            max_steps=max_steps, strategy_params=sparams)
     return RunPlan(cfg.scenario, dict(cfg.values), cfg.mutant, spec.strategy,
-                   sparams, spec.seed, spec.max_steps, spec.keep_going)
+                   sparams, spec.seed, max_steps, spec.keep_going)
 
 
 def blocks(done: set[int], limit: int, size: int) -> Iterator[Block]:

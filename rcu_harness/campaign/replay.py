@@ -19,9 +19,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rcu_harness import __version__
-from rcu_harness.runtime.runner import DEFAULT_MAX_STEPS, finalize, run_execution
+from rcu_harness.runtime.runner import finalize, run_execution
 from rcu_harness.scenarios.mutants import applied
-from rcu_harness.scenarios.registry import configure, get_scenario, program
+from rcu_harness.scenarios.registry import (
+    configure,
+    default_max_steps,
+    get_scenario,
+    program,
+)
 from rcu_harness.scenarios.run import replay_command, schedule_of
 from rcu_harness.sched.errors import ReplayDivergence
 from rcu_harness.sched.schedule import Schedule, ScheduleDecodeError
@@ -96,13 +101,15 @@ def from_trace(path: Path) -> Target:
 
 def from_seed(cfg: Config, *, strategy: str, seed: int, execution: int,
               strategy_params: Mapping[str, Any],
-              max_steps: int = DEFAULT_MAX_STEPS) -> Target:
-    """Execution @execution of the run (@cfg, @strategy, @seed)."""
+              max_steps: int | None = None) -> Target:
+    """Execution @execution of the run (@cfg, @strategy, @seed); @max_steps
+    defaults to the scenario's."""
+    max_steps = max_steps or default_max_steps(cfg)
     with applied(cfg.mutant):
         text = schedule_of(cfg, strategy=strategy, seed=seed, execution=execution,
                            max_steps=max_steps, **strategy_params)
     command = replay_command(cfg, strategy=strategy, seed=seed, execution=execution,
-                             strategy_params=strategy_params)
+                             strategy_params=strategy_params, max_steps=max_steps)
     return Target(cfg, Schedule.decode(text), max_steps, strategy,
                   dict(strategy_params), seed, execution, command)
 

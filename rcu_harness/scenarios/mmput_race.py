@@ -44,6 +44,14 @@ def build(h: Harness, cfg: Config) -> None:
     spawn_owner_and_readers(h, cfg, owner_thread, name="racer",
                             count=cfg["racers"], reads=1, kind="iterate")
 
+
+def work(cfg: Config) -> int:
+    """Steps of one fair execution, from above (measured: 2,800 at 100 VMAs,
+    9,700 with 8 racers, 9,200 with 50 operations; BENCHMARKS.md, *Step
+    bounds*)."""
+    return int(1000 + 150 * cfg["ops"] + cfg["vmas"] * (10 + 15 * cfg["racers"]))
+
+
 register(Scenario(
     "mmput_race",
     "mmget_not_zero() races the last mmput(): the dying tree may be torn "
@@ -56,4 +64,5 @@ register(Scenario(
         Param("racers", 2, "threads calling mmget_not_zero()", 1, 16),
     ),
     build,
+    work,
 ))

@@ -100,6 +100,10 @@ class Scenario:
     description: str
     params: tuple[Param, ...]
     build: Callable[[Harness, Config], None] = field(repr=False)
+    work: Callable[[Config], int] | None = field(default=None, repr=False)
+    """An upper estimate of the scheduling steps one execution of @cfg takes
+    under a fair strategy (from its operations, VMAs and readers): the
+    default step bound is :data:`STEP_BOUND_FACTOR` times it."""
 
     def param(self, name: str) -> Param:
         """The parameter @name, or a ScenarioError listing the known ones."""
@@ -116,6 +120,20 @@ class Scenario:
 
 
 SCENARIOS: dict[str, Scenario] = {}
+
+STEP_BOUND_FACTOR = 10
+"""Default step bound over a scenario's work estimate: fair executions stay
+far below it, so reaching it means a spin (or starvation, see
+:mod:`rcu_harness.runtime.execution`), never a large scenario."""
+MIN_STEP_BOUND = 200_000
+"""The smallest default step bound (and the one of programs without a
+work estimate)."""
+
+
+def default_max_steps(cfg: Config) -> int:
+    """The step bound of @cfg's executions unless the user gives one."""
+    work = get_scenario(cfg.scenario).work
+    return max(MIN_STEP_BOUND, STEP_BOUND_FACTOR * work(cfg) if work else 0)
 
 
 def register(scenario: Scenario) -> Scenario:

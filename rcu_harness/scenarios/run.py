@@ -12,7 +12,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from rcu_harness.runtime.runner import (
-    DEFAULT_MAX_STEPS,
     ExploreResult,
     ReplayInfo,
     ReplayResult,
@@ -22,7 +21,13 @@ from rcu_harness.runtime.runner import (
     run_execution,
 )
 from rcu_harness.scenarios.mutants import applied
-from rcu_harness.scenarios.registry import Config, configure, get_scenario, program
+from rcu_harness.scenarios.registry import (
+    Config,
+    configure,
+    default_max_steps,
+    get_scenario,
+    program,
+)
 from rcu_harness.sched.registry import make_strategy
 
 if TYPE_CHECKING:
@@ -45,29 +50,37 @@ def _text(value: object) -> str:
 
 
 def replay_command(cfg: Config, *, strategy: str, seed: int, execution: int,
-                   strategy_params: Mapping[str, Any] | None = None) -> str:
-    """The CLI line that reruns execution @execution of this run exactly."""
+                   strategy_params: Mapping[str, Any] | None = None,
+                   max_steps: int | None = None) -> str:
+    """The CLI line that reruns execution @execution of this run exactly
+    (every option that changes the execution: the step bound too, unless it
+    is the scenario's default)."""
     parts = ["python -m rcu_harness replay", f"--scenario {cfg.scenario}"]
     if cfg.mutant is not None:
         parts.append(f"--mutant {cfg.mutant}")
     parts += [f"--strategy {strategy}", *(f"--strategy-param {k}={v}" for k, v in
                                           sorted((strategy_params or {}).items())),
               f"--seed {seed}", f"--execution {execution}", *_settings(cfg)]
+    if max_steps is not None and max_steps != default_max_steps(cfg):
+        parts.append(f"--max-steps {max_steps}")
     return " ".join(parts)
 
 
 def explore_scenario(name: str | Config, *, params: Mapping[str, object] | None = None,
                      mutant: str | None = None, strategy: str = "mix",
                      executions: int = 1000, seed: int = 0,
-                     max_steps: int = DEFAULT_MAX_STEPS, stop_on_first: bool = True,
+                     max_steps: int | None = None, stop_on_first: bool = True,
                      **strategy_params: Any) -> ExploreResult:
-    """Explore a registered scenario (with @mutant's patches, if any)."""
+    """Explore a registered scenario (with @mutant's patches, if any);
+    @max_steps defaults to the scenario's (:func:`default_max_steps`)."""
     cfg = name if isinstance(name, Config) else configure(name, params, mutant)
+    max_steps = max_steps or default_max_steps(cfg)
 
     def hint(info: ReplayInfo) -> str:
         return replay_command(cfg, strategy=strategy, seed=info.base_seed,
                               execution=info.execution,
-                              strategy_params=info.strategy_params)
+                              strategy_params=info.strategy_params,
+                              max_steps=max_steps)
 
     with applied(cfg.mutant):
         return explore(program(cfg), strategy=strategy, executions=executions,
@@ -76,8 +89,9 @@ def explore_scenario(name: str | Config, *, params: Mapping[str, object] | None 
 
 
 def schedule_of(cfg: Config, *, strategy: str, seed: int, execution: int,
-                max_steps: int = DEFAULT_MAX_STEPS, **strategy_params: Any) -> str:
+                max_steps: int | None = None, **strategy_params: Any) -> str:
     """The encoded schedule execution @execution of this run follows."""
+    max_steps = max_steps or default_max_steps(cfg)
     strategy_params = calibrate(program(cfg), strategy, seed, max_steps=max_steps,
                                 strategy_params=strategy_params)
     inner = make_strategy(strategy, seed, **strategy_params)
@@ -91,17 +105,18 @@ def schedule_of(cfg: Config, *, strategy: str, seed: int, execution: int,
 
 
 def replay_scenario(cfg: Config, *, strategy: str, seed: int, execution: int,
-                    max_steps: int = DEFAULT_MAX_STEPS,
+                    max_steps: int | None = None,
                     **strategy_params: Any) -> ReplayResult:
     """Rerun one execution exactly, with every event recorded."""
-
+    max_steps = max_steps or default_max_steps(cfg)
     with applied(cfg.mutant):
         params = calibrate(program(cfg), strategy, seed, max_steps=max_steps,
                            strategy_params=strategy_params)
 
         def hint(info: ReplayInfo) -> str:
             return replay_command(cfg, strategy=strategy, seed=seed,
-                                  execution=execution, strategy_params=params)
+                                  execution=execution, strategy_params=params,
+                                  max_steps=max_steps)
 
         schedule = schedule_of(cfg, strategy=strategy, seed=seed, execution=execution,
                                max_steps=max_steps, **params)

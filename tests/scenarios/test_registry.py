@@ -73,3 +73,36 @@ def test_model_patches_are_applied_only_inside_the_block():
         assert maple.topiary.ma_free_rcu is maple.alloc.ma_free_rcu
     assert maple.alloc.ma_free_rcu is original
     assert maple.topiary.ma_free_rcu is original
+
+
+@pytest.mark.parametrize("name", ["dup_mmap", "rcu_transitions", "mmput_race"])
+def test_work_estimate_is_above_the_steps_a_fair_execution_takes(name):
+    from rcu_harness.runtime.runner import run_execution
+    from rcu_harness.scenarios.registry import default_max_steps, program
+    from rcu_harness.sched.registry import make_strategy
+
+    cfg = configure(name, {"vmas": 60})
+    for i in range(3):
+        strategy = make_strategy("random", i)
+        strategy.new_execution(i)
+        ex = run_execution(program(cfg), strategy, i, max_steps=10**8, record=0)
+        assert ex.step < get_scenario(name).work(cfg)
+    assert default_max_steps(cfg) >= 10 * get_scenario(name).work(cfg)
+
+
+def test_default_step_bound_grows_with_the_scenario_size():
+    from rcu_harness.scenarios.registry import MIN_STEP_BOUND, default_max_steps
+
+    small = default_max_steps(configure("dup_mmap", {"vmas": 20}))
+    large = default_max_steps(configure("dup_mmap", {"vmas": 2000}))
+    assert small == MIN_STEP_BOUND
+    assert large > 10 * small
+
+
+def test_replay_command_names_a_step_bound_that_is_not_the_default():
+    cfg = configure("mmput_race")
+    plain = replay_command(cfg, strategy="mix", seed=1, execution=2,
+                           max_steps=200_000)
+    bounded = replay_command(cfg, strategy="mix", seed=1, execution=2, max_steps=77)
+    assert "--max-steps" not in plain
+    assert bounded.endswith("--max-steps 77")
