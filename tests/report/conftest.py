@@ -29,9 +29,10 @@ def scenario_run(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def bug_run(tmp_path_factory):
-    """dup_mmap with the resume-without-pause mutant: findings with traces."""
+    """dup_mmap with the resume-without-pause mutant: four executions that
+    fail the same way (one finding, with its trace)."""
     cfg = configure("dup_mmap", {"vmas": 8}, "resume-without-pause")
     return record_run(tmp_path_factory.mktemp("report") / "bug",
-                      [(program(cfg), cfg.mutant)] * 4, seed=3,
+                      [(program(cfg), cfg.mutant)] * 4, seed=5,
                       meta={"scenario": "dup_mmap", "mutant": cfg.mutant,
                             "elapsed_s": 2.0})
