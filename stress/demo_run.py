@@ -5,8 +5,7 @@ store: executions of a scenario (optionally with a mutant) under one
 strategy, each stored as the campaign does (per-execution rows, findings
 with trace files whose events come from the diagnosing re-run, sample
 chunks from ``metrics.collect``), then ``write_report``.  Used to make the
-README's example report and the page that ``stress/html_screenshot.py``
-checks.
+page that ``stress/html_screenshot.py`` checks when given none.
 
 Usage: python stress/demo_run.py OUT_DIR [--scenario dup_mmap] [--set k=v]...
        [--mutant NAME] [--executions 40] [--seed 1] [--strategy random]
