@@ -11,11 +11,14 @@
 #     output (stdout and stderr interleaved as a terminal would show them)
 #     [exit N]
 #
-# Runs go to reports/runs/ (git-ignored), as a user's would.  The only edit made to the
-# output is the checkout's absolute path, replaced by /path/to/rcu-harness.
-# Then paste each file into the matching block of the docs (long outputs are
-# cut where the docs mark them with "…").  About five minutes on a 2-core VM;
-# timings and rates differ from run to run, everything else is deterministic.
+# Runs go to reports/runs/ (git-ignored), as a user's would.  The only edit
+# made to the output is the checkout's absolute path, replaced by
+# /path/to/rcu-harness.
+# Then `python stress/doc_fill.py OUT_DIR` puts each output into its block of
+# the docs, cut where the docs mark cuts with "…"; check the prose that quotes
+# numbers from the outputs.  A few minutes on a quiet machine, about fifteen
+# on the shared 2-core VM under load; timings and rates differ from run to
+# run, everything else is deterministic.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
