@@ -36,7 +36,8 @@ GRID: tuple[tuple[str, dict[str, object]], ...] = (
     ("rcu_transitions", {"vmas": 100, "ops": 64}),
     ("rcu_transitions", {"vmas": 100, "read_kind": "iterate"}),
     ("mmput_race", {}), ("mmput_race", {"vmas": 100}), ("mmput_race", {"vmas": 300}),
-    ("mmput_race", {"vmas": 100, "racers": 8}), ("mmput_race", {"vmas": 100, "ops": 50}),
+    ("mmput_race", {"vmas": 100, "racers": 8}),
+    ("mmput_race", {"vmas": 100, "ops": 50}),
 )
 
 
