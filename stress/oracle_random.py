@@ -25,7 +25,8 @@ from rcu_harness.oracle.diff import (
     first_divergence,
     load_model,
 )
-from rcu_harness.oracle.ops import format_op, random_trace
+from rcu_harness.oracle.ops import format_op
+from rcu_harness.oracle.tracegen import random_trace
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:

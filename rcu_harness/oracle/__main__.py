@@ -24,6 +24,7 @@ from rcu_harness.oracle.diff import (
     parse_line,
     run_kernel,
 )
+from rcu_harness.oracle.erase2 import load_erase2_sets
 from rcu_harness.oracle.ops import (
     BDestroy,
     Bulk,
@@ -31,10 +32,9 @@ from rcu_harness.oracle.ops import (
     NamedTrace,
     OpParseError,
     format_op,
-    load_erase2_sets,
     parse_trace,
-    random_trace,
 )
+from rcu_harness.oracle.tracegen import random_trace
 
 CONTEXT_OPS = 6
 """How many ops before a divergence to print."""

@@ -12,6 +12,7 @@ from rcu_harness.oracle.diff import (
     parse_line,
     run_kernel,
 )
+from rcu_harness.oracle.erase2 import load_erase2_sets
 from rcu_harness.oracle.ops import (
     BDestroy,
     Bulk,
@@ -19,10 +20,9 @@ from rcu_harness.oracle.ops import (
     Init,
     RcuOn,
     Store,
-    load_erase2_sets,
     parse_trace,
-    random_trace,
 )
+from rcu_harness.oracle.tracegen import random_trace
 
 pytestmark = pytest.mark.oracle
 
