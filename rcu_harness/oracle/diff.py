@@ -26,6 +26,7 @@ from rcu_harness.oracle.ops import (
     Destroy,
     Erase,
     Find,
+    FindAfter,
     Init,
     Insert,
     Load,
@@ -33,12 +34,15 @@ from rcu_harness.oracle.ops import (
     Op,
     RcuOff,
     RcuOn,
+    RLock,
+    RUnlock,
     Store,
     Validate,
     format_op,
     format_trace,
 )
 from rcu_harness.oracle.pydump import entry_token
+from rcu_harness.oracle.reader import ReaderState
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -49,10 +53,15 @@ ELIDED = "."
 """The ``<tree>`` of a line whose dump was skipped."""
 NOT_INITIALISED = "tree not initialised (init F first)"
 """driver.c's message for an operation before the first ``init``."""
+NOT_LOCKED = "the reader does not hold the RCU read lock"
+"""driver.c's message for ``runlock`` without ``rlock``."""
 
 MODEL_API = (
     "MapleTree", "mtree_store_range", "mtree_insert_range", "mtree_erase",
-    "mtree_load", "mt_find", "mt_set_in_rcu", "mt_clear_in_rcu",
+    "mtree_load", "mt_find", "mt_find_after", "mas_walk", "mas_find",
+    "mas_find_rev", "mas_next", "mas_prev", "mas_next_range",
+    "mas_prev_range", "mas_pause", "mas_set", "mas_reset", "mas_for_each",
+    "mt_set_in_rcu", "mt_clear_in_rcu",
     "mtree_destroy", "mt_validate", "mt_height", "MaState",
     "mas_expected_entries", "mas_store", "mas_destroy", "mas_lock",
     "mas_unlock", "xa_mk_value",
@@ -168,12 +177,14 @@ class ModelRunner:
         self.dump = dump
         self.mt: Any = None
         self.bmas: Any = None
+        self.reader: ReaderState | None = None
 
     def init(self, flags: int) -> None:
         """init F: destroy the tree if there is one, then mt_init_flags(F)."""
         if self.mt is None:
             self.mt = self.m.MapleTree(flags)
             self.bmas = self.m.MaState(self.mt, 0, 0)
+            self.reader = ReaderState(self.m, self.mt)
             return
         self.m.mtree_destroy(self.mt)
         from maple.tree import mt_init_flags
@@ -219,8 +230,9 @@ class ModelRunner:
                 return entry_token(m.mtree_erase(mt, index))
             case Load(index):
                 return entry_token(m.mtree_load(mt, index))
-            case Find(index, limit):
-                entry, new_index = m.mt_find(mt, index, limit)
+            case Find(index, limit) | FindAfter(index, limit):
+                find = m.mt_find if isinstance(op, Find) else m.mt_find_after
+                entry, new_index = find(mt, index, limit)
                 if entry is None:
                     return "-"
                 return f"{entry_token(entry)}@{new_index:x}"
@@ -240,8 +252,14 @@ class ModelRunner:
                 m.mtree_destroy(mt)
             case Validate():
                 m.mt_validate(mt)
+            case RLock():
+                assert self.reader is not None
+                self.reader.lock()
+            case RUnlock():
+                raise AssertionError("runlock is handled by line()")
             case _:
-                raise TypeError(f"unknown op {op!r}")
+                assert self.reader is not None
+                return self.reader.call(op)
         return "0"
 
     def line(self, op: Op, full: bool) -> str:
@@ -251,10 +269,16 @@ class ModelRunner:
             ret = "0"
         elif self.mt is None:
             return f"error {op.name}: {NOT_INITIALISED}"
+        elif isinstance(op, RUnlock):
+            assert self.reader is not None
+            if not self.reader.unlock():
+                return f"error {op.name}: {NOT_LOCKED}"
+            ret = "0"
         else:
             ret = self.apply(op)
         mt = self.mt
-        mt.port.rcu_barrier()
+        if self.reader is None or not self.reader.locked:
+            mt.port.rcu_barrier()
         tree = self.dump(mt) if full else ELIDED
         return f"{ret} h{self.m.mt_height(mt)} n{live_nodes(mt.port)} {tree}"
 

@@ -38,6 +38,32 @@
  *   bdestroy      lock; mas_destroy(&bmas); unlock                       ret 0
  *   destroy       mtree_destroy(&tree)                                   ret 0
  *   validate      mt_validate(&tree)                                     ret 0
+ *   findafter A M idx = A; e = mt_find_after(&tree, &idx, M) ret entry ["@" hex(idx)]
+ *
+ * The reader API works on a second state, rmas (MA_STATE(rmas, &tree, 0, 0),
+ * kept across operations and across init).  Each call below runs inside
+ * rcu_read_lock()/rcu_read_unlock() of its own unless the reader holds the
+ * RCU read lock ("rlock"); while it does, the end of an operation is not a
+ * grace period (queued RCU callbacks wait for "runlock"):
+ *
+ *   rlock         rcu_read_lock() held across operations                 ret 0
+ *   runlock       rcu_read_unlock()                                      ret 0
+ *   mset I        mas_set(&rmas, I)                                      ret state
+ *   mreset        mas_reset(&rmas)                                       ret state
+ *   mpause        mas_pause(&rmas)                                       ret state
+ *   mwalk         mas_walk(&rmas)                                        ret state
+ *   mfind M       mas_find(&rmas, M)                                     ret state
+ *   mfindrev M    mas_find_rev(&rmas, M)                                 ret state
+ *   mnext M       mas_next(&rmas, M)                                     ret state
+ *   mprev M       mas_prev(&rmas, M)                                     ret state
+ *   mnextr M      mas_next_range(&rmas, M)                               ret state
+ *   mprevr M      mas_prev_range(&rmas, M)                               ret state
+ *   mforeach M K  mas_for_each(&rmas, e, M), at most K entries           ret state
+ *
+ * state  "<entries>@<index hex>-<last hex>/<status>": entries is the entry
+ *        token the call returned (empty for mset/mreset/mpause); for
+ *        mforeach, "<token>=<index hex>-<last hex>" of every entry the loop
+ *        body saw, joined by ","; status is rmas.status without "ma_".
  *
  * After each operation the driver calls rcu_barrier() and runs the RCU
  * callbacks the operation queued (see driver_call_rcu() below), so that
@@ -132,6 +158,8 @@ _Static_assert(sizeof(struct maple_node) == 256, "64-bit maple node size");
 
 static struct maple_tree tree;
 static MA_STATE(bmas, &tree, 0, 0);
+static MA_STATE(rmas, &tree, 0, 0);
+static unsigned int reader_locked;
 static bool tree_initialised;
 static FILE *out;
 static unsigned long dump_every = 1;
@@ -157,11 +185,16 @@ static void driver_call_rcu(struct rcu_head *head,
 	rcu_queue[rcu_queued++] = head;
 }
 
-/* rcu_barrier(), then run every queued callback (and any they queue). */
+/*
+ * rcu_barrier(), then run every queued callback (and any they queue).  Not
+ * while the reader holds the RCU read lock: no grace period can end then.
+ */
 static void driver_rcu_barrier(void)
 {
 	size_t i;
 
+	if (reader_locked)
+		return;
 	rcu_barrier();
 	for (i = 0; i < rcu_queued; i++)
 		rcu_queue[i]->func(rcu_queue[i]);
@@ -292,13 +325,26 @@ static bool parse_args(char *s, unsigned long *args, int n)
 	return *s == '\0';
 }
 
-enum ret_kind { RET_INT, RET_ENTRY, RET_FIND };
+enum ret_kind { RET_INT, RET_ENTRY, RET_FIND, RET_STATE };
+
+#define DRIVER_MAX_SEEN 64
 
 struct op_result {
 	enum ret_kind kind;
 	long ival;
 	void *entry;
 	unsigned long index;
+	int nseen;	/* RET_STATE: entries in seen[]; -1 one entry; -2 none */
+	struct {
+		void *entry;
+		unsigned long index, last;
+	} seen[DRIVER_MAX_SEEN];
+};
+
+static const char *const status_names[] = {
+	[ma_active] = "active", [ma_start] = "start", [ma_root] = "root",
+	[ma_none] = "none", [ma_pause] = "pause", [ma_overflow] = "overflow",
+	[ma_underflow] = "underflow", [ma_error] = "error",
 };
 
 /* Run mas_store() of @entry over [@first, @last] with the bulk state. */
@@ -349,7 +395,9 @@ static bool known_op(const char *name)
 	static const char *const names[] = {
 		"init", "store", "null", "insert", "erase", "load", "find",
 		"rcu_on", "rcu_off", "bulk", "bstore", "bnull", "bdestroy",
-		"destroy", "validate",
+		"destroy", "validate", "findafter", "rlock", "runlock",
+		"mset", "mreset", "mpause", "mwalk", "mfind", "mfindrev",
+		"mnext", "mprev", "mnextr", "mprevr", "mforeach",
 	};
 	size_t i;
 
@@ -357,6 +405,111 @@ static bool known_op(const char *name)
 		if (!strcmp(name, names[i]))
 			return true;
 	return false;
+}
+
+/* mas_for_each(&rmas, entry, max) for at most @limit entries. */
+static void reader_for_each(unsigned long max, unsigned long limit,
+			    struct op_result *res)
+{
+	void *entry;
+
+	res->nseen = 0;
+	if (!limit)
+		return;
+	mas_for_each(&rmas, entry, max) {
+		res->seen[res->nseen].entry = entry;
+		res->seen[res->nseen].index = rmas.index;
+		res->seen[res->nseen].last = rmas.last;
+		if (++res->nseen == (int)limit)
+			break;
+	}
+}
+
+/* One call of the reader API on rmas (@name starts with 'm'). */
+static const char *reader_call(const char *name, unsigned long *a, int nargs,
+			       struct op_result *res)
+{
+	if (!strcmp(name, "mset") || !strcmp(name, "mreset") ||
+	    !strcmp(name, "mpause"))
+		res->nseen = -2;	/* they return nothing */
+	if (!strcmp(name, "mset"))
+		mas_set(&rmas, a[0]);
+	else if (!strcmp(name, "mreset"))
+		mas_reset(&rmas);
+	else if (!strcmp(name, "mpause"))
+		mas_pause(&rmas);
+	else if (!strcmp(name, "mwalk"))
+		res->entry = mas_walk(&rmas);
+	else if (!strcmp(name, "mfind"))
+		res->entry = mas_find(&rmas, a[0]);
+	else if (!strcmp(name, "mfindrev"))
+		res->entry = mas_find_rev(&rmas, a[0]);
+	else if (!strcmp(name, "mnext"))
+		res->entry = mas_next(&rmas, a[0]);
+	else if (!strcmp(name, "mprev"))
+		res->entry = mas_prev(&rmas, a[0]);
+	else if (!strcmp(name, "mnextr"))
+		res->entry = mas_next_range(&rmas, a[0]);
+	else if (!strcmp(name, "mprevr"))
+		res->entry = mas_prev_range(&rmas, a[0]);
+	else if (!strcmp(name, "mforeach"))
+		reader_for_each(a[0], a[1], res);
+	else
+		return "unknown operation";
+	(void)nargs;
+	return NULL;
+}
+
+/* The number of arguments of reader call @name. */
+static int reader_nargs(const char *name)
+{
+	if (!strcmp(name, "mforeach"))
+		return 2;
+	if (!strcmp(name, "mreset") || !strcmp(name, "mpause") ||
+	    !strcmp(name, "mwalk"))
+		return 0;
+	return 1;
+}
+
+/* Run reader call @name: inside its own RCU read section unless held. */
+static const char *run_reader(const char *name, char *rest,
+			      struct op_result *res)
+{
+	unsigned long a[DRIVER_MAX_ARGS];
+	int nargs = reader_nargs(name);
+	const char *err;
+
+	if (!parse_args(rest, a, nargs))
+		return nargs == 2 ? "needs M K" : nargs ? "needs one number" :
+				    "takes no arguments";
+	if (!strcmp(name, "mforeach") && a[1] > DRIVER_MAX_SEEN)
+		return "K is at most 64";
+	res->kind = RET_STATE;
+	res->entry = NULL;
+	res->nseen = -1;
+	rcu_read_lock();
+	err = reader_call(name, a, nargs, res);
+	rcu_read_unlock();
+	return err;
+}
+
+/* rlock / runlock: the reader's RCU read section across operations. */
+static const char *reader_lock(const char *name, char *rest)
+{
+	unsigned long a[DRIVER_MAX_ARGS];
+
+	if (!parse_args(rest, a, 0))
+		return "takes no arguments";
+	if (!strcmp(name, "rlock")) {
+		rcu_read_lock();
+		reader_locked++;
+		return NULL;
+	}
+	if (!reader_locked)
+		return "the reader does not hold the RCU read lock";
+	reader_locked--;
+	rcu_read_unlock();
+	return NULL;
 }
 
 /*
@@ -379,6 +532,10 @@ static const char *run_op(const char *name, char *rest, struct op_result *res)
 		return "unknown operation";
 	if (!tree_initialised)
 		return "tree not initialised (init F first)";
+	if (name[0] == 'm')
+		return run_reader(name, rest, res);
+	if (!strcmp(name, "rlock") || !strcmp(name, "runlock"))
+		return reader_lock(name, rest);
 
 	if (!strcmp(name, "store") || !strcmp(name, "insert")) {
 		if (!parse_args(rest, a, 3))
@@ -401,12 +558,13 @@ static const char *run_op(const char *name, char *rest, struct op_result *res)
 		res->kind = RET_ENTRY;
 		res->entry = name[0] == 'e' ? mtree_erase(&tree, a[0]) :
 					      mtree_load(&tree, a[0]);
-	} else if (!strcmp(name, "find")) {
+	} else if (!strcmp(name, "find") || !strcmp(name, "findafter")) {
 		if (!parse_args(rest, a, 2))
-			return "find needs A M";
+			return "find/findafter need A M";
 		res->kind = RET_FIND;
 		res->index = a[0];
-		res->entry = mt_find(&tree, &res->index, a[1]);
+		res->entry = name[4] ? mt_find_after(&tree, &res->index, a[1]) :
+				       mt_find(&tree, &res->index, a[1]);
 	} else if (!strcmp(name, "rcu_on") || !strcmp(name, "rcu_off")) {
 		if (!parse_args(rest, a, 0))
 			return "rcu_on/rcu_off take no arguments";
@@ -446,6 +604,26 @@ static const char *run_op(const char *name, char *rest, struct op_result *res)
 	return NULL;
 }
 
+/* Print a reader call's "<entries>@<index>-<last>/<status>". */
+static void put_state(const struct op_result *res)
+{
+	int i;
+
+	if (res->nseen == -1)
+		put_entry(res->entry);
+	for (i = 0; i < res->nseen; i++) {
+		if (i)
+			fputc(',', out);
+		put_entry(res->seen[i].entry);
+		fprintf(out, "=%lx-%lx", res->seen[i].index, res->seen[i].last);
+	}
+	fprintf(out, "@%lx-%lx/", rmas.index, rmas.last);
+	if (rmas.status < ARRAY_SIZE(status_names))
+		fputs(status_names[rmas.status], out);
+	else
+		fprintf(out, "%u", rmas.status);
+}
+
 /* Print the return part of an output line. */
 static void put_result(const struct op_result *res)
 {
@@ -460,6 +638,9 @@ static void put_result(const struct op_result *res)
 		put_entry(res->entry);
 		if (res->entry)
 			fprintf(out, "@%lx", res->index);
+		break;
+	case RET_STATE:
+		put_state(res);
 		break;
 	}
 }

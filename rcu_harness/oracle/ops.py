@@ -155,10 +155,131 @@ class Validate(Op):
     name: ClassVar[str] = "validate"
 
 
+@dataclass(frozen=True, slots=True)
+class FindAfter(Op):
+    """findafter A M: mt_find_after() from index A up to M."""
+
+    name: ClassVar[str] = "findafter"
+    index: int
+    max: int
+
+
+# -- the reader API on the reader's ma_state (rmas) ------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class RLock(Op):
+    """rlock: the reader takes rcu_read_lock() and holds it across ops."""
+
+    name: ClassVar[str] = "rlock"
+
+
+@dataclass(frozen=True, slots=True)
+class RUnlock(Op):
+    """runlock: the reader's rcu_read_unlock()."""
+
+    name: ClassVar[str] = "runlock"
+
+
+@dataclass(frozen=True, slots=True)
+class MSet(Op):
+    """mset I: mas_set(&rmas, I)."""
+
+    name: ClassVar[str] = "mset"
+    index: int
+
+
+@dataclass(frozen=True, slots=True)
+class MReset(Op):
+    """mreset: mas_reset(&rmas)."""
+
+    name: ClassVar[str] = "mreset"
+
+
+@dataclass(frozen=True, slots=True)
+class MPause(Op):
+    """mpause: mas_pause(&rmas)."""
+
+    name: ClassVar[str] = "mpause"
+
+
+@dataclass(frozen=True, slots=True)
+class MWalk(Op):
+    """mwalk: mas_walk(&rmas)."""
+
+    name: ClassVar[str] = "mwalk"
+
+
+@dataclass(frozen=True, slots=True)
+class MFind(Op):
+    """mfind M: mas_find(&rmas, M)."""
+
+    name: ClassVar[str] = "mfind"
+    max: int
+
+
+@dataclass(frozen=True, slots=True)
+class MFindRev(Op):
+    """mfindrev M: mas_find_rev(&rmas, M) (M is the minimum)."""
+
+    name: ClassVar[str] = "mfindrev"
+    min: int
+
+
+@dataclass(frozen=True, slots=True)
+class MNext(Op):
+    """mnext M: mas_next(&rmas, M)."""
+
+    name: ClassVar[str] = "mnext"
+    max: int
+
+
+@dataclass(frozen=True, slots=True)
+class MPrev(Op):
+    """mprev M: mas_prev(&rmas, M) (M is the minimum)."""
+
+    name: ClassVar[str] = "mprev"
+    min: int
+
+
+@dataclass(frozen=True, slots=True)
+class MNextRange(Op):
+    """mnextr M: mas_next_range(&rmas, M)."""
+
+    name: ClassVar[str] = "mnextr"
+    max: int
+
+
+@dataclass(frozen=True, slots=True)
+class MPrevRange(Op):
+    """mprevr M: mas_prev_range(&rmas, M) (M is the minimum)."""
+
+    name: ClassVar[str] = "mprevr"
+    min: int
+
+
+@dataclass(frozen=True, slots=True)
+class MForEach(Op):
+    """mforeach M K: mas_for_each(&rmas, entry, M), leaving after K entries."""
+
+    name: ClassVar[str] = "mforeach"
+    max: int
+    limit: int
+
+
+READER_CALLS: tuple[type[Op], ...] = (
+    MSet, MReset, MPause, MWalk, MFind, MFindRev, MNext, MPrev, MNextRange,
+    MPrevRange, MForEach)
+"""The ops that call the reader API on rmas (their ret is a state)."""
+MAX_FOREACH = 64
+"""The largest K of ``mforeach`` (driver.c's DRIVER_MAX_SEEN)."""
+
+
 OP_TYPES: dict[str, type[Op]] = {
     cls.name: cls
     for cls in (Init, Store, Null, Insert, Erase, Load, Find, RcuOn, RcuOff,
-                Bulk, BStore, BNull, BDestroy, Destroy, Validate)
+                Bulk, BStore, BNull, BDestroy, Destroy, Validate, FindAfter,
+                RLock, RUnlock, *READER_CALLS)
 }
 """Every operation class, by the word that names it in the text."""
 
@@ -200,6 +321,8 @@ def _parse_number(word: str, field: str) -> int:
         raise OpParseError(f"{field}: not a decimal number: {word!r}")
     value = int(word)
     limit = VALUE_MAX if field in _VALUE_FIELDS else ULONG_MAX
+    if field == "limit":
+        limit = MAX_FOREACH
     if value > limit:
         raise OpParseError(f"{field}: {word} is out of range")
     return value
