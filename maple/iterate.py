@@ -30,6 +30,7 @@ from maple.state import (
     mas_is_ptr,
     mas_is_start,
     mas_is_underflow,
+    mas_mn,
 )
 from maple.walk import (
     ma_data_end,
@@ -115,7 +116,7 @@ def mas_prev_slot(mas: MaState, min: int, empty: bool) -> Any:
     """Model of mas_prev_slot(): the entry in the previous slot (maybe NULL)."""
     save_point = mas.index
     while True:  # retry:
-        node = mas.node[0]
+        node = mas_mn(mas)
         pivots = node.pivot
         if mas_rewalk_if_dead(mas, node, save_point):
             continue
@@ -224,7 +225,7 @@ def mas_next_slot(mas: MaState, max: int, empty: bool) -> Any:
     """Model of mas_next_slot(): the entry in the next slot (maybe NULL)."""
     save_point = mas.last
     while True:  # retry:
-        node = mas.node[0]
+        node = mas_mn(mas)
         pivots = node.pivot
         if mas_rewalk_if_dead(mas, node, save_point):
             continue

@@ -23,6 +23,7 @@ from maple.defs import (
     ma_underflow,
     wr_invalid,
 )
+from maple.nullptr import NULL_NODE
 from maple.xarray import XaInternal
 
 if TYPE_CHECKING:
@@ -189,8 +190,15 @@ def mas_is_root_limits(mas: MaState) -> bool:
 
 
 def mas_mn(mas: MaState) -> MapleNode:
-    """Model of mas_mn(): the decoded node of the state."""
-    node: MapleNode = mas.node[0]
+    """Model of mas_mn(): mte_to_node(mas->node), the decoded node.
+
+    With ``mas->node`` NULL (an empty or root-pointer tree) that is the NULL
+    node, whose loads fault as they would in C (:mod:`maple.nullptr`).
+    """
+    enode = mas.node
+    if enode is None:
+        return NULL_NODE
+    node: MapleNode = enode[0]
     return node
 
 

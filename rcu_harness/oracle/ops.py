@@ -267,7 +267,7 @@ class MForEach(Op):
     limit: int
 
 
-READER_CALLS: tuple[type[Op], ...] = (
+READER_CALLS = (
     MSet, MReset, MPause, MWalk, MFind, MFindRev, MNext, MPrev, MNextRange,
     MPrevRange, MForEach)
 """The ops that call the reader API on rmas (their ret is a state)."""

@@ -44,6 +44,7 @@ class FindingKind(StrEnum):
     DEADLOCK = "deadlock"
     LIVELOCK = "livelock"
     EXCEPTION = "exception"
+    NULL_DEREF = "null-ptr-deref"
     PREALLOC_EXHAUSTED = "prealloc-exhausted"
     WRITER_LOCK = "writer-lock"
     RCU_MODE = "rcu-mode-transition"
