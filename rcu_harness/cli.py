@@ -93,6 +93,8 @@ def _stress_parser(sub: Any) -> None:
                    help=f"where run directories go (default {DEFAULT_OUT})")
     p.add_argument("--keep-going", action="store_true",
                    help="collect distinct findings instead of stopping at the first")
+    p.add_argument("--strict", action="store_true",
+                   help="count catalogued kernel bugs as new findings (exit 1)")
     p.add_argument("--resume", type=Path, metavar="RUN_DIR",
                    help="continue a stored run without repeating its executions")
     p.add_argument("--json", action="store_true", help="print one JSON object")
@@ -240,8 +242,10 @@ def _finish_stress(results: list[RunResult], args: argparse.Namespace,
             print(json.dumps(results[0].summary.to_json(), indent=1))
         else:
             print(json.dumps(combine([r.summary for r in results], job), indent=1))
-    found = any(r.summary.findings for r in results)
-    return 1 if found else 0
+    from rcu_harness.campaign.summary import new_findings
+
+    return 1 if new_findings([r.summary for r in results],
+                             strict=args.strict) else 0
 
 
 def _emit(result: RunResult, args: argparse.Namespace) -> None:

@@ -40,6 +40,7 @@ from rcu_harness import __version__
 from rcu_harness.campaign.plan import blocks
 from rcu_harness.campaign.progress import Snapshot
 from rcu_harness.campaign.worker import WorkUnit, run_unit
+from rcu_harness.known.catalogue import known_finding
 from rcu_harness.store.runstore import (
     Batch,
     ExecutionRow,
@@ -184,8 +185,14 @@ class Campaign:
         if sig not in self.rows:
             self._new_finding(diagnosed.get(sig) or self._diagnose_here(r))
         self.pending.counts[sig] = self.pending.counts.get(sig, 0) + 1
-        if not self.plan.keep_going:
+        if not self.plan.keep_going and not self._known(sig):
             self.stop = StopReason.FINDING
+
+    def _known(self, sig: str) -> bool:
+        """Is finding @sig a catalogued kernel bug?  Those are counted and
+        reported, but do not end the run: a known bug must not hide new ones."""
+        row = self.rows[sig]
+        return known_finding(row.kind, row.message) is not None
 
     def _diagnose_here(self, r: ExecutionResult) -> Diagnosed:
         """The report of execution @r, made in this process (the worker did

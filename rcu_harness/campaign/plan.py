@@ -178,7 +178,7 @@ def resolve(spec: RunSpec) -> RunPlan:
     cfg = configure(spec.scenario, dict(spec.params), spec.mutant)
     sparams = check_strategy(spec.strategy, spec.strategy_params)
     max_steps = spec.max_steps or default_max_steps(cfg)
-    with applied(cfg.mutant):
+    with applied(cfg.mutant, cfg.fixes):
         sparams = calibrate(program(cfg), spec.strategy, spec.seed,
                             max_steps=max_steps, strategy_params=sparams)
     return RunPlan(cfg.scenario, dict(cfg.values), cfg.mutant, spec.strategy,

@@ -105,7 +105,7 @@ def from_seed(cfg: Config, *, strategy: str, seed: int, execution: int,
     """Execution @execution of the run (@cfg, @strategy, @seed); @max_steps
     defaults to the scenario's."""
     max_steps = max_steps or default_max_steps(cfg)
-    with applied(cfg.mutant):
+    with applied(cfg.mutant, cfg.fixes):
         text = schedule_of(cfg, strategy=strategy, seed=seed, execution=execution,
                            max_steps=max_steps, **strategy_params)
     command = replay_command(cfg, strategy=strategy, seed=seed, execution=execution,
@@ -120,7 +120,7 @@ def replay(target: Target, *, schedule: Schedule | None = None,
     schedule = schedule or target.schedule
     strategy = ScriptStrategy(schedule)
     strategy.new_execution(0)
-    with applied(target.cfg.mutant):
+    with applied(target.cfg.mutant, target.cfg.fixes):
         ex = run_execution(program(target.cfg), strategy, target.execution,
                            max_steps=target.max_steps, record=2)
     if strategy.remaining:
@@ -144,7 +144,7 @@ def minimize(target: Target, *, max_runs: int) -> ShrinkResult:
         return run_execution(setup, strategy, target.execution,
                              max_steps=target.max_steps, record=0)
 
-    with applied(target.cfg.mutant):
+    with applied(target.cfg.mutant, target.cfg.fixes):
         return shrink(run, target.schedule, max_runs=max_runs)
 
 

@@ -12,6 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from rcu_harness.known.catalogue import CATALOGUE, known_finding
+
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
     from pathlib import Path
@@ -32,6 +34,8 @@ class FindingSummary:
     """Path of the trace file."""
     replay: str
     """The exact replay command (by seed and execution)."""
+    known: str = ""
+    """The id of the catalogued kernel bug it matches, or "" (new)."""
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-able dict."""
@@ -39,7 +43,8 @@ class FindingSummary:
                 "message": self.message, "count": self.count,
                 "first_execution": self.first_execution, "trace": self.trace,
                 "replay": self.replay,
-                "replay_trace": f"rcu-harness replay {self.trace}"}
+                "replay_trace": f"rcu-harness replay {self.trace}",
+                "known": self.known or None}
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,13 +85,24 @@ def summarize(store: RunStore, *, session: int, notes: Sequence[str] = ()
     plan = meta.get("plan", {})
     findings = tuple(FindingSummary(f.signature, f.kind, f.message, f.count,
                                     f.first_execution, str(run_dir / f.trace),
-                                    f.replay)
+                                    f.replay, _known_id(f.kind, f.message))
                      for f in store.findings())
     return RunSummary(str(run_dir), str(meta.get("label", run_dir.name)),
                       totals.executions, session, totals.steps,
                       float(meta.get("wall_seconds", 0.0)),
                       str(meta.get("stopped", "")), str(meta.get("status", "")),
                       findings, dict(totals.counters), plan, tuple(notes))
+
+
+def _known_id(kind: str, message: str) -> str:
+    """The catalogue id of a finding that is a known kernel bug, else ""."""
+    entry = known_finding(kind, message)
+    return entry.id if entry is not None else ""
+
+
+def new_findings(runs: Sequence[RunSummary], *, strict: bool = False) -> int:
+    """How many distinct findings are new (all of them when @strict)."""
+    return sum(1 for r in runs for f in r.findings if strict or not f.known)
 
 
 def combine(runs: Sequence[RunSummary], job: str) -> dict[str, Any]:
@@ -123,11 +139,20 @@ def render(s: RunSummary) -> str:
                                               sorted(s.counters.items())))
     if not s.findings:
         lines.append("  no findings")
+    known = sum(1 for f in s.findings if f.known)
+    if known:
+        lines.append(f"  {known} known kernel bug{'s' if known != 1 else ''} "
+                     f"(catalogued; not counted as new), "
+                     f"{len(s.findings) - known} new")
     for f in s.findings:
-        lines += [f"  {f.kind} {f.signature}: {f.message}",
+        lines += [f"  {'known ' if f.known else ''}{f.kind} {f.signature}: "
+                  f"{f.message}",
                   f"    seen in {f.count} execution{'s' if f.count != 1 else ''}, "
                   f"first in execution {f.first_execution}",
                   f"    trace:  {f.trace}",
                   f"    replay: {f.replay}",
                   f"            rcu-harness replay {f.trace}"]
+        if f.known:
+            entry = next(e for e in CATALOGUE if e.id == f.known)
+            lines += ["    " + line for line in entry.describe().splitlines()]
     return "\n".join(lines)

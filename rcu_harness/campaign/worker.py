@@ -29,6 +29,7 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from rcu_harness.known.catalogue import known_finding
 from rcu_harness.runtime.finding import Finding, signature
 from rcu_harness.runtime.metrics import collect
 from rcu_harness.runtime.runner import diagnose, finalize, run_execution
@@ -150,6 +151,12 @@ def _seen(unit: WorkUnit) -> set[str]:
     return seen
 
 
+def _known(ex: Execution) -> bool:
+    """Is @ex's violation a catalogued kernel bug (which does not end a run)?"""
+    v = ex.violation
+    return v is not None and known_finding(str(v.kind), v.message) is not None
+
+
 def run_unit(unit: WorkUnit) -> UnitResult:
     """Run the block @unit; see the module docstring."""
     plan = unit.plan
@@ -160,7 +167,7 @@ def run_unit(unit: WorkUnit) -> UnitResult:
     seen = _seen(unit)
     exhausted = False
     last: str | None = None
-    with applied(cfg.mutant):
+    with applied(cfg.mutant, cfg.fixes):
         strategy = _strategy(unit, setup)
         for i in range(unit.start, unit.stop):
             if not strategy.new_execution(i):
@@ -177,7 +184,7 @@ def run_unit(unit: WorkUnit) -> UnitResult:
             if sig is not None and sig not in seen:
                 seen.add(sig)
                 found.append(_diagnose(unit, setup, ex))
-            if sig is not None and not plan.keep_going:
+            if sig is not None and not plan.keep_going and not _known(ex):
                 break
     exhausted = exhausted or bool(getattr(strategy, "exhausted", False))
     return UnitResult(unit.start, tuple(results), tuple(found), exhausted, last)

@@ -60,7 +60,7 @@ def null_deref_violation(ex: Execution, t: SimThread,
     ])
     return Violation(
         FindingKind.NULL_DEREF,
-        f"kernel NULL pointer dereference in {chain.top()}"
+        f"kernel NULL pointer dereference in {' <- '.join(chain.names(4))}"
         f" ({access} of maple_node.{exc.word}, address {exc.address:#x})",
         body,
         key=("null-ptr-deref", *chain.names(3)),

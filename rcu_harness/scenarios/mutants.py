@@ -266,17 +266,23 @@ def _targets(patch: Patch) -> list[tuple[Any, str]]:
 
 
 @contextmanager
-def applied(mutant: str | None) -> Iterator[None]:
-    """Run a block with @mutant's model patches in place (none for None)."""
-    if mutant is None:
+def applied(mutant: str | None, fixes: tuple[str, ...] = ()) -> Iterator[None]:
+    """Run a block with @mutant's model patches in place (none for None), and
+    the model side of the candidate kernel fixes @fixes
+    (:mod:`rcu_harness.known.fixes`)."""
+    if mutant is None and not fixes:
         yield
         return
+    from rcu_harness.known.fixes import get_fix
     from rcu_harness.scenarios import registry
 
     registry._load()
+    patches = list(get_mutant(mutant).patches) if mutant is not None else []
+    for name in fixes:
+        patches += get_fix(name).patches
     swapped: list[tuple[Any, str, Any]] = []
     try:
-        for patch in get_mutant(mutant).patches:
+        for patch in patches:
             for module, attr in _targets(patch):
                 swapped.append((module, attr, patch.original))
                 setattr(module, attr, patch.replacement)

@@ -91,6 +91,12 @@ class Config:
         """Is the scenario running with mutant @name?"""
         return self.mutant == name
 
+    @property
+    def fixes(self) -> tuple[str, ...]:
+        """The candidate kernel fixes the run applies (``kernel_fixes``)."""
+        text = str(self.values.get(KERNEL_FIXES, ""))
+        return tuple(name for name in text.split(",") if name)
+
 
 @dataclass(frozen=True, slots=True)
 class Scenario:
@@ -118,6 +124,11 @@ class Scenario:
         """Every parameter at its default."""
         return {p.name: p.default for p in self.params}
 
+
+KERNEL_FIXES = "kernel_fixes"
+"""The parameter every scenario takes: candidate kernel fixes to apply
+(``NAME[,NAME]``, :mod:`rcu_harness.known.fixes`); absent means none, so
+that runs without it store exactly the parameters they did before."""
 
 SCENARIOS: dict[str, Scenario] = {}
 
@@ -167,8 +178,23 @@ def configure(name: str, overrides: Mapping[str, object] | None = None,
                                 f" (it applies to: {', '.join(bug.scenarios)})")
         values.update(bug.params)
     for key, value in (overrides or {}).items():
+        if key == KERNEL_FIXES:
+            values[key] = _parse_fixes(value)
+            continue
         values[key] = scenario.param(key).parse(value)
+    if values.get(KERNEL_FIXES) == "":
+        del values[KERNEL_FIXES]
     return Config(name, MappingProxyType(values), mutant)
+
+
+def _parse_fixes(value: object) -> str:
+    """``kernel_fixes``: known fix names, normalised (sorted, comma-joined)."""
+    from rcu_harness.known.fixes import FixError, parse_fixes
+
+    try:
+        return ",".join(parse_fixes(str(value)))
+    except FixError as err:
+        raise ScenarioError(str(err)) from None
 
 
 def program(cfg: Config) -> Callable[[Harness], None]:

@@ -82,7 +82,7 @@ def explore_scenario(name: str | Config, *, params: Mapping[str, object] | None 
                               strategy_params=info.strategy_params,
                               max_steps=max_steps)
 
-    with applied(cfg.mutant):
+    with applied(cfg.mutant, cfg.fixes):
         return explore(program(cfg), strategy=strategy, executions=executions,
                        seed=seed, max_steps=max_steps, stop_on_first=stop_on_first,
                        replay_hint=hint, **strategy_params)
@@ -109,7 +109,7 @@ def replay_scenario(cfg: Config, *, strategy: str, seed: int, execution: int,
                     **strategy_params: Any) -> ReplayResult:
     """Rerun one execution exactly, with every event recorded."""
     max_steps = max_steps or default_max_steps(cfg)
-    with applied(cfg.mutant):
+    with applied(cfg.mutant, cfg.fixes):
         params = calibrate(program(cfg), strategy, seed, max_steps=max_steps,
                            strategy_params=strategy_params)
 

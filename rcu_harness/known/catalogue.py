@@ -1,0 +1,127 @@
+"""The catalogue of known kernel findings (like syzbot's known crashes).
+
+Each :class:`KnownFinding` says how to recognise the bug (a signature rule:
+the finding kind and a pattern of its one-line message, which names the
+faulting function and its callers; for the oracle, patterns of both sides'
+crash lines), what it is, which kernel versions have it, how it was
+confirmed, and its candidate fix (:mod:`rcu_harness.known.fixes`).
+
+Campaigns count a finding that matches an entry as known and show the entry;
+a run whose findings are all known exits 0 (``--strict``: 1).  The oracle
+counts "both sides fail at the same op with a catalogued bug" as agreement.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+PINNED = "6.12.117 (Debian linux-source-6.12 6.12.117-1~deb12u1)"
+
+
+@dataclass(frozen=True, slots=True)
+class KnownFinding:
+    """One known kernel bug and how to recognise it."""
+
+    id: str
+    title: str
+    kind: str
+    """The harness finding kind (``null-ptr-deref``, ...); "" if it has none."""
+    message: str
+    """A regex searched in the finding's one-line message."""
+    kernel_crash: str
+    """A regex searched in the oracle driver's crash line."""
+    model_crash: str
+    """A regex searched in the model's crash line in the oracle."""
+    what: str
+    versions: str
+    confirmed: str
+    fix: str
+    """The name of the candidate fix, or "" if there is none yet."""
+    reproducer: str
+    """How to reproduce it (a command line)."""
+
+    def matches(self, kind: str, message: str) -> bool:
+        """Does a harness finding of @kind with @message match this entry?"""
+        return bool(self.kind) and kind == self.kind and bool(
+            re.search(self.message, message))
+
+    def matches_crashes(self, kernel: str, model: str) -> bool:
+        """Do the oracle's two crash lines of one op match this entry?"""
+        return bool(re.search(self.kernel_crash, kernel)) and bool(
+            re.search(self.model_crash, model))
+
+    def describe(self) -> str:
+        """Several lines for a campaign summary or a report."""
+        fix = f"candidate fix: --set kernel_fixes={self.fix}" if self.fix else \
+            "candidate fix: none yet"
+        return "\n".join([f"known kernel bug {self.id}: {self.title}",
+                          f"  kernel: {self.versions}",
+                          f"  confirmed: {self.confirmed}", f"  {fix}"])
+
+
+REWALK_NULL_NODE = KnownFinding(
+    id="maple-rewalk-null-node",
+    title=("NULL pointer dereference in ma_dead_node() when a lockless "
+           "iteration rewalks into a tree emptied meanwhile"),
+    kind="null-ptr-deref",
+    message=r"in ma_dead_node <- mas_rewalk_if_dead <- mas_(next|prev)_slot\b",
+    kernel_crash=(r"SEGV on unknown address 0x0+\b.*|null pointer.*maple_node"
+                  r"|in ma_dead_node"),
+    model_crash=r"NullPointerDereference: .*struct maple_node\.parent",
+    what=("mas_next_slot()/mas_prev_slot() find their node dead, mas_rewalk() "
+          "lands in a tree that is now empty (or holds one entry at index 0 in "
+          "ma_root), leaving mas->node NULL; the goto retry computes "
+          "mas_mn(mas) == NULL and ma_dead_node(NULL) loads node->parent: an "
+          "oops in any RCU reader (mas_find, mas_next, mas_prev, mas_for_each, "
+          "mt_find...) racing a writer that empties the tree."),
+    versions=f"{PINNED}; the code is unchanged from 6.7 (mas_rewalk_if_dead) on",
+    confirmed=("the real lib/maple_tree.c built with the kernel's userspace "
+               "harness (ASan/UBSan), single-threaded at API-call granularity "
+               "as check_rcu_simulated() does: ASan SEGV on address 0 in "
+               "ma_dead_node <- mas_rewalk_if_dead <- mas_next_slot <- mas_find"),
+    fix="rewalk-no-node",
+    reproducer=("rcu-harness stress --scenario rcu_transitions --set vmas=2 "
+                "--set ops_seed=5; rcu-harness oracle confirm FINDING.json"),
+)
+
+RCU_DESTROY_DEAD_LEAVES = KnownFinding(
+    id="maple-rcu-destroy-dead-leaves",
+    title=("mt_destroy_walk() in RCU mode frees a corrupted pointer on a tree "
+           "without MT_FLAGS_ALLOC_RANGE"),
+    kind="",
+    message="",
+    kernel_crash=r"AddressSanitizer: .*\bin .*mt_free_walk|in mt_free_walk",
+    model_crash=r"kmem_cache_free of an invalid pointer",
+    what=("mte_dead_leaves() strips the type bits from the slots of a node "
+          "whose children are leaves, so mt_clear_meta() on a full "
+          "maple_range_64 start node zeroes the metadata bytes that overlap "
+          "slot 15 and mt_free_walk() frees a corrupted pointer; reached by "
+          "mtree_destroy() and by a spanning store's mas_mat_destroy() in RCU "
+          "mode (flags 0)."),
+    versions=PINNED,
+    confirmed=("the oracle: random traces with flags 0 in RCU mode crash the "
+               "real lib/maple_tree.c (ASan use-after-free or buffer overflow "
+               "in mt_free_bulk <- mt_free_walk) and the model at the same op"),
+    fix="",
+    reproducer="python -m rcu_harness.oracle diff --random 40 --ops 1500 --flags 2",
+)
+
+CATALOGUE: tuple[KnownFinding, ...] = (REWALK_NULL_NODE, RCU_DESTROY_DEAD_LEAVES)
+"""Every known kernel finding."""
+
+
+def known_finding(kind: str, message: str) -> KnownFinding | None:
+    """The catalogue entry a harness finding matches, if any."""
+    for entry in CATALOGUE:
+        if entry.matches(kind, message):
+            return entry
+    return None
+
+
+def known_crash(kernel: str, model: str) -> KnownFinding | None:
+    """The catalogue entry both sides' crash lines of one op match, if any."""
+    for entry in CATALOGUE:
+        if entry.matches_crashes(kernel, model):
+            return entry
+    return None

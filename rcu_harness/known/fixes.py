@@ -1,0 +1,182 @@
+"""Candidate fixes of known kernel bugs, for the model and for the C code.
+
+A :class:`KernelFix` is selected by name: ``--set kernel_fixes=NAME[,NAME]``
+for any scenario (stored with the run, so replays apply it too),
+``--kernel-fix NAME`` for the oracle.  On the model side it is a set of
+function patches applied for the duration of a run by the same swapping
+that applies mutants (:func:`rcu_harness.scenarios.mutants.applied`), so
+``maple/`` stays a faithful model of the pinned kernel.  On the C side it is
+a list of exact text substitutions of ``lib/maple_tree.c``, each of which
+must match once; the oracle builds a driver variant from the patched copy.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from maple import iterate
+from maple.defs import ma_active
+from maple.node import ma_dead_node
+from maple.state import MaState, mas_is_none, mas_is_overflow, mas_is_ptr
+from maple.walk import mas_rewalk, mas_rewalk_if_dead
+from rcu_harness.scenarios.mutants import Patch
+
+if TYPE_CHECKING:
+    from maple.node import MapleNode
+
+
+class FixError(ValueError):
+    """An unknown fix name, or a C patch that does not apply (one line)."""
+
+
+@dataclass(frozen=True, slots=True)
+class CPatch:
+    """Replace @old by @new in lib/maple_tree.c (@old must occur once)."""
+
+    old: str
+    new: str
+
+
+@dataclass(frozen=True, slots=True)
+class KernelFix:
+    """A candidate fix of a known kernel bug."""
+
+    name: str
+    summary: str
+    patches: tuple[Patch, ...]
+    """The model side (function swaps, as for mutants)."""
+    c_patches: tuple[CPatch, ...]
+    """The C side (substitutions in lib/maple_tree.c)."""
+
+
+# -- rewalk-no-node: mas_next_slot()/mas_prev_slot() after a rewalk into a tree
+#    without nodes -----------------------------------------------------------
+
+
+class _RewalkFoundNoNode(Exception):
+    """mas_rewalk() left the state none or root-pointer: return NULL."""
+
+
+def mas_rewalk_fixed(mas: MaState, index: int) -> None:
+    """mas_rewalk(), then leave the caller when the tree has no node left.
+
+    Models the fix at the ``retry:`` label of mas_next_slot() and
+    mas_prev_slot(): ``if (unlikely(mas_is_none(mas) || mas_is_ptr(mas)))
+    return NULL;``.  Every ``goto retry`` of both functions follows a
+    mas_rewalk(), and nothing else reaches the label with such a state.
+    """
+    mas_rewalk(mas, index)
+    if mas_is_none(mas) or mas_is_ptr(mas):
+        raise _RewalkFoundNoNode
+
+
+def mas_rewalk_if_dead_fixed(mas: MaState, node: MapleNode, index: int) -> bool:
+    """mas_rewalk_if_dead() through :func:`mas_rewalk_fixed`."""
+    if ma_dead_node(node):
+        mas_rewalk_fixed(mas, index)
+        return True
+    return False
+
+
+_ORIGINAL = {"next": iterate.mas_next_slot, "prev": iterate.mas_prev_slot}
+"""The faithful functions the wrappers call (in a dict: patching swaps every
+module global that refers to an original, and must not swap these)."""
+
+
+def mas_next_slot_fixed(mas: MaState, max: int, empty: bool) -> Any:
+    """mas_next_slot() returning NULL after a rewalk found no node."""
+    try:
+        return _ORIGINAL["next"](mas, max, empty)
+    except _RewalkFoundNoNode:
+        return None
+
+
+def mas_prev_slot_fixed(mas: MaState, min: int, empty: bool) -> Any:
+    """mas_prev_slot() returning NULL after a rewalk found no node."""
+    try:
+        return _ORIGINAL["prev"](mas, min, empty)
+    except _RewalkFoundNoNode:
+        return None
+
+
+def mas_find_fixed(mas: MaState, max: int) -> Any:
+    """mas_find() that ignores only an overflow, not a none/root state.
+
+    Without this, mas_find() would make the state active again with a NULL
+    node after mas_next_slot() returned from an emptied tree, and the next
+    call would dereference it.
+    """
+    done, entry = iterate.mas_find_setup(mas, max)
+    if done:
+        return entry
+    entry = iterate.mas_next_slot(mas, max, False)
+    if mas_is_overflow(mas):
+        mas.status = ma_active
+    return entry
+
+
+_ITERATE = ("maple.iterate",)
+_RETRY_CHECK = ("\n\tif (unlikely(mas_is_none(mas) || mas_is_ptr(mas)))\n"
+                "\t\treturn NULL;\t/* mas_rewalk() found no node */\n")
+
+REWALK_NO_NODE = KernelFix(
+    name="rewalk-no-node",
+    summary=("mas_next_slot()/mas_prev_slot(): after mas_rewalk() into an empty "
+             "or root-pointer tree, return NULL instead of retrying on "
+             "mas_mn() == NULL; mas_find() ignores only an overflow"),
+    patches=(
+        Patch(mas_rewalk, mas_rewalk_fixed, _ITERATE),
+        Patch(mas_rewalk_if_dead, mas_rewalk_if_dead_fixed, _ITERATE),
+        Patch(_ORIGINAL["next"], mas_next_slot_fixed),
+        Patch(_ORIGINAL["prev"], mas_prev_slot_fixed),
+        Patch(iterate.mas_find, mas_find_fixed),
+    ),
+    c_patches=(
+        CPatch("\tunsigned long save_point = mas->index;\n\nretry:\n",
+               "\tunsigned long save_point = mas->index;\n\nretry:" + _RETRY_CHECK),
+        CPatch("\tunsigned long save_point = mas->last;\n\tvoid *entry;\n\nretry:\n",
+               "\tunsigned long save_point = mas->last;\n\tvoid *entry;\n\nretry:"
+               + _RETRY_CHECK),
+        CPatch("\tentry = mas_next_slot(mas, max, false);\n\t/* Ignore overflow */\n"
+               "\tmas->status = ma_active;\n",
+               "\tentry = mas_next_slot(mas, max, false);\n\t/* Ignore overflow */\n"
+               "\tif (likely(mas_is_overflow(mas)))\n\t\tmas->status = ma_active;\n"),
+    ),
+)
+
+FIXES: dict[str, KernelFix] = {fix.name: fix for fix in (REWALK_NO_NODE,)}
+"""Every candidate fix, by name."""
+
+
+def get_fix(name: str) -> KernelFix:
+    """The fix @name, or a FixError listing the known ones."""
+    try:
+        return FIXES[name]
+    except KeyError:
+        raise FixError(f"unknown kernel fix {name!r} (known: "
+                       f"{', '.join(sorted(FIXES))})") from None
+
+
+def parse_fixes(text: str) -> tuple[str, ...]:
+    """``NAME[,NAME...]`` as a sorted tuple of known names ("" is none)."""
+    names = sorted({n.strip() for n in text.split(",") if n.strip()})
+    for name in names:
+        get_fix(name)
+    return tuple(names)
+
+
+def patch_c_source(source: str, names: tuple[str, ...]) -> str:
+    """lib/maple_tree.c @source with the C side of fixes @names applied.
+
+    Raises:
+        FixError: a substitution does not match exactly once.
+    """
+    for name in names:
+        for patch in get_fix(name).c_patches:
+            count = source.count(patch.old)
+            if count != 1:
+                raise FixError(f"kernel fix {name}: its C patch matches {count} "
+                               f"times in lib/maple_tree.c (expected once)")
+            source = source.replace(patch.old, patch.new)
+    return source
