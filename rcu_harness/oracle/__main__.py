@@ -17,10 +17,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import NoReturn
 
+from rcu_harness.known.fixes import FixError, parse_fixes
+from rcu_harness.oracle.agree import compare, driver_for
 from rcu_harness.oracle.build import OracleUnavailable, build_oracle
 from rcu_harness.oracle.diff import (
     ModelUnavailable,
-    first_divergence,
     parse_line,
     run_kernel,
 )
@@ -87,6 +88,10 @@ def build_parser() -> argparse.ArgumentParser:
                       help="compare full trees every K ops (default 1)")
     diff.add_argument("--kernel-only", action="store_true",
                       help="run only the kernel driver and check its lines")
+    diff.add_argument("--kernel-fix", action="append", default=[], metavar="NAME",
+                      help="apply a candidate kernel fix on both sides (repeatable)")
+    diff.add_argument("--steer-known-bugs", action="store_true",
+                      help="random traces avoid the catalogued write-side bug")
     return parser
 
 
@@ -109,9 +114,11 @@ def _random_specs(args: argparse.Namespace) -> list[TraceSpec]:
     specs = []
     for seed in range(args.seed, args.seed + args.random):
         name = f"random seed={seed} flags={args.flags} ops={args.ops}"
-        ops = random_trace(seed, args.ops, flags=args.flags)
+        ops = random_trace(seed, args.ops, flags=args.flags,
+                           steer_known_bugs=args.steer_known_bugs)
+        steer = " --steer-known-bugs" if args.steer_known_bugs else ""
         rerun = ("python -m rcu_harness.oracle diff --random 1 "
-                 f"--ops {args.ops} --seed {seed} --flags {args.flags}")
+                 f"--ops {args.ops} --seed {seed} --flags {args.flags}{steer}")
         specs.append(TraceSpec(NamedTrace(name, args.flags, ops), rerun))
     return specs
 
@@ -186,21 +193,30 @@ def run_spec(spec: TraceSpec, args: argparse.Namespace) -> bool:
             return True
         print(f"{trace.name}: {problem}")
         return False
-    found = first_divergence(trace.ops, every=args.every)
+    result = compare(trace.ops, every=args.every, binary=args.binary,
+                     fixes=args.fixes)
     took = time.monotonic() - started
+    for known in result.known:
+        then = "rerun outside RCU mode" if known.wrapped else "the trace ends there"
+        print(f"{trace.name}: both sides fail at op #{known.index} "
+              f"{format_op(known.op)} with the known kernel bug "
+              f"{known.entry.id} ({then})\n    kernel: {known.kernel}\n"
+              f"    model:  {known.model}")
+    found = result.divergence
     if found is None:
-        print(f"{trace.name}: {len(trace.ops)} ops compared, identical "
+        print(f"{trace.name}: {result.compared} ops compared, identical "
               f"({took:.2f} s)")
         return True
     if found.both_crashed:
         print(f"{trace.name}: {found.index} ops identical, then both sides crash "
-              f"at {found.describe()} ({took:.2f} s)\n    kernel: {found.kernel}"
-              f"\n    model:  {found.model}")
+              f"at {found.describe()} (not catalogued) ({took:.2f} s)\n"
+              f"    kernel: {found.kernel}\n    model:  {found.model}")
         return True
+    ops = result.ops
     print(f"{trace.name}: DIVERGED after {found.index} identical ops, at "
           f"{found.describe()} ({took:.2f} s)")
     for i in range(max(0, found.index - CONTEXT_OPS), found.index):
-        print(f"    #{i}: {format_op(trace.ops[i])}")
+        print(f"    #{i}: {format_op(ops[i])}")
     print(found.side_by_side)
     print(f"rerun: {spec.rerun}")
     return False
@@ -209,6 +225,11 @@ def run_spec(spec: TraceSpec, args: argparse.Namespace) -> bool:
 def cmd_diff(args: argparse.Namespace) -> int:
     """Run every selected trace; 0 if all identical, 1 otherwise."""
     specs = collect_specs(args)
+    try:
+        args.fixes = parse_fixes(",".join(args.kernel_fix))
+    except FixError as err:
+        raise UsageError(str(err)) from None
+    args.binary = None if args.kernel_only else driver_for(args.fixes)
     identical = 0
     for spec in specs:
         identical += run_spec(spec, args)

@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
 
 PACKAGE = "linux-source-6.12"
 PINNED_VERSION = "6.12.117-1~deb12u1"
@@ -286,9 +286,16 @@ def make_variable(harness: Path, name: str) -> str:
     return " ".join(out.split())
 
 
-def compile_driver(harness: Path, binary: Path, verbose: bool) -> str:
-    """Compile and link driver.c in @harness into @binary; return the CFLAGS."""
+def compile_driver(harness: Path, binary: Path, verbose: bool,
+                   tree_source: Path | None = None) -> str:
+    """Compile and link driver.c in @harness into @binary; return the CFLAGS.
+
+    @tree_source, if given, is a patched copy of lib/maple_tree.c (in the
+    kernel's lib/ directory, so that its own includes resolve) that the
+    driver includes instead of the original.
+    """
     cflags = make_variable(harness, "CFLAGS")
+    define = [f'-DMAPLE_TREE_C="{tree_source}"'] if tree_source else []
     ldflags = make_variable(harness, "LDFLAGS")
     ldlibs = make_variable(harness, "LDLIBS")
     ofiles = make_variable(harness, "SHARED_OFILES")
@@ -298,7 +305,8 @@ def compile_driver(harness: Path, binary: Path, verbose: bool) -> str:
     with tempfile.TemporaryDirectory(dir=binary.parent) as tmp:
         obj = Path(tmp) / "driver.o"
         out = Path(tmp) / "driver"
-        _run([cc, *cflags.split(), "-c", str(DRIVER_SOURCE), "-o", str(obj)],
+        _run([cc, *cflags.split(), *define, "-c", str(DRIVER_SOURCE), "-o",
+              str(obj)],
              "compiling driver.c", cwd=harness, verbose=verbose)
         _run([cc, *ldflags.split(), str(obj), *ofiles.split(), *ldlibs.split(),
               "-o", str(out)], "linking the driver", cwd=harness,
@@ -380,3 +388,41 @@ def ensure_oracle(*, verbose: bool = False) -> Path:
             and record.binary.is_file()):
         return record.binary
     return build_oracle(verbose=verbose).binary
+
+
+def tree_source(info: OracleInfo) -> Path:
+    """The kernel's lib/maple_tree.c in the oracle's source tree."""
+    return info.source_dir / "lib" / "maple_tree.c"
+
+
+def ensure_variant(name: str, patch: Callable[[str], str], *,
+                   verbose: bool = False) -> Path:
+    """A driver built against lib/maple_tree.c as @patch rewrites it.
+
+    @name is a label for the files (``lib/maple_tree.<name>-<sha>.c`` beside
+    the original, ``driver-<sha>-<name>-<sha>``); the binary is keyed on
+    driver.c and the patched source, so an edited patch rebuilds it.
+
+    Raises:
+        OracleUnavailable: the oracle cannot be built, or @patch raised
+            ValueError (its message is the reason).
+    """
+    ensure_oracle(verbose=verbose)
+    info = read_record()
+    if info is None:  # pragma: no cover - ensure_oracle() wrote it
+        raise OracleUnavailable("the oracle build left no record")
+    original = tree_source(info).read_text()
+    try:
+        patched = patch(original)
+    except ValueError as err:
+        raise OracleUnavailable(str(err)) from None
+    sha = hashlib.sha256(patched.encode()).hexdigest()[:12]
+    label = "".join(c if c.isalnum() or c in "-_" else "_" for c in name)
+    source = tree_source(info).with_name(f"maple_tree.{label}-{sha}.c")
+    binary = info.binary.with_name(f"{info.binary.name}-{label}-{sha}")
+    with _locked(info.cache_dir / "build.lock"):
+        if not binary.is_file():
+            source.write_text(patched)
+            harness = info.source_dir / HARNESS_DIR
+            compile_driver(harness, binary, verbose, tree_source=source)
+    return binary

@@ -87,14 +87,35 @@ _CRASH_PATTERNS = re.compile(
     r"Segmentation|Aborted")
 
 
+_FRAME = re.compile(r"#\d+ 0x[0-9a-f]+ in (\w+) \S*lib/maple_tree\S*\.c:\d+")
+
+
+def crash_frames(stderr: str, depth: int = 4) -> list[str]:
+    """The innermost @depth lib/maple_tree.c functions of the first sanitizer
+    stack in @stderr (inlined frames included, as ASan prints them)."""
+    names: list[str] = []
+    for line in stderr.splitlines():
+        if not line.strip() and names:
+            break
+        match = _FRAME.search(line)
+        if match and (not names or names[-1] != match.group(1)):
+            names.append(match.group(1))
+            if len(names) == depth:
+                break
+    return names
+
+
 def _crash_reason(returncode: int, stderr: str) -> str:
-    """A one-line description of how the driver died."""
+    """A one-line description of how the driver died: the first sanitizer
+    or assertion line, then ``[in f <- caller <- ...]`` of lib/maple_tree.c."""
     how = f"signal {-returncode}" if returncode < 0 else f"exit {returncode}"
+    frames = crash_frames(stderr)
+    where = f" [in {' <- '.join(frames)}]" if frames else ""
     for line in stderr.splitlines():
         if _CRASH_PATTERNS.search(line):
-            return f"crash {how}: {line.strip()}"
+            return f"crash {how}: {line.strip()}{where}"
     tail = [line.strip() for line in stderr.splitlines() if line.strip()]
-    return f"crash {how}: {tail[-1] if tail else 'no message'}"
+    return f"crash {how}: {tail[-1] if tail else 'no message'}{where}"
 
 
 def driver_argv(binary: Path, every: int, full_from: int | None) -> list[str]:
@@ -283,24 +304,29 @@ class ModelRunner:
         return f"{ret} h{self.m.mt_height(mt)} n{live_nodes(mt.port)} {tree}"
 
 
-def run_model(ops: list[Op], *, every: int = 1,
-              full_from: int | None = None) -> list[str]:
+def run_model(ops: list[Op], *, every: int = 1, full_from: int | None = None,
+              fixes: tuple[str, ...] = ()) -> list[str]:
     """Apply @ops to a fresh Python model; one line per op, as the driver prints.
 
     An exception in the model ends the list with ``crash <type>: <message>``.
+    @fixes are candidate kernel fixes (:mod:`rcu_harness.known.fixes`)
+    applied to the model for the run.
 
     Raises:
         ModelUnavailable: ``maple`` does not have the API yet.
     """
+    from rcu_harness.scenarios.mutants import applied
+
     runner = ModelRunner(load_model(), model_dumper())
     lines = []
-    for index, op in enumerate(ops):
-        try:
-            lines.append(runner.line(op, dump_full(index, op, every, full_from)))
-        except Exception as err:
-            message = str(err).splitlines()[0] if str(err) else ""
-            lines.append(f"crash {type(err).__name__}: {message}")
-            break
+    with applied(None, fixes):
+        for index, op in enumerate(ops):
+            try:
+                lines.append(runner.line(op, dump_full(index, op, every, full_from)))
+            except Exception as err:
+                message = str(err).splitlines()[0] if str(err) else ""
+                lines.append(f"crash {type(err).__name__}: {message}")
+                break
     return lines
 
 
@@ -424,20 +450,23 @@ def _divergence(ops: list[Op], index: int, kernel: list[str],
     return Divergence(index, op, k, m, side_by_side(k, m))
 
 
-def first_divergence(ops: list[Op], *, every: int = 1,
-                     binary: Path | None = None) -> Divergence | None:
+def first_divergence(ops: list[Op], *, every: int = 1, binary: Path | None = None,
+                     fixes: tuple[str, ...] = ()) -> Divergence | None:
     """Run @ops through both sides; the first divergence, or None if identical.
 
-    With @every > 1 the first pass compares full trees only every @every
-    lines; a divergence is then re-run with full dumps from the last full
-    match on, so the reported op is the first one whose line differs.
+    @fixes are candidate kernel fixes applied to the model; @binary must
+    then be a driver variant with the same fixes
+    (:func:`rcu_harness.oracle.agree.driver_for`).  With @every > 1 the
+    first pass compares full trees only every @every lines; a divergence is
+    then re-run with full dumps from the last full match on, so the reported
+    op is the first one whose line differs.
 
     Raises:
         OracleUnavailable: the kernel driver cannot be built here.
         ModelUnavailable: the model does not have the API yet.
     """
     kernel = run_kernel(ops, binary=binary, every=every)
-    model = run_model(ops, every=every)
+    model = run_model(ops, every=every, fixes=fixes)
     index = first_difference(kernel, model)
     if index is None:
         return None
@@ -445,7 +474,7 @@ def first_divergence(ops: list[Op], *, every: int = 1,
         start = last_full_match(kernel, index)
         prefix = ops[: index + 1]
         kernel = run_kernel(prefix, binary=binary, every=every, full_from=start)
-        model = run_model(prefix, every=every, full_from=start)
+        model = run_model(prefix, every=every, full_from=start, fixes=fixes)
         index = first_difference(kernel, model)
         if index is None:  # pragma: no cover - a deterministic rerun agrees
             raise RuntimeError("divergence vanished on the rerun")

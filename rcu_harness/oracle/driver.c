@@ -143,7 +143,14 @@ static void driver_call_rcu(struct rcu_head *head,
 #undef call_rcu
 #define call_rcu(head, func) driver_call_rcu(head, func)
 
-#include "../../../lib/maple_tree.c"
+/*
+ * The tree under test: the kernel's lib/maple_tree.c, or a patched copy of
+ * it (a candidate fix, a mutant's defect) named by -DMAPLE_TREE_C="path".
+ */
+#ifndef MAPLE_TREE_C
+#define MAPLE_TREE_C "../../../lib/maple_tree.c"
+#endif
+#include MAPLE_TREE_C
 
 _Static_assert(MAPLE_RANGE64_SLOTS == 16, "64-bit maple node geometry");
 _Static_assert(MAPLE_ARANGE64_SLOTS == 10, "64-bit maple node geometry");
