@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from rcu_harness.oracle.agree import compare
 from rcu_harness.oracle.build import OracleUnavailable, ensure_oracle
 from rcu_harness.oracle.diff import (
     ModelUnavailable,
@@ -18,8 +19,10 @@ from rcu_harness.oracle.ops import (
     Bulk,
     Destroy,
     Init,
+    RcuOff,
     RcuOn,
     Store,
+    Validate,
     parse_trace,
 )
 from rcu_harness.oracle.tracegen import random_trace
@@ -186,7 +189,7 @@ def test_known_kernel_bug_rcu_destroy_of_full_range64_root(driver):
     stores bare node pointers (no type bits) in the root's slots; its final
     mt_clear_meta() then no longer sees slot 15 as a node and zeroes the
     metadata bytes that overlap it, and mt_free_walk() frees the corrupted
-    pointer.  ops.random_trace() avoids this unless known_bugs=True.
+    pointer.  Catalogued as maple-rcu-destroy-dead-leaves.
     """
     ops = rcu_destroy_bug_ops()
     lines = run_kernel(ops, binary=driver)
@@ -213,9 +216,25 @@ def test_model_matches_kernel_on_erase2_sets(driver, model):
 def test_model_matches_kernel_on_random_traces(driver, model, flags):
     for seed in range(3):
         ops = random_trace(seed, 2000, flags=flags)
-        found = first_divergence(ops, every=8, binary=driver)
+        result = compare(ops, every=8, binary=driver)
+        found = result.divergence
         assert found is None, (f"seed {seed} {found.describe()}\n"
                                f"{found.side_by_side}")
+
+
+def test_known_rcu_destroy_bug_is_agreement_and_the_trace_goes_on(driver, model):
+    """Both sides fail at the destroy; it is rerun outside RCU mode and the
+    ops after it are still compared."""
+    ops = [*rcu_destroy_bug_ops(), Init(0), Store(5, 9, 1), Validate()]
+    result = compare(ops, binary=driver)
+    assert result.divergence is None
+    [known] = result.known
+    assert known.entry.id == "maple-rcu-destroy-dead-leaves"
+    assert known.wrapped
+    assert isinstance(known.op, Destroy)
+    assert "mt_free_walk" in known.kernel
+    assert result.ops[known.index:known.index + 3] == [RcuOff(), Destroy(), RcuOn()]
+    assert result.compared == len(ops) + 2
 
 
 @pytest.mark.parametrize("flags", [0, 1])
