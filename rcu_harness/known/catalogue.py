@@ -68,7 +68,7 @@ REWALK_NULL_NODE = KnownFinding(
     message=r"in ma_dead_node <- mas_rewalk_if_dead <- mas_(next|prev)_slot\b",
     kernel_crash=(r"SEGV on unknown address 0x0+\b.*|null pointer.*maple_node"
                   r"|in ma_dead_node"),
-    model_crash=r"NullPointerDereference: .*struct maple_node\.parent",
+    model_crash=r"NullPointerDereference: .*struct maple_node\.parent\)",
     what=("mas_next_slot()/mas_prev_slot() find their node dead, mas_rewalk() "
           "lands in a tree that is now empty (or holds one entry at index 0 in "
           "ma_root), leaving mas->node NULL; the goto retry computes "
@@ -107,7 +107,36 @@ RCU_DESTROY_DEAD_LEAVES = KnownFinding(
     reproducer="python -m rcu_harness.oracle diff --random 40 --ops 1500 --flags 2",
 )
 
-CATALOGUE: tuple[KnownFinding, ...] = (REWALK_NULL_NODE, RCU_DESTROY_DEAD_LEAVES)
+OVERFLOW_STATE_NULL_NODE = KnownFinding(
+    id="maple-overflow-state-null-node",
+    title=("NULL pointer dereference in ma_dead_node() when mas_next()/mas_prev() "
+           "continue from an overflow/underflow state that has no node"),
+    kind="",
+    message="",
+    kernel_crash=REWALK_NULL_NODE.kernel_crash,
+    model_crash=r"NullPointerDereference: .*rmas\.node NULL before the call",
+    what=("single-threaded, no writer needed: the early exits of "
+          "mas_next_setup() (mas->last >= max), mas_prev_setup() (mas->index <= "
+          "min) and mas_find_setup() set ma_overflow/ma_underflow on a state "
+          "that has no node (ma_start, ma_pause, ma_none); a later mas_next() "
+          "or mas_prev() with a wider limit takes the 'overflowed before, but "
+          "the max changed' path, marks the state active without walking and "
+          "mas_next_slot()/mas_prev_slot() load mas_mn(mas)->parent of a NULL "
+          "node. MA_STATE(mas, mt, 30, 30); mas_next(&mas, 10); "
+          "mas_next(&mas, ULONG_MAX) oopses."),
+    versions=PINNED,
+    confirmed=("found by the oracle's reader-API differential: the real "
+               "lib/maple_tree.c (ASan SEGV on address 0 in ma_dead_node <- "
+               "mas_rewalk_if_dead <- mas_next_slot <- mas_next) and the model "
+               "fail at the same call"),
+    fix="overflow-state-no-node",
+    reproducer=("printf 'init 0\\nstore 10 20 1\\nmset 30\\nmnext 10\\n"
+                "mnext 18446744073709551615\\n' > t; python -m "
+                "rcu_harness.oracle diff --trace t"),
+)
+
+CATALOGUE: tuple[KnownFinding, ...] = (REWALK_NULL_NODE, OVERFLOW_STATE_NULL_NODE,
+                                       RCU_DESTROY_DEAD_LEAVES)
 """Every known kernel finding."""
 
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from maple import iterate
-from maple.defs import ma_active
+from maple.defs import ma_active, ma_overflow, ma_start, ma_underflow
 from maple.node import ma_dead_node
 from maple.state import MaState, mas_is_none, mas_is_overflow, mas_is_ptr
 from maple.walk import mas_rewalk, mas_rewalk_if_dead
@@ -145,7 +145,78 @@ REWALK_NO_NODE = KernelFix(
     ),
 )
 
-FIXES: dict[str, KernelFix] = {fix.name: fix for fix in (REWALK_NO_NODE,)}
+# -- overflow-state-no-node: a limit exit without a node, then a wider limit ----
+
+_SETUP = {"next": iterate.mas_next_setup, "prev": iterate.mas_prev_setup,
+          "find_rev": iterate.mas_find_rev_setup}
+"""The faithful setup functions the fixed ones call (see _ORIGINAL)."""
+
+
+def mas_next_setup_fixed(mas: MaState, max: int) -> tuple[bool, Any]:
+    """mas_next_setup() that walks afresh from an overflow without a node.
+
+    C: ``case ma_overflow: if (unlikely(!mas->node)) { mas->status =
+    ma_start; mas_walk(mas); break; }`` - which is what the ma_start case
+    does, so the model sets ma_start and lets the faithful function run.
+    """
+    if mas.last < max and mas.status == ma_overflow and mas.node is None:
+        mas.status = ma_start
+    return _SETUP["next"](mas, max)
+
+
+def mas_prev_setup_fixed(mas: MaState, min: int) -> tuple[bool, Any]:
+    """mas_prev_setup(): an underflow without a node restarts (ma_start)."""
+    if mas.index > min and mas.status == ma_underflow and mas.node is None:
+        mas.status = ma_start
+    return _SETUP["prev"](mas, min)
+
+
+def mas_find_rev_setup_fixed(mas: MaState, min: int) -> tuple[bool, Any]:
+    """mas_find_rev_setup(): overflow/underflow without a node restart."""
+    if (mas.index > min and mas.status in (ma_overflow, ma_underflow)
+            and mas.node is None):
+        mas.status = ma_start
+    return _SETUP["find_rev"](mas, min)
+
+
+_NO_NODE = "\t\tif (unlikely(!mas->node)) {\t/* no walk yet */\n"
+
+OVERFLOW_STATE_NO_NODE = KernelFix(
+    name="overflow-state-no-node",
+    summary=("mas_next_setup()/mas_prev_setup()/mas_find_rev_setup(): an "
+             "overflow or underflow state without a node (a limit exit before "
+             "any walk) walks afresh instead of becoming active on NULL"),
+    patches=(
+        Patch(_SETUP["next"], mas_next_setup_fixed),
+        Patch(_SETUP["prev"], mas_prev_setup_fixed),
+        Patch(_SETUP["find_rev"], mas_find_rev_setup_fixed),
+    ),
+    c_patches=(
+        CPatch("\t\t/* Overflowed before, but the max changed */\n"
+               "\t\tmas->status = ma_active;\n\t\tbreak;\n",
+               "\t\t/* Overflowed before, but the max changed */\n" + _NO_NODE
+               + "\t\t\tmas->status = ma_start;\n\t\t\tmas_walk(mas);\n"
+               "\t\t\tbreak;\n\t\t}\n\t\tmas->status = ma_active;\n\t\tbreak;\n"),
+        CPatch("\t\t/* underflowed before but the min changed */\n"
+               "\t\tmas->status = ma_active;\n\t\tbreak;\n",
+               "\t\t/* underflowed before but the min changed */\n"
+               "\t\tmas->status = mas->node ? ma_active : ma_start;\n\t\tbreak;\n"),
+        CPatch("\t\t\tmas->status = ma_underflow;\n\t\t\treturn true;\n\t\t}\n\n"
+               "\t\tmas->status = ma_active;\n\t\tbreak;\n"
+               "\tcase ma_underflow: /* user expects the mas to be one before where"
+               " it is */\n\t\tif (unlikely(mas->index <= min))\n"
+               "\t\t\treturn true;\n\n\t\tmas->status = ma_active;\n",
+               "\t\t\tmas->status = ma_underflow;\n\t\t\treturn true;\n\t\t}\n\n"
+               "\t\tmas->status = mas->node ? ma_active : ma_start;\n\t\tbreak;\n"
+               "\tcase ma_underflow: /* user expects the mas to be one before where"
+               " it is */\n\t\tif (unlikely(mas->index <= min))\n"
+               "\t\t\treturn true;\n\n"
+               "\t\tmas->status = mas->node ? ma_active : ma_start;\n"),
+    ),
+)
+
+FIXES: dict[str, KernelFix] = {fix.name: fix for fix in (REWALK_NO_NODE,
+                                                         OVERFLOW_STATE_NO_NODE)}
 """Every candidate fix, by name."""
 
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from maple.nullptr import NullPointerDereference
 from rcu_harness.oracle.ops import (
     MFind,
     MFindRev,
@@ -40,6 +41,8 @@ if TYPE_CHECKING:
 
     from rcu_harness.oracle.diff import Divergence
 
+NO_NODE_NOTE = ", rmas.node NULL before the call"
+"""Added to the word of a NULL dereference by a call that began without a node."""
 STATUS_NAMES = ("active", "start", "root", "none", "pause", "overflow",
                 "underflow", "error")
 """enum maple_status, without the ``ma_`` prefix, in the enum's order."""
@@ -74,11 +77,22 @@ class ReaderState:
         return True
 
     def call(self, op: Op) -> str:
-        """Run reader call @op inside its own RCU read section; its ret."""
+        """Run reader call @op inside its own RCU read section; its ret.
+
+        A NULL dereference by a call that started with ``rmas.node`` NULL
+        says so in its message: that tells the two catalogued NULL-node bugs
+        apart (:mod:`rcu_harness.known.catalogue`).
+        """
         port = self.mas.tree.port
+        had_node = self.mas.node is not None
         port.rcu_read_lock()
         try:
             entries = self._call(op)
+        except NullPointerDereference as err:
+            if had_node:
+                raise
+            raise NullPointerDereference(err.address, err.word + NO_NODE_NOTE,
+                                         write=err.write) from err
         finally:
             port.rcu_read_unlock()
         return state_token(self.mas, entries)
