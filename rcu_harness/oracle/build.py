@@ -294,6 +294,13 @@ def compile_driver(harness: Path, binary: Path, verbose: bool,
     kernel's lib/ directory, so that its own includes resolve) that the
     driver includes instead of the original.
     """
+    return compile_source(harness, DRIVER_SOURCE, binary, verbose,
+                          tree_source=tree_source)
+
+
+def compile_source(harness: Path, source: Path, binary: Path, verbose: bool,
+                   tree_source: Path | None = None) -> str:
+    """Compile and link @source (driver.c or a reproducer) as compile_driver()."""
     cflags = make_variable(harness, "CFLAGS")
     define = [f'-DMAPLE_TREE_C="{tree_source}"'] if tree_source else []
     ldflags = make_variable(harness, "LDFLAGS")
@@ -301,13 +308,12 @@ def compile_driver(harness: Path, binary: Path, verbose: bool,
     ofiles = make_variable(harness, "SHARED_OFILES")
     cc = os.environ.get("CC", "gcc")
     binary.parent.mkdir(parents=True, exist_ok=True)
-    _log(verbose, f"compiling {DRIVER_SOURCE.name}")
+    _log(verbose, f"compiling {source.name}")
     with tempfile.TemporaryDirectory(dir=binary.parent) as tmp:
         obj = Path(tmp) / "driver.o"
         out = Path(tmp) / "driver"
-        _run([cc, *cflags.split(), *define, "-c", str(DRIVER_SOURCE), "-o",
-              str(obj)],
-             "compiling driver.c", cwd=harness, verbose=verbose)
+        _run([cc, *cflags.split(), *define, "-c", str(source), "-o", str(obj)],
+             f"compiling {source.name}", cwd=harness, verbose=verbose)
         _run([cc, *ldflags.split(), str(obj), *ofiles.split(), *ldlibs.split(),
               "-o", str(out)], "linking the driver", cwd=harness,
              verbose=verbose)
@@ -395,34 +401,51 @@ def tree_source(info: OracleInfo) -> Path:
     return info.source_dir / "lib" / "maple_tree.c"
 
 
-def ensure_variant(name: str, patch: Callable[[str], str], *,
-                   verbose: bool = False) -> Path:
-    """A driver built against lib/maple_tree.c as @patch rewrites it.
+def variant_source(name: str, patch: Callable[[str], str]) -> Path:
+    """Write lib/maple_tree.c as @patch rewrites it beside the original.
 
-    @name is a label for the files (``lib/maple_tree.<name>-<sha>.c`` beside
-    the original, ``driver-<sha>-<name>-<sha>``); the binary is keyed on
-    driver.c and the patched source, so an edited patch rebuilds it.
+    The copy is ``lib/maple_tree.<name>-<sha>.c`` (in lib/, so that its own
+    includes resolve); an existing copy is reused.
 
     Raises:
         OracleUnavailable: the oracle cannot be built, or @patch raised
             ValueError (its message is the reason).
     """
-    ensure_oracle(verbose=verbose)
+    ensure_oracle()
     info = read_record()
     if info is None:  # pragma: no cover - ensure_oracle() wrote it
         raise OracleUnavailable("the oracle build left no record")
-    original = tree_source(info).read_text()
     try:
-        patched = patch(original)
+        patched = patch(tree_source(info).read_text())
     except ValueError as err:
         raise OracleUnavailable(str(err)) from None
     sha = hashlib.sha256(patched.encode()).hexdigest()[:12]
     label = "".join(c if c.isalnum() or c in "-_" else "_" for c in name)
     source = tree_source(info).with_name(f"maple_tree.{label}-{sha}.c")
-    binary = info.binary.with_name(f"{info.binary.name}-{label}-{sha}")
+    if not source.is_file():
+        tmp = source.with_suffix(".tmp")
+        tmp.write_text(patched)
+        tmp.rename(source)
+    return source
+
+
+def ensure_variant(name: str, patch: Callable[[str], str], *,
+                   verbose: bool = False) -> Path:
+    """A driver built against lib/maple_tree.c as @patch rewrites it.
+
+    @name labels the files (:func:`variant_source`,
+    ``driver-<sha>-<name>-<sha>``); the binary is keyed on driver.c and the
+    patched source, so an edited patch rebuilds it.
+
+    Raises:
+        OracleUnavailable: as :func:`variant_source`, or the build fails.
+    """
+    source = variant_source(name, patch)
+    info = read_record()
+    assert info is not None
+    binary = info.binary.with_name(f"{info.binary.name}-{source.stem[11:]}")
     with _locked(info.cache_dir / "build.lock"):
         if not binary.is_file():
-            source.write_text(patched)
             harness = info.source_dir / HARNESS_DIR
             compile_driver(harness, binary, verbose, tree_source=source)
     return binary

@@ -160,10 +160,12 @@ class ReaderGen:
         if kind is MSet:
             return MSet(self.index())
         if kind in (MReset, MPause, MWalk):
-            return kind()
+            op: Op = kind()
+            return op
         if kind is MForEach:
             return MForEach(self.limit(), rng.choice([1, 2, 3, 5, 8, 64]))
-        return kind(self.limit())
+        call: Op = kind(self.limit())
+        return call
 
     def write(self) -> Op:
         """A write that changes what the reader sees."""

@@ -280,6 +280,14 @@ def applied(mutant: str | None, fixes: tuple[str, ...] = ()) -> Iterator[None]:
     patches = list(get_mutant(mutant).patches) if mutant is not None else []
     for name in fixes:
         patches += get_fix(name).patches
+    with patched(patches):
+        yield
+
+
+@contextmanager
+def patched(patches: list[Patch]) -> Iterator[None]:
+    """Run a block with @patches swapped in (in every module that holds the
+    originals, or the patch's modules), restoring the originals after."""
     swapped: list[tuple[Any, str, Any]] = []
     try:
         for patch in patches:

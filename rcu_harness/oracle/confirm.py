@@ -1,0 +1,271 @@
+"""``oracle confirm``: does a finding of the model happen on the real kernel?
+
+1. Replay the finding's execution with its API calls recorded
+   (:mod:`.record`) and coarsen it to API-call granularity: every call runs
+   whole, in the order the calls started; the finding thread's reads and
+   read-side sections, every thread's writes and RCU-mode switches.
+2. Run that sequential program in the model (with the finding's mutant and
+   fixes): it must still fail there, else the finding needs a finer
+   interleaving than API calls and cannot be expressed (exit 2).
+3. Run it on the real lib/maple_tree.c (ASan/UBSan), patched like the
+   model: the candidate fixes' C side, a mutant's defect (``MUTANT_C``).
+   Exit 1 when the kernel faults or returns other results than the faithful
+   model expects (reproduced), 0 when it runs cleanly and agrees (the
+   finding is model-only), 2 when the finding is not expressible or the
+   input is bad, always with one line saying why.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import maple
+from rcu_harness.known.fixes import CPatch, patch_c_source
+from rcu_harness.oracle.ops import (
+    Destroy,
+    Erase,
+    Find,
+    Init,
+    Insert,
+    Load,
+    MFind,
+    MFindRev,
+    MNext,
+    MPrev,
+    MSet,
+    MWalk,
+    Null,
+    Op,
+    RcuOff,
+    RcuOn,
+    RLock,
+    RUnlock,
+    Store,
+)
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from rcu_harness.oracle.record import Call
+
+MUTANT_C: dict[str, tuple[CPatch, ...]] = {
+    "free-without-grace-period": (CPatch(
+        "\tWARN_ON(node->parent != ma_parent_ptr(node));\n"
+        "\tcall_rcu(&node->rcu, mt_free_rcu);\n",
+        "\tWARN_ON(node->parent != ma_parent_ptr(node));\n"
+        "\tmt_free_one(node);\t/* mutant: no grace period */\n"),),
+}
+"""The C side of mutants whose defect is in lib/maple_tree.c."""
+NOT_IN_C: dict[str, str] = {
+    "gp-ignores-readers": "the defect is in the RCU machinery, not lib/maple_tree.c",
+    "mmget-not-zero-no-rcu": "the defect is in mm code (kernel/fork.c), not the tree",
+    "mmput-clears-rcu-early": "the defect is in mm code (kernel/fork.c), not the tree",
+    "reader-without-rcu-lock": "the defect is the caller's missing rcu_read_lock()",
+    "vma-used-after-rcu-unlock": "the defect is the caller's use of a VMA",
+    "rcu-lock-across-sleep": "the defect is in dup_mmap(), not the tree",
+    "error-path-skips-destroy": "the defect is in dup_mmap(), not the tree",
+    "resume-without-pause": "the defect is in dup_mmap(), not the tree",
+}
+"""Mutants whose defect is outside lib/maple_tree.c, and where it is."""
+
+
+class NotExpressible(Exception):
+    """The finding cannot be run at API-call granularity; one line why."""
+
+
+@dataclass(frozen=True, slots=True)
+class Confirmation:
+    """What :func:`confirm` found."""
+
+    status: int
+    """1 reproduced on the kernel, 0 kernel clean (model-only), 2 not expressible."""
+    verdict: str
+    """``confirmed``, ``model-only`` or ``not-expressible``."""
+    why: str
+    ops: tuple[Op, ...] = ()
+
+
+class _Values:
+    """Entries as oracle values: the same object always gets the same value."""
+
+    def __init__(self) -> None:
+        self.ids: dict[int, int] = {}
+
+    def of(self, entry: Any) -> int:
+        key = id(entry)
+        if key not in self.ids:
+            self.ids[key] = len(self.ids) + 1
+        return self.ids[key]
+
+
+def _write_op(call: Call, values: _Values) -> Op:
+    """The oracle op of a recorded write."""
+    name, args = call.name, call.args
+    if name in ("mtree_store_range", "mas_store_gfp"):
+        first, last = (args[1], args[2]) if name == "mtree_store_range" else (
+            call.state[1], call.state[2])
+        entry = args[3] if name == "mtree_store_range" else args[1]
+        return Null(first, last) if entry is None else Store(first, last,
+                                                              values.of(entry))
+    if name == "mtree_insert_range":
+        return Insert(args[1], args[2], values.of(args[3]))
+    if name == "mtree_erase":
+        return Erase(args[1])
+    if name in ("mtree_destroy", "__mt_destroy"):
+        return Destroy()
+    if name in ("mt_set_in_rcu", "mt_clear_in_rcu"):
+        return RcuOn() if name == "mt_set_in_rcu" else RcuOff()
+    raise NotExpressible(f"{call.thread} calls {name}(), which the oracle's "
+                         f"vocabulary has no op for")
+
+
+READS = {"mas_find": MFind, "mas_next": MNext, "mas_prev": MPrev,
+         "mas_find_rev": MFindRev}
+
+
+def _read_ops(call: Call, current: list[Any]) -> list[Op]:
+    """The oracle ops of a recorded read by the finding thread."""
+    name, args = call.name, call.args
+    if name == "rcu_read_lock":
+        return [RLock()]
+    if name == "rcu_read_unlock":
+        return [RUnlock()]
+    if name == "mtree_load":
+        return [Load(args[1])]
+    if name == "mt_find":
+        return [Find(args[1], args[2])]
+    ops: list[Op] = []
+    mas, index, last, status, node = call.state
+    if mas is not current[0]:
+        if status != maple.MapleStatus.ma_start or node is not None or index != last:
+            raise NotExpressible(f"{call.thread} starts a ma_state that is not "
+                                 f"fresh (status {status}, index {index:#x})")
+        ops.append(MSet(index))
+        current[0] = mas
+    if name == "mas_walk":
+        return [*ops, MWalk()]
+    if name in READS:
+        return [*ops, READS[name](args[1])]
+    raise NotExpressible(f"{call.thread} calls {name}(), which the oracle's "
+                         f"vocabulary has no op for")
+
+
+def coarsen(calls: list[Call], thread: str) -> list[Op]:
+    """The recorded calls as one sequential oracle trace (module docstring)."""
+    if not calls:
+        raise NotExpressible("the execution makes no call of the tree's API")
+    values = _Values()
+    ops: list[Op] = [Init(calls[0].flags & 0x3)]
+    if calls[0].flags & 0x2:
+        ops.append(RcuOff())  # the tree is set up before it enters RCU mode
+    current: list[Any] = [None]
+    for call in sorted(calls, key=lambda c: c.start):
+        if call.name in ("rcu_read_lock", "rcu_read_unlock") and call.thread != thread:
+            continue
+        if call.thread == thread and call.name not in (
+                "mtree_store_range", "mas_store_gfp", "mtree_erase",
+                "mt_set_in_rcu", "mt_clear_in_rcu"):
+            ops += _read_ops(call, current)
+        elif call.name in ("mas_find", "mas_walk", "mtree_load", "mt_find",
+                           "mas_next", "mas_prev", "mas_find_rev"):
+            continue  # another reader's reads change nothing
+        else:
+            ops.append(_write_op(call, values))
+    return ops
+
+
+def c_patches(mutant: str | None, fixes: tuple[str, ...]) -> tuple[str, Any]:
+    """(label, source patch function) of the C build for @mutant and @fixes."""
+    if mutant is not None and mutant not in MUTANT_C:
+        why = NOT_IN_C.get(mutant, "its defect has no C counterpart here")
+        raise NotExpressible(f"mutant {mutant}: {why}")
+    extra = MUTANT_C.get(mutant or "", ())
+
+    def patch(source: str) -> str:
+        source = patch_c_source(source, fixes)
+        for cp in extra:
+            if source.count(cp.old) != 1:
+                raise ValueError(f"mutant {mutant}: its C patch does not apply")
+            source = source.replace(cp.old, cp.new)
+        return source
+
+    label = "+".join([*(["mutant-" + mutant] if mutant else []), *fixes])
+    return label, patch
+
+
+def _model_fails(lines: list[str]) -> str | None:
+    """The model's crash line, if the coarsened trace crashed it."""
+    return lines[-1] if lines and lines[-1].startswith("crash ") else None
+
+
+def confirm_ops(ops: list[Op], *, mutant: str | None, fixes: tuple[str, ...],
+                check_model: bool = True, emit: Path | None = None,
+                title: str = "reproducer") -> Confirmation:
+    """Steps 2 and 3 of the module docstring for a coarsened trace @ops.
+
+    Without @check_model (a candidate fix was added to the finding's own
+    configuration) the model is not required to fail: the question is
+    whether the kernel, fixed the same way, runs the trace cleanly.  The
+    kernel side is the C reproducer (:mod:`.emit`), written to @emit too.
+    """
+    from rcu_harness.oracle.build import variant_source
+    from rcu_harness.oracle.diff import _crash_reason, run_model
+    from rcu_harness.oracle.emit import build_and_run, c_program
+    from rcu_harness.scenarios.mutants import applied
+
+    with applied(mutant, ()):
+        seen = run_model(ops, fixes=fixes)
+    failed = _model_fails(seen)
+    expected = run_model(ops, fixes=fixes)  # the faithful model's expectation
+    if check_model and failed is None and seen == expected:
+        return Confirmation(2, "not-expressible",
+                            f"the {len(ops)}-op API-granular trace runs cleanly in "
+                            "the model: the finding needs a finer interleaving",
+                            tuple(ops))
+    program = c_program(ops, expected, title)
+    if emit is not None:
+        emit.write_text(program)
+    label, patch = c_patches(mutant, fixes)
+    tree = variant_source(label, patch) if label else None
+    status, stderr = build_and_run(program, tree_source=tree)
+    fixed = f" with {'+'.join(fixes)}" if fixes else ""
+    if status != 0:
+        return Confirmation(1, "confirmed", f"the kernel{fixed} fails: "
+                            f"{_crash_reason(status, stderr)[6:]}", tuple(ops))
+    if not check_model:
+        return Confirmation(0, "model-only", f"the kernel{fixed} runs the "
+                            f"{len(ops)} ops cleanly, as the model{fixed} does",
+                            tuple(ops))
+    return Confirmation(0, "model-only", f"the kernel runs the {len(ops)} ops "
+                        f"cleanly with the results the faithful model expects (the "
+                        f"model: {failed or 'other results'})", tuple(ops))
+
+
+def confirm(path: Path, *, fixes: tuple[str, ...] = (),
+            emit: Path | None = None) -> Confirmation:
+    """Confirm the finding in trace file @path (with extra candidate @fixes).
+
+    Raises:
+        TraceError: @path is not a usable trace file.
+        OracleUnavailable: the kernel oracle cannot be built here.
+    """
+    from rcu_harness.campaign.replay import from_trace
+    from rcu_harness.oracle.record import record_calls
+    from rcu_harness.trace.tracefile import TraceError
+
+    target = from_trace(path)
+    calls, ex = record_calls(target)
+    v = ex.violation
+    if v is None:
+        raise TraceError(f"{path}: the replay of this trace ends without a finding")
+    everything = tuple(sorted({*target.cfg.fixes, *fixes}))
+    try:
+        ops = coarsen(calls, v.thread)
+        title = (f"{v.kind}: {v.message} (scenario {target.cfg.scenario}, "
+                 f"{target.command})")
+        return confirm_ops(ops, mutant=target.cfg.mutant, fixes=everything,
+                           check_model=everything == target.cfg.fixes, emit=emit,
+                           title=title.replace("*/", "* /"))
+    except NotExpressible as err:
+        return Confirmation(2, "not-expressible", str(err))
