@@ -93,6 +93,10 @@ def _stress_parser(sub: Any) -> None:
                    help=f"where run directories go (default {DEFAULT_OUT})")
     p.add_argument("--keep-going", action="store_true",
                    help="collect distinct findings instead of stopping at the first")
+    p.add_argument("--confirm", action="store_true",
+                   help="confirm each finding on the real lib/maple_tree.c "
+                   "(kernel oracle; marks it confirmed, model-only or "
+                   "not-expressible)")
     p.add_argument("--strict", action="store_true",
                    help="count catalogued kernel bugs as new findings (exit 1)")
     p.add_argument("--resume", type=Path, metavar="RUN_DIR",
@@ -248,6 +252,26 @@ def _finish_stress(results: list[RunResult], args: argparse.Namespace,
                              strict=args.strict) else 0
 
 
+def _confirmed(result: RunResult, args: argparse.Namespace) -> RunResult:
+    """@result with its findings confirmed on the kernel (``--confirm``)."""
+    if not args.confirm or not result.summary.findings:
+        return result
+    from dataclasses import replace
+
+    from rcu_harness.campaign.summary import summarize
+    from rcu_harness.oracle.confirm import confirm_run
+    from rcu_harness.store.runstore import RunStore
+
+    confirm_run(result.run_dir)
+    store = RunStore.open(result.run_dir)
+    try:
+        summary = summarize(store, session=result.summary.session_executions,
+                            notes=result.summary.notes)
+    finally:
+        store.close()
+    return replace(result, summary=summary)
+
+
 def _emit(result: RunResult, args: argparse.Namespace) -> None:
     from rcu_harness.campaign.summary import render
 
@@ -273,6 +297,7 @@ def _resume(args: argparse.Namespace) -> int:
                             seconds=args.time,
                             progress=make_progress(sys.stderr, quiet=args.quiet),
                             interrupt=interrupt)
+    result = _confirmed(result, args)
     _emit(result, args)
     return _finish_stress([result], args, str(args.resume))
 
@@ -300,6 +325,7 @@ def cmd_stress(args: argparse.Namespace) -> int:
             result = start_run(plan, budget, out=out, jobs=args.jobs,
                                progress=progress, interrupt=interrupt, job=job.name,
                                index=index)
+            result = _confirmed(result, args)
             _emit(result, args)
             results.append(result)
     if interrupt.count and len(results) < len(plans):
@@ -439,13 +465,14 @@ def _input_errors() -> tuple[type[BaseException], ...]:
     from rcu_harness.campaign.jobs import JobError
     from rcu_harness.campaign.plan import PlanError
     from rcu_harness.campaign.session import RunDirError
+    from rcu_harness.oracle.build import OracleUnavailable
     from rcu_harness.runtime.errors import HarnessError
     from rcu_harness.scenarios.registry import ScenarioError
     from rcu_harness.store.runstore import StoreError
     from rcu_harness.trace.tracefile import TraceError
 
     return (UsageError, JobError, PlanError, ScenarioError, RunDirError, StoreError,
-            TraceError, HarnessError, CampaignError, OSError)
+            TraceError, HarnessError, CampaignError, OracleUnavailable, OSError)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -14,6 +14,10 @@ from typing import TYPE_CHECKING, Any
 
 from rcu_harness.known.catalogue import CATALOGUE, known_finding
 
+KERNEL_META = "kernel_confirmation"
+"""The run meta key ``oracle confirm`` records its verdicts under
+(:data:`rcu_harness.oracle.confirm.KERNEL_META`)."""
+
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
     from pathlib import Path
@@ -36,6 +40,9 @@ class FindingSummary:
     """The exact replay command (by seed and execution)."""
     known: str = ""
     """The id of the catalogued kernel bug it matches, or "" (new)."""
+    kernel: tuple[str, str] = ("unchecked", "")
+    """``oracle confirm``'s verdict (confirmed, model-only, not-expressible,
+    unchecked) and its reason."""
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-able dict."""
@@ -44,7 +51,8 @@ class FindingSummary:
                 "first_execution": self.first_execution, "trace": self.trace,
                 "replay": self.replay,
                 "replay_trace": f"rcu-harness replay {self.trace}",
-                "known": self.known or None}
+                "known": self.known or None, "kernel": self.kernel[0],
+                "kernel_why": self.kernel[1] or None}
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,9 +91,12 @@ def summarize(store: RunStore, *, session: int, notes: Sequence[str] = ()
     totals = store.totals()
     run_dir: Path = store.run_dir
     plan = meta.get("plan", {})
+    kernel = meta.get(KERNEL_META, {})
     findings = tuple(FindingSummary(f.signature, f.kind, f.message, f.count,
                                     f.first_execution, str(run_dir / f.trace),
-                                    f.replay, _known_id(f.kind, f.message))
+                                    f.replay, _known_id(f.kind, f.message),
+                                    tuple(kernel.get(f.signature,
+                                                     ("unchecked", ""))))
                      for f in store.findings())
     return RunSummary(str(run_dir), str(meta.get("label", run_dir.name)),
                       totals.executions, session, totals.steps,
@@ -152,6 +163,9 @@ def render(s: RunSummary) -> str:
                   f"    trace:  {f.trace}",
                   f"    replay: {f.replay}",
                   f"            rcu-harness replay {f.trace}"]
+        verdict, why = f.kernel
+        lines.append(f"    kernel: {verdict} ({why})" if why else
+                     f"    kernel: {verdict} (rcu-harness oracle confirm {f.trace})")
         if f.known:
             entry = next(e for e in CATALOGUE if e.id == f.known)
             lines += ["    " + line for line in entry.describe().splitlines()]

@@ -17,6 +17,7 @@ import re
 from dataclasses import dataclass
 
 PINNED = "6.12.117 (Debian linux-source-6.12 6.12.117-1~deb12u1)"
+"""The kernel the oracle builds; other versions are not checked."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,7 +76,7 @@ REWALK_NULL_NODE = KnownFinding(
           "mas_mn(mas) == NULL and ma_dead_node(NULL) loads node->parent: an "
           "oops in any RCU reader (mas_find, mas_next, mas_prev, mas_for_each, "
           "mt_find...) racing a writer that empties the tree."),
-    versions=f"{PINNED}; the code is unchanged from 6.7 (mas_rewalk_if_dead) on",
+    versions=f"{PINNED} (the only version checked)",
     confirmed=("the real lib/maple_tree.c built with the kernel's userspace "
                "harness (ASan/UBSan), single-threaded at API-call granularity "
                "as check_rcu_simulated() does: ASan SEGV on address 0 in "

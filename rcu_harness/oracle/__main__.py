@@ -92,7 +92,42 @@ def build_parser() -> argparse.ArgumentParser:
                       help="apply a candidate kernel fix on both sides (repeatable)")
     diff.add_argument("--steer-known-bugs", action="store_true",
                       help="random traces avoid the catalogued write-side bug")
+    confirm = sub.add_parser(
+        "confirm", help="does a finding happen on the real lib/maple_tree.c?",
+        description="Confirm a finding on the kernel: exit 1 reproduced, 0 the "
+        "kernel runs it cleanly (model-only), 2 not expressible at API-call "
+        "granularity or bad input.")
+    confirm.add_argument("finding", type=Path, metavar="FINDING.json",
+                         help="a finding's trace file (runs/.../findings/*.json)")
+    confirm.add_argument("--emit", type=Path, metavar="FILE.c",
+                         help="write the C reproducer there")
+    confirm.add_argument("--kernel-fix", action="append", default=[],
+                         metavar="NAME",
+                         help="apply a candidate kernel fix on both sides")
     return parser
+
+
+def cmd_confirm(args: argparse.Namespace) -> int:
+    """Confirm one finding on the kernel; print one line; the exit status."""
+    from rcu_harness.oracle.confirm import confirm
+    from rcu_harness.scenarios.registry import ScenarioError
+    from rcu_harness.sched.errors import ReplayDivergence
+    from rcu_harness.trace.tracefile import TraceError
+
+    try:
+        fixes = parse_fixes(",".join(args.kernel_fix))
+    except FixError as err:
+        raise UsageError(str(err)) from None
+    if args.emit is not None and args.emit.exists():
+        raise UsageError(f"{args.emit} exists; not overwriting it")
+    try:
+        result = confirm(args.finding, fixes=fixes, emit=args.emit)
+    except (TraceError, ReplayDivergence, ScenarioError) as err:
+        raise UsageError(str(err)) from None
+    print(f"kernel: {result.verdict}: {result.why}")
+    if args.emit is not None and args.emit.exists():
+        print(f"reproducer: {args.emit}")
+    return result.status
 
 
 def cmd_setup(args: argparse.Namespace) -> int:
@@ -244,6 +279,8 @@ def main(argv: list[str] | None = None) -> int:
         args = build_parser().parse_args(argv)
         if args.command == "setup":
             return cmd_setup(args)
+        if args.command == "confirm":
+            return cmd_confirm(args)
         return cmd_diff(args)
     except (UsageError, OracleUnavailable, ModelUnavailable, OSError) as err:
         print(f"error: {err}", file=sys.stderr)

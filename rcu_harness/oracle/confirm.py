@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import maple
-from rcu_harness.known.fixes import CPatch, patch_c_source
+from rcu_harness.known.fixes import patch_c_source
 from rcu_harness.oracle.ops import (
     Destroy,
     Erase,
@@ -45,18 +45,48 @@ from rcu_harness.oracle.ops import (
 )
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from pathlib import Path
 
     from rcu_harness.oracle.record import Call
 
-MUTANT_C: dict[str, tuple[CPatch, ...]] = {
-    "free-without-grace-period": (CPatch(
+def _replace_once(old: str, new: str) -> Callable[[str], str]:
+    """A source patch replacing @old (which must occur once) by @new."""
+    return _in_function("", old, new, once=True)
+
+
+def _in_function(header: str, old: str, new: str, *,
+                 once: bool = False) -> Callable[[str], str]:
+    """A source patch replacing @old by @new inside the function whose
+    definition starts with @header (the whole file for ""), at least once."""
+
+    def patch(source: str) -> str:
+        start = source.index(header) if header else 0
+        end = source.index("\n}\n", start) if header else len(source)
+        body = source[start:end]
+        if (body.count(old) != 1) if once else not body.count(old):
+            raise ValueError(f"C patch: {old.strip()!r} not found as expected")
+        return source[:start] + body.replace(old, new) + source[end:]
+
+    return patch
+
+
+MUTANT_C: dict[str, tuple[Callable[[str], str], ...]] = {
+    "free-without-grace-period": (_replace_once(
         "\tWARN_ON(node->parent != ma_parent_ptr(node));\n"
         "\tcall_rcu(&node->rcu, mt_free_rcu);\n",
         "\tWARN_ON(node->parent != ma_parent_ptr(node));\n"
         "\tmt_free_one(node);\t/* mutant: no grace period */\n"),),
+    "in-place-write-in-rcu": (
+        _in_function("static inline void mas_wr_store_type(",
+                     "mt_in_rcu(mas->tree)", "false /* mutant */"),
+        _in_function("static inline void mas_wr_slot_store(",
+                     "mt_in_rcu(mas->tree)", "false /* mutant */")),
 }
-"""The C side of mutants whose defect is in lib/maple_tree.c."""
+"""The C side of mutants whose defect is in lib/maple_tree.c: the model
+patch's change made to a copy of the C file (the model's
+``mas_wr_store_type``/``mas_wr_slot_store`` variants read mt_in_rcu() as
+false; so do these)."""
 NOT_IN_C: dict[str, str] = {
     "gp-ignores-readers": "the defect is in the RCU machinery, not lib/maple_tree.c",
     "mmget-not-zero-no-rcu": "the defect is in mm code (kernel/fork.c), not the tree",
@@ -81,7 +111,8 @@ class Confirmation:
     status: int
     """1 reproduced on the kernel, 0 kernel clean (model-only), 2 not expressible."""
     verdict: str
-    """``confirmed``, ``model-only`` or ``not-expressible``."""
+    """``confirmed``, ``model-only``, ``not-expressible``; ``clean-with-fix``
+    when candidate fixes were added and the fixed kernel runs it cleanly."""
     why: str
     ops: tuple[Op, ...] = ()
 
@@ -184,14 +215,18 @@ def c_patches(mutant: str | None, fixes: tuple[str, ...]) -> tuple[str, Any]:
 
     def patch(source: str) -> str:
         source = patch_c_source(source, fixes)
-        for cp in extra:
-            if source.count(cp.old) != 1:
-                raise ValueError(f"mutant {mutant}: its C patch does not apply")
-            source = source.replace(cp.old, cp.new)
+        for change in extra:
+            source = change(source)
         return source
 
     label = "+".join([*(["mutant-" + mutant] if mutant else []), *fixes])
     return label, patch
+
+
+def _rets(lines: list[str]) -> list[str]:
+    """The return parts of output lines: what a caller of the API sees (the
+    tree's shape and node count are the implementation's business)."""
+    return [line.split(" ", 1)[0] for line in lines]
 
 
 def _model_fails(lines: list[str]) -> str | None:
@@ -218,7 +253,7 @@ def confirm_ops(ops: list[Op], *, mutant: str | None, fixes: tuple[str, ...],
         seen = run_model(ops, fixes=fixes)
     failed = _model_fails(seen)
     expected = run_model(ops, fixes=fixes)  # the faithful model's expectation
-    if check_model and failed is None and seen == expected:
+    if check_model and failed is None and _rets(seen) == _rets(expected):
         return Confirmation(2, "not-expressible",
                             f"the {len(ops)}-op API-granular trace runs cleanly in "
                             "the model: the finding needs a finer interleaving",
@@ -234,7 +269,7 @@ def confirm_ops(ops: list[Op], *, mutant: str | None, fixes: tuple[str, ...],
         return Confirmation(1, "confirmed", f"the kernel{fixed} fails: "
                             f"{_crash_reason(status, stderr)[6:]}", tuple(ops))
     if not check_model:
-        return Confirmation(0, "model-only", f"the kernel{fixed} runs the "
+        return Confirmation(0, "clean-with-fix", f"the kernel{fixed} runs the "
                             f"{len(ops)} ops cleanly, as the model{fixed} does",
                             tuple(ops))
     return Confirmation(0, "model-only", f"the kernel runs the {len(ops)} ops "
@@ -269,3 +304,33 @@ def confirm(path: Path, *, fixes: tuple[str, ...] = (),
                            title=title.replace("*/", "* /"))
     except NotExpressible as err:
         return Confirmation(2, "not-expressible", str(err))
+
+
+KERNEL_META = "kernel_confirmation"
+"""The run store's meta key: {signature: [verdict, why]} of confirmed findings
+(read by :mod:`rcu_harness.campaign.summary`)."""
+
+
+def confirm_run(run_dir: Path) -> dict[str, list[str]]:
+    """Confirm every finding stored in @run_dir; record and return the verdicts.
+
+    A finding whose trace cannot be replayed is ``not-expressible`` with the
+    reason; the oracle being unavailable raises (nothing is recorded).
+    """
+    from rcu_harness.sched.errors import ReplayDivergence
+    from rcu_harness.store.runstore import RunStore
+    from rcu_harness.trace.tracefile import TraceError
+
+    store = RunStore.open(run_dir)
+    try:
+        verdicts: dict[str, list[str]] = dict(store.meta().get(KERNEL_META, {}))
+        for row in store.findings():
+            try:
+                result = confirm(run_dir / row.trace)
+                verdicts[row.signature] = [result.verdict, result.why]
+            except (TraceError, ReplayDivergence) as err:
+                verdicts[row.signature] = ["not-expressible", str(err)]
+        store.set_meta(KERNEL_META, verdicts)
+    finally:
+        store.close()
+    return verdicts
