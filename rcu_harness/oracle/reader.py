@@ -41,6 +41,14 @@ if TYPE_CHECKING:
 
     from rcu_harness.oracle.diff import Divergence
 
+NODE_STATES = frozenset({0, 5, 6})
+"""ma_active, ma_overflow, ma_underflow: the states that use their node."""
+
+
+class ReaderUseAfterFree(Exception):
+    """A reader call begins on a state whose node has been freed."""
+
+
 NO_NODE_NOTE = ", rmas.node NULL before the call"
 """Added to the word of a NULL dereference by a call that began without a node."""
 STATUS_NAMES = ("active", "start", "root", "none", "pause", "overflow",
@@ -85,6 +93,8 @@ class ReaderState:
         """
         port = self.mas.tree.port
         had_node = self.mas.node is not None
+        if not isinstance(op, MSet | MReset | MPause):
+            self._check_not_freed(op)
         port.rcu_read_lock()
         try:
             entries = self._call(op)
@@ -96,6 +106,24 @@ class ReaderState:
         finally:
             port.rcu_read_unlock()
         return state_token(self.mas, entries)
+
+    def _check_not_freed(self, op: Op) -> None:
+        """KASAN at API granularity: a call on a state whose node was freed.
+
+        The model's plain port does not poison freed nodes, so a reader call
+        that starts from a node freed meanwhile (a grace period that did not
+        wait for the reader, a free without one) would read stale words
+        silently; the kernel reads freed memory there.  The states that
+        navigate from their node are active, overflow and underflow.
+        """
+        mas = self.mas
+        node = mas.node
+        freed = getattr(mas.tree.port, "freed", None)
+        if (node is None or freed is None or int(mas.status) not in NODE_STATES
+                or not hasattr(node[0], "addr") or node[0].addr not in freed):
+            return
+        raise ReaderUseAfterFree(f"{op.name} starts from maple_node "
+                                 f"{node[0].addr:#x}, freed before the call")
 
     def _call(self, op: Op) -> str:
         """The call itself; the entries part of its ret."""

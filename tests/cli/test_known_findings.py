@@ -1,0 +1,55 @@
+"""Campaigns and known kernel bugs: counted and shown, exit 0; --strict: 1."""
+
+from tests.cli.helpers import cli, stress_json
+
+NULL_NODE = ("--scenario", "rcu_transitions", "--set", "vmas=2", "--set",
+             "ops_seed=5", "--executions", "40")
+
+
+def test_a_known_kernel_bug_is_counted_shown_and_does_not_fail_the_run(capsys,
+                                                                        tmp_path):
+    code, out = stress_json(capsys, tmp_path, *NULL_NODE)
+    assert code == 0
+    [finding] = out["findings"]
+    assert finding["kind"] == "null-ptr-deref"
+    assert finding["known"] == "maple-rewalk-null-node"
+    assert finding["kernel"] == "unchecked"
+    assert out["executions"] == 40  # a known bug does not end the run
+    assert finding["count"] > 1
+
+
+def test_strict_counts_known_bugs_as_new(capsys, tmp_path):
+    code, out = stress_json(capsys, tmp_path, *NULL_NODE, "--strict")
+    assert code == 1
+    assert out["findings"][0]["known"] == "maple-rewalk-null-node"
+
+
+def test_the_report_is_the_kernel_oops(capsys, tmp_path):
+    code, out, _ = cli(capsys, "stress", *NULL_NODE, "--out", tmp_path / "runs",
+                       "--quiet", "--no-report")
+    assert code == 0
+    assert "1 known kernel bug (catalogued; not counted as new), 0 new" in out
+    assert "known kernel bug maple-rewalk-null-node" in out
+    assert "candidate fix: --set kernel_fixes=rewalk-no-node" in out
+    [trace] = (tmp_path / "runs").glob("*/findings/*.json")
+    report = trace.read_text()
+    assert "BUG: kernel NULL pointer dereference, address: 0000000000000000" in report
+    assert "Call Trace:" in report
+    assert "ma_dead_node (maple/node.py" in report
+    assert "nullptr.py" not in report
+
+
+def test_the_candidate_fix_makes_the_scenario_clean(capsys, tmp_path):
+    code, out = stress_json(capsys, tmp_path, *NULL_NODE, "--set",
+                            "kernel_fixes=rewalk-no-node")
+    assert code == 0
+    assert out["findings"] == []
+    assert out["plan"]["params"]["kernel_fixes"] == "rewalk-no-node"
+
+
+def test_an_unknown_fix_is_a_one_line_error(capsys, tmp_path):
+    code, _, err = cli(capsys, "stress", "--scenario", "mmput_race", "--set",
+                       "kernel_fixes=nope", "--out", tmp_path / "runs")
+    assert code == 2
+    assert "unknown kernel fix 'nope'" in err
+    assert len(err.strip().splitlines()) == 1

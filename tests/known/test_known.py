@@ -1,0 +1,122 @@
+"""The catalogue of known kernel findings and the candidate fixes (model side)."""
+
+import pytest
+
+import maple
+from maple import (
+    MT_FLAGS_ALLOC_RANGE,
+    MT_FLAGS_USE_RCU,
+    ULONG_MAX,
+    MapleTree,
+    MaState,
+    iterate,
+    mas_find,
+    mtree_erase,
+    mtree_store_range,
+    xa_mk_value,
+)
+from maple.nullptr import NullPointerDereference
+from rcu_harness.known.catalogue import CATALOGUE, known_crash, known_finding
+from rcu_harness.known.fixes import FIXES, FixError, parse_fixes, patch_c_source
+from rcu_harness.scenarios.mutants import applied
+from rcu_harness.scenarios.registry import ScenarioError, configure
+
+NULL_DEREF = ("kernel NULL pointer dereference in ma_dead_node <- mas_rewalk_if_dead"
+              " <- mas_next_slot <- mas_find (read of maple_node.parent, address 0x0)")
+
+
+def test_entries_are_complete_and_name_existing_fixes():
+    ids = [e.id for e in CATALOGUE]
+    assert len(ids) == len(set(ids)) >= 3
+    for entry in CATALOGUE:
+        assert all((entry.title, entry.what, entry.versions, entry.confirmed))
+        assert entry.reproducer
+        assert not entry.fix or entry.fix in FIXES
+
+
+def test_a_null_deref_in_the_iteration_is_the_known_rewalk_bug():
+    entry = known_finding("null-ptr-deref", NULL_DEREF)
+    assert entry is not None
+    assert entry.id == "maple-rewalk-null-node"
+    assert entry.fix == "rewalk-no-node"
+    assert known_finding("exception", NULL_DEREF) is None
+    assert known_finding("null-ptr-deref", "kernel NULL pointer dereference in "
+                         "mas_wr_walk <- mas_store") is None
+
+
+def test_oracle_crash_lines_are_told_apart():
+    kernel = ("crash exit 1: runtime error: member access within null pointer of "
+              "type 'const struct maple_node' [in ma_dead_node <- mas_rewalk_if_dead"
+              " <- mas_next_slot <- mas_find]")
+    model = ("crash NullPointerDereference: kernel NULL pointer dereference, "
+             "address: 0000000000000000 (read of struct maple_node.parent)")
+    assert known_crash(kernel, model).id == "maple-rewalk-null-node"
+    sequential = model.replace(")", ", rmas.node NULL before the call)")
+    assert known_crash(kernel, sequential).id == "maple-overflow-state-null-node"
+    destroy = known_crash("crash exit 1: ERROR: AddressSanitizer: heap-use-after-free"
+                          " [in mt_free_bulk <- mt_free_walk]",
+                          "crash RuntimeError: kmem_cache_free of an invalid pointer")
+    assert destroy.id == "maple-rcu-destroy-dead-leaves"
+    assert known_crash("crash exit 1: ERROR: AddressSanitizer: SEGV", "crash X: y") \
+        is None
+
+
+def test_fix_names_are_checked_and_normalised():
+    assert parse_fixes("rewalk-no-node, overflow-state-no-node,") == (
+        "overflow-state-no-node", "rewalk-no-node")
+    assert parse_fixes("") == ()
+    with pytest.raises(FixError, match="unknown kernel fix 'nope'"):
+        parse_fixes("nope")
+    cfg = configure("rcu_transitions", {"kernel_fixes": "rewalk-no-node"})
+    assert cfg.fixes == ("rewalk-no-node",)
+    assert configure("rcu_transitions").fixes == ()
+    assert "kernel_fixes" not in configure("rcu_transitions").values
+    with pytest.raises(ScenarioError, match="unknown kernel fix"):
+        configure("dup_mmap", {"kernel_fixes": "nope"})
+
+
+def _emptied_iteration():
+    mt = MapleTree(MT_FLAGS_ALLOC_RANGE | MT_FLAGS_USE_RCU)
+    for first in (10, 20):
+        mtree_store_range(mt, first, first + 9, xa_mk_value(first))
+    mas = MaState(mt, 0, 0)
+    assert mas_find(mas, ULONG_MAX) == xa_mk_value(10)
+    mtree_erase(mt, 10)
+    mtree_erase(mt, 20)
+    return mas
+
+
+def test_rewalk_fix_returns_null_and_is_undone_after_the_block():
+    original = iterate.mas_next_slot
+    with applied(None, ("rewalk-no-node",)):
+        assert iterate.mas_next_slot is not original
+        mas = _emptied_iteration()
+        # through the package: patching swaps the model's and the harness's
+        # references, not this test module's
+        assert maple.mas_find(mas, ULONG_MAX) is None
+        assert maple.mas_find(mas, ULONG_MAX) is None  # not active on NULL
+    assert iterate.mas_next_slot is original
+    with pytest.raises(NullPointerDereference):
+        mas_find(_emptied_iteration(), ULONG_MAX)
+
+
+def test_overflow_fix_walks_afresh():
+    mt = MapleTree(0)
+    mtree_store_range(mt, 40, 50, xa_mk_value(1))
+    with applied(None, ("overflow-state-no-node",)):
+        mas = MaState(mt, 30, 30)
+        assert maple.mas_next(mas, 10) is None
+        assert maple.mas_next(mas, ULONG_MAX) == xa_mk_value(1)
+        assert (mas.index, mas.last) == (40, 50)
+
+
+def test_c_patches_match_once_or_refuse():
+    source = ("\tunsigned long save_point = mas->index;\n\nretry:\n"
+              "\tunsigned long save_point = mas->last;\n\tvoid *entry;\n\nretry:\n"
+              "\tentry = mas_next_slot(mas, max, false);\n\t/* Ignore overflow */\n"
+              "\tmas->status = ma_active;\n")
+    patched = patch_c_source(source, ("rewalk-no-node",))
+    assert patched.count("mas_is_none(mas) || mas_is_ptr(mas)") == 2
+    assert "if (likely(mas_is_overflow(mas)))" in patched
+    with pytest.raises(FixError, match="matches 0 times"):
+        patch_c_source("int x;\n", ("rewalk-no-node",))
