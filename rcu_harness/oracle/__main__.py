@@ -1,9 +1,11 @@
 """Command line of the kernel oracle: ``python -m rcu_harness.oracle``.
 
 ``setup`` builds (or finds) the driver and prints where everything is;
-``diff`` runs traces through the kernel driver and the Python model.
-Exit status: 0 all identical, 1 a divergence, 2 a usage or setup error
-(printed as one line on stderr, never a traceback).
+``diff`` runs traces through the kernel driver and the Python model (exit
+0 all in agreement, 1 a divergence); ``confirm`` replays a finding on the
+real lib/maple_tree.c (exit 1 reproduced, 0 the kernel runs it cleanly).
+Exit status 2: a usage or setup error, or (confirm) a finding that cannot be
+expressed at API-call granularity, printed as one line, never a traceback.
 """
 
 # ruff: noqa: T201 - a command line prints its results
