@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from rcu_harness.oracle.agree import compare
 from rcu_harness.oracle.build import OracleUnavailable, ensure_oracle
-from rcu_harness.oracle.diff import ModelUnavailable, load_model
+from rcu_harness.oracle.model import ModelUnavailable, load_model
 from rcu_harness.oracle.ops import format_op
 from rcu_harness.oracle.tracegen import random_trace
 

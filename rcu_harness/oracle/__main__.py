@@ -22,12 +22,9 @@ from typing import NoReturn
 from rcu_harness.known.fixes import FixError, parse_fixes
 from rcu_harness.oracle.agree import compare, driver_for
 from rcu_harness.oracle.build import OracleUnavailable, build_oracle
-from rcu_harness.oracle.diff import (
-    ModelUnavailable,
-    parse_line,
-    run_kernel,
-)
+from rcu_harness.oracle.diff import parse_line, run_kernel
 from rcu_harness.oracle.erase2 import load_erase2_sets
+from rcu_harness.oracle.model import ModelUnavailable
 from rcu_harness.oracle.ops import (
     BDestroy,
     Bulk,

@@ -89,7 +89,8 @@ def driver_for(fixes: tuple[str, ...]) -> Path:
         OracleUnavailable: it cannot be built here.
     """
     from rcu_harness.known.fixes import patch_c_source
-    from rcu_harness.oracle.build import ensure_oracle, ensure_variant
+    from rcu_harness.oracle.build import ensure_oracle
+    from rcu_harness.oracle.variants import ensure_variant
 
     if not fixes:
         return ensure_oracle()

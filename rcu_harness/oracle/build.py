@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator
+    from collections.abc import Iterator
 
 PACKAGE = "linux-source-6.12"
 PINNED_VERSION = "6.12.117-1~deb12u1"
@@ -134,7 +134,7 @@ def _run(argv: list[str], what: str, *, cwd: Path | None = None,
 
 
 @contextlib.contextmanager
-def _locked(path: Path) -> Iterator[None]:
+def locked(path: Path) -> Iterator[None]:
     """Hold an exclusive flock on @path for the duration of the block."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("a") as handle:
@@ -362,7 +362,7 @@ def build_oracle(*, verbose: bool = False) -> OracleInfo:
     sha = driver_sha256()
     check_platform()
     ensure_urcu(verbose)
-    with _locked(root / "build.lock"):
+    with locked(root / "build.lock"):
         deb = cached_deb(root / "debs") or download_deb(root / "debs", verbose)
         version = deb_version(deb)
         source = root / "src" / version / TOP
@@ -394,58 +394,3 @@ def ensure_oracle(*, verbose: bool = False) -> Path:
             and record.binary.is_file()):
         return record.binary
     return build_oracle(verbose=verbose).binary
-
-
-def tree_source(info: OracleInfo) -> Path:
-    """The kernel's lib/maple_tree.c in the oracle's source tree."""
-    return info.source_dir / "lib" / "maple_tree.c"
-
-
-def variant_source(name: str, patch: Callable[[str], str]) -> Path:
-    """Write lib/maple_tree.c as @patch rewrites it beside the original.
-
-    The copy is ``lib/maple_tree.<name>-<sha>.c`` (in lib/, so that its own
-    includes resolve); an existing copy is reused.
-
-    Raises:
-        OracleUnavailable: the oracle cannot be built, or @patch raised
-            ValueError (its message is the reason).
-    """
-    ensure_oracle()
-    info = read_record()
-    if info is None:  # pragma: no cover - ensure_oracle() wrote it
-        raise OracleUnavailable("the oracle build left no record")
-    try:
-        patched = patch(tree_source(info).read_text())
-    except ValueError as err:
-        raise OracleUnavailable(str(err)) from None
-    sha = hashlib.sha256(patched.encode()).hexdigest()[:12]
-    label = "".join(c if c.isalnum() or c in "-_" else "_" for c in name)
-    source = tree_source(info).with_name(f"maple_tree.{label}-{sha}.c")
-    if not source.is_file():
-        tmp = source.with_suffix(".tmp")
-        tmp.write_text(patched)
-        tmp.rename(source)
-    return source
-
-
-def ensure_variant(name: str, patch: Callable[[str], str], *,
-                   verbose: bool = False) -> Path:
-    """A driver built against lib/maple_tree.c as @patch rewrites it.
-
-    @name labels the files (:func:`variant_source`,
-    ``driver-<sha>-<name>-<sha>``); the binary is keyed on driver.c and the
-    patched source, so an edited patch rebuilds it.
-
-    Raises:
-        OracleUnavailable: as :func:`variant_source`, or the build fails.
-    """
-    source = variant_source(name, patch)
-    info = read_record()
-    assert info is not None
-    binary = info.binary.with_name(f"{info.binary.name}-{source.stem[11:]}")
-    with _locked(info.cache_dir / "build.lock"):
-        if not binary.is_file():
-            harness = info.source_dir / HARNESS_DIR
-            compile_driver(harness, binary, verbose, tree_source=source)
-    return binary

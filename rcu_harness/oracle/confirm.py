@@ -244,9 +244,10 @@ def confirm_ops(ops: list[Op], *, mutant: str | None, fixes: tuple[str, ...],
     whether the kernel, fixed the same way, runs the trace cleanly.  The
     kernel side is the C reproducer (:mod:`.emit`), written to @emit too.
     """
-    from rcu_harness.oracle.build import variant_source
-    from rcu_harness.oracle.diff import _crash_reason, run_model
+    from rcu_harness.oracle.diff import crash_reason
     from rcu_harness.oracle.emit import build_and_run, c_program
+    from rcu_harness.oracle.model import run_model
+    from rcu_harness.oracle.variants import variant_source
     from rcu_harness.scenarios.mutants import applied
 
     with applied(mutant, ()):
@@ -267,7 +268,7 @@ def confirm_ops(ops: list[Op], *, mutant: str | None, fixes: tuple[str, ...],
     fixed = f" with {'+'.join(fixes)}" if fixes else ""
     if status != 0:
         return Confirmation(1, "confirmed", f"the kernel{fixed} fails: "
-                            f"{_crash_reason(status, stderr)[6:]}", tuple(ops))
+                            f"{crash_reason(status, stderr)[6:]}", tuple(ops))
     if not check_model:
         return Confirmation(0, "clean-with-fix", f"the kernel{fixed} runs the "
                             f"{len(ops)} ops cleanly, as the model{fixed} does",
@@ -301,7 +302,7 @@ def confirm(path: Path, *, fixes: tuple[str, ...] = (),
                  f"{target.command})")
         return confirm_ops(ops, mutant=target.cfg.mutant, fixes=everything,
                            check_model=everything == target.cfg.fixes, emit=emit,
-                           title=title.replace("*/", "* /"))
+                           title=title)
     except NotExpressible as err:
         return Confirmation(2, "not-expressible", str(err))
 

@@ -49,7 +49,7 @@ if TYPE_CHECKING:
 
 PRELUDE = r'''// SPDX-License-Identifier: GPL-2.0
 /*
- * %(title)s
+ * @TITLE@
  *
  * Written by rcu-harness (oracle confirm).  Build it in the kernel's
  * userspace test harness, after "make maple" in tools/testing/radix-tree:
@@ -89,7 +89,7 @@ const char *__asan_default_options(void)
 #define EXPECT(op, cond)						\
 	do {								\
 		if (!(cond)) {						\
-			fprintf(stderr, "BUG: wrong result at op #%%d: %%s\n",	\
+			fprintf(stderr, "BUG: wrong result at op #%d: %s\n",	\
 				op, #cond);				\
 			abort();					\
 		}							\
@@ -102,7 +102,9 @@ int main(void)
 	MA_STATE(rmas, &tree, 0, 0);
 	unsigned long index;
 	void *entry;
+	int ret;
 
+	(void)ret;
 	maple_tree_init();
 	rcu_register_thread();
 '''
@@ -110,7 +112,7 @@ int main(void)
 EPILOGUE = '''	mtree_destroy(&tree);
 	rcu_barrier();
 	rcu_unregister_thread();
-	printf("clean: %%d ops\\n", %d);
+	printf("clean: %d ops\\n", @OPS@);
 	return 0;
 }
 '''
@@ -207,13 +209,14 @@ def _call(op: Op) -> list[str]:
 
 def c_program(ops: list[Op], expected: list[str], title: str) -> str:
     """The C reproducer of @ops; @expected are the model's lines (checked)."""
-    lines = [PRELUDE % {"title": title}, "\tint ret;\n\n\t(void)ret;\n"]
+    title = " ".join(title.replace("*/", "* /").split())
+    lines = [PRELUDE.replace("@TITLE@", title)]
     for i, op in enumerate(ops):
         lines.append(f"\t/* #{i}: {format_op(op)} */\n")
         lines += [f"\t{s}\n" for s in _call(op)]
         exp = expected[i] if i < len(expected) else None
         lines += [f"\t{s}\n" for s in _checks(i, op, exp)]
-    lines.append(EPILOGUE % len(ops))
+    lines.append(EPILOGUE.replace("@OPS@", str(len(ops))))
     return "".join(lines)
 
 

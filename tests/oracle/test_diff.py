@@ -9,12 +9,12 @@ import pytest
 from rcu_harness.oracle.diff import (
     Divergence,
     driver_argv,
-    dump_full,
     first_difference,
     last_full_match,
     parse_line,
     side_by_side,
 )
+from rcu_harness.oracle.model import dump_full
 from rcu_harness.oracle.ops import Load, Validate
 
 ROOT = "0-ffffffffffffffff"

@@ -6,14 +6,9 @@ import pytest
 
 from rcu_harness.oracle.agree import compare
 from rcu_harness.oracle.build import OracleUnavailable, ensure_oracle
-from rcu_harness.oracle.diff import (
-    ModelUnavailable,
-    first_divergence,
-    load_model,
-    parse_line,
-    run_kernel,
-)
+from rcu_harness.oracle.diff import first_divergence, parse_line, run_kernel
 from rcu_harness.oracle.erase2 import load_erase2_sets
+from rcu_harness.oracle.model import ModelUnavailable, load_model
 from rcu_harness.oracle.ops import (
     BDestroy,
     Bulk,
@@ -241,7 +236,7 @@ def test_known_rcu_destroy_bug_is_agreement_and_the_trace_goes_on(driver, model)
 def test_reference_dump_matches_the_model_dump(model, flags):
     """rcu_harness.oracle.pydump prints what maple.dump.mt_dump_canonical does."""
     from rcu_harness.oracle import pydump
-    from rcu_harness.oracle.diff import ModelRunner, model_dumper
+    from rcu_harness.oracle.model import ModelRunner, model_dumper
 
     runner = ModelRunner(model, model_dumper())
     for op in random_trace(11, 2000, flags=flags):
