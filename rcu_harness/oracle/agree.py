@@ -40,6 +40,8 @@ if TYPE_CHECKING:
 WRITE_OPS = (Store, Null, Insert, Erase, Destroy, Init, Bulk, BStore, BNull,
              BDestroy)
 """Ops that can be rerun outside RCU mode when they hit a known bug."""
+AT_EXIT = Destroy()
+"""The op of a failure after the last line: driver.c's final mtree_destroy()."""
 MAX_WRAPS = 50
 """At most this many ops of one trace are wrapped (each costs a rerun)."""
 
@@ -99,7 +101,13 @@ def driver_for(fixes: tuple[str, ...]) -> Path:
 
 
 def wrapped(ops: list[Op], index: int) -> list[Op] | None:
-    """@ops with op @index run outside RCU mode, or None if it cannot be."""
+    """@ops with op @index run outside RCU mode, or None if it cannot be.
+
+    Index ``len(ops)`` is the driver's mtree_destroy() when its input ends:
+    the trace then ends in ``rcu_off``.
+    """
+    if index == len(ops):
+        return None if ops and isinstance(ops[-1], RcuOff) else [*ops, RcuOff()]
     op = ops[index]
     if not isinstance(op, WRITE_OPS):
         return None
@@ -128,10 +136,11 @@ def compare(ops: list[Op], *, every: int = 1, binary: Path | None = None,
         entry = known_crash(found.kernel, found.model)
         if entry is None:
             return Comparison(ops, found, tuple(known), found.index)
+        op = ops[found.index] if found.index < len(ops) else AT_EXIT
         again = wrapped(ops, found.index) if wrap and len(known) < MAX_WRAPS else None
-        if again is not None and known and known[-1].op is ops[found.index]:
+        if again is not None and known and known[-1].op is op is not AT_EXIT:
             again = None  # the wrapped op failed again
-        known.append(KnownCrash(found.index, ops[found.index], entry, found.kernel,
+        known.append(KnownCrash(found.index, op, entry, found.kernel,
                                 found.model, again is not None))
         if again is None:
             return Comparison(ops, None, tuple(known), found.index)

@@ -222,7 +222,9 @@ def run_model(ops: list[Op], *, every: int = 1, full_from: int | None = None,
               fixes: tuple[str, ...] = ()) -> list[str]:
     """Apply @ops to a fresh Python model; one line per op, as the driver prints.
 
-    An exception in the model ends the list with ``crash <type>: <message>``.
+    An exception in the model ends the list with ``crash <type>: <message>``;
+    so does one in the tree's destruction after the last op, as the driver
+    destroys the tree when its input ends.
     @fixes are candidate kernel fixes (:mod:`rcu_harness.known.fixes`)
     applied to the model for the run.
 
@@ -238,7 +240,30 @@ def run_model(ops: list[Op], *, every: int = 1, full_from: int | None = None,
             try:
                 lines.append(runner.line(op, dump_full(index, op, every, full_from)))
             except Exception as err:
-                message = str(err).splitlines()[0] if str(err) else ""
-                lines.append(f"crash {type(err).__name__}: {message}")
+                lines.append(_crash_line(err))
                 break
+        else:
+            end = _at_exit(runner)
+            if end is not None:
+                lines.append(end)
     return lines
+
+
+def _crash_line(err: Exception) -> str:
+    """``crash <type>: <first line of the message>``."""
+    message = str(err).splitlines()[0] if str(err) else ""
+    return f"crash {type(err).__name__}: {message}"
+
+
+def _at_exit(runner: ModelRunner) -> str | None:
+    """What driver.c does after the last line: mtree_destroy() of an
+    initialised tree, then rcu_barrier(); a crash line if that fails (the
+    driver then dies after printing every line), else None."""
+    if runner.mt is None:
+        return None
+    try:
+        runner.m.mtree_destroy(runner.mt)
+        runner.mt.port.rcu_barrier()
+    except Exception as err:
+        return _crash_line(err)
+    return None

@@ -242,3 +242,16 @@ def test_reference_dump_matches_the_model_dump(model, flags):
     for op in random_trace(11, 2000, flags=flags):
         runner.line(op, full=False)
         assert pydump.mt_dump_canonical(runner.mt) == runner.dump(runner.mt)
+
+
+def test_the_destroy_at_the_end_of_the_input_is_compared_too(driver, model):
+    """driver.c destroys the tree when its input ends; so does the model, and
+    the RCU destroy bug there is agreement: the trace gains a final rcu_off."""
+    ops = rcu_destroy_bug_ops()[:-1]
+    assert run_kernel(ops, binary=driver)[-1].startswith("crash ")
+    result = compare(ops, binary=driver)
+    assert result.divergence is None
+    [known] = result.known
+    assert known.index == len(ops)
+    assert known.entry.id == "maple-rcu-destroy-dead-leaves"
+    assert result.ops == [*ops, RcuOff()]
