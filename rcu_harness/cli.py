@@ -87,8 +87,12 @@ def _stress_parser(sub: Any) -> None:
                    help="executions budget per run")
     p.add_argument("--time", type=_natural, metavar="SECONDS",
                    help="time budget per run (0: none)")
-    p.add_argument("--jobs", type=_count, default=1, metavar="N",
-                   help="local worker processes (default 1)")
+    p.add_argument("--jobs", type=_count, metavar="N",
+                   help="local worker processes (default 1); with --scheduler, "
+                   "units in flight (default: twice the cluster's worker threads)")
+    p.add_argument("--scheduler", metavar="ADDRESS",
+                   help="run on a Dask cluster: tcp://HOST:PORT, or local:N for N "
+                   "local worker processes (needs rcu-harness[cluster])")
     p.add_argument("--out", type=Path, metavar="DIR",
                    help=f"where run directories go (default {DEFAULT_OUT})")
     p.add_argument("--keep-going", action="store_true",
@@ -280,10 +284,18 @@ def _emit(result: RunResult, args: argparse.Namespace) -> None:
         print(render(result.summary), flush=True)
 
 
+def _scheduler(args: argparse.Namespace, job: Any = None) -> str | None:
+    from rcu_harness.campaign.jobs import check_scheduler
+
+    if args.scheduler is not None:
+        return check_scheduler(args.scheduler, "--scheduler")
+    return None if job is None else job.scheduler
+
+
 def _resume(args: argparse.Namespace) -> int:
     from rcu_harness.campaign.coordinator import Interrupt
     from rcu_harness.campaign.progress import make_progress
-    from rcu_harness.campaign.session import resume_run
+    from rcu_harness.campaign.session import executors, resume_run
 
     given = [name for name in _RESUME_CONFLICTS if getattr(args, name) not in
              (None, [], False)]
@@ -292,11 +304,11 @@ def _resume(args: argparse.Namespace) -> int:
         raise UsageError(f"--resume continues a run with its stored parameters; "
                          f"drop {'the job file' if option == 'job' else '--' + option}")
     interrupt = Interrupt()
-    with interrupt.installed():
+    with executors(_scheduler(args)) as executor_for, interrupt.installed():
         result = resume_run(args.resume, jobs=args.jobs, executions=args.executions,
                             seconds=args.time,
                             progress=make_progress(sys.stderr, quiet=args.quiet),
-                            interrupt=interrupt)
+                            interrupt=interrupt, executor_for=executor_for)
     result = _confirmed(result, args)
     _emit(result, args)
     return _finish_stress([result], args, str(args.resume))
@@ -304,32 +316,37 @@ def _resume(args: argparse.Namespace) -> int:
 
 def cmd_stress(args: argparse.Namespace) -> int:
     """``stress``: run a job (or resume a run) and summarise it."""
-    from rcu_harness.campaign.coordinator import Interrupt
+    from rcu_harness.campaign.coordinator import Interrupt, StopReason
     from rcu_harness.campaign.plan import Budget, resolve
     from rcu_harness.campaign.progress import make_progress
-    from rcu_harness.campaign.session import check_out, start_run
+    from rcu_harness.campaign.session import check_out, executors, start_run
 
     if args.resume is not None:
         return _resume(args)
     job = _job(args)
+    scheduler = _scheduler(args, job)
     plans = [(resolve(spec), Budget(spec.executions, spec.time)) for spec in job.runs]
     out = args.out or DEFAULT_OUT
     check_out(out)
     interrupt = Interrupt()
     results: list[RunResult] = []
-    with interrupt.installed():
+    lost = False
+    with executors(scheduler, [p for p, _ in plans]) as executor_for, \
+            interrupt.installed():
         for index, (plan, budget) in enumerate(plans):
-            if interrupt.count:
+            if interrupt.count or lost:
                 break
             progress = make_progress(sys.stderr, quiet=args.quiet)
             result = start_run(plan, budget, out=out, jobs=args.jobs,
                                progress=progress, interrupt=interrupt, job=job.name,
-                               index=index)
+                               index=index, executor_for=executor_for)
             result = _confirmed(result, args)
             _emit(result, args)
             results.append(result)
-    if interrupt.count and len(results) < len(plans):
-        print(f"{PROG}: interrupted: {len(plans) - len(results)} run(s) of job "
+            lost = result.outcome.stopped is StopReason.LOST
+    if (interrupt.count or lost) and len(results) < len(plans):
+        why = "the cluster was lost" if lost else "interrupted"
+        print(f"{PROG}: {why}: {len(plans) - len(results)} run(s) of job "
               f"{job.name} not started", file=sys.stderr)
     return _finish_stress(results, args, job.name)
 
@@ -462,6 +479,7 @@ def _oracle(argv: list[str]) -> int:
 
 def _input_errors() -> tuple[type[BaseException], ...]:
     from rcu_harness.campaign.coordinator import CampaignError
+    from rcu_harness.campaign.executor import ClusterError
     from rcu_harness.campaign.jobs import JobError
     from rcu_harness.campaign.plan import PlanError
     from rcu_harness.campaign.session import RunDirError
@@ -472,7 +490,8 @@ def _input_errors() -> tuple[type[BaseException], ...]:
     from rcu_harness.trace.tracefile import TraceError
 
     return (UsageError, JobError, PlanError, ScenarioError, RunDirError, StoreError,
-            TraceError, HarnessError, CampaignError, OracleUnavailable, OSError)
+            TraceError, HarnessError, CampaignError, ClusterError, OracleUnavailable,
+            OSError)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

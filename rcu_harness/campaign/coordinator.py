@@ -21,8 +21,16 @@ Stopping: the executions budget, the time budget (only stops handing out
 blocks; blocks in flight finish and are kept), the first finding (without
 ``keep_going``), dfs exhaustion, or Ctrl-C / SIGTERM (:class:`Interrupt`):
 the first stops like the time budget, a second one drops blocks in flight.
+An executor that is lost (:class:`~rcu_harness.campaign.executor.ExecutorLost`:
+a cluster's scheduler went away) stops the run like a second Ctrl-C: what
+was absorbed is committed, blocks in flight are dropped, ``--resume`` runs
+them again.  A unit that fails (an exception on a worker) ends the run with
+a :class:`CampaignError` after committing what was absorbed.
 Wall-clock time decides only when to stop and commit, never what an
 execution does.
+
+Each result names its worker and its busy seconds; the run's meta keeps
+per-worker units, executions and seconds (``workers``), over all sessions.
 """
 
 from __future__ import annotations
@@ -32,11 +40,12 @@ import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, wait
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from rcu_harness import __version__
+from rcu_harness.campaign.executor import ExecutorLost, WorkerError
 from rcu_harness.campaign.plan import blocks
 from rcu_harness.campaign.progress import Snapshot
 from rcu_harness.campaign.worker import WorkUnit, run_unit
@@ -51,7 +60,7 @@ from rcu_harness.store.runstore import (
 from rcu_harness.trace.tracefile import trace_for
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Iterator, Mapping
     from concurrent.futures import Future
     from types import FrameType
 
@@ -79,6 +88,7 @@ class StopReason(StrEnum):
     FINDING = "finding"
     EXHAUSTED = "exhausted"
     INTERRUPTED = "interrupted"
+    LOST = "cluster-lost"
 
 
 class CampaignError(RuntimeError):
@@ -117,6 +127,8 @@ class Prior:
     findings: tuple[FindingRow, ...] = ()
     seconds: float = 0.0
     last_schedule: str | None = None
+    workers: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
+    """Per worker: units, executions, seconds (the meta's ``workers``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,6 +139,8 @@ class Outcome:
     session: int
     """Executions this session added."""
     seconds: float
+    detail: str = ""
+    """Why the executor was lost (``stopped`` is LOST), else empty."""
 
 
 class _Pending:
@@ -158,6 +172,9 @@ class Campaign:
         self.last_schedule = self.prior.last_schedule
         self.executions = len(self.prior.done)
         self.session = 0
+        self.units = 0
+        self.workers = {w: dict(t) for w, t in self.prior.workers.items()}
+        self.lost = ""
         self.stop: StopReason | None = None
         self.pending = _Pending()
         self.started = time.monotonic()
@@ -206,7 +223,22 @@ class Campaign:
                                 f"{r.signature}")
         return again.findings[0]
 
+    def _tally(self, result: UnitResult, executions: int) -> None:
+        t = self.workers.setdefault(result.worker or "?",
+                                    {"units": 0, "executions": 0, "seconds": 0.0})
+        t["units"] += 1
+        t["executions"] += executions
+        t["seconds"] = round(t["seconds"] + result.seconds, 3)
+
     def _absorb(self, result: UnitResult) -> None:
+        self.units += 1
+        before = self.session
+        try:
+            self._absorb_executions(result)
+        finally:
+            self._tally(result, self.session - before)
+
+    def _absorb_executions(self, result: UnitResult) -> None:
         diagnosed = {d.finding.signature: d for d in result.findings}
         for r in result.executions:
             self.pending.rows.append(ExecutionRow(r.idx, r.seed, r.steps, r.wall_ns,
@@ -226,7 +258,8 @@ class Campaign:
 
     # -- committing ----------------------------------------------------------
     def _meta(self) -> dict[str, Any]:
-        meta: dict[str, Any] = {"wall_seconds": round(self.seconds, 3)}
+        meta: dict[str, Any] = {"wall_seconds": round(self.seconds, 3),
+                                "workers": dict(sorted(self.workers.items()))}
         if self.last_schedule is not None:
             meta["last_schedule"] = self.last_schedule
         return meta
@@ -262,7 +295,7 @@ class Campaign:
         """Where the run stands now."""
         return Snapshot(self.label, self.executions, self.session, len(self.rows),
                         time.monotonic() - self.started, self.budget,
-                        self._seconds_left())
+                        self._seconds_left(), self.units)
 
     def _unit(self, block: Block) -> WorkUnit:
         return WorkUnit(self.plan, block.start, block.stop, frozenset(self.rows),
@@ -272,8 +305,7 @@ class Campaign:
     def _capacity(self) -> int:
         if self.plan.sequential:
             return 1
-        workers = self.executor.workers
-        return 1 if workers == 1 else 2 * workers
+        return max(self.executor.inflight, 1)
 
     def _draining(self) -> bool:
         """Stop handing out blocks? (sets the reason once)"""
@@ -284,6 +316,24 @@ class Campaign:
             self.stop = StopReason.TIME
         return self.stop is not None
 
+    def _fill(self, source: Iterator[Block],
+              inflight: dict[int, Future[UnitResult]]) -> bool:
+        """Submit blocks up to capacity; False once @source has run dry."""
+        while not self._draining() and len(inflight) < self._capacity():
+            block = next(source, None)
+            if block is None:
+                return False
+            try:
+                inflight[block.seq] = self.executor.submit(self._unit(block))
+            except ExecutorLost as exc:
+                self._lose(exc)
+        return True
+
+    def _ended(self) -> bool:
+        """Stop at once (in-flight blocks dropped)?"""
+        return self.stop in (StopReason.FINDING, StopReason.EXHAUSTED,
+                             StopReason.LOST) or self.interrupt.count > 1
+
     def run(self) -> Outcome:
         """Run until a budget, a finding, exhaustion or an interrupt ends it."""
         size = SEQUENTIAL_BLOCK if self.plan.sequential else BLOCK
@@ -293,23 +343,19 @@ class Campaign:
         next_seq = 0
         more = True
         while True:
-            while more and not self._draining() and len(inflight) < self._capacity():
-                block = next(source, None)
-                if block is None:
-                    more = False
-                    break
-                inflight[block.seq] = self.executor.submit(self._unit(block))
+            more = more and self._fill(source, inflight)
             if not inflight:
                 break
             wait(list(inflight.values()), timeout=0.25, return_when=FIRST_COMPLETED)
             for seq in sorted(s for s, f in inflight.items() if f.done()):
-                ready[seq] = self._result(inflight.pop(seq))
+                result = self._result(inflight.pop(seq))
+                if result is not None:
+                    ready[seq] = result
             while next_seq in ready and self.stop not in (StopReason.FINDING,
                                                           StopReason.EXHAUSTED):
                 self._absorb(ready.pop(next_seq))
                 next_seq += 1
-            if self.stop in (StopReason.FINDING, StopReason.EXHAUSTED) or (
-                    self.interrupt.count > 1):
+            if self._ended():
                 break
             if self.pending.due():
                 self.flush()
@@ -319,11 +365,23 @@ class Campaign:
         self.flush()
         self.progress.update(self.snapshot())
         return Outcome(self.stop or StopReason.EXECUTIONS, self.session,
-                       time.monotonic() - self.started)
+                       time.monotonic() - self.started, self.lost)
 
-    def _result(self, future: Future[UnitResult]) -> UnitResult:
+    def _lose(self, exc: ExecutorLost) -> None:
+        if self.stop not in (StopReason.FINDING, StopReason.EXHAUSTED):
+            self.stop = StopReason.LOST
+            self.lost = self.lost or str(exc).splitlines()[0]
+
+    def _result(self, future: Future[UnitResult]) -> UnitResult | None:
+        """The unit's result; None if the executor was lost meanwhile."""
         try:
             return future.result()
+        except ExecutorLost as exc:
+            self._lose(exc)
+            return None
+        except WorkerError as exc:
+            self.flush()
+            raise CampaignError(str(exc).splitlines()[0]) from exc
         except Exception as exc:
             self.flush()
             raise CampaignError(f"a worker failed: {type(exc).__name__}: "

@@ -1,12 +1,18 @@
-"""Executors: where work units run.  Local processes today, a cluster later.
+"""Executors: where work units run: this process, local processes, a cluster.
 
 The seam is small on purpose: :class:`Executor` has ``workers`` (how many
-units it runs at once), ``submit(unit)`` returning a
+units it runs at once), ``inflight`` (how many units the coordinator keeps
+submitted), ``submit(unit)`` returning a
 :class:`concurrent.futures.Future` of the
 :class:`~rcu_harness.campaign.worker.UnitResult`, and ``shutdown()``.
 Futures are what cluster engines hand back already (``dask.distributed``'s
 ``Client.submit``, Ray's ``ObjectRef.future()``), so an engine plugs in as
-a class of a dozen lines; the coordinator never sees processes.
+a small class (:mod:`~rcu_harness.campaign.cluster`, Dask); the coordinator
+never sees processes.  A result says which worker made it and how long that
+took (:func:`timed`), for the per-worker figures of the run.  Two
+exceptions cross the seam: :class:`WorkerError` (a unit failed; the message
+names the worker) and :class:`ExecutorLost` (the executor itself is gone,
+say a cluster's scheduler: the coordinator stops as on Ctrl-C).
 
 * :class:`InlineExecutor` (``--jobs 1``) runs a unit in the calling process
   when it is submitted: no start-up cost, no pickling.
@@ -31,6 +37,7 @@ import signal
 import threading
 import time
 from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import replace
 from typing import TYPE_CHECKING, Protocol
 
 from rcu_harness.campaign.worker import run_unit, warm_up
@@ -41,10 +48,46 @@ if TYPE_CHECKING:
 PRELOAD = ["rcu_harness.campaign.worker", "rcu_harness.scenarios"]
 
 
+class WorkerError(RuntimeError):
+    """A unit failed on a worker; the message (one line) names the worker."""
+
+
+class ClusterError(ValueError):
+    """A cluster cannot run this campaign (unreachable, a worker of another
+    version...); the message is one line naming the worker."""
+
+
+class ExecutorLost(RuntimeError):
+    """The executor can run no more units (a cluster's scheduler is gone)."""
+
+
+def timed(unit: WorkUnit, worker: str) -> UnitResult:
+    """Run @unit, labelling the result with @worker and its busy seconds."""
+    began = time.perf_counter()
+    result = run_unit(unit)
+    return replace(result, worker=worker, seconds=time.perf_counter() - began)
+
+
+def _pid_label() -> str:
+    return f"pid {os.getpid()}"
+
+
+def _run_here(unit: WorkUnit) -> UnitResult:
+    return timed(unit, _pid_label())
+
+
 class Executor(Protocol):
     """Runs work units somewhere and hands back futures of their results."""
 
-    workers: int
+    @property
+    def workers(self) -> int:
+        """How many units it runs at once."""
+        ...
+
+    @property
+    def inflight(self) -> int:
+        """How many units to keep submitted (at least 1)."""
+        ...
 
     def submit(self, unit: WorkUnit) -> Future[UnitResult]:
         """Start @unit (or queue it)."""
@@ -59,12 +102,13 @@ class InlineExecutor:
     """Runs each unit in this process as it is submitted."""
 
     workers = 1
+    inflight = 1
 
     def submit(self, unit: WorkUnit) -> Future[UnitResult]:
         """Run @unit now; the future is already done."""
         future: Future[UnitResult] = Future()
         try:
-            future.set_result(run_unit(unit))
+            future.set_result(_run_here(unit))
         except Exception as exc:  # delivered like a remote failure
             future.set_exception(exc)
         return future
@@ -90,7 +134,7 @@ def alive(pid: int) -> bool:
     return state not in (b"Z", b"X")
 
 
-def _watch(coordinator: int) -> None:
+def exit_when_gone(coordinator: int) -> None:
     """Exit this worker once the coordinator process is gone."""
     while alive(coordinator):
         time.sleep(WATCHDOG_SECONDS)
@@ -99,7 +143,7 @@ def _watch(coordinator: int) -> None:
 
 def _init_worker(coordinator: int) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    threading.Thread(target=_watch, args=(coordinator,), daemon=True,
+    threading.Thread(target=exit_when_gone, args=(coordinator,), daemon=True,
                      name="coordinator-watchdog").start()
     warm_up()
 
@@ -123,9 +167,14 @@ class ProcessExecutor:
                                          initializer=_init_worker,
                                          initargs=(os.getpid(),))
 
+    @property
+    def inflight(self) -> int:
+        """Two units per worker: each has its next one queued."""
+        return 2 * self.workers
+
     def submit(self, unit: WorkUnit) -> Future[UnitResult]:
         """Queue @unit for the next free worker."""
-        return self._pool.submit(run_unit, unit)
+        return self._pool.submit(_run_here, unit)
 
     def shutdown(self, *, cancel: bool) -> None:
         """Stop the pool (running units finish; they are short)."""

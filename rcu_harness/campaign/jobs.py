@@ -5,6 +5,7 @@ A job file (``stress/*.toml``, read with :mod:`tomllib`)::
     name = "dup_mmap"
     description = "dup_mmap() against lockless readers, both designs"
     keep_going = false            # optional: collect every distinct finding
+    scheduler = "tcp://lab1:8786" # optional: run on a Dask cluster (or "local:4")
 
     [[run]]
     scenario = "dup_mmap"         # required
@@ -48,7 +49,7 @@ DEFAULT_JOB = JOBS_DIR / "default.toml"
 
 _RUN_KEYS = ("scenario", "strategy", "seed", "executions", "time", "mutant",
              "max_steps", "keep_going", "params", "strategy_params")
-_JOB_KEYS = ("name", "description", "keep_going", "run")
+_JOB_KEYS = ("name", "description", "keep_going", "scheduler", "run")
 
 
 class JobError(ValueError):
@@ -84,6 +85,8 @@ class Job:
     name: str
     description: str
     runs: tuple[RunSpec, ...]
+    scheduler: str | None = None
+    """Where units run: a Dask scheduler address or ``local:N`` (None: here)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,6 +127,31 @@ def _text(value: object, what: str) -> str:
     if not isinstance(value, str) or not value:
         raise JobError(f"{what} must be a non-empty string (got {value!r})")
     return value
+
+
+_SCHEMES = ("tcp", "tls", "ws", "wss")
+
+
+def check_scheduler(value: object, what: str) -> str:
+    """@value as a scheduler: ``local:N`` or ``[SCHEME://]HOST:PORT`` (tcp
+    if no scheme); a JobError naming @what otherwise."""
+    usage = f"{what} takes tcp://HOST:PORT or local:N (got {value!r})"
+    if not isinstance(value, str):
+        raise JobError(usage)
+    if value.startswith("local:"):
+        count = value[len("local:"):]
+        if not count.isdigit() or int(count) < 1:
+            raise JobError(usage)
+        return f"local:{int(count)}"
+    scheme, sep, rest = value.rpartition("://")
+    if not sep:
+        scheme = "tcp"
+    host, colon, port = rest.rpartition(":")
+    if (scheme not in _SCHEMES or not colon or not host.strip("[]")
+            or any(c.isspace() or c in "/@" for c in host) or not port.isdigit()
+            or not 0 < int(port) < 65536):
+        raise JobError(usage)
+    return f"{scheme}://{host}:{int(port)}"
 
 
 def _run(data: object, where: str, keep_going: bool) -> RunSpec:
@@ -169,10 +197,13 @@ def parse_job(data: Mapping[str, Any], source: str) -> Job:
     if not isinstance(keep_going, bool):
         raise JobError(f"{source}: keep_going must be true or false")
     name = data.get("name", Path(source).stem)
+    scheduler = data.get("scheduler")
     return Job(_text(name, f"{source}: name"),
                str(data.get("description", "")),
                tuple(_run(r, f"{source}: run {i + 1}", keep_going)
-                     for i, r in enumerate(runs)))
+                     for i, r in enumerate(runs)),
+               None if scheduler is None
+               else check_scheduler(scheduler, f"{source}: scheduler"))
 
 
 def find_job(name: str) -> Path:

@@ -39,6 +39,8 @@ class Snapshot:
     budget: Budget
     seconds_left: float | None
     """Of the time budget (None: no time budget)."""
+    units: int = 0
+    """Work units (blocks of executions) this session absorbed."""
 
     @property
     def rate(self) -> float:
@@ -70,8 +72,9 @@ def _clock(seconds: float | None) -> str:
 
 
 def describe(snap: Snapshot) -> str:
-    """One line: executions, rate, findings, time left."""
-    return (f"{snap.label}: {snap.executions} executions ({snap.rate:.1f}/s), "
+    """One line: executions, units, rate, findings, time left."""
+    return (f"{snap.label}: {snap.executions} executions ({snap.units} "
+            f"unit{'s' if snap.units != 1 else ''}, {snap.rate:.1f}/s), "
             f"{snap.findings} finding{'s' if snap.findings != 1 else ''}, "
             f"{_clock(snap.left)} left")
 
@@ -138,7 +141,8 @@ class BarProgress:
 
         self._bar = Progress(
             TextColumn("{task.description}"), BarColumn(),
-            TextColumn("{task.fields[done]} exec  {task.fields[rate]}/s  "
+            TextColumn("{task.fields[done]} exec  {task.fields[units]} units  "
+                       "{task.fields[rate]}/s  "
                        "{task.fields[found]} findings  {task.fields[left]} left"),
             console=Console(file=stream), transient=False)
         self._task: TaskID | None = None
@@ -146,7 +150,8 @@ class BarProgress:
 
     def update(self, snap: Snapshot) -> None:
         """Move the bar."""
-        fields: dict[str, Any] = {"done": snap.executions, "rate": f"{snap.rate:.1f}",
+        fields: dict[str, Any] = {"done": snap.executions, "units": snap.units,
+                                  "rate": f"{snap.rate:.1f}",
                   "found": snap.findings, "left": _clock(snap.left)}
         if self._task is None:
             self._task = self._bar.add_task(snap.label, total=1000, **fields)

@@ -11,9 +11,15 @@ continue a run from the directory alone.  A killed run still says
 
 Resuming: ``--executions`` sets the run's new total, ``--time`` the
 seconds this session may take (default: what is left of the run's time
-budget), ``--jobs`` how many workers.  A run whose model fingerprint
-differs from the current model is refused (its executions would not be the
-ones the plan names).
+budget), ``--jobs`` how many workers, ``--scheduler`` which executor (any:
+a run started on a cluster may go on locally and the other way round).  A
+run whose model fingerprint differs from the current model is refused (its
+executions would not be the ones the plan names).
+
+The executor of a session (``executor_for(plan, jobs)``; ``jobs`` None:
+the executor's default) is made before the run directory is created or
+its status touched, so an executor that refuses the run (a cluster worker
+that cannot load the scenario) leaves nothing behind.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ from __future__ import annotations
 import sys
 import tempfile
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -33,18 +40,20 @@ from rcu_harness.campaign.coordinator import (
     Prior,
     StopReason,
 )
-from rcu_harness.campaign.executor import InlineExecutor, make_executor
+from rcu_harness.campaign.executor import ClusterError, InlineExecutor, make_executor
 from rcu_harness.campaign.plan import Budget, RunPlan
 from rcu_harness.campaign.summary import RunSummary, summarize
 from rcu_harness.store.runstore import Batch, RunStore, StoreError
 from rcu_harness.trace.fingerprint import model_fingerprint
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterable, Iterator
     from pathlib import Path
 
     from rcu_harness.campaign.executor import Executor
     from rcu_harness.campaign.progress import Progress
+
+    ExecutorFor = Callable[[RunPlan, int | None], Executor]
 
 
 class RunDirError(ValueError):
@@ -96,40 +105,95 @@ def _new_store(out: Path, plan: RunPlan, meta: dict[str, object]) -> RunStore:
     raise RunDirError(f"too many runs named {stem} in {out}")
 
 
+def local_executor(plan: RunPlan, jobs: int | None) -> Executor:
+    """The local executor for ``--jobs`` @jobs (None: 1)."""
+    return make_executor(jobs or 1)
+
+
+@contextmanager
+def executors(scheduler: str | None, plans: Iterable[RunPlan] = ()
+              ) -> Iterator[ExecutorFor]:
+    """The ``executor_for`` of a command: local (@scheduler None), or a Dask
+    cluster (:mod:`~rcu_harness.campaign.cluster`) connected and checked
+    against @plans up front, closed on leaving."""
+    if scheduler is None:
+        yield local_executor
+        return
+    try:
+        from rcu_harness.campaign.cluster import Cluster
+    except ImportError as exc:
+        raise ClusterError(f"running on a cluster needs dask.distributed ({exc}); "
+                           "pip install 'rcu-harness[cluster]'") from None
+    with Cluster(scheduler) as cluster:
+        for plan in plans:
+            if not plan.sequential:
+                cluster.check(plan)
+        yield cluster.executor
+
+
+@dataclass(frozen=True, slots=True)
+class _Session:
+    executor: Executor
+    notes: tuple[str, ...]
+    """What the summary says about the choice of executor."""
+
+
+@contextmanager
+def _session(plan: RunPlan, jobs: int | None, progress: Progress,
+             executor_for: ExecutorFor) -> Iterator[_Session]:
+    """The session's executor, shut down (and @progress closed) on leaving."""
+    notes: tuple[str, ...] = ()
+    try:
+        if not plan.sequential:
+            executor = executor_for(plan, jobs)
+        else:
+            executor = InlineExecutor()
+            if jobs != 1:
+                notes = (f"{plan.strategy} explores in order (each execution "
+                         "backtracks from the previous one): this run uses one "
+                         "worker, this process",)
+                progress.note("note: " + notes[0])
+    except BaseException:
+        progress.close()
+        raise
+    try:
+        yield _Session(executor, notes)
+    finally:
+        executor.shutdown(cancel=True)
+        progress.close()
+
+
 def _finish(store: RunStore, campaign: Campaign, outcome: Outcome,
             notes: tuple[str, ...]) -> RunResult:
-    status = "interrupted" if outcome.stopped is StopReason.INTERRUPTED else "complete"
+    stopped = outcome.stopped
+    status = "interrupted" if stopped in (StopReason.INTERRUPTED,
+                                          StopReason.LOST) else "complete"
+    if stopped is StopReason.LOST:
+        notes += (f"{outcome.detail}; what finished is stored: continue with "
+                  f"rcu-harness stress --resume {store.run_dir}",)
     store.commit(Batch(meta={"status": status, "stopped": str(outcome.stopped),
                              "wall_seconds": round(campaign.seconds, 3)}))
     return RunResult(store.run_dir, outcome,
                      summarize(store, session=outcome.session, notes=notes))
 
 
-def _drive(store: RunStore, plan: RunPlan, budget: Budget, *, jobs: int,
-           progress: Progress, interrupt: Interrupt, prior: Prior | None,
-           executor_for: Callable[[int], Executor]) -> RunResult:
-    notes: tuple[str, ...] = ()
-    if plan.sequential and jobs > 1:
-        notes = (f"{plan.strategy} explores in order (each execution backtracks "
-                 "from the previous one): this run uses one worker",)
-        progress.note("note: " + notes[0])
-    executor = InlineExecutor() if plan.sequential else executor_for(jobs)
-    campaign = Campaign(store, plan, budget, executor=executor, progress=progress,
-                        interrupt=interrupt, label=label_of(plan), prior=prior)
+def _drive(store: RunStore, plan: RunPlan, budget: Budget, *, session: _Session,
+           progress: Progress, interrupt: Interrupt, prior: Prior | None
+           ) -> RunResult:
+    campaign = Campaign(store, plan, budget, executor=session.executor,
+                        progress=progress, interrupt=interrupt,
+                        label=label_of(plan), prior=prior)
     try:
         outcome = campaign.run()
     except CampaignError:
         store.commit(Batch(meta={"status": "failed"}))
         raise
-    finally:
-        executor.shutdown(cancel=True)
-        progress.close()
-    return _finish(store, campaign, outcome, notes)
+    return _finish(store, campaign, outcome, session.notes)
 
 
-def start_run(plan: RunPlan, budget: Budget, *, out: Path, jobs: int,
+def start_run(plan: RunPlan, budget: Budget, *, out: Path, jobs: int | None,
               progress: Progress, interrupt: Interrupt, job: str = "",
-              index: int = 0, executor_for: Callable[[int], Executor] = make_executor,
+              index: int = 0, executor_for: ExecutorFor = local_executor,
               ) -> RunResult:
     """Run @plan in a new run directory under @out."""
     meta: dict[str, object] = {
@@ -139,12 +203,13 @@ def start_run(plan: RunPlan, budget: Budget, *, out: Path, jobs: int,
         "model_fingerprint": model_fingerprint(plan.scenario_module),
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "command": sys.argv[1:], "status": "running", "wall_seconds": 0.0}
-    store = _new_store(out, plan, meta)
-    try:
-        return _drive(store, plan, budget, jobs=jobs, progress=progress,
-                      interrupt=interrupt, prior=None, executor_for=executor_for)
-    finally:
-        store.close()
+    with _session(plan, jobs, progress, executor_for) as session:
+        store = _new_store(out, plan, meta)
+        try:
+            return _drive(store, plan, budget, session=session, progress=progress,
+                          interrupt=interrupt, prior=None)
+        finally:
+            store.close()
 
 
 def _prior(store: RunStore, plan: RunPlan) -> Prior:
@@ -155,8 +220,10 @@ def _prior(store: RunStore, plan: RunPlan) -> Prior:
                                      or last is None):
         raise RunDirError(f"{store.run_dir}: the stored {plan.strategy} "
                               "executions cannot be continued; start a new run")
+    workers = meta.get("workers")
     return Prior(done, tuple(store.findings()), float(meta.get("wall_seconds", 0)),
-                 last if isinstance(last, str) else None)
+                 last if isinstance(last, str) else None,
+                 workers if isinstance(workers, dict) else {})
 
 
 def _check_model(store: RunStore, plan: RunPlan) -> None:
@@ -168,10 +235,9 @@ def _check_model(store: RunStore, plan: RunPlan) -> None:
                           "(maple/ or the scenario changed); start a new run")
 
 
-def resume_run(run_dir: Path, *, jobs: int, executions: int | None,
+def resume_run(run_dir: Path, *, jobs: int | None, executions: int | None,
                seconds: int | None, progress: Progress, interrupt: Interrupt,
-               executor_for: Callable[[int], Executor] = make_executor
-               ) -> RunResult:
+               executor_for: ExecutorFor = local_executor) -> RunResult:
     """Continue the run in @run_dir without repeating stored executions."""
     store = RunStore.open(run_dir)
     try:
@@ -193,8 +259,10 @@ def resume_run(run_dir: Path, *, jobs: int, executions: int | None,
             stored.executions if executions is None else executions,
             stored.seconds if seconds is None
             else (int(prior.seconds) + seconds if seconds else 0))
-        store.commit(Batch(meta={"status": "running", "budget": budget.to_json()}))
-        return _drive(store, plan, budget, jobs=jobs, progress=progress,
-                      interrupt=interrupt, prior=prior, executor_for=executor_for)
+        with _session(plan, jobs, progress, executor_for) as session:
+            store.commit(Batch(meta={"status": "running",
+                                     "budget": budget.to_json()}))
+            return _drive(store, plan, budget, session=session, progress=progress,
+                          interrupt=interrupt, prior=prior)
     finally:
         store.close()

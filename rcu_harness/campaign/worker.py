@@ -99,6 +99,10 @@ class UnitResult:
     """The strategy had no execution left (dfs explored everything)."""
     last_schedule: str | None
     """Sequential strategies: the encoded schedule of the last execution."""
+    worker: str = ""
+    """Which worker ran the block (set by the executor)."""
+    seconds: float = 0.0
+    """How long the worker took (set by the executor)."""
 
 
 def _strategy(unit: WorkUnit, setup: Callable[[Harness], None]) -> Strategy:

@@ -27,6 +27,7 @@ class ReversingExecutor:
 
     def __init__(self, workers=3):
         self.workers = workers
+        self.inflight = 2 * workers
         self.held = []
         self.lock = threading.Lock()
 
@@ -81,7 +82,7 @@ class StopAt:
 def _run(tmp_path, spec, budget, executor=InlineExecutor, name="run"):
     return start_run(resolve(spec), budget, out=tmp_path / name, jobs=2,
                      progress=NoProgress(), interrupt=Interrupt(),
-                     executor_for=lambda jobs: executor())
+                     executor_for=lambda plan, jobs: executor())
 
 
 def _content(run_dir):

@@ -35,8 +35,8 @@ def test_a_terminal_gets_a_bar_anything_else_plain_lines():
 
 
 def test_a_line_says_executions_rate_findings_and_time_left():
-    assert describe(_snap()) == ("mmput_race/pct: 50 executions (5.0/s), "
-                                 "2 findings, 0:10 left")
+    assert describe(_snap()) == ("mmput_race/pct: 50 executions (0 units, "
+                                 "5.0/s), 2 findings, 0:10 left")
 
 
 def test_time_left_is_the_nearer_budget():

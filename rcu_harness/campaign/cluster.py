@@ -1,0 +1,389 @@
+"""Campaigns on a Dask cluster: ``stress --scheduler tcp://HOST:PORT`` or ``local:N``.
+
+:class:`Cluster` connects to a ``dask.distributed`` scheduler (or starts a
+``LocalCluster`` of N single-threaded worker processes on loopback for
+``local:N``) and checks every worker before a unit runs there: the same
+rcu-harness version and the same source code (a digest of every ``.py`` of
+``rcu_harness`` and ``maple``), one thread per worker process, and, per
+run, that the worker can load the run's scenario and mutant with the same
+model fingerprint.  Any problem is one :class:`ClusterError` line naming
+the worker, raised before the run directory is created.
+
+:class:`DaskExecutor` is the campaign executor
+(:class:`~rcu_harness.campaign.executor.Executor`) on that cluster: it
+submits each unit as a task running :func:`run_on_worker` and hands the
+coordinator a :class:`concurrent.futures.Future` completed from the Dask
+future's callback.  The coordinator stays on this machine and remains the
+only writer of the run's store; workers only compute.
+
+Failure semantics (each tested in tests/cluster):
+
+* a worker that dies mid-unit (kill -9): the scheduler reruns its units on
+  other workers; the coordinator receives each unit's result once, in
+  index order, so nothing is lost or counted twice;
+* the scheduler lost (the client's connection breaks; Dask then cancels
+  every future): :class:`~rcu_harness.campaign.executor.ExecutorLost`, the
+  coordinator stops as on a second Ctrl-C (status ``interrupted``, stopped
+  ``cluster-lost``), keeps what it absorbed, and ``--resume`` continues on
+  any executor with identical results;
+* a unit that fails on a worker (a worker that joined later and cannot load
+  the scenario, another version): a
+  :class:`~rcu_harness.campaign.executor.WorkerError` naming the worker.
+
+Units run one at a time per worker process (:data:`_RUN` guards it even on
+a worker started with several threads, which the start-up check refuses):
+mutants patch module globals and the runtime keeps per-process state.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import logging
+import os
+import signal
+import socket
+import threading
+import time
+import uuid
+from concurrent.futures import Future
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import distributed
+
+import maple
+import rcu_harness
+from rcu_harness.campaign.executor import (
+    ClusterError,
+    ExecutorLost,
+    WorkerError,
+    exit_when_gone,
+    timed,
+)
+from rcu_harness.trace.fingerprint import model_fingerprint
+
+if TYPE_CHECKING:
+    from types import TracebackType
+
+    from rcu_harness.campaign.plan import RunPlan
+    from rcu_harness.campaign.worker import UnitResult, WorkUnit
+
+CONNECT_SECONDS = 10.0
+"""How long to try reaching the scheduler, and to wait for a first worker."""
+RESULT_SECONDS = 120.0
+"""How long fetching a finished unit's result from its worker may take."""
+THREADS_SECONDS = 2.0
+"""How long the cluster's thread count is cached."""
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    """What a process runs: rcu-harness version and source digest."""
+
+    version: str
+    digest: str
+    host: str
+
+    def mismatch(self, other: Identity, worker: str) -> str:
+        """Why @other (on @worker) cannot run this process's units ("": it can)."""
+        where = f"worker {worker} (host {other.host})"
+        if other.version != self.version:
+            return (f"{where} runs rcu-harness {other.version}, this coordinator "
+                    f"{self.version}; install the same version on every worker")
+        if other.digest != self.digest:
+            return (f"{where} runs other rcu-harness code than this coordinator "
+                    f"(version {self.version} both, source digest "
+                    f"{other.digest[:12]} vs {self.digest[:12]}); install the "
+                    "same checkout on every worker")
+        return ""
+
+
+@cache
+def code_digest() -> str:
+    """BLAKE2b of every .py file of rcu_harness and maple, in path order."""
+    h = hashlib.blake2b(digest_size=16)
+    for package in (rcu_harness, maple):
+        root = Path(package.__file__ or "").parent
+        for path in sorted(root.rglob("*.py")):
+            h.update(f"{package.__name__}/{path.relative_to(root).as_posix()}"
+                     .encode() + b"\0" + path.read_bytes() + b"\0")
+    return h.hexdigest()
+
+
+def identity() -> Identity:
+    """This process's :class:`Identity`."""
+    return Identity(rcu_harness.__version__, code_digest(), socket.gethostname())
+
+
+# -- what runs on the workers ---------------------------------------------------
+
+_RUN = threading.Lock()
+"""One unit at a time per worker process."""
+
+
+def _worker_name() -> str:
+    try:
+        return str(distributed.get_worker().address)
+    except ValueError:  # not inside a worker (a test calling this directly)
+        return f"{socket.gethostname()} pid {os.getpid()}"
+
+
+def run_on_worker(unit: WorkUnit, expect: Identity) -> UnitResult:
+    """The task of one unit: check this worker against @expect, run @unit."""
+    name = _worker_name()
+    problem = expect.mismatch(identity(), name)
+    if problem:
+        raise WorkerError(problem)
+    with _RUN:
+        try:
+            return timed(unit, name)
+        except Exception as exc:
+            text = f"{type(exc).__name__}: {exc}".splitlines()[0]
+            raise WorkerError(f"worker {name} (host {socket.gethostname()}) "
+                              f"failed on executions {unit.start}..{unit.stop - 1}"
+                              f": {text}") from exc
+
+
+def load_plan(plan: RunPlan, fingerprint: str) -> str:
+    """Can this worker run @plan's units?  "" if so, else why not."""
+    from rcu_harness.scenarios.registry import program
+
+    what = f"scenario {plan.scenario}" + (f" with mutant {plan.mutant}"
+                                          if plan.mutant else "")
+    host = socket.gethostname()
+    try:
+        program(plan.config())
+        mine = model_fingerprint(plan.scenario_module)
+    except Exception as exc:
+        text = f"{type(exc).__name__}: {exc}".splitlines()[0]
+        return f"(host {host}) cannot load {what}: {text}"
+    if mine != fingerprint:
+        return (f"(host {host}) has another model for {what} (fingerprint "
+                f"{mine[:12]}, this coordinator {fingerprint[:12]}); install the "
+                "same checkout on every worker")
+    return ""
+
+
+def dask_setup(worker: Any) -> None:
+    """Preload of ``local:N`` workers: they ignore Ctrl-C (the coordinator
+    alone decides how to stop, as for the local pool), exit when the
+    coordinator dies, and import the model before their first unit."""
+    from rcu_harness.campaign.worker import warm_up
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    threading.Thread(target=exit_when_gone, args=(os.getppid(),), daemon=True,
+                     name="coordinator-watchdog").start()
+    warm_up()
+
+
+# -- the coordinator's side -------------------------------------------------------
+
+def _quiet() -> None:
+    """Silence distributed's logging here: the coordinator reports every
+    cluster event itself, in one line (distributed sets levels per module,
+    so every logger of its tree is set)."""
+    names = [n for n in logging.root.manager.loggerDict
+             if n == "distributed" or n.startswith("distributed.")]
+    for name in ["distributed", *names]:
+        logging.getLogger(name).setLevel(logging.CRITICAL)
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).splitlines()[0] if str(exc) else ""
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+class Cluster:
+    """A checked connection to a Dask cluster, for one command.
+
+    @spec is ``local:N`` or a scheduler address (``tcp://HOST:PORT``).
+    """
+
+    def __init__(self, spec: str, *, connect_seconds: float | None = None) -> None:
+        self.spec = spec
+        self.connect_seconds = connect_seconds or CONNECT_SECONDS
+        self.expect = identity()
+        self._local: distributed.LocalCluster | None = None
+        self._client: distributed.Client | None = None
+        self._checked: set[str] = set()
+        _quiet()
+        try:
+            self.address = self._start()
+            self._wait_for_workers()
+            self._check_workers()
+        except BaseException:
+            self.close()
+            raise
+
+    def _start(self) -> str:
+        if self.spec.startswith("local:"):
+            self._local = distributed.LocalCluster(
+                n_workers=int(self.spec[len("local:"):]), threads_per_worker=1,
+                processes=True, host="127.0.0.1", scheduler_port=0,
+                dashboard_address="127.0.0.1:0",
+                worker_dashboard_address="127.0.0.1:0",
+                silence_logs=logging.CRITICAL, preload=[__name__])
+            address = str(self._local.scheduler_address)
+        else:
+            address = self.spec
+        try:
+            self._client = distributed.Client(address, timeout=self.connect_seconds,
+                                              set_as_default=False)
+        except (OSError, TimeoutError, ValueError) as exc:
+            raise ClusterError(f"cannot reach the Dask scheduler at {address} "
+                               f"({_one_line(exc)}); start it with `dask "
+                               "scheduler` or fix --scheduler") from None
+        return address
+
+    @property
+    def client(self) -> distributed.Client:
+        """The Dask client."""
+        assert self._client is not None
+        return self._client
+
+    def _wait_for_workers(self) -> None:
+        try:
+            self.client.wait_for_workers(1, timeout=self.connect_seconds)
+        except (OSError, TimeoutError) as exc:
+            raise ClusterError(f"the Dask scheduler at {self.address} has no "
+                               f"workers ({_one_line(exc)}); start `dask worker "
+                               f"{self.address} --nthreads 1` on each host"
+                               ) from None
+
+    def _check_workers(self) -> None:
+        found = self.client.run(identity, on_error="return")
+        threads = self.client.nthreads()
+        for name in sorted(found):
+            got = found[name]
+            if isinstance(got, BaseException):
+                raise ClusterError(f"worker {name} cannot run rcu-harness "
+                                   f"({_one_line(got)}); install rcu-harness "
+                                   f"{self.expect.version} there")
+            problem = self.expect.mismatch(got, name)
+            if not problem and threads.get(name, 1) > 1:
+                problem = (f"worker {name} (host {got.host}) has "
+                           f"{threads[name]} threads, and a worker process runs "
+                           "one unit at a time; start workers with `dask worker "
+                           "ADDRESS --nthreads 1 --nworkers N` (N: cores)")
+            if problem:
+                raise ClusterError(problem)
+
+    def check(self, plan: RunPlan) -> None:
+        """Refuse (ClusterError) if a worker cannot run @plan's units."""
+        key = repr(sorted(plan.to_json().items()))
+        if key in self._checked:
+            return
+        fingerprint = model_fingerprint(plan.scenario_module)
+        found = self.client.run(load_plan, plan, fingerprint, on_error="return")
+        for name in sorted(found):
+            got = found[name]
+            problem = _one_line(got) if isinstance(got, BaseException) else got
+            if problem:
+                raise ClusterError(f"worker {name} {problem}")
+        self._checked.add(key)
+
+    def executor(self, plan: RunPlan, jobs: int | None) -> DaskExecutor:
+        """An executor for @plan's units (checked first); @jobs caps units in
+        flight (None: twice the cluster's worker threads)."""
+        self.check(plan)
+        return DaskExecutor(self, jobs)
+
+    def close(self) -> None:
+        """Disconnect (and stop a LocalCluster started here)."""
+        if self._client is not None:
+            self._client.close(timeout=self.connect_seconds)
+            self._client = None
+        if self._local is not None:
+            self._local.close(timeout=self.connect_seconds)
+            self._local = None
+
+    def __enter__(self) -> Cluster:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
+
+class DaskExecutor:
+    """Runs units as tasks on a :class:`Cluster`."""
+
+    def __init__(self, cluster: Cluster, jobs: int | None) -> None:
+        self.cluster = cluster
+        self.jobs = jobs
+        self._pending: set[distributed.Future[UnitResult]] = set()
+        self._lock = threading.Lock()
+        self._closing = False
+        self._threads = (0, -THREADS_SECONDS)
+
+    @property
+    def workers(self) -> int:
+        """Worker threads of the cluster now (cached a couple of seconds)."""
+        count, when = self._threads
+        now = time.monotonic()
+        if now - when >= THREADS_SECONDS:
+            try:
+                count = sum(self.cluster.client.nthreads().values())
+            except Exception:  # lost: the next submit says so
+                count = 0
+            self._threads = (count, now)
+        return count
+
+    @property
+    def inflight(self) -> int:
+        """``--jobs``, else two units per worker thread (a queued one each)."""
+        return self.jobs or max(2 * self.workers, 1)
+
+    def _lost(self, why: str = "") -> ExecutorLost:
+        return ExecutorLost(f"lost the Dask scheduler {self.cluster.address}"
+                            + (f": {why}" if why else ""))
+
+    def submit(self, unit: WorkUnit) -> Future[UnitResult]:
+        """Submit @unit as a task; its future completes from Dask's callback."""
+        client = self.cluster.client
+        if client.status != "running":
+            raise self._lost(f"client {client.status}")
+        try:
+            task = client.submit(run_on_worker, unit, self.cluster.expect,
+                                 pure=False, key=f"rcu-unit-{unit.start}-"
+                                 f"{uuid.uuid4().hex[:12]}")
+        except Exception as exc:
+            raise self._lost(_one_line(exc)) from exc
+        future: Future[UnitResult] = Future()
+        future.set_running_or_notify_cancel()
+        with self._lock:
+            self._pending.add(task)
+        task.add_done_callback(lambda done: self._done(future, done))
+        return future
+
+    def _done(self, future: Future[UnitResult],
+              task: distributed.Future[UnitResult]) -> None:
+        with self._lock:
+            self._pending.discard(task)
+        if self._closing:
+            future.set_exception(self._lost("shut down"))
+        elif task.status == "finished":
+            try:
+                future.set_result(task.result(timeout=RESULT_SECONDS))
+            except Exception as exc:
+                future.set_exception(self._lost(type(exc).__name__))
+        elif task.status == "error":
+            error = task.exception(timeout=RESULT_SECONDS)
+            future.set_exception(error if isinstance(error, Exception)
+                                 else WorkerError(str(error)))
+        else:
+            future.set_exception(self._lost(f"unit {task.status}"))
+
+    def shutdown(self, *, cancel: bool) -> None:
+        """Stop delivering results; @cancel: cancel this executor's tasks
+        still on the cluster (the cluster itself stays up)."""
+        self._closing = True
+        with self._lock:
+            pending = list(self._pending)
+        if cancel and pending and self.cluster.client.status == "running":
+            # the scheduler may be gone meanwhile: then nothing is left to cancel
+            with contextlib.suppress(Exception):
+                self.cluster.client.cancel(pending)
