@@ -71,6 +71,8 @@ class RunSummary:
     counters: Mapping[str, int]
     plan: Mapping[str, Any]
     notes: tuple[str, ...] = field(default=())
+    workers: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
+    """Per worker: units, executions, busy seconds (all sessions)."""
 
     def to_json(self) -> dict[str, Any]:
         """The ``--json`` object of one run."""
@@ -81,7 +83,8 @@ class RunSummary:
                 "stopped": self.stopped, "status": self.status,
                 "findings": [f.to_json() for f in self.findings],
                 "counters": dict(self.counters), "plan": dict(self.plan),
-                "notes": list(self.notes)}
+                "notes": list(self.notes),
+                "workers": {w: dict(t) for w, t in self.workers.items()}}
 
 
 def summarize(store: RunStore, *, session: int, notes: Sequence[str] = ()
@@ -102,7 +105,14 @@ def summarize(store: RunStore, *, session: int, notes: Sequence[str] = ()
                       totals.executions, session, totals.steps,
                       float(meta.get("wall_seconds", 0.0)),
                       str(meta.get("stopped", "")), str(meta.get("status", "")),
-                      findings, dict(totals.counters), plan, tuple(notes))
+                      findings, dict(totals.counters), plan, tuple(notes),
+                      _workers(meta.get("workers")))
+
+
+def _workers(value: object) -> dict[str, dict[str, float]]:
+    if not isinstance(value, dict):
+        return {}
+    return {str(w): dict(t) for w, t in sorted(value.items()) if isinstance(t, dict)}
 
 
 def _known_id(kind: str, message: str) -> str:
@@ -139,11 +149,23 @@ def _rate(s: RunSummary) -> str:
     return f"{rate:.1f} executions/s"
 
 
+def _worker_line(s: RunSummary) -> list[str]:
+    if len(s.workers) < 2:
+        return []
+    parts = []
+    for name, t in s.workers.items():
+        busy = t.get("seconds", 0.0)
+        rate = t.get("executions", 0) / busy if busy > 0 else 0.0
+        parts.append(f"{name} {int(t.get('executions', 0))} ({rate:.1f}/s)")
+    return ["  workers (executions, per busy second): " + ", ".join(parts)]
+
+
 def render(s: RunSummary) -> str:
     """The text summary of one run."""
     lines = [f"run {s.run_dir}",
              f"  {s.label}: {s.executions} executions, {s.steps} steps, "
-             f"{s.wall_seconds:.1f} s ({_rate(s)}); stopped: {s.stopped}"]
+             f"{s.wall_seconds:.1f} s ({_rate(s)}); stopped: {s.stopped}",
+             *_worker_line(s)]
     lines += [f"  note: {n}" for n in s.notes]
     if s.counters:
         lines.append("  benign: " + ", ".join(f"{k} {v}" for k, v in

@@ -4,7 +4,8 @@ Layout (``format`` :data:`FORMAT`)::
 
     campaign   executions, steps, wall_ns, violations, distinct_findings,
                executions_per_s, points_per_s, rate_basis, meta,
-               steps_per_execution
+               steps_per_execution, workers ([{name, units, executions,
+               seconds (busy), executions_per_s}])
     spans      {name: {group, steps, ns, extras: {counter: ...}}}
     rcu        gp_steps, free_delay_steps, waiting_peak, waiting_mean
     pipeline   pipe and batch ({counts, illegal, verdict, rule}),
@@ -56,7 +57,10 @@ def report_dict(r: RunReport) -> dict[str, Any]:
             "distinct_findings": c.distinct_findings,
             "executions_per_s": c.executions_per_s, "points_per_s": c.points_per_s,
             "rate_basis": c.rate_basis,
-            "steps_per_execution": dist(c.steps_per_execution)},
+            "steps_per_execution": dist(c.steps_per_execution),
+            "workers": [{"name": w.name, "units": w.units,
+                         "executions": w.executions, "seconds": w.seconds,
+                         "executions_per_s": w.rate} for w in c.workers]},
         "spans": {s.name: {"group": s.group, "steps": dist(s.steps), "ns": dist(s.ns),
                            "extras": {k: dist(d) for k, d in s.extras}}
                   for s in r.spans},

@@ -11,7 +11,9 @@ report shows; nothing is rerun.  The sample names are those of
   when the run's meta records it (``wall_seconds``, as the campaign
   writes it, or ``elapsed_s``, or ``started`` and
   ``finished`` as Unix times), else over the sum of the executions' own
-  wall-clock times (the rate of one worker);
+  wall-clock times (the rate of one worker); per worker (a local process or
+  a cluster worker, the meta's ``workers``): units, executions, busy
+  seconds and executions per busy second;
 * spans (``h.span``), grouped as readers (``reader.*``), writers
   (``dup_mmap``, ``dup_mmap.*``, ``writer.*``, ``rcu_mode.*``,
   ``exit_mmap``) and others: latency in steps and in wall-clock ns, and
@@ -95,6 +97,22 @@ class Distribution:
 
 
 @dataclass(frozen=True, slots=True)
+class WorkerFigure:
+    """What one worker (a local process, a cluster worker) did for the run."""
+
+    name: str
+    units: int
+    executions: int
+    seconds: float
+    """Busy seconds: the sum of its units' wall time."""
+
+    @property
+    def rate(self) -> float:
+        """Executions per busy second."""
+        return self.executions / self.seconds if self.seconds > 0 else 0.0
+
+
+@dataclass(frozen=True, slots=True)
 class Campaign:
     """How much the run did and how fast."""
 
@@ -110,6 +128,8 @@ class Campaign:
     points_per_s: float
     rate_basis: str
     steps_per_execution: Distribution
+    workers: tuple[WorkerFigure, ...] = ()
+    """Per worker, from the meta's ``workers`` (all sessions), by name."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -297,7 +317,18 @@ def _campaign(run_dir: Path, meta: dict[str, Any], rows: list[ExecutionRow],
         distinct_findings=len(findings),
         executions_per_s=n / secs if secs > 0 else 0.0,
         points_per_s=float(steps.sum()) / secs if secs > 0 else 0.0,
-        rate_basis=basis, steps_per_execution=Distribution.of(steps))
+        rate_basis=basis, steps_per_execution=Distribution.of(steps),
+        workers=_workers(meta))
+
+
+def _workers(meta: Mapping[str, Any]) -> tuple[WorkerFigure, ...]:
+    tallies = meta.get("workers")
+    if not isinstance(tallies, dict):
+        return ()
+    return tuple(WorkerFigure(str(name), int(t.get("units", 0)),
+                              int(t.get("executions", 0)),
+                              float(t.get("seconds", 0.0)))
+                 for name, t in sorted(tallies.items()) if isinstance(t, dict))
 
 
 def _group(name: str) -> str:

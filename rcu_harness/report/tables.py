@@ -91,6 +91,9 @@ def campaign_table(r: RunReport) -> Table:
         ("scheduling points/s", num(c.points_per_s)),
         ("rates over", c.rate_basis),
     ]
+    rows += [(f"worker {w.name}", f"{w.executions:,} executions in {w.units:,} "
+              f"units, {w.seconds:,.1f} s busy: {num(w.rate)}/s")
+             for w in c.workers]
     return Table("Campaign", ("figure", "value"), tuple(rows))
 
 
