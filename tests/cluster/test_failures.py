@@ -16,7 +16,9 @@ from tests.cli.helpers import run
 from tests.cluster.procs import DaskProcs
 from tests.cluster.runs import UAF, committed, content, start, stress, summary, workers
 
-LONG = (*UAF, "--executions", "480")
+pytestmark = pytest.mark.timeout(300)
+
+LONG = (*UAF, "--executions", "320")
 
 
 @pytest.fixture(scope="module")
@@ -70,7 +72,7 @@ def test_a_worker_killed_mid_unit_has_its_units_run_again(tmp_path, procs, refer
     assert summary(out) == summary(reference)
     assert content(out["run_dir"]) == content(reference["run_dir"])
     tallies = workers(out["run_dir"])
-    assert sum(t["executions"] for t in tallies.values()) == 480
+    assert sum(t["executions"] for t in tallies.values()) == 320
     survivor = next(a for a in pids if a != victim)
     assert tallies[survivor]["executions"] > tallies.get(victim, {}).get(
         "executions", 0), "the survivor ran the victim's units"
@@ -94,7 +96,7 @@ def test_losing_the_scheduler_stops_like_ctrl_c_and_resume_finishes_the_run(
     assert "Traceback" not in stderr
     out = json.loads(stdout)
     assert (out["status"], out["stopped"]) == ("interrupted", "cluster-lost")
-    assert 32 <= out["executions"] < 480
+    assert 32 <= out["executions"] < 320
     assert any("--resume" in note for note in out["notes"])
     rows, _ = content(run_dir)
     assert [r[0] for r in rows] == list(range(out["executions"]))
@@ -103,8 +105,8 @@ def test_losing_the_scheduler_stops_like_ctrl_c_and_resume_finishes_the_run(
                "--no-report", timeout=240)
     assert done.returncode == 1, done.stderr
     again = json.loads(done.stdout)
-    assert (again["status"], again["executions"]) == ("complete", 480)
-    assert again["session_executions"] == 480 - out["executions"]
+    assert (again["status"], again["executions"]) == ("complete", 320)
+    assert again["session_executions"] == 320 - out["executions"]
     assert content(run_dir) == content(reference["run_dir"])
 
 
