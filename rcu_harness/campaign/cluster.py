@@ -220,12 +220,16 @@ class Cluster:
 
     def _start(self) -> str:
         if self.spec.startswith("local:"):
-            self._local = distributed.LocalCluster(
-                n_workers=int(self.spec[len("local:"):]), threads_per_worker=1,
-                processes=True, host="127.0.0.1", scheduler_port=0,
-                dashboard_address="127.0.0.1:0",
-                worker_dashboard_address="127.0.0.1:0",
-                silence_logs=logging.CRITICAL, preload=[__name__])
+            try:
+                self._local = distributed.LocalCluster(
+                    n_workers=int(self.spec[len("local:"):]), threads_per_worker=1,
+                    processes=True, host="127.0.0.1", scheduler_port=0,
+                    dashboard_address="127.0.0.1:0",
+                    worker_dashboard_address="127.0.0.1:0",
+                    silence_logs=logging.CRITICAL, preload=[__name__])
+            except Exception as exc:
+                raise ClusterError(f"cannot start a local Dask cluster "
+                                   f"({_one_line(exc)})") from None
             address = str(self._local.scheduler_address)
         else:
             address = self.spec
@@ -280,9 +284,10 @@ class Cluster:
         found = self.client.run(load_plan, plan, fingerprint, on_error="return")
         for name in sorted(found):
             got = found[name]
-            problem = _one_line(got) if isinstance(got, BaseException) else got
-            if problem:
-                raise ClusterError(f"worker {name} {problem}")
+            if isinstance(got, BaseException):
+                got = f"cannot check scenario {plan.scenario} ({_one_line(got)})"
+            if got:
+                raise ClusterError(f"worker {name} {got}")
         self._checked.add(key)
 
     def executor(self, plan: RunPlan, jobs: int | None) -> DaskExecutor:
