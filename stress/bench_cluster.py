@@ -19,7 +19,8 @@ Overhead per unit: empty units (no execution: the unit's plan, pickling,
 the trip to a worker and back, the coordinator's future) pushed through a
 2-worker local pool and a 2-worker ``LocalCluster``, 4 in flight, in this
 process: seconds per unit of each, and their difference, the cluster's
-extra cost per unit (a unit is 16 executions).
+extra cost per unit (a unit is 16 executions); and the CPU an idle
+2-worker ``LocalCluster`` uses per second (heartbeats, monitors, ticks).
 
     python stress/bench_cluster.py --seconds 20 --reps 1 --units 400 \
         --write reports/BENCHMARKS.md
@@ -45,37 +46,50 @@ HEADING = "## Campaigns on a Dask cluster: 2 workers vs 1 (stress/bench_cluster.
 SETTINGS = {"cluster 1": ("--scheduler", "local:1"),
             "cluster 2": ("--scheduler", "local:2"),
             "pool 2": ("--jobs", "2")}
+IDLE_SECONDS = 10
 HOSTS = (1, 4, 16)
 """Cluster sizes (16-core hosts) of the executions-per-day estimate."""
 
 
 class TreeCpu:
     """CPU seconds of this process and its descendants, sampled from /proc
-    every 0.1 s by a thread (a descendant's last 0.1 s may be missed)."""
+    every 0.5 s by a thread (a descendant's last 0.5 s may be missed); the
+    sampling's own CPU time is left out."""
 
     def __init__(self) -> None:
         self.seen: dict[int, float] = {}
+        self.own = 0.0
+        self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._sample, daemon=True)
         self._thread.start()
 
-    def _sample(self) -> None:
-        while not self._stop.wait(0.1):
+    def _take(self) -> None:
+        began = time.thread_time()
+        with self._lock:
             _tree_cpu(os.getpid(), self.seen)
+            self.own += time.thread_time() - began
 
-    def now(self) -> dict[int, float]:
-        """A sample taken now."""
-        _tree_cpu(os.getpid(), self.seen)
-        return dict(self.seen)
+    def _sample(self) -> None:
+        while not self._stop.wait(0.5):
+            self._take()
+
+    def now(self) -> tuple[dict[int, float], float]:
+        """A sample taken now (and the sampling's own CPU so far)."""
+        self._take()
+        with self._lock:
+            return dict(self.seen), self.own
 
     def close(self) -> None:
         self._stop.set()
         self._thread.join()
 
 
-def used(before: dict[int, float], after: dict[int, float]) -> float:
-    """CPU seconds spent between two samples."""
-    return sum(cpu - before.get(pid, 0.0) for pid, cpu in after.items())
+def used(before: tuple[dict[int, float], float],
+         after: tuple[dict[int, float], float]) -> float:
+    """CPU seconds spent between two samples, sampling left out."""
+    (b, b_own), (a, a_own) = before, after
+    return sum(cpu - b.get(pid, 0.0) for pid, cpu in a.items()) - (a_own - b_own)
 
 
 class Tally:
@@ -185,7 +199,14 @@ def overhead(units: int) -> dict[str, float]:
     plan = resolve(RunSpec("mmput_race", strategy="random", params={"vmas": 2}))
     with Cluster("local:2") as cluster:
         dask = _units_per_second(cluster.executor(plan, 4), units)
-    return {"pool 2": local, "cluster 2": dask}
+        cpu = TreeCpu()
+        try:
+            before = cpu.now()
+            time.sleep(IDLE_SECONDS)
+            idle = used(before, cpu.now()) / IDLE_SECONDS
+        finally:
+            cpu.close()
+    return {"pool 2": local, "cluster 2": dask, "idle": idle}
 
 
 def section(args: argparse.Namespace, tallies: dict[str, Tally],
@@ -224,7 +245,9 @@ def section(args: argparse.Namespace, tallies: dict[str, Tally],
              "(--jobs 2) |", "|---|---|---|---|---|---|---|", *rows, "",
              f"Goal: 2 cluster workers at least 1.8x one.  Measured wall-clock: "
              f"**{speedup:.2f}x** (the local pool: {pool.rate / one.rate:.2f}x "
-             f"the one-worker cluster), while other processes used "
+             f"the one-worker cluster; 2 cluster workers against the 2-process "
+             f"pool, side by side: **{two.rate / pool.rate:.2f}x**), while other "
+             "processes used "
              f"{one.foreign:.0f} / {two.foreign:.0f} / {pool.foreign:.0f} CPU s "
              "during the local:1 / local:2 / --jobs 2 runs (0 on an idle "
              "machine).", "",
@@ -241,7 +264,11 @@ def section(args: argparse.Namespace, tallies: dict[str, Tally],
              f"cluster costs **{extra * 1000:.2f} ms more per unit**, "
              f"{extra / unit_seconds:.1%} of a 16-execution unit of the default "
              f"job ({unit_seconds * 1000:.0f} ms at {per_core:.0f} executions/s "
-             "per worker).", "",
+             "per worker).  An idle local:2 cluster (scheduler and nannies in the "
+             "coordinator, 2 worker processes; its timers set as "
+             "rcu_harness.campaign.cluster.LOCAL_CONFIG says) uses "
+             f"**{per_unit['idle']:.3f} CPU s per second** over "
+             f"{IDLE_SECONDS} s.", "",
              f"Per-core rate (one worker, default job): **{per_core:.0f} "
              "executions/s**, so executions per day on 16-core hosts, one "
              "single-threaded worker per core, at that rate: "
