@@ -11,8 +11,15 @@ tree after write ``k``, and is *possibly current* from the begin of write
 * every entry it returned, with its range, is present in some version
   possibly current during the read (for a point lookup: the entry at that
   index, NULL included);
-* an iteration is ascending, and returns every range that is present, with
-  the same entry, in *all* versions possibly current during the read.
+* an iteration is ascending (descending for ``mas_find_rev()`` /
+  ``mas_prev()`` loops), and returns every range that is present, with the
+  same entry, in *all* versions possibly current during the read;
+* a single-entry search (``mt_find()``: the first entry in a window;
+  ``mas_prev()``: the last one) returns an entry inside its window and
+  skips no range present throughout the read between the window's edge and
+  the entry it returned;
+* a VMA returned by ``lock_vma_under_rcu()`` covers the fault address by
+  the bounds the reader itself read from it (the re-check the kernel does).
 
 Writes are assumed serialised (by the tree lock; the writer-lock checker
 reports unlocked ones).  The history is kept per tree object.
@@ -54,13 +61,56 @@ class _History:
         return out
 
 
+_POINTS = frozenset((ReadKind.LOAD, ReadKind.FIRST, ReadKind.ITERATE_POINTS,
+                     ReadKind.VMA))
+"""Kinds whose results are (index, index, entry): an index the entry covers."""
+_SEQUENCES = frozenset((ReadKind.ITERATE, ReadKind.ITERATE_REV,
+                        ReadKind.ITERATE_POINTS))
+"""Kinds that ran to completion over [first, limit]: every stable range counts."""
+
+
 def _accepts(v: IntervalMap, kind: ReadKind, r: tuple[int, int, object]) -> bool:
     index, last, entry = r
-    if kind is ReadKind.LOAD:
+    if kind in _POINTS:
         return v.lookup(index) == entry
     if entry is None:
         return v.empty_over(index, last)
     return v.has_exact(index, last, entry)
+
+
+def _order(rec: ReadRecord) -> str:
+    """Results of a sequence must move one way, each past the previous."""
+    prev: tuple[int, int, object] | None = None
+    for r in rec.results:
+        if prev is not None:
+            if rec.kind is ReadKind.ITERATE_REV and r[1] >= prev[0]:
+                return f"iteration not descending: {_fmt(r)} after index {prev[0]:#x}"
+            if rec.kind is not ReadKind.ITERATE_REV and r[0] <= prev[1]:
+                return f"iteration not ascending: {_fmt(r)} after index {prev[1]:#x}"
+        prev = r
+    return ""
+
+
+def _window(rec: ReadRecord) -> tuple[int, int] | str:
+    """The part of [first, limit] in which every stable range must have been
+    returned, or a problem with where the results lie."""
+    found = [r for r in rec.results if r[2] is not None]
+    for r in found:
+        if r[1] < rec.first or r[0] > rec.limit:
+            return f"returned {_fmt(r)}, outside [{rec.first:#x}, {rec.limit:#x}]"
+    if rec.kind in _SEQUENCES or not found:
+        return rec.first, rec.limit
+    if len(found) > 1:
+        return f"returned {len(found)} entries where one was asked for"
+    if rec.kind is ReadKind.FIRST:
+        return rec.first, found[0][0]
+    return found[0][0], rec.limit  # LAST
+
+
+def _covers(rec: ReadRecord, r: tuple[int, int, object]) -> bool:
+    """Did the read return @r's entry somewhere in @r's range?"""
+    return any(got[2] == r[2] and got[0] <= r[1] and got[1] >= r[0]
+               for got in rec.results)
 
 
 def _fmt(r: tuple[int, int, object]) -> str:
@@ -102,18 +152,24 @@ class ResultCheck(Observer):
         for r in rec.results:
             if not any(_accepts(v, rec.kind, r) for v in cands):
                 return f"returned {_fmt(r)}, present in no possibly-current version"
-        if rec.kind is not ReadKind.ITERATE:
+        if rec.kind is ReadKind.VMA and rec.results and rec.bounds is not None:
+            start, end = rec.bounds
+            if not start <= rec.first < end:
+                return (f"returned a VMA whose own bounds [{start:#x}, {end:#x}) do "
+                        f"not contain {rec.first:#x}")
+        if rec.kind in (ReadKind.LOAD, ReadKind.FIND, ReadKind.VMA):
             return ""
-        prev = -1
-        for r in rec.results:
-            if r[0] <= prev:
-                return f"iteration not ascending: {_fmt(r)} after index {prev:#x}"
-            prev = r[1]
-        got = {(r[0], r[1]) for r in rec.results if r[2] is not None}
-        for r in cands[0].overlapping(rec.first, rec.limit):
+        problem = _order(rec)
+        if problem:
+            return problem
+        window = _window(rec)
+        if isinstance(window, str):
+            return window
+        for r in cands[0].overlapping(*window):
             stable = all(v.has_exact(*r) for v in cands[1:])
-            if stable and (r[0], r[1]) not in got:
-                return f"iteration missed {_fmt(r)}, present throughout the read"
+            if stable and not _covers(rec, r):
+                what = "missed" if rec.kind in _SEQUENCES else "skipped"
+                return f"{rec.kind.value} {what} {_fmt(r)}, present throughout the read"
         return ""
 
     def _violation(self, ex: Execution, t: SimThread, rec: ReadRecord,

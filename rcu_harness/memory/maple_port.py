@@ -18,7 +18,9 @@ private_nodes=False)`` publishes every node at allocation, for comparison.
 
 Checks made here (loom style, with the object): use after free; lockdep-RCU
 (a load from a published node, or of ``ma_root``, by a thread neither in a
-read-side section nor holding the tree lock; ``rcu_gp`` running callbacks is
+read-side section nor holding the tree lock -- an external lock such as
+mmap_lock counts when held for read too, as the kernel's ``mt_locked()``
+asks only ``lock_is_held()``; ``rcu_gp`` running callbacks is
 exempt); death records (a parent-word store of the node's own address is
 ``mte_set_node_dead()``); and the counter ``reader_restart`` (a thread not
 holding the tree lock loads a parent word that marks the node dead).  Every
@@ -173,6 +175,8 @@ class InstrumentedPort:
         lock = node._lock
         if t.rcu_nesting or lock is None or lock.owner is t or t.tid == 0:
             return
+        if t in getattr(lock, "readers", ()):
+            return  # mt_locked(): the external lock held for read will do
         from rcu_harness.memory.lockdep import suspicious_rcu_usage
 
         ex.fail(suspicious_rcu_usage(ex, node, where, lock))
@@ -329,7 +333,8 @@ class InstrumentedPort:
         t = ex.cur
         lock = self.tree_lock(mt)
         value = mt.ma_root
-        if not (t.rcu_nesting or lock is None or lock.owner is t or t.tid == 0):
+        if not (t.rcu_nesting or lock is None or lock.owner is t or t.tid == 0
+                or t in getattr(lock, "readers", ())):
             from rcu_harness.memory.lockdep import suspicious_rcu_usage
 
             ex.fail(suspicious_rcu_usage(ex, mt, "ma_root", lock))

@@ -30,6 +30,21 @@ class ReadKind(Enum):
     """Results carry their whole stored range (``mas_walk``, one ``mas_find``)."""
     ITERATE = "iterate"
     """An ascending iteration over [first, limit] that ran to completion."""
+    ITERATE_REV = "iterate-rev"
+    """A descending iteration over [first, limit] (``mas_find_rev()`` or
+    ``mas_prev()`` loops down to ``first``) that ran to completion."""
+    ITERATE_POINTS = "iterate-points"
+    """An ascending ``mt_for_each()`` over [first, limit]: each result is an
+    index its entry covers (``mt_find()`` gives no range start)."""
+    FIRST = "first"
+    """The first entry in [first, limit] (``mt_find()``, ``find_vma()``):
+    at most one result, an index the entry covers, or a NULL result."""
+    LAST = "last"
+    """The last entry in [first, limit] (``mas_prev()`` as in
+    ``find_vma_prev()``): at most one result with its whole range, or NULL."""
+    VMA = "vma"
+    """``lock_vma_under_rcu()``: the VMA covering ``first``, which the caller
+    then uses; ``bounds`` are the VMA's own [vm_start, vm_end) it read."""
 
 
 @dataclass(slots=True)
@@ -58,6 +73,8 @@ class ReadRecord:
     begin: int
     end: int | None = None
     results: list[tuple[int, int, object]] = field(default_factory=list)
+    bounds: tuple[int, int] | None = None
+    """For ``VMA`` reads: the [vm_start, vm_end) the reader read and relied on."""
 
     def saw(self, index: int, last: int, entry: object) -> None:
         """The reader returned @entry for the range [index, last]."""

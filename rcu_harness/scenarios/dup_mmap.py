@@ -53,6 +53,7 @@ from rcu_harness.kernel import (
 from rcu_harness.scenarios import readers
 from rcu_harness.scenarios.mm import (
     DESIGN_PARAM,
+    LAYOUT_PARAM,
     PAGE,
     VM_DONTCOPY,
     Design,
@@ -79,7 +80,7 @@ class World:
         self.parent = mm_alloc(h, "parent", design)
         self.child = mm_alloc(h, "child", design)
         layout = vma_layout(cfg["vmas"], seed=cfg["layout_seed"],
-                            dontcopy_every=cfg["dontcopy_every"])
+                            dontcopy_every=cfg["dontcopy_every"], layout=cfg["layout"])
         self.parent_vmas = populate(h, self.parent, layout)
         self.child_vmas: list[Vma] = []
         self.child_visible = False
@@ -268,6 +269,7 @@ register(Scenario(
     "walk the parent and, once visible, the child; the child then exits",
     (
         DESIGN_PARAM,
+        LAYOUT_PARAM,
         Param("vmas", 20, "VMAs in the parent", 1, 2000),
         Param("layout_seed", 1, "seed of the VMA layout (sizes, gaps)", 0),
         Param("dontcopy_every", 5, "every k-th VMA is VM_DONTCOPY (0: none)", 0),

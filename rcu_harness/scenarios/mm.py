@@ -7,15 +7,26 @@ that the scenarios exercise, in one of two designs:
   forking" (v2): ``mmget()``/``mmget_not_zero()`` call ``mt_set_in_rcu()``
   before taking the reference, ``__mmput()`` starts with
   ``mt_clear_in_rcu()``; the tree starts outside RCU mode.
-* ``modern`` -- Linux 6.x: the tree is created in RCU mode and stays there;
+* ``2023`` -- Linux 6.1 to 6.4: the tree has ``MT_FLAGS_LOCK_EXTERN`` with
+  mmap_lock as its external lock and (from 6.3, and 6.1.y stable) is in RCU
+  mode from creation (``rcu=false`` models 6.1/6.2, never in RCU mode); most
+  writers hold mmap_lock for write, but stack expansion
+  (``expand_downwards()``/``expand_upwards()``) writes the tree holding
+  mmap_lock only for *read*, serialised with other expansions by
+  ``mm->page_table_lock`` (:class:`ExpandLock`).  Linux 6.5 moved stack
+  expansion under the write lock (the StackRot fix, CVE-2023-3269).
+* ``modern`` -- Linux 6.5+: the tree is created in RCU mode and stays there;
   only ``dup_mmap()`` (while filling the new tree) and ``exit_mmap()`` (under
-  the write lock) take it out.
+  the write lock) take it out; every writer holds mmap_lock for write.
 
 Writers are serialised by the tree's spinlock in the 2021 design, and by
 mmap_lock held for write in the modern one, where the tree is created with
 ``MT_FLAGS_LOCK_EXTERN`` and mmap_lock as its external lock (as Linux has
-done since 6.1).  VMAs are instrumented structs, so a reader that touches a
-freed VMA is caught like one that touches a freed node.
+done since 6.1).  A thread holding the external lock for read may walk the
+tree without rcu_read_lock(): that is the kernel's ``mt_locked()``
+(``lock_is_held()``, either mode).  VMAs are instrumented structs, so a
+reader that touches a freed VMA is caught like one that touches a freed
+node.
 
 Not modelled: page tables, anon_vma chains, files, accounting (only the
 calls that may sleep or fail are kept), the oom reaper, and mm_count (the
@@ -55,36 +66,91 @@ from rcu_harness.kernel import (
     kmalloc,
     up_write,
 )
+from rcu_harness.scenarios.layouts import (
+    LAYOUT_CHOICES,
+    PAGE,
+    VM_ACCOUNT,
+    VM_DONTCOPY,
+    Layout,
+    make_layout,
+)
 from rcu_harness.scenarios.registry import Param
+from rcu_harness.sync.spinlock import SpinLock
 
 if TYPE_CHECKING:
     from rcu_harness.runtime.harness import Harness
 
-VM_DONTCOPY = 0x00020000
-VM_ACCOUNT = 0x00100000
-PAGE = 0x1000
+__all__ = ["PAGE", "VM_ACCOUNT", "VM_DONTCOPY", "Layout"]
 
 
 class Design(Enum):
-    """Which kernel's RCU-mode protocol the mm follows."""
+    """Which kernel's RCU-mode and locking protocol the mm follows."""
 
     D2021 = "2021"
+    D2023 = "2023"
     MODERN = "modern"
 
 
 DESIGN_PARAM = Param("design", Design.D2021.value,
-                     "RCU-mode protocol: the 2021 patch or modern Linux",
+                     "RCU-mode and locking protocol: the 2021 patch, Linux 6.1-6.4 "
+                     "(2023: stack expansion under the mmap read lock) or 6.5+ "
+                     "(modern)",
                      choices=tuple(d.value for d in Design))
 """The ``design`` parameter every scenario takes."""
 
+LAYOUT_PARAM = Param("layout", Layout.X86_64.value,
+                     "address-space layout: x86_64 (47-bit process), la57 (57-bit), "
+                     "dense (one-page gaps) or low (below 4 GiB)",
+                     choices=LAYOUT_CHOICES)
+"""The ``layout`` parameter of the scenarios that lay out VMAs."""
+
 
 class Vma(SimStruct):
-    """struct vm_area_struct: [vm_start, vm_end) and flags."""
+    """struct vm_area_struct: [vm_start, vm_end), flags and the owning mm."""
 
-    fields = ("vm_start", "vm_end", "vm_flags")
+    fields = ("vm_start", "vm_end", "vm_flags", "vm_mm")
     vm_start: int
     vm_end: int
     vm_flags: int
+    vm_mm: object
+
+
+class ExpandLock:
+    """What serialised the 2023 mm tree's writers: mmap_lock held for write,
+    or held for read together with ``mm->page_table_lock``.
+
+    Linux 6.1-6.4's ``expand_downwards()``/``expand_upwards()`` stored into
+    the tree under the mmap read lock and ``page_table_lock`` ("we reuse
+    mm->page_table_lock to guard against concurrent vma expansions").  The
+    tree's external lock is mmap_lock; this object is what the writer-lock
+    checker, the RCU-mode checker and lockdep-RCU see as that lock: its
+    ``owner`` is the thread allowed to write, its ``readers`` the threads
+    allowed to walk without RCU (``mt_locked()``: any hold of mmap_lock).
+    """
+
+    __slots__ = ("mmap_lock", "name", "page_table_lock")
+
+    def __init__(self, mmap_lock: RwSemaphore, page_table_lock: SpinLock) -> None:
+        self.mmap_lock = mmap_lock
+        self.page_table_lock = page_table_lock
+        self.name = f"{mmap_lock.name} (or read + {page_table_lock.name})"
+
+    @property
+    def owner(self) -> object:
+        """The thread that may write the tree now, if any."""
+        writer = self.mmap_lock.writer
+        if writer is not None:
+            return writer
+        holder = self.page_table_lock.owner
+        return holder if holder in self.mmap_lock.readers else None
+
+    @property
+    def readers(self) -> list[object]:
+        """Threads holding mmap_lock for read."""
+        return self.mmap_lock.readers  # type: ignore[return-value]
+
+    def __repr__(self) -> str:
+        return f"<lock {self.name}>"
 
 
 @dataclass(eq=False)
@@ -96,27 +162,38 @@ class Mm:
     mm_users: Atomic
     mmap_lock: RwSemaphore
     design: Design
+    page_table_lock: SpinLock
     map_count: int = 0
 
     def __hash__(self) -> int:
         return id(self)
 
 
-def mm_alloc(h: Harness, name: str, design: Design) -> Mm:
-    """mm_init(): an mm with one user and an empty tree."""
+def mm_alloc(h: Harness, name: str, design: Design, *, rcu: bool = True) -> Mm:
+    """mm_init(): an mm with one user and an empty tree (MM_MT_FLAGS).
+
+    @rcu (2023 only): MT_FLAGS_USE_RCU from creation (6.3+, 6.1.y stable) or
+    never (6.1, 6.2).
+    """
     mmap_lock = RwSemaphore(f"{name}.mmap_lock")
+    page_table_lock = SpinLock(f"{name}.page_table_lock")
     flags = MT_FLAGS_ALLOC_RANGE
-    if design is Design.MODERN:
-        flags |= MT_FLAGS_USE_RCU | MT_FLAGS_LOCK_EXTERN
+    if design is not Design.D2021:
+        flags |= MT_FLAGS_LOCK_EXTERN
+        if design is Design.MODERN or rcu:
+            flags |= MT_FLAGS_USE_RCU
     mt = MapleTree(flags, port=h.port, name=f"{name}.mm_mt")
     if design is Design.MODERN:
         h.port.set_external_lock(mt, mmap_lock)
-    return Mm(name, mt, Atomic(1, f"{name}.mm_users"), mmap_lock, design)
+    elif design is Design.D2023:
+        h.port.set_external_lock(mt, ExpandLock(mmap_lock, page_table_lock))
+    return Mm(name, mt, Atomic(1, f"{name}.mm_users"), mmap_lock, design,
+              page_table_lock)
 
 
 def tree_lock(mm: Mm) -> None:
-    """Take the tree's writer lock (2021); the modern tree's is mmap_lock,
-    which the caller already holds for write."""
+    """Take the tree's writer lock (2021); the 2023 and modern trees' is
+    mmap_lock, which the caller already holds for write."""
     if mm.design is Design.D2021:
         mtree_lock(mm.mm_mt)
 
@@ -127,9 +204,9 @@ def tree_unlock(mm: Mm) -> None:
         mtree_unlock(mm.mm_mt)
 
 
-def vma_alloc(start: int, end: int, flags: int = 0) -> Vma:
-    """vm_area_alloc(): a private VMA for [start, end)."""
-    return kmalloc(Vma, vm_start=start, vm_end=end, vm_flags=flags)
+def vma_alloc(start: int, end: int, flags: int = 0, mm: object = None) -> Vma:
+    """vm_area_alloc(): a private VMA of @mm for [start, end)."""
+    return kmalloc(Vma, vm_start=start, vm_end=end, vm_flags=flags, vm_mm=mm)
 
 
 def populate(h: Harness, mm: Mm, layout: list[tuple[int, int, int]]) -> list[Vma]:
@@ -139,7 +216,7 @@ def populate(h: Harness, mm: Mm, layout: list[tuple[int, int, int]]) -> list[Vma
     vmas = []
     with h.unobserved():
         for start, end, flags in layout:
-            vma = vma_alloc(start, end, flags)
+            vma = vma_alloc(start, end, flags, mm)
             mtree_store_range(mm.mm_mt, start, end - 1, vma)
             vmas.append(vma)
     mm.map_count = len(vmas)
@@ -149,25 +226,12 @@ def populate(h: Harness, mm: Mm, layout: list[tuple[int, int, int]]) -> list[Vma
 
 
 def vma_layout(n: int, *, seed: int, dontcopy_every: int = 0,
-               adjacent_every: int = 3) -> list[tuple[int, int, int]]:
-    """@n VMAs as [start, end, flags]: some adjacent, gaps between others.
+               layout: Layout | str = Layout.LOW) -> list[tuple[int, int, int]]:
+    """@n VMAs as [start, end, flags] in @layout (see :mod:`.layouts`).
 
     Deterministic in @seed (a scenario parameter, not the strategy's seed).
     """
-    import random
-
-    rng = random.Random(seed)
-    out, addr = [], 0x400000
-    for i in range(n):
-        size = rng.choice((1, 2, 3, 8, 16)) * PAGE
-        flags = VM_ACCOUNT
-        if dontcopy_every and i % dontcopy_every == dontcopy_every - 1:
-            flags |= VM_DONTCOPY
-        out.append((addr, addr + size, flags))
-        addr += size
-        if not adjacent_every or i % adjacent_every:
-            addr += rng.choice((1, 4, 64)) * PAGE
-    return out
+    return make_layout(layout, n, seed=seed, dontcopy_every=dontcopy_every)
 
 
 def mm_store(h: Harness, mm: Mm, first: int, last: int, entry: object, *,

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from rcu_harness.kernel import down_write, up_write
 from rcu_harness.scenarios.mm import (
     DESIGN_PARAM,
+    LAYOUT_PARAM,
     Mm,
     Vma,
     mmput,
@@ -34,7 +35,7 @@ def owner_thread(h: Harness, cfg: Config, mm: Mm, vmas: list[Vma]) -> None:
     """A few changes, then the task exits and drops the last reference."""
     for k in range(cfg["ops"]):
         down_write(mm.mmap_lock)
-        do_op(h, mm, vmas, ("mmap", "munmap", "split")[k % 3], k)
+        do_op(h, mm, vmas, ("mmap", "munmap", "split")[k % 3], k, cfg["layout"])
         up_write(mm.mmap_lock)
     mmput(h, mm, vmas)
 
@@ -58,6 +59,7 @@ register(Scenario(
     "down in RCU mode (benign, counted as teardown_in_rcu_mode)",
     (
         DESIGN_PARAM,
+        LAYOUT_PARAM,
         Param("vmas", 12, "VMAs at the start", 1, 2000),
         Param("layout_seed", 4, "seed of the VMA layout", 0),
         Param("ops", 2, "address-space changes before the owner exits", 0, 100),

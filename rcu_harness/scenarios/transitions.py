@@ -7,7 +7,10 @@ Threads:
   middle of a gap, munmap,
   splitting a VMA in two (partial overwrites that split leaf ranges),
   munmap of a span of several VMAs (a spanning NULL store), and bursts of
-  munmaps that make nodes insufficient (rebalancing); midway it takes and
+  munmaps that make nodes insufficient (rebalancing); with ``op_set``,
+  mprotect() three-way splits and merges that edit VMAs in place, and
+  unmapping everything or all but one entry at 0 (:mod:`.vma_ops`), then
+  mapping again; midway it takes and
   drops an extra reference with ``mmget()``/``mmput()`` (as a ptrace-like
   access would).  Then it drops its own reference.
 * ``reader<k>`` are users that come and go: ``mmget_not_zero()`` (which,
@@ -23,8 +26,10 @@ import random
 from typing import TYPE_CHECKING
 
 from rcu_harness.kernel import down_write, up_write
+from rcu_harness.scenarios import vma_ops
 from rcu_harness.scenarios.mm import (
     DESIGN_PARAM,
+    LAYOUT_PARAM,
     PAGE,
     Mm,
     Vma,
@@ -34,22 +39,39 @@ from rcu_harness.scenarios.mm import (
     vma_alloc,
     vma_free,
 )
-from rcu_harness.scenarios.readers import spawn_owner_and_readers
+from rcu_harness.scenarios.readers import (
+    READ_KIND_PARAM,
+    READER_SEED_PARAM,
+    spawn_owner_and_readers,
+)
 from rcu_harness.scenarios.registry import Config, Param, Scenario, register
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from rcu_harness.runtime.harness import Harness
 
 OPS = ("mmap", "mmap_gap", "munmap", "split", "munmap_span", "shrink")
+OP_SETS = {
+    "classic": OPS,
+    "mprotect": (*OPS, "mprotect", "merge"),
+    "empty": (*OPS, "unmap_all", "root_entry"),
+    "all": (*OPS, "mprotect", "merge", "unmap_all", "root_entry"),
+}
+"""The owner's operations: ``classic`` (map, unmap, split), plus mprotect()
+three-way splits and merges, plus unmapping everything (the tree becomes
+empty) and reducing the tree to one entry at 0; see :mod:`.vma_ops`."""
 
 
 def owner_ops(cfg: Config) -> list[str]:
     """The owner's operation sequence, fixed by the ``ops_seed`` parameter."""
     rng = random.Random(cfg["ops_seed"])
-    return [rng.choice(OPS) for _ in range(cfg["ops"])]
+    ops = OP_SETS[cfg.values.get("op_set", "classic")]
+    return [rng.choice(ops) for _ in range(cfg["ops"])]
 
 
-def do_op(h: Harness, mm: Mm, vmas: list[Vma], op: str, k: int) -> None:
+def do_op(h: Harness, mm: Mm, vmas: list[Vma], op: str, k: int,
+          layout: str = "low") -> None:
     """One address-space change; the caller holds mmap_lock for write.
 
     The owner reads its own VMAs' bounds unobserved: it holds mmap_lock and
@@ -61,10 +83,15 @@ def do_op(h: Harness, mm: Mm, vmas: list[Vma], op: str, k: int) -> None:
     if not vmas:
         op = "mmap"
     i = k % len(vmas) if vmas else 0
-    if op == "mmap":
+    if op in EXTRA_OPS:
+        EXTRA_OPS[op](h, mm, vmas, bounds, i)
+    elif op == "mmap" and layout != "low":
+        vma_ops.topdown_mmap(h, mm, vmas, bounds, 2 + k % 5)
+    elif op == "mmap":
         top = bounds[-1][1] if vmas else 0x400000
-        start, end = top + (1 + k % 3) * PAGE, top + (3 + k % 5) * PAGE
-        vma = vma_alloc(start, end)
+        start = top + (1 + k % 3) * PAGE
+        end = start + (1 + k % 5) * PAGE
+        vma = vma_alloc(start, end, 0, mm)
         mm_store(h, mm, start, end - 1, vma)
         vmas.append(vma)
     elif op == "mmap_gap":  # map one page in the middle of a gap
@@ -74,7 +101,7 @@ def do_op(h: Harness, mm: Mm, vmas: list[Vma], op: str, k: int) -> None:
             j = gaps[k % len(gaps)]
             hole = bounds[j + 1][0] - bounds[j][1]
             start = bounds[j][1] + (hole // PAGE // 2) * PAGE
-            vma = vma_alloc(start, start + PAGE)
+            vma = vma_alloc(start, start + PAGE, 0, mm)
             mm_store(h, mm, start, start + PAGE - 1, vma)
             vmas.insert(j + 1, vma)
     elif op == "munmap":
@@ -86,8 +113,8 @@ def do_op(h: Harness, mm: Mm, vmas: list[Vma], op: str, k: int) -> None:
         start, end, flags = bounds[i]
         old = vmas[i]
         mid = start + ((end - start) // PAGE // 2) * PAGE
-        low = vma_alloc(start, mid, flags)
-        high = vma_alloc(mid, end, flags)
+        low = vma_alloc(start, mid, flags, mm)
+        high = vma_alloc(mid, end, flags, mm)
         mm_store(h, mm, mid, end - 1, high, span="writer.split")
         mm_store(h, mm, start, mid - 1, low, span="writer.split")
         vmas[i:i + 1] = [low, high]
@@ -108,6 +135,14 @@ def do_op(h: Harness, mm: Mm, vmas: list[Vma], op: str, k: int) -> None:
             vma_free(mm, vma)
 
 
+EXTRA_OPS: dict[str, Callable[..., object]] = {
+    "mprotect": vma_ops.mprotect_split,
+    "merge": vma_ops.merge,
+    "unmap_all": vma_ops.unmap_all,
+    "root_entry": vma_ops.root_entry,
+}
+
+
 def owner_thread(h: Harness, cfg: Config, mm: Mm, vmas: list[Vma]) -> None:
     """Reshape the address space, with an extra reference taken midway."""
     ops = owner_ops(cfg)
@@ -115,7 +150,7 @@ def owner_thread(h: Harness, cfg: Config, mm: Mm, vmas: list[Vma]) -> None:
         if k == len(ops) // 2:
             mmget(h, mm)  # e.g. a ptrace access holding the mm for a while
         down_write(mm.mmap_lock)
-        do_op(h, mm, vmas, op, k)
+        do_op(h, mm, vmas, op, k, cfg["layout"])
         up_write(mm.mmap_lock)
         if k == len(ops) // 2:
             mmput(h, mm, vmas, clear_rcu_always=cfg.bug("mmput-clears-rcu-early"))
@@ -125,8 +160,7 @@ def owner_thread(h: Harness, cfg: Config, mm: Mm, vmas: list[Vma]) -> None:
 def build(h: Harness, cfg: Config) -> None:
     """Set up the mm and spawn the owner and the readers."""
     spawn_owner_and_readers(h, cfg, owner_thread, name="reader",
-                            count=cfg["readers"], reads=cfg["reads"],
-                            kind=cfg["read_kind"])
+                            count=cfg["readers"], reads=cfg["reads"])
 
 def work(cfg: Config) -> int:
     """Steps of one fair execution, from above (measured: 4,450 at 100 VMAs
@@ -142,14 +176,18 @@ register(Scenario(
     "stores) while lockless readers come and go, switching the tree into RCU mode",
     (
         DESIGN_PARAM,
+        LAYOUT_PARAM,
         Param("vmas", 24, "VMAs at the start", 1, 2000),
         Param("layout_seed", 2, "seed of the VMA layout", 0),
         Param("ops", 8, "address-space changes by the owner", 0, 1000),
         Param("ops_seed", 3, "seed of the owner's operation sequence", 0),
+        Param("op_set", "classic", "the owner's operations: classic (mmap, munmap, "
+              "split, spans), mprotect (+ three-way splits, merges), empty (+ unmap "
+              "everything, a single entry at 0) or all", choices=tuple(OP_SETS)),
         Param("readers", 2, "lockless readers", 0, 16),
         Param("reads", 2, "reads per reader", 1, 100),
-        Param("read_kind", "mixed", "iterate, lookup, walk or mixed",
-              choices=("iterate", "lookup", "walk", "mixed")),
+        READ_KIND_PARAM,
+        READER_SEED_PARAM,
     ),
     build,
     work,
