@@ -79,3 +79,9 @@ class ReadRecord:
     def saw(self, index: int, last: int, entry: object) -> None:
         """The reader returned @entry for the range [index, last]."""
         self.results.append((index, last, entry))
+
+    def drop(self) -> None:
+        """The read this record was opened for did not happen after all:
+        leave nothing to check (a FIND without results)."""
+        self.kind = ReadKind.FIND
+        self.results.clear()

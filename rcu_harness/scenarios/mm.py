@@ -321,7 +321,7 @@ def exit_mmap(h: Harness, mm: Mm, vmas: list[Vma]) -> None:
     """
     with h.span("exit_mmap"):
         down_write(mm.mmap_lock)
-        if mm.design is Design.MODERN:
+        if mm.design is not Design.D2021:
             clear_in_rcu(h, mm)
         mt = mm.mm_mt
         tree_lock(mm)

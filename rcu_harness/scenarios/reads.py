@@ -96,30 +96,38 @@ def find_vma_prev(h: Harness, mm: Mm, addr: int, *, rcu: bool = True) -> object:
     """mm/mmap.c:find_vma_prev(): the VMA at or after @addr and the one
     before it (``mas_walk()``, ``mas_prev(&mas, 0)``, then ``mas_find()`` if
     nothing covered @addr).  The kernel caller holds mmap_lock (``rcu=False``);
-    a lockless caller wraps it in rcu_read_lock()."""
+    a lockless caller wraps it in rcu_read_lock().
+
+    Its three answers are checked as one read each, all spanning the whole
+    call: the walk (FIND), the previous VMA (LAST below the walk's range)
+    and, when the walk found a gap, the next VMA (FIRST from @addr).
+    """
     mt = mm.mm_mt
     mas = MaState(mt, addr, addr)
     with h.span("reader.find_vma_prev"), \
-            h.reading(mt, ReadKind.FIND, addr, addr) as walk_rd:
+            h.reading(mt, ReadKind.FIND, addr, addr) as walk_rd, \
+            h.reading(mt, ReadKind.LAST, 0, 0) as prev_rd, \
+            h.reading(mt, ReadKind.FIRST, addr, ULONG_MAX) as next_rd:
         _lock(rcu)
         vma = mas_walk(mas)
         _saw(walk_rd, mas, vma)
-        if mas.index:
-            below = mas.index - 1
-            with h.reading(mt, ReadKind.LAST, 0, below) as prev_rd:
-                prev = mas_prev(mas, 0)
-                if prev is None:
-                    prev_rd.saw(below, below, None)
-                else:
-                    _saw(prev_rd, mas, prev)
+        below = mas.index - 1 if mas.index else -1
+        prev = mas_prev(mas, 0)
+        if below < 0:
+            prev_rd.drop()
+        elif prev is None:
+            prev_rd.limit = below
+            prev_rd.saw(below, below, None)
         else:
-            mas_prev(mas, 0)
+            prev_rd.limit = below
+            _saw(prev_rd, mas, prev)
         if vma is None:
-            with h.reading(mt, ReadKind.FIRST, addr, ULONG_MAX) as next_rd:
-                vma = mas_find(mas, ULONG_MAX)
-                next_rd.saw(mas.index if vma is not None else addr,
-                            mas.index if vma is not None else addr, vma)
-                touch_vma(vma)
+            vma = mas_find(mas, ULONG_MAX)
+            point = max(mas.index, addr) if vma is not None else addr
+            next_rd.saw(point, point, vma)
+            touch_vma(vma)
+        else:
+            next_rd.drop()
         _unlock(rcu)
     return vma
 

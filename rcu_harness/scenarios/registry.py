@@ -110,6 +110,8 @@ class Scenario:
     """An upper estimate of the scheduling steps one execution of @cfg takes
     under a fair strategy (from its operations, VMAs and readers): the
     default step bound is :data:`STEP_BOUND_FACTOR` times it."""
+    check: Callable[[dict[str, Any]], str] | None = field(default=None, repr=False)
+    """Cross-parameter check: a one-line problem with the values, or ''."""
 
     def param(self, name: str) -> Param:
         """The parameter @name, or a ScenarioError listing the known ones."""
@@ -184,6 +186,9 @@ def configure(name: str, overrides: Mapping[str, object] | None = None,
         values[key] = scenario.param(key).parse(value)
     if values.get(KERNEL_FIXES) == "":
         del values[KERNEL_FIXES]
+    problem = scenario.check(values) if scenario.check is not None else ""
+    if problem:
+        raise ScenarioError(f"scenario {name}: {problem}")
     return Config(name, MappingProxyType(values), mutant)
 
 
@@ -210,4 +215,9 @@ def program(cfg: Config) -> Callable[[Harness], None]:
 
 def _load() -> None:
     """Import the scenario modules (they register themselves)."""
-    from rcu_harness.scenarios import dup_mmap, mmput_race, transitions  # noqa: F401
+    from rcu_harness.scenarios import (  # noqa: F401
+        dup_mmap,
+        mmput_race,
+        stack_expand,
+        transitions,
+    )
