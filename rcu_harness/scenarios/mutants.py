@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from types import FunctionType, MappingProxyType
 from typing import TYPE_CHECKING, Any
 
-from maple import alloc, iterate, node, store, tree, walk, write
+from maple import alloc, iterate, node, store, topiary, tree, walk, write
 from maple.alloc import mas_free, mas_node_count_gfp, mas_pop_node
 from maple.bignode import mas_bulk_rebalance, mas_leaf_set_meta, memcpy
 from maple.defs import (
@@ -37,6 +37,7 @@ from maple.state import mas_is_err, xa_err
 from maple.topiary import mas_put_in_tree
 from maple.tree import mt_in_rcu
 from rcu_harness.rcu import gp
+from rcu_harness.scenarios import mutant_variants
 from rcu_harness.scenarios.registry import ScenarioError
 
 if TYPE_CHECKING:
@@ -170,6 +171,50 @@ def mas_expected_entries_short(mas: Any, nr_entries: int) -> int:
 
 # -- the registry --------------------------------------------------------------
 
+_RT = {"layout": "dense", "ops": 16, "readers": 3, "reads": 3}
+"""rcu_transitions as the reader-path mutants are scored in."""
+READER_MUTANTS = (
+    Mutant("fault-skips-vma-recheck",
+           "lock_vma_under_rcu() uses the VMA mas_walk() found without re-checking "
+           "that its bounds (changed in place by a split) still cover the address",
+           ("rcu_transitions",), MappingProxyType({
+               **_RT, "read_kind": "fault", "op_set": "mprotect"})),
+    Mutant("prev-skips-dead-check",
+           "mas_prev_slot()/mas_prev_node() use slot values without re-checking "
+           "for a dead node (the reverse walk of find_vma_prev(), vma_prev())",
+           ("rcu_transitions",), MappingProxyType({**_RT, "read_kind": "reverse"}),
+           (Patch(iterate.mas_prev_slot, mutant_variants.mas_prev_slot_trusting,
+                  ("maple.iterate",)),)),
+    Mutant("vma-find-end-inclusive",
+           "vma_find() passes end, not end - 1, to mas_find(): for_each_vma_range() "
+           "returns the VMA starting at end",
+           ("rcu_transitions",), MappingProxyType({**_RT, "read_kind": "range"})),
+    Mutant("maps-resume-without-pause",
+           "the /proc/PID/maps walk drops the RCU lock between VMAs without "
+           "mas_pause(), resuming from the node it had",
+           ("rcu_transitions",), MappingProxyType({**_RT, "read_kind": "maps"})),
+    Mutant("expand-without-page-table-lock",
+           "expand_downwards()/expand_upwards() store the grown VMA under the mmap "
+           "read lock without mm->page_table_lock, racing the other expansion",
+           ("stack_expand",)),
+    Mutant("destroy-frees-at-once",
+           "mtree_destroy() of an RCU-mode tree frees the nodes at once "
+           "(mte_destroy_walk() ignoring RCU mode) under readers still inside",
+           ("tree_destroy",), MappingProxyType({"read_kind": "walk"}),
+           (Patch(topiary.mte_destroy_walk,
+                  mutant_variants.mte_destroy_walk_at_once),)),
+    Mutant("root-entry-any-index",
+           "mas_start() returns a single-entry tree's root entry (index 0) for any "
+           "index",
+           ("rcu_transitions",), MappingProxyType({
+               **_RT, "read_kind": "mt_find", "op_set": "empty"}),
+           (Patch(walk.mas_start, mutant_variants.mas_start_root_any_index,
+                  ("maple.walk", "maple.iterate")),)),
+)
+"""Mutants of the reader kinds, the 2023 design, the empty and single-entry
+trees and mtree_destroy() under readers: each needs a behaviour that only the
+new reader kinds, owner operations or scenarios have."""
+
 _READERS = ("maple.walk", "maple.iterate")
 
 
@@ -238,6 +283,7 @@ MUTANTS: dict[str, Mutant] = {m.name: m for m in (
        "dup_mmap()'s error path leaves through loop_out without mas_destroy() "
        "(the preallocated nodes leak)",
        ("dup_mmap",), params={"fatal_signal_at": 3}),
+    *READER_MUTANTS,
 )}
 
 

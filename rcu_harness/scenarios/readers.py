@@ -90,8 +90,9 @@ def walk(h: Harness, mm: Mm, index: int, *, rcu: bool = True) -> object:
     return vma
 
 
-Targets = tuple[list[int], list[tuple[int, int]]]
-"""Points (indexes) and windows ([first, last]) a reader aims at."""
+Targets = tuple[list[int], list[tuple[int, int]], list[int]]
+"""Points (indexes), windows ([first, last]) and fault addresses a reader
+aims at."""
 
 READ_KINDS: dict[str, str] = {
     "iterate": "for_each_vma() over the whole tree (mas_find to ULONG_MAX)",
@@ -137,7 +138,7 @@ def kinds_of(cfg: Config, reader: int, reads: int) -> list[str]:
 def read_once(h: Harness, cfg: Config, mm: Mm, targets: Targets, how: str,
               use_rcu: bool) -> None:
     """One read of kind @how, aimed by the strategy (``h.random``)."""
-    points, windows = targets
+    points, windows, faults = targets
     if how == "iterate":
         iterate(h, mm, rcu=use_rcu)
     elif how == "lookup":
@@ -146,9 +147,10 @@ def read_once(h: Harness, cfg: Config, mm: Mm, targets: Targets, how: str,
     elif how == "walk":
         walk(h, mm, points[h.random(len(points))], rcu=use_rcu)
     elif how == "maps":
-        reads.maps_walk(h, mm, rcu=use_rcu)
+        reads.maps_walk(h, mm, rcu=use_rcu,
+                        pause=not cfg.bug("maps-resume-without-pause"))
     elif how == "fault":
-        reads.lock_vma_under_rcu(h, mm, points[h.random(len(points))],
+        reads.lock_vma_under_rcu(h, mm, faults[h.random(len(faults))],
                                  recheck=not cfg.bug("fault-skips-vma-recheck"))
     elif how in ("reverse", "prev", "find_vma_prev"):
         fn = {"reverse": reads.iterate_rev, "prev": reads.prev_walk,
@@ -157,7 +159,8 @@ def read_once(h: Harness, cfg: Config, mm: Mm, targets: Targets, how: str,
     else:
         first, last = windows[h.random(len(windows))]
         if how == "range":
-            reads.iterate_range(h, mm, first, last, rcu=use_rcu)
+            reads.iterate_range(h, mm, first, last, rcu=use_rcu,
+                                inclusive_end=cfg.bug("vma-find-end-inclusive"))
         elif how == "mt_find":
             reads.find_vma_intersection(h, mm, first, last)
         else:
@@ -193,6 +196,15 @@ def aim_points(layout: list[tuple[int, int, int]]) -> list[int]:
     for start, end, _flags in layout:
         points += [start + (end - start) // 2, end]
     return points or [0]
+
+
+def aim_faults(layout: list[tuple[int, int, int]]) -> list[int]:
+    """Fault addresses: the first, a middle and the last page of each VMA
+    (splits and expansions move the first and last pages between VMAs)."""
+    out = []
+    for start, end, _flags in layout:
+        out += [start, start + (end - start) // 2 // PAGE * PAGE, end - PAGE]
+    return out or [0]
 
 
 def leaf_ranges(mm: Mm) -> list[tuple[int, int]]:
@@ -235,7 +247,7 @@ def spawn_owner_and_readers(h: Harness, cfg: Config, owner: Callable[..., None],
     layout = vma_layout(cfg["vmas"], seed=cfg["layout_seed"],
                         layout=cfg.values.get("layout", "low"))
     vmas = populate(h, mm, layout)
-    targets = (aim_points(layout), aim_windows(mm, layout))
+    targets = (aim_points(layout), aim_windows(mm, layout), aim_faults(layout))
     h.spawn("owner", owner, h, cfg, mm, vmas, refs=(mm.mm_users,))
     for k in range(count):
         h.spawn(f"{name}{k}", partial(lockless_reader, reader=k, reads=reads,

@@ -133,15 +133,17 @@ def find_vma_prev(h: Harness, mm: Mm, addr: int, *, rcu: bool = True) -> object:
 
 
 def iterate_range(h: Harness, mm: Mm, first: int, last: int, *,
-                  rcu: bool = True) -> int:
-    """``for_each_vma_range(vmi, vma, last + 1)``: ``mas_find(&mas, last)``
-    from @first, a bounded iteration."""
+                  rcu: bool = True, inclusive_end: bool = False) -> int:
+    """``for_each_vma_range(vmi, vma, last + 1)``: ``vma_find(vmi, end)`` is
+    ``mas_find(&vmi->mas, end - 1)`` from @first, a bounded iteration.
+    ``inclusive_end`` is the mutant that passes ``end`` itself."""
     mt = mm.mm_mt
     mas = MaState(mt, first, first)
+    limit = last + 1 if inclusive_end else last
     with h.span("reader.range"), \
             h.reading(mt, ReadKind.ITERATE, first, last) as rd:
         _lock(rcu)
-        while (vma := mas_find(mas, last)) is not None:
+        while (vma := mas_find(mas, limit)) is not None:
             _saw(rd, mas, vma)
         _unlock(rcu)
     return len(rd.results)
@@ -185,13 +187,14 @@ def mt_for_each(h: Harness, mm: Mm, first: int, last: int) -> int:
     return len(rd.results)
 
 
-def maps_walk(h: Harness, mm: Mm, *, rcu: bool = True) -> int:
+def maps_walk(h: Harness, mm: Mm, *, rcu: bool = True, pause: bool = True) -> int:
     """The /proc/PID/maps pattern: one VMA per read-side section.
 
     ``mas_find()`` one VMA, show it, ``mas_pause()``, drop the RCU lock (the
     seq_file buffer is copied out; the task may be preempted), take it again
     and resume at ``last + 1`` (fs/proc/task_mmu.c, lockless since 6.16; the
-    same loop runs under mmap_read_lock before that).
+    same loop runs under mmap_read_lock before that).  ``pause=False`` is the
+    mutant that keeps the node it found across the unlocked stretch.
     """
     mt = mm.mm_mt
     mas = MaState(mt, 0, 0)
@@ -201,7 +204,8 @@ def maps_walk(h: Harness, mm: Mm, *, rcu: bool = True) -> int:
             vma = mas_find(mas, ULONG_MAX)
             if vma is not None:
                 _saw(rd, mas, vma)
-                mas_pause(mas)
+                if pause:
+                    mas_pause(mas)
             _unlock(rcu)
             if vma is None:
                 break

@@ -220,4 +220,5 @@ def _load() -> None:
         mmput_race,
         stack_expand,
         transitions,
+        tree_destroy,
     )

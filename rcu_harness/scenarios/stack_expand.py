@@ -93,6 +93,7 @@ from rcu_harness.scenarios.mm import (
 from rcu_harness.scenarios.readers import (
     READ_KIND_PARAM,
     READER_SEED_PARAM,
+    aim_faults,
     aim_windows,
     lockless_reader,
 )
@@ -119,7 +120,7 @@ class Stacks:
         full = layout + self.region
         points = [s + (e - s) // 2 for s, e, _ in full] + [e for s, e, _ in full]
         points += [s - PAGE for s, _e, _f in self.region]
-        self.targets = (points, aim_windows(self.mm, full))
+        self.targets = (points, aim_windows(self.mm, full), aim_faults(full))
 
 
 def growing_region(base: int, gap_pages: int,
