@@ -313,7 +313,8 @@ class ReaderApiMachine(RuleBasedStateMachine):
         # A NULL range the tree splits at a node boundary: the model's part
         # must lie in the reference's gap; continue from the model's part.
         lo, hi, entry = cur.range_at(cur.index)
-        assert entry is None and (lo, hi) == (cur.index, cur.last), where
+        assert entry is None, where
+        assert (lo, hi) == (cur.index, cur.last), where
         assert lo <= mas.index <= mas.last <= hi, where
         cur.index, cur.last = mas.index, mas.last
 
@@ -429,11 +430,13 @@ def test_a_limit_hit_before_any_walk_leaves_no_node() -> None:
     mt = MapleTree(0)
     mtree_store_range(mt, 10, 20, 1)
     mas = MaState(mt, 0, 0)
-    assert mas_next(mas, 0) is None and mas.status == ma_overflow
+    assert mas_next(mas, 0) is None
+    assert mas.status == ma_overflow
     assert mas.node is None
     with pytest.raises(Exception):  # noqa: B017, PT011 - the kernel oopses here
         mas_next(mas, ULONG_MAX)
     mas = MaState(mt, 5, 5)
-    assert mas_prev(mas, 5) is None and mas.status == ma_underflow
+    assert mas_prev(mas, 5) is None
+    assert mas.status == ma_underflow
     with pytest.raises(Exception):  # noqa: B017, PT011
         mas_prev(mas, 0)
