@@ -12,7 +12,14 @@ from types import FunctionType
 from typing import Any
 
 from maple import iterate, topiary, walk
-from maple.defs import MAPLE_NODE_SLOTS, ULONG_MAX, ma_active, ma_none, ma_root
+from maple.defs import (
+    MAPLE_NODE_SLOTS,
+    ULONG_MAX,
+    ma_active,
+    ma_none,
+    ma_root,
+    ma_start,
+)
 from maple.node import MapleEnode, mte_dead_node
 from maple.topiary import mt_destroy_walk
 
@@ -49,7 +56,7 @@ mas_prev_slot_trusting = with_globals(
 def mas_start_root_any_index(mas: Any) -> Any:
     """mas_start() returning a single-entry tree's root entry for any index
     (the ``mas->index > 0`` test dropped) (mutant)."""
-    if mas.status != walk.ma_start:
+    if mas.status != ma_start:
         return None
     mas.min = 0
     mas.max = ULONG_MAX
