@@ -178,7 +178,8 @@ READER_MUTANTS = (
            "lock_vma_under_rcu() uses the VMA mas_walk() found without re-checking "
            "that its bounds (changed in place by a split) still cover the address",
            ("rcu_transitions",), MappingProxyType({
-               **_RT, "read_kind": "fault", "op_set": "mprotect"})),
+               **_RT, "read_kind": "fault", "op_set": "mprotect", "ops": 32,
+               "reads": 6, "layout": "low"})),
     Mutant("prev-skips-dead-check",
            "mas_prev_slot()/mas_prev_node() use slot values without re-checking "
            "for a dead node (the reverse walk of find_vma_prev(), vma_prev())",

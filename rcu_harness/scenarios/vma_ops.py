@@ -38,10 +38,15 @@ Bounds = list[tuple[int, int, int]]
 
 
 def mprotect_split(h: Harness, mm: Mm, vmas: list[Vma], bounds: Bounds, i: int) -> bool:
-    """mprotect() of [start + PAGE, end - PAGE) of VMA @i: a three-way split."""
-    start, end, flags = bounds[i]
-    if end - start < 3 * PAGE:
+    """mprotect() of [start + PAGE, end - PAGE) of the first VMA at or after
+    @i (wrapping) that has three pages or more: a three-way split."""
+    n = len(vmas)
+    big = [j for j in [*range(i, n), *range(0, i)]
+           if bounds[j][1] - bounds[j][0] >= 3 * PAGE]
+    if not big:
         return False
+    i = big[0]
+    start, end, flags = bounds[i]
     vma = vmas[i]
     a, b = start + PAGE, end - PAGE
     low = vma_alloc(start, a, flags, mm)  # __split_vma(vmi, vma, a, 1)
