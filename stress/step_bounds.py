@@ -38,6 +38,13 @@ GRID: tuple[tuple[str, dict[str, object]], ...] = (
     ("mmput_race", {}), ("mmput_race", {"vmas": 100}), ("mmput_race", {"vmas": 300}),
     ("mmput_race", {"vmas": 100, "racers": 8}),
     ("mmput_race", {"vmas": 100, "ops": 50}),
+    ("rcu_transitions", {"vmas": 100, "read_kind": "all", "op_set": "all"}),
+    ("rcu_transitions", {"vmas": 300, "read_kind": "all", "reads": 8}),
+    ("stack_expand", {}), ("stack_expand", {"vmas": 100}),
+    ("stack_expand", {"vmas": 300, "readers": 4, "locked_readers": 4}),
+    ("stack_expand", {"vmas": 100, "grows": 32}),
+    ("tree_destroy", {}), ("tree_destroy", {"vmas": 100}),
+    ("tree_destroy", {"vmas": 300, "readers": 4, "reads": 8}),
 )
 
 

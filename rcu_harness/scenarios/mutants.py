@@ -208,7 +208,8 @@ READER_MUTANTS = (
            "mas_start() returns a single-entry tree's root entry (index 0) for any "
            "index",
            ("rcu_transitions",), MappingProxyType({
-               **_RT, "read_kind": "mt_find", "op_set": "empty"}),
+               **_RT, "read_kind": "mt_find", "op_set": "empty", "ops": 8,
+               "ops_seed": 11, "reads": 4}),
            (Patch(walk.mas_start, mutant_variants.mas_start_root_any_index,
                   ("maple.walk", "maple.iterate")),)),
 )

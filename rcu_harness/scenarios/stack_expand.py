@@ -280,6 +280,13 @@ def build(h: Harness, cfg: Config) -> None:
                 h, cfg, w.mm, w.vmas, w.targets)
 
 
+def work(cfg: Config) -> int:
+    """Steps of one fair execution, from above (BENCHMARKS.md, *Step bounds*)."""
+    reads = (cfg["readers"] + cfg["locked_readers"]) * cfg["reads"]
+    writes = cfg["expanders"] * cfg["grows"]
+    return int(2000 + 400 * writes + (cfg["vmas"] + 5) * (10 + 25 * reads))
+
+
 def check(values: dict[str, object]) -> str:
     """Lockless readers need RCU mode: none exist in a 6.1/6.2 tree."""
     if not values["rcu"] and values["readers"] and values["design"] == "2023":
@@ -317,5 +324,6 @@ register(Scenario(
         Param("layout_seed", 5, "seed of the VMA layout", 0),
     ),
     build,
+    work,
     check,
 ))

@@ -83,6 +83,12 @@ def build(h: Harness, cfg: Config) -> None:
         h.spawn(f"reader{k}", partial(rcu_reader, k=k), h, cfg, mm, targets)
 
 
+def work(cfg: Config) -> int:
+    """Steps of one fair execution, from above (BENCHMARKS.md, *Step bounds*)."""
+    reads = cfg["readers"] * cfg["reads"]
+    return int(2000 + 300 * cfg["ops"] + cfg["vmas"] * (20 + 25 * reads))
+
+
 register(Scenario(
     "tree_destroy",
     "mtree_destroy() of an RCU-mode tree while lockless readers are inside "
@@ -98,4 +104,5 @@ register(Scenario(
         READER_SEED_PARAM,
     ),
     build,
+    work,
 ))
