@@ -81,7 +81,8 @@ def main() -> int:
         f"Command: `python stress/clean_settings.py --executions {args.executions} "
         f"--seed {args.seed} --write` (mix, the default strategy; distinct "
         "findings by kind).", "", *machine(), "",
-        "| setting | scenario | executions | seconds | findings | kernel bug expected |",
+        "| setting | scenario | executions | seconds | findings "
+        "| kernel bug expected |",
         "|---|---|---|---|---|---|",
     ]
     for name, scenario, params, expected in SETTINGS:
