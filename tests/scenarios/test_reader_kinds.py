@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import pytest
 
 from rcu_harness.scenarios import ScenarioError, configure, explore_scenario
@@ -42,10 +44,10 @@ def test_layouts_sit_where_a_process_has_its_vmas():
     assert la57[-1][1] > 1 << 47
     assert la57[-1][1] <= TASK_SIZE_57
     dense = make_layout("dense", 12, seed=1)
-    assert all(b[0] - a[1] == 0x1000 for a, b in zip(dense, dense[1:], strict=False))
+    assert all(b[0] - a[1] == 0x1000 for a, b in pairwise(dense))
     for out in (x86, la57, dense, make_layout("low", 12, seed=1)):
         assert len(out) == 12
-        assert all(a[1] <= b[0] for a, b in zip(out, out[1:], strict=False))
+        assert all(a[1] <= b[0] for a, b in pairwise(out))
 
 
 def test_all_gives_each_reader_its_own_kinds_from_the_reader_seed():
