@@ -49,10 +49,8 @@ def row(mutant: str, args: argparse.Namespace) -> str:
 
     bug = MUTANTS[mutant]
     cells = []
-    for scenario in (*OLD, bug.scenario):
-        params = {"layout": "low"} if scenario in OLD else dict(bug.params)
-        if scenario == bug.scenario and scenario in OLD:
-            params = dict(bug.params)
+    for k, scenario in enumerate((*OLD, bug.scenario)):
+        params = {"layout": "low"} if k < len(OLD) else dict(bug.params)
         found = [run(scenario, mutant, params, args.executions, s)
                  for s in range(args.seeds)]
         hits = [f for f in found if f[0]]

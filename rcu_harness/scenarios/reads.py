@@ -193,17 +193,24 @@ def maps_walk(h: Harness, mm: Mm, *, rcu: bool = True, pause: bool = True) -> in
     ``mas_find()`` one VMA, show it, ``mas_pause()``, drop the RCU lock (the
     seq_file buffer is copied out; the task may be preempted), take it again
     and resume at ``last + 1`` (fs/proc/task_mmu.c, lockless since 6.16; the
-    same loop runs under mmap_read_lock before that).  ``pause=False`` is the
+    same loop runs under mmap_read_lock before that).  The entry found on
+    resuming covers ``last + 1`` but may start before it (a merge or an
+    expansion grew it back over what was shown); it is not shown again.  ``pause=False`` is the
     mutant that keeps the node it found across the unlocked stretch.
     """
     mt = mm.mm_mt
     mas = MaState(mt, 0, 0)
+    shown = -1  # end of what was shown; a VMA grown back over it is skipped
     with h.span("reader.maps"), h.reading(mt, ReadKind.ITERATE) as rd:
         while True:
             _lock(rcu)
             vma = mas_find(mas, ULONG_MAX)
             if vma is not None:
-                _saw(rd, mas, vma)
+                if mas.index > shown:
+                    _saw(rd, mas, vma)
+                else:
+                    touch_vma(vma)
+                shown = mas.last
                 if pause:
                     mas_pause(mas)
             _unlock(rcu)

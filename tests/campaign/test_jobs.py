@@ -103,11 +103,14 @@ def test_an_adhoc_job_is_one_run_of_the_scenario():
     assert adhoc_job("mmput_race").runs == (RunSpec("mmput_race"),)
 
 
-def test_the_default_job_runs_the_three_scenarios_on_the_correct_model():
+def test_the_default_job_covers_every_reader_kind_and_the_2023_writers():
     job = load_job(DEFAULT_JOB)
     assert sorted(r.scenario for r in job.runs) == ["dup_mmap", "mmput_race",
-                                                    "rcu_transitions"]
-    assert all(r.mutant is None and not r.params for r in job.runs)
+                                                    "rcu_transitions", "stack_expand"]
+    assert all(r.mutant is None for r in job.runs)
+    params = {r.scenario: dict(r.params) for r in job.runs}
+    assert params["rcu_transitions"] == {"read_kind": "all", "op_set": "mprotect"}
+    assert params["stack_expand"] == {}  # the 2023 design, x86_64 layout
     assert sum(r.time for r in job.runs) <= 75
 
 
