@@ -195,8 +195,9 @@ def maps_walk(h: Harness, mm: Mm, *, rcu: bool = True, pause: bool = True) -> in
     and resume at ``last + 1`` (fs/proc/task_mmu.c, lockless since 6.16; the
     same loop runs under mmap_read_lock before that).  The entry found on
     resuming covers ``last + 1`` but may start before it (a merge or an
-    expansion grew it back over what was shown); it is not shown again.  ``pause=False`` is the
-    mutant that keeps the node it found across the unlocked stretch.
+    expansion grew it back over what was shown); it is not shown again.
+    ``pause=False`` is the mutant that keeps the node it found across the
+    unlocked stretch.
     """
     mt = mm.mm_mt
     mas = MaState(mt, 0, 0)
