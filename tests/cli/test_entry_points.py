@@ -33,7 +33,8 @@ def test_python_dash_m_lists_mutants_as_json():
 
 
 @pytest.mark.parametrize(("what", "names"), [
-    ("scenarios", {"dup_mmap", "rcu_transitions", "mmput_race"}),
+    ("scenarios", {"dup_mmap", "rcu_transitions", "mmput_race", "stack_expand",
+                   "tree_destroy"}),
     ("strategies", {"mix", "random", "pct", "dfs"}),
 ])
 def test_list_prints_a_table_or_json(capsys, what, names):
@@ -95,5 +96,5 @@ def test_cwd_does_not_matter_for_the_default_job(tmp_path):
     done = run("stress", "--executions", "1", "--out", tmp_path / "o", "--json",
                "--quiet", "--no-report", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
-    assert len(json.loads(done.stdout)["runs"]) == 3
+    assert len(json.loads(done.stdout)["runs"]) == 4
     assert tmp_path != ROOT
