@@ -15,9 +15,9 @@ the previous range.
 
 Trees include the empty tree and the single entry at 0 held in ``ma_root``.
 Stores happen between calls after ``mas_pause()`` of a state that holds a
-node (the documented way to let go of the tree), or with the cursor reset.  The kernel driver of the
-oracle does not yet expose the reader API (the oracle issue extends it), so
-this test compares against the reference only.
+node (the documented way to let go of the tree), or with the cursor reset.
+The kernel driver of the oracle does not yet expose the reader API (the
+oracle issue extends it), so this test compares against the reference only.
 """
 
 from __future__ import annotations
