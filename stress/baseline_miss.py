@@ -8,7 +8,10 @@ with its patches in place, in the three first scenarios as they were before
 the reader kinds, owner operations and layouts existed (default parameters,
 ``layout=low``, ``read_kind=mixed``, ``op_set=classic``), with mix for
 --executions executions from each of --seeds base seeds, and beside it in
-its own scoring scenario.  --write puts the table into reports/BENCHMARKS.md.
+its own scoring scenario.  A scenario-level mutant (no model patch) lives in
+code the old scenarios never run (a new reader kind, owner operation or
+scenario): its old cells say ``unreachable``.  --write puts the table into
+reports/BENCHMARKS.md.
 """
 
 from __future__ import annotations
@@ -51,6 +54,9 @@ def row(mutant: str, args: argparse.Namespace) -> str:
     cells = []
     for k, scenario in enumerate((*OLD, bug.scenario)):
         params = {"layout": "low"} if k < len(OLD) else dict(bug.params)
+        if k < len(OLD) and not bug.patches:
+            cells.append("unreachable")  # its code path is in new code only
+            continue
         found = [run(scenario, mutant, params, args.executions, s)
                  for s in range(args.seeds)]
         hits = [f for f in found if f[0]]
