@@ -36,7 +36,7 @@ def test_integer_parameters_are_checked(value, message):
 
 
 def test_choices_and_booleans_are_checked():
-    with pytest.raises(ScenarioError, match="one of 2021, modern"):
+    with pytest.raises(ScenarioError, match="one of 2021, 2023, modern"):
         configure("dup_mmap", {"design": "2030"})
     assert configure("dup_mmap", {"child_visible_early": "yes"})["child_visible_early"]
     with pytest.raises(ScenarioError, match="true or false"):
