@@ -136,8 +136,56 @@ OVERFLOW_STATE_NULL_NODE = KnownFinding(
                 "rcu_harness.oracle diff --trace t"),
 )
 
+NEVER = r"(?!)"
+"""A crash-line pattern that matches nothing: a finding the oracle's
+single-threaded driver cannot show."""
+
+STACKROT = KnownFinding(
+    id="stackrot-cve-2023-3269",
+    title=("use-after-free of a maple node by a walker holding only the mmap read "
+           "lock while a stack expansion replaces it (StackRot, CVE-2023-3269)"),
+    kind="use-after-free",
+    message=r"of freed maple_node by (locked|expander)\d+/",
+    kernel_crash=NEVER,
+    model_crash=NEVER,
+    what=("Linux 6.1-6.4 expanded stacks under the mmap read lock; in RCU mode "
+          "the node an expansion replaces (one that consumes the gap to a "
+          "PROT_NONE neighbour, or crosses a node boundary) is freed after a grace "
+          "period, and find_vma_prev() or another expansion's mas_prev(), which "
+          "walk under the read lock without rcu_read_lock(), may still be in it."),
+    versions="Linux 6.1 to 6.4 (design=2023); fixed in 6.5 by expanding the stack "
+             "under the mmap write lock (design=modern)",
+    confirmed=("public report CVE-2023-3269 (StackRot); the model's stack_expand "
+               "scenario in the 2023 design reproduces it and is clean in the "
+               "modern one"),
+    fix="",
+    reproducer="rcu-harness stress --scenario stack_expand --set guard_gap=false",
+)
+
+SYZBOT_STACK_GAP = KnownFinding(
+    id="syzbot-stack-gap-2023",
+    title=("a reader under the mmap read lock sees a node being rewritten when a "
+           "stack expansion consumes the gap outside RCU mode (syzbot, March 2023)"),
+    kind="result-inconsistent",
+    message=r"^(locked|expander)\d+/\d+: ",
+    kernel_crash=NEVER,
+    model_crash=NEVER,
+    what=("Linux 6.1/6.2 (tree not in RCU mode): an expansion that consumes the "
+          "whole gap to a neighbour with no guard gap rewrites the leaf in place "
+          "under tasks walking it with the mmap read lock (a BUG_ON in mm/mmap.c "
+          "in the report)."),
+    versions="Linux 6.1, 6.2 (design=2023, rcu=false); fixed by enabling RCU mode "
+             "for the VMA tree (commit 3dd4432549415, 6.3 and 6.1.y)",
+    confirmed=("syzbot report 8d95422d3537159ca390; the model's stack_expand "
+               "scenario with rcu=false, guard_gap=false reproduces a torn read"),
+    fix="",
+    reproducer=("rcu-harness stress --scenario stack_expand --set rcu=false "
+                "--set guard_gap=false --set readers=0"),
+)
+
 CATALOGUE: tuple[KnownFinding, ...] = (REWALK_NULL_NODE, OVERFLOW_STATE_NULL_NODE,
-                                       RCU_DESTROY_DEAD_LEAVES)
+                                       RCU_DESTROY_DEAD_LEAVES, STACKROT,
+                                       SYZBOT_STACK_GAP)
 """Every known kernel finding."""
 
 

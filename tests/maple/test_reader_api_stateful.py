@@ -16,8 +16,9 @@ the previous range.
 Trees include the empty tree and the single entry at 0 held in ``ma_root``.
 Stores happen between calls after ``mas_pause()`` of a state that holds a
 node (the documented way to let go of the tree), or with the cursor reset.
-The kernel driver of the oracle does not yet expose the reader API (the
-oracle issue extends it), so this test compares against the reference only.
+The comparison with the real lib/maple_tree.c is the oracle's reader-API
+differential (tests/oracle/test_reader_api.py); this test compares the
+model with the reference.
 """
 
 from __future__ import annotations
@@ -438,7 +439,7 @@ def test_a_limit_hit_before_any_walk_leaves_no_node() -> None:
     assert mas.status == ma_overflow
     assert mas.node is None
     with pytest.raises(Exception):  # noqa: B017, PT011 - the kernel oopses here
-        mas_next(mas, ULONG_MAX)
+        mas_next(mas, ULONG_MAX)  # catalogued: maple-overflow-state-null-node
     mas = MaState(mt, 5, 5)
     assert mas_prev(mas, 5) is None
     assert mas.status == ma_underflow
