@@ -39,7 +39,9 @@ SETTINGS: tuple[tuple[str, str, dict[str, object], str], ...] = (
     ("op_set=empty, point readers", "rcu_transitions",
      {"op_set": "empty", "read_kind": "walk"}, ""),
     ("op_set=empty, all readers", "rcu_transitions",
-     {"op_set": "empty", "read_kind": "all"}, "issue 19 (NULL dereference)"),
+     {"op_set": "empty", "read_kind": "all"}, "maple-rewalk-null-node"),
+    ("op_set=empty, all readers, kernel_fixes=rewalk-no-node", "rcu_transitions",
+     {"op_set": "empty", "read_kind": "all", "kernel_fixes": "rewalk-no-node"}, ""),
     ("stack_expand 2023", "stack_expand", {}, ""),
     ("stack_expand 2023 rcu=false", "stack_expand", {"rcu": False, "readers": 0}, ""),
     ("stack_expand 2023 guard_gap=false", "stack_expand", {"guard_gap": False},
@@ -51,8 +53,9 @@ SETTINGS: tuple[tuple[str, str, dict[str, object], str], ...] = (
      {"design": "modern", "guard_gap": False}, ""),
     ("stack_expand 2021", "stack_expand", {"design": "2021"}, ""),
     ("tree_destroy, point readers", "tree_destroy", {"read_kind": "walk"}, ""),
-    ("tree_destroy, all readers", "tree_destroy", {},
-     "issue 19 (NULL dereference)"),
+    ("tree_destroy, all readers", "tree_destroy", {}, "maple-rewalk-null-node"),
+    ("tree_destroy, all readers, kernel_fixes=rewalk-no-node", "tree_destroy",
+     {"kernel_fixes": "rewalk-no-node"}, ""),
 )
 
 
