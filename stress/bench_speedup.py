@@ -1,0 +1,182 @@
+"""Benchmark: executions per second of the default scenarios, before and after.
+
+Compares two source trees side by side on this machine: ``--before`` is a
+git revision (exported with ``git archive`` into a temporary directory) or
+a directory, ``--after`` this checkout by default.  For each repetition,
+each scenario is run in a fresh process per tree, the trees alternating
+(before, after, after, before, ...), by ``stress/speed_probe.py``: the
+scenario's executions 0..N-1 as a campaign worker runs them (``mix``, base
+seed 0, no events).  Rates are executions per CPU second of the probe
+process (``time.process_time``: other processes on the shared machine do
+not count, cache and SMT contention still does), medians over repetitions.
+The probe also reports a digest of every execution's schedule: equal
+digests mean both trees made the same decisions in every execution.
+
+Cost per scheduling point: CPU seconds over the points made, beside a bare
+greenlet switch round trip measured in the same process after the run.
+
+``--callgrind K``: instead of timing, count instructions per execution
+with ``valgrind --tool=callgrind`` (runs of 1 and 1+K executions, the
+difference divided by K; ``PYTHONHASHSEED=0``), which no other load on the
+machine changes.
+
+Usage: python stress/bench_speedup.py [--before fe6e064] [--reps 5]
+       [--callgrind 4] [--write reports/BENCHMARKS.md]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tarfile
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from stress.benchlib import machine, write_section
+
+ROOT = Path(__file__).resolve().parents[1]
+PROBE = ROOT / "stress" / "speed_probe.py"
+HEADING = "## Executions per second, before and after (stress/bench_speedup.py)"
+CG_HEADING = "## Instructions per execution, before and after (stress/bench_speedup.py)"
+SCENARIOS = {"dup_mmap": 40, "rcu_transitions": 40, "mmput_race": 150}
+"""Executions per probe run (about the same CPU time each)."""
+
+
+def export(rev: str, into: Path) -> Path:
+    """The source tree of git revision @rev (or @rev itself, a directory)."""
+    if Path(rev).is_dir():
+        return Path(rev).resolve()
+    tar = into / "src.tar"
+    subprocess.run(["git", "-C", str(ROOT), "archive", "-o", str(tar), rev],
+                   check=True)
+    dest = into / rev.replace("/", "_")
+    dest.mkdir()
+    with tarfile.open(tar) as t:
+        t.extractall(dest, filter="data")
+    return dest
+
+
+def probe(tree: Path, scenario: str, n: int, bare: bool) -> dict[str, float]:
+    cmd = [sys.executable, str(PROBE), str(tree), scenario, str(n)]
+    if bare:
+        cmd.append("--bare")
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True,
+                         env=dict(os.environ, PYTHONHASHSEED="0"))
+    result: dict[str, float] = json.loads(out.stdout.strip().splitlines()[-1])
+    return result
+
+
+def instructions(tree: Path, scenario: str, n: int) -> int:
+    with tempfile.TemporaryDirectory() as tmp:
+        cmd = ["valgrind", "--tool=callgrind",
+               f"--callgrind-out-file={tmp}/cg.out", sys.executable, str(PROBE),
+               str(tree), scenario, str(n)]
+        proc = subprocess.run(cmd, capture_output=True, text=True, check=True,
+                              env=dict(os.environ, PYTHONHASHSEED="0"))
+    match = re.search(r"Collected : (\d+)", proc.stderr)
+    if match is None:
+        raise SystemExit(f"no instruction count from callgrind:\n{proc.stderr}")
+    return int(match.group(1))
+
+
+def timing(trees: dict[str, Path], reps: int,
+           scale: float) -> tuple[list[str], list[str]]:
+    samples: dict[tuple[str, str], list[dict[str, float]]] = {}
+    order = list(trees)
+    for rep in range(reps):
+        for scenario, n in SCENARIOS.items():
+            for name in (order if rep % 2 == 0 else order[::-1]):
+                r = probe(trees[name], scenario, max(1, int(n * scale)), True)
+                samples.setdefault((name, scenario), []).append(r)
+                print(f"rep {rep} {scenario} {name}: {r['n'] / r['cpu']:.1f} ex/s",
+                      file=sys.stderr)
+    rows, notes = [], []
+    for scenario in SCENARIOS:
+        cells: list[str] = []
+        rates, per_point, bares, digests = {}, {}, [], set()
+        for name in order:
+            runs = samples[(name, scenario)]
+            rates[name] = statistics.median(r["n"] / r["cpu"] for r in runs)
+            per_point[name] = statistics.median(r["cpu"] / r["steps"] for r in runs)
+            bares += [r["bare"] for r in runs]
+            digests |= {str(r["schedules"]) for r in runs}
+            cells.append(f"{rates[name]:,.1f}")
+        bare = statistics.median(bares)
+        before, after = order
+        cells.append(f"**{rates[after] / rates[before]:.2f}x**")
+        cells += [f"{per_point[name] * 1e6:.2f} ({per_point[name] / bare:.1f}x)"
+                  for name in order]
+        cells.append("yes" if len(digests) == 1 else f"NO ({len(digests)})")
+        rows.append(f"| {scenario} | " + " | ".join(cells) + " |")
+        notes.append(f"{scenario}: bare round trip {bare * 1e6:.3f} us")
+    return rows, notes
+
+
+def counting(trees: dict[str, Path], k: int) -> list[str]:
+    rows = []
+    for scenario in SCENARIOS:
+        per: dict[str, float] = {}
+        for name, tree in trees.items():
+            one = instructions(tree, scenario, 1)
+            more = instructions(tree, scenario, 1 + k)
+            per[name] = (more - one) / k
+            print(f"{scenario} {name}: {per[name] / 1e6:.1f} M", file=sys.stderr)
+        before, after = list(trees)
+        rows.append(f"| {scenario} | {per[before] / 1e6:.1f} M | "
+                    f"{per[after] / 1e6:.1f} M | **{per[before] / per[after]:.2f}x** |")
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--before", default="fe6e064",
+                        help="git revision or directory (default: the last "
+                             "commit before the model's speed work)")
+    parser.add_argument("--after", default=str(ROOT))
+    parser.add_argument("--reps", type=int, default=5)
+    parser.add_argument("--scale", type=float, default=1.0,
+                        help="multiply the executions per probe run")
+    parser.add_argument("--callgrind", type=int, default=0, metavar="K")
+    parser.add_argument("--note", default="")
+    parser.add_argument("--write", default="")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        trees = {"before": export(args.before, Path(tmp)),
+                 "after": export(args.after, Path(tmp))}
+        command = "python stress/bench_speedup.py " + " ".join(sys.argv[1:])
+        if args.callgrind:
+            rows = counting(trees, args.callgrind)
+            text = "\n".join([
+                CG_HEADING, "", f"Command: `{command.strip()}`; before = "
+                f"`{args.before}`, after = the working tree. {args.note}".rstrip(),
+                "", *machine(), "",
+                "| scenario | before (instructions per execution) | after | "
+                "speed-up |", "|---|---|---|---|", *rows, ""])
+            heading = CG_HEADING
+        else:
+            rows, notes = timing(trees, args.reps, args.scale)
+            text = "\n".join([
+                HEADING, "", f"Command: `{command.strip()}`; before = "
+                f"`{args.before}`, after = the working tree; medians of "
+                f"{args.reps} interleaved repetitions. {args.note}".rstrip(), "",
+                *machine(), "",
+                "| scenario | before ex/s | after ex/s | speed-up | before us per "
+                "point (x bare) | after us per point (x bare) | same schedules |",
+                "|---|---|---|---|---|---|---|", *rows, "",
+                "Bare greenlet switch round trip, measured in each probe process "
+                "after its run (median): " + "; ".join(notes) + ".", ""])
+            heading = HEADING
+    print(text)
+    if args.write:
+        write_section(heading, text, Path(args.write))
+
+
+if __name__ == "__main__":
+    main()

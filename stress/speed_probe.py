@@ -1,0 +1,78 @@
+"""One measurement of bench_speedup.py, run in a fresh process per tree.
+
+Run as ``python stress/speed_probe.py TREE SCENARIO N [--bare]``: imports
+``rcu_harness`` from @TREE (a source tree put first on ``sys.path``, so an
+older checkout can be measured with this probe), runs the scenario's
+executions 0..N-1 the way a campaign worker does (strategy ``mix``, base
+seed 0, calibrated once, no events recorded, samples collected), and prints
+one JSON line: CPU seconds, wall seconds, scheduling points, a digest of
+every execution's schedule (the same executions in every tree), and, with
+``--bare``, the bare greenlet switch round trip measured in this process.
+
+Uses only the API that every version of the harness has (``configure``,
+``program``, ``calibrate``, ``make_strategy``, ``run_execution``,
+``collect``), so that the probe itself is the same for both trees.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+import time
+
+
+def _bare(n: int = 200_000) -> float:
+    import greenlet
+
+    def pong() -> None:
+        while True:
+            ping.switch()
+
+    def run() -> None:
+        for _ in range(n):
+            g_pong.switch()
+
+    ping = greenlet.greenlet(run)
+    g_pong = greenlet.greenlet(pong)
+    start = time.process_time()
+    ping.switch()
+    return (time.process_time() - start) / n
+
+
+def main() -> None:
+    tree, scenario, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+    sys.path.insert(0, tree)
+    import rcu_harness
+
+    if not rcu_harness.__file__.startswith(tree):
+        raise SystemExit(f"imported {rcu_harness.__file__}, not from {tree}")
+    from rcu_harness.runtime.metrics import collect
+    from rcu_harness.runtime.runner import calibrate, run_execution
+    from rcu_harness.scenarios.registry import configure, program
+    from rcu_harness.sched.registry import make_strategy
+
+    setup = program(configure(scenario))
+    params = calibrate(setup, "mix", 0)
+    strategy = make_strategy("mix", 0, **params)
+    strategy.new_execution(0)
+    run_execution(setup, strategy, 0, record=0)  # warm caches and imports
+    digest = hashlib.blake2b(digest_size=8)
+    steps = 0
+    cpu, wall = time.process_time(), time.perf_counter()
+    for i in range(n):
+        strategy.new_execution(i)
+        ex = run_execution(setup, strategy, i, record=0)
+        collect(ex)
+        steps += ex.step
+        digest.update(ex.schedule().encode().encode())
+    cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+    out = {"cpu": cpu, "wall": wall, "steps": steps, "n": n,
+           "schedules": digest.hexdigest()}
+    if "--bare" in sys.argv:
+        out["bare"] = _bare()
+    print(json.dumps(out))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,92 @@
+"""Golden traces of the scenarios: what a faster model must reproduce exactly.
+
+:func:`compute` runs, for each default scenario and design, executions 0..2
+of the default strategy (``mix``, base seed 0) with every event and model
+function recorded (record=2, as a finding's report is made), and the first
+finding of a set of mutants (as ``rcu-harness stress --mutant`` finds it),
+and digests the event streams, the schedules and the finding reports.  The
+digests in ``tests/data/golden_traces.json`` were computed on commit fe6e064,
+before the model's speed work (issue 17); ``test_golden_traces.py`` checks
+that the current code still gives them byte for byte.
+
+Regenerate (only when a change *means* to alter traces, and say so in the
+commit): ``python -m tests.trace.golden --write``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import sys
+from pathlib import Path
+
+from rcu_harness.runtime.runner import calibrate, run_execution
+from rcu_harness.scenarios.registry import configure, program
+from rcu_harness.scenarios.run import explore_scenario
+from rcu_harness.sched.registry import make_strategy
+from rcu_harness.trace.events import decode_all, events_digest
+
+DATA = Path(__file__).resolve().parents[1] / "data" / "golden_traces.json"
+SCENARIOS = ("dup_mmap", "rcu_transitions", "mmput_race")
+DESIGNS = ("2021", "modern")
+EXECUTIONS = 3
+MUTANTS = ("free-without-grace-period", "reader-without-rcu-lock",
+           "mmget-not-zero-no-rcu", "set-in-rcu-unlocked", "publish-before-fill",
+           "resume-without-pause", "rcu-lock-across-sleep", "entry-count-short",
+           "error-path-skips-destroy")
+
+
+def _digest(text: str) -> str:
+    return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
+
+
+def _report(text: str) -> str:
+    """A report without source line numbers (``(maple/walk.py:97)``): the
+    functions and files of every call chain must stay, lines may move."""
+    return _digest(re.sub(r"(\.py):\d+\)", r"\1)", text))
+
+
+def scenario_traces(scenario: str, design: str) -> list[dict[str, object]]:
+    """Executions 0..EXECUTIONS-1 of mix, seed 0, fully recorded."""
+    setup = program(configure(scenario, {"design": design}))
+    params = calibrate(setup, "mix", 0)
+    strategy = make_strategy("mix", 0, **params)
+    out = []
+    for i in range(EXECUTIONS):
+        strategy.new_execution(i)
+        ex = run_execution(setup, strategy, i, record=2)
+        out.append({"steps": ex.step, "schedule": _digest(ex.schedule().encode()),
+                    "events": events_digest(decode_all(ex.events)),
+                    "counters": dict(sorted(ex.counters.items()))})
+    return out
+
+
+def mutant_finding(mutant: str) -> dict[str, object]:
+    """The first finding of @mutant in its scoreboard scenario (mix, seed 0)."""
+    from rcu_harness.scenarios.mutants import get_mutant
+
+    scenario = get_mutant(mutant).scenarios[0]
+    result = explore_scenario(scenario, mutant=mutant, executions=500, seed=0)
+    f = result.findings[0]
+    return {"executions": result.executions, "signature": f.signature,
+            "step": f.step, "report": _report(f.report),
+            "events": events_digest(f.events)}
+
+
+def compute() -> dict[str, object]:
+    """Every golden digest."""
+    return {
+        "scenarios": {f"{s}/{d}": scenario_traces(s, d)
+                      for s in SCENARIOS for d in DESIGNS},
+        "mutants": {m: mutant_finding(m) for m in MUTANTS},
+    }
+
+
+if __name__ == "__main__":
+    data = compute()
+    text = json.dumps(data, indent=1, sort_keys=True) + "\n"
+    if "--write" in sys.argv:
+        DATA.write_text(text)
+    else:
+        sys.stdout.write(text)
