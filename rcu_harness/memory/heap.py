@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import TYPE_CHECKING, Any
 
-from rcu_harness.runtime.callchain import CallChain, capture
+from rcu_harness.runtime.callchain import CallChain, capture, capture_top
 from rcu_harness.trace.events import EventKind
 
 if TYPE_CHECKING:
@@ -121,9 +121,12 @@ class Heap:
         return addr
 
     def site(self, skip: int = 2) -> Site:
-        """The current thread, step and call chain."""
+        """The current thread, step and call chain (only up to the innermost
+        model frame when the execution records no events: see
+        :func:`~rcu_harness.runtime.callchain.capture_top`)."""
         ex = self.ex
-        return Site(ex.cur.label, ex.step, capture(skip))
+        return Site(ex.cur.label, ex.step,
+                    capture(skip) if ex.record else capture_top(skip))
 
     # -- life cycle --------------------------------------------------------
     def register(self, obj: Any, addr: int, size: int, type_name: str, *,

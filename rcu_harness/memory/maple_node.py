@@ -16,21 +16,31 @@ Stores to the parent word always take the slow path, because that is where
 
 from __future__ import annotations
 
+import sys
 from typing import TYPE_CHECKING, Any, SupportsIndex
 
 from maple.defs import MapleType, maple_arange_64
 from maple.node import MapleMetadata, MapleNode
+from rcu_harness.memory.heap import FREED, PUBLISHED
+from rcu_harness.runtime.coverage import reader_load
+from rcu_harness.trace.events import EventKind
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
     from rcu_harness.memory.heap import AllocRecord
     from rcu_harness.memory.maple_port import InstrumentedPort
+    from rcu_harness.runtime.execution import Execution
     from rcu_harness.sync.spinlock import SpinLock
 
 _lget = list.__getitem__
 _lset = list.__setitem__
 _liter = list.__iter__
+_getframe = sys._getframe
+_new_node = object.__new__
+_LOAD = EventKind.LOAD.value
+_STORE = EventKind.STORE.value
+_ADDR_MASK = ~0xFF
 
 # struct maple_node layouts (byte offsets of word arrays)
 _RANGE = {"parent": 0, "pivot": 8, "slot": 128, "gap": 0, "meta": 248}
@@ -41,24 +51,67 @@ class Words(list):  # type: ignore[type-arg]
     """One word array of a node (pivots, slots or gaps)."""
 
     __slots__ = ("_node", "_word")
-
-    def __init__(self, values: list[Any], node: SimMapleNode, word: str) -> None:
-        super().__init__(values)
-        self._node = node
-        self._word = word
+    _node: SimMapleNode
+    _word: str
 
     def __getitem__(self, i: Any) -> Any:
         node = self._node
-        if node._w:
+        w = node._w
+        if not w:  # private and live: a plain load
+            return _lget(self, i)
+        ex = node._ex
+        if not w & PUBLISHED or ex.quiet:  # unobserved: only poison counts
+            if w & FREED:
+                node._port.load_words(node, self, i)
+            return _lget(self, i)
+        if type(i) is not int:  # a slice: word by word, through the port
             return node._port.load_words(node, self, i)
-        return _lget(self, i)
+        # An observed load, inline: InstrumentedPort.load_words's steps.
+        ex.point()
+        if node._w != PUBLISHED:  # retired or freed (checked after the point)
+            node._port._dead_load(node, "Read", self._word, i)
+        t = ex.cur
+        lock = node._lock
+        if not (t.rcu_nesting or lock is None or lock.owner is t or t.tid == 0):
+            node._port.lockdep(node, f"{self._word}[{i}]", lock)
+        value = _lget(self, i)
+        if ex.record:
+            ex.events.append((ex.step, ex.cur_tid, _LOAD, node.addr, self._word,
+                              i, value, _getframe(1).f_code
+                              if ex.record > 1 else None))
+        cover = node._cover
+        if cover and lock in cover and not t.write_ops:
+            reader_load(ex.metrics, t, node, lock)
+        return value
 
     def __setitem__(self, i: Any, value: Any) -> None:
         node = self._node
-        if node._w:
-            node._port.store_words(node, self, i, value)
-        else:
+        w = node._w
+        if not w:
             _lset(self, i, value)
+            return
+        if type(i) is not int:
+            node._port.store_words(node, self, i, value)
+            return
+        # InstrumentedPort.store_words's steps, inline.
+        ex = node._ex
+        if w & PUBLISHED and not ex.quiet:
+            ex.point()
+            if node._w & FREED:
+                node._port._uaf(node, "Write", self._word, i)
+            lock = node._lock
+            if lock is not None:
+                for hook in ex.hooks.store:
+                    hook(ex, ex.cur, node, self._word, i, value, lock)
+            if ex.record:
+                ex.events.append((ex.step, ex.cur_tid, _STORE, node.addr,
+                                  self._word, i, value, _getframe(1).f_code
+                                  if ex.record > 1 else None))
+        elif w & FREED:
+            node._port._uaf(node, "Write", self._word, i)
+        if node._w & PUBLISHED and value is not None and type(value) is not int:
+            node._port.publish_value(node, value)
+        _lset(self, i, value)
 
     def __iter__(self) -> Iterator[Any]:
         if self._node._w:
@@ -100,8 +153,12 @@ class Words(list):  # type: ignore[type-arg]
 class SimMapleNode(MapleNode):
     """A maple node handed out by the instrumented port."""
 
-    __slots__ = ("_lock", "_m", "_p", "_port", "_rec", "_w")
+    __slots__ = ("_cover", "_ex", "_lock", "_m", "_p", "_port", "_rec", "_w")
 
+    _ex: Execution
+    _cover: dict[Any, Any]
+    """The execution's trees being written (coverage; see
+    :mod:`rcu_harness.runtime.coverage`)."""
     _rec: AllocRecord
     _p: int
     _m: MapleMetadata | None
@@ -112,10 +169,33 @@ class SimMapleNode(MapleNode):
     @property
     def parent(self) -> int:
         """The parent word (dead marker when it points at the node itself)."""
-        if self._w:
-            value: int = self._port.load_word(self, "parent")
-            return value
-        return self._p
+        w = self._w
+        if not w:
+            return self._p
+        ex = self._ex
+        if not w & PUBLISHED or ex.quiet:
+            if w & FREED:
+                self._port.load_word(self, "parent")
+            return self._p
+        # InstrumentedPort.load_word's steps, inline.
+        ex.point()
+        if self._w != PUBLISHED:
+            self._port._dead_load(self, "Read", "parent", -1)
+        t = ex.cur
+        lock = self._lock
+        if not (t.rcu_nesting or lock is None or lock.owner is t or t.tid == 0):
+            self._port.lockdep(self, "parent", lock)
+        value = self._p
+        if ex.record:
+            ex.events.append((ex.step, ex.cur_tid, _LOAD, self.addr, "parent", -1,
+                              value, _getframe(1).f_code
+                              if ex.record > 1 else None))
+        cover = self._cover
+        if cover and lock in cover and not t.write_ops:
+            reader_load(ex.metrics, t, self, lock)
+        if (value & _ADDR_MASK) == self.addr and (lock is None or lock.owner is not t):
+            ex.count("reader_restart")
+        return value
 
     @parent.setter
     def parent(self, value: int) -> None:
@@ -156,19 +236,33 @@ class SimMapleNode(MapleNode):
         return f"<maple_node {self.addr:#x}>"
 
 
+def _words(values: list[Any], node: SimMapleNode, word: str) -> Words:
+    words = Words(values)
+    words._node = node
+    words._word = word
+    return words
+
+
+_PIVOTS = [0] * 15
+_SLOTS: list[Any] = [None] * 16
+_GAPS = [0] * 10
+
+
 def new_node(port: InstrumentedPort, addr: int, heap: dict[int, Any]) -> SimMapleNode:
     """A zeroed instrumented node at @addr."""
-    node = SimMapleNode.__new__(SimMapleNode)
+    node = _new_node(SimMapleNode)
     node._w = 0
     node._p = 0
     node._m = None
     node._port = port
+    node._ex = port.ex
+    node._cover = port.writers
     node._lock = None
     node.addr = addr
     node.heap = heap
     node.type = 0
-    node.pivot = Words([0] * 15, node, "pivot")
-    node.slot = Words([None] * 16, node, "slot")
-    node.gap = Words([0] * 10, node, "gap")
+    node.pivot = _words(_PIVOTS, node, "pivot")
+    node.slot = _words(_SLOTS, node, "slot")
+    node.gap = _words(_GAPS, node, "gap")
     heap[addr] = node
     return node

@@ -170,16 +170,21 @@ class InstrumentedPort:
 
     # -- node words: the slow path -------------------------------------------
     def _check_load(self, node: SimMapleNode, where: str) -> None:
-        ex = self.ex
-        t = ex.cur
+        t = self.ex.cur
         lock = node._lock
         if t.rcu_nesting or lock is None or lock.owner is t or t.tid == 0:
             return
-        if t in getattr(lock, "readers", ()):
+        self.lockdep(node, where, lock)
+
+    def lockdep(self, node: SimMapleNode, where: str, lock: SpinLock) -> None:
+        """A load of @node's @where by a thread neither in a read-side section
+        nor holding @lock: lockdep-RCU's suspicious RCU usage, unless @lock is
+        an external lock the thread holds for read (mt_locked())."""
+        if self.ex.cur in getattr(lock, "readers", ()):
             return  # mt_locked(): the external lock held for read will do
         from rcu_harness.memory.lockdep import suspicious_rcu_usage
 
-        ex.fail(suspicious_rcu_usage(ex, node, where, lock))
+        self.ex.fail(suspicious_rcu_usage(self.ex, node, where, lock))
 
     def _uaf(self, node: SimMapleNode, access: str, word: str, index: int) -> None:
         from rcu_harness.memory.kasan import use_after_free
@@ -242,18 +247,25 @@ class InstrumentedPort:
         elif node._w & FREED:
             self._uaf(node, "Write", words._word, i)
         if node._w & PUBLISHED:
-            # Publication is bookkeeping, not observation: a node becomes
-            # reachable even when the store is unobserved (a tree built
-            # before the threads start).  An entry that is an instrumented
-            # struct (a VMA) becomes reachable by readers too, so that their
-            # loads of it are scheduling points.
-            if type(value) is MapleEnode:
-                child = cast("SimMapleNode", value[0])
-                if not child._w & PUBLISHED:
-                    self.publish(child, node._lock)
-            elif isinstance(value, SimStruct) and not value._w & PUBLISHED:
-                publish_struct(value)
+            self.publish_value(node, value)
         _lset(words, i, value)
+
+    def publish_value(self, node: SimMapleNode, value: Any) -> None:
+        """@value is being stored into published @node: what it points to
+        becomes reachable.
+
+        Publication is bookkeeping, not observation: a node becomes
+        reachable even when the store is unobserved (a tree built before
+        the threads start).  An entry that is an instrumented struct (a VMA)
+        becomes reachable by readers too, so that their loads of it are
+        scheduling points.
+        """
+        if type(value) is MapleEnode:
+            child = cast("SimMapleNode", value[0])
+            if not child._w & PUBLISHED:
+                self.publish(child, node._lock)
+        elif isinstance(value, SimStruct) and not value._w & PUBLISHED:
+            publish_struct(value)
 
     def load_word(self, node: SimMapleNode, word: str) -> Any:
         """Load the parent or meta word of a watched node."""

@@ -44,6 +44,8 @@ class PctStrategy:
         # at a change point; later entries have higher priority).
         self._order: list[int] = []
         self._lowered: list[int] = []
+        self._known: set[int] = set()
+        """The thread ids in _order or _lowered (membership only)."""
         # Invariant: ascending; at most depth - 1 decision indices (1-based).
         self._change_points: list[int] = []
         # Invariant: number of decisions made in the current execution.
@@ -63,18 +65,19 @@ class PctStrategy:
         self._rng = random.Random(self.execution_seed)
         self._data = DataSource(self.execution_seed)
         self._order, self._lowered, self._step = [], [], 0
+        self._known = set()
         k = self.estimated_steps
         points = {self._rng.randint(1, k) for _ in range(self.depth - 1)}
         self._change_points = sorted(points)
         return True
 
     def _see(self, runnable: Sequence[int]) -> None:
-        known = self._order + self._lowered
+        known = self._known
         for tid in runnable:
             if tid not in known:
                 pos = self._rng.randint(0, len(self._order))
                 self._order.insert(pos, tid)
-                known.append(tid)
+                known.add(tid)
 
     def _highest(self, runnable: Sequence[int]) -> int:
         for tid in self._order:

@@ -24,7 +24,8 @@ _SCHEDULE = EventKind.SCHEDULE.value
 def check_may_sleep(ex: Execution, what: str) -> None:
     """Fail if the current thread may not sleep here."""
     t = ex.cur
-    if t.rcu_nesting or any(getattr(lk, "spins", False) for lk in t.locks_held):
+    if t.rcu_nesting or (t.locks_held and
+                         any(getattr(lk, "spins", False) for lk in t.locks_held)):
         if not ex.in_threads:
             return
         from rcu_harness.rcu.checks import sleep_in_atomic
@@ -37,7 +38,8 @@ def might_sleep() -> None:
     ex = current()
     check_may_sleep(ex, "might_sleep()")
     ex.point()
-    ex.emit(_SCHEDULE, 0, "might_sleep")
+    if ex.record:
+        ex.emit(_SCHEDULE, 0, "might_sleep")
 
 
 def schedule() -> None:
@@ -45,4 +47,5 @@ def schedule() -> None:
     ex = current()
     check_may_sleep(ex, "schedule()")
     ex.yield_point()
-    ex.emit(_SCHEDULE, 0, "schedule")
+    if ex.record:
+        ex.emit(_SCHEDULE, 0, "schedule")
