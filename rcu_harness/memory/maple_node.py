@@ -36,6 +36,7 @@ if TYPE_CHECKING:
 _lget = list.__getitem__
 _lset = list.__setitem__
 _liter = list.__iter__
+_lcopy = list.copy
 _getframe = sys._getframe
 _new_node = object.__new__
 _LOAD = EventKind.LOAD.value
@@ -144,7 +145,7 @@ class Words(list):  # type: ignore[type-arg]
 
     def raw(self) -> list[Any]:
         """The words without instrumentation (for the harness itself)."""
-        return list(_liter(self))
+        return _lcopy(self)
 
     def __reduce__(self) -> Any:
         return (list, (self.raw(),))

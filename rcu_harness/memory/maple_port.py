@@ -230,8 +230,17 @@ class InstrumentedPort:
             idx = range(*i.indices(len(words)))
             if len(idx) != len(values):
                 raise ValueError("slice store would resize a node word array")
-            for k, v in zip(idx, values, strict=True):
-                self.store_words(node, words, k, v)
+            if node._w & PUBLISHED and not self.ex.quiet:  # word by word
+                for k, v in zip(idx, values, strict=True):
+                    self.store_words(node, words, k, v)
+                return
+            if node._w & FREED and idx:  # unobserved: what store_words does
+                self._uaf(node, "Write", words._word, idx[0])
+            if node._w & PUBLISHED:
+                for v in values:
+                    if v is not None and type(v) is not int:
+                        self.publish_value(node, v)
+            _lset(words, i, values)
             return
         ex = self.ex
         if node._w & PUBLISHED and not ex.quiet:

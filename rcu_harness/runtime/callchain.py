@@ -127,33 +127,31 @@ def capture(skip: int = 1) -> CallChain:
 
 
 def capture_top(skip: int = 1) -> CallChain:
-    """The call chain of the caller up to its innermost model frame.
+    """The innermost model frame of the caller's call chain, alone.
 
     Enough for :meth:`CallChain.top` (which names the same function as on
-    the full chain), at the cost of a few frames instead of the whole
-    stack: what an execution that records no events keeps for its
-    allocation, death, ``call_rcu`` and free sites, whose function names go
-    into finding signatures.  Reports are made from a re-run with events
-    recorded (:func:`rcu_harness.runtime.runner.diagnose`), which captures
-    the full chains.
+    the full chain), at the cost of a few dict look-ups instead of a walk
+    of the whole stack: what an execution that records no events keeps
+    for its allocation, death, ``call_rcu`` and free sites, whose function
+    names go into finding signatures.  Reports are made from a re-run with
+    events recorded (:func:`rcu_harness.runtime.runner.diagnose`), which
+    captures the full chains.
     """
     try:
         frame: FrameType | None = sys._getframe(skip + 1)
     except ValueError:
         return EMPTY
-    out: list[tuple[CodeType, int]] = []
     keep = _keep_cache
     while frame is not None:
         code = frame.f_code
-        out.append((code, frame.f_lineno))
         filename = code.co_filename
         model = keep.get(filename)
         if model is None:
             model = is_model_file(filename)
         if model:
-            break
+            return CallChain(((code, frame.f_lineno),))
         frame = frame.f_back
-    return CallChain(tuple(out))
+    return EMPTY
 
 
 def from_traceback(tb: TracebackType | None) -> CallChain:

@@ -37,6 +37,7 @@ class SimThread:
         "counters",
         "fresh",
         "glet",
+        "label",
         "locks_held",
         "name",
         "rcu_age",
@@ -55,6 +56,8 @@ class SimThread:
     def __init__(self, tid: int, name: str) -> None:
         self.tid = tid
         self.name = name
+        self.label = f"{name}/{tid}"
+        """``name/tid``, as reports print a task."""
         self.glet: greenlet | None = None
         self.state = ThreadState.RUNNABLE
         self.rcu_nesting = 0
@@ -80,11 +83,6 @@ class SimThread:
         """This thread's share of the execution's benign counters."""
         self.fresh = True
         """No decision was made at a scheduling point of this thread yet."""
-
-    @property
-    def label(self) -> str:
-        """``name/tid``, as reports print a task."""
-        return f"{self.name}/{self.tid}"
 
     def __repr__(self) -> str:
         return f"<SimThread {self.label} {self.state.value}>"
