@@ -9,6 +9,7 @@ through a pointer that someone else also holds.
 
 from __future__ import annotations
 
+from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 
 from maple.defs import (
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
 
 _FIELDS = ("tree", "index", "last", "node", "min", "max", "alloc", "alloc_req",
            "status", "depth", "offset", "mas_flags", "end", "store_type")
+_fields = attrgetter(*_FIELDS)
 
 
 class MaState:
@@ -70,14 +72,14 @@ class MaState:
         The allocation list is shared, as the kernel's pointer would be.
         """
         new = MaState.__new__(MaState)
-        for name in _FIELDS:
-            setattr(new, name, getattr(self, name))
+        new.assign(self)
         return new
 
     def assign(self, other: MaState) -> None:
         """``*mas = other``: overwrite every field of this struct."""
-        for name in _FIELDS:
-            setattr(self, name, getattr(other, name))
+        (self.tree, self.index, self.last, self.node, self.min, self.max,
+         self.alloc, self.alloc_req, self.status, self.depth, self.offset,
+         self.mas_flags, self.end, self.store_type) = _fields(other)
 
     def __repr__(self) -> str:
         return (f"MaState(index={self.index:#x}, last={self.last:#x}, "

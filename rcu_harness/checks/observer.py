@@ -81,6 +81,18 @@ HOOK_NAMES: tuple[str, ...] = tuple(
 )
 
 
+def _plan(types: tuple[type[Observer], ...]) -> tuple[tuple[str, tuple[int, ...]], ...]:
+    """Per hook name, the positions of the observer types that override it."""
+    return tuple(
+        (name, tuple(i for i, cls in enumerate(types)
+                     if getattr(cls, name) is not getattr(Observer, name)))
+        for name in HOOK_NAMES)
+
+
+_PLANS: dict[tuple[type[Observer], ...], tuple[tuple[str, tuple[int, ...]], ...]] = {}
+"""Observer types -> their hook plan (the same few checker sets every execution)."""
+
+
 class Hooks:
     """Per hook, the observers that override it (empty tuples otherwise)."""
 
@@ -101,15 +113,13 @@ class Hooks:
     read_end: tuple[Callable[..., None], ...]
 
     def __init__(self, observers: Sequence[Observer]) -> None:
-        self.observers = tuple(observers)
-        for name in HOOK_NAMES:
-            base = getattr(Observer, name)
-            bound = tuple(
-                getattr(obs, name)
-                for obs in self.observers
-                if getattr(type(obs), name) is not base
-            )
-            setattr(self, name, bound)
+        self.observers = obs = tuple(observers)
+        key = tuple(type(o) for o in obs)
+        plan = _PLANS.get(key)
+        if plan is None:
+            plan = _PLANS[key] = _plan(key)
+        for name, which in plan:
+            setattr(self, name, tuple(getattr(obs[i], name) for i in which))
 
     def find(self, cls: type[Observer]) -> Observer | None:
         """The first attached observer of type @cls."""

@@ -136,7 +136,8 @@ class Heap:
         self.records[addr] = rec
         self.objects[addr] = obj
         self.total_allocated += 1
-        self.ex.emit(_ALLOC, addr, type_name)
+        if self.ex.record:
+            self.ex.emit(_ALLOC, addr, type_name)
         return rec
 
     def record_of(self, obj: Any) -> AllocRecord | None:
@@ -146,14 +147,12 @@ class Heap:
 
     def free(self, obj: Any) -> None:
         """kfree(): free @obj; a double or invalid free is a finding."""
-        from rcu_harness.memory import kasan
-
         rec = self.record_of(obj)
-        if rec is None:
-            self.ex.fail(kasan.invalid_free(self, obj))
-            return
-        if rec.state is AllocState.FREED:
-            self.ex.fail(kasan.double_free(self, rec))
+        if rec is None or rec.state is AllocState.FREED:
+            from rcu_harness.memory import kasan
+
+            self.ex.fail(kasan.invalid_free(self, obj) if rec is None
+                         else kasan.double_free(self, rec))
             return
         rec.state = AllocState.FREED
         rec.free = self.site(3)
@@ -164,21 +163,20 @@ class Heap:
         rec.rcu_pending = False
         obj._w |= FREED
         self.total_freed += 1
-        self.ex.emit(_FREE, rec.addr, rec.type_name)
+        if self.ex.record:
+            self.ex.emit(_FREE, rec.addr, rec.type_name)
 
     def on_call_rcu(self, obj: Any) -> None:
         """call_rcu() was called on @obj: record it; catch misuse."""
-        from rcu_harness.memory import kasan
-
         rec = self.record_of(obj)
         if rec is None:
             return
-        if rec.state is AllocState.FREED:
-            self.ex.fail(kasan.use_after_free(self, rec, "Write", "rcu_head", -1,
-                                              8))
-            return
-        if rec.rcu_pending:
-            self.ex.fail(kasan.double_free(self, rec, via="call_rcu"))
+        if rec.state is AllocState.FREED or rec.rcu_pending:
+            from rcu_harness.memory import kasan
+
+            self.ex.fail(kasan.use_after_free(self, rec, "Write", "rcu_head", -1, 8)
+                         if rec.state is AllocState.FREED
+                         else kasan.double_free(self, rec, via="call_rcu"))
             return
         rec.rcu_pending = True
         rec.call_rcu = self.site(4)

@@ -55,6 +55,7 @@ from rcu_harness.memory.heap import FREED, PUBLISHED, AllocState
 from rcu_harness.memory.maple_node import SimMapleNode, Words, new_node
 from rcu_harness.memory.simstruct import SimStruct
 from rcu_harness.memory.simstruct import publish as publish_struct
+from rcu_harness.runtime.execution import Phase
 from rcu_harness.rcu import api as rcu_api
 from rcu_harness.runtime.coverage import reader_load, writer_enter, writer_exit
 from rcu_harness.sync.sleep import check_may_sleep
@@ -69,6 +70,7 @@ if TYPE_CHECKING:
     from rcu_harness.runtime.execution import Execution
     from rcu_harness.runtime.thread import SimThread
 
+_RUN = Phase.RUN
 _LOAD = EventKind.LOAD.value
 _STORE = EventKind.STORE.value
 _SCHEDULE = EventKind.SCHEDULE.value
@@ -348,7 +350,7 @@ class InstrumentedPort:
     def root_load(self, mt: MapleTree) -> object:
         """rcu_dereference(mt->ma_root)."""
         ex = self.ex
-        if not ex.in_threads:
+        if ex.phase is not _RUN or ex.quiet:  # not ex.in_threads
             return mt.ma_root
         ex.point()
         t = ex.cur
@@ -359,7 +361,8 @@ class InstrumentedPort:
             from rcu_harness.memory.lockdep import suspicious_rcu_usage
 
             ex.fail(suspicious_rcu_usage(ex, mt, "ma_root", lock))
-        ex.emit(_LOAD, mt.addr, "ma_root", -1, value, _code(ex, 2))
+        if ex.record:
+            ex.emit(_LOAD, mt.addr, "ma_root", -1, value, _code(ex, 2))
         if self.writers and lock in self.writers and not t.write_ops:
             reader_load(ex.metrics, t, None, lock)
         return value
@@ -380,10 +383,11 @@ class InstrumentedPort:
     def flags_load(self, mt: MapleTree) -> int:
         """mt->ma_flags."""
         ex = self.ex
-        if ex.in_threads:
+        if ex.phase is _RUN and not ex.quiet:  # ex.in_threads
             ex.point()
-            ex.emit(_LOAD, mt.addr, "ma_flags", -1, mt.ma_flags,
-                    _code(ex, 2))
+            if ex.record:
+                ex.emit(_LOAD, mt.addr, "ma_flags", -1, mt.ma_flags,
+                        _code(ex, 2))
         return mt.ma_flags
 
     def flags_store(self, mt: MapleTree, value: int) -> None:

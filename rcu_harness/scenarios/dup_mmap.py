@@ -229,8 +229,8 @@ def parent_thread(h: Harness, cfg: Config, w: World) -> None:
 
 def reader_thread(h: Harness, cfg: Config, w: World, child: bool) -> None:
     """A lockless reader of one mm: mmget_not_zero, iterate, mmput."""
-    if child:
-        while not w.child_visible and not cfg["child_visible_early"]:
+    if child and not cfg["child_visible_early"]:
+        while not w.child_visible:
             schedule()
     mm = w.child if child else w.parent
     vmas = w.child_vmas if child else w.parent_vmas
