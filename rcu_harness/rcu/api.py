@@ -14,7 +14,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from rcu_harness.runtime.current import current
+from rcu_harness.runtime.current import SLOT, current
+from rcu_harness.runtime.execution import Phase
 from rcu_harness.sync.sleep import check_may_sleep
 from rcu_harness.trace.events import EventKind
 
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
 
     from rcu_harness.runtime.execution import Execution
 
+_RUN = Phase.RUN
 _LOCK = EventKind.RCU_LOCK.value
 _UNLOCK = EventKind.RCU_UNLOCK.value
 _CALL = EventKind.CALL_RCU.value
@@ -36,7 +38,8 @@ def rcu_read_lock_ex(ex: Execution) -> None:
     t.rcu_nesting += 1
     if t.rcu_nesting == 1:
         t.rcu_begin = ex.rcu.completed
-    ex.emit(_LOCK, 0, None, t.rcu_nesting)
+    if ex.record:
+        ex.emit(_LOCK, 0, None, t.rcu_nesting)
 
 
 def rcu_read_unlock_ex(ex: Execution) -> None:
@@ -49,10 +52,11 @@ def rcu_read_unlock_ex(ex: Execution) -> None:
         ex.fail(bad_unlock(ex, t))
         return
     t.rcu_nesting -= 1
-    ex.emit(_UNLOCK, 0, None, t.rcu_nesting)
+    if ex.record:
+        ex.emit(_UNLOCK, 0, None, t.rcu_nesting)
     if not t.rcu_nesting:
         t.rcu_section += 1
-        if ex.in_threads:
+        if ex.phase is _RUN and not ex.quiet:  # ex.in_threads
             ex.metrics.section_end(t, ex.rcu.completed)
         t.rcu_age = 0
         ex.rcu.reader_left(t)
@@ -98,12 +102,12 @@ def rcu_barrier_ex(ex: Execution) -> None:
 
 def rcu_read_lock() -> None:
     """rcu_read_lock(): enter a read-side critical section."""
-    rcu_read_lock_ex(current())
+    rcu_read_lock_ex(SLOT.ex or current())
 
 
 def rcu_read_unlock() -> None:
     """rcu_read_unlock(): leave a read-side critical section."""
-    rcu_read_unlock_ex(current())
+    rcu_read_unlock_ex(SLOT.ex or current())
 
 
 def call_rcu(obj: Any, func: Callable[[Any], object]) -> None:

@@ -98,7 +98,8 @@ class PctStrategy:
         (CHESS's fair scheduling applied to PCT's priorities).
         """
         self._step += 1
-        self._see(runnable)
+        if not self._known.issuperset(runnable):
+            self._see(runnable)
         if yielding and current is not None:
             self._lower(current, lowest=True)
         choice = self._highest(runnable)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from rcu_harness.runtime.current import current
+from rcu_harness.runtime.current import SLOT, current
 from rcu_harness.trace.events import EventKind
 
 if TYPE_CHECKING:
@@ -35,8 +35,10 @@ def check_may_sleep(ex: Execution, what: str) -> None:
 
 def might_sleep() -> None:
     """might_sleep(): a point where the caller may block."""
-    ex = current()
-    check_may_sleep(ex, "might_sleep()")
+    ex = SLOT.ex or current()
+    t = ex.cur
+    if t.rcu_nesting or t.locks_held:
+        check_may_sleep(ex, "might_sleep()")
     ex.point()
     if ex.record:
         ex.emit(_SCHEDULE, 0, "might_sleep")
@@ -44,8 +46,10 @@ def might_sleep() -> None:
 
 def schedule() -> None:
     """schedule(): give the CPU away (a scheduling point that may sleep)."""
-    ex = current()
-    check_may_sleep(ex, "schedule()")
+    ex = SLOT.ex or current()
+    t = ex.cur
+    if t.rcu_nesting or t.locks_held:
+        check_may_sleep(ex, "schedule()")
     ex.yield_point()
     if ex.record:
         ex.emit(_SCHEDULE, 0, "schedule")
