@@ -195,7 +195,8 @@ class SimMapleNode(MapleNode):
         if cover and lock in cover and not t.write_ops:
             reader_load(ex.metrics, t, self, lock)
         if (value & _ADDR_MASK) == self.addr and (lock is None or lock.owner is not t):
-            ex.count("reader_restart")
+            ex.count("reader_restart")  # a reader will restart: a spin, so
+            ex.yield_point()  # other threads (the writer) progress first
         return value
 
     @parent.setter
@@ -237,8 +238,9 @@ class SimMapleNode(MapleNode):
         return f"<maple_node {self.addr:#x}>"
 
 
-def _words(values: list[Any], node: SimMapleNode, word: str) -> Words:
-    words = Words(values)
+def _words(cls: type[Words], values: list[Any], node: SimMapleNode,
+           word: str) -> Words:
+    words = cls(values)
     words._node = node
     words._word = word
     return words
@@ -249,9 +251,12 @@ _SLOTS: list[Any] = [None] * 16
 _GAPS = [0] * 10
 
 
-def new_node(port: InstrumentedPort, addr: int, heap: dict[int, Any]) -> SimMapleNode:
-    """A zeroed instrumented node at @addr."""
-    node = _new_node(SimMapleNode)
+def new_node(port: InstrumentedPort, addr: int, heap: dict[int, Any],
+             node_cls: type[SimMapleNode] = SimMapleNode,
+             words_cls: type[Words] = Words) -> SimMapleNode:
+    """A zeroed instrumented node at @addr (of the hooked classes of
+    :mod:`rcu_harness.memory.access` when the execution has an access hook)."""
+    node = _new_node(node_cls)
     node._w = 0
     node._p = 0
     node._m = None
@@ -262,8 +267,8 @@ def new_node(port: InstrumentedPort, addr: int, heap: dict[int, Any]) -> SimMapl
     node.addr = addr
     node.heap = heap
     node.type = 0
-    node.pivot = _words(_PIVOTS, node, "pivot")
-    node.slot = _words(_SLOTS, node, "slot")
-    node.gap = _words(_GAPS, node, "gap")
+    node.pivot = _words(words_cls, _PIVOTS, node, "pivot")
+    node.slot = _words(words_cls, _SLOTS, node, "slot")
+    node.gap = _words(words_cls, _GAPS, node, "gap")
     heap[addr] = node
     return node

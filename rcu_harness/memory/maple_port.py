@@ -51,13 +51,13 @@ from typing import TYPE_CHECKING, Any, cast
 from maple.defs import MT_FLAGS_LOCK_EXTERN, MT_FLAGS_LOCK_MASK
 from maple.node import NODE_SIZE, MapleEnode, MapleNode
 from maple.port import NodeAccounting, rcu_head_init
-from rcu_harness.memory.heap import FREED, PUBLISHED, AllocState
-from rcu_harness.memory.maple_node import SimMapleNode, Words, new_node
-from rcu_harness.memory.simstruct import SimStruct
-from rcu_harness.memory.simstruct import publish as publish_struct
-from rcu_harness.runtime.execution import Phase
+from rcu_harness.memory.access import Access, HookedSimMapleNode, HookedWords
+from rcu_harness.memory.heap import PUBLISHED, AllocState
+from rcu_harness.memory.maple_node import SimMapleNode, new_node
+from rcu_harness.memory.node_words import NodeWordsPath, _code
 from rcu_harness.rcu import api as rcu_api
 from rcu_harness.runtime.coverage import reader_load, writer_enter, writer_exit
+from rcu_harness.runtime.execution import Phase
 from rcu_harness.sync.sleep import check_may_sleep
 from rcu_harness.sync.spinlock import SpinLock, spin_lock_ex, spin_unlock_ex
 from rcu_harness.trace.events import EventKind
@@ -81,12 +81,7 @@ _ADDR_MASK = ~0xFF
 TREE_BASE = 0xFFFF_C900_0000_0000
 
 
-def _code(ex: Execution, depth: int) -> Any:
-    """The code object @depth frames up, when the execution records functions."""
-    return _getframe(depth).f_code if ex.record > 1 else None
-
-
-class InstrumentedPort:
+class InstrumentedPort(NodeWordsPath):
     """MemoryPort whose every observable access is a scheduling point."""
 
     def __init__(self, ex: Execution, *, private_nodes: bool = True) -> None:
@@ -135,7 +130,11 @@ class InstrumentedPort:
     def node_alloc(self, gfp: int) -> SimMapleNode | None:
         """kmem_cache_alloc(): a fresh zeroed, private node."""
         heap = self.ex.heap
-        node = new_node(self, heap.new_addr(NODE_SIZE), self.heap)
+        if self.ex.access_hook is None:
+            node = new_node(self, heap.new_addr(NODE_SIZE), self.heap)
+        else:
+            node = new_node(self, heap.new_addr(NODE_SIZE), self.heap,
+                            HookedSimMapleNode, HookedWords)
         node._rec = heap.register(node, node.addr, NODE_SIZE, "maple_node")
         if not self.private_nodes:
             node._w |= PUBLISHED
@@ -170,192 +169,22 @@ class InstrumentedPort:
         """synchronize_rcu(), usable from a simulated thread."""
         rcu_api.synchronize_rcu_ex(self.ex)
 
-    # -- node words: the slow path -------------------------------------------
-    def _check_load(self, node: SimMapleNode, where: str) -> None:
-        t = self.ex.cur
-        lock = node._lock
-        if t.rcu_nesting or lock is None or lock.owner is t or t.tid == 0:
-            return
-        self.lockdep(node, where, lock)
-
-    def lockdep(self, node: SimMapleNode, where: str, lock: SpinLock) -> None:
-        """A load of @node's @where by a thread neither in a read-side section
-        nor holding @lock: lockdep-RCU's suspicious RCU usage, unless @lock is
-        an external lock the thread holds for read (mt_locked())."""
-        if self.ex.cur in getattr(lock, "readers", ()):
-            return  # mt_locked(): the external lock held for read will do
-        from rcu_harness.memory.lockdep import suspicious_rcu_usage
-
-        self.ex.fail(suspicious_rcu_usage(self.ex, node, where, lock))
-
-    def _uaf(self, node: SimMapleNode, access: str, word: str, index: int) -> None:
-        from rcu_harness.memory.kasan import use_after_free
-
-        self.ex.fail(use_after_free(self.ex.heap, node._rec, access, word, index))
-
-    def _dead_load(self, node: SimMapleNode, access: str, word: str,
-                   index: int) -> None:
-        """A load from a freed (a finding) or retired (sampled) node."""
-        if node._w & FREED:
-            self._uaf(node, access, word, index)
-        else:
-            self.ex.heap.retired_read(node._rec, node._lock)
-
-    def load_words(self, node: SimMapleNode, words: Words, i: Any) -> Any:
-        """Load @words[@i] (an index or a slice) of a watched node."""
-        if isinstance(i, slice):
-            return [self.load_words(node, words, k)
-                    for k in range(*i.indices(len(words)))]
-        ex = self.ex
-        if node._w & PUBLISHED and not ex.quiet:
-            ex.point()
-            if node._w > PUBLISHED:
-                self._dead_load(node, "Read", words._word, i)
-            self._check_load(node, f"{words._word}[{i}]")
-            value = _lget(words, i)
-            if ex.record:
-                ex.events.append((ex.step, ex.cur_tid, _LOAD, node.addr,
-                                  words._word, i, value, _code(ex, 3)))
-            if self.writers and node._lock in self.writers \
-                    and not ex.cur.write_ops:
-                reader_load(ex.metrics, ex.cur, node, node._lock)
-            return value
-        if node._w & FREED:
-            self._uaf(node, "Read", words._word, i)
-        return _lget(words, i)
-
-    def store_words(self, node: SimMapleNode, words: Words, i: Any,
-                    value: Any) -> None:
-        """Store @value into @words[@i] (an index or a slice) of a watched node."""
-        if isinstance(i, slice):
-            values = list(value)
-            idx = range(*i.indices(len(words)))
-            if len(idx) != len(values):
-                raise ValueError("slice store would resize a node word array")
-            if node._w & PUBLISHED and not self.ex.quiet:  # word by word
-                for k, v in zip(idx, values, strict=True):
-                    self.store_words(node, words, k, v)
-                return
-            if node._w & FREED and idx:  # unobserved: what store_words does
-                self._uaf(node, "Write", words._word, idx[0])
-            if node._w & PUBLISHED:
-                for v in values:
-                    if v is not None and type(v) is not int:
-                        self.publish_value(node, v)
-            _lset(words, i, values)
-            return
-        ex = self.ex
-        if node._w & PUBLISHED and not ex.quiet:
-            ex.point()
-            if node._w & FREED:
-                self._uaf(node, "Write", words._word, i)
-            if node._lock is not None:
-                for hook in ex.hooks.store:
-                    hook(ex, ex.cur, node, words._word, i, value, node._lock)
-            if ex.record:
-                ex.events.append((ex.step, ex.cur_tid, _STORE, node.addr,
-                                  words._word, i, value, _code(ex, 3)))
-        elif node._w & FREED:
-            self._uaf(node, "Write", words._word, i)
-        if node._w & PUBLISHED:
-            self.publish_value(node, value)
-        _lset(words, i, value)
-
-    def publish_value(self, node: SimMapleNode, value: Any) -> None:
-        """@value is being stored into published @node: what it points to
-        becomes reachable.
-
-        Publication is bookkeeping, not observation: a node becomes
-        reachable even when the store is unobserved (a tree built before
-        the threads start).  An entry that is an instrumented struct (a VMA)
-        becomes reachable by readers too, so that their loads of it are
-        scheduling points.
-        """
-        if type(value) is MapleEnode:
-            child = cast("SimMapleNode", value[0])
-            if not child._w & PUBLISHED:
-                self.publish(child, node._lock)
-        elif isinstance(value, SimStruct) and not value._w & PUBLISHED:
-            publish_struct(value)
-
-    def load_word(self, node: SimMapleNode, word: str) -> Any:
-        """Load the parent or meta word of a watched node."""
-        ex = self.ex
-        attr = "_p" if word == "parent" else "_m"
-        if node._w & PUBLISHED and not ex.quiet:
-            ex.point()
-            if node._w > PUBLISHED:
-                self._dead_load(node, "Read", word, -1)
-            self._check_load(node, word)
-            value = getattr(node, attr)
-            if ex.record:
-                ex.events.append((ex.step, ex.cur_tid, _LOAD, node.addr, word,
-                                  -1, value, _code(ex, 3)))
-            if self.writers and node._lock in self.writers \
-                    and not ex.cur.write_ops:
-                reader_load(ex.metrics, ex.cur, node, node._lock)
-            if attr == "_p" and (value & _ADDR_MASK) == node.addr:
-                lock = node._lock
-                if lock is None or lock.owner is not ex.cur:
-                    # A reader saw a dead node and will restart: a spin,
-                    # so let other threads (the writer) progress first.
-                    ex.count("reader_restart")
-                    ex.yield_point()
-            return value
-        if node._w & FREED:
-            self._uaf(node, "Read", word, -1)
-        return getattr(node, attr)
-
-    def store_word(self, node: SimMapleNode, word: str, value: Any) -> None:
-        """Store the parent or meta word (every parent store comes here)."""
-        ex = self.ex
-        if node._w & PUBLISHED and not ex.quiet:
-            ex.point()
-            if node._w & FREED:
-                self._uaf(node, "Write", word, -1)
-            if node._lock is not None:
-                for hook in ex.hooks.store:
-                    hook(ex, ex.cur, node, word, -1, value, node._lock)
-            if ex.record:
-                ex.events.append((ex.step, ex.cur_tid, _STORE, node.addr, word,
-                                  -1, value, _code(ex, 3)))
-        elif node._w & FREED:
-            self._uaf(node, "Write", word, -1)
-        if word == "parent":
-            node._p = value
-            rec = node._rec
-            if (value & _ADDR_MASK) == node.addr:
-                ex.heap.mark_dead(rec)
-            elif rec.state is AllocState.DEAD:
-                ex.heap.revive(rec)
-        else:
-            node._m = value
-
-    def publish(self, node: SimMapleNode, lock: SpinLock | None) -> None:
-        """Make @node and the private subtree below it reachable by readers."""
-        stack = [node]
-        while stack:
-            n = stack.pop()
-            if n._w & PUBLISHED and n._lock is not None:
-                continue
-            n._w |= PUBLISHED
-            n._lock = lock
-            for value in cast("Words", n.slot).raw():
-                if type(value) is MapleEnode:
-                    child = cast("SimMapleNode", value[0])
-                    if not child._w & PUBLISHED:
-                        stack.append(child)
-
     # -- tree words -------------------------------------------------------------
     def root_load(self, mt: MapleTree) -> object:
         """rcu_dereference(mt->ma_root)."""
         ex = self.ex
         if ex.phase is not _RUN or ex.quiet:  # not ex.in_threads
             return mt.ma_root
+        hook = ex.access_hook
+        if hook is not None:
+            ex.cur.pending = Access(mt.addr, "ma_root", -1, False)
         ex.point()
         t = ex.cur
         lock = self.tree_lock(mt)
         value = mt.ma_root
+        if hook is not None:
+            value = hook.load(ex, mt, "ma_root", -1, value)
+            t.pending = None
         if not (t.rcu_nesting or lock is None or lock.owner is t or t.tid == 0
                 or t in getattr(lock, "readers", ())):
             from rcu_harness.memory.lockdep import suspicious_rcu_usage
@@ -372,9 +201,15 @@ class InstrumentedPort:
         ex = self.ex
         lock = self.tree_lock(mt)
         if ex.in_threads:
+            access = ex.access_hook
+            if access is not None:
+                ex.cur.pending = Access(mt.addr, "ma_root", -1, True)
             ex.point()
             for hook in ex.hooks.store:
                 hook(ex, ex.cur, mt, "ma_root", -1, value, lock)
+            if access is not None:
+                access.store(ex, mt, "ma_root", -1, value)
+                ex.cur.pending = None
             ex.emit(_STORE, mt.addr, "ma_root", -1, value, _code(ex, 2))
         if type(value) is MapleEnode:
             self.publish(cast("SimMapleNode", value[0]), lock)
@@ -383,23 +218,36 @@ class InstrumentedPort:
     def flags_load(self, mt: MapleTree) -> int:
         """mt->ma_flags."""
         ex = self.ex
-        if ex.phase is _RUN and not ex.quiet:  # ex.in_threads
-            ex.point()
-            if ex.record:
-                ex.emit(_LOAD, mt.addr, "ma_flags", -1, mt.ma_flags,
-                        _code(ex, 2))
-        return mt.ma_flags
+        if ex.phase is not _RUN or ex.quiet:  # not ex.in_threads
+            return mt.ma_flags
+        hook = ex.access_hook
+        if hook is not None:
+            ex.cur.pending = Access(mt.addr, "ma_flags", -1, False)
+        ex.point()
+        value = mt.ma_flags
+        if hook is not None:
+            value = hook.load(ex, mt, "ma_flags", -1, value)
+            ex.cur.pending = None
+        if ex.record:
+            ex.emit(_LOAD, mt.addr, "ma_flags", -1, value, _code(ex, 2))
+        return value
 
     def flags_store(self, mt: MapleTree, value: int) -> None:
         """mt->ma_flags = value."""
         ex = self.ex
         if ex.in_threads:
+            access = ex.access_hook
+            if access is not None:
+                ex.cur.pending = Access(mt.addr, "ma_flags", -1, True)
             ex.point()
             lock = self.tree_lock(mt)
             for hook in ex.hooks.store:
                 hook(ex, ex.cur, mt, "ma_flags", -1, value, lock)
             for fhook in ex.hooks.flags_store:
                 fhook(ex, ex.cur, mt, mt.ma_flags, value, lock)
+            if access is not None:
+                access.store(ex, mt, "ma_flags", -1, value)
+                ex.cur.pending = None
             ex.emit(_STORE, mt.addr, "ma_flags", -1, value, _code(ex, 2))
         mt.ma_flags = value
 

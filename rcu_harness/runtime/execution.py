@@ -69,6 +69,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
     from rcu_harness.checks.observer import Hooks
+    from rcu_harness.memory.access import AccessHook
     from rcu_harness.memory.heap import Heap
     from rcu_harness.rcu.state import RcuState
     from rcu_harness.sched.protocol import Strategy
@@ -151,6 +152,9 @@ class Execution:
         """Free slots for ports and helpers that live per execution."""
         self.metrics = Metrics()
         """Latency spans and samples (see :mod:`rcu_harness.runtime.metrics`)."""
+        self.access_hook: AccessHook | None = None
+        """A memory model's or a strategy's view of every observed access
+        (see :mod:`rcu_harness.memory.access`); set it before setup runs."""
         self.atomic: AbstractContextManager[Any] = _NOT_NEEDED
         """Held around a check-then-act on shared harness state (a no-op
         here; a re-entrant lock under OS threads)."""

@@ -40,6 +40,7 @@ class SimThread:
         "label",
         "locks_held",
         "name",
+        "pending",
         "rcu_age",
         "rcu_begin",
         "rcu_nesting",
@@ -81,6 +82,10 @@ class SimThread:
         self.wait_reason = ""
         self.counters: dict[str, int] = {}
         """This thread's share of the execution's benign counters."""
+        self.pending: Any = None
+        """The memory access this thread makes when it next runs (an
+        :class:`~rcu_harness.memory.access.Access`), kept only while the
+        execution has an access hook; None otherwise."""
         self.fresh = True
         """No decision was made at a scheduling point of this thread yet."""
 

@@ -1,0 +1,120 @@
+"""The access seam: one place where a memory model or a strategy meets each
+observed access, at no cost when nobody asks.
+
+The port's fast path (:mod:`rcu_harness.memory.maple_node`) is sequentially
+consistent and records nothing a strategy could ask for: an observed load
+is one Python call (``Words.__getitem__``) that makes the scheduling point,
+the checks, and a plain list index.  Two later layers need more from each
+access:
+
+* a weak memory model (``--memory-model lkmm``): a load may read an older
+  store than the last one in coherence order, chosen at the access; a store
+  enters the location's history;
+* search strategies such as POS or reads-from fuzzing: at a scheduling
+  point they want the *pending* access of every runnable thread (node,
+  word, index, load or store).
+
+Both hook in through :class:`AccessHook`, set as ``ex.access_hook`` before
+the program's setup runs (an observer's ``execution_start`` is the place).
+When it is set, the instrumented port allocates *hooked* nodes
+(:class:`HookedSimMapleNode` with :class:`HookedWords`), whose observed
+accesses take the port's general path, which
+
+1. stores the pending access on the thread (``t.pending``, an
+   :class:`Access`) before the scheduling point, so that a strategy deciding
+   at that point sees, for each suspended runnable thread, the access it
+   will make when it runs (``None``: a point that is not a memory access:
+   a lock, an RCU primitive, a yield);
+2. after the point, passes a load's value through :meth:`AccessHook.load`
+   (the memory model returns the value the load reads) and a store through
+   :meth:`AccessHook.store` (before the word is written);
+3. clears ``t.pending``.
+
+The tree words (``ma_root``, ``ma_flags``) go through the same three steps.
+Without a hook (the default: ``sc`` and every strategy that does not ask)
+the node classes are the plain ones and the tree-word paths test one
+attribute, so sequential consistency pays nothing measurable.  A node's
+class is fixed at allocation: a hook installed after setup does not see the
+nodes built before it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
+
+from rcu_harness.memory.heap import PUBLISHED
+from rcu_harness.memory.maple_node import SimMapleNode, Words
+
+if TYPE_CHECKING:
+    from rcu_harness.runtime.execution import Execution
+
+_lset = list.__setitem__
+
+
+@dataclass(frozen=True, slots=True)
+class Access:
+    """A pending memory access of a thread (what it does when it next runs)."""
+
+    addr: int
+    """The node's or tree's address."""
+    word: str
+    """``pivot``, ``slot``, ``gap``, ``parent``, ``meta``, ``ma_root``,
+    ``ma_flags``."""
+    index: int
+    """The array index, -1 for single words."""
+    store: bool
+    """A store (else a load)."""
+
+
+class AccessHook(Protocol):
+    """What a memory model (or a strategy's helper) implements."""
+
+    def load(self, ex: Execution, obj: Any, word: str, index: int,
+             value: Any) -> Any:
+        """The value the current thread's load of @obj's @word[@index] reads;
+        @value is the last store in coherence order (what ``sc`` reads)."""
+
+    def store(self, ex: Execution, obj: Any, word: str, index: int,
+              value: Any) -> None:
+        """The current thread stores @value into @obj's @word[@index] (called
+        before the word is written)."""
+
+
+class HookedWords(Words):
+    """A word array of a hooked node: observed accesses go through the
+    port's general path, which consults ``ex.access_hook``."""
+
+    __slots__ = ()
+
+    def __getitem__(self, i: Any) -> Any:
+        node = self._node
+        if node._w & PUBLISHED and not node._ex.quiet:
+            return node._port.load_words(node, self, i)
+        return Words.__getitem__(self, i)
+
+    def __setitem__(self, i: Any, value: Any) -> None:
+        node = self._node
+        if node._w:
+            node._port.store_words(node, self, i, value)
+        else:
+            _lset(self, i, value)
+
+
+class HookedSimMapleNode(SimMapleNode):
+    """A node whose parent word also goes through the port's general path
+    (its meta word always does)."""
+
+    __slots__ = ()
+
+    @property
+    def parent(self) -> int:
+        """The parent word, through the port when watched."""
+        if self._w:
+            value: int = self._port.load_word(self, "parent")
+            return value
+        return self._p
+
+    @parent.setter
+    def parent(self, value: int) -> None:
+        self._port.store_word(self, "parent", value)
