@@ -55,7 +55,8 @@ def _op(ex: Execution, a: Atomic, op: str, new: int, ref: int) -> int:
     t = ex.cur
     if ref:
         t.refs[a] = t.refs.get(a, 0) + ref
-    ex.emit(_ATOMIC, a.addr, op, -1, new)
+    if ex.record:
+        ex.emit(_ATOMIC, a.addr, op, -1, new)
     for hook in ex.hooks.atomic_op:
         hook(ex, t, a, op, old, new)
     return old
@@ -65,7 +66,8 @@ def atomic_read(a: Atomic) -> int:
     """atomic_read()."""
     ex = current()
     ex.point()
-    ex.emit(_ATOMIC, a.addr, "atomic_read", -1, a.value)
+    if ex.record:
+        ex.emit(_ATOMIC, a.addr, "atomic_read", -1, a.value)
     return a.value
 
 
@@ -99,7 +101,8 @@ def atomic_inc_not_zero(a: Atomic) -> bool:
     ex.point()
     with ex.atomic:
         if a.value == 0:
-            ex.emit(_ATOMIC, a.addr, "atomic_inc_not_zero", -1, 0)
+            if ex.record:
+                ex.emit(_ATOMIC, a.addr, "atomic_inc_not_zero", -1, 0)
             return False
         _op(ex, a, "atomic_inc_not_zero", a.value + 1, 1)
         return True

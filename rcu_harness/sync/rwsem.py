@@ -75,7 +75,8 @@ def down_read_ex(ex: Execution, sem: RwSemaphore) -> None:
             ex.block(f"down_read({sem.name}) held for write by {holder}")
         sem.readers.append(t)
         t.locks_held.append(sem)
-        ex.emit(_LOCK, sem.addr, sem.name, 0)
+        if ex.record:
+            ex.emit(_LOCK, sem.addr, sem.name, 0)
 
 
 def up_read_ex(ex: Execution, sem: RwSemaphore) -> None:
@@ -89,7 +90,8 @@ def up_read_ex(ex: Execution, sem: RwSemaphore) -> None:
             return
         sem.readers.remove(t)
         t.locks_held.remove(sem)
-        ex.emit(_UNLOCK, sem.addr, sem.name, 0)
+        if ex.record:
+            ex.emit(_UNLOCK, sem.addr, sem.name, 0)
         _wake_all(ex, sem)
 
 
@@ -108,7 +110,8 @@ def down_write_ex(ex: Execution, sem: RwSemaphore) -> None:
         sem.queued_writers -= 1
         sem.writer = t
         t.locks_held.append(sem)
-        ex.emit(_LOCK, sem.addr, sem.name, 1)
+        if ex.record:
+            ex.emit(_LOCK, sem.addr, sem.name, 1)
 
 
 def up_write_ex(ex: Execution, sem: RwSemaphore) -> None:
@@ -122,7 +125,8 @@ def up_write_ex(ex: Execution, sem: RwSemaphore) -> None:
     with ex.atomic:
         sem.writer = None
         t.locks_held.remove(sem)
-        ex.emit(_UNLOCK, sem.addr, sem.name, 1)
+        if ex.record:
+            ex.emit(_UNLOCK, sem.addr, sem.name, 1)
         _wake_all(ex, sem)
 
 

@@ -87,7 +87,8 @@ def spin_lock_ex(ex: Execution, lock: SpinLock) -> None:
             ex.block(f"spin_lock({lock.name}) held by {lock.owner.label}")
         lock.owner = t
         t.locks_held.append(lock)
-        ex.emit(_LOCK, lock.addr, lock.name)
+        if ex.record:
+            ex.emit(_LOCK, lock.addr, lock.name)
 
 
 def spin_unlock_ex(ex: Execution, lock: SpinLock) -> None:
@@ -101,7 +102,8 @@ def spin_unlock_ex(ex: Execution, lock: SpinLock) -> None:
     with ex.atomic:
         lock.owner = None
         t.locks_held.remove(lock)
-        ex.emit(_UNLOCK, lock.addr, lock.name)
+        if ex.record:
+            ex.emit(_UNLOCK, lock.addr, lock.name)
         waiters, lock.waiters = lock.waiters, []
         for w in waiters:
             ex.wake(w)
