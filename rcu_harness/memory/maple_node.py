@@ -6,12 +6,27 @@ reports every load and store, slices included: the model's ``memcpy`` and
 ``memset`` are word by word, as in C, so a racing reader can see a torn
 copy) and whose ``parent`` and ``meta`` words are properties.
 
-Fast path: a node's watch bits ``_w`` are zero while it is private and
-live, and then an access is a plain list access.  Otherwise the port's slow
-path runs (:mod:`rcu_harness.memory.maple_port`): scheduling point,
-poison check, lockdep-RCU, writer-lock check, publication, event record.
-Stores to the parent word always take the slow path, because that is where
-``mte_set_node_dead()`` is recognised.
+The fast path is one Python call per access (``Words.__getitem__``, the
+``parent`` property), by the node's watch bits ``_w`` and ``ex.quiet``:
+
+* private and live (``_w == 0``): a plain list index;
+* unobserved (private, or ``ex.quiet``: setup, teardown, ``mt_validate()``):
+  a plain list index after the poison test (a freed node is still caught);
+* observed (published, threads running): the scheduling point
+  (``ex.point()``), then, in this order, the poison check (a use after free,
+  or the pipeline age of a retired node), lockdep-RCU, the load, the event
+  (with the caller's code object when functions are recorded), interleaving
+  coverage, and for the parent word the ``reader_restart`` count.  These are
+  the steps of the port's general path
+  (:class:`~rcu_harness.memory.node_words.NodeWordsPath`), inlined;
+  the golden trace tests hold the two to the same bytes.
+
+Slices, stores to the parent and meta words (where ``mte_set_node_dead()``
+is recognised) and every observed access of a node allocated under an
+access hook take the port's general path.  The hook seam (a weak memory
+model, a strategy asking for pending accesses) is
+:mod:`rcu_harness.memory.access`: sequential consistency never tests for it
+on this path, because the node classes are chosen once, at allocation.
 """
 
 from __future__ import annotations

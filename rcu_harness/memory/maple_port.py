@@ -38,6 +38,16 @@ inside a write operation on a tree (``writer_enter``/``writer_exit``, called
 by ``h.writing()``), loads of that tree by other threads count coverage
 pairs (:mod:`rcu_harness.runtime.coverage`).
 
+Cost: an observed node-word load is one Python call, inline in
+:mod:`rcu_harness.memory.maple_node`; the general path of node words is
+:class:`~rcu_harness.memory.node_words.NodeWordsPath` (slices, parent and
+meta stores, freed nodes, hooked nodes).  A memory model or a strategy that
+wants every thread's pending access sets ``ex.access_hook`` before setup
+(:mod:`rcu_harness.memory.access`): the port then allocates hooked nodes,
+and the tree words consult the hook too; without one, sequential
+consistency pays one attribute test per tree-word access and nothing per
+node-word access.  See docs/performance.md.
+
 ``with port.unobserved(): ...`` runs checker work (``mt_validate``, dumps)
 without scheduling points, events or lock checks; poison checks stay.
 """
