@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import bisect
 from dataclasses import dataclass
+from operator import itemgetter
 
 Range = tuple[int, int, object]
+_start = itemgetter(0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,7 +36,7 @@ class IntervalMap:
                 out.append((last + 1, end, value))
         if entry is not None:
             out.append((index, last, entry))
-        out.sort(key=lambda r: r[0])
+        out.sort(key=_start)
         return IntervalMap(tuple(out))
 
     def lookup(self, index: int) -> object:
@@ -49,8 +51,10 @@ class IntervalMap:
 
     def has_exact(self, index: int, last: int, entry: object) -> bool:
         """Is @entry stored over exactly [index, last]?"""
-        return any(r[0] == index and r[1] == last and r[2] == entry
-                   for r in self.ranges)
+        for start, end, value in self.ranges:
+            if start == index and end == last and value == entry:
+                return True
+        return False
 
     def empty_over(self, index: int, last: int) -> bool:
         """Is all of [index, last] NULL?"""
