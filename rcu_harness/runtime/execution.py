@@ -51,7 +51,8 @@ mode (:mod:`rcu_harness.runtime.threaded`) replaces both.
 from __future__ import annotations
 
 import bisect
-from contextlib import AbstractContextManager, nullcontext
+from _thread import RLock
+from contextlib import AbstractContextManager
 from enum import Enum
 from typing import TYPE_CHECKING, Any
 
@@ -79,7 +80,6 @@ _EXIT = EventKind.EXIT.value
 _SPAWN = EventKind.SPAWN.value
 _BLOCK = EventKind.BLOCK.value
 _WAKE = EventKind.WAKE.value
-_NOT_NEEDED: AbstractContextManager[Any] = nullcontext()
 
 
 def round_robin(runnable: Sequence[int], current: int | None,
@@ -155,9 +155,13 @@ class Execution:
         self.access_hook: AccessHook | None = None
         """A memory model's or a strategy's view of every observed access
         (see :mod:`rcu_harness.memory.access`); set it before setup runs."""
-        self.atomic: AbstractContextManager[Any] = _NOT_NEEDED
-        """Held around a check-then-act on shared harness state (a no-op
-        here; a re-entrant lock under OS threads)."""
+        self.atomic: AbstractContextManager[Any] = RLock()
+        """Held around a check-then-act on shared harness state.  Under
+        greenlets every simulated thread runs on this one OS thread, so this
+        re-entrant lock never blocks: it is a no-op whose enter and exit are
+        C calls (``nullcontext``'s are Python calls, a few hundred per
+        execution).  The OS-thread mode replaces it with a lock shared by
+        its threads."""
 
     # -- the hot path ----------------------------------------------------
     def point(self) -> None:
