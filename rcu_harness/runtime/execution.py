@@ -52,7 +52,6 @@ from __future__ import annotations
 
 import bisect
 from _thread import RLock
-from contextlib import AbstractContextManager
 from enum import Enum
 from typing import TYPE_CHECKING, Any
 
@@ -68,6 +67,7 @@ from rcu_harness.trace.events import EventKind
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
+    from contextlib import AbstractContextManager
 
     from rcu_harness.checks.observer import Hooks
     from rcu_harness.memory.access import AccessHook
