@@ -102,7 +102,11 @@ class PctStrategy:
             self._see(runnable)
         if yielding and current is not None:
             self._lower(current, lowest=True)
-        choice = self._highest(runnable)
+        for choice in self._order:  # _highest(), its usual first loop inline
+            if choice in runnable:
+                break
+        else:
+            choice = self._highest(runnable)
         if self._change_points and self._change_points[0] == self._step:
             self._change_points.pop(0)
             self._lower(choice, lowest=False)
