@@ -151,11 +151,12 @@ def main() -> None:
         trees = {"before": export(args.before, Path(tmp)),
                  "after": export(args.after, Path(tmp))}
         command = "python stress/bench_speedup.py " + " ".join(sys.argv[1:])
+        after = "the working tree" if args.after == str(ROOT) else f"`{args.after}`"
         if args.callgrind:
             rows = counting(trees, args.callgrind)
             text = "\n".join([
                 CG_HEADING, "", f"Command: `{command.strip()}`; before = "
-                f"`{args.before}`, after = the working tree. {args.note}".rstrip(),
+                f"`{args.before}`, after = {after}. {args.note}".rstrip(),
                 "", *machine(), "",
                 "| scenario | before (instructions per execution) | after | "
                 "speed-up |", "|---|---|---|---|", *rows, ""])
@@ -164,7 +165,7 @@ def main() -> None:
             rows, notes = timing(trees, args.reps, args.scale)
             text = "\n".join([
                 HEADING, "", f"Command: `{command.strip()}`; before = "
-                f"`{args.before}`, after = the working tree; medians of "
+                f"`{args.before}`, after = {after}; medians of "
                 f"{args.reps} interleaved repetitions. {args.note}".rstrip(), "",
                 *machine(), "",
                 "| scenario | before ex/s | after ex/s | speed-up | before us per "
