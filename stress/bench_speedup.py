@@ -20,7 +20,7 @@ with ``valgrind --tool=callgrind`` (runs of 1 and 1+K executions, the
 difference divided by K; ``PYTHONHASHSEED=0``), which no other load on the
 machine changes.
 
-Usage: python stress/bench_speedup.py [--before fe6e064] [--reps 5]
+Usage: python stress/bench_speedup.py [--before 572b98a] [--reps 5]
        [--callgrind 4] [--write reports/BENCHMARKS.md]
 """
 
@@ -136,7 +136,7 @@ def counting(trees: dict[str, Path], k: int) -> list[str]:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--before", default="fe6e064",
+    parser.add_argument("--before", default="572b98a",
                         help="git revision or directory (default: the last "
                              "commit before the model's speed work)")
     parser.add_argument("--after", default=str(ROOT))
