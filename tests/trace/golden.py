@@ -7,8 +7,8 @@ finding of a set of mutants (as ``rcu-harness stress --mutant`` finds it),
 and digests the event streams, the schedules and the finding reports.  The
 digests in ``tests/data/golden_traces.json`` were computed on commit 572b98a
 (main before the model's speed work, issue 17; fe6e064 gave the same check
-before main's fairness changes altered schedules on purpose; main 42a0be5
-gives the same digests);
+before main's fairness changes altered schedules on purpose, then on
+main 86ff87d after its scenario changes did);
 ``test_golden_traces.py`` checks that the current code still gives them
 byte for byte.
 
