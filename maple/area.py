@@ -157,12 +157,12 @@ def mas_empty_area(mas: MaState, min: int, max: int, size: int) -> int:
     if offset == MAPLE_NODE_SLOTS:
         return -EBUSY
     node = mas.node[0]
-    mtype = mas.node[1]
+    mt = mas.node[1]
     min = mas_safe_min(mas, node.pivot, offset)
     if mas.index < min:
         mas.index = min
     mas.last = mas.index + size - 1
-    mas.end = ma_data_end(node, mtype, node.pivot, mas.max)
+    mas.end = ma_data_end(node, mt, node.pivot, mas.max)
     return 0
 
 

@@ -141,11 +141,11 @@ def mas_validate_parent_slot(mas: MaState) -> None:
 def mas_validate_child_slot(mas: MaState) -> None:
     """Model of mas_validate_child_slot(): children non-NULL, pointing back."""
     enode = mas.node
-    mt = enode[1]
+    mtype = enode[1]
     node = enode[0]
     if mte_is_leaf(enode):
         return
-    for i in range(mt_slots[mt]):
+    for i in range(mt_slots[mtype]):
         child = node.slot[i]
         if not isinstance(child, MapleEnode):
             raise _fail("internal node lacks child", mas, f"slot {i} holds {child!r}")
@@ -155,20 +155,20 @@ def mas_validate_child_slot(mas: MaState) -> None:
         if mte_parent(child) is not node:
             raise _fail("child has the wrong parent", mas,
                         f"child {child[0]!r} has parent {mte_parent(child)!r}")
-        if i < mt_pivots[mt] and node.pivot[i] == mas.max:
+        if i < mt_pivots[mtype] and node.pivot[i] == mas.max:
             break
 
 
 def mas_validate_limits(mas: MaState) -> None:
     """Model of mas_validate_limits(): pivots in [min, max], nothing past end."""
     enode = mas.node
-    mt = enode[1]
+    mtype = enode[1]
     node = enode[0]
     pivots = node.pivot
     prev_piv = 0
     i = 0
-    while i < mt_slots[mt]:
-        piv = mas_safe_pivot(mas, pivots, i, mt)
+    while i < mt_slots[mtype]:
+        piv = mas_safe_pivot(mas, pivots, i, mtype)
         if not piv and i != 0:
             raise _fail("missing node limit pivot", mas, f"pivot {i} is 0")
         if prev_piv > piv:
@@ -187,12 +187,12 @@ def mas_validate_limits(mas: MaState) -> None:
     if end != i:
         raise _fail("data end disagrees with the last pivot", mas,
                     f"data_end {end} != {i}")
-    for j in range(i + 1, mt_slots[mt]):
+    for j in range(i + 1, mt_slots[mtype]):
         entry = node.slot[j]
-        if entry is not None and j != mt_slots[mt] - 1:
+        if entry is not None and j != mt_slots[mtype] - 1:
             raise _fail("entry stored past the data end", mas,
                         f"slot {j} holds {entry!r}")
-        if j < mt_pivots[mt] and pivots[j] and j < mt_pivots[mt] - 1:
+        if j < mt_pivots[mtype] and pivots[j] and j < mt_pivots[mtype] - 1:
             raise _fail("pivot set past the data end", mas,
                         f"pivot {j} is {pivots[j]:#x}")
 

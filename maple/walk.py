@@ -349,6 +349,9 @@ def mas_state_walk(mas: MaState) -> Any:
 
 def mas_walk(mas: MaState) -> Any:
     """Model of mas_walk(): walk to mas->index; index/last become its range."""
+    # Kernel quirk, kept verbatim: "!mas_is_active(mas) || !mas_is_start(mas)"
+    # is always true (a state is never both active and start), so mas_walk()
+    # always restarts from the root; the kernel presumably meant "&&".
     if mas.status != ma_active or mas.status != ma_start:
         mas.status = ma_start
     while True:
