@@ -35,7 +35,8 @@ class ReversingExecutor:
         with self.lock:
             held, self.held = self.held, []
         for future, result in reversed(held):
-            future.set_result(result)
+            if future.set_running_or_notify_cancel():  # the coordinator may
+                future.set_result(result)              # have dropped it
 
     def submit(self, unit):
         future = Future()
