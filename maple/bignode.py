@@ -22,6 +22,7 @@ from maple.defs import (
     mt_pivots,
     mt_slots,
 )
+from maple.gap import mas_max_gap
 from maple.node import MapleCorruption, ma_is_leaf, ma_set_meta, mte_is_root
 from maple.tree import mt_is_alloc
 from maple.walk import mas_safe_pivot
@@ -276,8 +277,6 @@ def mas_store_b_node(wr_mas: MaWrState, b_node: MapleBigNode, offset_end: int) -
 
 def mab_set_b_end(b_node: MapleBigNode, mas: MaState, entry: Any) -> None:
     """Model of mab_set_b_end(): append @entry with mas->max as its pivot."""
-    from maple.gap import mas_max_gap
-
     if entry is None:
         return
     b_node.slot[b_node.b_end] = entry

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from maple.alloc import ma_free_rcu, mas_free, mas_push_node
 from maple.defs import ma_none, mt_slots
+from maple.gap import mas_update_gap
 from maple.node import (
     MapleEnode,
     MapleNode,
@@ -239,8 +240,6 @@ def mas_topiary_replace(mas: MaState, old_enode: MapleEnode) -> None:
 
 def mas_wmb_replace(mas: MaState, old_enode: MapleEnode) -> None:
     """Model of mas_wmb_replace(): replace, then update the gap above."""
-    from maple.gap import mas_update_gap
-
     mas_topiary_replace(mas, old_enode)
     if mte_is_leaf(mas.node):
         return

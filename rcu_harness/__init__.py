@@ -30,21 +30,62 @@ module's docstring says more): sequential consistency only, no weak memory;
 no preemption model beyond "any thread may run at any scheduling point";
 freed addresses are never reused.
 
-Layering: ``runtime`` (engine) <- ``sched`` (strategies), ``rcu``, ``sync``,
-``memory`` (modelled objects), ``checks`` (observers), ``trace`` (events and
-files); this module re-exports the small public surface.
+Layering, bottom first (:data:`LAYERS`; ``tests/test_layering.py`` fails
+if a module imports from a layer above its own, except for type hints
+under ``TYPE_CHECKING``, or from another unit of its own layer):
+
+* ``maple``: the model of lib/maple_tree.c; imports nothing of the harness;
+* leaves: ``errors``, ``version``, ``trace`` (events, trace files),
+  ``store`` (run directories), ``patches`` (model functions swapped for a
+  run); then ``known`` (the catalogue of known kernel bugs and the model
+  side of their candidate fixes);
+* ``sched``: strategies and schedules, which never see program state;
+* ``runtime``: the engine, one execution of simulated threads, findings,
+  liveness; it gets its RCU model, heap, checkers and strategy passed in;
+* the modelled kernel objects: ``sync`` (locks, atomics, may-sleep), then
+  ``rcu`` (read-side sections, grace periods), then ``memory`` (heap,
+  KASAN, lockdep-RCU, the instrumented maple port), then ``checks``
+  (observers), then ``kernel`` (their kernel-named facade);
+* ``runner``: a program's harness, one execution wired with the defaults,
+  the exploration loop, replay, the shrinker, the OS-thread mode;
+* users of the runner: ``testing`` (pytest), ``scenarios`` (the catalog of
+  workloads, programs and mutants);
+* ``campaign`` (stress runs) and ``report``; then ``oracle`` (the kernel's
+  own maple tree, which confirms a run's findings); then ``cli``; then this
+  module, which re-exports the small public surface.
 """
 
+from rcu_harness.runner.explore import ExploreResult as ExploreResult
+from rcu_harness.runner.explore import explore as explore
+from rcu_harness.runner.harness import Harness as Harness
+from rcu_harness.runner.replay import ReplayResult as ReplayResult
+from rcu_harness.runner.replay import replay as replay
 from rcu_harness.runtime.finding import Finding as Finding
-from rcu_harness.runtime.harness import Harness as Harness
 from rcu_harness.runtime.records import ReadKind as ReadKind
-from rcu_harness.runtime.runner import ExploreResult as ExploreResult
-from rcu_harness.runtime.runner import ReplayResult as ReplayResult
-from rcu_harness.runtime.runner import explore as explore
-from rcu_harness.runtime.runner import replay as replay
 from rcu_harness.sched.schedule import Schedule as Schedule
+from rcu_harness.version import __version__ as __version__
 
-__version__ = "0.1.0"
+LAYERS: tuple[tuple[str, ...], ...] = (
+    ("maple",),
+    ("rcu_harness.errors", "rcu_harness.version", "rcu_harness.trace",
+     "rcu_harness.store", "rcu_harness.patches"),
+    ("rcu_harness.known",),
+    ("rcu_harness.sched",),
+    ("rcu_harness.runtime",),
+    ("rcu_harness.sync",),
+    ("rcu_harness.rcu",),
+    ("rcu_harness.memory",),
+    ("rcu_harness.checks",),
+    ("rcu_harness.kernel",),
+    ("rcu_harness.runner",),
+    ("rcu_harness.testing", "rcu_harness.scenarios"),
+    ("rcu_harness.campaign", "rcu_harness.report"),
+    ("rcu_harness.oracle",),
+    ("rcu_harness.cli",),
+    ("rcu_harness.__main__", "rcu_harness"),
+)
+"""The units of the code base, bottom layer first: a unit may import from
+units of lower layers only (and from itself)."""
 
 __all__ = [
     "ExploreResult",

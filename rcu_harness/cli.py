@@ -8,6 +8,9 @@ campaign (a campaign interrupted by Ctrl-C stops cleanly and exits 0 or 1),
 141 when stdout was closed early (``| head``).
 Progress and notes go to stderr; with ``--json`` stdout holds exactly one
 JSON document.  This module and ``report/`` are the only ones that print.
+Each command imports what it needs when it runs, so that ``--help``,
+``list`` and a usage error answer without loading the model, numpy or
+matplotlib (the layering test allows function-level imports here).
 """
 
 from __future__ import annotations
@@ -22,8 +25,9 @@ from typing import TYPE_CHECKING, Any, NoReturn
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
-    from rcu_harness.campaign.replay import Replayed, Target
+    from rcu_harness.campaign.replay import Target
     from rcu_harness.campaign.session import RunResult
+    from rcu_harness.runner.replay import ReplayResult
 
 PROG = "rcu-harness"
 DEFAULT_OUT = Path("reports/runs")
@@ -357,7 +361,7 @@ def _target(args: argparse.Namespace) -> Target:
     from rcu_harness.campaign.jobs import parse_assignments
     from rcu_harness.campaign.plan import check_strategy
     from rcu_harness.campaign.replay import from_seed, from_trace
-    from rcu_harness.scenarios.registry import configure
+    from rcu_harness.scenarios.catalog import configure
 
     if args.trace is not None:
         named = [o for o, v in (("--scenario", args.scenario),
@@ -380,7 +384,7 @@ def _target(args: argparse.Namespace) -> Target:
                      max_steps=args.max_steps)
 
 
-def _event_lines(r: Replayed) -> list[str]:
+def _event_lines(r: ReplayResult) -> list[str]:
     width = max((len(n) for n in r.names.values()), default=6)
     lines = [f"Events ({len(r.events)}):"]
     for e in r.events:
@@ -390,7 +394,7 @@ def _event_lines(r: Replayed) -> list[str]:
     return lines
 
 
-def _show(r: Replayed, target: Target, *, events: bool) -> None:
+def _show(r: ReplayResult, target: Target, *, events: bool) -> None:
     if events:
         print("\n".join(_event_lines(r)))
         print()
@@ -400,10 +404,10 @@ def _show(r: Replayed, target: Target, *, events: bool) -> None:
         print(f"No violation: execution {target.execution} of "
               f"{target.cfg.scenario} ran {r.steps} steps to the end.")
     print(f"Schedule: {r.decisions} decisions, {r.preemptions} preemptions; "
-          f"events digest {r.digest}")
+          f"events digest {r.events_digest}")
     recorded = target.trace.events_digest if target.trace is not None else ""
     if recorded:
-        same = "matches" if recorded == r.digest else "DIFFERS from"
+        same = "matches" if recorded == r.events_digest else "DIFFERS from"
         print(f"The event stream {same} the trace's ({recorded}).")
     expected = target.trace.finding if target.trace is not None else None
     got = r.finding.signature if r.finding is not None else None
@@ -413,7 +417,7 @@ def _show(r: Replayed, target: Target, *, events: bool) -> None:
               f"{expected.signature}; this replay {now}", file=sys.stderr)
 
 
-def _minimize(target: Target, r: Replayed, args: argparse.Namespace) -> int:
+def _minimize(target: Target, r: ReplayResult, args: argparse.Namespace) -> int:
     from rcu_harness.campaign.replay import default_output, minimize, write_minimized
 
     if r.finding is None:
@@ -483,9 +487,9 @@ def _input_errors() -> tuple[type[BaseException], ...]:
     from rcu_harness.campaign.jobs import JobError
     from rcu_harness.campaign.plan import PlanError
     from rcu_harness.campaign.session import RunDirError
+    from rcu_harness.errors import HarnessError
     from rcu_harness.oracle.build import OracleUnavailable
-    from rcu_harness.runtime.errors import HarnessError
-    from rcu_harness.scenarios.registry import ScenarioError
+    from rcu_harness.scenarios.spec import ScenarioError
     from rcu_harness.store.runstore import StoreError
     from rcu_harness.trace.tracefile import TraceError
 

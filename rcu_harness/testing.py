@@ -24,11 +24,13 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from rcu_harness.runtime.runner import DEFAULT_MAX_STEPS, explore, replay
+from rcu_harness.runner.explore import explore
+from rcu_harness.runner.replay import replay
+from rcu_harness.runner.run import DEFAULT_MAX_STEPS
 
 if TYPE_CHECKING:
+    from rcu_harness.runner.harness import Harness
     from rcu_harness.runtime.finding import Finding
-    from rcu_harness.runtime.harness import Harness
 
 ENV = "RCU_HARNESS_REPLAY"
 Program = Callable[["Harness"], None]

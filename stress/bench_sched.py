@@ -33,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import greenlet
 
 from rcu_harness.kernel import SimStruct
-from rcu_harness.runtime.runner import run_execution
+from rcu_harness.runner.run import run_execution
 from rcu_harness.sched.registry import make_strategy
 from stress.benchlib import machine, write_section
 

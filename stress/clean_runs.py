@@ -52,35 +52,39 @@ Chunk = tuple[str, str, int, int]
 
 
 def run_chunk(task: tuple[Chunk, str, int, dict[str, Any]]) -> dict[str, Any]:
-    """Run executions [first, end) of one scenario and design; its record."""
-    from rcu_harness.runtime.runner import run_execution
+    """Run executions [first, end) of one scenario and design; its record
+    (each distinct finding once, with the executions that saw it)."""
+    from rcu_harness.runner.block import run_block
     from rcu_harness.scenarios import configure, program, replay_command
     from rcu_harness.sched.registry import make_strategy
 
     (scenario, design, first, end), strategy, seed, params = task
     cfg = configure(scenario, {"design": design})
-    prog = program(cfg)
-    inner = make_strategy(strategy, seed, **params)
-    findings, steps = [], 0
+
+    def command(i: int, _schedule: Any) -> str:
+        return replay_command(cfg, strategy=strategy, seed=seed, execution=i,
+                              strategy_params=params)
+
     start = time.perf_counter()
-    for i in range(first, end):
-        inner.new_execution(i)
-        ex = run_execution(prog, inner, i, record=0)
-        steps += ex.step
-        if ex.violation is not None:
-            findings.append({
-                "execution": i, "kind": str(ex.violation.kind),
-                "message": ex.violation.message[:200],
-                "replay": replay_command(cfg, strategy=strategy, seed=seed,
-                                         execution=i, strategy_params=params)})
+    block = run_block(program(cfg), make_strategy(strategy, seed, **params), first,
+                      end, command=command, seen=set(), keep_going=True)
+    counts: dict[str, int] = {}
+    for r in block.executions:
+        if r.signature is not None:
+            counts[r.signature] = counts.get(r.signature, 0) + 1
+    findings = [{"execution": d.finding.execution, "kind": d.finding.kind,
+                 "message": d.finding.message[:200],
+                 "count": counts[d.finding.signature],
+                 "replay": d.finding.replay_command} for d in block.findings]
     return {"key": chunk_key((scenario, design, first, end)),
-            "executions": end - first, "steps": steps, "findings": findings,
+            "executions": len(block.executions),
+            "steps": sum(r.steps for r in block.executions), "findings": findings,
             "seconds": time.perf_counter() - start}
 
 
 def run_threaded_clean(task: tuple[str, str, float, int]) -> dict[str, Any]:
     """The correct scenario on OS threads for a fixed time; every finding."""
-    from rcu_harness.runtime.threaded import run_threaded
+    from rcu_harness.runner.threaded import run_threaded
     from rcu_harness.scenarios import configure, program
 
     scenario, design, seconds, seed = task
@@ -132,7 +136,7 @@ def save_state(path: Path, state: dict[str, Any]) -> None:
 def strategy_params(configs: list[tuple[str, str]], strategy: str,
                     seed: int) -> dict[str, dict[str, Any]]:
     """Per configuration, the strategy parameters (pct: calibrated steps)."""
-    from rcu_harness.runtime.runner import calibrate
+    from rcu_harness.runner.block import calibrate
     from rcu_harness.scenarios import configure, program
 
     return {f"{s}/{d}": calibrate(program(configure(s, {"design": d})), strategy,
@@ -230,7 +234,7 @@ def threaded_rows(state: dict[str, Any], configs: list[tuple[str, str]]
     if not recs:
         return []
     rows = ["The same correct scenarios on OS threads "
-            "(rcu_harness.runtime.threaded, not replayable), every finding kept:",
+            "(rcu_harness.runner.threaded, not replayable), every finding kept:",
             "", "| scenario | design | seconds | executions | findings |",
             "|---|---|---|---|---|"]
     for s, d, r in recs:

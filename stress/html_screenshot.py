@@ -13,9 +13,10 @@ could not be loaded.
 Usage: python stress/html_screenshot.py [REPORT.html | RUN_DIR]
            [--out reports/report-screenshot.png] [--chromium PATH]
 
-Without a page, a demo run (``stress/demo_run.py``: dup_mmap with the
-resume-without-pause mutant, so that there is a finding with a swimlane) is
-built in a temporary directory and its report is used.  Chromium is
+Without a page, a demo run (a campaign of dup_mmap with the
+resume-without-pause mutant, so that there is a finding with a swimlane,
+``rcu-harness stress`` as a library call) is built in a temporary
+directory and its report is used.  Chromium is
 Debian's ``chromium`` package (``apt-get install -y chromium``).
 """
 
@@ -258,14 +259,20 @@ def check_page(html: Path, out: Path, chromium: str) -> list[str]:
 
 def demo_page(tmp: Path) -> Path:
     """Build the demo run and its report; the report page."""
-    sys.path.insert(0, str(ROOT))
+    from rcu_harness.campaign.coordinator import Interrupt
+    from rcu_harness.campaign.jobs import RunSpec
+    from rcu_harness.campaign.plan import Budget, resolve
+    from rcu_harness.campaign.progress import NoProgress
+    from rcu_harness.campaign.session import start_run
     from rcu_harness.report import write_report
-    from stress.demo_run import build_run
 
-    run = build_run(tmp / "demo-run", "dup_mmap", {"vmas": "8"},
-                    mutant="resume-without-pause", executions=12, seed=1)
-    write_report(run)
-    return run / "report.html"
+    spec = RunSpec("dup_mmap", strategy="random", seed=1, executions=12, time=0,
+                   mutant="resume-without-pause", keep_going=True,
+                   params={"vmas": "8"})
+    result = start_run(resolve(spec), Budget(spec.executions), out=tmp, jobs=1,
+                       progress=NoProgress(), interrupt=Interrupt())
+    write_report(result.run_dir)
+    return result.run_dir / "report.html"
 
 
 def main() -> int:

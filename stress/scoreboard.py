@@ -13,7 +13,7 @@ An *attempt* is one base seed of one mode: for a strategy (``mix``, ``random``,
 ``pct``, ``dfs``) the executions of ``explore`` from that seed until the
 first finding, capped at --max-executions executions or --max-seconds
 seconds (pct's ``steps`` calibrated once, inside the attempt and its
-time); for ``threads`` the OS-thread mode (rcu_harness.runtime.threaded)
+time); for ``threads`` the OS-thread mode (rcu_harness.runner.threaded)
 for a fixed --threaded-seconds, stopping at its first finding.  Attempts
 run in --jobs worker processes, ordered seed by seed and mutant by mutant
 so that all modes share the machine at the same time; outcomes go to
@@ -100,33 +100,26 @@ class Outcome:
 
 def strategy_attempt(a: Attempt) -> Outcome:
     """Explore with a strategy until the first finding or a cap."""
-    from rcu_harness.runtime.runner import calibrate, run_execution
+    from rcu_harness.runner.explore import Stopped, explore
     from rcu_harness.scenarios import MUTANTS, applied, configure, program
-    from rcu_harness.sched.registry import make_strategy
 
     cfg = configure(MUTANTS[a.mutant].scenario, mutant=a.mutant)
-    prog = program(cfg)
     with applied(a.mutant):
-        start = time.perf_counter()
-        params = calibrate(prog, a.mode, a.seed)
-        inner = make_strategy(a.mode, a.seed, **params)
-        for i in range(a.max_executions):
-            if time.perf_counter() - start > a.max_seconds:
-                return _none(a, i, start, "seconds")
-            if not inner.new_execution(i):
-                return _none(a, i, start, "exhausted")
-            ex = run_execution(prog, inner, i, record=0)
-            v = ex.violation
-            if v is not None:
-                return Outcome(a.key(), a.mutant, a.mode, a.seed, True, i + 1,
-                               time.perf_counter() - start, str(v.kind),
-                               v.message[:200])
-        return _none(a, a.max_executions, start, "executions")
+        r = explore(program(cfg), strategy=a.mode, executions=a.max_executions,
+                    seed=a.seed, seconds=a.max_seconds)
+    if r.findings:
+        f = r.findings[0]
+        return Outcome(a.key(), a.mutant, a.mode, a.seed, True, r.executions,
+                       r.wall_time, f.kind, f.message[:200])
+    stop = {Stopped.TIME: "seconds", Stopped.EXHAUSTED: "exhausted"}.get(
+        r.stopped, "executions")
+    return Outcome(a.key(), a.mutant, a.mode, a.seed, False, r.executions,
+                   r.wall_time, stop=stop)
 
 
 def threaded_attempt(a: Attempt) -> Outcome:
     """Run the mutant on OS threads for the fixed wall time."""
-    from rcu_harness.runtime.threaded import run_threaded
+    from rcu_harness.runner.threaded import run_threaded
     from rcu_harness.scenarios import MUTANTS, applied, configure, program
 
     cfg = configure(MUTANTS[a.mutant].scenario, mutant=a.mutant)
@@ -138,11 +131,6 @@ def threaded_attempt(a: Attempt) -> Outcome:
                        r.first_finding_after or r.wall_time, f.kind, f.message[:200])
     return Outcome(a.key(), a.mutant, a.mode, a.seed, False, r.executions,
                    r.wall_time, stop="seconds")
-
-
-def _none(a: Attempt, ran: int, start: float, stop: str) -> Outcome:
-    return Outcome(a.key(), a.mutant, a.mode, a.seed, False, ran,
-                   time.perf_counter() - start, stop=stop)
 
 
 def run_attempt(a: Attempt) -> Outcome:

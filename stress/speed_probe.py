@@ -47,9 +47,10 @@ def main() -> None:
 
     if not rcu_harness.__file__.startswith(tree):
         raise SystemExit(f"imported {rcu_harness.__file__}, not from {tree}")
-    from rcu_harness.runtime.metrics import collect
     from rcu_harness.runtime.runner import calibrate, run_execution
     from rcu_harness.scenarios.registry import configure, program
+
+    from rcu_harness.runtime.metrics import collect
     from rcu_harness.sched.registry import make_strategy
 
     setup = program(configure(scenario))

@@ -4,7 +4,7 @@ Usage:
   python stress/step_bounds.py [--executions 4] [--write]
 
 The default step bound of a scenario is ``STEP_BOUND_FACTOR`` times its
-``work(cfg)`` estimate (``rcu_harness/scenarios/registry.py``), at least
+``work(cfg)`` estimate (``rcu_harness/scenarios/spec.py``), at least
 ``MIN_STEP_BOUND``.  An estimate must stay above the steps a fair execution
 really takes at every size, or a large scenario would report a false
 livelock.  This measures the steps of ``--executions`` random executions
@@ -50,8 +50,8 @@ GRID: tuple[tuple[str, dict[str, object]], ...] = (
 
 def main() -> int:
     """Measure the grid; print (and --write) the table."""
-    from rcu_harness.runtime.runner import run_execution
-    from rcu_harness.scenarios.registry import (
+    from rcu_harness.runner.run import run_execution
+    from rcu_harness.scenarios.catalog import (
         configure,
         default_max_steps,
         get_scenario,

@@ -11,17 +11,16 @@ import sys
 from typing import Any
 
 from rcu_harness.campaign.plan import strategy_options
-from rcu_harness.scenarios import registry
+from rcu_harness.scenarios.catalog import SCENARIOS
 from rcu_harness.scenarios.mutants import MUTANTS
 from rcu_harness.sched.registry import STRATEGIES
 
 
 def scenarios() -> list[dict[str, Any]]:
-    """Every registered scenario with its parameters."""
-    registry._load()  # the registry's own loader (mutants.applied uses it too)
+    """Every scenario of the catalog with its parameters."""
     out = []
-    for name in sorted(registry.SCENARIOS):
-        s = registry.SCENARIOS[name]
+    for name in sorted(SCENARIOS):
+        s = SCENARIOS[name]
         params = [{"name": p.name, "default": p.default, "help": p.help,
                    "minimum": p.minimum, "maximum": p.maximum,
                    "choices": list(p.choices)} for p in s.params]
@@ -36,7 +35,7 @@ def mutants() -> list[dict[str, Any]]:
             for m in sorted(MUTANTS.values(), key=lambda m: m.name)]
 
 
-def _summary(cls: type) -> str:
+def _summary(cls: Any) -> str:
     doc = sys.modules[cls.__module__].__doc__ or cls.__doc__ or ""
     line = doc.strip().splitlines()[0] if doc.strip() else ""
     line = line.split(": ", 1)[-1].replace("``", "")
@@ -48,7 +47,8 @@ def strategies() -> list[dict[str, Any]]:
     out = []
     for name in sorted(STRATEGIES):
         options = strategy_options(name)
-        out.append({"name": name, "description": _summary(STRATEGIES[name]),
+        out.append({"name": name,
+                    "description": _summary(STRATEGIES[name].factory),
                     "params": options,
                     "options": " ".join(f"{k}={v}" for k, v in options.items())})
     return out

@@ -44,7 +44,6 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
-from rcu_harness import __version__
 from rcu_harness.campaign.executor import ExecutorLost, WorkerError
 from rcu_harness.campaign.plan import blocks
 from rcu_harness.campaign.progress import Snapshot
@@ -58,6 +57,7 @@ from rcu_harness.store.runstore import (
     chunk_arrays,
 )
 from rcu_harness.trace.tracefile import trace_for
+from rcu_harness.version import __version__
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping
@@ -69,7 +69,8 @@ if TYPE_CHECKING:
     from rcu_harness.campaign.executor import Executor
     from rcu_harness.campaign.plan import Block, Budget, RunPlan
     from rcu_harness.campaign.progress import Progress
-    from rcu_harness.campaign.worker import Diagnosed, ExecutionResult, UnitResult
+    from rcu_harness.campaign.worker import UnitResult
+    from rcu_harness.runner.block import Diagnosed, ExecutionResult
     from rcu_harness.store.runstore import RunStore
 
 FLUSH_EXECUTIONS = 1000

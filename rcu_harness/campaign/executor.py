@@ -40,7 +40,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import replace
 from typing import TYPE_CHECKING, Protocol
 
-from rcu_harness.campaign.worker import run_unit, warm_up
+from rcu_harness.campaign.worker import run_unit
 
 if TYPE_CHECKING:
     from rcu_harness.campaign.worker import UnitResult, WorkUnit
@@ -145,7 +145,6 @@ def _init_worker(coordinator: int) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     threading.Thread(target=exit_when_gone, args=(coordinator,), daemon=True,
                      name="coordinator-watchdog").start()
-    warm_up()
 
 
 def start_method() -> str:

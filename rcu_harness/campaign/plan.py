@@ -6,53 +6,49 @@ parameters, base seed, step bound.  Execution ``i`` depends on the plan and
 ``i`` alone (the strategies derive its seed from (seed, i)), so a run can
 be cut into blocks of indexes run by any process in any order.
 
-Two strategies need care:
+Two kinds of strategy need care (the registry says which is which,
+:class:`~rcu_harness.sched.registry.StrategyKind`):
 
-* ``pct`` draws its change points from ``[1, k]`` where ``k`` estimates the
-  decisions per execution; by default it learns ``k`` from the executions it
-  ran before in the same process, which would make execution ``i`` depend
-  on how the run was split.  :func:`resolve` therefore fixes ``steps`` (the
-  ``k``) in the plan with :func:`~rcu_harness.runtime.runner.calibrate`,
-  the same calibration every other entry point uses (one ``random``
-  execution seeded by the base seed alone), so ``stress --seed S`` and
-  ``explore(..., seed=S)`` run the same executions.  It is then an ordinary
-  strategy parameter, stored with the run, written into trace files and
-  replay commands (``--strategy-param steps=K``).  ``--strategy-param
-  steps=K`` skips the calibration.
-* ``dfs`` is sequential: each execution backtracks from the previous one's
+* calibrated ones (``pct``, ``mix``): ``pct`` draws its change points from
+  ``[1, k]`` where ``k`` estimates the decisions per execution; by default
+  it learns ``k`` from the executions it ran before in the same process,
+  which would make execution ``i`` depend on how the run was split.
+  :func:`resolve` therefore fixes ``steps`` (the ``k``) in the plan with
+  :func:`~rcu_harness.runner.block.calibrate`, the same calibration every
+  other entry point uses (one ``random`` execution seeded by the base seed
+  alone), so ``stress --seed S`` and ``explore(..., seed=S)`` run the same
+  executions.  It is then an ordinary strategy parameter, stored with the
+  run, written into trace files and replay commands (``--strategy-param
+  steps=K``).  ``--strategy-param steps=K`` skips the calibration.
+* sequential ones (``dfs``): each execution backtracks from the previous one's
   path.  Its blocks run one after another (never two at once); each block
   first retraces the previous block's last execution
-  (:meth:`~rcu_harness.sched.dfs.DfsStrategy.follow`) and then goes on, so
-  results do not depend on the block size.  With ``--jobs N`` a dfs run
+  (:func:`~rcu_harness.runner.block.resume`) and then goes on, so
+  results do not depend on the block size.  With ``--jobs N`` such a run
   uses one worker at a time and says so.
 """
 
 from __future__ import annotations
 
-import inspect
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from rcu_harness.runtime.runner import calibrate
-from rcu_harness.scenarios.mutants import applied
-from rcu_harness.scenarios.registry import (
-    Config,
+from rcu_harness.runner.block import calibrate
+from rcu_harness.scenarios.catalog import (
+    applied,
     configure,
     default_max_steps,
     get_scenario,
     program,
 )
 from rcu_harness.scenarios.run import replay_command
-from rcu_harness.sched.registry import STRATEGIES, make_strategy
+from rcu_harness.sched.registry import STRATEGIES, strategy_kind
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping
 
     from rcu_harness.campaign.jobs import RunSpec
-
-SEQUENTIAL = frozenset({"dfs"})
-"""Strategies whose executions depend on the previous ones."""
-
+    from rcu_harness.scenarios.spec import Config
 
 class PlanError(ValueError):
     """A run cannot be planned (unknown strategy parameter and the like)."""
@@ -82,12 +78,12 @@ class RunPlan:
     @property
     def sequential(self) -> bool:
         """Executions must run in order in one process (dfs)."""
-        return self.strategy in SEQUENTIAL
+        return strategy_kind(self.strategy).sequential
 
     @property
     def scenario_module(self) -> str:
         """The module that defines the scenario (part of the trace fingerprint)."""
-        return get_scenario(self.scenario).build.__module__
+        return get_scenario(self.scenario).source_module
 
     def replay_command(self, execution: int) -> str:
         """The CLI line that reruns execution @execution exactly."""
@@ -138,9 +134,7 @@ def strategy_options(name: str) -> dict[str, Any]:
     if name not in STRATEGIES:
         raise PlanError(f"unknown strategy {name!r}; choose one of "
                         f"{', '.join(sorted(STRATEGIES))}")
-    sig = inspect.signature(STRATEGIES[name])
-    return {p.name: p.default for p in sig.parameters.values()
-            if p.kind is inspect.Parameter.KEYWORD_ONLY}
+    return STRATEGIES[name].options()
 
 
 def check_strategy(name: str, params: Mapping[str, Any]) -> dict[str, Any]:
@@ -154,7 +148,7 @@ def check_strategy(name: str, params: Mapping[str, Any]) -> dict[str, Any]:
                             f"(known: {known})")
         out[key] = _typed(name, key, value, options[key])
     try:
-        make_strategy(name, 0, **out)
+        STRATEGIES[name].make(0, **out)
     except (ValueError, TypeError) as exc:
         raise PlanError(f"strategy {name}: {exc}") from None
     return out

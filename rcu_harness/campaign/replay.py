@@ -1,15 +1,16 @@
-"""Replaying one execution of a scenario, by trace file or by seed, and shrinking it.
+"""Replaying one execution of a run, by trace file or by seed, and shrinking it.
 
-A :class:`Target` names one execution exactly: the scenario configuration,
-the schedule, the step bound, and the replay command that names it.  It
-comes from a trace file (:func:`from_trace`: validated, fingerprint checked
-against the current model) or from (scenario, mutant, strategy, seed,
-execution) (:func:`from_seed`: the schedule is regenerated the way the
-campaign made it).  :func:`replay` reruns it strictly with every event
-recorded, inside the mutant's patches, and counts the schedule's
-preemptions on the way; :func:`minimize` shrinks it
-(:mod:`rcu_harness.sched.shrink`) and :func:`write_minimized` writes the
-smaller schedule as a new trace file (never over an existing file).
+A :class:`Target` names one execution exactly: the scenario (or program)
+configuration, the schedule, the step bound, and the replay command that
+names it.  It comes from a trace file (:func:`from_trace`: validated,
+fingerprint checked against the current model) or from (scenario, mutant,
+strategy, seed, execution) (:func:`from_seed`: the schedule is regenerated
+the way the campaign made it, :func:`~rcu_harness.runner.replay.schedule_of`).
+:func:`replay` reruns it with the one strict replay
+(:func:`rcu_harness.runner.replay.replay`) inside the mutant's patches;
+:func:`minimize` shrinks it (:mod:`rcu_harness.runner.shrink`) and
+:func:`write_minimized` writes the smaller schedule as a new trace file
+(never over an existing file).
 """
 
 from __future__ import annotations
@@ -18,20 +19,20 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from rcu_harness import __version__
-from rcu_harness.runtime.runner import finalize, run_execution
-from rcu_harness.scenarios.mutants import applied
-from rcu_harness.scenarios.registry import (
+from rcu_harness.runner.block import calibrate
+from rcu_harness.runner.replay import ReplayResult, schedule_of
+from rcu_harness.runner.replay import replay as strict_replay
+from rcu_harness.runner.run import run_execution
+from rcu_harness.runner.shrink import shrink
+from rcu_harness.scenarios.catalog import (
+    applied,
     configure,
     default_max_steps,
     get_scenario,
     program,
 )
-from rcu_harness.scenarios.run import replay_command, schedule_of
-from rcu_harness.sched.errors import ReplayDivergence
+from rcu_harness.scenarios.run import replay_command
 from rcu_harness.sched.schedule import Schedule, ScheduleDecodeError
-from rcu_harness.sched.shrink import ScriptStrategy, preemptions, shrink
-from rcu_harness.trace.events import decode_all, events_digest
 from rcu_harness.trace.tracefile import (
     TraceError,
     TraceFile,
@@ -39,14 +40,13 @@ from rcu_harness.trace.tracefile import (
     trace_for,
     write_trace,
 )
+from rcu_harness.version import __version__
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-    from rcu_harness.runtime.finding import Finding
-    from rcu_harness.scenarios.registry import Config
-    from rcu_harness.sched.shrink import ShrinkResult
-    from rcu_harness.trace.events import Event
+    from rcu_harness.runner.shrink import ShrinkResult
+    from rcu_harness.scenarios.spec import Config
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,22 +67,8 @@ class Target:
     trace_path: Path | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Replayed:
-    """The outcome of a strict replay with every event recorded."""
-
-    finding: Finding | None
-    events: tuple[Event, ...]
-    names: dict[int, str]
-    steps: int
-    counters: dict[str, int]
-    digest: str
-    decisions: int
-    preemptions: int
-
-
 def _module(scenario: str) -> str:
-    return get_scenario(scenario).build.__module__
+    return get_scenario(scenario).source_module
 
 
 def from_trace(path: Path) -> Target:
@@ -105,35 +91,27 @@ def from_seed(cfg: Config, *, strategy: str, seed: int, execution: int,
     """Execution @execution of the run (@cfg, @strategy, @seed); @max_steps
     defaults to the scenario's."""
     max_steps = max_steps or default_max_steps(cfg)
+    setup = program(cfg)
     with applied(cfg.mutant, cfg.fixes):
-        text = schedule_of(cfg, strategy=strategy, seed=seed, execution=execution,
-                           max_steps=max_steps, **strategy_params)
+        params = calibrate(setup, strategy, seed, max_steps=max_steps,
+                           strategy_params=dict(strategy_params))
+        schedule = schedule_of(setup, strategy=strategy, seed=seed,
+                               execution=execution, strategy_params=params,
+                               max_steps=max_steps)
     command = replay_command(cfg, strategy=strategy, seed=seed, execution=execution,
-                             strategy_params=strategy_params, max_steps=max_steps)
-    return Target(cfg, Schedule.decode(text), max_steps, strategy,
-                  dict(strategy_params), seed, execution, command)
+                             strategy_params=params, max_steps=max_steps)
+    return Target(cfg, schedule, max_steps, strategy, params, seed, execution,
+                  command)
 
 
 def replay(target: Target, *, schedule: Schedule | None = None,
-           command: str | None = None) -> Replayed:
+           command: str | None = None) -> ReplayResult:
     """Rerun @target (or @schedule in its place) strictly, recording everything."""
-    schedule = schedule or target.schedule
-    strategy = ScriptStrategy(schedule)
-    strategy.new_execution(0)
+    text = command or target.command
     with applied(target.cfg.mutant, target.cfg.fixes):
-        ex = run_execution(program(target.cfg), strategy, target.execution,
-                           max_steps=target.max_steps, record=2)
-    if strategy.remaining:
-        raise ReplayDivergence(
-            f"replay diverged: the execution ended with {strategy.remaining} "
-            "recorded decisions left (the model or scenario changed?)")
-    finding = None
-    if ex.violation is not None:
-        finding = finalize(ex, schedule, command or target.command)
-    events = decode_all(ex.events)
-    return Replayed(finding, events, {t.tid: t.label for t in ex.threads}, ex.step,
-                    dict(ex.counters), events_digest(events),
-                    len(strategy.decisions), preemptions(strategy.decisions))
+        return strict_replay(schedule or target.schedule, program=program(target.cfg),
+                             max_steps=target.max_steps, execution=target.execution,
+                             replay_hint=lambda _info: text)
 
 
 def minimize(target: Target, *, max_runs: int) -> ShrinkResult:
@@ -167,7 +145,8 @@ def default_output(target: Target, sig: str) -> Path:
     return free_path(Path(f"{target.cfg.scenario}{bug}-{sig}.min.json"))
 
 
-def write_minimized(target: Target, schedule: Schedule, path: Path) -> Replayed:
+def write_minimized(target: Target, schedule: Schedule, path: Path
+                    ) -> ReplayResult:
     """Write @schedule as a trace file at @path; its replay, which names @path."""
     command = f"python -m rcu_harness replay {path}"
     again = replay(target, schedule=schedule, command=command)
@@ -179,7 +158,7 @@ def write_minimized(target: Target, schedule: Schedule, path: Path) -> Replayed:
                       strategy=target.strategy,
                       strategy_params=dict(target.strategy_params),
                       seed=target.seed, max_steps=target.max_steps,
-                      events_digest=again.digest,
+                      events_digest=again.events_digest,
                       scenario_module=_module(target.cfg.scenario))
     write_trace(path, trace)
     return again

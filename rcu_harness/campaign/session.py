@@ -31,7 +31,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from rcu_harness import __version__
 from rcu_harness.campaign.coordinator import (
     Campaign,
     CampaignError,
@@ -45,6 +44,7 @@ from rcu_harness.campaign.plan import Budget, RunPlan
 from rcu_harness.campaign.summary import RunSummary, summarize
 from rcu_harness.store.runstore import Batch, RunStore, StoreError
 from rcu_harness.trace.fingerprint import model_fingerprint
+from rcu_harness.version import __version__
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator

@@ -13,6 +13,8 @@ import bisect
 from dataclasses import dataclass
 from operator import itemgetter
 
+from rcu_harness.trace.events import summarize
+
 Range = tuple[int, int, object]
 _start = itemgetter(0)
 
@@ -66,8 +68,6 @@ class IntervalMap:
 
     def summary(self, limit: int = 8) -> str:
         """A short text form for reports."""
-        from rcu_harness.trace.events import summarize
-
         parts = [f"[{s:#x}-{e:#x}]={summarize(v)}" for s, e, v in self.ranges[:limit]]
         more = f" ... (+{len(self.ranges) - limit})" if len(self.ranges) > limit else ""
         return "{" + ", ".join(parts) + more + "}"

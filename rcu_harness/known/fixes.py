@@ -4,7 +4,7 @@ A :class:`KernelFix` is selected by name: ``--set kernel_fixes=NAME[,NAME]``
 for any scenario (stored with the run, so replays apply it too),
 ``--kernel-fix NAME`` for the oracle.  On the model side it is a set of
 function patches applied for the duration of a run by the same swapping
-that applies mutants (:func:`rcu_harness.scenarios.mutants.applied`), so
+that applies mutants (:func:`rcu_harness.patches.patched`), so
 ``maple/`` stays a faithful model of the pinned kernel.  On the C side it is
 a list of exact text substitutions of ``lib/maple_tree.c``, each of which
 must match once; the oracle builds a driver variant from the patched copy.
@@ -20,7 +20,7 @@ from maple.defs import ma_active, ma_overflow, ma_start, ma_underflow
 from maple.node import ma_dead_node
 from maple.state import MaState, mas_is_none, mas_is_overflow, mas_is_ptr
 from maple.walk import mas_rewalk, mas_rewalk_if_dead
-from rcu_harness.scenarios.mutants import Patch
+from rcu_harness.patches import Patch
 
 if TYPE_CHECKING:
     from maple.node import MapleNode

@@ -25,11 +25,11 @@ is ignored), and memory contents after free (accesses are caught instead).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from enum import Enum
 from typing import TYPE_CHECKING, Any
 
-from rcu_harness.runtime.callchain import CallChain, capture, capture_top
+from rcu_harness.memory import kasan
+from rcu_harness.memory.records import AllocRecord, AllocState, Site
+from rcu_harness.runtime.callchain import capture, capture_top
 from rcu_harness.trace.events import EventKind
 
 if TYPE_CHECKING:
@@ -47,51 +47,6 @@ HEAP_BASE = 0xFFFF_8880_0000_0000
 STATIC_BASE = 0xFFFF_FFFF_8300_0000
 _ALLOC = EventKind.ALLOC.value
 _FREE = EventKind.FREE.value
-
-
-class AllocState(Enum):
-    """Life of a heap object."""
-
-    LIVE = "live"
-    DEAD = "dead"
-    """Unlinked and marked dead; memory valid until freed."""
-    FREED = "freed"
-
-
-@dataclass(frozen=True, slots=True)
-class Site:
-    """Who did something to an object, when, and from where."""
-
-    thread: str
-    step: int
-    chain: CallChain
-
-
-class AllocRecord:
-    """Everything the heap knows about one object."""
-
-    __slots__ = ("addr", "alloc", "call_rcu", "call_rcu_gp", "death", "free",
-                 "free_gp", "leak_checked", "obj", "rcu_pending", "retire_gp",
-                 "size", "state", "type_name")
-
-    def __init__(self, obj: Any, addr: int, size: int, type_name: str,
-                 alloc: Site, leak_checked: bool) -> None:
-        self.obj = obj
-        self.addr = addr
-        self.size = size
-        self.type_name = type_name
-        self.state = AllocState.LIVE
-        self.alloc = alloc
-        self.death: Site | None = None
-        self.call_rcu: Site | None = None
-        self.call_rcu_gp = 0
-        self.free: Site | None = None
-        self.free_gp = 0
-        """The grace period whose end freed it (0: not freed from a callback)."""
-        self.rcu_pending = False
-        self.retire_gp = 0
-        """gp_seq when it was retired (marked dead or queued with call_rcu)."""
-        self.leak_checked = leak_checked
 
 
 class Heap:
@@ -148,11 +103,11 @@ class Heap:
     def free(self, obj: Any) -> None:
         """kfree(): free @obj; a double or invalid free is a finding."""
         rec = self.record_of(obj)
-        if rec is None or rec.state is AllocState.FREED:
-            from rcu_harness.memory import kasan
-
-            self.ex.fail(kasan.invalid_free(self, obj) if rec is None
-                         else kasan.double_free(self, rec))
+        if rec is None:
+            self.ex.fail(kasan.invalid_free(self.ex, obj))
+            return
+        if rec.state is AllocState.FREED:
+            self.ex.fail(kasan.double_free(self.ex, rec))
             return
         rec.state = AllocState.FREED
         rec.free = self.site(3)
@@ -171,12 +126,12 @@ class Heap:
         rec = self.record_of(obj)
         if rec is None:
             return
-        if rec.state is AllocState.FREED or rec.rcu_pending:
-            from rcu_harness.memory import kasan
-
-            self.ex.fail(kasan.use_after_free(self, rec, "Write", "rcu_head", -1, 8)
-                         if rec.state is AllocState.FREED
-                         else kasan.double_free(self, rec, via="call_rcu"))
+        if rec.state is AllocState.FREED:
+            self.ex.fail(kasan.use_after_free(self.ex, rec, "Write", "rcu_head", -1,
+                                              8))
+            return
+        if rec.rcu_pending:
+            self.ex.fail(kasan.double_free(self.ex, rec, via="call_rcu"))
             return
         rec.rcu_pending = True
         rec.call_rcu = self.site(4)
@@ -227,9 +182,7 @@ class Heap:
 
     def check_leaks(self) -> None:
         """Every leak-checked object must have been freed by now."""
-        from rcu_harness.memory import kasan
-
         leaked = [r for r in self.records.values()
                   if r.leak_checked and r.state is not AllocState.FREED]
         if leaked:
-            self.ex.fail(kasan.leak(self, leaked))
+            self.ex.fail(kasan.leak(self.ex, leaked))

@@ -17,7 +17,8 @@ from rcu_harness.runtime.callchain import capture
 from rcu_harness.runtime.finding import FindingKind, Violation
 
 if TYPE_CHECKING:
-    from rcu_harness.memory.heap import AllocRecord, Heap, Site
+    from rcu_harness.memory.records import AllocRecord, Site
+    from rcu_harness.runtime.execution import Execution
 
 RULE = "=" * 66
 
@@ -29,7 +30,7 @@ def _site_section(title: str, site: Site | None, extra: str = "") -> list[str]:
             *site.chain.lines()]
 
 
-def _history(heap: Heap, rec: AllocRecord) -> list[str]:
+def _history(rec: AllocRecord) -> list[str]:
     lines = _site_section("Allocated", rec.alloc)
     if rec.free is not None:
         gp = (f" (callback after the end of grace period {rec.free_gp})"
@@ -79,10 +80,9 @@ def word_offset(obj: Any, word: str, index: int) -> int:
     return int(fn(word, index)) if callable(fn) else 0
 
 
-def use_after_free(heap: Heap, rec: AllocRecord, access: str, word: str,
+def use_after_free(ex: Execution, rec: AllocRecord, access: str, word: str,
                    index: int, size: int = 8) -> Violation:
     """KASAN slab-use-after-free for an access to freed @rec."""
-    ex = heap.ex
     chain = capture(2)
     func = chain.top()
     where = f"{word}[{index}]" if index >= 0 else word
@@ -98,7 +98,7 @@ def use_after_free(heap: Heap, rec: AllocRecord, access: str, word: str,
         "",
         "Call trace:",
         *chain.lines(),
-        *_history(heap, rec),
+        *_history(rec),
         *_object_lines(rec, offset, "freed"),
         RULE,
     ]
@@ -114,9 +114,8 @@ def use_after_free(heap: Heap, rec: AllocRecord, access: str, word: str,
         access=f"{access} {where} of freed {rec.type_name}")
 
 
-def double_free(heap: Heap, rec: AllocRecord, via: str = "kfree") -> Violation:
+def double_free(ex: Execution, rec: AllocRecord, via: str = "kfree") -> Violation:
     """KASAN double-free (or a second call_rcu of a queued object)."""
-    ex = heap.ex
     chain = capture(2)
     func = chain.top()
     t = ex.cur
@@ -128,7 +127,7 @@ def double_free(heap: Heap, rec: AllocRecord, via: str = "kfree") -> Violation:
         "",
         "Call trace:",
         *chain.lines(),
-        *_history(heap, rec),
+        *_history(rec),
         *_object_lines(rec, 0, "freed" if rec.free else "queued"),
         RULE,
     ]
@@ -141,9 +140,8 @@ def double_free(heap: Heap, rec: AllocRecord, via: str = "kfree") -> Violation:
                      lifecycle=lifecycle(rec))
 
 
-def invalid_free(heap: Heap, obj: object) -> Violation:
+def invalid_free(ex: Execution, obj: object) -> Violation:
     """KASAN invalid-free: the object was never allocated by the heap."""
-    ex = heap.ex
     chain = capture(2)
     func = chain.top()
     t = ex.cur
@@ -164,7 +162,7 @@ def invalid_free(heap: Heap, obj: object) -> Violation:
                      thread=t.label, step=ex.step)
 
 
-def leak(heap: Heap, leaked: list[AllocRecord]) -> Violation:
+def leak(ex: Execution, leaked: list[AllocRecord]) -> Violation:
     """kmemleak: objects still allocated at the end of the execution."""
     lines = [f"kmemleak: {len(leaked)} new suspected memory leaks"]
     for rec in leaked[:8]:
@@ -182,4 +180,4 @@ def leak(heap: Heap, leaked: list[AllocRecord]) -> Violation:
                      f"kmemleak: {len(leaked)} objects leaked, allocated in "
                      + ", ".join(sites),
                      "\n".join(lines), key=tuple(sites),
-                     thread=leaked[0].alloc.thread, step=heap.ex.step)
+                     thread=leaked[0].alloc.thread, step=ex.step)

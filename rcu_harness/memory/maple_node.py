@@ -43,8 +43,8 @@ from rcu_harness.trace.events import EventKind
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-    from rcu_harness.memory.heap import AllocRecord
     from rcu_harness.memory.maple_port import InstrumentedPort
+    from rcu_harness.memory.records import AllocRecord
     from rcu_harness.runtime.execution import Execution
     from rcu_harness.sync.spinlock import SpinLock
 

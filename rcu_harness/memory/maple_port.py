@@ -36,7 +36,7 @@ its pipeline age (``rcu.retired_age``, ``rcu.pipe``), at no cost for live
 nodes (one comparison replaces the ``FREED`` test); and while some thread is
 inside a write operation on a tree (``writer_enter``/``writer_exit``, called
 by ``h.writing()``), loads of that tree by other threads count coverage
-pairs (:mod:`rcu_harness.runtime.coverage`).
+pairs (:mod:`rcu_harness.memory.coverage`).
 
 Cost: an observed node-word load is one Python call, inline in
 :mod:`rcu_harness.memory.maple_node`; the general path of node words is
@@ -62,12 +62,14 @@ from maple.defs import MT_FLAGS_LOCK_EXTERN, MT_FLAGS_LOCK_MASK
 from maple.node import NODE_SIZE, MapleEnode, MapleNode
 from maple.port import NodeAccounting, rcu_head_init
 from rcu_harness.memory.access import Access, HookedSimMapleNode, HookedWords
-from rcu_harness.memory.heap import PUBLISHED, AllocState
+from rcu_harness.memory.coverage import reader_load, writer_enter, writer_exit
+from rcu_harness.memory.heap import PUBLISHED
+from rcu_harness.memory.lockdep import suspicious_rcu_usage
 from rcu_harness.memory.maple_node import SimMapleNode, new_node
 from rcu_harness.memory.node_words import NodeWordsPath, _code
+from rcu_harness.memory.records import AllocState
 from rcu_harness.rcu import api as rcu_api
-from rcu_harness.runtime.coverage import reader_load, writer_enter, writer_exit
-from rcu_harness.runtime.execution import Phase
+from rcu_harness.runtime.thread import Phase
 from rcu_harness.sync.sleep import check_may_sleep
 from rcu_harness.sync.spinlock import SpinLock, spin_lock_ex, spin_unlock_ex
 from rcu_harness.trace.events import EventKind
@@ -104,7 +106,7 @@ class InstrumentedPort(NodeWordsPath):
         self.trees: list[MapleTree] = []
         self._next_tree = TREE_BASE
         self.writers = ex.metrics.writers
-        """Trees being written (coverage; see :mod:`rcu_harness.runtime.coverage`)."""
+        """Trees being written (coverage; see :mod:`rcu_harness.memory.coverage`)."""
 
     # -- memory ------------------------------------------------------------
     def tree_init(self, mt: MapleTree) -> None:
@@ -197,8 +199,6 @@ class InstrumentedPort(NodeWordsPath):
             t.pending = None
         if not (t.rcu_nesting or lock is None or lock.owner is t or t.tid == 0
                 or t in getattr(lock, "readers", ())):
-            from rcu_harness.memory.lockdep import suspicious_rcu_usage
-
             ex.fail(suspicious_rcu_usage(ex, mt, "ma_root", lock))
         if ex.record:
             ex.emit(_LOAD, mt.addr, "ma_root", -1, value, _code(ex, 2))

@@ -20,10 +20,13 @@ from typing import TYPE_CHECKING, Any, cast
 
 from maple.node import MapleEnode
 from rcu_harness.memory.access import Access
-from rcu_harness.memory.heap import FREED, PUBLISHED, AllocState
+from rcu_harness.memory.coverage import reader_load
+from rcu_harness.memory.heap import FREED, PUBLISHED
+from rcu_harness.memory.kasan import use_after_free
+from rcu_harness.memory.lockdep import suspicious_rcu_usage
+from rcu_harness.memory.records import AllocState
 from rcu_harness.memory.simstruct import SimStruct
 from rcu_harness.memory.simstruct import publish as publish_struct
-from rcu_harness.runtime.coverage import reader_load
 from rcu_harness.trace.events import EventKind
 
 if TYPE_CHECKING:
@@ -63,14 +66,10 @@ class NodeWordsPath:
         an external lock the thread holds for read (mt_locked())."""
         if self.ex.cur in getattr(lock, "readers", ()):
             return  # mt_locked(): the external lock held for read will do
-        from rcu_harness.memory.lockdep import suspicious_rcu_usage
-
         self.ex.fail(suspicious_rcu_usage(self.ex, node, where, lock))
 
     def _uaf(self, node: SimMapleNode, access: str, word: str, index: int) -> None:
-        from rcu_harness.memory.kasan import use_after_free
-
-        self.ex.fail(use_after_free(self.ex.heap, node._rec, access, word, index))
+        self.ex.fail(use_after_free(self.ex, node._rec, access, word, index))
 
     def _dead_load(self, node: SimMapleNode, access: str, word: str,
                    index: int) -> None:

@@ -27,11 +27,14 @@ import sys
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from rcu_harness.memory.heap import FREED, PUBLISHED
+from rcu_harness.memory.kasan import use_after_free
+from rcu_harness.memory.lockdep import suspicious_rcu_usage
+from rcu_harness.rcu.api import call_rcu
 from rcu_harness.runtime.current import current
 from rcu_harness.trace.events import EventKind
 
 if TYPE_CHECKING:
-    from rcu_harness.memory.heap import AllocRecord
+    from rcu_harness.memory.records import AllocRecord
     from rcu_harness.runtime.execution import Execution
     from rcu_harness.sync.spinlock import SpinLock
 
@@ -149,11 +152,9 @@ def _dead_read(ex: Execution, obj: SimStruct, name: str) -> None:
 
 
 def _uaf(ex: Execution, obj: SimStruct, access: str, name: str) -> None:
-    from rcu_harness.memory.kasan import use_after_free
-
     rec = ex.heap.record_of(obj)
     if rec is not None:
-        ex.fail(use_after_free(ex.heap, rec, access, name, -1))
+        ex.fail(use_after_free(ex, rec, access, name, -1))
 
 
 def publish(obj: SimStruct, *, guard: SpinLock | None = None) -> None:
@@ -214,8 +215,6 @@ def kfree_rcu_cb(obj: Any) -> None:
 
 def kfree_rcu(obj: Any) -> None:
     """kfree_rcu(): free @obj after a grace period."""
-    from rcu_harness.rcu.api import call_rcu
-
     call_rcu(obj, kfree_rcu_cb)
 
 
@@ -232,8 +231,6 @@ def _check_protected(ex: Execution, obj: SimStruct, name: str,
     if t.rcu_nesting or (obj._lock is not None and obj._lock.owner is t) or \
             t.tid == 0:
         return
-    from rcu_harness.memory.lockdep import suspicious_rcu_usage
-
     ex.fail(suspicious_rcu_usage(ex, obj, name, obj._lock))
 
 
@@ -253,7 +250,5 @@ def rcu_dereference_protected(obj: SimStruct, name: str, lock: SpinLock) -> Any:
     """rcu_dereference_protected(obj->name, lockdep_is_held(lock))."""
     ex = current()
     if ex.in_threads and lock.owner is not ex.cur:
-        from rcu_harness.memory.lockdep import suspicious_rcu_usage
-
         ex.fail(suspicious_rcu_usage(ex, obj, name, lock))
     return getattr(obj, name)

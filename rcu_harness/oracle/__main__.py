@@ -109,7 +109,7 @@ def build_parser() -> argparse.ArgumentParser:
 def cmd_confirm(args: argparse.Namespace) -> int:
     """Confirm one finding on the kernel; print one line; the exit status."""
     from rcu_harness.oracle.confirm import confirm
-    from rcu_harness.scenarios.registry import ScenarioError
+    from rcu_harness.scenarios.spec import ScenarioError
     from rcu_harness.sched.errors import ReplayDivergence
     from rcu_harness.trace.tracefile import TraceError
 

@@ -248,7 +248,7 @@ def confirm_ops(ops: list[Op], *, mutant: str | None, fixes: tuple[str, ...],
     from rcu_harness.oracle.emit import build_and_run, c_program
     from rcu_harness.oracle.model import run_model
     from rcu_harness.oracle.variants import variant_source
-    from rcu_harness.scenarios.mutants import applied
+    from rcu_harness.scenarios.catalog import applied
 
     with applied(mutant, ()):
         seen = run_model(ops, fixes=fixes)

@@ -231,7 +231,7 @@ def run_model(ops: list[Op], *, every: int = 1, full_from: int | None = None,
     Raises:
         ModelUnavailable: ``maple`` does not have the API yet.
     """
-    from rcu_harness.scenarios.mutants import applied
+    from rcu_harness.scenarios.catalog import applied
 
     runner = ModelRunner(load_model(), model_dumper())
     lines = []

@@ -16,12 +16,13 @@ from typing import TYPE_CHECKING, Any
 
 import maple
 from maple import api, iterate, store, tree, walk
+from rcu_harness.patches import Patch, patched
 from rcu_harness.rcu import api as rcu_api
+from rcu_harness.runner.run import run_execution
 from rcu_harness.runtime.current import current
-from rcu_harness.runtime.runner import run_execution
-from rcu_harness.scenarios.mutants import Patch, applied, patched
-from rcu_harness.scenarios.registry import program
-from rcu_harness.sched.shrink import ScriptStrategy
+from rcu_harness.scenarios import mutants
+from rcu_harness.scenarios.catalog import applied, program
+from rcu_harness.sched.replay import ReplayStrategy
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -91,13 +92,13 @@ def record_calls(target: Target) -> tuple[list[Call], Any]:
     """Replay @target with the API recorded; (calls, the execution)."""
     calls: list[Call] = []
     DEPTH.clear()
-    strategy = ScriptStrategy(target.schedule)
+    strategy = ReplayStrategy(target.schedule)
     strategy.new_execution(0)
     with applied(target.cfg.mutant, target.cfg.fixes):
         patches = [Patch(getattr(module, name), _wrap(name, getattr(module, name),
                                                        calls))
                    for name, module in API.items()]
-        with patched(patches):
+        with patched(patches, skip=(mutants.__name__,)):
             ex = run_execution(program(target.cfg), strategy, target.execution,
                                max_steps=target.max_steps, record=0)
     return calls, ex

@@ -14,8 +14,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from rcu_harness.rcu.checks import bad_unlock
 from rcu_harness.runtime.current import SLOT, current
-from rcu_harness.runtime.execution import Phase
+from rcu_harness.runtime.thread import Phase
 from rcu_harness.sync.sleep import check_may_sleep
 from rcu_harness.trace.events import EventKind
 
@@ -47,8 +48,6 @@ def rcu_read_unlock_ex(ex: Execution) -> None:
     ex.point()
     t = ex.cur
     if not t.rcu_nesting:
-        from rcu_harness.rcu.checks import bad_unlock
-
         ex.fail(bad_unlock(ex, t))
         return
     t.rcu_nesting -= 1

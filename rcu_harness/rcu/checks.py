@@ -1,8 +1,8 @@
 """Violations of the RCU read-side rules, in lockdep's wording.
 
-Unbalanced ``rcu_read_unlock()``, sleeping inside a read-side section (or
-under a spinlock: "scheduling while atomic"), and a task exiting while still
-inside a read-side section.
+Unbalanced ``rcu_read_unlock()`` and a task exiting while still inside a
+read-side section.  Sleeping inside one is reported by the may-sleep points
+(:mod:`rcu_harness.sync.sleep`), which also know about spinlocks.
 """
 
 from __future__ import annotations
@@ -31,27 +31,6 @@ def bad_unlock(ex: Execution, t: SimThread) -> Violation:
                      f"rcu_read_unlock() without rcu_read_lock() in {chain.top()}",
                      body, key=("rcu_read_unlock", chain.top()),
                      thread=t.label, step=ex.step)
-
-
-def sleep_in_atomic(ex: Execution, t: SimThread, what: str) -> Violation:
-    """A may-sleep operation inside an RCU section or under a spinlock."""
-    chain = capture(2)
-    spin = [lock.name for lock in t.locks_held if getattr(lock, "spins", False)]
-    in_rcu = t.rcu_nesting > 0
-    kind = FindingKind.RCU_SLEEP if in_rcu else FindingKind.ATOMIC_SLEEP
-    body = "\n".join([
-        f"BUG: sleeping function called from invalid context at {chain.top()}",
-        f"{what}: in_atomic(): {int(bool(spin))}, pid: {t.tid}, name: {t.name},"
-        f" step: {ex.step}",
-        f"RCU nest depth: {t.rcu_nesting}, expected: 0",
-        f"spinlocks held: {', '.join(spin) or 'none'}",
-        "Call trace:",
-        *chain.lines(),
-    ])
-    where = "an RCU read-side critical section" if in_rcu else \
-        "a spinlock (" + ", ".join(spin) + ")"
-    return Violation(kind, f"{what} inside {where} in {chain.top()}", body,
-                     key=(what, chain.top()), thread=t.label, step=ex.step)
 
 
 def exit_in_section(ex: Execution, t: SimThread) -> Violation:

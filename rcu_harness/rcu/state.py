@@ -29,8 +29,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from rcu_harness.runtime.execution import Phase
-from rcu_harness.runtime.thread import ThreadState
+from rcu_harness.rcu.checks import exit_in_section
+from rcu_harness.rcu.gp import rcu_gp_kthread
+from rcu_harness.runtime.thread import Phase, ThreadState
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -79,8 +80,6 @@ class RcuState:
         """The rcu_gp kthread, thread 0, created idle on first use."""
         t = self._gp_thread
         if t is None:
-            from rcu_harness.rcu.gp import rcu_gp_kthread
-
             if self.ex.threads:
                 raise RuntimeError("rcu_gp must be thread 0")
             t = self.ex.spawn("rcu_gp", rcu_gp_kthread, (self.ex,),
@@ -168,6 +167,4 @@ class RcuState:
     def thread_exit(self, t: SimThread) -> None:
         """@t finished: still being inside a read-side section is a bug."""
         if t.rcu_nesting:
-            from rcu_harness.rcu.checks import exit_in_section
-
             self.ex.fail(exit_in_section(self.ex, t))

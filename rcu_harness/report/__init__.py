@@ -13,7 +13,9 @@ and :mod:`~rcu_harness.report.compare` (two runs side by side).
 
 The CLI calls the two entry points here: :func:`write_report` (``stress``
 at the end of every run) and :func:`report_command` (``rcu-harness
-report``).
+report``).  They import the renderers when called: the plots pull in
+matplotlib, a noticeable fraction of a second, which loading a run
+(:func:`load_run`) does not need.
 """
 
 from __future__ import annotations

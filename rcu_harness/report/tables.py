@@ -13,7 +13,7 @@ import textwrap
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from rcu_harness.runtime.coverage import LEVELS
+from rcu_harness.memory.coverage import LEVELS
 
 if TYPE_CHECKING:
     from rcu_harness.report.model import (

@@ -33,7 +33,7 @@ _SYSTEM_DIRS = tuple(
 )
 _ROOT = os.path.dirname(_PKG_DIR) + os.sep
 _ENGINE = (os.path.join(_PKG_DIR, "runtime", "execution.py"),
-           os.path.join(_PKG_DIR, "runtime", "runner.py"))
+           os.path.join(_PKG_DIR, "runner", "run.py"))
 """The engine that runs a program: frames outward of it are the harness's
 callers (a test, the CLI, explore_scenario), never part of a call chain."""
 _keep_cache: dict[str, bool] = {}

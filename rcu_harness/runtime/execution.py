@@ -38,30 +38,39 @@ that ``finally`` blocks in model code run to completion without switching.
 Not modelled: weak memory (every access is sequentially consistent and
 atomic at its scheduling point), interrupts, and time.
 
-Seams for other execution modes: the thread-switching operations
-(:meth:`point`, :meth:`decide`, :meth:`yield_point`, :meth:`block`,
-:meth:`wake`, :meth:`spawn`, :meth:`fail`, :meth:`run`) are plain methods
-that a subclass may override, and :attr:`Execution.atomic` is the context
-manager the RCU model and the sync primitives hold around a check-then-act
-(test a lock's owner, then block or take it).  Here it does nothing: code
-between two scheduling points is atomic under greenlets.  The OS-thread
-mode (:mod:`rcu_harness.runtime.threaded`) replaces both.
+Collaborators are passed in, never imported: the RCU model and the heap
+come as factories (``rcu=``, ``heap=``, called with the execution), the
+checkers as :class:`~rcu_harness.checks.observer.Hooks`, the strategy as a
+:class:`~rcu_harness.sched.protocol.Strategy`.  The runner
+(:func:`rcu_harness.runner.run.run_execution`) wires the defaults.
+
+The thread-switching seam: the operations named in :data:`SWITCHING`
+(scheduling points, spawning, blocking, waking, failing, driving the
+threads) are this class's greenlet implementations unless a :class:`Driver`
+is passed in; then they are the driver's, bound once at construction, so
+the greenlet hot path pays nothing for the seam.  :attr:`Execution.atomic`
+is the context manager the RCU model and the sync primitives hold around a
+check-then-act (test a lock's owner, then block or take it): never
+contended here, since code between two scheduling points is atomic under
+greenlets, and the driver's lock otherwise.  The OS-thread mode
+(:mod:`rcu_harness.runner.threaded`) is such a driver.
 """
 
 from __future__ import annotations
 
 import bisect
 from _thread import RLock
-from enum import Enum
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from greenlet import GreenletExit, getcurrent, greenlet
 
+from rcu_harness.errors import HarnessError, HarnessUsageError
 from rcu_harness.runtime.current import SLOT
-from rcu_harness.runtime.errors import HarnessError, HarnessUsageError
+from rcu_harness.runtime.exceptions import exception_violation
 from rcu_harness.runtime.finding import FindingKind, Violation
+from rcu_harness.runtime.liveness import deadlock_violation, livelock_violation
 from rcu_harness.runtime.metrics import Metrics
-from rcu_harness.runtime.thread import SimThread, ThreadState
+from rcu_harness.runtime.thread import Phase, SimThread, ThreadState
 from rcu_harness.sched.schedule import RANDOM, Schedule
 from rcu_harness.trace.events import EventKind
 
@@ -94,23 +103,31 @@ def round_robin(runnable: Sequence[int], current: int | None,
     return runnable[0]
 
 
-class Phase(Enum):
-    """What part of its life an execution is in."""
+SWITCHING = ("point", "decide", "yield_point", "next_u64", "count", "spawn",
+             "block", "wake", "fail", "livelock", "drive", "release")
+"""The operations a :class:`Driver` replaces."""
 
-    SETUP = "setup"
-    RUN = "run"
-    TEARDOWN = "teardown"
-    DONE = "done"
+
+class Driver(Protocol):
+    """Carries an execution's simulated threads on something other than
+    greenlets (OS threads): provides every operation of :data:`SWITCHING`,
+    with the signatures of :class:`Execution`'s, and the lock the
+    execution's :attr:`~Execution.atomic` sections take."""
+
+    atomic: AbstractContextManager[Any]
+
+    def attach(self, ex: Execution) -> None:
+        """@ex is the execution this driver drives (called first)."""
+        ...
 
 
 class Execution:
     """The state of one run of a program."""
 
     def __init__(self, index: int, strategy: Strategy, *, max_steps: int,
-                 hooks: Hooks, record: int = 2) -> None:
-        from rcu_harness.memory.heap import Heap
-        from rcu_harness.rcu.state import RcuState
-
+                 hooks: Hooks, rcu: Callable[[Execution], RcuState],
+                 heap: Callable[[Execution], Heap], record: int = 2,
+                 driver: Driver | None = None) -> None:
         self.index = index
         self.strategy = strategy
         self._next_thread = strategy.next_thread
@@ -145,9 +162,6 @@ class Execution:
         self.cur: SimThread = self.setup_thread
         self.cur_tid = -1
         self.exit_fns: list[Callable[[], None]] = []
-        self.rcu: RcuState = RcuState(self)
-        self.heap: Heap = Heap(self)
-        self.rcu.gp_thread  # noqa: B018 - rcu_gp is always thread 0
         self.context: dict[str, Any] = {}
         """Free slots for ports and helpers that live per execution."""
         self.metrics = Metrics()
@@ -160,8 +174,16 @@ class Execution:
         greenlets every simulated thread runs on this one OS thread, so this
         re-entrant lock never blocks: it is a no-op whose enter and exit are
         C calls (``nullcontext``'s are Python calls, a few hundred per
-        execution).  The OS-thread mode replaces it with a lock shared by
+        execution).  A driver (OS threads) brings its own lock, shared by
         its threads."""
+        if driver is not None:
+            driver.attach(self)
+            self.atomic = driver.atomic
+            for name in SWITCHING:
+                setattr(self, name, getattr(driver, name))
+        self.rcu: RcuState = rcu(self)
+        self.heap: Heap = heap(self)
+        self.rcu.gp_thread  # noqa: B018 - rcu_gp is always thread 0
 
     # -- the hot path ----------------------------------------------------
     def point(self) -> None:
@@ -271,8 +293,6 @@ class Execution:
             return
         except BaseException as exc:  # a finding, never a harness crash
             if not self.aborting:
-                from rcu_harness.checks.exceptions import exception_violation
-
                 self.fail(exception_violation(self, t, exc))
             return
         self._thread_exit(t)
@@ -370,8 +390,6 @@ class Execution:
             self.max_steps += self.step_bound
             self._next_thread = round_robin
             return
-        from rcu_harness.runtime.liveness import livelock_violation
-
         self.max_steps = 1 << 62
         self.fail(livelock_violation(self))
 
@@ -388,7 +406,7 @@ class Execution:
             if self.violation is None:
                 self.phase = Phase.RUN
                 self.rcu.kick()
-                self._drive()
+                self.drive()
                 if self.fair and self.violation is None and self.error is None:
                     # Starved by the strategy, not a livelock: the fair
                     # continuation finished every thread.
@@ -396,23 +414,21 @@ class Execution:
             if self.violation is None and self.error is None:
                 self._teardown()
         finally:
-            self._release()
+            self.release()
             self.phase = Phase.DONE
             SLOT.ex = None
         if self.error is not None:
             raise self.error
 
-    def _drive(self) -> None:
+    def drive(self) -> None:
         """Run the threads until they finish, a violation or an error."""
         self._schedule_loop()
 
-    def _release(self) -> None:
+    def release(self) -> None:
         """Whatever happened: no simulated thread may outlive the execution."""
         self._kill_all()
 
     def _schedule_loop(self) -> None:
-        from rcu_harness.runtime.liveness import deadlock_violation
-
         while self.violation is None and self.error is None:
             runnable = self.runnable
             if not runnable:
@@ -437,8 +453,6 @@ class Execution:
             try:
                 fn()
             except Exception as exc:
-                from rcu_harness.checks.exceptions import exception_violation
-
                 self.fail(exception_violation(self, teardown, exc))
                 return
             self.rcu.drain()

@@ -103,7 +103,7 @@ class Finding:
     """That object's allocation, death, call_rcu and free (what, thread, step)."""
     events: tuple[Event, ...] = ()
     """The events of the execution, from the diagnosing re-run: the last
-    :data:`~rcu_harness.runtime.runner.KEEP_EVENTS` plus every life-cycle
+    :data:`~rcu_harness.runner.findings.KEEP_EVENTS` plus every life-cycle
     event of the object (empty when the run recorded none)."""
     threads: tuple[str, ...] = ()
     """Thread labels by thread id (``events`` refer to threads by id)."""

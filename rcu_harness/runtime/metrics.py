@@ -71,7 +71,7 @@ are stable; a report reads them by these names:
     of); ``span`` is the writer's innermost open span (``writer.store``,
     ``dup_mmap.store``, ``exit_mmap``...; ``write`` when none); ``store``
     is the write path the writer was in, from its model call stack
-    (:mod:`rcu_harness.runtime.coverage`).  Level and store contain no
+    (:mod:`rcu_harness.memory.coverage`).  Level and store contain no
     dots; the span name is everything between them.
 """
 
@@ -147,7 +147,7 @@ class Metrics:
         self.retired_age: list[int] = []
         self.cover: dict[tuple[str, str, str], int] = {}
         """(level, writer span, write path) -> reader loads (filled by
-        :func:`rcu_harness.runtime.coverage.reader_load`)."""
+        :func:`rcu_harness.memory.coverage.reader_load`)."""
         self.writers: dict[Any, list[SimThread]] = {}
         """Guard lock of a tree -> threads inside a write operation on it."""
         self.paths: dict[int, tuple[Any, Any, str]] = {}

@@ -1,6 +1,6 @@
 """Records a scenario keeps of its writer operations and reader results.
 
-They are filled in by :class:`~rcu_harness.runtime.harness.Harness` helpers
+They are filled in by :class:`~rcu_harness.runner.harness.Harness` helpers
 (``h.writing(...)``, ``h.reading(...)``) and checked by
 :class:`~rcu_harness.checks.results.ResultCheck`.  Steps are the execution's
 global step counter, so "during the read" means between the read's begin

@@ -20,6 +20,15 @@ if TYPE_CHECKING:
     from greenlet import greenlet
 
 
+class Phase(Enum):
+    """What part of its life an execution is in."""
+
+    SETUP = "setup"
+    RUN = "run"
+    TEARDOWN = "teardown"
+    DONE = "done"
+
+
 class ThreadState(Enum):
     """Where a simulated thread is in its life."""
 

@@ -67,10 +67,10 @@ from rcu_harness.scenarios.mm import (
     vma_free,
     vma_layout,
 )
-from rcu_harness.scenarios.registry import Config, Param, Scenario, register
+from rcu_harness.scenarios.spec import Config, Param, Scenario
 
 if TYPE_CHECKING:
-    from rcu_harness.runtime.harness import Harness
+    from rcu_harness.runner.harness import Harness
 
 class World:
     """The two mms of one execution and the VMAs each holds."""
@@ -263,7 +263,7 @@ def work(cfg: Config) -> int:
     return int((cfg["vmas"] + cfg["parent_ops"]) * (200 + 60 * readers))
 
 
-register(Scenario(
+SCENARIO = Scenario(
     "dup_mmap",
     "fork's dup_mmap() copies the parent's VMA tree while lockless readers "
     "walk the parent and, once visible, the child; the child then exits",
@@ -285,4 +285,4 @@ register(Scenario(
     ),
     build,
     work,
-))
+)

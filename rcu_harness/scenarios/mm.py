@@ -50,6 +50,7 @@ from maple import (
     mt_clear_in_rcu,
     mt_in_rcu,
     mt_set_in_rcu,
+    mtree_store_range,
 )
 from maple.api import __mt_destroy
 from maple.tree import mtree_lock, mtree_unlock
@@ -74,11 +75,11 @@ from rcu_harness.scenarios.layouts import (
     Layout,
     make_layout,
 )
-from rcu_harness.scenarios.registry import Param
+from rcu_harness.scenarios.spec import Param
 from rcu_harness.sync.spinlock import SpinLock
 
 if TYPE_CHECKING:
-    from rcu_harness.runtime.harness import Harness
+    from rcu_harness.runner.harness import Harness
 
 __all__ = ["PAGE", "VM_ACCOUNT", "VM_DONTCOPY", "Layout"]
 
@@ -211,8 +212,6 @@ def vma_alloc(start: int, end: int, flags: int = 0, mm: object = None) -> Vma:
 
 def populate(h: Harness, mm: Mm, layout: list[tuple[int, int, int]]) -> list[Vma]:
     """Build @mm's VMAs and tree before the threads start (unobserved)."""
-    from maple import mtree_store_range
-
     vmas = []
     with h.unobserved():
         for start, end, flags in layout:

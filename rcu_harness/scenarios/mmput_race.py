@@ -24,11 +24,11 @@ from rcu_harness.scenarios.mm import (
     mmput,
 )
 from rcu_harness.scenarios.readers import spawn_owner_and_readers
-from rcu_harness.scenarios.registry import Config, Param, Scenario, register
+from rcu_harness.scenarios.spec import Config, Param, Scenario
 from rcu_harness.scenarios.transitions import do_op
 
 if TYPE_CHECKING:
-    from rcu_harness.runtime.harness import Harness
+    from rcu_harness.runner.harness import Harness
 
 
 def owner_thread(h: Harness, cfg: Config, mm: Mm, vmas: list[Vma]) -> None:
@@ -53,7 +53,7 @@ def work(cfg: Config) -> int:
     return int(1000 + 150 * cfg["ops"] + cfg["vmas"] * (10 + 15 * cfg["racers"]))
 
 
-register(Scenario(
+SCENARIO = Scenario(
     "mmput_race",
     "mmget_not_zero() races the last mmput(): the dying tree may be torn "
     "down in RCU mode (benign, counted as teardown_in_rcu_mode)",
@@ -67,4 +67,4 @@ register(Scenario(
     ),
     build,
     work,
-))
+)

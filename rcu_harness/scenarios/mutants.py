@@ -3,17 +3,15 @@
 Each mutant models one mistake a kernel developer could make in the maple
 tree, the RCU machinery or the mm code of the 2021 dup_mmap() patch.  A
 mutant is either *scenario-level* (the scenario code asks ``cfg.bug(name)``
-and does the wrong thing) or *model-level*: :func:`applied` swaps a model
-function for a faulty variant, defined here, for the duration of a run, so
-``maple/`` itself never carries mutant code.  Swapping replaces every module
-global that refers to the original function (modules imported by name keep
-their own reference), in sorted module order, and restores them after.
+and does the wrong thing) or *model-level*: its :class:`Patch` swaps a
+model function for a faulty variant, defined here, for the duration of a
+run (:func:`rcu_harness.scenarios.catalog.applied`), so ``maple/`` itself
+never carries mutant code.  A faulty variant that copies a model function
+is kept in step with it by ``tests/scenarios/test_mutant_copies.py``.
 """
 
 from __future__ import annotations
 
-import sys
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from types import FunctionType, MappingProxyType
 from typing import TYPE_CHECKING, Any
@@ -36,21 +34,13 @@ from maple.node import mt_mk_node
 from maple.state import mas_is_err, xa_err
 from maple.topiary import mas_put_in_tree
 from maple.tree import mt_in_rcu
+from rcu_harness.patches import Patch
 from rcu_harness.rcu import gp
 from rcu_harness.scenarios import mutant_variants
-from rcu_harness.scenarios.registry import ScenarioError
+from rcu_harness.scenarios.spec import ScenarioError
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator, Mapping
-
-
-@dataclass(frozen=True, slots=True)
-class Patch:
-    """Replace @original by @replacement (in @modules only, if given)."""
-
-    original: Callable[..., Any]
-    replacement: Callable[..., Any]
-    modules: tuple[str, ...] = ()
+    from collections.abc import Callable, Mapping
 
 
 @dataclass(frozen=True, slots=True)
@@ -296,57 +286,6 @@ def get_mutant(name: str) -> Mutant:
     except KeyError:
         raise ScenarioError(f"unknown mutant {name!r} (known: "
                             f"{', '.join(sorted(MUTANTS))})") from None
-
-
-def _targets(patch: Patch) -> list[tuple[Any, str]]:
-    """(module, attribute) pairs that hold @patch.original."""
-    out = []
-    for mod_name in sorted(sys.modules):
-        if not (mod_name in patch.modules if patch.modules else
-                mod_name == "maple" or mod_name.startswith(("maple.", "rcu_harness."))):
-            continue
-        if mod_name == __name__:
-            continue
-        module = sys.modules[mod_name]
-        for attr, value in sorted(vars(module).items()):
-            if value is patch.original:
-                out.append((module, attr))
-    return out
-
-
-@contextmanager
-def applied(mutant: str | None, fixes: tuple[str, ...] = ()) -> Iterator[None]:
-    """Run a block with @mutant's model patches in place (none for None), and
-    the model side of the candidate kernel fixes @fixes
-    (:mod:`rcu_harness.known.fixes`)."""
-    if mutant is None and not fixes:
-        yield
-        return
-    from rcu_harness.known.fixes import get_fix
-    from rcu_harness.scenarios import registry
-
-    registry._load()
-    patches = list(get_mutant(mutant).patches) if mutant is not None else []
-    for name in fixes:
-        patches += get_fix(name).patches
-    with patched(patches):
-        yield
-
-
-@contextmanager
-def patched(patches: list[Patch]) -> Iterator[None]:
-    """Run a block with @patches swapped in (in every module that holds the
-    originals, or the patch's modules), restoring the originals after."""
-    swapped: list[tuple[Any, str, Any]] = []
-    try:
-        for patch in patches:
-            for module, attr in _targets(patch):
-                swapped.append((module, attr, patch.original))
-                setattr(module, attr, patch.replacement)
-        yield
-    finally:
-        for module, attr, original in reversed(swapped):
-            setattr(module, attr, original)
 
 
 _modules_used = (iterate, walk)

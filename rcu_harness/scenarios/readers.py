@@ -21,16 +21,24 @@ from maple import ULONG_MAX, MaState, mas_find, mas_walk, mt_dump_canonical, mtr
 from rcu_harness.kernel import rcu_read_lock, rcu_read_unlock
 from rcu_harness.runtime.records import ReadKind
 from rcu_harness.scenarios import reads
-from rcu_harness.scenarios.mm import PAGE
+from rcu_harness.scenarios.mm import (
+    PAGE,
+    Design,
+    mm_alloc,
+    mmget_not_zero,
+    mmput,
+    populate,
+    vma_layout,
+)
 from rcu_harness.scenarios.reads import touch_vma
-from rcu_harness.scenarios.registry import Param
+from rcu_harness.scenarios.spec import Param
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from rcu_harness.runtime.harness import Harness
+    from rcu_harness.runner.harness import Harness
     from rcu_harness.scenarios.mm import Mm, Vma
-    from rcu_harness.scenarios.registry import Config
+    from rcu_harness.scenarios.spec import Config
 
 
 def iterate(h: Harness, mm: Mm, *, rcu: bool = True) -> int:
@@ -176,8 +184,6 @@ def lockless_reader(h: Harness, cfg: Config, mm: Mm, vmas: list[Vma],
     and windows are chosen by the strategy (``h.random``) among @targets so
     that the choice replays.
     """
-    from rcu_harness.scenarios.mm import mmget_not_zero, mmput
-
     if not mmget_not_zero(h, mm, set_rcu=not cfg.bug("mmget-not-zero-no-rcu")):
         h.count("mmget_not_zero_failed")
         return
@@ -241,8 +247,6 @@ def spawn_owner_and_readers(h: Harness, cfg: Config, owner: Callable[..., None],
     """Set up the mm of @cfg's design and VMA layout, then spawn the owner
     thread (holding the mm's only reference) and @count lockless readers
     called @name0, @name1, ..."""
-    from rcu_harness.scenarios.mm import Design, mm_alloc, populate, vma_layout
-
     mm = mm_alloc(h, "mm", Design(cfg["design"]))
     layout = vma_layout(cfg["vmas"], seed=cfg["layout_seed"],
                         layout=cfg.values.get("layout", "low"))

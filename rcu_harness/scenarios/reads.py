@@ -26,12 +26,12 @@ from maple import (
     mt_find,
     mt_find_after,
 )
-from rcu_harness.kernel import rcu_read_lock, rcu_read_unlock
+from rcu_harness.kernel import down_read, rcu_read_lock, rcu_read_unlock, up_read
 from rcu_harness.runtime.records import ReadKind
 from rcu_harness.scenarios.mm import Vma
 
 if TYPE_CHECKING:
-    from rcu_harness.runtime.harness import Harness
+    from rcu_harness.runner.harness import Harness
     from rcu_harness.runtime.records import ReadRecord
     from rcu_harness.scenarios.mm import Mm
 
@@ -254,8 +254,6 @@ def lock_mm_and_find_vma(h: Harness, mm: Mm, addr: int) -> object:
     """mm/memory.c:lock_mm_and_find_vma() (simplified): ``mmap_read_lock()``,
     ``find_vma()`` (``mt_find()``, which takes RCU for its walk), use the VMA
     under the read lock, ``mmap_read_unlock()``."""
-    from rcu_harness.kernel import down_read, up_read
-
     mt = mm.mm_mt
     down_read(mm.mmap_lock)
     with h.span("reader.find_vma"), \

@@ -97,10 +97,10 @@ from rcu_harness.scenarios.readers import (
     aim_windows,
     lockless_reader,
 )
-from rcu_harness.scenarios.registry import Config, Param, Scenario, register
+from rcu_harness.scenarios.spec import Config, Param, Scenario
 
 if TYPE_CHECKING:
-    from rcu_harness.runtime.harness import Harness
+    from rcu_harness.runner.harness import Harness
 
 VM_ACCESS_FLAGS = VM_READ | VM_WRITE | 0x4
 ENOMEM = -12
@@ -294,7 +294,7 @@ def check(values: dict[str, object]) -> str:
     return ""
 
 
-register(Scenario(
+SCENARIO = Scenario(
     "stack_expand",
     "stack expansion writes the VMA tree under the mmap read lock (2023: "
     "page_table_lock serialises the expanders) beside readers under the read "
@@ -326,4 +326,4 @@ register(Scenario(
     build,
     work,
     check,
-))
+)

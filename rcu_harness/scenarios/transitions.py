@@ -44,12 +44,12 @@ from rcu_harness.scenarios.readers import (
     READER_SEED_PARAM,
     spawn_owner_and_readers,
 )
-from rcu_harness.scenarios.registry import Config, Param, Scenario, register
+from rcu_harness.scenarios.spec import Config, Param, Scenario
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from rcu_harness.runtime.harness import Harness
+    from rcu_harness.runner.harness import Harness
 
 OPS = ("mmap", "mmap_gap", "munmap", "split", "munmap_span", "shrink")
 OP_SETS = {
@@ -170,7 +170,7 @@ def work(cfg: Config) -> int:
     return int(2000 + 300 * cfg["ops"] + cfg["vmas"] * (5 + 15 * reads))
 
 
-register(Scenario(
+SCENARIO = Scenario(
     "rcu_transitions",
     "an owner maps, unmaps and splits ranges (splits, rebalancing, spanning "
     "stores) while lockless readers come and go, switching the tree into RCU mode",
@@ -191,5 +191,5 @@ register(Scenario(
     ),
     build,
     work,
-))
+)
 

@@ -44,11 +44,11 @@ from rcu_harness.scenarios.readers import (
     kinds_of,
     read_once,
 )
-from rcu_harness.scenarios.registry import Config, Param, Scenario, register
+from rcu_harness.scenarios.spec import Config, Param, Scenario
 from rcu_harness.scenarios.transitions import do_op
 
 if TYPE_CHECKING:
-    from rcu_harness.runtime.harness import Harness
+    from rcu_harness.runner.harness import Harness
     from rcu_harness.scenarios.readers import Targets
 
 
@@ -89,7 +89,7 @@ def work(cfg: Config) -> int:
     return int(2000 + 300 * cfg["ops"] + cfg["vmas"] * (20 + 25 * reads))
 
 
-register(Scenario(
+SCENARIO = Scenario(
     "tree_destroy",
     "mtree_destroy() of an RCU-mode tree while lockless readers are inside "
     "their read-side sections",
@@ -105,4 +105,4 @@ register(Scenario(
     ),
     build,
     work,
-))
+)

@@ -32,7 +32,7 @@ from rcu_harness.scenarios.layouts import MMAP_TOP_47, PAGE, VM_WRITE
 from rcu_harness.scenarios.mm import Mm, Vma, mm_store, vma_alloc, vma_free
 
 if TYPE_CHECKING:
-    from rcu_harness.runtime.harness import Harness
+    from rcu_harness.runner.harness import Harness
 
 Bounds = list[tuple[int, int, int]]
 

@@ -6,7 +6,7 @@ execution instead of reporting them as a bug in the model.
 
 from __future__ import annotations
 
-from rcu_harness.runtime.errors import HarnessError
+from rcu_harness.errors import HarnessError
 
 
 class StrategyError(HarnessError):

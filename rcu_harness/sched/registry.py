@@ -1,7 +1,15 @@
-"""Strategies by name, for ``explore(strategy="pct", depth=3)`` and the CLI."""
+"""Strategies by name, for ``explore(strategy="pct", depth=3)`` and the CLI.
+
+Each entry is a :class:`StrategyKind`: the class and its capabilities
+(:mod:`rcu_harness.sched.protocol`), so callers ask the registry, never a
+strategy's name, what a strategy can do.
+"""
 
 from __future__ import annotations
 
+import inspect
+from dataclasses import dataclass
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from rcu_harness.sched.dfs import DfsStrategy
@@ -10,25 +18,51 @@ from rcu_harness.sched.pct import PctStrategy
 from rcu_harness.sched.random_walk import RandomStrategy
 
 if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+
     from rcu_harness.sched.protocol import Strategy
 
-STRATEGIES: dict[str, Any] = {
-    "random": RandomStrategy,
-    "pct": PctStrategy,
-    "dfs": DfsStrategy,
-    "mix": MixStrategy,
-}
 
-CALIBRATED = frozenset({"pct", "mix"})
-"""Strategies whose ``steps`` parameter (PCT's ``k``) is calibrated before a run."""
+@dataclass(frozen=True, slots=True)
+class StrategyKind:
+    """A strategy class and what it can do."""
+
+    name: str
+    factory: Callable[..., Strategy]
+    """``factory(seed, **params)`` makes one."""
+    sequential: bool = False
+    """Its instances are :class:`~rcu_harness.sched.protocol.Sequential`."""
+    calibrated: bool = False
+    """It takes ``steps``, calibrated before a run unless given."""
+
+    def options(self) -> dict[str, Any]:
+        """Its keyword parameters with their defaults."""
+        sig = inspect.signature(self.factory)
+        return {p.name: p.default for p in sig.parameters.values()
+                if p.kind is inspect.Parameter.KEYWORD_ONLY}
+
+    def make(self, seed: int, **params: Any) -> Strategy:
+        """A new instance seeded with @seed."""
+        return self.factory(seed, **params)
+
+
+STRATEGIES: Mapping[str, StrategyKind] = MappingProxyType({k.name: k for k in (
+    StrategyKind("random", RandomStrategy),
+    StrategyKind("pct", PctStrategy, calibrated=True),
+    StrategyKind("dfs", DfsStrategy, sequential=True),
+    StrategyKind("mix", MixStrategy, calibrated=True),
+)})
+
+
+def strategy_kind(name: str) -> StrategyKind:
+    """The registered strategy @name, or a ValueError listing the known ones."""
+    try:
+        return STRATEGIES[name]
+    except KeyError:
+        raise ValueError(f"unknown strategy {name!r}; choose one of "
+                         + ", ".join(sorted(STRATEGIES))) from None
 
 
 def make_strategy(name: str, seed: int, **params: Any) -> Strategy:
     """A new strategy @name seeded with @seed; @params are its options."""
-    try:
-        cls = STRATEGIES[name]
-    except KeyError:
-        raise ValueError(f"unknown strategy {name!r}; choose one of "
-                         + ", ".join(sorted(STRATEGIES))) from None
-    strategy: Strategy = cls(seed, **params)
-    return strategy
+    return strategy_kind(name).make(seed, **params)

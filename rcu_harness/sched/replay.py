@@ -5,6 +5,12 @@ runnable, and a random draw must come where one was recorded.  Otherwise
 :class:`~rcu_harness.sched.errors.ReplayDivergence` names the decision
 number, what the schedule expected and what the program offered.  Random
 values are regenerated from the schedule's seed.
+
+With ``log=True`` every thread choice is also kept as a
+:class:`~rcu_harness.sched.schedule.Decision` (what the strategy was shown
+and what it chose), for counting preemptions and for the shrinker.  This is
+the only strict replay: the runner's replay, the diagnosing re-run of a
+finding and the shrinker all use it.
 """
 
 from __future__ import annotations
@@ -12,7 +18,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from rcu_harness.sched.errors import ReplayDivergence
-from rcu_harness.sched.schedule import RANDOM, Schedule
+from rcu_harness.sched.schedule import RANDOM, Decision, Schedule
 from rcu_harness.sched.seeds import DataSource
 
 if TYPE_CHECKING:
@@ -20,15 +26,18 @@ if TYPE_CHECKING:
 
 
 class ReplayStrategy:
-    """Strict replay of one :class:`Schedule`."""
+    """Strict replay of one :class:`Schedule` (one execution)."""
 
     name = "replay"
 
-    def __init__(self, schedule: Schedule | str) -> None:
+    def __init__(self, schedule: Schedule | str, *, log: bool = False) -> None:
         if isinstance(schedule, str):
             schedule = Schedule.decode(schedule)
         self.schedule = schedule
         self.execution_seed = schedule.seed
+        self.log = log
+        self.decisions: list[Decision] = []
+        """The thread choices of the execution, when logging."""
         self._pos = 0
         self._used = False
         self._data = DataSource(schedule.seed)
@@ -44,6 +53,7 @@ class ReplayStrategy:
             return False
         self._used = True
         self._pos = 0
+        self.decisions = []
         self._data = DataSource(self.schedule.seed)
         return True
 
@@ -71,6 +81,8 @@ class ReplayStrategy:
             raise ReplayDivergence(
                 f"replay diverged at decision {self._pos - 1}: expected thread "
                 f"{step}, runnable threads are {list(runnable)}")
+        if self.log:
+            self.decisions.append(Decision(current, yielding, tuple(runnable), step))
         return step
 
     def next_u64(self) -> int:

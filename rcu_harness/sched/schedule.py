@@ -11,6 +11,11 @@ style)::
 ``step + 1`` makes ``RANDOM`` (-1) encode as 0.  If ``zlib`` makes the body
 smaller, flag bit 0 is set and the body after the flags is compressed.  The
 bytes are then base64url without padding.
+
+A :class:`Decision` is one thread choice with what the strategy was shown
+(current thread, yielding, runnable set): a strict replay can log them
+(:class:`~rcu_harness.sched.replay.ReplayStrategy` with ``log=True``) to
+count a schedule's preemptions or to cut it into segments (the shrinker).
 """
 
 from __future__ import annotations
@@ -18,6 +23,10 @@ from __future__ import annotations
 import base64
 import zlib
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 RANDOM = -1
 """A decision step that is a random draw rather than a thread choice."""
@@ -109,3 +118,24 @@ class Schedule:
     def decisions(self) -> int:
         """Number of thread choices (random draws excluded)."""
         return sum(1 for s in self.steps if s != RANDOM)
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """One thread choice and what the strategy was shown."""
+
+    current: int | None
+    yielding: bool
+    runnable: tuple[int, ...]
+    choice: int
+
+    @property
+    def preemptive(self) -> bool:
+        """It switched away from a current thread that could go on."""
+        return (self.current is not None and self.current in self.runnable
+                and not self.yielding and self.choice != self.current)
+
+
+def preemptions(decisions: Sequence[Decision]) -> int:
+    """How many of @decisions preempt a thread that could go on."""
+    return sum(1 for d in decisions if d.preemptive)

@@ -12,11 +12,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from rcu_harness.runtime.callchain import capture
 from rcu_harness.runtime.current import SLOT, current
+from rcu_harness.runtime.finding import FindingKind, Violation
 from rcu_harness.trace.events import EventKind
 
 if TYPE_CHECKING:
     from rcu_harness.runtime.execution import Execution
+    from rcu_harness.runtime.thread import SimThread
 
 _SCHEDULE = EventKind.SCHEDULE.value
 
@@ -28,9 +31,28 @@ def check_may_sleep(ex: Execution, what: str) -> None:
                          any(getattr(lk, "spins", False) for lk in t.locks_held)):
         if not ex.in_threads:
             return
-        from rcu_harness.rcu.checks import sleep_in_atomic
-
         ex.fail(sleep_in_atomic(ex, t, what))
+
+
+def sleep_in_atomic(ex: Execution, t: SimThread, what: str) -> Violation:
+    """A may-sleep operation inside an RCU section or under a spinlock."""
+    chain = capture(2)
+    spin = [lock.name for lock in t.locks_held if getattr(lock, "spins", False)]
+    in_rcu = t.rcu_nesting > 0
+    kind = FindingKind.RCU_SLEEP if in_rcu else FindingKind.ATOMIC_SLEEP
+    body = "\n".join([
+        f"BUG: sleeping function called from invalid context at {chain.top()}",
+        f"{what}: in_atomic(): {int(bool(spin))}, pid: {t.tid}, name: {t.name},"
+        f" step: {ex.step}",
+        f"RCU nest depth: {t.rcu_nesting}, expected: 0",
+        f"spinlocks held: {', '.join(spin) or 'none'}",
+        "Call trace:",
+        *chain.lines(),
+    ])
+    where = "an RCU read-side critical section" if in_rcu else \
+        "a spinlock (" + ", ".join(spin) + ")"
+    return Violation(kind, f"{what} inside {where} in {chain.top()}", body,
+                     key=(what, chain.top()), thread=t.label, step=ex.step)
 
 
 def might_sleep() -> None:

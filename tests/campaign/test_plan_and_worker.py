@@ -14,7 +14,7 @@ from rcu_harness.campaign.plan import (
     resolve,
 )
 from rcu_harness.campaign.worker import WorkUnit, run_unit
-from rcu_harness.scenarios.registry import ScenarioError
+from rcu_harness.scenarios.spec import ScenarioError
 
 UAF = RunSpec("rcu_transitions", strategy="random",
               mutant="free-without-grace-period", keep_going=True)

@@ -18,8 +18,8 @@ from maple import (
 from maple.nullptr import NullPointerDereference
 from rcu_harness.known.catalogue import CATALOGUE, known_crash, known_finding
 from rcu_harness.known.fixes import FIXES, FixError, parse_fixes, patch_c_source
-from rcu_harness.scenarios.mutants import applied
-from rcu_harness.scenarios.registry import ScenarioError, configure
+from rcu_harness.scenarios.catalog import applied, configure
+from rcu_harness.scenarios.spec import ScenarioError
 
 NULL_DEREF = ("kernel NULL pointer dereference in ma_dead_node <- mas_rewalk_if_dead"
               " <- mas_next_slot <- mas_find (read of maple_node.parent, address 0x0)")

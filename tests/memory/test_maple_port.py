@@ -304,7 +304,7 @@ def test_a_tree_built_unobserved_is_published_down_to_every_leaf():
 
     from maple.node import MapleEnode
     from rcu_harness.memory.heap import PUBLISHED
-    from rcu_harness.runtime.runner import run_execution
+    from rcu_harness.runner.run import run_execution
     from rcu_harness.sched.registry import make_strategy
 
     seen = {}

@@ -12,7 +12,7 @@ from rcu_harness.kernel import (
     schedule,
     synchronize_rcu,
 )
-from rcu_harness.runtime.runner import run_execution
+from rcu_harness.runner.run import run_execution
 from rcu_harness.sched.dfs import DfsStrategy
 from rcu_harness.trace.events import EventKind, decode_all
 

@@ -8,18 +8,14 @@ with its trace file; samples go to chunks of a few executions
 
 import time
 
-from rcu_harness import __version__
+from rcu_harness.runner.findings import diagnose, finalize
+from rcu_harness.runner.run import DEFAULT_MAX_STEPS, run_execution
 from rcu_harness.runtime.metrics import collect
-from rcu_harness.runtime.runner import (
-    DEFAULT_MAX_STEPS,
-    diagnose,
-    finalize,
-    run_execution,
-)
 from rcu_harness.scenarios import applied
 from rcu_harness.sched.registry import make_strategy
 from rcu_harness.store.runstore import ExecutionRow, FindingRow, RunStore, chunk_arrays
 from rcu_harness.trace.tracefile import trace_for
+from rcu_harness.version import __version__
 
 CHUNK = 3
 

@@ -9,9 +9,9 @@ import maple
 from maple import MT_FLAGS_USE_RCU, MapleTree, mtree_load, mtree_store_range
 from maple.defs import wr_exact_fit
 from rcu_harness.kernel import SimStruct
-from rcu_harness.runtime.coverage import node_level, write_path
+from rcu_harness.memory.coverage import node_level, write_path
+from rcu_harness.runner.run import run_execution
 from rcu_harness.runtime.metrics import collect
-from rcu_harness.runtime.runner import run_execution
 from rcu_harness.scenarios import configure, program
 from rcu_harness.sched.registry import make_strategy
 from rcu_harness.trace.events import EventKind

@@ -6,8 +6,8 @@ import pytest
 import rcu_harness
 from rcu_harness import explore
 from rcu_harness.kernel import SimStruct, rcu_read_lock
+from rcu_harness.runner.run import run_execution
 from rcu_harness.runtime.current import NoExecutionError
-from rcu_harness.runtime.runner import run_execution
 
 
 class Cell(SimStruct):
@@ -135,3 +135,17 @@ def test_public_surface_is_small():
     assert sorted(rcu_harness.__all__) == sorted([
         "ExploreResult", "Finding", "Harness", "ReadKind", "ReplayResult",
         "Schedule", "__version__", "explore", "replay"])
+
+
+def test_the_model_preallocation_exception_is_the_prealloc_exhausted_finding():
+    from maple import MaplePreallocExhausted
+    from rcu_harness.runtime.exceptions import exception_kind
+    from rcu_harness.runtime.finding import FindingKind
+
+    class Derived(MaplePreallocExhausted):
+        pass
+
+    assert exception_kind(MaplePreallocExhausted("out")) is \
+        FindingKind.PREALLOC_EXHAUSTED
+    assert exception_kind(Derived("out")) is FindingKind.PREALLOC_EXHAUSTED
+    assert exception_kind(ValueError("no")) is FindingKind.EXCEPTION

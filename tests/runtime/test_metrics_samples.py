@@ -5,8 +5,8 @@ import pytest
 
 from rcu_harness.kernel import SimStruct
 from rcu_harness.rcu import gp
+from rcu_harness.runner.run import run_execution
 from rcu_harness.runtime.metrics import collect
-from rcu_harness.runtime.runner import run_execution
 from rcu_harness.scenarios import configure, program
 from rcu_harness.sched.registry import make_strategy
 from rcu_harness.trace.events import EventKind

@@ -5,6 +5,7 @@ import threading
 
 import pytest
 
+from rcu_harness.errors import HarnessUsageError
 from rcu_harness.kernel import (
     SimStruct,
     SpinLock,
@@ -19,14 +20,13 @@ from rcu_harness.kernel import (
     spin_unlock,
     synchronize_rcu,
 )
-from rcu_harness.runtime.current import current
-from rcu_harness.runtime.errors import HarnessUsageError
-from rcu_harness.runtime.threaded import (
+from rcu_harness.runner.threaded import (
     MIN_SWITCH_INTERVAL,
     NOT_REPLAYABLE,
     run_threaded,
     switch_interval,
 )
+from rcu_harness.runtime.current import current
 from rcu_harness.scenarios import applied, configure, program
 
 pytestmark = pytest.mark.timeout(90)

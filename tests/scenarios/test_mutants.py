@@ -2,12 +2,8 @@
 
 import pytest
 
-from rcu_harness.scenarios import (
-    MUTANTS,
-    configure,
-    explore_scenario,
-    replay_scenario,
-)
+from rcu_harness.campaign.replay import from_seed, replay
+from rcu_harness.scenarios import MUTANTS, configure, explore_scenario
 
 BUDGET = 600
 
@@ -21,8 +17,9 @@ def test_mutant_is_found_and_its_replay_reports_the_same_bug(mutant):
     assert result.findings, f"{mutant} not found in {BUDGET} executions"
     finding = result.findings[0]
     assert f"--mutant {mutant}" in finding.replay_command
-    again = replay_scenario(configure(bug.scenario, mutant=mutant), strategy=strategy,
-                            seed=1, execution=finding.execution)
+    again = replay(from_seed(configure(bug.scenario, mutant=mutant),
+                             strategy=strategy, seed=1, execution=finding.execution,
+                             strategy_params={}))
     assert again.finding is not None
     assert again.finding.signature == finding.signature
     assert again.finding.report == finding.report

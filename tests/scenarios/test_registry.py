@@ -77,8 +77,8 @@ def test_model_patches_are_applied_only_inside_the_block():
 
 @pytest.mark.parametrize("name", ["dup_mmap", "rcu_transitions", "mmput_race"])
 def test_work_estimate_is_above_the_steps_a_fair_execution_takes(name):
-    from rcu_harness.runtime.runner import run_execution
-    from rcu_harness.scenarios.registry import default_max_steps, program
+    from rcu_harness.runner.run import run_execution
+    from rcu_harness.scenarios.catalog import default_max_steps, program
     from rcu_harness.sched.registry import make_strategy
 
     cfg = configure(name, {"vmas": 60})
@@ -91,7 +91,8 @@ def test_work_estimate_is_above_the_steps_a_fair_execution_takes(name):
 
 
 def test_default_step_bound_grows_with_the_scenario_size():
-    from rcu_harness.scenarios.registry import MIN_STEP_BOUND, default_max_steps
+    from rcu_harness.scenarios.catalog import default_max_steps
+    from rcu_harness.scenarios.spec import MIN_STEP_BOUND
 
     small = default_max_steps(configure("dup_mmap", {"vmas": 20}))
     large = default_max_steps(configure("dup_mmap", {"vmas": 2000}))

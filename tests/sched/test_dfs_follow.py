@@ -4,7 +4,7 @@ exactly as the uninterrupted search would."""
 import pytest
 
 from rcu_harness.kernel import SimStruct
-from rcu_harness.runtime.runner import run_execution
+from rcu_harness.runner.run import run_execution
 from rcu_harness.sched.dfs import DfsStrategy
 from rcu_harness.sched.errors import NondeterminismError
 

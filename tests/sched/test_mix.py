@@ -1,6 +1,6 @@
 """``mix`` runs pct's even executions and random's odd ones, unchanged."""
 
-from rcu_harness.runtime.runner import run_execution
+from rcu_harness.runner.run import run_execution
 from rcu_harness.sched.registry import make_strategy
 from tests.sched.test_strategy_contract import counter_program
 

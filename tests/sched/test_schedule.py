@@ -9,10 +9,14 @@ from hypothesis import strategies as st
 from rcu_harness import explore, replay
 from rcu_harness.kernel import SimStruct
 from rcu_harness.sched.errors import ReplayDivergence
-from rcu_harness.sched.metrics import MetricsStrategy
 from rcu_harness.sched.random_walk import RandomStrategy
 from rcu_harness.sched.replay import ReplayStrategy
-from rcu_harness.sched.schedule import RANDOM, Schedule, ScheduleDecodeError
+from rcu_harness.sched.schedule import (
+    RANDOM,
+    Schedule,
+    ScheduleDecodeError,
+    preemptions,
+)
 
 
 @given(seed=st.integers(0, 2**64 - 1),
@@ -88,11 +92,13 @@ def test_random_draws_are_recorded_and_replayed():
     assert rec.decisions == 0
 
 
-def test_metrics_wrapper_counts_decisions_and_preemptions():
-    m = MetricsStrategy(RandomStrategy(1))
-    m.new_execution(0)
+def test_a_logging_replay_counts_decisions_and_preemptions():
+    walk = RandomStrategy(1)
+    steps = tuple(walk.next_thread([1, 2], 1) for _ in range(100))
+    strict = ReplayStrategy(Schedule(7, steps), log=True)
+    strict.new_execution(0)
     for _ in range(100):
-        m.next_thread([1, 2], 1)
-    metrics = m.metrics()
-    assert metrics.decisions == 100
-    assert 20 < metrics.preemptions < 80
+        strict.next_thread([1, 2], 1)
+    assert len(strict.decisions) == 100
+    assert preemptions(strict.decisions) == sum(1 for s in steps if s != 1)
+    assert 20 < preemptions(strict.decisions) < 80

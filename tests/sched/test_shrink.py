@@ -6,18 +6,13 @@ import pytest
 
 from rcu_harness import explore
 from rcu_harness.kernel import SimStruct
+from rcu_harness.runner.replay import replay
+from rcu_harness.runner.run import run_execution
+from rcu_harness.runner.shrink import delay_thread, merge_next, segments, shrink
 from rcu_harness.runtime.finding import signature
-from rcu_harness.runtime.runner import replay, run_execution
 from rcu_harness.sched.registry import make_strategy
-from rcu_harness.sched.schedule import Schedule
-from rcu_harness.sched.shrink import (
-    ScriptStrategy,
-    delay_thread,
-    merge_next,
-    preemptions,
-    segments,
-    shrink,
-)
+from rcu_harness.sched.replay import ReplayStrategy
+from rcu_harness.sched.schedule import Schedule, preemptions
 
 
 class Cell(SimStruct):
@@ -92,8 +87,8 @@ def test_a_schedule_that_does_not_fail_cannot_be_shrunk():
         shrink(_run, passing.schedule())
 
 
-def test_the_script_strategy_counts_preemptions_of_a_recorded_schedule(failing):
-    strategy = ScriptStrategy(Schedule.decode(failing.schedule))
+def test_the_logging_replay_counts_preemptions_of_a_recorded_schedule(failing):
+    strategy = ReplayStrategy(Schedule.decode(failing.schedule), log=True)
     strategy.new_execution(0)
     ex = _run(strategy)
     v = ex.violation
@@ -111,7 +106,7 @@ def test_segment_moves():
 
 
 def test_segments_group_runs_of_the_same_choice(failing):
-    strategy = ScriptStrategy(Schedule.decode(failing.schedule))
+    strategy = ReplayStrategy(Schedule.decode(failing.schedule), log=True)
     strategy.new_execution(0)
     _run(strategy)
     segs = segments(strategy.decisions)

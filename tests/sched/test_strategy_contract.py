@@ -6,9 +6,9 @@ from hypothesis import strategies as st
 
 from rcu_harness import explore, replay
 from rcu_harness.kernel import SimStruct, schedule
-from rcu_harness.runtime.runner import run_execution
-from rcu_harness.sched.recording import RecordingStrategy
-from rcu_harness.sched.registry import make_strategy
+from rcu_harness.runner.run import run_execution
+from rcu_harness.sched.protocol import Sequential
+from rcu_harness.sched.registry import STRATEGIES, make_strategy
 from rcu_harness.trace.events import decode_all, events_digest
 
 NAMES = ("random", "pct", "dfs", "mix")
@@ -80,23 +80,22 @@ def test_strategy_is_deterministic_for_a_seed(name):
 
 @pytest.mark.parametrize("name", NAMES)
 def test_replay_of_recorded_schedule_reproduces_identical_event_digest(name):
-    rec = RecordingStrategy(make_strategy(name, 5))
+    strategy = make_strategy(name, 5)
     for i in range(4):
-        assert rec.new_execution(i)
-        ex = run_execution(counter_program, rec, i)
+        assert strategy.new_execution(i)
+        ex = run_execution(counter_program, strategy, i)
         digest = events_digest(decode_all(ex.events))
-        again = replay(rec.schedule().encode(), program=counter_program)
+        again = replay(ex.schedule().encode(), program=counter_program)
         assert again.events_digest == digest
-        assert again.schedule == rec.schedule()
+        assert again.schedule == ex.schedule()
 
 
 def test_random_strategy_explores_different_interleavings_per_execution():
-    rec = RecordingStrategy(make_strategy("random", 1))
+    strategy = make_strategy("random", 1)
     seen = set()
     for i in range(20):
-        rec.new_execution(i)
-        run_execution(counter_program, rec, i)
-        seen.add(rec.schedule().steps)
+        strategy.new_execution(i)
+        seen.add(run_execution(counter_program, strategy, i).schedule().steps)
     assert len(seen) > 10
 
 
@@ -129,3 +128,12 @@ def test_lost_update_is_found_by_every_strategy():
         result = explore(program, strategy=name, executions=200, seed=3)
         assert result.findings, name
         assert "lost update" in result.findings[0].report
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_the_registry_states_each_strategys_capabilities_truly(name):
+    kind = STRATEGIES[name]
+    strategy = kind.make(0)
+    assert kind.sequential == isinstance(strategy, Sequential)
+    assert kind.calibrated == ("steps" in kind.options())
+    assert isinstance(strategy, Sequential) or not hasattr(strategy, "follow")

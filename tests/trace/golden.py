@@ -26,6 +26,7 @@ from pathlib import Path
 
 from rcu_harness.runtime.runner import calibrate, run_execution
 from rcu_harness.scenarios.registry import configure, program
+
 from rcu_harness.scenarios.run import explore_scenario
 from rcu_harness.sched.registry import make_strategy
 from rcu_harness.trace.events import decode_all, events_digest

@@ -18,7 +18,7 @@ from rcu_harness.kernel import (
     spin_lock,
     spin_unlock,
 )
-from rcu_harness.runtime.runner import run_execution
+from rcu_harness.runner.run import run_execution
 from rcu_harness.sched.registry import make_strategy
 from rcu_harness.trace.events import canonical, decode_all, events_digest
 

@@ -14,7 +14,7 @@ from rcu_harness.kernel import (
     rcu_read_lock,
     rcu_read_unlock,
 )
-from rcu_harness.runtime.runner import KEEP_EVENTS
+from rcu_harness.runner.findings import KEEP_EVENTS
 from rcu_harness.trace.fingerprint import model_fingerprint
 from rcu_harness.trace.tracefile import (
     FORMAT,

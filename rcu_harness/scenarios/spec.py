@@ -1,24 +1,23 @@
-"""The scenario registry: named workloads with typed parameters.
+"""What a scenario is: a named workload with typed parameters.
 
 A :class:`Scenario` is a name, a one-line description, its parameters (each
 with a type, a default, bounds and help) and a ``build(h, cfg)`` function
-that sets up the world and spawns the threads.  :func:`program` binds a
-scenario to parameter values and a mutant, giving the ``setup(h)`` callable
-that :func:`rcu_harness.explore` runs.  Parameter values given as text (the
-CLI's ``--set KEY=VALUE``) are parsed and checked here, with one-line
-errors.
+that sets up the world and spawns the threads; a :class:`Config` is its
+parameter values and the mutant it runs with.  Parameter values given as
+text (the CLI's ``--set KEY=VALUE``) are parsed and checked here, with
+one-line errors.  Which scenarios exist is the catalog's business
+(:mod:`rcu_harness.scenarios.catalog`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
 
-    from rcu_harness.runtime.harness import Harness
+    from rcu_harness.runner.harness import Harness
 
 
 class ScenarioError(ValueError):
@@ -76,6 +75,12 @@ class Param:
         return number
 
 
+KERNEL_FIXES = "kernel_fixes"
+"""The parameter every scenario takes: candidate kernel fixes to apply
+(``NAME[,NAME]``, :mod:`rcu_harness.known.fixes`); absent means none, so
+that runs without it store exactly the parameters they did before."""
+
+
 @dataclass(frozen=True, slots=True)
 class Config:
     """A scenario's parameter values and the mutant it runs with, if any."""
@@ -98,6 +103,15 @@ class Config:
         return tuple(name for name in text.split(",") if name)
 
 
+STEP_BOUND_FACTOR = 10
+"""Default step bound over a scenario's work estimate: fair executions stay
+far below it, so reaching it means a spin (or starvation, see
+:mod:`rcu_harness.runtime.execution`), never a large scenario."""
+MIN_STEP_BOUND = 200_000
+"""The smallest default step bound (and the one of programs without a
+work estimate)."""
+
+
 @dataclass(frozen=True, slots=True)
 class Scenario:
     """A named workload."""
@@ -112,6 +126,9 @@ class Scenario:
     default step bound is :data:`STEP_BOUND_FACTOR` times it."""
     check: Callable[[dict[str, Any]], str] | None = field(default=None, repr=False)
     """Cross-parameter check: a one-line problem with the values, or ''."""
+    module: str = ""
+    """The module whose source defines the workload (part of a trace's model
+    fingerprint); the module of ``build`` when empty."""
 
     def param(self, name: str) -> Param:
         """The parameter @name, or a ScenarioError listing the known ones."""
@@ -126,99 +143,12 @@ class Scenario:
         """Every parameter at its default."""
         return {p.name: p.default for p in self.params}
 
+    def default_max_steps(self, cfg: Config) -> int:
+        """The step bound of @cfg's executions unless the user gives one."""
+        work = self.work
+        return max(MIN_STEP_BOUND, STEP_BOUND_FACTOR * work(cfg) if work else 0)
 
-KERNEL_FIXES = "kernel_fixes"
-"""The parameter every scenario takes: candidate kernel fixes to apply
-(``NAME[,NAME]``, :mod:`rcu_harness.known.fixes`); absent means none, so
-that runs without it store exactly the parameters they did before."""
-
-SCENARIOS: dict[str, Scenario] = {}
-
-STEP_BOUND_FACTOR = 10
-"""Default step bound over a scenario's work estimate: fair executions stay
-far below it, so reaching it means a spin (or starvation, see
-:mod:`rcu_harness.runtime.execution`), never a large scenario."""
-MIN_STEP_BOUND = 200_000
-"""The smallest default step bound (and the one of programs without a
-work estimate)."""
-
-
-def default_max_steps(cfg: Config) -> int:
-    """The step bound of @cfg's executions unless the user gives one."""
-    work = get_scenario(cfg.scenario).work
-    return max(MIN_STEP_BOUND, STEP_BOUND_FACTOR * work(cfg) if work else 0)
-
-
-def register(scenario: Scenario) -> Scenario:
-    """Add @scenario to the registry."""
-    SCENARIOS[scenario.name] = scenario
-    return scenario
-
-
-def get_scenario(name: str) -> Scenario:
-    """The scenario @name, or a ScenarioError listing the known ones."""
-    _load()
-    try:
-        return SCENARIOS[name]
-    except KeyError:
-        raise ScenarioError(f"unknown scenario {name!r} (known: "
-                            f"{', '.join(sorted(SCENARIOS))})") from None
-
-
-def configure(name: str, overrides: Mapping[str, object] | None = None,
-              mutant: str | None = None) -> Config:
-    """Parameter values for scenario @name: defaults, then the mutant's
-    overrides, then @overrides (text or typed); all checked."""
-    from rcu_harness.scenarios.mutants import get_mutant
-
-    scenario = get_scenario(name)
-    values = scenario.defaults()
-    if mutant is not None:
-        bug = get_mutant(mutant)
-        if name not in bug.scenarios:
-            raise ScenarioError(f"mutant {mutant} does not apply to scenario {name}"
-                                f" (it applies to: {', '.join(bug.scenarios)})")
-        values.update(bug.params)
-    for key, value in (overrides or {}).items():
-        if key == KERNEL_FIXES:
-            values[key] = _parse_fixes(value)
-            continue
-        values[key] = scenario.param(key).parse(value)
-    if values.get(KERNEL_FIXES) == "":
-        del values[KERNEL_FIXES]
-    problem = scenario.check(values) if scenario.check is not None else ""
-    if problem:
-        raise ScenarioError(f"scenario {name}: {problem}")
-    return Config(name, MappingProxyType(values), mutant)
-
-
-def _parse_fixes(value: object) -> str:
-    """``kernel_fixes``: known fix names, normalised (sorted, comma-joined)."""
-    from rcu_harness.known.fixes import FixError, parse_fixes
-
-    try:
-        return ",".join(parse_fixes(str(value)))
-    except FixError as err:
-        raise ScenarioError(str(err)) from None
-
-
-def program(cfg: Config) -> Callable[[Harness], None]:
-    """The ``setup(h)`` callable that runs @cfg's scenario."""
-    scenario = get_scenario(cfg.scenario)
-
-    def setup(h: Harness) -> None:
-        scenario.build(h, cfg)
-
-    setup.__qualname__ = f"scenario_{cfg.scenario}"
-    return setup
-
-
-def _load() -> None:
-    """Import the scenario modules (they register themselves)."""
-    from rcu_harness.scenarios import (  # noqa: F401
-        dup_mmap,
-        mmput_race,
-        stack_expand,
-        transitions,
-        tree_destroy,
-    )
+    @property
+    def source_module(self) -> str:
+        """The module whose source defines the workload."""
+        return self.module or self.build.__module__

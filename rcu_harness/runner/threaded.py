@@ -4,7 +4,7 @@ What a user would try without this harness: run the model's threads as
 plain Python OS threads and let the operating system and the GIL interleave
 them, with the switch interval at its minimum (``sys.setswitchinterval(1e-6)``
 for the run, restored after).  Everything else is the harness's: the same
-``setup(h)`` program and :class:`~rcu_harness.runtime.harness.Harness` API,
+``setup(h)`` program and :class:`~rcu_harness.runner.harness.Harness` API,
 the same maple model and instrumented memory port (poison checks on every
 node access, lockdep-RCU, death and free records), the same RCU model (the
 ``rcu_gp`` thread is an OS thread that really waits for the readers inside
@@ -12,7 +12,12 @@ a read-side section when its grace period started), the same sync
 primitives (their waits block the OS thread on a ``threading.Condition``)
 and the same checkers and findings.
 
-How it differs from :class:`~rcu_harness.runtime.execution.Execution`:
+How it is built: the engine's :class:`~rcu_harness.runtime.execution.Execution`
+with a :class:`ThreadDriver`, which supplies every thread-switching
+operation (the execution's driver seam), the lock of its ``atomic``
+sections and the heap's locked bookkeeping; :class:`OsThreadExecution`
+only makes the current-thread fields per OS thread.  What differs from a
+greenlet execution:
 
 * a scheduling point decides nothing: it counts, checks the step bound and
   whether the execution is over (then it raises :class:`ThreadAbort`, so
@@ -21,7 +26,7 @@ How it differs from :class:`~rcu_harness.runtime.execution.Execution`:
 * threads preempt each other wherever the GIL switches, between bytecodes,
   not only at scheduling points.  The harness's own check-then-act sections
   (lock owner tests, reference counts, grace-period bookkeeping, heap
-  records, checker hooks) run under one re-entrant lock, :attr:`atomic`,
+  records, checker hooks) run under one re-entrant lock, ``ex.atomic``,
   so the harness never reports a race of its own; model code never takes
   it;
 * ``ex.cur``, ``ex.cur_tid`` and ``ex.quiet`` are per OS thread, and
@@ -53,35 +58,37 @@ import random
 import sys
 import threading
 import time
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from rcu_harness.checks.defaults import default_checkers
-from rcu_harness.checks.exceptions import exception_violation
-from rcu_harness.checks.observer import HOOK_NAMES, Hooks
+from rcu_harness.checks.observer import HOOK_NAMES
+from rcu_harness.errors import HarnessError, HarnessUsageError
 from rcu_harness.memory.heap import Heap
+from rcu_harness.rcu.state import RcuState
+from rcu_harness.runner.harness import Harness
+from rcu_harness.runner.run import hooks_for
 from rcu_harness.runtime.callchain import CallChain, capture
-from rcu_harness.runtime.errors import HarnessError, HarnessUsageError
-from rcu_harness.runtime.execution import Execution, Phase
+from rcu_harness.runtime.exceptions import exception_violation
+from rcu_harness.runtime.execution import Execution
 from rcu_harness.runtime.finding import Finding, FindingKind, Violation, signature
-from rcu_harness.runtime.harness import Harness
 from rcu_harness.runtime.liveness import deadlock_violation
-from rcu_harness.runtime.thread import SimThread, ThreadState
+from rcu_harness.runtime.thread import Phase, SimThread, ThreadState
 from rcu_harness.sched.seeds import derive
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Sequence
     from types import FrameType
 
-    from rcu_harness.checks.observer import Observer
-    from rcu_harness.memory.heap import AllocRecord
+    from rcu_harness.checks.observer import Hooks, Observer
+    from rcu_harness.memory.records import AllocRecord
 
 __all__ = [
     "MIN_SWITCH_INTERVAL",
     "NOT_REPLAYABLE",
+    "OsThreadExecution",
     "ThreadAbort",
-    "ThreadedExecution",
+    "ThreadDriver",
     "ThreadedResult",
     "run_threaded",
     "run_threaded_execution",
@@ -184,7 +191,7 @@ class _LockedHeap(Heap):
             super().revive(rec)
 
 
-def _serialised(hooks: Hooks, lock: threading.RLock) -> Hooks:
+def _serialised(hooks: Hooks, lock: AbstractContextManager[Any]) -> Hooks:
     """@hooks with every observer call made under @lock."""
 
     def locked(fn: Callable[..., None]) -> Callable[..., None]:
@@ -207,35 +214,24 @@ def _chain_of(frame: FrameType | None) -> CallChain:
     return CallChain(tuple(out))
 
 
-class ThreadedExecution(Execution):
-    """One execution whose simulated threads are OS threads."""
+class OsThreadExecution(Execution):
+    """An execution whose current-thread fields are per OS thread.
+
+    Only the fields: ``cur``, ``cur_tid`` and ``quiet`` live in a
+    ``threading.local``, and ``step`` is a global tick counter that every
+    point and every read advances (monotonic, so the result checker's step
+    stamps stay ordered across OS threads).  Every operation that switches,
+    blocks, wakes or stops threads is the :class:`ThreadDriver`'s.
+    """
 
     def __init__(self, index: int, *, seed: int, max_steps: int, hooks: Hooks,
-                 timeout: float = EXECUTION_TIMEOUT,
-                 deadlock_after: float = DEADLOCK_AFTER) -> None:
+                 driver: ThreadDriver) -> None:
         self._local = _Local()
         self._ticks = itertools.count(1)
-        self._lock = threading.RLock()
-        self._cond = threading.Condition(self._lock)
-        self._permits: set[int] = set()
-        """Threads woken before they blocked: their next block returns."""
-        self._os: dict[int, threading.Thread] = {}
-        self._go = threading.Event()
-        self._halt = False
-        """The execution is over: every thread unwinds at its next point."""
-        self._changes = 0
-        """Thread state changes so far (progress, for deadlock detection)."""
-        self._main_os = threading.current_thread()
-        self.timeout = timeout
-        self.deadlock_after = deadlock_after
-        self.abandoned = 0
-        """Threads that did not unwind within the join timeout."""
         super().__init__(index, _OsRandom(seed), max_steps=max_steps,
-                         hooks=_serialised(hooks, self._lock), record=0)
-        self.atomic = self._lock
-        self.heap = _LockedHeap(self)
+                         hooks=_serialised(hooks, driver.atomic), rcu=RcuState,
+                         heap=_LockedHeap, record=0, driver=driver)
 
-    # -- per-OS-thread state ------------------------------------------------
     @property
     def cur(self) -> SimThread:
         """The simulated thread this OS thread runs."""
@@ -272,13 +268,56 @@ class ThreadedExecution(Execution):
     def step(self, _value: int) -> None:
         """Ignored: ``ex.step = ex.step + 1`` already ticked in the read."""
 
+
+class ThreadDriver:
+    """Carries an execution's simulated threads on OS threads.
+
+    Provides every operation of
+    :data:`~rcu_harness.runtime.execution.SWITCHING`: a scheduling point
+    decides nothing (it counts and stops the thread once the execution is
+    over), blocking waits on a condition, the execution is driven by
+    starting the OS threads and watching for the end, a deadlock or a hang.
+    """
+
+    def __init__(self, *, timeout: float = EXECUTION_TIMEOUT,
+                 deadlock_after: float = DEADLOCK_AFTER) -> None:
+        lock = threading.RLock()
+        self.atomic: AbstractContextManager[Any] = lock
+        self._cond = threading.Condition(lock)
+        self._permits: set[int] = set()
+        """Threads woken before they blocked: their next block returns."""
+        self._os: dict[int, threading.Thread] = {}
+        self._go = threading.Event()
+        self._halt = False
+        """The execution is over: every thread unwinds at its next point."""
+        self._changes = 0
+        """Thread state changes so far (progress, for deadlock detection)."""
+        self._main_os = threading.current_thread()
+        self.timeout = timeout
+        self.deadlock_after = deadlock_after
+        self.abandoned = 0
+        """Threads that did not unwind within the join timeout."""
+        self._ex: OsThreadExecution | None = None
+
+    def attach(self, ex: Execution) -> None:
+        """Drive @ex (an :class:`OsThreadExecution`)."""
+        assert isinstance(ex, OsThreadExecution)
+        self._ex = ex
+
+    @property
+    def ex(self) -> OsThreadExecution:
+        """The execution driven."""
+        assert self._ex is not None
+        return self._ex
+
     # -- scheduling points decide nothing -------------------------------------
     def point(self) -> None:
         """Count; stop here if the execution is over."""
-        if self._local.quiet:
+        ex = self.ex
+        if ex._local.quiet:
             return
-        if next(self._ticks) > self.max_steps:
-            self.livelock()
+        if next(ex._ticks) > ex.max_steps:
+            ex.livelock()
         if self._halt:
             raise ThreadAbort
 
@@ -289,40 +328,44 @@ class ThreadedExecution(Execution):
 
     def yield_point(self) -> None:
         """schedule(): a point that also releases the GIL."""
-        if self._local.quiet:
+        if self.ex._local.quiet:
             return
         self.point()
         time.sleep(0)
 
     def next_u64(self) -> int:
         """A random value (not recorded: nothing replays)."""
-        return self.strategy.next_u64()
+        return self.ex.strategy.next_u64()
 
     def count(self, name: str, n: int = 1) -> None:
         """Add @n to a benign counter (under the lock: no lost updates)."""
-        with self._lock:
-            super().count(name, n)
+        ex = self.ex
+        with self.atomic:
+            ex.counters[name] = ex.counters.get(name, 0) + n
+            mine = ex.cur.counters
+            mine[name] = mine.get(name, 0) + n
 
     # -- threads ---------------------------------------------------------------
     def spawn(self, name: str, fn: Callable[..., object], args: Sequence[object],
               *, state: ThreadState = ThreadState.RUNNABLE) -> SimThread:
         """Create a simulated thread backed by a (not yet started) OS thread."""
-        with self._lock:
-            t = SimThread(len(self.threads), name)
+        ex = self.ex
+        with self.atomic:
+            t = SimThread(len(ex.threads), name)
             t.state = state
-            self.threads.append(t)
+            ex.threads.append(t)
             if state is ThreadState.RUNNABLE:
-                bisect.insort(self.runnable, t.tid)
+                bisect.insort(ex.runnable, t.tid)
             os_thread = threading.Thread(target=self._os_body, args=(t, fn, args),
                                          name=f"sim-{t.label}", daemon=True)
             self._os[t.tid] = os_thread
-        if self.phase is Phase.RUN:
+        if ex.phase is Phase.RUN:
             os_thread.start()
         return t
 
     def _os_body(self, t: SimThread, fn: Callable[..., object],
                  args: Sequence[object]) -> None:
-        local = self._local
+        local = self.ex._local
         local.cur, local.cur_tid, local.quiet = t, t.tid, 0
         try:
             self._go.wait()
@@ -335,6 +378,7 @@ class ThreadedExecution(Execution):
 
     def _run_thread(self, t: SimThread, fn: Callable[..., object],
                     args: Sequence[object]) -> None:
+        ex = self.ex
         try:
             fn(*args)
         except ThreadAbort:
@@ -344,31 +388,33 @@ class ThreadedExecution(Execution):
             return
         except BaseException as exc:  # a finding, never a harness crash
             if not self._halt:
-                self.fail(exception_violation(self, t, exc))
+                self.fail(exception_violation(ex, t, exc))
             return
-        with self._lock:
-            self._thread_exit(t)
+        with self.atomic:
+            ex._thread_exit(t)
 
     def _finished(self, t: SimThread) -> None:
+        ex = self.ex
         with self._cond:
             t.state = ThreadState.FINISHED
-            if t.tid in self.runnable:
-                self.runnable.remove(t.tid)
+            if t.tid in ex.runnable:
+                ex.runnable.remove(t.tid)
             self._changes += 1
             self._cond.notify_all()
 
     def _harness_error(self, exc: HarnessError) -> None:
         with self._cond:
-            if self.error is None:
-                self.error = exc
+            if self.ex.error is None:
+                self.ex.error = exc
             self._halt = True
             self._cond.notify_all()
 
     def block(self, reason: str, state: ThreadState = ThreadState.BLOCKED) -> None:
         """Wait on the execution's condition until woken (or the end)."""
-        if self.phase is not Phase.RUN or self._local.quiet:
+        ex = self.ex
+        if ex.phase is not Phase.RUN or ex._local.quiet:
             raise HarnessUsageError(f"cannot block ({reason}) outside a thread")
-        t = self._local.cur
+        t = ex._local.cur
         with self._cond:
             if self._halt:
                 raise ThreadAbort
@@ -377,8 +423,8 @@ class ThreadedExecution(Execution):
                 return
             t.state = state
             t.wait_reason = reason
-            if t.tid in self.runnable:
-                self.runnable.remove(t.tid)
+            if t.tid in ex.runnable:
+                ex.runnable.remove(t.tid)
             self._changes += 1
             self._cond.notify_all()
             while t.state is not ThreadState.RUNNABLE and not self._halt:
@@ -396,16 +442,17 @@ class ThreadedExecution(Execution):
                 return
             t.state = ThreadState.RUNNABLE
             t.wait_reason = ""
-            bisect.insort(self.runnable, t.tid)
+            bisect.insort(self.ex.runnable, t.tid)
             self._changes += 1
             self._cond.notify_all()
 
     # -- findings ---------------------------------------------------------------
     def fail(self, v: Violation) -> None:
         """Report @v (the first one wins); a simulated thread then unwinds."""
+        ex = self.ex
         with self._cond:
-            if self.violation is None and self.error is None:
-                self.violation = v
+            if ex.violation is None and ex.error is None:
+                ex.violation = v
             self._halt = True
             self._cond.notify_all()
         if threading.current_thread() is not self._main_os:
@@ -413,17 +460,19 @@ class ThreadedExecution(Execution):
 
     def livelock(self) -> None:
         """The step bound was exceeded."""
-        self.max_steps = 1 << 62
+        ex = self.ex
+        ex.max_steps = 1 << 62
         self.fail(self._stalled(
-            f"WARNING: livelock: more than {self.step_bound} scheduling points",
-            f"step bound {self.step_bound} exceeded"))
+            f"WARNING: livelock: more than {ex.step_bound} scheduling points",
+            f"step bound {ex.step_bound} exceeded"))
 
     def _stalled(self, headline: str, what: str) -> Violation:
         """Where every unfinished thread is, from its OS thread's frames."""
+        ex = self.ex
         frames = sys._current_frames()
         me = threading.current_thread()
         lines, where = [headline, "", "where each unfinished task is:"], []
-        for t in self.threads:
+        for t in ex.threads:
             if t.state in (ThreadState.FINISHED, ThreadState.IDLE):
                 continue
             os_thread = self._os.get(t.tid)
@@ -437,27 +486,29 @@ class ThreadedExecution(Execution):
                          + (f" waiting for {t.wait_reason}" if t.wait_reason else ""))
         return Violation(FindingKind.LIVELOCK, f"livelock: {what} by "
                          + (", ".join(where) or "nobody"), "\n".join(lines),
-                         key=tuple(where), thread=self._local.cur.label,
-                         step=self.step)
+                         key=tuple(where), thread=ex._local.cur.label,
+                         step=ex.step)
 
     # -- driving --------------------------------------------------------------------
-    def _drive(self) -> None:
+    def drive(self) -> None:
         """The OS threads until they finish or a finding."""
         self._run_threads()
         self._stop_threads()
 
-    def _release(self) -> None:
+    def release(self) -> None:
+        """Whatever happened: stop and join every OS thread."""
         self._stop_threads()
 
     def _run_threads(self) -> None:
         """Start every thread; watch for the end, a deadlock or a hang."""
+        ex = self.ex
         for os_thread in list(self._os.values()):
             os_thread.start()
         self._go.set()
         deadline = time.monotonic() + self.timeout
         stuck: tuple[int, float] | None = None
         with self._cond:
-            while self.violation is None and self.error is None:
+            while ex.violation is None and ex.error is None:
                 if self._quiescent():
                     return
                 stuck = self._deadlock_watch(stuck)
@@ -470,15 +521,17 @@ class ThreadedExecution(Execution):
 
     def _quiescent(self) -> bool:
         """Every thread but rcu_gp finished, and rcu_gp idles with no work."""
-        gp = self.rcu.gp_thread
-        return all(t.state is ThreadState.FINISHED for t in self.threads[1:]) \
-            and gp.state is not ThreadState.RUNNABLE and not self.rcu.has_work() \
-            and not self.rcu.waiting
+        ex = self.ex
+        gp = ex.rcu.gp_thread
+        return all(t.state is ThreadState.FINISHED for t in ex.threads[1:]) \
+            and gp.state is not ThreadState.RUNNABLE and not ex.rcu.has_work() \
+            and not ex.rcu.waiting
 
     def _deadlock_watch(self, stuck: tuple[int, float] | None
                         ) -> tuple[int, float] | None:
         """Report a deadlock that lasted ``deadlock_after`` s without a change."""
-        live = [t for t in self.threads if t.state is not ThreadState.FINISHED]
+        ex = self.ex
+        live = [t for t in ex.threads if t.state is not ThreadState.FINISHED]
         if any(t.state is ThreadState.RUNNABLE for t in live) or not any(
                 t.state is ThreadState.BLOCKED for t in live):
             return None
@@ -486,7 +539,7 @@ class ThreadedExecution(Execution):
         if stuck is None or stuck[0] != self._changes:
             return (self._changes, now)
         if now - stuck[1] >= self.deadlock_after:
-            self.fail(deadlock_violation(self))
+            self.fail(deadlock_violation(ex))
         return stuck
 
     def _stop_threads(self) -> None:
@@ -518,18 +571,17 @@ def run_threaded_execution(program: Callable[[Harness], None], index: int, *,
                            checkers: Sequence[Callable[[], Observer]] | None = None,
                            timeout: float = EXECUTION_TIMEOUT,
                            deadlock_after: float = DEADLOCK_AFTER
-                           ) -> ThreadedExecution:
+                           ) -> tuple[OsThreadExecution, ThreadDriver]:
     """Run execution @index of @program once on OS threads.
 
     The caller sets the switch interval (:func:`switch_interval`).
     """
-    factories = default_checkers() if checkers is None else checkers
-    hooks = Hooks([make() for make in factories])
-    ex = ThreadedExecution(index, seed=derive(seed, index, "threaded"),
-                           max_steps=max_steps, hooks=hooks, timeout=timeout,
-                           deadlock_after=deadlock_after)
+    driver = ThreadDriver(timeout=timeout, deadlock_after=deadlock_after)
+    ex = OsThreadExecution(index, seed=derive(seed, index, "threaded"),
+                           max_steps=max_steps, hooks=hooks_for(checkers),
+                           driver=driver)
     ex.run(program, Harness(ex))
-    return ex
+    return ex, driver
 
 
 @dataclass(frozen=True, slots=True)
@@ -555,7 +607,7 @@ class ThreadedResult:
         return not self.findings
 
 
-def _finding(ex: ThreadedExecution, seed: int, after: float) -> Finding:
+def _finding(ex: OsThreadExecution, seed: int, after: float) -> Finding:
     v = ex.violation
     assert v is not None
     report = "\n".join([
@@ -594,13 +646,13 @@ def run_threaded(program: Callable[[Harness], None], *, duration: float,
     with switch_interval():
         while time.perf_counter() - start < duration and (
                 max_executions is None or ran < max_executions):
-            ex = run_threaded_execution(program, ran, seed=seed,
-                                        max_steps=max_steps, checkers=checkers,
-                                        timeout=timeout,
-                                        deadlock_after=deadlock_after)
+            ex, driver = run_threaded_execution(program, ran, seed=seed,
+                                                max_steps=max_steps,
+                                                checkers=checkers, timeout=timeout,
+                                                deadlock_after=deadlock_after)
             ran += 1
             steps += ex.step
-            abandoned += ex.abandoned
+            abandoned += driver.abandoned
             for key, n in ex.counters.items():
                 counters[key] = counters.get(key, 0) + n
             if ex.violation is not None:

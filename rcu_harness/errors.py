@@ -2,7 +2,7 @@
 
 These are not findings about the model.  When one is raised inside a
 simulated thread the execution is aborted and the error re-raised from
-``explore()`` / ``replay()``.
+``explore()`` / ``replay()``.  A leaf module: every layer may raise them.
 """
 
 from __future__ import annotations

@@ -36,10 +36,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from rcu_harness.runtime.errors import HarnessError
+from rcu_harness.errors import HarnessError
 from rcu_harness.runtime.finding import signature
-from rcu_harness.sched.errors import ReplayDivergence
-from rcu_harness.sched.schedule import RANDOM, Schedule
+from rcu_harness.sched.replay import ReplayStrategy
+from rcu_harness.sched.schedule import Decision, preemptions
 from rcu_harness.sched.seeds import DataSource
 
 if TYPE_CHECKING:
@@ -47,25 +47,10 @@ if TYPE_CHECKING:
 
     from rcu_harness.runtime.execution import Execution
     from rcu_harness.sched.protocol import Strategy
+    from rcu_harness.sched.schedule import Schedule
 
 Segment = tuple[int, int]
 """(thread, number of decisions it is chosen at)."""
-
-
-@dataclass(frozen=True, slots=True)
-class Decision:
-    """One thread choice and what the strategy was shown."""
-
-    current: int | None
-    yielding: bool
-    runnable: tuple[int, ...]
-    choice: int
-
-    @property
-    def preemptive(self) -> bool:
-        """It switched away from a current thread that could go on."""
-        return (self.current is not None and self.current in self.runnable
-                and not self.yielding and self.choice != self.current)
 
 
 def default_choice(runnable: Sequence[int], current: int | None, yielding: bool,
@@ -78,71 +63,17 @@ def default_choice(runnable: Sequence[int], current: int | None, yielding: bool,
     return after[0] if after else pool[0]
 
 
-class _Logged:
-    """Base of the shrinker's strategies: logs every thread choice."""
+
+class SegmentStrategy:
+    """Replays a segment list, filling gaps with the default policy; logs
+    every thread choice."""
 
     name = "shrink"
 
-    def __init__(self, seed: int) -> None:
+    def __init__(self, seed: int, segments: Sequence[Segment]) -> None:
         self.execution_seed = seed
         self.decisions: list[Decision] = []
         self._data = DataSource(seed)
-
-    def _log(self, runnable: Sequence[int], current: int | None, yielding: bool,
-             choice: int) -> int:
-        self.decisions.append(Decision(current, yielding, tuple(runnable), choice))
-        return choice
-
-    def next_u64(self) -> int:
-        """A value from the schedule seed's data source."""
-        return self._data.next_u64()
-
-
-class ScriptStrategy(_Logged):
-    """Strict replay of a recorded schedule that logs what it was shown."""
-
-    def __init__(self, schedule: Schedule) -> None:
-        super().__init__(schedule.seed)
-        self._steps = schedule.steps
-        self._pos = 0
-
-    @property
-    def remaining(self) -> int:
-        """Recorded decisions not consumed yet."""
-        return len(self._steps) - self._pos
-
-    def new_execution(self, index: int) -> bool:
-        """One execution (re-runnable)."""
-        self.decisions, self._pos = [], 0
-        self._data = DataSource(self.execution_seed)
-        return True
-
-    def _next(self, runnable: Sequence[int] | None) -> int:
-        pos, steps = self._pos, self._steps
-        self._pos += 1
-        step = steps[pos] if pos < len(steps) else None
-        if (step != RANDOM) if runnable is None else (step not in runnable):
-            offered = list(runnable) if runnable is not None else "a random draw"
-            raise ReplayDivergence(f"replay diverged at decision {pos}: expected "
-                                   f"{step}, the program offered {offered}")
-        return RANDOM if step is None else step
-
-    def next_thread(self, runnable: Sequence[int], current: int | None,
-                    yielding: bool = False) -> int:
-        """The recorded thread."""
-        return self._log(runnable, current, yielding, self._next(runnable))
-
-    def next_u64(self) -> int:
-        """The recorded random draw."""
-        self._next(None)
-        return super().next_u64()
-
-
-class SegmentStrategy(_Logged):
-    """Replays a segment list, filling gaps with the default policy."""
-
-    def __init__(self, seed: int, segments: Sequence[Segment]) -> None:
-        super().__init__(seed)
         self._segments = tuple(segments)
         self._left: list[int] = []
         self._pos = 0
@@ -170,12 +101,12 @@ class SegmentStrategy(_Logged):
         else:
             choice = default_choice(runnable, current, yielding, self._last)
         self._last = choice
-        return self._log(runnable, current, yielding, choice)
+        self.decisions.append(Decision(current, yielding, tuple(runnable), choice))
+        return choice
 
-
-def preemptions(decisions: Sequence[Decision]) -> int:
-    """How many of @decisions preempt a thread that could go on."""
-    return sum(1 for d in decisions if d.preemptive)
+    def next_u64(self) -> int:
+        """A value from the schedule seed's data source."""
+        return self._data.next_u64()
 
 
 def segments(decisions: Sequence[Decision]) -> list[Segment]:
@@ -290,7 +221,7 @@ def shrink(run: Callable[[Strategy], Execution], schedule: Schedule, *,
     ValueError if @schedule does not fail, ReplayDivergence if it does not
     replay.
     """
-    script = ScriptStrategy(schedule)
+    script = ReplayStrategy(schedule, log=True)
     script.new_execution(0)
     ex = run(script)
     v = ex.violation

@@ -14,18 +14,19 @@ from __future__ import annotations
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from rcu_harness.memory.maple_port import InstrumentedPort
+from rcu_harness.memory.simstruct import static
 from rcu_harness.runtime.records import ReadKind, ReadRecord, WriteOp, WriteRecord
+from rcu_harness.sync.atomic import Atomic
 from rcu_harness.trace.events import EventKind
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator
 
-    from rcu_harness.memory.maple_port import InstrumentedPort
     from rcu_harness.memory.simstruct import SimStruct
     from rcu_harness.runtime.execution import Execution
     from rcu_harness.runtime.metrics import Span
     from rcu_harness.runtime.thread import SimThread
-    from rcu_harness.sync.atomic import Atomic
     from rcu_harness.sync.spinlock import SpinLock
 
 S = TypeVar("S", bound="SimStruct")
@@ -34,8 +35,6 @@ ULONG_MAX = (1 << 64) - 1
 
 
 def _users(mm: Any) -> Atomic:
-    from rcu_harness.sync.atomic import Atomic
-
     users = mm if isinstance(mm, Atomic) else getattr(mm, "mm_users", None)
     if not isinstance(users, Atomic):
         raise TypeError("reader_enter/exit take an mm with an Atomic mm_users "
@@ -67,8 +66,6 @@ class Harness:
     def port(self) -> InstrumentedPort:
         """The instrumented memory port: ``MapleTree(flags, port=h.port)``."""
         if self._port is None:
-            from rcu_harness.memory.maple_port import InstrumentedPort
-
             self._port = InstrumentedPort(self._ex)
         return self._port
 
@@ -87,8 +84,6 @@ class Harness:
     def static(self, cls: type[S], *, guard: SpinLock | None = None,
                **fields: Any) -> S:
         """A global @cls object, published from the start, never freed."""
-        from rcu_harness.memory.simstruct import static
-
         return static(cls, guard=guard, **fields)
 
     @contextmanager

@@ -4,10 +4,9 @@ A Python exception in model or scenario code is a finding of kind
 ``exception`` whose report is the traceback restricted to model and
 scenario frames.  ``maple.MaplePreallocExhausted`` (raised by the model's
 ``mas_pop_node()`` when an operation's bulk preallocation runs out) is the
-finding ``prealloc-exhausted``; it is matched by class name until the model
-exports it.  ``maple.nullptr.NullPointerDereference`` (a load or store
-through the NULL node, where C would dereference NULL) is the finding
-``null-ptr-deref``, reported in the layout of the kernel's oops.
+finding ``prealloc-exhausted``.  ``maple.nullptr.NullPointerDereference`` (a
+load or store through the NULL node, where C would dereference NULL) is the
+finding ``null-ptr-deref``, reported in the layout of the kernel's oops.
 """
 
 from __future__ import annotations
@@ -16,6 +15,7 @@ import traceback
 from typing import TYPE_CHECKING
 
 from maple import nullptr
+from maple.alloc import MaplePreallocExhausted
 from maple.nullptr import NullPointerDereference
 from rcu_harness.runtime.callchain import CallChain, from_traceback
 from rcu_harness.runtime.finding import FindingKind, Violation
@@ -24,16 +24,13 @@ if TYPE_CHECKING:
     from rcu_harness.runtime.execution import Execution
     from rcu_harness.runtime.thread import SimThread
 
-PREALLOC_EXHAUSTED_NAMES = ("MaplePreallocExhausted",)
-
 
 def exception_kind(exc: BaseException) -> FindingKind:
     """The finding kind of an exception raised by model or scenario code."""
     if isinstance(exc, NullPointerDereference):
         return FindingKind.NULL_DEREF
-    for cls in type(exc).__mro__:
-        if cls.__name__ in PREALLOC_EXHAUSTED_NAMES:
-            return FindingKind.PREALLOC_EXHAUSTED
+    if isinstance(exc, MaplePreallocExhausted):
+        return FindingKind.PREALLOC_EXHAUSTED
     return FindingKind.EXCEPTION
 
 

@@ -1,0 +1,183 @@
+"""The exploration loop: a block of executions of one program.
+
+Every exploration runs through :func:`run_block`: :func:`rcu_harness.explore`
+(one block, all its executions), a campaign's worker
+(:func:`rcu_harness.campaign.worker.run_unit`, one block per work unit, in
+whatever process) and the benchmarks.  For each index ``i`` of the block:
+``strategy.new_execution(i)`` (False: the strategy is exhausted), one
+execution with no events recorded, and a summary (seed, steps, wall time,
+signature, benign counters and, if asked, the latency samples of
+:func:`~rcu_harness.runtime.metrics.collect`).
+
+A violation's signature is known without a report.  The first execution of
+each signature not in ``seen`` (which the caller keeps, across blocks if it
+likes) is diagnosed (:func:`~rcu_harness.runner.findings.diagnose`) and
+finalised with the command that replays it; later ones only count.
+Without ``keep_going`` the block ends at its first violation.  A
+``deadline`` (a :func:`time.monotonic` value) only stops the block between
+executions: wall-clock time never changes what an execution does.
+
+Strategies with history (:class:`~rcu_harness.sched.protocol.Sequential`)
+resume from the last execution of the previous block: :func:`resume` puts
+them on its path (``follow``) and retraces it once.  Calibrated strategies
+get their ``steps`` from :func:`calibrate` before the first block.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from rcu_harness.runner.findings import diagnose, finalize
+from rcu_harness.runner.run import DEFAULT_MAX_STEPS, run_execution
+from rcu_harness.runtime.finding import Finding, signature
+from rcu_harness.runtime.metrics import collect
+from rcu_harness.sched.errors import NondeterminismError
+from rcu_harness.sched.protocol import Sequential
+from rcu_harness.sched.registry import strategy_kind
+from rcu_harness.sched.schedule import RANDOM
+from rcu_harness.trace.events import decode_all, events_digest
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+
+    import numpy as np
+
+    from rcu_harness.checks.observer import Observer
+    from rcu_harness.runner.harness import Harness
+    from rcu_harness.runtime.execution import Execution
+    from rcu_harness.runtime.finding import Violation
+    from rcu_harness.sched.protocol import Strategy
+    from rcu_harness.sched.schedule import Schedule
+
+
+
+@dataclass(frozen=True, slots=True)
+class ExecutionResult:
+    """The summary of one execution."""
+
+    idx: int
+    seed: int
+    steps: int
+    wall_ns: int
+    signature: str | None
+    counters: dict[str, int]
+    samples: dict[str, np.ndarray] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Diagnosed:
+    """A finding with the digest of its fully recorded event stream."""
+
+    finding: Finding
+    events_digest: str
+
+
+@dataclass(frozen=True, slots=True)
+class BlockResult:
+    """What a block produced."""
+
+    executions: tuple[ExecutionResult, ...]
+    findings: tuple[Diagnosed, ...]
+    """The diagnosed first execution of each new signature, in order."""
+    exhausted: bool
+    """The strategy had no execution left."""
+    timed_out: bool
+    """The deadline stopped the block before its last index."""
+    last_schedule: Schedule | None
+    """The schedule of the block's last execution (None: it ran none)."""
+
+
+def calibrate(program: Callable[[Harness], None], strategy: str, seed: int, *,
+              max_steps: int = DEFAULT_MAX_STEPS,
+              strategy_params: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Strategy parameters with everything that must not depend on history.
+
+    PCT draws its change points from ``[1, k]`` where ``k`` is the number of
+    scheduling decisions an execution makes.  Estimating ``k`` from earlier
+    executions would make execution i depend on executions 0..i-1 (and so on
+    how a campaign is split across processes); instead ``k`` is measured once,
+    from one ``random`` execution whose seed derives from the base seed alone,
+    and passed as ``steps`` to calibrated strategies (``pct``, and ``mix``,
+    whose even executions are pct).  Other strategies need nothing.
+    """
+    params = dict(strategy_params or {})
+    if not strategy_kind(strategy).calibrated or params.get("steps"):
+        return params
+    probe = strategy_kind("random").make(seed)
+    probe.new_execution(0)
+    ex = run_execution(program, probe, 0, max_steps=max_steps, record=0)
+    params["steps"] = max(1, sum(1 for d in ex.decisions if d != RANDOM))
+    return params
+
+
+def resume(program: Callable[[Harness], None], strategy: Strategy,
+           previous: Schedule, index: int, *, max_steps: int) -> None:
+    """Put sequential @strategy on the path of execution @index, whose
+    schedule was @previous, so that its next execution is @index + 1."""
+    if not isinstance(strategy, Sequential):
+        raise NondeterminismError(f"strategy {type(strategy).__name__} has no "
+                                  "history to resume")
+    strategy.follow(previous.steps)
+    strategy.new_execution(index)
+    ex = run_execution(program, strategy, index, max_steps=max_steps, record=0)
+    if ex.schedule() != previous:
+        raise NondeterminismError(f"execution {index} did not retrace its "
+                                  "recorded schedule")
+
+
+def _diagnosed(program: Callable[[Harness], None], ex: Execution, *, max_steps: int,
+               checkers: Sequence[Callable[[], Observer]] | None,
+               command: Callable[[int, Schedule], str]) -> Diagnosed:
+    schedule = ex.schedule()
+    full = diagnose(program, ex, max_steps=max_steps, checkers=checkers)
+    finding = finalize(full, schedule, command(ex.index, schedule))
+    digest = events_digest(decode_all(full.events)) if full.record else ""
+    return Diagnosed(finding, digest)
+
+
+def run_block(program: Callable[[Harness], None], strategy: Strategy,
+              start: int, stop: int, *, command: Callable[[int, Schedule], str],
+              seen: set[str], max_steps: int = DEFAULT_MAX_STEPS,
+              checkers: Sequence[Callable[[], Observer]] | None = None,
+              keep_going: bool = False, samples: bool = False,
+              deadline: float | None = None,
+              goes_on: Callable[[Violation], bool] | None = None) -> BlockResult:
+    """Run executions @start .. @stop - 1 of @program; see the module docstring.
+
+    @command gives the replay command of an execution (index, schedule);
+    @seen is updated with the signatures diagnosed here; a violation
+    @goes_on accepts (a catalogued kernel bug, for campaigns) is counted but
+    does not end the block.
+    """
+    results: list[ExecutionResult] = []
+    found: list[Diagnosed] = []
+    exhausted = timed_out = False
+    last: Execution | None = None
+    for i in range(start, stop):
+        if deadline is not None and time.monotonic() >= deadline:
+            timed_out = True
+            break
+        if not strategy.new_execution(i):
+            exhausted = True
+            break
+        began = time.perf_counter_ns()
+        ex = last = run_execution(program, strategy, i, max_steps=max_steps,
+                                  checkers=checkers, record=0)
+        wall = time.perf_counter_ns() - began
+        v = ex.violation
+        sig = None if v is None else signature(str(v.kind), v.key)
+        results.append(ExecutionResult(i, strategy.execution_seed, ex.step, wall,
+                                       sig, dict(ex.counters),
+                                       collect(ex) if samples else {}))
+        if sig is None:
+            continue
+        if sig not in seen:
+            seen.add(sig)
+            found.append(_diagnosed(program, ex, max_steps=max_steps,
+                                    checkers=checkers, command=command))
+        if not keep_going and not (goes_on is not None and goes_on(v)):
+            break
+    return BlockResult(tuple(results), tuple(found), exhausted, timed_out,
+                       last.schedule() if last is not None else None)
