@@ -24,6 +24,7 @@ def _findings(out):
              f["replay"], Path(f["trace"]).read_bytes()) for f in out["findings"]]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("argv", [
     (*UAF, "--strategy", "random", "--executions", "64", "--keep-going"),
     (*UAF, "--strategy", "pct", "--executions", "64", "--keep-going"),

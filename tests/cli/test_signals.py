@@ -63,6 +63,7 @@ def _check_consistent(run_dir):
         store.close()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("jobs", [1, 2])
 def test_sigkill_leaves_a_consistent_store_and_resume_finishes_the_run(tmp_path,
                                                                        jobs):
@@ -89,6 +90,7 @@ def test_sigkill_leaves_a_consistent_store_and_resume_finishes_the_run(tmp_path,
         assert after[sig].count >= f.count
 
 
+@pytest.mark.slow
 def test_sigint_stops_cleanly_with_a_summary_and_the_run_resumes(tmp_path):
     proc = _start(tmp_path, 2)
     try:

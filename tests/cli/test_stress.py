@@ -102,6 +102,7 @@ def test_a_mutant_alone_runs_against_its_own_scenario(capsys, tmp_path):
         "rcu_transitions", "gp-ignores-readers")
 
 
+@pytest.mark.slow
 def test_the_cli_and_the_python_api_run_the_same_executions(capsys, tmp_path):
     # one pct calibration for every entry point: the same seed, the same runs
     from rcu_harness.scenarios import explore_scenario

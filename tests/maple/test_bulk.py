@@ -120,6 +120,7 @@ def test_bulk_store_of_n_up_to_5000_never_needs_more_than_preallocated(flags):
 SAMPLE = [*range(0, 301), *range(301, N_MAX + 1, 199), N_MAX]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("flags", [0, MT_FLAGS_ALLOC_RANGE])
 def test_mas_destroy_frees_every_unused_preallocated_node(flags):
     for n in SAMPLE:

@@ -99,6 +99,7 @@ def run_after(mt: MapleTree, ref: IntervalMap, check: dict[str, Any]) -> None:
         pytest.fail(f"unknown after-check kind {kind}")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("erase2_set", SETS, ids=[s["name"] for s in SETS])
 def test_kernel_erase2_set_matches_interval_oracle_after_every_op(erase2_set):
     mt = MapleTree(_flags(erase2_set["flags"]))

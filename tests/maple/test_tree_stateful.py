@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
@@ -132,4 +133,5 @@ MapleTreeMachine.TestCase.settings = settings(
     derandomize=True,
     suppress_health_check=[HealthCheck.too_slow],
 )
-test_tree_matches_interval_oracle_under_random_operations = MapleTreeMachine.TestCase
+test_tree_matches_interval_oracle_under_random_operations = pytest.mark.slow(
+    MapleTreeMachine.TestCase)

@@ -201,6 +201,7 @@ def test_model_reproduces_the_rcu_destroy_bug(driver, model):
     assert found.both_crashed, found.side_by_side
 
 
+@pytest.mark.slow
 def test_model_matches_kernel_on_erase2_sets(driver, model):
     for trace in load_erase2_sets():
         found = first_divergence(trace.ops, every=16, binary=driver)

@@ -92,6 +92,7 @@ def barrier_then_done(h):
     replace_and_free(h, free=free)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("scenario", ["dup_mmap", "rcu_transitions", "mmput_race"])
 @pytest.mark.parametrize("design", ["2021", "modern"])
 def test_correct_scenario_runs_clean_on_os_threads(scenario, design):

@@ -32,6 +32,7 @@ def test_there_are_at_least_fourteen_mutants_each_with_a_one_line_description():
         assert "\n" not in bug.description
 
 
+@pytest.mark.slow
 def test_the_same_mutant_without_its_patch_is_clean():
     # the mutant's own parameters on the correct model: the bug, not the
     # workload, is what the checkers catch
