@@ -67,6 +67,9 @@ _count, _natural = _at_least(1), _at_least(0)
 
 def _add_scenario_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--scenario", metavar="NAME", help="scenario to run")
+    p.add_argument("--program", metavar="MODULE:FUNCTION",
+                   help="your own program to run like a scenario (its keyword "
+                   "parameters are set with --set; see docs/python-api.md)")
     p.add_argument("--mutant", metavar="NAME", help="seeded bug to run with")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    dest="settings", help="scenario parameter (repeatable)")
@@ -196,8 +199,19 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 # -- stress ----------------------------------------------------------------------------
 
-_RESUME_CONFLICTS = ("job", "scenario", "mutant", "strategy", "seed", "settings",
-                     "strategy_params", "max_steps", "keep_going", "out")
+_RESUME_CONFLICTS = ("job", "scenario", "program", "mutant", "strategy", "seed",
+                     "settings", "strategy_params", "max_steps", "keep_going", "out")
+
+
+def _workload(args: argparse.Namespace) -> str | None:
+    """The scenario or program the command line names (None: neither)."""
+    if args.scenario is not None and args.program is not None:
+        raise UsageError("give --scenario or --program, not both")
+    if args.program is not None and ":" not in args.program:
+        raise UsageError(f"--program takes MODULE:FUNCTION, like "
+                         f"mytests.race:program (got {args.program!r})")
+    name: str | None = args.program or args.scenario
+    return name
 
 
 def _job(args: argparse.Namespace) -> Any:
@@ -211,10 +225,11 @@ def _job(args: argparse.Namespace) -> Any:
         parse_assignments,
     )
 
+    workload = _workload(args)
     if args.job is not None:
         job = load_job(find_job(args.job))
-    elif args.scenario is not None:
-        job = adhoc_job(args.scenario)
+    elif workload is not None:
+        job = adhoc_job(workload)
     elif args.mutant is not None:
         # a mutant alone: run it against the scenario it was written for
         from rcu_harness.scenarios import get_mutant
@@ -223,7 +238,7 @@ def _job(args: argparse.Namespace) -> Any:
     else:
         job = load_job(DEFAULT_JOB)
     return override(job, Overrides(
-        scenario=args.scenario, mutant=args.mutant, strategy=args.strategy,
+        scenario=workload, mutant=args.mutant, strategy=args.strategy,
         seed=args.seed, executions=args.executions, time=args.time,
         max_steps=args.max_steps, keep_going=args.keep_going,
         params=parse_assignments(args.settings, "--set"),
@@ -365,6 +380,7 @@ def _target(args: argparse.Namespace) -> Target:
 
     if args.trace is not None:
         named = [o for o, v in (("--scenario", args.scenario),
+                                ("--program", args.program),
                                 ("--mutant", args.mutant),
                                 ("--set", args.settings),
                                 ("--strategy-param", args.strategy_params))
@@ -372,11 +388,11 @@ def _target(args: argparse.Namespace) -> Target:
         if named:
             raise UsageError(f"a trace file names its own run; drop {named[0]}")
         return from_trace(args.trace)
-    if args.scenario is None:
-        raise UsageError("give a TRACE.json or --scenario NAME (with --strategy, "
-                         "--seed and --execution)")
-    cfg = configure(args.scenario, parse_assignments(args.settings, "--set"),
-                    args.mutant)
+    workload = _workload(args)
+    if workload is None:
+        raise UsageError("give a TRACE.json, or --scenario NAME or --program "
+                         "MODULE:FUNCTION (with --strategy, --seed and --execution)")
+    cfg = configure(workload, parse_assignments(args.settings, "--set"), args.mutant)
     sparams = check_strategy(args.strategy, parse_assignments(
         args.strategy_params, "--strategy-param"))
     return from_seed(cfg, strategy=args.strategy, seed=args.seed,

@@ -31,6 +31,7 @@ from rcu_harness.scenarios.catalog import (
     get_scenario,
     program,
 )
+from rcu_harness.scenarios.programs import file_stem
 from rcu_harness.scenarios.run import replay_command
 from rcu_harness.sched.schedule import Schedule, ScheduleDecodeError
 from rcu_harness.trace.tracefile import (
@@ -142,7 +143,7 @@ def default_output(target: Target, sig: str) -> Path:
     """Where the minimized trace goes unless told: the current directory (a
     run directory holds only what its run wrote)."""
     bug = f"-{target.cfg.mutant}" if target.cfg.mutant else ""
-    return free_path(Path(f"{target.cfg.scenario}{bug}-{sig}.min.json"))
+    return free_path(Path(f"{file_stem(target.cfg.scenario)}{bug}-{sig}.min.json"))
 
 
 def write_minimized(target: Target, schedule: Schedule, path: Path

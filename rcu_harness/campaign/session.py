@@ -42,6 +42,7 @@ from rcu_harness.campaign.coordinator import (
 from rcu_harness.campaign.executor import ClusterError, InlineExecutor, make_executor
 from rcu_harness.campaign.plan import Budget, RunPlan
 from rcu_harness.campaign.summary import RunSummary, summarize
+from rcu_harness.scenarios.programs import file_stem
 from rcu_harness.store.runstore import Batch, RunStore, StoreError
 from rcu_harness.trace.fingerprint import model_fingerprint
 from rcu_harness.version import __version__
@@ -95,7 +96,7 @@ def check_out(out: Path) -> None:
 def _new_store(out: Path, plan: RunPlan, meta: dict[str, object]) -> RunStore:
     stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
     bug = f"-{plan.mutant}" if plan.mutant else ""
-    stem = f"{stamp}-{plan.scenario}{bug}-{plan.strategy}"
+    stem = f"{stamp}-{file_stem(plan.scenario)}{bug}-{plan.strategy}"
     for n in range(1, 10_000):
         run_dir = out / (stem if n == 1 else f"{stem}-{n}")
         try:

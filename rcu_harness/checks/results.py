@@ -27,6 +27,7 @@ reports unlocked ones).  The history is kept per tree object.
 
 from __future__ import annotations
 
+import textwrap
 from typing import TYPE_CHECKING, Any
 
 from rcu_harness.checks.intervalmap import IntervalMap
@@ -172,11 +173,35 @@ class ResultCheck(Observer):
                 return f"{rec.kind.value} {what} {_fmt(r)}, present throughout the read"
         return ""
 
+    @staticmethod
+    def _what(rec: ReadRecord) -> str:
+        if rec.kind is ReadKind.LOAD:
+            return f"{rec.first:#x}"
+        return f"[{rec.first:#x}, {rec.limit:#x}]"
+
+    def _hint(self, rec: ReadRecord) -> list[str]:
+        """What to do when the reader returned entries the history never had:
+        the usual cause is a program that did not declare the tree's
+        contents or did not bracket a write, not a bug in the tree."""
+        hist = self._history(rec.tree)
+        known = [w.entry for w in hist.writes] + [
+            r[2] for v in hist.versions[:1] for r in v.ranges]
+        unknown = [r for r in rec.results
+                   if r[2] is not None and not any(r[2] == e for e in known)]
+        if not unknown:
+            return []
+        text = (f"hint: no recorded write ever stored {summarize(unknown[0][2])} "
+                "in this tree: declare what the tree holds when the threads start "
+                "with h.initial_contents(mt, [(first, last, entry), ...]) and "
+                "bracket every writer operation with h.writing(mt, first, last, "
+                "entry) (entry None: an erase).")
+        return textwrap.wrap(text, 78, subsequent_indent="  ")
+
     def _violation(self, ex: Execution, t: SimThread, rec: ReadRecord,
                    cands: list[IntervalMap], problem: str) -> Violation:
         lines = [
             "BUG: reader result inconsistent with the writer history",
-            f"task {t.label}: {rec.kind.value} of [{rec.first:#x}, {rec.limit:#x}] "
+            f"task {t.label}: {rec.kind.value} of {self._what(rec)} "
             f"during steps {rec.begin}..{rec.end}: {problem}",
             "results: " + (", ".join(_fmt(r) for r in rec.results) or "none"),
             f"versions possibly current during the read ({len(cands)}):",
@@ -186,6 +211,7 @@ class ResultCheck(Observer):
               f"{summarize(w.entry)} steps {w.begin}..{w.end}"
               for w in self._history(rec.tree).writes
               if w.begin <= (rec.end or INF) and (w.end or INF) >= rec.begin),
+            *self._hint(rec),
         ]
         return Violation(FindingKind.RESULT, f"{t.label}: {problem}",
                          "\n".join(lines),

@@ -11,6 +11,7 @@ the interleaving excerpt and the replay command.
 
 from __future__ import annotations
 
+import textwrap
 from typing import TYPE_CHECKING, Any
 
 from rcu_harness.runtime.callchain import capture
@@ -175,6 +176,14 @@ def leak(ex: Execution, leaked: list[AllocRecord]) -> Violation:
         ]
     if len(leaked) > 8:
         lines.append(f"... and {len(leaked) - 8} more")
+    if any(r.alloc.thread == ex.setup_thread.label for r in leaked):
+        lines += textwrap.wrap(
+            "hint: objects the program allocated while setting the world up are "
+            "still allocated at the end.  Every object must be freed by the end of "
+            "an execution: register a teardown with h.at_exit(fn), which runs "
+            "after every thread finished and RCU was drained, that destroys the "
+            "trees (mtree_destroy(mt)) and frees what they and the program still "
+            "hold (kfree(entry)).", 78, subsequent_indent="  ")
     sites = sorted({r.alloc.chain.top() for r in leaked})
     return Violation(FindingKind.LEAK,
                      f"kmemleak: {len(leaked)} objects leaked, allocated in "

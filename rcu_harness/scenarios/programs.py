@@ -24,6 +24,7 @@ from __future__ import annotations
 import importlib
 import inspect
 import os
+import re
 import sys
 from typing import TYPE_CHECKING, Any
 
@@ -41,6 +42,12 @@ _TYPES = (int, str, bool)
 def is_program(name: str) -> bool:
     """Does @name refer to a user's program (``MODULE:FUNCTION``)?"""
     return ":" in name
+
+
+def file_stem(name: str) -> str:
+    """@name (a scenario, or a program's ``MODULE:FUNCTION``) as part of a
+    file or directory name."""
+    return re.sub(r"[^A-Za-z0-9_.+-]", "-", name)
 
 
 def load_program(ref: str) -> Callable[..., Any]:

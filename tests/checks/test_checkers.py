@@ -12,6 +12,7 @@ from rcu_harness.kernel import (
     atomic_inc_not_zero,
     down_read,
     down_write,
+    kmalloc,
     rcu_read_lock,
     rcu_read_unlock,
     spin_lock,
@@ -218,3 +219,37 @@ def test_interval_map_store_splits_overlapped_ranges():
     assert m.store(0, 9, None).ranges == ()
     assert m.lookup(4) == "B"
     assert m.lookup(10) is None
+
+
+def test_an_entry_no_write_ever_stored_gets_a_hint_to_declare_the_contents():
+    check, ex = _history()
+    (failed,) = _read(check, ex, ReadKind.LOAD, 1, 2, [(3, 3, "Z")])
+    assert "no recorded write ever stored 'Z'" in failed.body
+    assert "h.initial_contents(mt" in failed.body
+    check, ex = _history(WriteRecord("mt", WriteOp.STORE, 0, 9, "B", "w", 10, 20))
+    (failed,) = _read(check, ex, ReadKind.FIND, 25, 30, [(0, 9, "A")])
+    assert "hint" not in failed.body  # a real stale read: "A" was stored
+
+
+def _leaky(*, in_setup):
+    def program(h):
+        kept = h.static(Cell, value=None)
+
+        def thread():
+            kept.value = kmalloc(Cell, value=1)
+
+        if in_setup:
+            kmalloc(Cell, value=0)
+        else:
+            h.spawn("t", thread)
+
+    return program
+
+
+def test_a_leak_of_what_setup_allocated_gets_a_hint_to_tear_down():
+    (found,) = explore(_leaky(in_setup=True), executions=1).findings
+    assert found.kind == "leak"
+    assert "register a teardown with h.at_exit(fn)" in found.report
+    (found,) = explore(_leaky(in_setup=False), executions=1).findings
+    assert found.kind == "leak"
+    assert "hint" not in found.report

@@ -158,7 +158,7 @@ def test_replay_refuses_a_missing_trace(capsys, tmp_path):
 
 
 @pytest.mark.parametrize(("argv", "match"), [
-    ((), "give a TRACE.json or --scenario NAME"),
+    ((), "give a TRACE.json, or --scenario NAME or --program"),
     (("--scenario", "mmput_race", "--execution", "-1"),
      "argument --execution: must be an integer >= 0"),
     (("--scenario", "mmput_race", "--strategy", "bogus"), "unknown strategy"),
