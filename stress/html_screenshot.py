@@ -6,7 +6,9 @@ the page over the DevTools protocol: enable the Runtime, Log and Page
 domains, navigate to the file, wait for the load event and a short quiet
 period, collect every console error, uncaught exception and error log entry
 (a resource that failed to load included), then capture the full page as a
-PNG.  Exit status: 0 when the page loaded without errors, 1 when it had
+PNG, and print the page's outline as laid out (each heading, finding report
+and swimlane with its distance from the top, ``outline: <top>px <tag>
+<text>``).  Exit status: 0 when the page loaded without errors, 1 when it had
 errors (each printed on one line), 2 when Chromium is missing or the page
 could not be loaded.
 
@@ -223,8 +225,22 @@ def _page_ws(port: int) -> str:
     raise PageError("chromium has no page target")
 
 
-def check_page(html: Path, out: Path, chromium: str) -> list[str]:
-    """Load @html, save a full-page screenshot to @out; the console errors."""
+OUTLINE_JS = """JSON.stringify(Array.from(document.querySelectorAll('h2, h3, pre,'
+  + ' div.lanes')).map(e => [e.tagName.toLowerCase(),
+  e.textContent.trim().split('\\n')[0].slice(0, 60),
+  Math.round(e.getBoundingClientRect().top + window.scrollY)]))"""
+"""The page's outline as laid out: (tag, first line, top in CSS pixels)."""
+
+
+def outline_lines(outline: list[list[object]]) -> list[str]:
+    """@outline as lines ``outline: <top>px <tag> <text>``."""
+    return [f"outline: {top}px {tag} {text}" for tag, text, top in outline]
+
+
+def check_page(html: Path, out: Path, chromium: str
+               ) -> tuple[list[str], list[list[object]]]:
+    """Load @html, save a full-page screenshot to @out; the console errors and
+    the page's outline (headings, reports and swimlanes with their top)."""
     with tempfile.TemporaryDirectory(prefix="rcu-chromium-") as profile:
         proc = subprocess.Popen([chromium, *FLAGS, f"--user-data-dir={profile}",
                                  "about:blank"], stdout=subprocess.DEVNULL,
@@ -237,6 +253,9 @@ def check_page(html: Path, out: Path, chromium: str) -> list[str]:
             page.call("Page.navigate", url=html.resolve().as_uri())
             page.wait_for("Page.loadEventFired", TIMEOUT)
             page.drain(1.0)
+            found = page.call("Runtime.evaluate", expression=OUTLINE_JS,
+                              returnByValue=True)
+            outline = json.loads(found.get("result", {}).get("value", "[]"))
             size = page.call("Page.getLayoutMetrics")["cssContentSize"]
             height = min(MAX_HEIGHT, int(size["height"]) + 1)
             shot = page.call("Page.captureScreenshot", format="png",
@@ -247,7 +266,7 @@ def check_page(html: Path, out: Path, chromium: str) -> list[str]:
             out.write_bytes(base64.b64decode(shot["data"]))
             page.drain(0.3)
             ws.close()
-            return console_errors(page.events)
+            return console_errors(page.events), outline
         finally:
             proc.terminate()
             try:
@@ -295,12 +314,13 @@ def main() -> int:
             print(f"html_screenshot: {page}: no such page", file=sys.stderr)
             return 2
         try:
-            errors = check_page(page, args.out, chromium)
+            errors, outline = check_page(page, args.out, chromium)
         except (PageError, OSError) as e:
             print(f"html_screenshot: {' '.join(str(e).split())}", file=sys.stderr)
             return 2
     for line in errors:
         print(f"console error: {line}")
+    print("\n".join(outline_lines(outline)))
     print(f"{args.out}: screenshot of {page} ({len(errors)} console errors)")
     return 1 if errors else 0
 

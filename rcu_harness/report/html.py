@@ -4,10 +4,12 @@ Everything is inline: the CSS in a ``<style>`` element, every plot a
 base64 PNG in a ``data:`` URL (:mod:`rcu_harness.report.plots`), and the
 favicon an empty ``data:`` URL so that a browser requests nothing.  There
 is no JavaScript, so the page can raise no script error; it is checked in
-headless Chromium by ``stress/html_screenshot.py``.  Sections follow the
-terminal summary (the same :class:`~rcu_harness.report.tables.Table`
-objects), with the plots next to their tables and, per finding, its
-swimlane (:mod:`rcu_harness.report.swimlane`).
+headless Chromium by ``stress/html_screenshot.py``.  The page opens with
+what a developer came for, the findings: per finding its report (KASAN or
+lockdep layout with call traces) and the swimlane of its faulting access
+(:mod:`rcu_harness.report.swimlane`).  The campaign's figures follow, as in
+the terminal summary (the same :class:`~rcu_harness.report.tables.Table`
+objects), with the plots next to their tables.
 """
 
 from __future__ import annotations
@@ -59,6 +61,9 @@ td.step { color: #57606a; text-align: right; }
 ul.life li { padding: 0 .4em; margin: 2px 0; width: fit-content; }
 .legend span { padding: 0 .5em; margin-right: .4em; }
 code { font-size: .92em; }
+pre.report { font: 12px/1.35 ui-monospace, monospace; background: #f6f8fa;
+             border: 1px solid #d0d7de; padding: .6em .8em; overflow-x: auto;
+             max-height: 40em; }
 """
 
 
@@ -106,11 +111,18 @@ def _pipeline_html(r: RunReport) -> str:
     return table_html(bare) + rules + verdicts + plot_html(plots.pipeline_plot(r))
 
 
+def report_body(report: str) -> str:
+    """A finding's report without what the page shows better: the text
+    interleaving (the swimlane follows) and the replay line (shown above)."""
+    return report.split("\nInterleaving", 1)[0].rstrip()
+
+
 def _findings_html(r: RunReport) -> list[str]:
     t = tables.findings_table(r)
     if t is None:
-        return ["<h2>Findings</h2><p>None.</p>"]
-    out = [table_html(tables.Table(t.title, t.columns, t.rows))]
+        return ["<h2 id='findings'>Findings</h2><p>None.</p>"]
+    table = table_html(tables.Table(t.title, t.columns, t.rows))
+    out = [table.replace("<h2>", "<h2 id='findings'>", 1)]
     out.append("<p class='legend'>Swimlane highlights: "
                "<span class='alloc'>allocation</span>"
                "<span class='retire'>retirement (death, call_rcu)</span>"
@@ -123,15 +135,23 @@ def _findings_html(r: RunReport) -> list[str]:
                    f"{html.escape(f.message)}</h3>"
                    f"<p>Seen in {f.count} executions, first in execution "
                    f"{f.first_execution}. Replay: <code>{html.escape(f.replay)}"
-                   f"</code></p>{swimlane_html(f)}")
+                   f"</code></p>{_report_pre(f.report)}{swimlane_html(f)}")
     return out
 
 
+def _report_pre(report: str) -> str:
+    if not report:
+        return ""
+    return f"<pre class='report'>{html.escape(report_body(report))}</pre>"
+
+
 def report_html(r: RunReport) -> str:
-    """The whole report page of @r."""
+    """The whole report page of @r: the findings first (each with its report
+    and the swimlane of its faulting access), then the campaign's figures,
+    latencies and plots."""
     c = r.campaign
     parts = [f"<h1>rcu-harness report</h1><p class='note'>{html.escape(c.run_dir)}"
-             "</p>", table_html(tables.campaign_table(r))]
+             "</p>", *_findings_html(r), table_html(tables.campaign_table(r))]
     for group, title in (("reader", "Reader latency"), ("writer", "Writer latency"),
                          ("other", "Other spans")):
         parts += [table_html(t) for t in tables.latency_tables(r, group, title)]
@@ -142,5 +162,4 @@ def report_html(r: RunReport) -> str:
     parts += [table_html(tables.rcu_table(r)), plot_html(plots.rcu_plot(r)),
               plot_html(plots.waiting_plot(r)), _pipeline_html(r),
               table_html(tables.benign_table(r)), table_html(tables.coverage_table(r))]
-    parts += _findings_html(r)
     return page(f"rcu-harness report: {c.run_dir}", parts)

@@ -227,6 +227,9 @@ class FindingView:
     events: tuple[TraceEvent, ...] = ()
     problem: str = ""
     """Why the trace file could not be read ("" when it was)."""
+    report: str = ""
+    """The finding's report (KASAN or lockdep layout, call traces, the
+    interleaving excerpt, the replay command), as the run printed it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -416,7 +419,7 @@ def _finding(run_dir: Path, row: FindingRow) -> FindingView:
     if tf is None:
         return _replace(base, events=trace.events, problem="the trace has no finding")
     return _replace(base, thread=tf.thread, step=tf.step, addr=tf.addr,
-                    lifecycle=tf.lifecycle, events=trace.events,
+                    lifecycle=tf.lifecycle, events=trace.events, report=tf.report,
                     problem="" if trace.events else
                     f"trace format {trace.format} has no events")
 

@@ -24,6 +24,8 @@ import html
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from rcu_harness.trace.events import PSEUDO_THREADS
+
 if TYPE_CHECKING:
     from rcu_harness.report.model import FindingView
     from rcu_harness.trace.tracefile import TraceEvent
@@ -56,7 +58,14 @@ class Swimlane:
     rows: tuple[Row, ...]
 
 
+_PSEUDO = {str(tid): name for tid, name in PSEUDO_THREADS.items()}
+"""Traces written before setup and teardown had names call them -1 and -2."""
+_ORDER = {name: tid for tid, name in PSEUDO_THREADS.items()}
+
+
 def _tid(label: str) -> tuple[int, str]:
+    if label in _ORDER:
+        return (_ORDER[label], label)
     name, _, tid = label.rpartition("/")
     return (int(tid), name) if tid.lstrip("-").isdigit() else (1 << 30, label)
 
@@ -101,14 +110,14 @@ def classify(e: TraceEvent, addr: int | None) -> str:
 
 def build(f: FindingView) -> Swimlane:
     """The swimlane of @f (empty when its trace has no events)."""
-    labels = {e.thread for e in f.events}
+    labels = {_PSEUDO.get(e.thread, e.thread) for e in f.events}
     if f.thread:
         labels.add(f.thread)
     lanes = tuple(sorted(labels, key=_tid))
     col = {label: i for i, label in enumerate(lanes)}
     addr = _int(f.addr) if f.addr else None
-    rows = [Row(e.step, col[e.thread], describe(e), classify(e, addr))
-            for e in f.events]
+    rows = [Row(e.step, col[_PSEUDO.get(e.thread, e.thread)], describe(e),
+                classify(e, addr)) for e in f.events]
     if f.thread:
         rows.append(Row(f.step, col[f.thread], f"FAULT: {f.message}", "fault"))
     return Swimlane(lanes, tuple(rows))

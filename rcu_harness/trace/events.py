@@ -31,6 +31,19 @@ if TYPE_CHECKING:
     from types import CodeType
 
 
+PSEUDO_THREADS = {-1: "setup", -2: "teardown"}
+"""Thread ids of events no simulated thread made: the program's setup (and
+the engine right after it, waking rcu_gp) and teardown; the ids the engine
+gives its setup and teardown pseudo-threads."""
+
+
+def thread_label(tid: int, labels: Sequence[str]) -> str:
+    """The label of thread @tid: @labels by thread id, or setup/teardown."""
+    if 0 <= tid < len(labels):
+        return labels[tid]
+    return PSEUDO_THREADS.get(tid, str(tid))
+
+
 class EventKind(IntEnum):
     """What one recorded step did."""
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from rcu_harness.trace.events import decode
+from rcu_harness.trace.events import PSEUDO_THREADS, decode
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -41,7 +41,7 @@ def excerpt(raws: Sequence[RawEvent], names: dict[int, str], *,
     tids = sorted({tid for _, tid, _ in rows})
     width = max(5, len(str(rows[-1][0])))
     header = " " * (width - 4) + "step | " + " | ".join(
-        _cell(names.get(t, str(t))) for t in tids)
+        _cell(names.get(t) or PSEUDO_THREADS.get(t, str(t))) for t in tids)
     rule = "-" * (width + 1) + "+" + "+".join("-" * (CELL + 2) for _ in tids)
     lines = [f"Interleaving (last {len(tail)} of {len(raws)} events):",
              header.rstrip(), rule]

@@ -33,6 +33,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from rcu_harness.trace.events import thread_label
 from rcu_harness.trace.fingerprint import model_fingerprint
 
 if TYPE_CHECKING:
@@ -178,10 +179,8 @@ def _from_json(data: dict[str, Any]) -> TraceFile:
 def trace_events(events: Sequence[Event], threads: Sequence[str]
                  ) -> tuple[TraceEvent, ...]:
     """@events in trace form, thread ids replaced by the labels in @threads."""
-    def label(tid: int) -> str:
-        return threads[tid] if 0 <= tid < len(threads) else str(tid)
-
-    return tuple(TraceEvent(e.step, label(e.thread), e.kind.name.lower(),
+    return tuple(TraceEvent(e.step, thread_label(e.thread, threads),
+                            e.kind.name.lower(),
                             hex(e.addr), e.word, e.index, e.value, e.function)
                  for e in events)
 

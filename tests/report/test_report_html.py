@@ -43,14 +43,18 @@ def test_the_page_needs_nothing_outside_itself(page):
 
 def test_the_page_has_every_section_and_a_swimlane_per_finding(page, bug_run):
     html = page.read_text()
+    assert "<h2 id='findings'>Findings" in html
     for title in ("Campaign", "Reader latency, scheduling steps",
                   "Grace periods and memory held by RCU",
                   "rcutorture-style reader histograms", "Benign outcomes",
-                  "Coverage: reader position x writer operation", "Findings"):
+                  "Coverage: reader position x writer operation"):
         assert f"<h2>{title}" in html
     for f in load_run(bug_run).findings:
         assert f"id='finding-{f.signature}'" in html
     assert "class='fault'" in html
+    assert "<pre class='report'>" in html
+    assert "BUG: KASAN: slab-use-after-free" in html
+    assert html.index("id='findings'") < html.index("<h2>Campaign")
     assert "if any entries past the first two are non-zero, RCU is broken" in html
 
 
@@ -62,6 +66,27 @@ def test_the_page_opens_in_headless_chromium_without_console_errors(page,
                            str(shot)], capture_output=True, text=True, timeout=180)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "(0 console errors)" in done.stdout
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@needs_chromium
+def test_in_chromium_the_page_opens_on_the_findings(page, tmp_path):
+    """As laid out in the browser: the first section is the findings, and the
+    first finding's report and swimlane come before the campaign figures."""
+    shot = tmp_path / "shot.png"
+    done = subprocess.run([sys.executable, str(SCRIPT), str(page), "--out",
+                           str(shot)], capture_output=True, text=True, timeout=180)
+    assert done.returncode == 0, done.stdout + done.stderr
+    outline = [line.split(" ", 3)[1:] for line in done.stdout.splitlines()
+               if line.startswith("outline: ")]
+    tags = [tag for _top, tag, _text in outline]
+    h2 = [text for _top, tag, text in outline if tag == "h2"]
+    assert h2[0] == "Findings"
+    assert h2[1] == "Campaign"
+    assert tags[:4] == ["h2", "h3", "pre", "div"]
+    first_screen = 900
+    assert int(outline[1][0].removesuffix("px")) < first_screen
+    assert outline[2][2].startswith("=====")  # the KASAN report's rule
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 

@@ -65,3 +65,12 @@ def test_a_stored_findings_swimlane_shows_its_life_and_fault(bug_run):
     html = swimlane_html(f)
     assert html.count("<table class='swimlane'>") == 2  # focused, then all
     assert "<details>" in html
+
+
+def test_the_setup_lane_is_called_setup_even_in_older_traces():
+    view = FindingView("sig", "use-after-free", "KASAN", 1, 0, "replay", "t.json",
+                       events=(_e(0, "-1", "rcu_lock"), _e(1, "setup", "load"),
+                               _e(2, "reader/2", "load")))
+    lane = build(view)
+    assert lane.lanes == ("setup", "reader/2")
+    assert [r.lane for r in lane.rows] == [0, 0, 1]

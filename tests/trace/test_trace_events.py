@@ -123,3 +123,14 @@ def test_an_unknown_format_is_still_refused(tmp_path):
     path.write_text(json.dumps({"format": 3, "schedule": "x"}))
     with pytest.raises(TraceVersionError, match="reads formats 1, 2"):
         load_trace(path)
+
+
+def test_the_interleaving_names_the_setup_column_setup():
+    from rcu_harness.trace.events import EventKind
+    from rcu_harness.trace.interleaving import excerpt
+
+    raws = [(0, -1, EventKind.WAKE.value, 0, "rcu_gp", 0, None, None),
+            (1, 1, EventKind.RCU_LOCK.value, 0, None, 1, None, None)]
+    header = excerpt(raws, {0: "rcu_gp/0", 1: "reader/1"}).splitlines()[1]
+    assert header.split("|")[1].strip() == "setup"
+    assert "-1" not in header
