@@ -6,7 +6,8 @@ frames: :func:`capture` walks the current greenlet's frames and keeps
 ``(code, lineno)`` pairs (cheap: no strings are built); :meth:`CallChain.lines`
 formats them lazily and keeps only *model and scenario* frames, i.e. drops
 the harness's own runtime and the Python installation (stdlib, greenlet,
-pytest).  Scenario modules inside ``rcu_harness/scenarios`` are kept.
+pytest).  Scenario modules inside ``rcu_harness/scenarios`` are kept (not
+the catalog's plumbing that calls them).
 """
 
 from __future__ import annotations
@@ -22,6 +23,10 @@ if TYPE_CHECKING:
 
 _PKG_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 _KEEP_UNDER_PKG = (os.path.join(_PKG_DIR, "scenarios") + os.sep,)
+_PLUMBING = frozenset(os.path.join(_PKG_DIR, "scenarios", name) for name in (
+    "__init__.py", "catalog.py", "programs.py", "run.py", "spec.py"))
+"""Modules of the scenarios package that run workloads rather than being
+one: their frames (``setup``, ``build``) are not part of a call chain."""
 _SYSTEM_DIRS = tuple(
     sorted(
         {
@@ -45,7 +50,7 @@ def is_model_file(filename: str) -> bool:
     if keep is None:
         path = os.path.abspath(filename)
         if path.startswith(_KEEP_UNDER_PKG):
-            keep = True
+            keep = path not in _PLUMBING
         elif path.startswith(_PKG_DIR + os.sep) or path.startswith(_SYSTEM_DIRS):
             keep = False
         else:
