@@ -86,12 +86,6 @@ def _seen(unit: WorkUnit) -> set[str]:
     return seen
 
 
-def _known(ex: Execution) -> bool:
-    """Is @ex's violation a catalogued kernel bug (which does not end a run)?"""
-    v = ex.violation
-    return v is not None and known_finding(str(v.kind), v.message) is not None
-
-
 def _known(v: Violation) -> bool:
     """Is @v a catalogued kernel bug (which does not end a run)?"""
     return known_finding(str(v.kind), v.message) is not None

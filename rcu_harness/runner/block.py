@@ -177,6 +177,7 @@ def run_block(program: Callable[[Harness], None], strategy: Strategy,
             seen.add(sig)
             found.append(_diagnosed(program, ex, max_steps=max_steps,
                                     checkers=checkers, command=command))
+        assert v is not None
         if not keep_going and not (goes_on is not None and goes_on(v)):
             break
     return BlockResult(tuple(results), tuple(found), exhausted, timed_out,
