@@ -89,7 +89,7 @@ def _findings(run_dir):
 @pytest.mark.slow
 def test_a_program_run_killed_midway_and_resumed_finds_what_one_run_finds(
         capsys, tmp_path):
-    total = 1000
+    total = 2000
     argv = ("stress", "--program", PROGRAM, "--seed", "3", "--keep-going",
             "--time", "0", "--no-report", "--quiet", "--executions", str(total),
             "--jobs", "2")
@@ -103,7 +103,7 @@ def test_a_program_run_killed_midway_and_resumed_finds_what_one_run_finds(
                              str(killed)], cwd=ROOT, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
     try:
-        run_dir = _wait_for_commits(killed, 100, 1)
+        run_dir = _wait_for_commits(killed, 1, 1)  # the first finding commits
     finally:
         proc.kill()  # SIGKILL: no chance to commit or clean up
         proc.communicate(timeout=30)
