@@ -33,10 +33,9 @@ OLD = ("rcu_transitions", "dup_mmap", "mmput_race")
 def run(scenario: str, mutant: str, params: dict[str, object], executions: int,
         seed: int) -> tuple[int, str]:
     """Executions to the first finding (0: none) and its kind."""
-    from rcu_harness.scenarios.registry import Config
-
     from rcu_harness.scenarios import applied, get_scenario
     from rcu_harness.scenarios.run import explore_scenario
+    from rcu_harness.scenarios.spec import Config
 
     values = get_scenario(scenario).defaults()
     values.update(params)

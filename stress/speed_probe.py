@@ -47,8 +47,19 @@ def main() -> None:
 
     if not rcu_harness.__file__.startswith(tree):
         raise SystemExit(f"imported {rcu_harness.__file__}, not from {tree}")
-    from rcu_harness.runtime.runner import calibrate, run_execution
-    from rcu_harness.scenarios.registry import configure, program
+    try:  # this tree, or one from before the runner package (bench_speedup)
+        from rcu_harness.runner.block import calibrate
+        from rcu_harness.runner.run import run_execution
+        from rcu_harness.scenarios.catalog import configure, program
+    except ImportError:
+        from rcu_harness.runtime.runner import (  # type: ignore[no-redef]
+            calibrate,
+            run_execution,
+        )
+        from rcu_harness.scenarios.registry import (  # type: ignore[no-redef]
+            configure,
+            program,
+        )
 
     from rcu_harness.runtime.metrics import collect
     from rcu_harness.sched.registry import make_strategy

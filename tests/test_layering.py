@@ -5,8 +5,9 @@ function, outside ``if TYPE_CHECKING:``, must go to the importer's own unit
 or to a unit of a lower layer.  Module-level imports must not form a cycle.
 And function-level imports of harness modules are kept to the few places
 that load something heavy on demand for start-up time (the CLI's
-subcommands, the report's renderers): everywhere else a function-level
-import would be a cycle dodged, which the layering forbids.
+subcommands, the report's renderers) and to optional dependencies imported
+under ``try: ... except ImportError`` (a cluster's dask): everywhere else a
+function-level import would be a cycle dodged, which the layering forbids.
 """
 
 from __future__ import annotations
@@ -59,6 +60,19 @@ def _type_checking_nodes(tree: ast.AST) -> set[int]:
     return out
 
 
+def _optional_nodes(tree: ast.AST) -> set[int]:
+    """Nodes inside a ``try:`` whose handler catches ImportError: an optional
+    dependency (dask for a cluster) imported where it is needed."""
+    out: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Try) and any(
+                h.type is not None and "ImportError" in ast.unparse(h.type)
+                for h in node.handlers):
+            for child in node.body:
+                out.update(id(n) for n in ast.walk(child))
+    return out
+
+
 def _function_nodes(tree: ast.AST) -> set[int]:
     out: set[int] = set()
     for node in ast.walk(tree):
@@ -87,7 +101,7 @@ def _imports_in(module: str, path: Path, text: str
     """(importer, imported, line, at module level) outside TYPE_CHECKING."""
     tree = ast.parse(text, str(path))
     typing_only = _type_checking_nodes(tree)
-    in_function = _function_nodes(tree)
+    in_function = _function_nodes(tree) - _optional_nodes(tree)
     out = []
     for node in ast.walk(tree):
         if isinstance(node, (ast.Import, ast.ImportFrom)) and \

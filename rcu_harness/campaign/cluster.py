@@ -56,7 +56,7 @@ import dask
 import distributed
 
 import maple
-import rcu_harness
+from rcu_harness import version
 from rcu_harness.campaign.executor import (
     ClusterError,
     ExecutorLost,
@@ -64,6 +64,7 @@ from rcu_harness.campaign.executor import (
     exit_when_gone,
     timed,
 )
+from rcu_harness.scenarios.catalog import program
 from rcu_harness.trace.fingerprint import model_fingerprint
 
 if TYPE_CHECKING:
@@ -116,17 +117,17 @@ class Identity:
 def code_digest() -> str:
     """BLAKE2b of every .py file of rcu_harness and maple, in path order."""
     h = hashlib.blake2b(digest_size=16)
-    for package in (rcu_harness, maple):
-        root = Path(package.__file__ or "").parent
+    for name, module in (("rcu_harness", version), ("maple", maple)):
+        root = Path(module.__file__ or "").parent
         for path in sorted(root.rglob("*.py")):
-            h.update(f"{package.__name__}/{path.relative_to(root).as_posix()}"
+            h.update(f"{name}/{path.relative_to(root).as_posix()}"
                      .encode() + b"\0" + path.read_bytes() + b"\0")
     return h.hexdigest()
 
 
 def identity() -> Identity:
     """This process's :class:`Identity`."""
-    return Identity(rcu_harness.__version__, code_digest(), socket.gethostname())
+    return Identity(version.__version__, code_digest(), socket.gethostname())
 
 
 # -- what runs on the workers ---------------------------------------------------
@@ -160,8 +161,6 @@ def run_on_worker(unit: WorkUnit, expect: Identity) -> UnitResult:
 
 def load_plan(plan: RunPlan, fingerprint: str) -> str:
     """Can this worker run @plan's units?  "" if so, else why not."""
-    from rcu_harness.scenarios.registry import program
-
     what = f"scenario {plan.scenario}" + (f" with mutant {plan.mutant}"
                                           if plan.mutant else "")
     host = socket.gethostname()
@@ -181,13 +180,10 @@ def load_plan(plan: RunPlan, fingerprint: str) -> str:
 def dask_setup(worker: Any) -> None:
     """Preload of ``local:N`` workers: they ignore Ctrl-C (the coordinator
     alone decides how to stop, as for the local pool), exit when the
-    coordinator dies, and import the model before their first unit."""
-    from rcu_harness.campaign.worker import warm_up
-
+    coordinator dies; importing this module imported the model."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     threading.Thread(target=exit_when_gone, args=(os.getppid(),), daemon=True,
                      name="coordinator-watchdog").start()
-    warm_up()
 
 
 # -- the coordinator's side -------------------------------------------------------

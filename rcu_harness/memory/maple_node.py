@@ -36,8 +36,8 @@ from typing import TYPE_CHECKING, Any, SupportsIndex
 
 from maple.defs import MapleType, maple_arange_64
 from maple.node import MapleMetadata, MapleNode
+from rcu_harness.memory.coverage import reader_load
 from rcu_harness.memory.heap import FREED, PUBLISHED
-from rcu_harness.runtime.coverage import reader_load
 from rcu_harness.trace.events import EventKind
 
 if TYPE_CHECKING:
@@ -174,7 +174,7 @@ class SimMapleNode(MapleNode):
     _ex: Execution
     _cover: dict[Any, Any]
     """The execution's trees being written (coverage; see
-    :mod:`rcu_harness.runtime.coverage`)."""
+    :mod:`rcu_harness.memory.coverage`)."""
     _rec: AllocRecord
     _p: int
     _m: MapleMetadata | None

@@ -139,7 +139,7 @@ def capture_top(skip: int = 1) -> CallChain:
     of the whole stack: what an execution that records no events keeps
     for its allocation, death, ``call_rcu`` and free sites, whose function
     names go into finding signatures.  Reports are made from a re-run with
-    events recorded (:func:`rcu_harness.runtime.runner.diagnose`), which
+    events recorded (:func:`rcu_harness.runner.findings.diagnose`), which
     captures the full chains.
     """
     try:

@@ -3,9 +3,6 @@ access, its pending access is what the thread then does, and the values it
 returns are what the model reads; with a hook that changes nothing, the
 traces are those of the hook-free fast path byte for byte."""
 
-from rcu_harness.runtime.runner import calibrate, run_execution
-from rcu_harness.scenarios.registry import configure, program
-
 from maple import (
     MT_FLAGS_USE_RCU,
     MapleTree,
@@ -17,7 +14,10 @@ from rcu_harness.checks.defaults import default_checkers
 from rcu_harness.checks.observer import Observer
 from rcu_harness.kernel import rcu_read_lock, rcu_read_unlock
 from rcu_harness.memory.access import Access, HookedSimMapleNode
+from rcu_harness.runner.block import calibrate
+from rcu_harness.runner.run import run_execution
 from rcu_harness.runtime.current import SLOT
+from rcu_harness.scenarios.catalog import configure, program
 from rcu_harness.sched.registry import make_strategy
 from rcu_harness.trace.events import EventKind, decode_all, events_digest
 

@@ -24,9 +24,9 @@ import re
 import sys
 from pathlib import Path
 
-from rcu_harness.runtime.runner import calibrate, run_execution
-from rcu_harness.scenarios.registry import configure, program
-
+from rcu_harness.runner.block import calibrate
+from rcu_harness.runner.run import run_execution
+from rcu_harness.scenarios.catalog import configure, program
 from rcu_harness.scenarios.run import explore_scenario
 from rcu_harness.sched.registry import make_strategy
 from rcu_harness.trace.events import decode_all, events_digest
