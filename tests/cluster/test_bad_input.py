@@ -105,11 +105,13 @@ def test_a_scheduler_without_workers_is_refused(capsys, tmp_path, bare, monkeypa
              match=f"the Dask scheduler at {bare.address} has no workers")
 
 
-OTHER_VERSION = "import rcu_harness\nrcu_harness.__version__ = '0.0.0-other'\n"
+OTHER_VERSION = "import rcu_harness.version\nrcu_harness.version.__version__ = '0.0.0-other'\n"
 OTHER_CODE = ("import rcu_harness.campaign.cluster as c\n"
               "c.code_digest = lambda: 'f' * 32\n")
-NO_SCENARIOS = ("import sys\n"
-                "sys.modules['rcu_harness.scenarios.transitions'] = None\n")
+NO_PROGRAM = ("import sys\n"
+              "sys.modules['tests.programs.sessions'] = None\n")
+"""A worker without the user's program module (the scenarios come with
+rcu-harness itself: a worker without one of them cannot run it at all)."""
 
 
 def test_a_worker_of_another_version_is_refused_and_a_stored_run_kept(
@@ -137,12 +139,14 @@ def test_a_worker_with_other_code_is_refused(capsys, tmp_path, bare, worker):
              match="runs other rcu-harness code than this coordinator")
 
 
-def test_a_worker_that_cannot_load_the_scenario_is_named(capsys, tmp_path, bare,
-                                                         worker):
-    worker(NO_SCENARIOS)
-    err = _refused(capsys, tmp_path, *UAF, "--executions", "4", "--scheduler",
-                   bare.address, match="cannot load scenario rcu_transitions with "
-                   "mutant free-without-grace-period: ModuleNotFoundError")
+def test_a_worker_that_cannot_load_the_program_is_named(capsys, tmp_path, bare,
+                                                        worker):
+    worker(NO_PROGRAM)
+    err = _refused(capsys, tmp_path, "--program", "tests.programs.sessions:program",
+                   "--executions", "4", "--scheduler", bare.address,
+                   match="cannot load scenario tests.programs.sessions:program: "
+                   "ScenarioError: program tests.programs.sessions:program: "
+                   "cannot import tests.programs.sessions")
     assert err.startswith("rcu-harness: error: worker tcp://127.0.0.1:"), err
 
 

@@ -6,7 +6,9 @@ copy would drift silently and the mutant would test an older model.  Each
 such pair is compared here: both bodies are normalised (``ast.unparse``,
 docstrings dropped) and their difference must be exactly the documented
 mutation below.  When this fails after a change to the model, carry the
-change into the mutant and keep only the bug.
+change into the mutant and keep only the bug.  (Variants made by rebinding
+the names an original calls, ``with_globals``, run the model's own code
+and cannot drift.)
 """
 
 from __future__ import annotations
@@ -18,8 +20,8 @@ import textwrap
 
 import pytest
 
-from maple import alloc, store, tree, write
-from rcu_harness.scenarios import mutants
+from maple import alloc, store, topiary, tree, walk, write
+from rcu_harness.scenarios import mutant_variants, mutants
 
 COPIES = {
     "publish-before-fill": (
@@ -93,6 +95,28 @@ COPIES = {
         -    raise AssertionError(f'ma_free_rcu: {node!r} is not dead')
         -mt.port.call_rcu(node, mt_free_rcu)
         +mt.port.node_free(node)
+        """),
+    "root-entry-any-index": (
+        walk.mas_start, mutant_variants.mas_start_root_any_index,
+        # the ``mas->index > 0`` test dropped: the root entry for any index
+        # (mas_root reached through its module, as the variant lives outside)
+        """
+        -    root = mas_root(mas)
+        +    root = walk.mas_root(mas)
+        -    if mas.index > 0:
+        -        return None
+        """),
+    "destroy-frees-at-once": (
+        topiary.mte_destroy_walk, mutant_variants.mte_destroy_walk_at_once,
+        # the RCU-mode branch dropped: the nodes are freed at once
+        """
+        -node = enode[0]
+        -if mt_in_rcu(mt):
+        -    mt_destroy_walk(enode, mt, False)
+        -    mt.port.call_rcu(node, mt_free_walk)
+        -else:
+        -    mt_destroy_walk(enode, mt, True)
+        +mt_destroy_walk(enode, mt, True)
         """),
 }
 
