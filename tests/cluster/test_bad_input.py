@@ -21,7 +21,7 @@ from rcu_harness.campaign.worker import WorkUnit
 from rcu_harness.store.runstore import RunStore
 from tests.cli.helpers import cli
 from tests.cluster.procs import DaskProcs
-from tests.cluster.runs import UAF, stress
+from tests.cluster.runs import stress
 
 SMALL = ("--scenario", "mmput_race", "--set", "vmas=2", "--executions", "4")
 
@@ -105,7 +105,8 @@ def test_a_scheduler_without_workers_is_refused(capsys, tmp_path, bare, monkeypa
              match=f"the Dask scheduler at {bare.address} has no workers")
 
 
-OTHER_VERSION = "import rcu_harness.version\nrcu_harness.version.__version__ = '0.0.0-other'\n"
+OTHER_VERSION = ("import rcu_harness.version\n"
+                 "rcu_harness.version.__version__ = '0.0.0-other'\n")
 OTHER_CODE = ("import rcu_harness.campaign.cluster as c\n"
               "c.code_digest = lambda: 'f' * 32\n")
 NO_PROGRAM = ("import sys\n"
