@@ -26,8 +26,11 @@ from __future__ import annotations
 
 import argparse
 import base64
+import contextlib
 import json
+import os
 import shutil
+import signal
 import socket
 import struct
 import subprocess
@@ -241,10 +244,15 @@ def check_page(html: Path, out: Path, chromium: str
                ) -> tuple[list[str], list[list[object]]]:
     """Load @html, save a full-page screenshot to @out; the console errors and
     the page's outline (headings, reports and swimlanes with their top)."""
-    with tempfile.TemporaryDirectory(prefix="rcu-chromium-") as profile:
+    # Chromium's helper processes (crashpad, zygote) may still write to the
+    # profile after the browser exits: they share its session and are killed
+    # with it, and a profile that cannot be removed is not an error.
+    with tempfile.TemporaryDirectory(prefix="rcu-chromium-",
+                                     ignore_cleanup_errors=True) as profile:
         proc = subprocess.Popen([chromium, *FLAGS, f"--user-data-dir={profile}",
                                  "about:blank"], stdout=subprocess.DEVNULL,
-                                stderr=subprocess.PIPE, text=True)
+                                stderr=subprocess.PIPE, text=True,
+                                start_new_session=True)
         try:
             ws = WebSocket(_page_ws(_devtools_port(proc)))
             page = Page(ws)
@@ -268,12 +276,19 @@ def check_page(html: Path, out: Path, chromium: str
             ws.close()
             return console_errors(page.events), outline
         finally:
-            proc.terminate()
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+            _stop(proc)
+
+
+def _stop(proc: subprocess.Popen[str]) -> None:
+    """Stop Chromium, then every helper process left in its session."""
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)
 
 
 def demo_page(tmp: Path) -> Path:
