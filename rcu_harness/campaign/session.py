@@ -240,7 +240,7 @@ def resume_run(run_dir: Path, *, jobs: int | None, executions: int | None,
                seconds: int | None, progress: Progress, interrupt: Interrupt,
                executor_for: ExecutorFor = local_executor) -> RunResult:
     """Continue the run in @run_dir without repeating stored executions."""
-    store = RunStore.open(run_dir)
+    store = RunStore.open(run_dir, own=True)
     try:
         meta = store.meta()
         if "plan" not in meta or "budget" not in meta:

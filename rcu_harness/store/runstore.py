@@ -41,6 +41,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from rcu_harness.store.lock import RunLock
+
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator, Mapping
     from pathlib import Path
@@ -162,47 +164,69 @@ def _atomic_write(path: Path, data: bytes) -> None:
 class RunStore:
     """Read and write one run directory."""
 
-    def __init__(self, run_dir: Path, con: sqlite3.Connection) -> None:
+    def __init__(self, run_dir: Path, con: sqlite3.Connection,
+                 lock: RunLock | None = None) -> None:
         self.run_dir = run_dir
         self.con = con
+        self.lock = lock
+        """The run's ownership (:mod:`rcu_harness.store.lock`) while this
+        store writes it; None for readers."""
 
     # -- opening -------------------------------------------------------------
     @classmethod
     def create(cls, run_dir: Path, meta: Mapping[str, Any]) -> RunStore:
-        """Create a new run directory with @meta (values are JSON-encoded)."""
+        """Create a new run directory with @meta (values are JSON-encoded),
+        owned by this process until :meth:`close`."""
         run_dir.mkdir(parents=True, exist_ok=False)
-        (run_dir / "findings").mkdir()
-        (run_dir / "samples").mkdir()
-        con = _connect(run_dir / DB_NAME)
-        con.executescript(_SCHEMA)
-        store = cls(run_dir, con)
-        rows = [("format", json.dumps(FORMAT_VERSION)),
-                *((k, json.dumps(v, sort_keys=True)) for k, v in sorted(meta.items()))]
-        with store._transaction():
-            con.executemany("INSERT INTO meta VALUES (?, ?)", rows)
+        lock = RunLock.acquire(run_dir)
+        try:
+            (run_dir / "findings").mkdir()
+            (run_dir / "samples").mkdir()
+            con = _connect(run_dir / DB_NAME)
+            store = cls(run_dir, con, lock)
+            con.executescript(_SCHEMA)
+            rows = [("format", json.dumps(FORMAT_VERSION)),
+                    *((k, json.dumps(v, sort_keys=True))
+                      for k, v in sorted(meta.items()))]
+            with store._transaction():
+                con.executemany("INSERT INTO meta VALUES (?, ?)", rows)
+        except BaseException:
+            lock.release()
+            raise
         return store
 
     @classmethod
-    def open(cls, run_dir: Path) -> RunStore:
-        """Open an existing run; StoreError if @run_dir is not one."""
+    def open(cls, run_dir: Path, *, own: bool = False) -> RunStore:
+        """Open an existing run; StoreError if @run_dir is not one.
+
+        @own: take the run's ownership (to write it), RunInProgressError if
+        another live process has it.
+        """
         db = run_dir / DB_NAME
         if not run_dir.is_dir():
             raise StoreError(f"{run_dir} is not a directory")
         if not db.is_file():
             raise StoreError(f"{run_dir} is not a run directory (no {DB_NAME})")
+        lock = RunLock.acquire(run_dir) if own else None
         try:
             con = _connect(db)
             row = con.execute("SELECT value FROM meta WHERE key='format'").fetchone()
         except sqlite3.DatabaseError as e:
+            if lock is not None:
+                lock.release()
             raise StoreError(f"{db} is not a readable run store ({e})") from None
         if row is None or json.loads(row[0]) != FORMAT_VERSION:
+            if lock is not None:
+                lock.release()
             raise StoreError(f"{db} has store format {row and row[0]}, this harness "
                              f"reads format {FORMAT_VERSION}")
-        return cls(run_dir, con)
+        return cls(run_dir, con, lock)
 
     def close(self) -> None:
-        """Close the database."""
+        """Close the database and give up the run's ownership, if held."""
         self.con.close()
+        if self.lock is not None:
+            self.lock.release()
 
     @contextmanager
     def _transaction(self) -> Iterator[None]:
