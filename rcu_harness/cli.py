@@ -506,13 +506,14 @@ def _input_errors() -> tuple[type[BaseException], ...]:
     from rcu_harness.errors import HarnessError
     from rcu_harness.oracle.build import OracleUnavailable
     from rcu_harness.scenarios.spec import ScenarioError
+    from rcu_harness.sched.registry import StrategyParamError
     from rcu_harness.store.lock import RunInProgressError
     from rcu_harness.store.runstore import StoreError
     from rcu_harness.trace.tracefile import TraceError
 
     return (UsageError, JobError, PlanError, ScenarioError, RunDirError, StoreError,
             TraceError, HarnessError, CampaignError, ClusterError, OracleUnavailable,
-            RunInProgressError, OSError)
+            RunInProgressError, StrategyParamError, OSError)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

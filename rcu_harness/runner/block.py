@@ -35,7 +35,7 @@ from rcu_harness.runtime.finding import Finding, signature
 from rcu_harness.runtime.metrics import collect
 from rcu_harness.sched.errors import NondeterminismError
 from rcu_harness.sched.protocol import Sequential
-from rcu_harness.sched.registry import strategy_kind
+from rcu_harness.sched.registry import check_bounds, strategy_kind
 from rcu_harness.sched.schedule import RANDOM
 from rcu_harness.trace.events import decode_all, events_digest
 
@@ -101,14 +101,17 @@ def calibrate(program: Callable[[Harness], None], strategy: str, seed: int, *,
     from one ``random`` execution whose seed derives from the base seed alone,
     and passed as ``steps`` to calibrated strategies (``pct``, and ``mix``,
     whose even executions are pct).  Other strategies need nothing.
+
+    Bounds are checked (:func:`~rcu_harness.sched.registry.check_bounds`)
+    once ``steps`` is known: a PCT depth beyond it is refused.
     """
     params = dict(strategy_params or {})
-    if not strategy_kind(strategy).calibrated or params.get("steps"):
-        return params
-    probe = strategy_kind("random").make(seed)
-    probe.new_execution(0)
-    ex = run_execution(program, probe, 0, max_steps=max_steps, record=0)
-    params["steps"] = max(1, sum(1 for d in ex.decisions if d != RANDOM))
+    if strategy_kind(strategy).calibrated and not params.get("steps"):
+        probe = strategy_kind("random").make(seed)
+        probe.new_execution(0)
+        ex = run_execution(program, probe, 0, max_steps=max_steps, record=0)
+        params["steps"] = max(1, sum(1 for d in ex.decisions if d != RANDOM))
+    check_bounds(strategy, params, max_steps)
     return params
 
 

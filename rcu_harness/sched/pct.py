@@ -26,14 +26,23 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
 
+MAX_DEPTH = 1000
+"""The largest ``depth`` accepted: a bug of depth ``d`` is found with
+probability ``1 / (n * k**(d-1))``, so depths beyond a handful find nothing
+more, and each execution draws ``depth - 1`` change points."""
+
+
 class PctStrategy:
     """PCT with depth ``depth``."""
 
     name = "pct"
 
     def __init__(self, seed: int = 0, *, depth: int = 3, steps: int = 0) -> None:
-        if depth < 1:
-            raise ValueError("pct depth must be >= 1")
+        if not 1 <= depth <= MAX_DEPTH:
+            raise ValueError(f"pct depth must be between 1 and {MAX_DEPTH} "
+                             f"(got {depth})")
+        if steps < 0:
+            raise ValueError(f"pct steps must be >= 0 (got {steps})")
         self.seed = seed
         self.depth = depth
         self.execution_seed = derive(seed, 0)

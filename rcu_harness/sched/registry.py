@@ -63,6 +63,41 @@ def strategy_kind(name: str) -> StrategyKind:
                          + ", ".join(sorted(STRATEGIES))) from None
 
 
+class StrategyParamError(ValueError):
+    """A strategy parameter is out of its bounds (the message is one line)."""
+
+
+def check_bounds(name: str, params: dict[str, Any], max_steps: int) -> None:
+    """Refuse strategy parameters that cannot mean anything for a run whose
+    executions take at most @max_steps steps (StrategyParamError).
+
+    * ``steps`` (PCT's ``k``, decisions per execution): at most @max_steps,
+      since every decision is a step;
+    * ``depth`` (pct, mix): at most :data:`~rcu_harness.sched.pct.MAX_DEPTH`
+      (checked by the strategy itself) and at most ``steps + 1``: the
+      ``depth - 1`` change points are decisions, and an execution has
+      ``steps`` of them;
+    * ``preemption_bound`` (dfs): at most @max_steps (a preemption is a
+      decision).
+    """
+    steps = params.get("steps", 0)
+    if steps > max_steps:
+        raise StrategyParamError(
+            f"strategy {name}: steps={steps} exceeds the step bound {max_steps} "
+            "(an execution cannot make more decisions than steps)")
+    depth = params.get("depth")
+    if depth is not None and steps and depth > steps + 1:
+        raise StrategyParamError(
+            f"strategy {name}: depth={depth} exceeds steps + 1 = {steps + 1} "
+            f"(depth - 1 change points among the {steps} decisions of an "
+            f"execution); use a depth of at most {steps + 1}")
+    bound = params.get("preemption_bound", 0)
+    if bound > max_steps:
+        raise StrategyParamError(
+            f"strategy {name}: preemption_bound={bound} exceeds the step bound "
+            f"{max_steps}")
+
+
 def make_strategy(name: str, seed: int, **params: Any) -> Strategy:
     """A new strategy @name seeded with @seed; @params are its options."""
     return strategy_kind(name).make(seed, **params)

@@ -1,6 +1,7 @@
 """Plans and workers: execution i's result depends on the plan and i alone."""
 
 import pickle
+from dataclasses import replace
 
 import pytest
 
@@ -15,6 +16,7 @@ from rcu_harness.campaign.plan import (
 )
 from rcu_harness.campaign.worker import WorkUnit, run_unit
 from rcu_harness.scenarios.spec import ScenarioError
+from rcu_harness.sched.registry import StrategyParamError
 
 UAF = RunSpec("rcu_transitions", strategy="random",
               mutant="free-without-grace-period", keep_going=True)
@@ -51,12 +53,35 @@ def test_plans_are_picklable_and_round_trip_through_json():
     ("bogus", {}, "unknown strategy 'bogus'"),
     ("pct", {"colour": 1}, "has no parameter 'colour'"),
     ("pct", {"depth": "x"}, "must be a non-negative integer"),
-    ("pct", {"depth": "0"}, "depth must be >= 1"),
+    ("pct", {"depth": "0"}, "depth must be between 1 and 1000"),
+    ("pct", {"depth": "1000000000"}, r"between 1 and 1000 \(got 1000000000\)"),
+    ("mix", {"depth": "1001"}, "depth must be between 1 and 1000"),
     ("random", {"depth": 3}, r"known: none"),
 ])
 def test_strategy_parameters_are_checked(name, params, message):
     with pytest.raises(PlanError, match=message):
         check_strategy(name, params)
+
+
+@pytest.mark.parametrize(("strategy", "params", "message"), [
+    ("pct", {"depth": 100, "steps": 50}, r"depth=100 exceeds steps \+ 1 = 51"),
+    ("mix", {"steps": 10**9}, "steps=1000000000 exceeds the step bound 200000"),
+    ("dfs", {"preemption_bound": 10**9}, "exceeds the step bound 200000"),
+])
+def test_strategy_parameters_are_bounded_by_the_run(strategy, params, message):
+    spec = RunSpec("mmput_race", strategy=strategy, params={"vmas": 2},
+                   strategy_params=params, max_steps=200_000)
+    with pytest.raises(StrategyParamError, match=message):
+        resolve(spec)
+
+
+def test_the_pct_depth_is_bounded_by_the_calibrated_steps():
+    spec = RunSpec("mmput_race", strategy="pct", params={"vmas": 2})
+    steps = resolve(spec).strategy_params["steps"]
+    deepest = replace(spec, strategy_params={"depth": steps + 1})
+    assert resolve(deepest).strategy_params["depth"] == steps + 1
+    with pytest.raises(StrategyParamError, match=f"at most {steps + 1}"):
+        resolve(replace(spec, strategy_params={"depth": steps + 2}))
 
 
 def test_scenario_mutant_and_parameter_errors_come_from_the_registry():
