@@ -4,7 +4,8 @@ Commands: ``list``, ``stress``, ``replay``, ``report`` and ``oracle``.
 Exit status everywhere: 0 no violation, 1 violations found, 2 a usage or
 input error (one line on stderr saying what is wrong and how to fix it,
 never a traceback, nothing overwritten), 130 interrupted outside a
-campaign (a campaign interrupted by Ctrl-C stops cleanly and exits 0 or 1),
+campaign (a campaign interrupted by Ctrl-C or SIGTERM stops cleanly, stores
+what it ran and exits 0 or 1; a second one stops at once),
 141 when stdout was closed early (``| head``).
 Progress and notes go to stderr; with ``--json`` stdout holds exactly one
 JSON document.  This module and ``report/`` are the only ones that print.
@@ -18,12 +19,16 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import sys
+import threading
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Sequence
+    from collections.abc import Callable, Iterator, Sequence
+    from types import FrameType
 
     from rcu_harness.campaign.replay import Target
     from rcu_harness.campaign.session import RunResult
@@ -516,6 +521,25 @@ def _input_errors() -> tuple[type[BaseException], ...]:
             RunInProgressError, StrategyParamError, OSError)
 
 
+def _terminate(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt("SIGTERM")
+
+
+@contextmanager
+def _sigterm_as_ctrl_c() -> Iterator[None]:
+    """SIGTERM is Ctrl-C: a campaign stops, stores and summarises
+    (:class:`~rcu_harness.campaign.coordinator.Interrupt` catches both);
+    anything else stops with exit 130."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    old = signal.signal(signal.SIGTERM, _terminate)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, old)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit status."""
     args_list = list(sys.argv[1:] if argv is None else argv)
@@ -523,8 +547,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _oracle(args_list[1:])
     errors = _input_errors()
     try:
-        args = build_parser().parse_args(args_list)
-        code: int = args.func(args)
+        with _sigterm_as_ctrl_c():
+            args = build_parser().parse_args(args_list)
+            code: int = args.func(args)
         return code
     except BrokenPipeError:  # ``... | head``: the reader has all it wanted
         devnull = os.open(os.devnull, os.O_WRONLY)

@@ -14,3 +14,14 @@ class HarnessError(RuntimeError):
 
 class HarnessUsageError(HarnessError):
     """The program used the harness wrongly (blocking in setup, say)."""
+
+
+class ExecutionAbandoned(KeyboardInterrupt):
+    """A second Ctrl-C (or SIGTERM) during an execution: drop it at once.
+
+    Raised by the campaign's signal handler wherever the execution happens
+    to be, it escapes the execution like a Ctrl-C (never a finding);
+    ``partial`` carries what the interrupted block finished before.
+    """
+
+    partial: object = None

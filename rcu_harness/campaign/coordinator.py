@@ -20,7 +20,8 @@ kill loses at most the uncommitted tail, which ``--resume`` runs again.
 Stopping: the executions budget, the time budget (only stops handing out
 blocks; blocks in flight finish and are kept), the first finding (without
 ``keep_going``), dfs exhaustion, or Ctrl-C / SIGTERM (:class:`Interrupt`):
-the first stops like the time budget, a second one drops blocks in flight.
+the first stops like the time budget, a second one stops at once, dropping
+the executions in flight (resume runs them again).
 An executor that is lost (:class:`~rcu_harness.campaign.executor.ExecutorLost`:
 a cluster's scheduler went away) stops the run like a second Ctrl-C: what
 was absorbed is committed, blocks in flight are dropped, ``--resume`` runs
@@ -44,10 +45,11 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
-from rcu_harness.campaign.executor import ExecutorLost, WorkerError
+from rcu_harness.campaign.executor import ExecutorLost, InlineExecutor, WorkerError
 from rcu_harness.campaign.plan import blocks
 from rcu_harness.campaign.progress import Snapshot
 from rcu_harness.campaign.worker import WorkUnit, run_unit
+from rcu_harness.errors import ExecutionAbandoned
 from rcu_harness.known.catalogue import known_finding
 from rcu_harness.store.runstore import (
     Batch,
@@ -97,13 +99,36 @@ class CampaignError(RuntimeError):
 
 
 class Interrupt:
-    """Counts Ctrl-C and SIGTERM while installed (instead of raising)."""
+    """Counts Ctrl-C and SIGTERM while installed (instead of raising).
+
+    The first one stops the run like a time budget (blocks in flight
+    finish and are kept; an inline block stops after its current
+    execution).  A second one stops at once: inside an :meth:`abandonable`
+    region (an inline block running) the handler raises
+    :class:`~rcu_harness.errors.ExecutionAbandoned` wherever the
+    execution is, and worker processes are terminated; the executions in
+    flight are dropped and re-run on resume.
+    """
 
     def __init__(self) -> None:
         self.count = 0
+        self._abandonable = 0
 
     def _handle(self, signum: int, frame: FrameType | None) -> None:
         self.count += 1
+        if self.count > 1 and self._abandonable:
+            raise ExecutionAbandoned(f"interrupted ({signal.Signals(signum).name})")
+
+    @contextmanager
+    def abandonable(self) -> Iterator[None]:
+        """A region a second interrupt may abandon by raising into it."""
+        if self.count > 1:
+            raise ExecutionAbandoned("interrupted")
+        self._abandonable += 1
+        try:
+            yield
+        finally:
+            self._abandonable -= 1
 
     @contextmanager
     def installed(self) -> Iterator[Interrupt]:
@@ -181,6 +206,10 @@ class Campaign:
         self.started = time.monotonic()
         self.token = f"{store.run_dir}@{self.started}"
         """Names this session for the workers' memory of diagnosed signatures."""
+        self.inline = False
+        if isinstance(executor, InlineExecutor):
+            self.inline = True
+            executor.stop = lambda: interrupt.count > 0
 
     # -- absorbing results, in index order ----------------------------------
     def _new_finding(self, d: Diagnosed) -> None:
@@ -317,6 +346,19 @@ class Campaign:
             self.stop = StopReason.TIME
         return self.stop is not None
 
+    def _submit(self, block: Block) -> Future[UnitResult]:
+        if not self.inline:
+            return self.executor.submit(self._unit(block))
+        with self.interrupt.abandonable():
+            return self.executor.submit(self._unit(block))
+
+    def _abandon(self, exc: ExecutionAbandoned) -> None:
+        """A second interrupt inside an inline block: keep what it finished."""
+        self.stop = StopReason.INTERRUPTED
+        partial = exc.partial
+        if partial is not None:
+            self._absorb(partial)  # type: ignore[arg-type]
+
     def _fill(self, source: Iterator[Block],
               inflight: dict[int, Future[UnitResult]]) -> bool:
         """Submit blocks up to capacity; False once @source has run dry."""
@@ -325,9 +367,11 @@ class Campaign:
             if block is None:
                 return False
             try:
-                inflight[block.seq] = self.executor.submit(self._unit(block))
+                inflight[block.seq] = self._submit(block)
             except ExecutorLost as exc:
                 self._lose(exc)
+            except ExecutionAbandoned as exc:
+                self._abandon(exc)
         return True
 
     def _ended(self) -> bool:
@@ -345,7 +389,7 @@ class Campaign:
         more = True
         while True:
             more = more and self._fill(source, inflight)
-            if not inflight:
+            if not inflight or self.interrupt.count > 1:
                 break
             wait(list(inflight.values()), timeout=0.25, return_when=FIRST_COMPLETED)
             for seq in sorted(s for s, f in inflight.items() if f.done()):
@@ -361,6 +405,11 @@ class Campaign:
             if self.pending.due():
                 self.flush()
             self.progress.update(self.snapshot())
+        if self.interrupt.count > 1:
+            self.stop = StopReason.INTERRUPTED
+            abandon = getattr(self.executor, "abandon", None)
+            if abandon is not None:
+                abandon()
         for future in inflight.values():
             future.cancel()
         self.flush()

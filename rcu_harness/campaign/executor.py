@@ -15,7 +15,8 @@ names the worker) and :class:`ExecutorLost` (the executor itself is gone,
 say a cluster's scheduler: the coordinator stops as on Ctrl-C).
 
 * :class:`InlineExecutor` (``--jobs 1``) runs a unit in the calling process
-  when it is submitted: no start-up cost, no pickling.
+  when it is submitted: no start-up cost, no pickling.  Its ``stop``
+  predicate ends a unit between executions (the first Ctrl-C).
 * :class:`ProcessExecutor` (``--jobs N``) is a
   :class:`~concurrent.futures.ProcessPoolExecutor` over the ``forkserver``
   start method (``spawn`` where there is none): workers never inherit the
@@ -26,7 +27,8 @@ say a cluster's scheduler: the coordinator stops as on Ctrl-C).
   alone decides how to stop (an interrupt inside a simulated thread would
   otherwise be reported as a finding).  A worker whose coordinator died
   (SIGKILL) exits within a second or two: a watchdog thread checks that the
-  coordinator's process still exists and is not a zombie.
+  coordinator's process still exists and is not a zombie.  The optional
+  ``abandon()`` (a second Ctrl-C) terminates the workers at once.
 """
 
 from __future__ import annotations
@@ -43,6 +45,8 @@ from typing import TYPE_CHECKING, Protocol
 from rcu_harness.campaign.worker import run_unit
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from rcu_harness.campaign.worker import UnitResult, WorkUnit
 
 PRELOAD = ["rcu_harness.campaign.worker", "rcu_harness.scenarios"]
@@ -61,10 +65,12 @@ class ExecutorLost(RuntimeError):
     """The executor can run no more units (a cluster's scheduler is gone)."""
 
 
-def timed(unit: WorkUnit, worker: str) -> UnitResult:
-    """Run @unit, labelling the result with @worker and its busy seconds."""
+def timed(unit: WorkUnit, worker: str,
+          stop: Callable[[], bool] | None = None) -> UnitResult:
+    """Run @unit, labelling the result with @worker and its busy seconds
+    (@stop: see :func:`~rcu_harness.campaign.worker.run_unit`)."""
     began = time.perf_counter()
-    result = run_unit(unit)
+    result = run_unit(unit, stop)
     return replace(result, worker=worker, seconds=time.perf_counter() - began)
 
 
@@ -104,11 +110,16 @@ class InlineExecutor:
     workers = 1
     inflight = 1
 
+    def __init__(self) -> None:
+        self.stop: Callable[[], bool] | None = None
+        """Set by the campaign: asked between executions, True ends a unit
+        early (the first Ctrl-C)."""
+
     def submit(self, unit: WorkUnit) -> Future[UnitResult]:
         """Run @unit now; the future is already done."""
         future: Future[UnitResult] = Future()
         try:
-            future.set_result(_run_here(unit))
+            future.set_result(timed(unit, _pid_label(), self.stop))
         except Exception as exc:  # delivered like a remote failure
             future.set_exception(exc)
         return future
@@ -175,8 +186,18 @@ class ProcessExecutor:
         """Queue @unit for the next free worker."""
         return self._pool.submit(_run_here, unit)
 
+    def abandon(self) -> None:
+        """Terminate the workers now (a second Ctrl-C): running units are
+        dropped, :meth:`shutdown` then returns at once."""
+        # ProcessPoolExecutor has no public way to stop running work; its
+        # worker processes are in ``_processes`` (pid -> Process)
+        processes = getattr(self._pool, "_processes", None) or {}
+        for process in list(processes.values()):
+            if process.is_alive():
+                process.terminate()
+
     def shutdown(self, *, cancel: bool) -> None:
-        """Stop the pool (running units finish; they are short)."""
+        """Stop the pool (running units finish unless :meth:`abandon` ran)."""
         self._pool.shutdown(wait=True, cancel_futures=cancel)
 
 

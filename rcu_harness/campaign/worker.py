@@ -25,6 +25,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from rcu_harness.errors import ExecutionAbandoned
 from rcu_harness.known.catalogue import known_finding
 from rcu_harness.runner.block import resume as resume_after
 from rcu_harness.runner.block import run_block
@@ -33,8 +34,10 @@ from rcu_harness.sched.registry import make_strategy
 from rcu_harness.sched.schedule import Schedule
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from rcu_harness.campaign.plan import RunPlan
-    from rcu_harness.runner.block import Diagnosed, ExecutionResult
+    from rcu_harness.runner.block import BlockResult, Diagnosed, ExecutionResult
     from rcu_harness.runtime.finding import Violation
 
 
@@ -91,22 +94,37 @@ def _known(v: Violation) -> bool:
     return known_finding(str(v.kind), v.message) is not None
 
 
-def run_unit(unit: WorkUnit) -> UnitResult:
-    """Run the block @unit; see the module docstring."""
+def run_unit(unit: WorkUnit, stop: Callable[[], bool] | None = None) -> UnitResult:
+    """Run the block @unit; see the module docstring.
+
+    @stop (inline runs only) is asked before each execution after the
+    first: True ends the block early, with what it ran.  A Ctrl-C that
+    abandons an execution (:class:`ExecutionAbandoned`) leaves with the
+    executions finished before it as its ``partial`` result.
+    """
     plan = unit.plan
     cfg = plan.config()
     setup = program(cfg)
-    with applied(cfg.mutant, cfg.fixes):
-        strategy = make_strategy(plan.strategy, plan.seed, **plan.strategy_params)
-        if unit.after is not None:
-            resume_after(setup, strategy, Schedule.decode(unit.after),
-                         unit.start - 1, max_steps=plan.max_steps)
-        block = run_block(setup, strategy, unit.start, unit.stop,
-                          command=lambda i, _s: plan.replay_command(i),
-                          seen=_seen(unit), max_steps=plan.max_steps,
-                          keep_going=plan.keep_going, samples=True,
-                          goes_on=_known)
+    try:
+        with applied(cfg.mutant, cfg.fixes):
+            strategy = make_strategy(plan.strategy, plan.seed,
+                                     **plan.strategy_params)
+            if unit.after is not None:
+                resume_after(setup, strategy, Schedule.decode(unit.after),
+                             unit.start - 1, max_steps=plan.max_steps)
+            block = run_block(setup, strategy, unit.start, unit.stop,
+                              command=lambda i, _s: plan.replay_command(i),
+                              seen=_seen(unit), max_steps=plan.max_steps,
+                              keep_going=plan.keep_going, samples=True,
+                              goes_on=_known, halt=stop)
+    except ExecutionAbandoned as exc:
+        exc.partial = _unit_result(unit, exc.partial)  # type: ignore[arg-type]
+        raise
+    return _unit_result(unit, block)
+
+
+def _unit_result(unit: WorkUnit, block: BlockResult) -> UnitResult:
     last = block.last_schedule
     return UnitResult(unit.start, block.executions, block.findings, block.exhausted,
-                      last.encode() if plan.sequential and last is not None
+                      last.encode() if unit.plan.sequential and last is not None
                       else None)

@@ -29,6 +29,7 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from rcu_harness.errors import ExecutionAbandoned
 from rcu_harness.runner.findings import diagnose, finalize
 from rcu_harness.runner.run import DEFAULT_MAX_STEPS, run_execution
 from rcu_harness.runtime.finding import Finding, signature
@@ -146,42 +147,53 @@ def run_block(program: Callable[[Harness], None], strategy: Strategy,
               checkers: Sequence[Callable[[], Observer]] | None = None,
               keep_going: bool = False, samples: bool = False,
               deadline: float | None = None,
-              goes_on: Callable[[Violation], bool] | None = None) -> BlockResult:
+              goes_on: Callable[[Violation], bool] | None = None,
+              halt: Callable[[], bool] | None = None) -> BlockResult:
     """Run executions @start .. @stop - 1 of @program; see the module docstring.
 
     @command gives the replay command of an execution (index, schedule);
     @seen is updated with the signatures diagnosed here; a violation
     @goes_on accepts (a catalogued kernel bug, for campaigns) is counted but
-    does not end the block.
+    does not end the block.  @halt is asked between executions (after the
+    first): True ends the block there (a campaign's first Ctrl-C).  A
+    Ctrl-C that abandons an execution
+    (:class:`~rcu_harness.errors.ExecutionAbandoned`) leaves with the
+    executions finished before it as its ``partial`` result.
     """
     results: list[ExecutionResult] = []
     found: list[Diagnosed] = []
     exhausted = timed_out = False
     last: Execution | None = None
-    for i in range(start, stop):
-        if deadline is not None and time.monotonic() >= deadline:
-            timed_out = True
-            break
-        if not strategy.new_execution(i):
-            exhausted = True
-            break
-        began = time.perf_counter_ns()
-        ex = last = run_execution(program, strategy, i, max_steps=max_steps,
-                                  checkers=checkers, record=0)
-        wall = time.perf_counter_ns() - began
-        v = ex.violation
-        sig = None if v is None else signature(str(v.kind), v.key)
-        results.append(ExecutionResult(i, strategy.execution_seed, ex.step, wall,
-                                       sig, dict(ex.counters),
-                                       collect(ex) if samples else {}))
-        if sig is None:
-            continue
-        if sig not in seen:
-            seen.add(sig)
-            found.append(_diagnosed(program, ex, max_steps=max_steps,
-                                    checkers=checkers, command=command))
-        assert v is not None
-        if not keep_going and not (goes_on is not None and goes_on(v)):
-            break
+    try:
+        for i in range(start, stop):
+            if deadline is not None and time.monotonic() >= deadline:
+                timed_out = True
+                break
+            if results and halt is not None and halt():
+                break
+            if not strategy.new_execution(i):
+                exhausted = True
+                break
+            began = time.perf_counter_ns()
+            ex = run_execution(program, strategy, i, max_steps=max_steps,
+                               checkers=checkers, record=0)
+            wall = time.perf_counter_ns() - began
+            v = ex.violation
+            sig = None if v is None else signature(str(v.kind), v.key)
+            if sig is not None and sig not in seen:
+                found.append(_diagnosed(program, ex, max_steps=max_steps,
+                                        checkers=checkers, command=command))
+                seen.add(sig)
+            results.append(ExecutionResult(i, strategy.execution_seed, ex.step,
+                                           wall, sig, dict(ex.counters),
+                                           collect(ex) if samples else {}))
+            last = ex
+            if v is not None and not keep_going and not (
+                    goes_on is not None and goes_on(v)):
+                break
+    except ExecutionAbandoned as exc:
+        exc.partial = BlockResult(tuple(results), tuple(found), False, False,
+                                  last.schedule() if last is not None else None)
+        raise
     return BlockResult(tuple(results), tuple(found), exhausted, timed_out,
                        last.schedule() if last is not None else None)

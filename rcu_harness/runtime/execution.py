@@ -29,7 +29,9 @@ part of the schedule: a replay with the same step bound reaches the same
 bound and continues the same way.  No runnable thread while some unfinished
 thread is blocked is a deadlock (``rcu_gp`` idling with nothing to do does
 not count).  A Python exception escaping a thread function is a finding,
-never a crash of the harness.
+never a crash of the harness; a ``KeyboardInterrupt`` (Ctrl-C, or a campaign
+abandoning the execution) is not a finding: it ends the execution and is
+re-raised from :meth:`Execution.run`.
 
 On the first violation the execution aborts: ``main`` throws
 ``GreenletExit`` into every unfinished thread, with scheduling disabled so
@@ -290,6 +292,14 @@ class Execution:
             if not self.aborting and self.error is None:
                 self.error = exc
                 self.main.switch()
+            return
+        except KeyboardInterrupt as exc:
+            # Ctrl-C while this thread ran: it ends the execution and escapes
+            # it (never a finding), even while the execution is torn down
+            if self.error is None:
+                self.error = exc
+                if not self.aborting:
+                    self.main.switch()
             return
         except BaseException as exc:  # a finding, never a harness crash
             if not self.aborting:
