@@ -35,7 +35,8 @@ if a module imports from a layer above its own, except for type hints
 under ``TYPE_CHECKING``, or from another unit of its own layer):
 
 * ``maple``: the model of lib/maple_tree.c; imports nothing of the harness;
-* leaves: ``errors``, ``version``, ``trace`` (events, trace files),
+* leaves: ``errors``, ``version``, ``invocation`` (how printed commands
+  name the running harness), ``trace`` (events, trace files),
   ``store`` (run directories), ``patches`` (model functions swapped for a
   run); then ``known`` (the catalogue of known kernel bugs and the model
   side of their candidate fixes);
@@ -67,8 +68,8 @@ from rcu_harness.version import __version__ as __version__
 
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("maple",),
-    ("rcu_harness.errors", "rcu_harness.version", "rcu_harness.trace",
-     "rcu_harness.store", "rcu_harness.patches"),
+    ("rcu_harness.errors", "rcu_harness.version", "rcu_harness.invocation",
+     "rcu_harness.trace", "rcu_harness.store", "rcu_harness.patches"),
     ("rcu_harness.known",),
     ("rcu_harness.sched",),
     ("rcu_harness.runtime",),

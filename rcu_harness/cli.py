@@ -416,11 +416,13 @@ def _event_lines(r: ReplayResult) -> list[str]:
 
 
 def _show(r: ReplayResult, target: Target, *, events: bool) -> None:
+    from rcu_harness.invocation import runnable
+
     if events:
         print("\n".join(_event_lines(r)))
         print()
     if r.finding is not None:
-        print(r.finding.report)
+        print(runnable(r.finding.report))
     else:
         print(f"No violation: execution {target.execution} of "
               f"{target.cfg.scenario} ran {r.steps} steps to the end.")
@@ -440,6 +442,7 @@ def _show(r: ReplayResult, target: Target, *, events: bool) -> None:
 
 def _minimize(target: Target, r: ReplayResult, args: argparse.Namespace) -> int:
     from rcu_harness.campaign.replay import default_output, minimize, write_minimized
+    from rcu_harness.invocation import runnable
 
     if r.finding is None:
         print("Nothing to minimize: the execution does not fail.")
@@ -455,7 +458,8 @@ def _minimize(target: Target, r: ReplayResult, args: argparse.Namespace) -> int:
           f"decisions, in {result.runs} executions"
           f"{' (budget spent)' if result.budget_spent else ''}.")
     print(f"Wrote {path}; replaying it:\n")
-    print(again.finding.report if again.finding is not None else "(no finding)")
+    print(runnable(again.finding.report) if again.finding is not None
+          else "(no finding)")
     same = again.finding is not None and again.finding.signature == result.signature
     print(f"\nSame failure: {'yes' if same else 'NO'} (signature {result.signature}); "
           f"{again.preemptions} preemptions.")

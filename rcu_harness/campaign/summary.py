@@ -4,14 +4,18 @@ A summary is built from the run directory, never from the coordinator's
 memory, so it shows exactly what was committed.  :meth:`RunSummary.to_json`
 is the object ``stress --json`` prints for one run; :func:`combine` is the
 object for a job of several runs (sums at top level, one object per run in
-``runs``); :func:`render` is the text form.
+``runs``); :func:`render` is the text form.  Commands in both name the
+interpreter or console script running now
+(:func:`~rcu_harness.invocation.runnable`).
 """
 
 from __future__ import annotations
 
+import shlex
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from rcu_harness.invocation import command, runnable
 from rcu_harness.known.catalogue import CATALOGUE, known_finding
 
 KERNEL_META = "kernel_confirmation"
@@ -49,8 +53,8 @@ class FindingSummary:
         return {"signature": self.signature, "kind": self.kind,
                 "message": self.message, "count": self.count,
                 "first_execution": self.first_execution, "trace": self.trace,
-                "replay": self.replay,
-                "replay_trace": f"rcu-harness replay {self.trace}",
+                "replay": runnable(self.replay),
+                "replay_trace": command("replay", shlex.quote(self.trace)),
                 "known": self.known or None, "kernel": self.kernel[0],
                 "kernel_why": self.kernel[1] or None}
 
@@ -167,6 +171,9 @@ def render(s: RunSummary) -> str:
              f"{s.wall_seconds:.1f} s ({_rate(s)}); stopped: {s.stopped}",
              *_worker_line(s)]
     lines += [f"  note: {n}" for n in s.notes]
+    if s.status == "interrupted":
+        lines.append("  interrupted; continue with: "
+                     + command("stress", "--resume", shlex.quote(s.run_dir)))
     if s.counters:
         lines.append("  benign: " + ", ".join(f"{k} {v}" for k, v in
                                               sorted(s.counters.items())))
@@ -183,11 +190,12 @@ def render(s: RunSummary) -> str:
                   f"    seen in {f.count} execution{'s' if f.count != 1 else ''}, "
                   f"first in execution {f.first_execution}",
                   f"    trace:  {f.trace}",
-                  f"    replay: {f.replay}",
-                  f"            rcu-harness replay {f.trace}"]
+                  f"    replay: {runnable(f.replay)}",
+                  f"            {command('replay', shlex.quote(f.trace))}"]
         verdict, why = f.kernel
         lines.append(f"    kernel: {verdict} ({why})" if why else
-                     f"    kernel: {verdict} (rcu-harness oracle confirm {f.trace})")
+                     f"    kernel: {verdict} "
+                     f"({command('oracle', 'confirm', shlex.quote(f.trace))})")
         if f.known:
             entry = next(e for e in CATALOGUE if e.id == f.known)
             lines += ["    " + line for line in entry.describe().splitlines()]

@@ -48,6 +48,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from rcu_harness.invocation import runnable
 from rcu_harness.report.stats import (
     Histogram,
     Summary,
@@ -410,7 +411,7 @@ def _coverage(samples: Mapping[str, np.ndarray]) -> tuple[CoverPair, ...]:
 
 def _finding(run_dir: Path, row: FindingRow) -> FindingView:
     base = FindingView(row.signature, row.kind, row.message, row.count,
-                       row.first_execution, row.replay, row.trace)
+                       row.first_execution, runnable(row.replay), row.trace)
     try:
         trace = load_trace(run_dir / row.trace, check_fingerprint=False)
     except TraceError as e:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -31,3 +32,10 @@ def stress_json(capsys, tmp_path, *argv):
     code, out, _ = cli(capsys, "stress", *argv, "--out", tmp_path / "runs",
                        "--json", "--quiet", "--no-report")
     return code, json.loads(out)
+
+
+def command_args(line):
+    """The arguments of a printed ``<harness> replay ...`` command line (what
+    follows the interpreter or console script that names the harness)."""
+    words = shlex.split(line)
+    return words[words.index("replay"):]

@@ -2,6 +2,7 @@
 ``python -m rcu_harness`` and ``rcu_harness.cli.main``."""
 
 import json
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -98,3 +99,44 @@ def test_cwd_does_not_matter_for_the_default_job(tmp_path):
     assert done.returncode == 0, done.stderr
     assert len(json.loads(done.stdout)["runs"]) == 4
     assert tmp_path != ROOT
+
+
+UAF = ("stress", "--scenario", "rcu_transitions", "--mutant",
+       "free-without-grace-period", "--strategy", "random", "--executions", "30",
+       "--json", "--quiet", "--no-report")
+
+
+@pytest.mark.skipif(not SCRIPT.exists(), reason="console script not installed "
+                    "(pip install -e .)")
+@pytest.mark.parametrize("entry", ["script", "module"])
+def test_printed_commands_work_in_a_shell_without_the_virtualenv(tmp_path, entry):
+    """A quick-start user whose venv is not activated can paste what is printed."""
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
+    head = [str(SCRIPT)] if entry == "script" else [sys.executable, "-m",
+                                                    "rcu_harness"]
+    done = subprocess.run([*head, *UAF, "--out", str(tmp_path)], capture_output=True,
+                          text=True, timeout=300, check=False, env=env, cwd=ROOT)
+    assert done.returncode == 1, done.stderr
+    finding = json.loads(done.stdout)["findings"][0]
+    expected = " ".join(shlex.quote(word) for word in head)
+    for line in (finding["replay"], finding["replay_trace"]):
+        assert line.startswith(expected + " replay "), line
+        again = subprocess.run(line, shell=True, capture_output=True, text=True,
+                               timeout=300, check=False, env=env, cwd=tmp_path)
+        assert again.returncode == 1, again.stderr
+        assert f"Execution {finding['first_execution']}," in again.stdout
+
+
+def test_the_printed_prefix_is_short_only_when_the_path_finds_the_same_file(
+        tmp_path, monkeypatch):
+    from rcu_harness import invocation
+
+    monkeypatch.setattr(sys, "argv", [str(SCRIPT)])
+    monkeypatch.setenv("PATH", str(SCRIPT.parent))
+    assert invocation.prefix() == "rcu-harness"
+    monkeypatch.setenv("PATH", str(tmp_path))
+    assert invocation.prefix() == str(SCRIPT)
+    monkeypatch.setattr(sys, "argv", ["/somewhere/pytest"])
+    assert invocation.prefix() == f"{sys.executable} -m rcu_harness"
+    assert invocation.runnable("see: python -m rcu_harness replay x.json") == (
+        f"see: {sys.executable} -m rcu_harness replay x.json")

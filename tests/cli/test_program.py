@@ -3,14 +3,14 @@ a scenario: parameters with --set, the run store, reports, replay by seed,
 --jobs and --resume."""
 
 import json
-import shlex
 import subprocess
 import sys
 
 import pytest
 
+from rcu_harness.invocation import prefix
 from rcu_harness.store.runstore import RunStore
-from tests.cli.helpers import ROOT, cli, run, stress_json
+from tests.cli.helpers import ROOT, cli, command_args, run, stress_json
 from tests.cli.test_signals import _check_consistent, _wait_for_commits
 
 PROGRAM = "tests.programs.sessions:program"
@@ -28,8 +28,8 @@ def test_a_program_runs_like_a_scenario_and_its_replay_command_works(capsys,
     assert finding["kind"] == "use-after-free"
     assert finding["count"] > 1
     command = finding["replay"]
-    assert command.startswith(f"python -m rcu_harness replay --program {PROGRAM} ")
-    again = run(*shlex.split(command)[3:])
+    assert command.startswith(f"{prefix()} replay --program {PROGRAM} ")
+    again = run(*command_args(command))
     assert again.returncode == 1, again.stderr
     assert f"{finding['kind']}" in again.stdout
     assert "BUG: KASAN: slab-use-after-free in reader" in again.stdout

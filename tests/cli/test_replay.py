@@ -6,7 +6,7 @@ import re
 import pytest
 
 from rcu_harness.trace.tracefile import load_trace
-from tests.cli.helpers import cli, stress_json
+from tests.cli.helpers import cli, command_args, stress_json
 
 SEED_ARGS = ("--scenario", "rcu_transitions", "--mutant", "free-without-grace-period",
              "--strategy", "random", "--seed", "0")
@@ -113,7 +113,7 @@ def test_stress_and_replay_agree_on_strategy_parameters(capsys, tmp_path):
                          "--strategy-param", "depth=2", "--executions", "60")
     f = out["findings"][0]
     assert "--strategy-param depth=2" in f["replay"]
-    code, text, _ = cli(capsys, *f["replay"].split()[3:])
+    code, text, _ = cli(capsys, *command_args(f["replay"]))
     assert code == 1
     _, by_trace, _ = cli(capsys, "replay", f["trace"])
     assert _digest(text) == _digest(by_trace)

@@ -1,12 +1,12 @@
 """``rcu-harness stress``: runs, run directories, findings, summaries, jobs."""
 
 import json
-import shlex
 
 import pytest
 
+from rcu_harness.invocation import prefix
 from rcu_harness.trace.tracefile import load_trace
-from tests.cli.helpers import cli, stress_json
+from tests.cli.helpers import cli, command_args, stress_json
 
 UAF = ("--scenario", "rcu_transitions", "--mutant", "free-without-grace-period",
        "--strategy", "random")
@@ -38,9 +38,9 @@ def test_findings_exit_1_each_with_its_trace_file_and_replay_command(capsys,
         trace = load_trace(f["trace"], check_fingerprint=False)
         assert trace.finding.signature == f["signature"]
         assert trace.execution == f["first_execution"]
-        assert f["replay"].startswith("python -m rcu_harness replay --scenario")
+        assert f["replay"].startswith(f"{prefix()} replay --scenario")
     first = out["findings"][0]
-    code, text, _ = cli(capsys, *shlex.split(first["replay"])[3:])
+    code, text, _ = cli(capsys, *command_args(first["replay"]))
     assert code == 1
     assert f"Execution {first['first_execution']}," in text
 
@@ -60,8 +60,8 @@ def test_the_text_summary_shows_each_finding_with_its_replay_commands(capsys,
     assert code == 1
     assert out.startswith(f"run {tmp_path}/")
     assert "use-after-free" in out
-    assert "replay: python -m rcu_harness replay --scenario rcu_transitions" in out
-    assert "rcu-harness replay " in out
+    assert f"replay: {prefix()} replay --scenario rcu_transitions" in out
+    assert f"{prefix()} replay {tmp_path}/" in out
     assert "Traceback" not in err
 
 
