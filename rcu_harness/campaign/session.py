@@ -20,10 +20,17 @@ The executor of a session (``executor_for(plan, jobs)``; ``jobs`` None:
 the executor's default) is made before the run directory is created or
 its status touched, so an executor that refuses the run (a cluster worker
 that cannot load the scenario) leaves nothing behind.
+
+A run directory that cannot be written (a full disk) ends the session with
+one line (:class:`RunDirError`) naming the directory: at creation nothing
+is left behind; mid-run, every execution committed so far is kept and the
+line gives the ``--resume`` command that goes on from there.
 """
 
 from __future__ import annotations
 
+import shlex
+import sqlite3
 import sys
 import tempfile
 import time
@@ -42,8 +49,9 @@ from rcu_harness.campaign.coordinator import (
 from rcu_harness.campaign.executor import ClusterError, InlineExecutor, make_executor
 from rcu_harness.campaign.plan import Budget, RunPlan
 from rcu_harness.campaign.summary import RunSummary, summarize
+from rcu_harness.invocation import command
 from rcu_harness.scenarios.programs import file_stem
-from rcu_harness.store.runstore import Batch, RunStore, StoreError
+from rcu_harness.store.runstore import Batch, RunStore, StoreError, StoreWriteError
 from rcu_harness.trace.fingerprint import model_fingerprint
 from rcu_harness.version import __version__
 
@@ -103,6 +111,9 @@ def _new_store(out: Path, plan: RunPlan, meta: dict[str, object]) -> RunStore:
             return RunStore.create(run_dir, meta)
         except FileExistsError:
             continue
+        except StoreWriteError as exc:
+            raise RunDirError(f"{exc}; nothing was run: free space under {out} "
+                              "and run the command again") from None
     raise RunDirError(f"too many runs named {stem} in {out}")
 
 
@@ -185,11 +196,25 @@ def _drive(store: RunStore, plan: RunPlan, budget: Budget, *, session: _Session,
                         progress=progress, interrupt=interrupt,
                         label=label_of(plan), prior=prior)
     try:
-        outcome = campaign.run()
-    except CampaignError:
-        store.commit(Batch(meta={"status": "failed"}))
-        raise
-    return _finish(store, campaign, outcome, session.notes)
+        try:
+            outcome = campaign.run()
+        except CampaignError:
+            store.commit(Batch(meta={"status": "failed"}))
+            raise
+        return _finish(store, campaign, outcome, session.notes)
+    except StoreWriteError as exc:
+        raise RunDirError(_unwritable(store, exc)) from None
+
+
+def _unwritable(store: RunStore, exc: StoreWriteError) -> str:
+    """The one line for a run that cannot be written any more: what is
+    stored is safe, and how to go on."""
+    try:
+        stored = f"{len(store.done())} executions are stored"
+    except sqlite3.Error:
+        stored = "what was committed is stored"
+    resume = command("stress", "--resume", shlex.quote(str(store.run_dir)))
+    return f"{exc}; {stored}; free space, then continue with: {resume}"
 
 
 def start_run(plan: RunPlan, budget: Budget, *, out: Path, jobs: int | None,

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sqlite3
 import zipfile
 import zlib
@@ -71,6 +72,29 @@ _CORRUPT = (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error)
 
 class StoreError(ValueError):
     """A directory is not a run, or its store is of another format."""
+
+
+class StoreWriteError(StoreError):
+    """The run directory cannot be written (a full disk, an I/O error)."""
+
+
+def _why(exc: BaseException, where: Path | None = None) -> str:
+    """What went wrong, in a few words (``No space left on device``).
+
+    SQLite says ``disk I/O error`` when it cannot map its shared-memory
+    file on a full disk: @where's file system is asked whether it is full.
+    """
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    if where is not None and isinstance(exc, sqlite3.Error):
+        try:
+            full = os.statvfs(where).f_bavail == 0
+        except OSError:
+            full = False
+        if full:
+            return f"No space left on device: {text}"
+    return text
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,9 +200,30 @@ class RunStore:
     @classmethod
     def create(cls, run_dir: Path, meta: Mapping[str, Any]) -> RunStore:
         """Create a new run directory with @meta (values are JSON-encoded),
-        owned by this process until :meth:`close`."""
-        run_dir.mkdir(parents=True, exist_ok=False)
+        owned by this process until :meth:`close`.
+
+        FileExistsError if @run_dir exists; StoreWriteError if it cannot be
+        made (a full disk): nothing of it is left behind.
+        """
+        try:
+            run_dir.mkdir(parents=True, exist_ok=False)
+        except FileExistsError:
+            raise
+        except OSError as exc:
+            raise StoreWriteError(f"cannot create run directory {run_dir} "
+                                  f"({_why(exc)})") from None
+        try:
+            return cls._fill(run_dir, meta)
+        except (sqlite3.Error, OSError) as exc:
+            why = _why(exc, run_dir)
+            shutil.rmtree(run_dir, ignore_errors=True)
+            raise StoreWriteError(f"cannot create run directory {run_dir} "
+                                  f"({why})") from None
+
+    @classmethod
+    def _fill(cls, run_dir: Path, meta: Mapping[str, Any]) -> RunStore:
         lock = RunLock.acquire(run_dir)
+        con = None
         try:
             (run_dir / "findings").mkdir()
             (run_dir / "samples").mkdir()
@@ -191,6 +236,8 @@ class RunStore:
             with store._transaction():
                 con.executemany("INSERT INTO meta VALUES (?, ?)", rows)
         except BaseException:
+            if con is not None:
+                con.close()
             lock.release()
             raise
         return store
@@ -236,9 +283,15 @@ class RunStore:
         try:
             yield
         except BaseException:
-            self.con.execute("ROLLBACK")
+            if self.con.in_transaction:
+                self.con.execute("ROLLBACK")
             raise
-        self.con.execute("COMMIT")
+        try:
+            self.con.execute("COMMIT")
+        except sqlite3.Error:
+            if self.con.in_transaction:  # SQLITE_FULL can leave it open
+                self.con.execute("ROLLBACK")
+            raise
 
     # -- writing ----------------------------------------------------------------
     def add_executions(self, rows: Iterable[ExecutionRow]) -> None:
@@ -309,7 +362,16 @@ class RunStore:
 
         Files first (trace files of new findings, the sample chunk), each
         renamed into place; then the rows, all in one transaction.
+        StoreWriteError (a full disk, say) leaves nothing of the batch
+        committed.
         """
+        try:
+            return self._commit(batch)
+        except (sqlite3.Error, OSError) as exc:
+            raise StoreWriteError(f"cannot write {self.run_dir} "
+                                  f"({_why(exc, self.run_dir)})") from None
+
+    def _commit(self, batch: Batch) -> list[str]:
         new = [row.signature for row, _ in batch.findings
                if not self._known(row.signature)]
         for row, trace_json in batch.findings:
