@@ -101,10 +101,42 @@ class RunPlan:
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> RunPlan:
-        """The inverse of :meth:`to_json`."""
+        """The inverse of :meth:`to_json` (PlanError if @data is not one)."""
+        _typed_fields(data, "run plan", _PLAN_FIELDS)
+        if data["max_steps"] < 1:
+            raise PlanError("the stored run plan has a bad 'max_steps' "
+                            f"({data['max_steps']})")
         return cls(data["scenario"], dict(data["params"]), data["mutant"],
                    data["strategy"], dict(data["strategy_params"]), data["seed"],
                    data["max_steps"], data["keep_going"])
+
+
+_PLAN_FIELDS: dict[str, tuple[type, ...]] = {
+    "scenario": (str,), "params": (dict,), "mutant": (str, type(None)),
+    "strategy": (str,), "strategy_params": (dict,), "seed": (int,),
+    "max_steps": (int,), "keep_going": (bool,)}
+_BUDGET_FIELDS: dict[str, tuple[type, ...]] = {"executions": (int,),
+                                                "seconds": (int,)}
+
+
+def _typed_fields(data: object, what: str, fields: Mapping[str, tuple[type, ...]]
+                  ) -> None:
+    """PlanError unless @data has exactly @fields, each of its types (an
+    integer is never a bool, nor negative)."""
+    if not isinstance(data, dict):
+        raise PlanError(f"the stored {what} is not an object")
+    for name, types in fields.items():
+        if name not in data:
+            raise PlanError(f"the stored {what} has no {name!r}")
+        value = data[name]
+        if isinstance(value, bool):
+            wrong = bool not in types
+        elif isinstance(value, int):
+            wrong = int not in types or value < 0
+        else:
+            wrong = not isinstance(value, types)
+        if wrong:
+            raise PlanError(f"the stored {what} has a bad {name!r} ({value!r:.40})")
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +150,12 @@ class Budget:
     def to_json(self) -> dict[str, int]:
         """A JSON-able dict."""
         return {"executions": self.executions, "seconds": self.seconds}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Budget:
+        """The inverse of :meth:`to_json` (PlanError if @data is not one)."""
+        _typed_fields(data, "budget", _BUDGET_FIELDS)
+        return cls(data["executions"], data["seconds"])
 
 
 @dataclass(frozen=True, slots=True)

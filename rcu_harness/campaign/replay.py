@@ -33,10 +33,12 @@ from rcu_harness.scenarios.catalog import (
 )
 from rcu_harness.scenarios.programs import file_stem
 from rcu_harness.scenarios.run import replay_command
+from rcu_harness.sched.registry import STRATEGIES
 from rcu_harness.sched.schedule import Schedule, ScheduleDecodeError
 from rcu_harness.trace.tracefile import (
     TraceError,
     TraceFile,
+    invalid,
     load_trace,
     trace_for,
     write_trace,
@@ -75,6 +77,9 @@ def _module(scenario: str) -> str:
 def from_trace(path: Path) -> Target:
     """The execution a trace file records (TraceError if it cannot be used)."""
     first = load_trace(path, check_fingerprint=False)
+    if first.strategy not in STRATEGIES:
+        raise invalid(path, first.format, f"unknown strategy {first.strategy!r} "
+                      f"(known: {', '.join(sorted(STRATEGIES))})")
     trace = load_trace(path, scenario_module=_module(first.scenario))
     try:
         schedule = Schedule.decode(trace.schedule)

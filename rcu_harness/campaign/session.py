@@ -47,10 +47,11 @@ from rcu_harness.campaign.coordinator import (
     StopReason,
 )
 from rcu_harness.campaign.executor import ClusterError, InlineExecutor, make_executor
-from rcu_harness.campaign.plan import Budget, RunPlan
+from rcu_harness.campaign.plan import Budget, PlanError, RunPlan, check_strategy
 from rcu_harness.campaign.summary import RunSummary, summarize
 from rcu_harness.invocation import command
 from rcu_harness.scenarios.programs import file_stem
+from rcu_harness.sched.registry import StrategyParamError, check_bounds
 from rcu_harness.store.runstore import Batch, RunStore, StoreError, StoreWriteError
 from rcu_harness.trace.fingerprint import model_fingerprint
 from rcu_harness.version import __version__
@@ -261,6 +262,22 @@ def _check_model(store: RunStore, plan: RunPlan) -> None:
                           "(maple/ or the scenario changed); start a new run")
 
 
+_PROGRESS: dict[str, tuple[type, ...]] = {
+    "wall_seconds": (int, float), "last_schedule": (str,), "status": (str,),
+    "stopped": (str,)}
+
+
+def _check_progress(meta: dict[str, object]) -> None:
+    """PlanError unless the session progress in @meta has its types."""
+    for key, types in _PROGRESS.items():
+        value = meta.get(key)
+        if key in meta and (isinstance(value, bool) or not isinstance(value, types)):
+            raise PlanError(f"the stored {key!r} is {value!r:.40}")
+    seconds = meta.get("wall_seconds", 0)
+    if isinstance(seconds, int | float) and seconds < 0:
+        raise PlanError(f"the stored 'wall_seconds' is {seconds}")
+
+
 def resume_run(run_dir: Path, *, jobs: int | None, executions: int | None,
                seconds: int | None, progress: Progress, interrupt: Interrupt,
                executor_for: ExecutorFor = local_executor) -> RunResult:
@@ -270,7 +287,15 @@ def resume_run(run_dir: Path, *, jobs: int | None, executions: int | None,
         meta = store.meta()
         if "plan" not in meta or "budget" not in meta:
             raise StoreError(f"{run_dir} is not a stress run (no plan in its store)")
-        plan = RunPlan.from_json(meta["plan"])
+        try:
+            plan = RunPlan.from_json(meta["plan"])
+            stored = Budget.from_json(meta["budget"])
+            _check_progress(meta)
+            check_strategy(plan.strategy, plan.strategy_params)
+            check_bounds(plan.strategy, dict(plan.strategy_params), plan.max_steps)
+        except (PlanError, StrategyParamError) as exc:
+            raise StoreError(f"{run_dir} is damaged ({exc}); the run cannot be "
+                             "resumed, start a new one") from None
         plan.config()  # the scenario and mutant still exist
         _check_model(store, plan)
         prior = _prior(store, plan)
@@ -280,7 +305,6 @@ def resume_run(run_dir: Path, *, jobs: int | None, executions: int | None,
                              summarize(store, session=0,
                                        notes=(f"run already ended ({meta['stopped']})"
                                               "; nothing to resume",)))
-        stored = Budget(**meta["budget"])
         budget = Budget(
             stored.executions if executions is None else executions,
             stored.seconds if seconds is None

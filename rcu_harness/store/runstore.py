@@ -169,6 +169,37 @@ def _from_sql(value: int) -> int:
     return value + (1 << 64) if value < 0 else value
 
 
+_COLUMNS = {
+    "meta": ("key", "value"),
+    "executions": ("idx", "seed", "steps", "wall_ns", "finding", "counters"),
+    "findings": ("signature", "kind", "message", "first_execution", "count", "trace",
+                 "replay"),
+    "sample_chunks": ("name", "first_execution", "last_execution", "executions"),
+}
+
+
+def _check(con: sqlite3.Connection, db: Path) -> None:
+    """StoreError unless @con is a run store of this format, whole: every
+    table with its columns, every meta value JSON."""
+    for table, columns in _COLUMNS.items():
+        have = {row[1] for row in con.execute(f"PRAGMA table_info({table})")}
+        missing = [c for c in columns if c not in have]
+        if missing:
+            what = f"table {table}" if not have else f"column {table}.{missing[0]}"
+            raise StoreError(f"{db} is damaged ({what} is missing); the run cannot "
+                             "be used, start a new one")
+    meta = {}
+    for key, value in con.execute("SELECT key, value FROM meta"):
+        try:
+            meta[key] = json.loads(value)
+        except (TypeError, ValueError):
+            raise StoreError(f"{db} is damaged (meta {key!r} is not JSON); the run "
+                             "cannot be used, start a new one") from None
+    if meta.get("format") != FORMAT_VERSION:
+        raise StoreError(f"{db} has store format {meta.get('format')}, this harness "
+                         f"reads format {FORMAT_VERSION}")
+
+
 def _connect(path: Path) -> sqlite3.Connection:
     con = sqlite3.connect(path, timeout=30, isolation_level=None)
     con.execute("PRAGMA journal_mode=WAL")
@@ -255,18 +286,19 @@ class RunStore:
         if not db.is_file():
             raise StoreError(f"{run_dir} is not a run directory (no {DB_NAME})")
         lock = RunLock.acquire(run_dir) if own else None
+        con = None
         try:
             con = _connect(db)
-            row = con.execute("SELECT value FROM meta WHERE key='format'").fetchone()
-        except sqlite3.DatabaseError as e:
+            _check(con, db)
+        except BaseException as exc:
+            if con is not None:
+                con.close()
             if lock is not None:
                 lock.release()
-            raise StoreError(f"{db} is not a readable run store ({e})") from None
-        if row is None or json.loads(row[0]) != FORMAT_VERSION:
-            if lock is not None:
-                lock.release()
-            raise StoreError(f"{db} has store format {row and row[0]}, this harness "
-                             f"reads format {FORMAT_VERSION}")
+            if isinstance(exc, sqlite3.DatabaseError):
+                raise StoreError(f"{db} is not a readable run store ({exc})"
+                                 ) from None
+            raise
         return cls(run_dir, con, lock)
 
     def close(self) -> None:

@@ -23,7 +23,9 @@ rejects fields it does not know.
 
 Loading validates and fails with a distinct exception per problem, each
 with a one-line message that says how to fix it: missing file, truncated
-file, not JSON, another format version, a model that changed since.
+file, not JSON, another format version, a field missing, unknown or of the
+wrong type or range (:mod:`rcu_harness.trace.schema`), a model that changed
+since.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from typing import TYPE_CHECKING, Any
 
 from rcu_harness.trace.events import thread_label
 from rcu_harness.trace.fingerprint import model_fingerprint
+from rcu_harness.trace.schema import problem
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -65,6 +68,10 @@ class TraceNotJsonError(TraceError):
 
 class TraceVersionError(TraceError):
     """The trace file has another format version."""
+
+
+class TraceSchemaError(TraceError):
+    """A field of the trace file is missing, unknown, or of the wrong type or range."""
 
 
 class TraceFingerprintError(TraceError):
@@ -185,6 +192,12 @@ def trace_events(events: Sequence[Event], threads: Sequence[str]
                  for e in events)
 
 
+def invalid(path: Path, version: object, why: str) -> TraceSchemaError:
+    """The one-line error for a trace file at @path whose content is @why."""
+    return TraceSchemaError(f"{path}: not a valid trace file of format {version} "
+                            f"({why}); {_FIX}")
+
+
 def load_trace(path: str | Path, *, scenario_module: str | None = None,
                check_fingerprint: bool = True) -> TraceFile:
     """Read and validate a trace file."""
@@ -195,11 +208,10 @@ def load_trace(path: str | Path, *, scenario_module: str | None = None,
         raise TraceVersionError(f"{path}: trace format {version!r}, this harness "
                                 f"reads formats {', '.join(map(str, READABLE))};"
                                 f" {_FIX} with this version")
-    try:
-        trace = _from_json(data)
-    except (TypeError, AttributeError) as exc:
-        raise TraceNotJsonError(f"{path}: not a trace file of format {version} "
-                                f"({exc}); {_FIX}") from None
+    why = problem(data)
+    if why is not None:
+        raise invalid(path, version, why)
+    trace = _from_json(data)
     if check_fingerprint:
         now = model_fingerprint(scenario_module)
         if now != trace.model_fingerprint:

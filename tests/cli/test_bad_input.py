@@ -3,6 +3,8 @@ traceback, nothing written or overwritten."""
 
 import json
 import os
+import shutil
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -140,6 +142,26 @@ def _spoiled(tmp_path, trace, change):
      "unknown scenario 'gone'"),
     (lambda t: json.dumps({**json.loads(t), "schedule": "AAAA"}),
      "not an rcu-harness schedule"),
+    (lambda t: json.dumps({**json.loads(t), "schedule": 12}),
+     "(schedule must be a string (got 12))"),
+    (lambda t: json.dumps({**json.loads(t), "seed": "abc"}),
+     "(seed must be an integer (got 'abc'))"),
+    (lambda t: json.dumps({**json.loads(t), "strategy": "nope"}),
+     "(unknown strategy 'nope' (known: dfs, mix, pct, random))"),
+    (lambda t: json.dumps({**json.loads(t), "execution": -3}),
+     "(execution must be >= 0 (got -3))"),
+    (lambda t: json.dumps({**json.loads(t), "max_steps": True}),
+     "(max_steps must be an integer (got True))"),
+    (lambda t: json.dumps({**json.loads(t), "colour": "red"}),
+     "(unknown field 'colour')"),
+    (lambda t: json.dumps({k: v for k, v in json.loads(t).items()
+                           if k != "schedule"}), "(missing field 'schedule')"),
+    (lambda t: json.dumps({**json.loads(t), "parameters": {"vmas": [1]}}),
+     "(parameters.vmas must be a number, string or boolean)"),
+    (lambda t: json.dumps({**json.loads(t), "finding": {"kind": 1}}),
+     "(finding.kind must be a string (got 1))"),
+    (lambda t: json.dumps({**json.loads(t), "events": [{"step": "x"}]}),
+     "(events[0].step must be an integer (got 'x'))"),
 ])
 def test_replay_refuses_an_unusable_trace_file(capsys, tmp_path, trace, change,
                                                match):
@@ -195,6 +217,61 @@ def test_report_and_resume_refuse_a_directory_that_is_not_a_run(capsys, tmp_path
              match="is not a directory")
     _refused(capsys, tmp_path, "stress", "--resume", tmp_path,
              match="is not a run directory")
+
+
+@pytest.fixture(scope="module")
+def small_run(tmp_path_factory):
+    """A finished run directory (made through the real entry point)."""
+    from rcu_harness.cli import main
+
+    out = tmp_path_factory.mktemp("runs")
+    assert main(["stress", *SMALL, "--executions", "3", "--out", str(out),
+                 "--quiet", "--no-report"]) == 0
+    (run_dir,) = out.iterdir()
+    return run_dir
+
+
+def _damaged(tmp_path, run_dir, sql):
+    copy = tmp_path / "damaged"
+    shutil.copytree(run_dir, copy)
+    con = sqlite3.connect(copy / "run.sqlite")
+    con.execute(sql)
+    con.commit()
+    con.close()
+    return copy
+
+
+_PLAN = ('{"scenario": "mmput_race", "params": {}, "mutant": null, "strategy": '
+         '"pct", "strategy_params": {"depth": %s, "steps": 10}, "seed": %s, '
+         '"max_steps": 1000, "keep_going": false}')
+
+
+@pytest.mark.parametrize(("sql", "match", "report_too"), [
+    ("DROP TABLE executions", "is damaged (table executions is missing)", True),
+    ("DROP TABLE findings", "is damaged (table findings is missing)", True),
+    ("ALTER TABLE executions DROP COLUMN counters",
+     "is damaged (column executions.counters is missing)", True),
+    ("UPDATE meta SET value='{bad' WHERE key='plan'",
+     "is damaged (meta 'plan' is not JSON)", True),
+    ("DELETE FROM meta WHERE key='format'", "has store format None", True),
+    ("UPDATE meta SET value='{\"scenario\": 3}' WHERE key='plan'",
+     "(the stored run plan has a bad 'scenario' (3))", False),
+    ("UPDATE meta SET value='7' WHERE key='budget'",
+     "(the stored budget is not an object)", False),
+    ("UPDATE meta SET value='\"x\"' WHERE key='wall_seconds'",
+     "(the stored 'wall_seconds' is 'x')", False),
+    ("UPDATE meta SET value='" + _PLAN % (3, '"abc"') + "' WHERE key='plan'",
+     "(the stored run plan has a bad 'seed' ('abc'))", False),
+    ("UPDATE meta SET value='" + _PLAN % (10**9, 0) + "' WHERE key='plan'",
+     "pct depth must be between 1 and 1000", False),
+])
+def test_a_damaged_store_is_one_line_never_a_traceback(capsys, tmp_path, small_run,
+                                                       sql, match, report_too):
+    damaged = _damaged(tmp_path, small_run, sql)
+    err = _refused(capsys, tmp_path, "stress", "--resume", damaged, match=match)
+    assert str(damaged) in err
+    if report_too:
+        _refused(capsys, tmp_path, "report", damaged, match=match)
 
 
 def test_resume_refuses_options_the_run_fixes(capsys, tmp_path):
