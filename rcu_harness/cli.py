@@ -266,14 +266,22 @@ def _write_report(run_dir: Path, args: argparse.Namespace) -> None:
 
 
 def _finish_stress(results: list[RunResult], args: argparse.Namespace,
-                   job: str) -> int:
+                   job: str, planned: int = 1) -> int:
+    """Print the JSON summary; the exit status.  The JSON's shape depends on
+    the job alone, never on how it ended: one run's object for a job of one
+    run, the job's object (``job``, ``runs``...) for a job of several, even
+    when an interrupt left some of them not started."""
     from rcu_harness.campaign.summary import combine
 
+    if not results:
+        print(f"{PROG}: interrupted before the run started", file=sys.stderr)
+        return 130
     if args.json:
-        if len(results) == 1:
+        if planned == 1:
             print(json.dumps(results[0].summary.to_json(), indent=1))
         else:
-            print(json.dumps(combine([r.summary for r in results], job), indent=1))
+            print(json.dumps(combine([r.summary for r in results], job,
+                                     planned=planned), indent=1))
     from rcu_harness.campaign.summary import new_findings
 
     return 1 if new_findings([r.summary for r in results],
@@ -372,7 +380,7 @@ def cmd_stress(args: argparse.Namespace) -> int:
         why = "the cluster was lost" if lost else "interrupted"
         print(f"{PROG}: {why}: {len(plans) - len(results)} run(s) of job "
               f"{job.name} not started", file=sys.stderr)
-    return _finish_stress(results, args, job.name)
+    return _finish_stress(results, args, job.name, len(plans))
 
 
 # -- replay --------------------------------------------------------------------------

@@ -130,8 +130,11 @@ def new_findings(runs: Sequence[RunSummary], *, strict: bool = False) -> int:
     return sum(1 for r in runs for f in r.findings if strict or not f.known)
 
 
-def combine(runs: Sequence[RunSummary], job: str) -> dict[str, Any]:
-    """The ``--json`` object of a job of several runs."""
+def combine(runs: Sequence[RunSummary], job: str, *, planned: int | None = None
+            ) -> dict[str, Any]:
+    """The ``--json`` object of a job of several runs (@planned of them, of
+    which @runs ran: an interrupt leaves the rest not started)."""
+    planned = len(runs) if planned is None else planned
     counters: dict[str, int] = {}
     for r in runs:
         for key, n in r.counters.items():
@@ -145,6 +148,7 @@ def combine(runs: Sequence[RunSummary], job: str) -> dict[str, Any]:
             "findings": [dict(f.to_json(), run_dir=r.run_dir)
                          for r in runs for f in r.findings],
             "counters": dict(sorted(counters.items())),
+            "runs_planned": planned, "runs_not_started": planned - len(runs),
             "runs": [r.to_json() for r in runs]}
 
 

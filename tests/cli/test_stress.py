@@ -1,6 +1,8 @@
 """``rcu-harness stress``: runs, run directories, findings, summaries, jobs."""
 
 import json
+import os
+import signal
 
 import pytest
 
@@ -81,6 +83,29 @@ def test_a_job_of_several_runs_prints_one_object_with_the_runs_inside(capsys,
     assert out["steps"] == sum(r["steps"] for r in out["runs"])
     assert out["findings"][0]["run_dir"] == out["runs"][1]["run_dir"]
     assert len({r["run_dir"] for r in out["runs"]}) == 2
+
+
+def test_the_json_shape_of_a_job_does_not_depend_on_how_it_ended(capsys, tmp_path,
+                                                                  monkeypatch):
+    from rcu_harness.campaign import session
+
+    job = tmp_path / "two.toml"
+    job.write_text('name = "two"\n'
+                   '[[run]]\nscenario = "mmput_race"\nparams = { vmas = 2 }\n'
+                   '[[run]]\nscenario = "mmput_race"\nparams = { vmas = 3 }\n')
+    real = session.start_run
+
+    def interrupted_after_the_first_run(*args, **kw):
+        result = real(*args, **kw)
+        os.kill(os.getpid(), signal.SIGINT)
+        return result
+
+    monkeypatch.setattr(session, "start_run", interrupted_after_the_first_run)
+    code, out = stress_json(capsys, tmp_path, job, "--executions", "3")
+    assert code == 0
+    assert (out["job"], out["runs_planned"], out["runs_not_started"]) == ("two", 2, 1)
+    assert [r["label"] for r in out["runs"]] == ["mmput_race/mix"]
+    assert out["executions"] == 3
 
 
 def test_with_no_arguments_the_default_job_runs(capsys, tmp_path):
