@@ -68,6 +68,44 @@ def _at_least(minimum: int) -> Callable[[str], int]:
 _count, _natural = _at_least(1), _at_least(0)
 
 
+def _path(text: str) -> Path:
+    """A path option: never empty (``Path("")`` would silently be ``.``)."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("must name a file or directory (got '')")
+    return Path(text)
+
+
+_path.__name__ = "path"
+
+JOBS_PER_CORE = 4
+"""``--jobs`` is capped at this many worker processes per usable core: more
+only adds processes competing for the same cores (and memory)."""
+
+
+def cores() -> int:
+    """The cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def _check_jobs(jobs: int | None, scheduler: str | None) -> None:
+    """UsageError above the cap; a warning above the core count (local
+    workers only: with a cluster, --jobs counts units in flight)."""
+    if jobs is None or scheduler is not None:
+        return
+    n = cores()
+    if jobs > JOBS_PER_CORE * n:
+        raise UsageError(f"--jobs {jobs} is more than {JOBS_PER_CORE} per core "
+                         f"({JOBS_PER_CORE * n} here, {n} cores); use at most "
+                         f"{JOBS_PER_CORE * n}")
+    if jobs > n:
+        print(f"{PROG}: warning: --jobs {jobs} is more than the {n} cores here; "
+              "workers will share them (no faster than --jobs "
+              f"{n})", file=sys.stderr)
+
+
 # -- the parser ------------------------------------------------------------------
 
 def _add_scenario_options(p: argparse.ArgumentParser) -> None:
@@ -100,12 +138,13 @@ def _stress_parser(sub: Any) -> None:
     p.add_argument("--time", type=_natural, metavar="SECONDS",
                    help="time budget per run (0: none)")
     p.add_argument("--jobs", type=_count, metavar="N",
-                   help="local worker processes (default 1); with --scheduler, "
+                   help=f"local worker processes (default 1, at most {JOBS_PER_CORE} "
+                   "per core); with --scheduler, "
                    "units in flight (default: twice the cluster's worker threads)")
     p.add_argument("--scheduler", metavar="ADDRESS",
                    help="run on a Dask cluster: tcp://HOST:PORT, or local:N for N "
                    "local worker processes (needs rcu-harness[cluster])")
-    p.add_argument("--out", type=Path, metavar="DIR",
+    p.add_argument("--out", type=_path, metavar="DIR",
                    help=f"where run directories go (default {DEFAULT_OUT})")
     p.add_argument("--keep-going", action="store_true",
                    help="collect distinct findings instead of stopping at the first")
@@ -115,7 +154,7 @@ def _stress_parser(sub: Any) -> None:
                    "not-expressible)")
     p.add_argument("--strict", action="store_true",
                    help="count catalogued kernel bugs as new findings (exit 1)")
-    p.add_argument("--resume", type=Path, metavar="RUN_DIR",
+    p.add_argument("--resume", type=_path, metavar="RUN_DIR",
                    help="continue a stored run without repeating its executions")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress output")
@@ -128,7 +167,7 @@ def _replay_parser(sub: Any) -> None:
     p = sub.add_parser("replay", help="rerun one execution exactly",
                        description="Rerun one execution exactly, from a trace file "
                        "or from its scenario, strategy, seed and execution index.")
-    p.add_argument("trace", nargs="?", type=Path, metavar="TRACE.json")
+    p.add_argument("trace", nargs="?", type=_path, metavar="TRACE.json")
     _add_scenario_options(p)
     p.add_argument("--strategy", default="mix", metavar="S",
                    help="strategy of the run (default mix)")
@@ -141,7 +180,7 @@ def _replay_parser(sub: Any) -> None:
                    help="shrink to the fewest preemptions and write a trace")
     p.add_argument("--max-runs", type=_count, default=1000, metavar="N",
                    help="executions --minimize may spend (default 1000)")
-    p.add_argument("--output", type=Path, metavar="FILE",
+    p.add_argument("--output", type=_path, metavar="FILE",
                    help="where --minimize writes its trace (must not exist)")
     p.set_defaults(func=cmd_replay)
 
@@ -159,10 +198,10 @@ def build_parser() -> argparse.ArgumentParser:
     _stress_parser(sub)
     _replay_parser(sub)
     rep = sub.add_parser("report", help="report on stored runs")
-    rep.add_argument("run_dirs", nargs="+", type=Path, metavar="RUN_DIR")
+    rep.add_argument("run_dirs", nargs="+", type=_path, metavar="RUN_DIR")
     rep.add_argument("--json", action="store_true")
     rep.add_argument("--html", action="store_true")
-    rep.add_argument("--compare", type=Path, metavar="RUN_DIR")
+    rep.add_argument("--compare", type=_path, metavar="RUN_DIR")
     rep.set_defaults(func=cmd_report)
     sub.add_parser("oracle", help="the kernel oracle (rcu-harness oracle --help)",
                    add_help=False)
@@ -250,6 +289,20 @@ def _job(args: argparse.Namespace) -> Any:
         strategy_params=parse_assignments(args.strategy_params, "--strategy-param")))
 
 
+def _distinct(plans: list[tuple[Any, Any]], job: str) -> list[tuple[Any, Any]]:
+    """@plans without repeats (options can make two runs of a job the same
+    run: the same resolved plan and budget), with a warning for each."""
+    kept: list[tuple[Any, Any]] = []
+    for index, plan in enumerate(plans):
+        if plan in kept:
+            print(f"{PROG}: warning: with these options run {index + 1} of job "
+                  f"{job} is run {plans.index(plan) + 1} again; it runs once",
+                  file=sys.stderr)
+        else:
+            kept.append(plan)
+    return kept
+
+
 def _write_report(run_dir: Path, args: argparse.Namespace) -> None:
     if args.no_report:
         return
@@ -268,9 +321,9 @@ def _write_report(run_dir: Path, args: argparse.Namespace) -> None:
 def _finish_stress(results: list[RunResult], args: argparse.Namespace,
                    job: str, planned: int = 1) -> int:
     """Print the JSON summary; the exit status.  The JSON's shape depends on
-    the job alone, never on how it ended: one run's object for a job of one
-    run, the job's object (``job``, ``runs``...) for a job of several, even
-    when an interrupt left some of them not started."""
+    what the command planned, never on how it ended: one run's object when
+    it planned one run, the job's object (``job``, ``runs``...) when it
+    planned several, even when an interrupt left some of them not started."""
     from rcu_harness.campaign.summary import combine
 
     if not results:
@@ -335,6 +388,7 @@ def _resume(args: argparse.Namespace) -> int:
         option = given[0].replace("_", "-").replace("settings", "set")
         raise UsageError(f"--resume continues a run with its stored parameters; "
                          f"drop {'the job file' if option == 'job' else '--' + option}")
+    _check_jobs(args.jobs, _scheduler(args))
     interrupt = Interrupt()
     with executors(_scheduler(args)) as executor_for, interrupt.installed():
         result = resume_run(args.resume, jobs=args.jobs, executions=args.executions,
@@ -357,7 +411,9 @@ def cmd_stress(args: argparse.Namespace) -> int:
         return _resume(args)
     job = _job(args)
     scheduler = _scheduler(args, job)
-    plans = [(resolve(spec), Budget(spec.executions, spec.time)) for spec in job.runs]
+    _check_jobs(args.jobs, scheduler)
+    plans = _distinct([(resolve(spec), Budget(spec.executions, spec.time))
+                       for spec in job.runs], job.name)
     out = args.out or DEFAULT_OUT
     check_out(out)
     interrupt = Interrupt()

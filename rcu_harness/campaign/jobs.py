@@ -22,7 +22,10 @@ A job file (``stress/*.toml``, read with :mod:`tomllib`)::
 
 Both budgets apply; the first one reached ends the run.  Command-line
 options (:class:`Overrides`) replace the job's values in every run;
-``--set`` and ``--strategy-param`` are merged into each run's tables.
+``--set`` and ``--strategy-param`` are merged into each run's tables;
+``--scenario`` selects the job's runs of that scenario.  Runs the options
+made identical (the same resolved plan and budget) run once; the command
+line warns.
 Values are checked here for type and range; scenario, mutant, strategy and
 parameter names are checked when the run is planned
 (:mod:`rcu_harness.campaign.plan`).  Every error is one line naming the
@@ -239,12 +242,24 @@ def _pick(new: Any, old: Any) -> Any:
 
 
 def override(job: Job, o: Overrides) -> Job:
-    """@job with the command-line values @o applied to every run."""
+    """@job with the command-line values @o applied to every run.
+
+    ``--scenario`` selects the job's runs of that scenario instead of
+    replacing every run's (which would turn different runs into the same
+    one); JobError if the job has none.
+    """
+    selected = job.runs
+    if o.scenario is not None:
+        selected = tuple(r for r in job.runs if r.scenario == o.scenario)
+        if not selected:
+            names = ", ".join(sorted({r.scenario for r in job.runs}))
+            raise JobError(f"job {job.name} has no run of scenario {o.scenario} "
+                           f"(its scenarios: {names}); drop --scenario or the "
+                           "job file")
     runs = []
-    for r in job.runs:
+    for r in selected:
         runs.append(replace(
-            r, scenario=_pick(o.scenario, r.scenario),
-            mutant=_pick(o.mutant, r.mutant),
+            r, mutant=_pick(o.mutant, r.mutant),
             strategy=_pick(o.strategy, r.strategy), seed=_pick(o.seed, r.seed),
             executions=_pick(o.executions, r.executions), time=_pick(o.time, r.time),
             max_steps=_pick(o.max_steps, r.max_steps),

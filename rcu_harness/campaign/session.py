@@ -262,6 +262,14 @@ def _check_model(store: RunStore, plan: RunPlan) -> None:
                           "(maple/ or the scenario changed); start a new run")
 
 
+def _nothing_to_do(store: RunStore, progress: Progress, stopped: StopReason,
+                   note: str) -> RunResult:
+    """A resume with nothing to run: the stored summary, saying why."""
+    progress.close()
+    return RunResult(store.run_dir, Outcome(stopped, 0, 0.0),
+                     summarize(store, session=0, notes=(note,)))
+
+
 _PROGRESS: dict[str, tuple[type, ...]] = {
     "wall_seconds": (int, float), "last_schedule": (str,), "status": (str,),
     "stopped": (str,)}
@@ -300,15 +308,27 @@ def resume_run(run_dir: Path, *, jobs: int | None, executions: int | None,
         _check_model(store, plan)
         prior = _prior(store, plan)
         if meta.get("stopped") in (StopReason.FINDING, StopReason.EXHAUSTED):
-            progress.close()
-            return RunResult(run_dir, Outcome(StopReason(meta["stopped"]), 0, 0.0),
-                             summarize(store, session=0,
-                                       notes=(f"run already ended ({meta['stopped']})"
-                                              "; nothing to resume",)))
+            return _nothing_to_do(store, progress, StopReason(meta["stopped"]),
+                                  f"run already ended ({meta['stopped']}); "
+                                  "nothing to resume")
         budget = Budget(
             stored.executions if executions is None else executions,
             stored.seconds if seconds is None
             else (int(prior.seconds) + seconds if seconds else 0))
+        left = budget.executions - sum(1 for i in prior.done if i < budget.executions)
+        if left <= 0 and executions is not None:
+            raise RunDirError(f"{run_dir} already has {len(prior.done)} executions; "
+                              "--executions sets the run's total: give more than "
+                              f"{len(prior.done)}")
+        if left <= 0:
+            return _nothing_to_do(store, progress, StopReason.EXECUTIONS,
+                                  f"run already complete ({len(prior.done)} "
+                                  "executions); give --executions N, a new total "
+                                  f"above {len(prior.done)}, to extend it")
+        if seconds is None and budget.seconds and prior.seconds >= budget.seconds:
+            return _nothing_to_do(store, progress, StopReason.TIME,
+                                  f"the run's time budget ({budget.seconds} s) is "
+                                  "spent; give --time S to run S seconds more")
         with _session(plan, jobs, progress, executor_for) as session:
             store.commit(Batch(meta={"status": "running",
                                      "budget": budget.to_json()}))

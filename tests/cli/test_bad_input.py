@@ -297,3 +297,69 @@ def test_a_real_process_reports_bad_input_the_same_way(tmp_path):
     assert done.stderr.count("\n") == 1
     assert done.stdout == ""
     assert not (tmp_path / "o").exists()
+
+
+def test_jobs_are_capped_at_a_few_per_core_and_warned_about_above_one(
+        capsys, tmp_path, monkeypatch):
+    from rcu_harness import cli as cli_module
+
+    _refused(capsys, tmp_path, "stress", *SMALL, "--jobs", "100000",
+             match="--jobs 100000 is more than 4 per core")
+    monkeypatch.setattr(cli_module, "cores", lambda: 1)
+    _refused(capsys, tmp_path, "stress", *SMALL, "--jobs", "5",
+             match="use at most 4")
+    code, _, err = cli(capsys, "stress", *SMALL, "--jobs", "2", "--out",
+                       tmp_path / "runs", "--quiet", "--no-report")
+    assert code == 0, err
+    assert err == ("rcu-harness: warning: --jobs 2 is more than the 1 cores here; "
+                   "workers will share them (no faster than --jobs 1)\n")
+
+
+@pytest.mark.parametrize("argv", [
+    ("stress", *SMALL, "--out", ""),
+    ("stress", "--resume", ""),
+    ("replay", ""),
+    ("report", ""),
+])
+def test_an_empty_path_is_refused_not_taken_for_the_current_directory(
+        capsys, tmp_path, monkeypatch, argv):
+    monkeypatch.chdir(tmp_path)
+    code, out, err = cli(capsys, *argv)
+    assert out == ""
+    assert code == 2
+    assert "must name a file or directory (got '')" in err
+    assert err.count("\n") == 1
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_scenario_with_a_job_file_selects_its_runs_and_repeats_run_once(
+        capsys, tmp_path):
+    job = tmp_path / "job.toml"
+    job.write_text('name = "j"\n'
+                   '[[run]]\nscenario = "mmput_race"\nparams = { vmas = 2 }\n'
+                   '[[run]]\nscenario = "mmput_race"\nparams = { vmas = 3 }\n'
+                   '[[run]]\nscenario = "rcu_transitions"\n')
+    code, out, err = cli(capsys, "stress", job, "--scenario", "mmput_race",
+                         "--set", "vmas=2", "--executions", "2", "--out",
+                         tmp_path / "runs", "--quiet", "--no-report", "--json")
+    assert code == 0, err
+    assert err == ("rcu-harness: warning: with these options run 2 of job j is run "
+                   "1 again; it runs once\n")
+    assert json.loads(out)["label"] == "mmput_race/mix", "one run: its own object"
+    assert len(list((tmp_path / "runs").iterdir())) == 1
+    _refused(capsys, tmp_path, "stress", job, "--scenario", "dup_mmap",
+             match="job j has no run of scenario dup_mmap (its scenarios: "
+                   "mmput_race, rcu_transitions)")
+
+
+def test_resume_says_when_there_is_nothing_left_to_run(capsys, small_run, tmp_path):
+    run_dir = tmp_path / "run"
+    shutil.copytree(small_run, run_dir)
+    _refused(capsys, tmp_path, "stress", "--resume", run_dir, "--executions", "2",
+             match=f"{run_dir} already has 3 executions; --executions sets the "
+                   "run's total: give more than 3")
+    code, out, err = cli(capsys, "stress", "--resume", run_dir, "--quiet",
+                         "--no-report")
+    assert code == 0, err
+    assert ("note: run already complete (3 executions); give --executions N, a new "
+            "total above 3, to extend it") in out
