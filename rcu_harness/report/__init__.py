@@ -78,7 +78,12 @@ def _one(r: RunReport, base: RunReport | None, *, as_json: bool,
         print_tables(report_tables(r), sys.stdout, heading=_heading(r))
     else:
         print_tables(cmp.compare_tables(r, base), sys.stdout,
-                     heading=f"rcu-harness comparison: {r.campaign.run_dir}")
+                     heading=f"rcu-harness comparison: {r.campaign.run_dir}\n"
+                     f"  this:     {cmp.plan_line(r)}\n"
+                     f"  baseline: {cmp.plan_line(base)}")
+    if base is not None:
+        for warning in cmp.plan_warnings(r, base):
+            print(f"rcu-harness report: warning: {warning}", file=sys.stderr)
     if not html:
         return data, None
     if base is None:

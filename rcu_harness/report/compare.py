@@ -8,6 +8,11 @@ p50, p99 and mean in steps and its p50 in microseconds, grace periods,
 call_rcu -> free and the memory RCU holds, the illegal sections of the
 Reader Pipe and Reader Batch, benign counters, coverage (pairs and
 interleaved loads), and the findings present in only one of the runs.
+
+Both runs' plans head the comparison (:func:`plan_line`).  Runs of
+different scenarios, mutants or scenario parameters run different
+programs, so their differences are not the effect of a change:
+:func:`plan_warnings` says so, and the command prints it on stderr.
 """
 
 from __future__ import annotations
@@ -62,6 +67,49 @@ def figures(r: RunReport) -> Figures:
     return out
 
 
+def _plan(r: RunReport) -> dict[str, Any]:
+    plan = r.campaign.meta.get("plan")
+    return plan if isinstance(plan, dict) else {}
+
+
+def _pairs(table: object) -> str:
+    if not isinstance(table, dict) or not table:
+        return "-"
+    return " ".join(f"{k}={v}" for k, v in sorted(table.items()))
+
+
+def plan_line(r: RunReport) -> str:
+    """@r's plan in one line: scenario[+mutant]/strategy, seed, parameters."""
+    p = _plan(r)
+    if not p:
+        return "(no plan stored)"
+    bug = f"+{p.get('mutant')}" if p.get("mutant") else ""
+    return (f"{p.get('scenario')}{bug}/{p.get('strategy')} seed {p.get('seed')}; "
+            f"params {_pairs(p.get('params'))}; strategy params "
+            f"{_pairs(p.get('strategy_params'))}; max_steps {p.get('max_steps')}")
+
+
+def plan_warnings(this: RunReport, base: RunReport) -> list[str]:
+    """One warning if the two runs run different programs (another
+    scenario, mutant or scenario parameters), else none."""
+    a, b = _plan(this), _plan(base)
+    keys = [k for k in ("scenario", "mutant") if a.get(k) != b.get(k)]
+    if not keys and a.get("params") != b.get("params"):
+        keys = ["params"]
+    if not keys:
+        return []
+    diffs = "; ".join(f"{k} {_value(a.get(k))} against baseline {_value(b.get(k))}"
+                      for k in keys)
+    return [f"comparing runs of different programs ({diffs}): the deltas are not "
+            "the effect of a change"]
+
+
+def _value(v: object) -> str:
+    if isinstance(v, dict):
+        return _pairs(v)
+    return "none" if v is None else str(v)
+
+
 def _delta(base: float | None, this: float | None) -> tuple[float | None,
                                                              float | None]:
     if base is None or this is None:
@@ -82,6 +130,8 @@ def compare_dict(this: RunReport, base: RunReport) -> dict[str, Any]:
     mine = {f.signature for f in this.findings}
     theirs = {f.signature for f in base.findings}
     return {"this": this.campaign.run_dir, "baseline": base.campaign.run_dir,
+            "plans": {"this": _plan(this), "baseline": _plan(base)},
+            "warnings": plan_warnings(this, base),
             "figures": rows,
             "findings": {"only_this": sorted(mine - theirs),
                          "only_baseline": sorted(theirs - mine),
@@ -101,7 +151,8 @@ def compare_tables(this: RunReport, base: RunReport) -> list[Table]:
                   _pct(v["delta_pct"])) for name, v in data["figures"].items())
     side = Table("Comparison (delta = this - baseline)",
                  ("figure", "baseline", "this", "delta", "delta %"), rows,
-                 note=f"this: {data['this']}\nbaseline: {data['baseline']}")
+                 note=f"this: {data['this']}\n  {plan_line(this)}\n"
+                 f"baseline: {data['baseline']}\n  {plan_line(base)}")
     f = data["findings"]
     finds = Table("Findings in only one run", ("run", "signatures"), (
         ("only this", ", ".join(f["only_this"]) or "-"),
@@ -117,8 +168,12 @@ def compare_html(this: RunReport, base: RunReport) -> str:
     keys += [("value.rcu.gp_steps", "grace period (steps)"),
              ("rcu.free_delay_steps", "call_rcu -> free (steps)")]
     parts = [f"<h1>rcu-harness comparison</h1><p class='note'>this: "
-             f"{html.escape(this.campaign.run_dir)}<br>baseline: "
-             f"{html.escape(base.campaign.run_dir)}</p>"]
+             f"{html.escape(this.campaign.run_dir)} "
+             f"({html.escape(plan_line(this))})<br>baseline: "
+             f"{html.escape(base.campaign.run_dir)} "
+             f"({html.escape(plan_line(base))})</p>"]
+    parts += [f"<p class='note'><b>Warning:</b> {html.escape(w)}</p>"
+              for w in plan_warnings(this, base)]
     parts += [table_html(t) for t in compare_tables(this, base)]
     parts.append(plot_html(plots.compare_plot(
         this, base, keys, "CDFs: this (solid) against baseline (dashed)")))

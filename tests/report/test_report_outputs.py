@@ -112,3 +112,41 @@ def test_rich_renders_the_same_tables_on_a_terminal(scenario_run):
     out = buf.getvalue()
     for t in tables:
         assert t.title in out
+
+
+def _cli_run(capsys, out, *argv):
+    from rcu_harness.cli import main
+
+    before = set(out.iterdir()) if out.exists() else set()
+    main(["stress", *argv, "--executions", "3", "--out", str(out), "--quiet",
+          "--no-report"])
+    capsys.readouterr()
+    (run_dir,) = set(out.iterdir()) - before
+    return run_dir
+
+
+def test_compare_across_programs_warns_and_heads_with_both_plans(tmp_path, capsys):
+    from rcu_harness.cli import main
+
+    runs = tmp_path / "runs"
+    clean = _cli_run(capsys, runs, "--scenario", "mmput_race", "--set", "vmas=2")
+    other = _cli_run(capsys, runs, "--scenario", "mmput_race", "--set", "vmas=2",
+                     "--seed", "5")
+    bug = _cli_run(capsys, runs, "--scenario", "rcu_transitions", "--mutant",
+                   "free-without-grace-period", "--strategy", "random")
+    assert main(["report", str(clean), "--compare", str(bug)]) == 0
+    out, err = capsys.readouterr()
+    assert err == ("rcu-harness report: warning: comparing runs of different "
+                   "programs (scenario mmput_race against baseline rcu_transitions;"
+                   " mutant none against baseline free-without-grace-period): the "
+                   "deltas are not the effect of a change\n")
+    head = out.splitlines()[:3]
+    assert head[1].startswith("  this:     mmput_race/mix seed 0; params design=")
+    assert head[2].startswith("  baseline: rcu_transitions+free-without-grace-period"
+                              "/random seed 0; params")
+    assert main(["report", str(clean), "--compare", str(other), "--json"]) == 0
+    out, err = capsys.readouterr()
+    assert err == "", "another seed of the same program is a fair comparison"
+    data = json.loads(out)
+    assert (data["plans"]["this"]["seed"], data["plans"]["baseline"]["seed"]) == (0, 5)
+    assert data["warnings"] == []
