@@ -18,7 +18,7 @@ from rcu_harness.runner.run import run_execution
 from rcu_harness.runtime.finding import Finding, signature
 from rcu_harness.sched.replay import ReplayStrategy
 from rcu_harness.trace.events import EventKind, decode_all
-from rcu_harness.trace.interleaving import excerpt
+from rcu_harness.trace.interleaving import excerpt, key_events
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -72,13 +72,16 @@ def replay_command(program: Callable[..., Any], hint: Any, info: ReplayInfo) -> 
     return str(hint(info))
 
 
-def kept_events(raws: Sequence[RawEvent], addr: int) -> tuple[Event, ...]:
+def kept_events(raws: Sequence[RawEvent], addr: int,
+                keep: Sequence[int] = ()) -> tuple[Event, ...]:
     """The last KEEP_EVENTS of @raws plus the life-cycle events of @addr
     (allocation, call_rcu, callback, free, and stores of its parent word:
-    the death mark), decoded, in order."""
+    the death mark) and the events at the indexes @keep, decoded, in order."""
     start = max(0, len(raws) - KEEP_EVENTS)
-    early = [r for r in raws[:start] if addr and r[3] == addr and (
-        r[2] in _LIFE_KINDS or (r[2] == EventKind.STORE and r[4] == "parent"))]
+    wanted = set(keep)
+    early = [r for i, r in enumerate(raws[:start]) if i in wanted or (
+        addr and r[3] == addr and (
+            r[2] in _LIFE_KINDS or (r[2] == EventKind.STORE and r[4] == "parent")))]
     return decode_all([*early, *raws[start:]])
 
 
@@ -96,8 +99,10 @@ def finalize(ex: Execution, schedule: Schedule, command: str) -> Finding:
     v = ex.violation
     assert v is not None
     names = {t.tid: t.label for t in ex.threads}
+    fault = _fault_row(v, names)
+    keep = key_events(ex.events, v.addr, v.lifecycle, fault)
     report = "\n".join([
-        v.body, "", excerpt(ex.events, names, fault=_fault_row(v, names)), "",
+        v.body, "", excerpt(ex.events, names, fault=fault, keep=keep), "",
         f"Execution {ex.index}, seed {schedule.seed}, {ex.step} steps.",
         "Replay with:", f"  {command}",
     ])
@@ -106,7 +111,7 @@ def finalize(ex: Execution, schedule: Schedule, command: str) -> Finding:
                    step=v.step, execution=ex.index, seed=schedule.seed,
                    schedule=schedule.encode(), replay_command=command,
                    addr=v.addr, lifecycle=v.lifecycle,
-                   events=kept_events(ex.events, v.addr),
+                   events=kept_events(ex.events, v.addr, keep.indexes),
                    threads=tuple(t.label for t in ex.threads))
 
 

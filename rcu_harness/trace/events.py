@@ -98,6 +98,12 @@ _SHORT = {
 }
 
 
+_OBJECT_KINDS = frozenset({EventKind.ALLOC, EventKind.FREE, EventKind.CALL_RCU,
+                           EventKind.RCU_CALLBACK})
+"""Kinds about one object (the word is its type or callback): their cell
+names the object's address first (``free 0xffff888000002c00 maple_node``)."""
+
+
 @dataclass(frozen=True, slots=True)
 class Event:
     """One recorded step, decoded."""
@@ -123,6 +129,8 @@ class Event:
     def short(self) -> str:
         """A compact one-cell description for interleaving columns."""
         parts = [_SHORT[self.kind]]
+        if self.kind in _OBJECT_KINDS and self.addr:
+            parts.append(f"{self.addr:#x}")  # first: a narrow cell keeps it
         if self.where:
             parts.append(self.where)
         if self.kind in (EventKind.LOAD, EventKind.STORE, EventKind.ATOMIC):

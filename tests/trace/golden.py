@@ -8,7 +8,9 @@ and digests the event streams, the schedules and the finding reports.  The
 digests in ``tests/data/golden_traces.json`` were computed on commit 572b98a
 (main before the model's speed work, issue 17; fe6e064 gave the same check
 before main's fairness changes altered schedules on purpose, then on
-main 86ff87d after its scenario changes did);
+main 86ff87d after its scenario changes did; the mutants' report digests
+were recomputed when the interleaving excerpt began to show the object's
+life and every free its address, the event streams unchanged);
 ``test_golden_traces.py`` checks that the current code still gives them
 byte for byte.
 
