@@ -169,11 +169,11 @@ def _replay_parser(sub: Any) -> None:
                        "or from its scenario, strategy, seed and execution index.")
     p.add_argument("trace", nargs="?", type=_path, metavar="TRACE.json")
     _add_scenario_options(p)
-    p.add_argument("--strategy", default="mix", metavar="S",
+    p.add_argument("--strategy", metavar="S",
                    help="strategy of the run (default mix)")
-    p.add_argument("--seed", type=_natural, default=0, metavar="N",
+    p.add_argument("--seed", type=_natural, metavar="N",
                    help="base seed of the run")
-    p.add_argument("--execution", type=_natural, default=0, metavar="I",
+    p.add_argument("--execution", type=_natural, metavar="I",
                    help="execution index (default 0)")
     p.add_argument("--events", action="store_true", help="print every event")
     p.add_argument("--minimize", action="store_true",
@@ -452,8 +452,15 @@ def _target(args: argparse.Namespace) -> Target:
                                 ("--program", args.program),
                                 ("--mutant", args.mutant),
                                 ("--set", args.settings),
-                                ("--strategy-param", args.strategy_params))
+                                ("--strategy", args.strategy),
+                                ("--strategy-param", args.strategy_params),
+                                ("--seed", args.seed),
+                                ("--execution", args.execution),
+                                ("--max-steps", args.max_steps))
                  if v not in (None, [])]
+        if named == ["--max-steps"]:
+            raise UsageError("a trace file replays under the step bound it was "
+                             "recorded with (its max_steps); drop --max-steps")
         if named:
             raise UsageError(f"a trace file names its own run; drop {named[0]}")
         return from_trace(args.trace)
@@ -462,10 +469,11 @@ def _target(args: argparse.Namespace) -> Target:
         raise UsageError("give a TRACE.json, or --scenario NAME or --program "
                          "MODULE:FUNCTION (with --strategy, --seed and --execution)")
     cfg = configure(workload, parse_assignments(args.settings, "--set"), args.mutant)
-    sparams = check_strategy(args.strategy, parse_assignments(
+    strategy = args.strategy or "mix"
+    sparams = check_strategy(strategy, parse_assignments(
         args.strategy_params, "--strategy-param"))
-    return from_seed(cfg, strategy=args.strategy, seed=args.seed,
-                     execution=args.execution, strategy_params=sparams,
+    return from_seed(cfg, strategy=strategy, seed=args.seed or 0,
+                     execution=args.execution or 0, strategy_params=sparams,
                      max_steps=args.max_steps)
 
 

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from rcu_harness.runner.findings import ReplayInfo, finalize, replay_command
 from rcu_harness.runner.run import DEFAULT_MAX_STEPS, run_execution
 from rcu_harness.sched.errors import ReplayDivergence
-from rcu_harness.sched.registry import strategy_kind
+from rcu_harness.sched.registry import check_execution, strategy_kind
 from rcu_harness.sched.replay import ReplayStrategy
 from rcu_harness.sched.schedule import Schedule, preemptions
 from rcu_harness.trace.events import decode_all, events_digest
@@ -106,8 +106,10 @@ def schedule_of(program: Callable[[Harness], None], *, strategy: str, seed: int,
 
     @strategy_params must be complete (calibrated, as the run stored them).
     A random-access strategy prepares execution @execution directly; a
-    sequential one (dfs) runs the executions before it first.
+    sequential one (dfs) runs the executions before it first.  The index is
+    bounded (:func:`~rcu_harness.sched.registry.check_execution`).
     """
+    check_execution(strategy, execution)
     kind = strategy_kind(strategy)
     inner = kind.make(seed, **strategy_params)
     if kind.sequential and execution > 0:

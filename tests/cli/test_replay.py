@@ -2,6 +2,7 @@
 
 import json
 import re
+import time
 
 import pytest
 
@@ -117,3 +118,50 @@ def test_stress_and_replay_agree_on_strategy_parameters(capsys, tmp_path):
     assert code == 1
     _, by_trace, _ = cli(capsys, "replay", f["trace"])
     assert _digest(text) == _digest(by_trace)
+
+
+@pytest.mark.parametrize("strategy", ["random", "pct", "mix", "dfs"])
+def test_execution_i_by_seed_is_execution_i_of_the_run(strategy):
+    from rcu_harness.campaign.jobs import RunSpec
+    from rcu_harness.campaign.plan import resolve
+    from rcu_harness.campaign.worker import WorkUnit, run_unit
+    from rcu_harness.runner.replay import schedule_of
+    from rcu_harness.scenarios.catalog import applied, program
+
+    plan = resolve(RunSpec("mmput_race", strategy=strategy, params={"vmas": 3}))
+    ran = run_unit(WorkUnit(plan, 0, 8)).executions
+    cfg = plan.config()
+    with applied(cfg.mutant, cfg.fixes):
+        for i in (0, 5, 7):
+            schedule = schedule_of(program(cfg), strategy=strategy, seed=plan.seed,
+                                   execution=i, max_steps=plan.max_steps,
+                                   strategy_params=dict(plan.strategy_params))
+            assert schedule.seed == ran[i].seed
+
+
+def test_a_far_execution_replays_at_once_and_the_index_is_bounded(capsys):
+    started = time.monotonic()
+    code, out, _ = cli(capsys, "replay", "--scenario", "mmput_race", "--set",
+                       "vmas=2", "--strategy", "random", "--execution", "10000000")
+    assert code == 0, out
+    assert out.startswith("No violation: execution 10000000 of mmput_race")
+    assert time.monotonic() - started < 30, "replay by seed is not linear in N"
+    code, out, err = cli(capsys, "replay", "--scenario", "mmput_race",
+                         "--execution", str(10**23))
+    assert (code, out) == (2, "")
+    assert "--execution 100000000000000000000000 is beyond the largest execution " \
+           "index 9223372036854775807" in err
+    code, _, err = cli(capsys, "replay", "--scenario", "mmput_race", "--strategy",
+                       "dfs", "--execution", "100001")
+    assert code == 2
+    assert "at most 100000 by seed); replay the finding's trace file instead" in err
+
+
+@pytest.mark.parametrize("option", [("--max-steps", "5"), ("--seed", "3"),
+                                    ("--execution", "2"), ("--strategy", "pct")])
+def test_a_trace_file_refuses_options_it_fixes(capsys, finding, option):
+    code, out, err = cli(capsys, "replay", finding["trace"], *option)
+    assert (code, out) == (2, "")
+    assert f"drop {option[0]}" in err
+    if option[0] == "--max-steps":
+        assert "replays under the step bound it was recorded with" in err
