@@ -488,6 +488,7 @@ def _event_lines(r: ReplayResult) -> list[str]:
 
 
 def _show(r: ReplayResult, target: Target, *, events: bool) -> None:
+    from rcu_harness.campaign.replay import recorded_difference
     from rcu_harness.invocation import runnable
 
     if events:
@@ -500,10 +501,16 @@ def _show(r: ReplayResult, target: Target, *, events: bool) -> None:
               f"{target.cfg.scenario} ran {r.steps} steps to the end.")
     print(f"Schedule: {r.decisions} decisions, {r.preemptions} preemptions; "
           f"events digest {r.events_digest}")
-    recorded = target.trace.events_digest if target.trace is not None else ""
-    if recorded:
-        same = "matches" if recorded == r.events_digest else "DIFFERS from"
-        print(f"The event stream {same} the trace's ({recorded}).")
+    if target.trace is not None and (target.trace.events_digest
+                                     or target.trace.events):
+        differs = recorded_difference(target, r)
+        if differs is None:
+            print("The event stream matches the trace's (its digest and its "
+                  f"{len(target.trace.events)} recorded events).")
+        else:
+            print(f"The event stream DIFFERS from the trace's: {differs}.")
+            print(f"{PROG}: warning: this replay is not the execution the trace "
+                  f"records (was the trace edited?): {differs}", file=sys.stderr)
     expected = target.trace.finding if target.trace is not None else None
     got = r.finding.signature if r.finding is not None else None
     if expected is not None and expected.signature != got:

@@ -37,9 +37,11 @@ from rcu_harness.sched.registry import STRATEGIES
 from rcu_harness.sched.schedule import Schedule, ScheduleDecodeError
 from rcu_harness.trace.tracefile import (
     TraceError,
+    TraceEvent,
     TraceFile,
     invalid,
     load_trace,
+    trace_events,
     trace_for,
     write_trace,
 )
@@ -118,6 +120,39 @@ def replay(target: Target, *, schedule: Schedule | None = None,
         return strict_replay(schedule or target.schedule, program=program(target.cfg),
                              max_steps=target.max_steps, execution=target.execution,
                              replay_hint=lambda _info: text)
+
+
+def recorded_difference(target: Target, r: ReplayResult) -> str | None:
+    """How the trace's recorded events differ from this replay's, or None.
+
+    The trace stores a finding's events (its last few hundred, plus its
+    object's life cycle) besides the digest of the whole stream; both are
+    compared, so a trace whose events were edited (and its digest left
+    alone) does not pass for the execution it no longer records.
+    """
+    trace = target.trace
+    if trace is None:
+        return None
+    if trace.events_digest and trace.events_digest != r.events_digest:
+        return (f"its digest is {trace.events_digest}, this replay's "
+                f"{r.events_digest}")
+    if not trace.events:
+        return None
+    mine = (trace_events(r.finding.events, r.finding.threads)
+            if r.finding is not None else ())
+    for i, (a, b) in enumerate(zip(trace.events, mine, strict=False)):
+        if a != b:
+            return (f"its recorded event {i} (step {a.step}, {a.thread}) is "
+                    f"{_text(a)}, this replay's is {_text(b)}")
+    if len(trace.events) != len(mine):
+        return (f"it records {len(trace.events)} events of the finding, this "
+                f"replay has {len(mine)}")
+    return None
+
+
+def _text(e: TraceEvent) -> str:
+    where = f"{e.word}[{e.index}]" if e.word and e.index >= 0 else e.word or ""
+    return " ".join(x for x in (e.kind, where, e.addr, e.value) if x)
 
 
 def minimize(target: Target, *, max_runs: int) -> ShrinkResult:

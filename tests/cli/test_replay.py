@@ -3,6 +3,7 @@
 import json
 import re
 import time
+from pathlib import Path
 
 import pytest
 
@@ -165,3 +166,22 @@ def test_a_trace_file_refuses_options_it_fixes(capsys, finding, option):
     assert f"drop {option[0]}" in err
     if option[0] == "--max-steps":
         assert "replays under the step bound it was recorded with" in err
+
+
+@pytest.mark.parametrize(("edit", "says"), [
+    (lambda t: t["events"][3].update(value="0xdead"), "its recorded event 3 (step "),
+    (lambda t: t["events"].pop(), "it records"),
+    (lambda t: t.update(events_digest="0" * 32), "its digest is 000000"),
+])
+def test_an_edited_trace_does_not_pass_for_the_execution(capsys, finding, tmp_path,
+                                                          edit, says):
+    data = json.loads(Path(finding["trace"]).read_text())
+    edit(data)
+    edited = tmp_path / "edited.json"
+    edited.write_text(json.dumps(data))
+    code, out, err = cli(capsys, "replay", edited)
+    assert code == 1
+    assert "The event stream DIFFERS from the trace's: " + says in out
+    assert "matches" not in out
+    assert err.startswith("rcu-harness: warning: this replay is not the execution "
+                          "the trace records (was the trace edited?): " + says)
