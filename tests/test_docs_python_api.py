@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import io
 import itertools
+import os
 import re
 import shlex
 import subprocess
@@ -55,14 +56,18 @@ def _normalise(line: str) -> str:
 
 def run_snippet(code: str) -> str:
     """What @code prints: Python run here, or an ``$ rcu-harness`` command
-    run as ``python -m rcu_harness`` in a scratch output directory."""
+    run as a user with the virtualenv activated runs it (the console script
+    first on ``PATH``, so printed commands say ``rcu-harness``) in a scratch
+    output directory."""
     if code.startswith("$ rcu-harness "):
+        bindir = Path(sys.executable).parent
+        env = {**os.environ, "PATH": f"{bindir}{os.pathsep}{os.environ['PATH']}"}
         with tempfile.TemporaryDirectory() as out:
             argv = [*shlex.split(code[len("$ rcu-harness "):]), "--out", out,
                     "--quiet"]
-            done = subprocess.run([sys.executable, "-m", "rcu_harness", *argv],
+            done = subprocess.run([str(bindir / "rcu-harness"), *argv],
                                   cwd=ROOT, capture_output=True, text=True,
-                                  timeout=300, check=False)
+                                  timeout=300, check=False, env=env)
             return done.stdout.replace(out, "reports/runs")
     buf = io.StringIO()
     with contextlib.redirect_stdout(buf):
