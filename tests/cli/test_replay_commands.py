@@ -1,0 +1,63 @@
+"""Every printed replay command reproduces its finding, whatever options made
+the run: the step bound, scenario parameters, the mutant, every strategy and
+its parameters, the seed, a user's program (``--program``, with ``--set``
+of its keyword parameters, and under dfs at an execution after the first,
+which replay by seed must regenerate from the ones before).  Each command
+is run as printed (the words after the harness's own name) and must fail
+the same way, with the event stream of the trace-file replay."""
+
+import re
+
+import pytest
+
+from tests.cli.helpers import cli, command_args, stress_json
+
+CASES = {
+    "max-steps": ("--scenario", "mmput_race", "--set", "vmas=2", "--max-steps",
+                  "100"),
+    "set-random-seed": ("--mutant", "free-without-grace-period", "--set", "vmas=8",
+                        "--strategy", "random", "--seed", "2"),
+    "pct-depth": ("--mutant", "gp-ignores-readers", "--strategy", "pct",
+                  "--strategy-param", "depth=2", "--seed", "3"),
+    "mix-steps": ("--mutant", "resume-without-pause", "--strategy", "mix",
+                  "--strategy-param", "steps=50"),
+    "dfs-bound": ("--mutant", "resume-without-pause", "--strategy", "dfs",
+                  "--strategy-param", "preemption_bound=1"),
+    "program-set": ("--program", "tests.programs.sessions:program", "--seed", "1",
+                    "--set", "readers=3"),
+    "program-dfs-history": ("--program", "tests.programs.sessions:program",
+                            "--strategy", "dfs", "--strategy-param",
+                            "preemption_bound=1"),
+}
+
+
+def _digest(text):
+    return re.search(r"events digest ([0-9a-f]{32})", text).group(1)
+
+
+def _named(argv):
+    """The options of @argv a replay command must carry (KEY VALUE pairs)."""
+    pairs = [(argv[i], argv[i + 1]) for i in range(0, len(argv) - 1)
+             if argv[i].startswith("--")]
+    return [f"{k} {v}" for k, v in pairs
+            if k in ("--set", "--strategy-param", "--max-steps", "--mutant",
+                     "--strategy", "--seed", "--program")
+            and (k, v) != ("--seed", "0")]
+
+
+@pytest.mark.parametrize("argv", list(CASES.values()), ids=list(CASES))
+def test_every_printed_replay_command_reproduces_its_finding(capsys, tmp_path,
+                                                             argv):
+    code, out = stress_json(capsys, tmp_path, *argv, "--executions", "300")
+    assert code == 1, out
+    f = out["findings"][0]
+    for option in _named(argv):
+        assert option in f["replay"], (option, f["replay"])
+    code, by_trace, err = cli(capsys, *command_args(f["replay_trace"]))
+    assert code == 1, err
+    assert "The event stream matches the trace's" in by_trace
+    code, by_seed, err = cli(capsys, *command_args(f["replay"]))
+    assert code == 1, err
+    assert f"Execution {f['first_execution']}," in by_seed
+    assert _digest(by_seed) == _digest(by_trace)
+    assert f["kind"] in by_seed.lower()
