@@ -75,8 +75,8 @@ ex stress-resume "rcu-harness stress --resume $(last_run -dup_mmap-random) --exe
 
 # -- replay --events and --minimize of the README's finding
 trace=$(ls "$(last_run -rcu_transitions-gp-ignores-readers-mix)"/findings/*.json | head -1)
-args=$(grep -o 'python -m rcu_harness replay --scenario.*' "$OUT/readme.txt" | head -1)
-ex replay-events "rcu-harness replay ${args#python -m rcu_harness replay } --events | head -12"
+args=$(grep -o 'rcu-harness replay --scenario.*' "$OUT/readme.txt" | head -1)
+ex replay-events "rcu-harness replay ${args#rcu-harness replay } --events | head -12"
 rm -f ./*.min.json
 ex replay-minimize "rcu-harness replay $trace --minimize"
 mv ./*.min.json "$RUNS"/ 2>/dev/null

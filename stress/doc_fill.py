@@ -48,7 +48,9 @@ BLOCKS: dict[str, list[list[str]]] = {
     "docs/scenarios-and-mutants.md": [["scenario-cve"]],
 }
 _FENCE = re.compile(r"(?ms)^```[^\n]*\n(.*?)^```$")
-_ROW = re.compile(r"^ *\d+ \|")
+_ROW = re.compile(r"^ *(\d+|…|setup) \|")
+_GAP = re.compile(r"^ *(…|setup) \|")
+"""A row the excerpt adds before its last steps: an elided gap or a setup mark."""
 
 
 def commands(out: Path, name: str) -> list[str]:
@@ -58,7 +60,9 @@ def commands(out: Path, name: str) -> list[str]:
 
 
 def interleaving(lines: list[str], keep: int) -> list[str]:
-    """@lines with each interleaving table cut to its last @keep rows."""
+    """@lines with each interleaving table cut to its last @keep rows; the
+    rows the excerpt adds before its last steps (the object's life and the
+    pointer's load, with their gap rows) are kept."""
     out, i = [], 0
     while i < len(lines):
         out.append(lines[i])
@@ -68,7 +72,10 @@ def interleaving(lines: list[str], keep: int) -> list[str]:
             while i < len(lines) and _ROW.match(lines[i]):
                 rows.append(lines[i])
                 i += 1
-            out += ([" …"] if len(rows) > keep else []) + rows[-keep:]
+            gaps = [n for n, row in enumerate(rows) if _GAP.match(row)]
+            head = rows[:gaps[-1] + 1] if gaps else []
+            tail = rows[len(head):]
+            out += head + ([" …"] if len(tail) > keep else []) + tail[-keep:]
     return out
 
 
