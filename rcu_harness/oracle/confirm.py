@@ -42,13 +42,14 @@ from rcu_harness.oracle.ops import (
     RLock,
     RUnlock,
     Store,
+    Within,
 )
 
 if TYPE_CHECKING:
     from collections.abc import Callable
     from pathlib import Path
 
-    from rcu_harness.oracle.record import Call
+    from rcu_harness.oracle.record import Call, Pass
 
 def _replace_once(old: str, new: str) -> Callable[[str], str]:
     """A source patch replacing @old (which must occur once) by @new."""
@@ -182,36 +183,88 @@ def _read_ops(call: Call, current: list[Any]) -> list[Op]:
                          f"vocabulary has no op for")
 
 
-def coarsen(calls: list[Call], thread: str) -> list[Op]:
-    """The recorded calls as one sequential oracle trace (module docstring)."""
+WRITES = ("mtree_store_range", "mas_store_gfp", "mtree_erase", "mt_set_in_rcu",
+          "mt_clear_in_rcu")
+"""The calls of the finding thread that are not reads."""
+OTHER_READS = ("mas_find", "mas_walk", "mtree_load", "mt_find", "mas_next",
+               "mas_prev", "mas_find_rev", "rcu_read_lock", "rcu_read_unlock")
+"""Calls of other threads that change nothing (left out)."""
+
+
+def _nested(calls: list[Call], thread: str,
+            passes: list[Pass]) -> dict[int, tuple[int, int, list[Call]]]:
+    """The finding thread's calls that ran inside another thread's write after
+    it published a node: {id(write): (point, nth pass of it, calls)}, the
+    point being the last one the writer passed before them.
+
+    Calls inside a write before its first publication keep running after the
+    write (they read the tree as it was: the write has changed nothing a
+    reader can see yet, or changed it in place, which no point expresses).
+    """
+    out: dict[int, tuple[int, int, list[Call]]] = {}
+    for w in calls:
+        if w.thread == thread or w.name in OTHER_READS:
+            continue
+        end = w.end if w.end is not None else float("inf")
+        inside = [c for c in calls if c.thread == thread and w.start < c.start < end]
+        if not inside:
+            continue
+        first, last = inside[0], inside[-1]
+        mine = [p for p in passes if p.thread == w.thread and w.start <= p.step < end]
+        before = [p for p in mine if p.step <= first.start]
+        if not before:
+            continue
+        last_end = last.end if last.end is not None else end
+        if any(first.start < p.step < last_end for p in mine):
+            raise NotExpressible(f"{w.thread} publishes again while {thread}'s "
+                                 "reads run inside its write")
+        point = before[-1].point
+        out[id(w)] = (point, sum(1 for p in before if p.point == point), inside)
+    return out
+
+
+def coarsen(calls: list[Call], thread: str,
+            passes: list[Pass] | None = None) -> list[Op]:
+    """The recorded calls as one sequential oracle trace (module docstring);
+    reads that ran inside a write after it published a node (@passes) run
+    there (a ``Within`` group, :mod:`.interleave`)."""
     if not calls:
         raise NotExpressible("the execution makes no call of the tree's API")
+    calls = sorted(calls, key=lambda c: c.start)
     values = _Values()
     ops: list[Op] = [Init(calls[0].flags & 0x3)]
     if calls[0].flags & 0x2:
         ops.append(RcuOff())  # the tree is set up before it enters RCU mode
     current: list[Any] = [None]
-    for call in sorted(calls, key=lambda c: c.start):
-        if call.name in ("rcu_read_lock", "rcu_read_unlock") and call.thread != thread:
+    nested = _nested(calls, thread, passes or [])
+    skip = {id(c) for _, _, group in nested.values() for c in group}
+    for call in calls:
+        if id(call) in skip:
             continue
-        if call.thread == thread and call.name not in (
-                "mtree_store_range", "mas_store_gfp", "mtree_erase",
-                "mt_set_in_rcu", "mt_clear_in_rcu"):
+        if call.thread == thread and call.name not in WRITES:
             ops += _read_ops(call, current)
-        elif call.name in ("mas_find", "mas_walk", "mtree_load", "mt_find",
-                           "mas_next", "mas_prev", "mas_find_rev"):
+        elif call.thread != thread and call.name in OTHER_READS:
             continue  # another reader's reads change nothing
+        elif id(call) in nested:
+            point, nth, group = nested[id(call)]
+            reads = [op for c in group for op in _read_ops(c, current)]
+            ops += [Within(point, nth, len(reads)), _write_op(call, values), *reads]
         else:
             ops.append(_write_op(call, values))
     return ops
 
 
-def c_patches(mutant: str | None, fixes: tuple[str, ...]) -> tuple[str, Any]:
-    """(label, source patch function) of the C build for @mutant and @fixes."""
+def c_patches(mutant: str | None, fixes: tuple[str, ...], *,
+              interleave: bool = False) -> tuple[str, Any]:
+    """(label, source patch function) of the C build for @mutant and @fixes
+    (with the interleave point of :mod:`.interleave` if @interleave)."""
+    from rcu_harness.oracle.interleave import c_point_patch
+
     if mutant is not None and mutant not in MUTANT_C:
         why = NOT_IN_C.get(mutant, "its defect has no C counterpart here")
         raise NotExpressible(f"mutant {mutant}: {why}")
-    extra = MUTANT_C.get(mutant or "", ())
+    extra = (*MUTANT_C.get(mutant or "", ()), *((c_point_patch,) if interleave
+                                                 else ()))
 
     def patch(source: str) -> str:
         source = patch_c_source(source, fixes)
@@ -219,7 +272,8 @@ def c_patches(mutant: str | None, fixes: tuple[str, ...]) -> tuple[str, Any]:
             source = change(source)
         return source
 
-    label = "+".join([*(["mutant-" + mutant] if mutant else []), *fixes])
+    label = "+".join([*(["mutant-" + mutant] if mutant else []), *fixes,
+                      *(["interleave"] if interleave else [])])
     return label, patch
 
 
@@ -246,6 +300,7 @@ def confirm_ops(ops: list[Op], *, mutant: str | None, fixes: tuple[str, ...],
     """
     from rcu_harness.oracle.diff import crash_reason
     from rcu_harness.oracle.emit import build_and_run, c_program
+    from rcu_harness.oracle.interleave import check_publications
     from rcu_harness.oracle.model import run_model
     from rcu_harness.oracle.variants import variant_source
     from rcu_harness.scenarios.catalog import applied
@@ -253,7 +308,16 @@ def confirm_ops(ops: list[Op], *, mutant: str | None, fixes: tuple[str, ...],
     with applied(mutant, ()):
         seen = run_model(ops, fixes=fixes)
     failed = _model_fails(seen)
-    expected = run_model(ops, fixes=fixes)  # the faithful model's expectation
+    if failed is not None and failed.startswith("crash ReadsSpin:"):
+        raise NotExpressible("the reads inside a write retry until the writer "
+                             "goes on: the finding needs a finer interleaving "
+                             "than one point of the write")
+    # The faithful model's expectation; reads inside a write expect what they
+    # return after it (interleave.py).
+    expected = run_model(ops, fixes=fixes, interleave=False)
+    refused = check_publications(ops, expected)
+    if refused is not None:
+        raise NotExpressible(refused)
     if check_model and failed is None and _rets(seen) == _rets(expected):
         return Confirmation(2, "not-expressible",
                             f"the {len(ops)}-op API-granular trace runs cleanly in "
@@ -262,7 +326,8 @@ def confirm_ops(ops: list[Op], *, mutant: str | None, fixes: tuple[str, ...],
     program = c_program(ops, expected, title)
     if emit is not None:
         emit.write_text(program)
-    label, patch = c_patches(mutant, fixes)
+    label, patch = c_patches(mutant, fixes,
+                             interleave=any(isinstance(op, Within) for op in ops))
     tree = variant_source(label, patch) if label else None
     status, stderr = build_and_run(program, tree_source=tree)
     fixed = f" with {'+'.join(fixes)}" if fixes else ""
@@ -291,13 +356,14 @@ def confirm(path: Path, *, fixes: tuple[str, ...] = (),
     from rcu_harness.trace.tracefile import TraceError
 
     target = from_trace(path)
-    calls, ex = record_calls(target)
+    passes: list[Pass] = []
+    calls, ex = record_calls(target, passes)
     v = ex.violation
     if v is None:
         raise TraceError(f"{path}: the replay of this trace ends without a finding")
     everything = tuple(sorted({*target.cfg.fixes, *fixes}))
     try:
-        ops = coarsen(calls, v.thread)
+        ops = coarsen(calls, v.thread, passes)
         title = (f"{v.kind}: {v.message} (scenario {target.cfg.scenario}, "
                  f"{target.command})")
         return confirm_ops(ops, mutant=target.cfg.mutant, fixes=everything,

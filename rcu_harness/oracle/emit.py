@@ -41,6 +41,7 @@ from rcu_harness.oracle.ops import (
     RUnlock,
     Store,
     Validate,
+    Within,
     format_op,
 )
 
@@ -75,7 +76,7 @@ PRELUDE = r'''// SPDX-License-Identifier: GPL-2.0
 #define MODULE_LICENSE(x)
 #define dump_stack()	assert(0)
 
-#ifndef MAPLE_TREE_C
+@INTERLEAVE@#ifndef MAPLE_TREE_C
 #define MAPLE_TREE_C "../../../lib/maple_tree.c"
 #endif
 #include MAPLE_TREE_C
@@ -96,10 +97,10 @@ const char *__asan_default_options(void)
 	} while (0)
 
 static DEFINE_MTREE(tree);
-
+static MA_STATE(rmas, &tree, 0, 0);
+@READS@
 int main(void)
 {
-	MA_STATE(rmas, &tree, 0, 0);
 	unsigned long index;
 	void *entry;
 	int ret;
@@ -207,17 +208,59 @@ def _call(op: Op) -> list[str]:
     raise ValueError(f"no C for {format_op(op)}")
 
 
+def _statements(i: int, op: Op, expected: list[str]) -> list[str]:
+    """The comment, the call and the checks of op @i, one statement a line."""
+    exp = expected[i] if i < len(expected) else None
+    return [f"/* #{i}: {format_op(op)} */", *_call(op), *_checks(i, op, exp)]
+
+
+def _within(i: int, ops: list[Op], expected: list[str]) -> tuple[str, list[str]]:
+    """(the reads function, main's statements) of the Within group at @i: the
+    write runs the reads at the nth pass of the point (interleave.py)."""
+    from rcu_harness.oracle.interleave import POINTS
+
+    within, write = ops[i], ops[i + 1]
+    assert isinstance(within, Within)
+    name = f"reads_inside_op_{i + 1}"
+    body = [s for j in range(i + 2, i + 2 + within.count)
+            for s in _statements(j, ops[j], expected)]
+    function = "".join([f"\nstatic void {name}(void)\n{{\n",
+                        "\tunsigned long index;\n\tvoid *entry;\n\n",
+                        "\t(void)index;\n\t(void)entry;\n",
+                        *(f"\t{s}\n" for s in body), "}\n"])
+    ret = expected[i].split(" ", 1)[0] if i < len(expected) else ""
+    main = [f"/* #{i}: {format_op(within)}: the reads of #{i + 2}.. run inside "
+            f"#{i + 1}, at pass {within.nth} of its point {within.point} "
+            f"({POINTS[within.point]}) */",
+            f"oracle_arm({name}, {within.point}, {within.nth});",
+            *_statements(i + 1, write, expected),
+            *([f"EXPECT({i}, oracle_passes == {int(ret)});"] if ret.isdigit()
+              else []),
+            "oracle_arm(NULL, 0, 0);"]
+    return function, main
+
+
 def c_program(ops: list[Op], expected: list[str], title: str) -> str:
-    """The C reproducer of @ops; @expected are the model's lines (checked)."""
+    """The C reproducer of @ops; @expected are the model's lines (checked).
+    The ops of a Within group run inside its write (:mod:`.interleave`)."""
+    from rcu_harness.oracle.interleave import C_RUNTIME, span
+
     title = " ".join(title.replace("*/", "* /").split())
-    lines = [PRELUDE.replace("@TITLE@", title)]
-    for i, op in enumerate(ops):
-        lines.append(f"\t/* #{i}: {format_op(op)} */\n")
-        lines += [f"\t{s}\n" for s in _call(op)]
-        exp = expected[i] if i < len(expected) else None
-        lines += [f"\t{s}\n" for s in _checks(i, op, exp)]
-    lines.append(EPILOGUE.replace("@OPS@", str(len(ops))))
-    return "".join(lines)
+    functions: list[str] = []
+    lines: list[str] = []
+    i = 0
+    while i < len(ops):
+        if isinstance(ops[i], Within):
+            function, main = _within(i, ops, expected)
+            functions.append(function)
+        else:
+            main = _statements(i, ops[i], expected)
+        lines += [f"\t{s}\n" for s in main]
+        i += span(ops, i)
+    prelude = PRELUDE.replace("@TITLE@", title).replace(
+        "@INTERLEAVE@", C_RUNTIME + "\n" if functions else "").replace(
+        "@READS@", "".join(functions))
+    return "".join([prelude, *lines, EPILOGUE.replace("@OPS@", str(len(ops)))])
 
 
 def build_and_run(program: str, *, tree_source: Path | None = None,

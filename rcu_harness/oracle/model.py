@@ -29,6 +29,7 @@ from rcu_harness.oracle.ops import (
     RUnlock,
     Store,
     Validate,
+    Within,
 )
 from rcu_harness.oracle.pydump import entry_token
 from rcu_harness.oracle.reader import ReaderState
@@ -197,8 +198,9 @@ class ModelRunner:
                 return self.reader.call(op)
         return "0"
 
-    def line(self, op: Op, full: bool) -> str:
-        """Run @op and format its whole output line, as the driver would."""
+    def line(self, op: Op, full: bool, *, barrier: bool = True) -> str:
+        """Run @op and format its whole output line, as the driver would
+        (without @barrier, no rcu_barrier() after it: a read inside a write)."""
         if isinstance(op, Init):
             self.init(op.flags)
             ret = "0"
@@ -212,36 +214,54 @@ class ModelRunner:
         else:
             ret = self.apply(op)
         mt = self.mt
-        if self.reader is None or not self.reader.locked:
+        if barrier and (self.reader is None or not self.reader.locked):
             mt.port.rcu_barrier()
         tree = self.dump(mt) if full else ELIDED
         return f"{ret} h{self.m.mt_height(mt)} n{live_nodes(mt.port)} {tree}"
 
 
 def run_model(ops: list[Op], *, every: int = 1, full_from: int | None = None,
-              fixes: tuple[str, ...] = ()) -> list[str]:
+              fixes: tuple[str, ...] = (), interleave: bool = True) -> list[str]:
     """Apply @ops to a fresh Python model; one line per op, as the driver prints.
 
     An exception in the model ends the list with ``crash <type>: <message>``;
     so does one in the tree's destruction after the last op, as the driver
     destroys the tree when its input ends.
     @fixes are candidate kernel fixes (:mod:`rcu_harness.known.fixes`)
-    applied to the model for the run.
+    applied to the model for the run.  The ops of a ``Within`` group run
+    inside its write (:mod:`.interleave`), or after it without @interleave.
 
     Raises:
         ModelUnavailable: ``maple`` does not have the API yet.
     """
+    from rcu_harness.oracle.interleave import run_within, span
     from rcu_harness.scenarios.catalog import applied
 
     runner = ModelRunner(load_model(), model_dumper())
-    lines = []
+    lines: list[str] = []
+
+    def full(index: int, op: Op) -> bool:
+        return dump_full(index, op, every, full_from)
+
     with applied(None, fixes):
-        for index, op in enumerate(ops):
+        index = 0
+        while index < len(ops):
+            op = ops[index]
+            if isinstance(op, Within):
+                group, err = run_within(runner, ops, index, interleave=interleave,
+                                        full=full)
+                lines += group
+                if err is not None:
+                    lines.append(_crash_line(err))
+                    break
+                index += span(ops, index)
+                continue
             try:
-                lines.append(runner.line(op, dump_full(index, op, every, full_from)))
+                lines.append(runner.line(op, full(index, op)))
             except Exception as err:
                 lines.append(_crash_line(err))
                 break
+            index += 1
         else:
             end = _at_exit(runner)
             if end is not None:

@@ -267,6 +267,20 @@ class MForEach(Op):
     limit: int
 
 
+@dataclass(frozen=True, slots=True)
+class Within(Op):
+    """within P N K: the next op is a write; the K ops after it run *inside*
+    it, when the write passes interleave point P (0: a new node just
+    published, 1: the old node marked dead; both in mas_put_in_tree()) for
+    the Nth time.  ``oracle confirm`` runs it on the model and in C
+    reproducers (:mod:`.interleave`); driver.c has no such op."""
+
+    name: ClassVar[str] = "within"
+    point: int
+    nth: int
+    count: int
+
+
 READER_CALLS = (
     MSet, MReset, MPause, MWalk, MFind, MFindRev, MNext, MPrev, MNextRange,
     MPrevRange, MForEach)

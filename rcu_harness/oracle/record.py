@@ -88,13 +88,34 @@ DEPTH: dict[str, int] = {}
 """Per thread: inside a recorded call (its inner API calls are not recorded)."""
 
 
-def record_calls(target: Target) -> tuple[list[Call], Any]:
-    """Replay @target with the API recorded; (calls, the execution)."""
+@dataclass(frozen=True, slots=True)
+class Pass:
+    """A thread passed an interleave point (:mod:`.interleave`) in
+    mas_put_in_tree(): a write's publication of a new node, or the old one
+    marked dead."""
+
+    thread: str
+    step: int
+    point: int
+
+
+def record_calls(target: Target,
+                 passes: list[Pass] | None = None) -> tuple[list[Call], Any]:
+    """Replay @target with the API recorded; (calls, the execution).  The
+    passes of the interleave point are appended to @passes, if given."""
+    from rcu_harness.oracle.interleave import point_hook
+
     calls: list[Call] = []
     DEPTH.clear()
     strategy = ReplayStrategy(target.schedule)
     strategy.new_execution(0)
-    with applied(target.cfg.mutant, target.cfg.fixes):
+    seen = passes if passes is not None else []
+
+    def on_pass(point: int) -> None:
+        ex = current()
+        seen.append(Pass(ex.cur.label, ex.step, point))
+
+    with applied(target.cfg.mutant, target.cfg.fixes), point_hook(on_pass):
         patches = [Patch(getattr(module, name), _wrap(name, getattr(module, name),
                                                        calls))
                    for name, module in API.items()]
