@@ -183,9 +183,47 @@ SYZBOT_STACK_GAP = KnownFinding(
                 "--set guard_gap=false --set readers=0"),
 )
 
+REBALANCE_STALE_PARENT_SLOT = KnownFinding(
+    id="maple-rebalance-stale-parent-slot",
+    title=("a lockless reverse walk ends early (and a forward one repeats "
+           "entries) when a rebalance that shrinks the tree publishes nodes whose "
+           "parent words name the wrong slot"),
+    kind="result-inconsistent",
+    message=r"^reader\d+/\d+: iterate-rev missed \[0x[0-9a-f]+, 0x[0-9a-f]+\] "
+            r"-> \S+, present throughout the read$",
+    kernel_crash=NEVER,
+    model_crash=NEVER,
+    what=("mas_spanning_rebalance() (from mas_rebalance() when a store leaves a "
+          "node insufficient, or a spanning store) breaks out of its loop at the "
+          "root's limits and builds the new top node from mast->bn, where "
+          "mast_combine_cp_left() put the untouched slots left of the rebuilt "
+          "subtree first; it then gives left/middle/right parent slots 0, 1, 2 "
+          "(slot is never set on that path) although they sit at l_mas.offset "
+          "onwards.  mas_topiary_replace() publishes the node (mas_put_in_tree()) "
+          "before mas_adopt_children() rewrites those parent words.  A lockless "
+          "reader in such a live child that ascends meanwhile trusts the slot -- "
+          "nothing is dead, no check fires: mas_prev_node() underflows at 'slot "
+          "0' (mas_find_rev()/mas_prev() return NULL with entries present "
+          "throughout left unseen) or steps to the wrong sibling; mas_next_node() "
+          "goes back into the same node (entries returned again)."),
+    versions=(f"{PINNED}, the only version checked; the loop's root-limits break "
+              "still leaves slot at 0 in 'maple_tree: break on convergence in "
+              "mas_spanning_rebalance()' (v2, February 2025), which sets slot = "
+              "mast->l->offset only on the break it adds"),
+    confirmed=("oracle confirm with the reads inside the write (the interleave "
+               "point at the end of mas_put_in_tree()): the real lib/maple_tree.c "
+               "returns NULL from mas_find_rev() where the entry below is present "
+               "throughout; a 24-op reproducer (docs/kernel-findings.md); clean "
+               "with the candidate fix on both sides"),
+    fix="rebalance-parent-slot",
+    reproducer=("rcu-harness stress --scenario rcu_transitions --set op_set=mprotect "
+                "--set read_kind=reverse --executions 100; rcu-harness oracle "
+                "confirm FINDING.json"),
+)
+
 CATALOGUE: tuple[KnownFinding, ...] = (REWALK_NULL_NODE, OVERFLOW_STATE_NULL_NODE,
                                        RCU_DESTROY_DEAD_LEAVES, STACKROT,
-                                       SYZBOT_STACK_GAP)
+                                       SYZBOT_STACK_GAP, REBALANCE_STALE_PARENT_SLOT)
 """Every known kernel finding."""
 
 

@@ -15,11 +15,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from maple import iterate
+from maple import iterate, rebalance
 from maple.defs import ma_active, ma_overflow, ma_start, ma_underflow
 from maple.node import ma_dead_node
 from maple.state import MaState, mas_is_none, mas_is_overflow, mas_is_ptr
 from maple.walk import mas_rewalk, mas_rewalk_if_dead
+from rcu_harness.known import fix_rebalance
 from rcu_harness.patches import Patch
 
 if TYPE_CHECKING:
@@ -215,8 +216,24 @@ OVERFLOW_STATE_NO_NODE = KernelFix(
     ),
 )
 
+# -- rebalance-parent-slot: mas_spanning_rebalance() gives the children of the
+#    node it ends with their real slot (rcu_harness/known/fix_rebalance.py) --
+
+REBALANCE_PARENT_SLOT = KernelFix(
+    name="rebalance-parent-slot",
+    summary=("mas_spanning_rebalance(): the children of the node the rebalance "
+             "ends with (a new root when the tree shrinks) get the slot "
+             "mab_set_b_end() put them in, not 0, so a lockless reader that "
+             "ascends from one before mas_adopt_children() runs goes to the "
+             "right neighbour"),
+    patches=(Patch(rebalance.mas_spanning_rebalance,
+                   fix_rebalance.mas_spanning_rebalance_fixed),),
+    c_patches=(CPatch(fix_rebalance.C_OLD, fix_rebalance.C_NEW),),
+)
+
 FIXES: dict[str, KernelFix] = {fix.name: fix for fix in (REWALK_NO_NODE,
-                                                         OVERFLOW_STATE_NO_NODE)}
+                                                         OVERFLOW_STATE_NO_NODE,
+                                                         REBALANCE_PARENT_SLOT)}
 """Every candidate fix, by name."""
 
 

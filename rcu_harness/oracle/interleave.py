@@ -38,7 +38,7 @@ from maple import topiary, walk
 from maple.node import mte_is_root, mte_parent, mte_parent_slot, mte_set_node_dead
 from maple.walk import mas_set_height, mas_tree_parent
 from rcu_harness.oracle.ops import Op, Within
-from rcu_harness.scenarios.mutants import Patch, patched
+from rcu_harness.patches import Patch, patched
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator

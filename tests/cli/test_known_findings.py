@@ -53,3 +53,20 @@ def test_an_unknown_fix_is_a_one_line_error(capsys, tmp_path):
     assert code == 2
     assert "unknown kernel fix 'nope'" in err
     assert len(err.strip().splitlines()) == 1
+
+
+REVERSE = ("--scenario", "rcu_transitions", "--set", "op_set=mprotect", "--set",
+           "read_kind=reverse", "--executions", "100", "--seed", "0")
+
+
+def test_a_reverse_walk_ended_by_a_stale_parent_slot_is_known(capsys, tmp_path):
+    code, out = stress_json(capsys, tmp_path, *REVERSE)
+    assert code == 0
+    [finding] = out["findings"]
+    assert finding["kind"] == "result-inconsistent"
+    assert "iterate-rev missed" in finding["message"]
+    assert finding["known"] == "maple-rebalance-stale-parent-slot"
+    code, out = stress_json(capsys, tmp_path, *REVERSE, "--set",
+                            "kernel_fixes=rebalance-parent-slot")
+    assert code == 0
+    assert out["findings"] == []

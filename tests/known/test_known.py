@@ -120,3 +120,54 @@ def test_c_patches_match_once_or_refuse():
     assert "if (likely(mas_is_overflow(mas)))" in patched
     with pytest.raises(FixError, match="matches 0 times"):
         patch_c_source("int x;\n", ("rewalk-no-node",))
+
+
+MISSED = ("reader1/3: iterate-rev missed [0x7ffff7beb000, 0x7ffff7c0afff] -> "
+          "Vma@0xffff888000000600, present throughout the read")
+
+
+def test_a_reverse_walk_missing_a_stable_range_is_the_stale_parent_slot_bug():
+    entry = known_finding("result-inconsistent", MISSED)
+    assert entry is not None
+    assert entry.id == "maple-rebalance-stale-parent-slot"
+    assert entry.fix == "rebalance-parent-slot"
+    assert known_finding("result-inconsistent", MISSED.replace("iterate-rev",
+                                                              "iterate")) is None
+    assert known_finding("result-inconsistent", "reader2/4: returned [0x1, "
+                         "0xffffffff81452a30] -> Vma@0xffff888000000000, present "
+                         "in no possibly-current version") is None
+
+
+def _statements(fn):
+    import ast
+    import inspect
+    import textwrap
+
+    func = ast.parse(textwrap.dedent(inspect.getsource(fn))).body[0]
+    return [ast.dump(s) for s in ast.walk(func) if isinstance(s, ast.stmt)][2:]
+
+
+def test_the_rebalance_fix_is_the_model_function_plus_one_line():
+    import ast
+
+    from maple import rebalance
+    from rcu_harness.known import fix_rebalance
+
+    fixed = _statements(fix_rebalance.mas_spanning_rebalance_fixed)
+    original = _statements(rebalance.mas_spanning_rebalance)
+    line = ast.dump(ast.parse(fix_rebalance.MODEL_LINE.split("#")[0]).body[0])
+    assert fixed.count(line) == 1
+    assert original.count(line) == 0
+    # the fixed body, with that statement taken out wherever it nests
+    assert [s.replace(line + ", ", "") for s in fixed if s != line] == original
+    from maple import write
+
+    original_fn = rebalance.mas_spanning_rebalance
+    with applied(None, ("rebalance-parent-slot",)):
+        # both callers: mas_rebalance() and mas_wr_spanning_store()
+        assert rebalance.mas_spanning_rebalance is write.mas_spanning_rebalance \
+            is fix_rebalance.mas_spanning_rebalance_fixed
+    assert rebalance.mas_spanning_rebalance is original_fn
+    source = (fix_rebalance.C_OLD + "\tif (middle)\n")
+    assert patch_c_source(source, ("rebalance-parent-slot",)) == \
+        fix_rebalance.C_NEW + "\tif (middle)\n"

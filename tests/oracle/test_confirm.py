@@ -4,7 +4,7 @@ import pytest
 
 from rcu_harness.oracle.agree import driver_for
 from rcu_harness.oracle.build import OracleUnavailable
-from rcu_harness.oracle.confirm import confirm
+from rcu_harness.oracle.confirm import confirm, confirm_ops
 from rcu_harness.oracle.ops import MFind, MSet, RLock
 from tests.cli.helpers import cli
 
@@ -92,3 +92,36 @@ def test_bad_input_is_one_line_and_exit_2(oracle, tmp_path, capsys):
         assert code == 2
         assert out == ""
         assert len(err.strip().splitlines()) == 1
+
+
+REVERSE = ("--scenario", "rcu_transitions", "--set", "op_set=mprotect", "--set",
+           "read_kind=reverse", "--executions", "100", "--seed", "0")
+
+
+def test_the_reverse_walk_finding_is_confirmed_with_reads_inside_the_write(
+        oracle, tmp_path, capsys):
+    trace = _finding(tmp_path, capsys, *REVERSE)
+    emitted = tmp_path / "repro.c"
+    code, out, _ = cli(capsys, "oracle", "confirm", trace, "--emit", emitted)
+    assert code == 1, out
+    assert out.startswith("kernel: confirmed: the kernel fails")
+    assert "BUG: wrong result" in out
+    program = emitted.read_text()
+    assert "oracle_arm(reads_inside_op_" in program
+    assert "entry = mas_find_rev(&rmas, 0x0UL);" in program
+    code, out, _ = cli(capsys, "oracle", "confirm", trace, "--kernel-fix",
+                       "rebalance-parent-slot")
+    assert code == 0, out
+    assert out.startswith("kernel: clean-with-fix")
+
+
+def test_the_minimal_reproducer_of_the_stale_parent_slot(oracle, tmp_path):
+    from tests.oracle.test_interleave import merge_with_reads
+
+    ops = merge_with_reads()
+    result = confirm_ops(ops, mutant=None, fixes=(), emit=tmp_path / "r.c")
+    assert (result.status, result.verdict) == (1, "confirmed")
+    assert "entry == xa_mk_value(0x8)" in result.why  # NULL instead of entry 8
+    fixed = confirm_ops(ops, mutant=None, fixes=("rebalance-parent-slot",),
+                        check_model=False)
+    assert (fixed.status, fixed.verdict) == (0, "clean-with-fix")
