@@ -29,9 +29,14 @@ from stress.benchlib import machine, write_section
 HEADING = "## Correct model per new setting (stress/clean_settings.py)"
 KINDS = ("iterate", "lookup", "walk", "reverse", "prev", "find_vma_prev", "range",
          "mt_find", "mt_for_each", "fault", "maps", "all")
+STALE_SLOT = "maple-rebalance-stale-parent-slot"
+"""Reverse walks inside a shrinking rebalance (reverse, prev; all has them)."""
 SETTINGS: tuple[tuple[str, str, dict[str, object], str], ...] = (
     *((f"read_kind={k}", "rcu_transitions", {"read_kind": k, "op_set": "mprotect"},
-       "") for k in KINDS),
+       STALE_SLOT if k in ("reverse", "prev", "all") else "") for k in KINDS),
+    *((f"read_kind={k}, kernel_fixes=rebalance-parent-slot", "rcu_transitions",
+       {"read_kind": k, "op_set": "mprotect", "kernel_fixes": "rebalance-parent-slot"},
+       "") for k in ("reverse", "prev", "all")),
     *((f"layout={x}", "rcu_transitions", {"layout": x, "read_kind": "all"}, "")
       for x in ("x86_64", "la57", "dense", "low")),
     ("op_set=mprotect", "rcu_transitions", {"op_set": "mprotect", "read_kind": "all"},
