@@ -328,9 +328,12 @@ class Campaign:
                         self._seconds_left(), self.units)
 
     def _unit(self, block: Block) -> WorkUnit:
+        # A sequential strategy's next block continues from this one's last
+        # execution: only a whole block may end it.
+        seconds = None if self.plan.sequential else self._seconds_left()
         return WorkUnit(self.plan, block.start, block.stop, frozenset(self.rows),
                         self.last_schedule if block.start > 0 else None,
-                        self.token)
+                        self.token, seconds)
 
     def _capacity(self) -> int:
         if self.plan.sequential:

@@ -22,6 +22,7 @@ strategy's block first retraces the previous block's last execution
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -55,6 +56,11 @@ class WorkUnit:
     run: str = ""
     """Names the run session, for the per-process memory of diagnosed
     signatures ("" : no memory)."""
+    seconds: float | None = None
+    """The run's time budget left when the block was handed out (None: no
+    time limit): the block starts no execution after that many seconds of
+    its own, so a ``--time`` budget ends a run within one execution per
+    worker, not one block (16 executions of a 2000-VMA tree are minutes)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,11 +118,13 @@ def run_unit(unit: WorkUnit, stop: Callable[[], bool] | None = None) -> UnitResu
             if unit.after is not None:
                 resume_after(setup, strategy, Schedule.decode(unit.after),
                              unit.start - 1, max_steps=plan.max_steps)
+            deadline = (None if unit.seconds is None
+                        else time.monotonic() + unit.seconds)
             block = run_block(setup, strategy, unit.start, unit.stop,
                               command=lambda i, _s: plan.replay_command(i),
                               seen=_seen(unit), max_steps=plan.max_steps,
                               keep_going=plan.keep_going, samples=True,
-                              goes_on=_known, halt=stop)
+                              goes_on=_known, halt=stop, deadline=deadline)
     except ExecutionAbandoned as exc:
         exc.partial = _unit_result(unit, exc.partial)  # type: ignore[arg-type]
         raise

@@ -149,3 +149,33 @@ def test_without_keep_going_a_block_ends_at_its_first_violation():
 def test_executions_carry_latency_samples():
     result = run_unit(WorkUnit(resolve(CLEAN), 0, 2))
     assert any(key.startswith("span.") for key in result.executions[0].samples)
+
+
+class _Clock:
+    """A monotonic clock that advances one second per reading."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def monotonic(self) -> float:
+        self.now += 1.0
+        return self.now
+
+    @staticmethod
+    def perf_counter_ns() -> int:
+        return 0
+
+
+def test_a_block_starts_no_execution_after_the_time_budget_it_was_given(monkeypatch):
+    import rcu_harness.campaign.worker as worker
+    import rcu_harness.runner.block as block
+
+    clock = _Clock()
+    monkeypatch.setattr(worker, "time", clock)
+    monkeypatch.setattr(block, "time", clock)
+    plan = resolve(CLEAN)
+    # The deadline is read at 1.0 + 3.5; executions start at 2, 3 and 4.
+    cut = run_unit(WorkUnit(plan, 0, 16, seconds=3.5))
+    assert [r.idx for r in cut.executions] == [0, 1, 2]
+    assert _rows([run_unit(WorkUnit(plan, 0, 3))]) == _rows([cut])
+    assert len(run_unit(WorkUnit(plan, 0, 16)).executions) == 16
