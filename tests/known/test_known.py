@@ -138,6 +138,17 @@ def test_a_reverse_walk_missing_a_stable_range_is_the_stale_parent_slot_bug():
                          "in no possibly-current version") is None
 
 
+REPEATED = ("reader1/3: iteration not ascending: [0x7ffff7fdb000, 0x7ffff7fdbfff] -> "
+            "Vma@0xffff888000001800 after index 0x7ffff7fe8fff")
+
+
+def test_a_forward_walk_returning_entries_again_is_the_stale_parent_slot_bug():
+    entry = known_finding("result-inconsistent", REPEATED)
+    assert entry is not None and entry.id == "maple-rebalance-stale-parent-slot"
+    assert known_finding("result-inconsistent", "owner/1: " + REPEATED[11:]) is None
+    assert known_finding("use-after-free", REPEATED) is None
+
+
 def _statements(fn):
     import ast
     import inspect
