@@ -288,9 +288,18 @@ def _model_fails(lines: list[str]) -> str | None:
     return lines[-1] if lines and lines[-1].startswith("crash ") else None
 
 
+def _lost_in_coarsening(failed: str | None, kind: str) -> bool:
+    """Did the coarsened trace fail in the model for a reason other than the
+    finding's?  A reader call that starts from a node the writer freed is
+    the coarsening's own artefact unless the finding is that use-after-free:
+    its verdict on the kernel would say nothing about the finding."""
+    return (failed is not None and bool(kind) and kind != "use-after-free"
+            and failed.startswith("crash ReaderUseAfterFree:"))
+
+
 def confirm_ops(ops: list[Op], *, mutant: str | None, fixes: tuple[str, ...],
                 check_model: bool = True, emit: Path | None = None,
-                title: str = "reproducer") -> Confirmation:
+                title: str = "reproducer", kind: str = "") -> Confirmation:
     """Steps 2 and 3 of the module docstring for a coarsened trace @ops.
 
     Without @check_model (a candidate fix was added to the finding's own
@@ -308,6 +317,10 @@ def confirm_ops(ops: list[Op], *, mutant: str | None, fixes: tuple[str, ...],
     with applied(mutant, ()):
         seen = run_model(ops, fixes=fixes)
     failed = _model_fails(seen)
+    if check_model and _lost_in_coarsening(failed, kind):
+        raise NotExpressible(f"coarsened to API calls the trace fails otherwise "
+                             f"in the model ({failed}): a {kind} finding needs "
+                             "the interleaving inside the calls")
     if failed is not None and failed.startswith("crash ReadsSpin:"):
         raise NotExpressible("the reads inside a write retry until the writer "
                              "goes on: the finding needs a finer interleaving "
@@ -368,7 +381,7 @@ def confirm(path: Path, *, fixes: tuple[str, ...] = (),
                  f"{target.command})")
         return confirm_ops(ops, mutant=target.cfg.mutant, fixes=everything,
                            check_model=everything == target.cfg.fixes, emit=emit,
-                           title=title)
+                           title=title, kind=str(v.kind))
     except NotExpressible as err:
         return Confirmation(2, "not-expressible", str(err))
 

@@ -144,7 +144,8 @@ REPEATED = ("reader1/3: iteration not ascending: [0x7ffff7fdb000, 0x7ffff7fdbfff
 
 def test_a_forward_walk_returning_entries_again_is_the_stale_parent_slot_bug():
     entry = known_finding("result-inconsistent", REPEATED)
-    assert entry is not None and entry.id == "maple-rebalance-stale-parent-slot"
+    assert entry is not None
+    assert entry.id == "maple-rebalance-stale-parent-slot"
     assert known_finding("result-inconsistent", "owner/1: " + REPEATED[11:]) is None
     assert known_finding("use-after-free", REPEATED) is None
 

@@ -4,7 +4,7 @@ import pytest
 
 from rcu_harness.oracle.agree import driver_for
 from rcu_harness.oracle.build import OracleUnavailable
-from rcu_harness.oracle.confirm import confirm, confirm_ops
+from rcu_harness.oracle.confirm import NotExpressible, confirm, confirm_ops
 from rcu_harness.oracle.ops import MFind, MSet, RLock
 from tests.cli.helpers import cli
 
@@ -125,3 +125,27 @@ def test_the_minimal_reproducer_of_the_stale_parent_slot(oracle, tmp_path):
     fixed = confirm_ops(ops, mutant=None, fixes=("rebalance-parent-slot",),
                         check_model=False)
     assert (fixed.status, fixed.verdict) == (0, "clean-with-fix")
+
+
+def test_a_trace_the_coarsening_breaks_otherwise_is_not_expressible(monkeypatch):
+    """Coarsened to API calls, a reader call may start from a node the
+    writer freed: that says nothing about a result-inconsistent finding, so
+    the verdict is not-expressible, never model-only (no kernel is built)."""
+    import rcu_harness.oracle.emit as emit
+    import rcu_harness.oracle.model as model
+
+    crash = "crash ReaderUseAfterFree: mfind starts from maple_node 0x1, freed"
+    monkeypatch.setattr(model, "run_model", lambda ops, **kw: ["0x1", crash])
+    built = []
+    monkeypatch.setattr(emit, "build_and_run",
+                        lambda *a, **kw: built.append(a) or (1, "==1==ERROR"))
+    monkeypatch.setattr(emit, "c_program", lambda *a, **kw: "int main;")
+    ops = [RLock(), MSet(0), MFind(5)]
+    with pytest.raises(NotExpressible, match="interleaving inside the calls"):
+        confirm_ops(ops, mutant=None, fixes=(), kind="result-inconsistent")
+    assert built == []
+    # The same crash is the finding itself when the finding is that
+    # use-after-free: the kernel is asked.
+    result = confirm_ops(ops, mutant=None, fixes=(), kind="use-after-free")
+    assert (result.status, result.verdict) == (1, "confirmed")
+    assert len(built) == 1
