@@ -8,6 +8,7 @@ from rcu_harness.checks.mm_ref import MmRefCheck
 from rcu_harness.checks.rcu_mode import RcuModeCheck
 from rcu_harness.checks.results import ResultCheck
 from rcu_harness.checks.validate import MtValidateCheck
+from rcu_harness.checks.vma_lock import VmaLockCheck
 from rcu_harness.checks.writer_lock import WriterLockCheck
 
 if TYPE_CHECKING:
@@ -19,4 +20,4 @@ if TYPE_CHECKING:
 def default_checkers() -> tuple[Callable[[], Observer], ...]:
     """Factories of the default checkers (fresh instances per execution)."""
     return (WriterLockCheck, RcuModeCheck, MtValidateCheck, MmRefCheck,
-            ResultCheck)
+            ResultCheck, VmaLockCheck)

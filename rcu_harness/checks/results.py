@@ -12,8 +12,12 @@ tree after write ``k``, and is *possibly current* from the begin of write
   possibly current during the read (for a point lookup: the entry at that
   index, NULL included);
 * an iteration is ascending (descending for ``mas_find_rev()`` /
-  ``mas_prev()`` loops), and returns every range that is present, with the
-  same entry, in *all* versions possibly current during the read;
+  ``mas_prev()`` loops; for /proc/PID/maps under per-VMA locks each end
+  past the previous one, overlaps allowed), and returns every range that
+  is present, with the same entry, in *all* versions possibly current
+  during the read (no holes);
+* /proc/PID/maps under per-VMA locks (``iterate-locked``) shows no gap
+  that was not empty at some moment between the VMAs on either side of it;
 * a single-entry search (``mt_find()``: the first entry in a window;
   ``mas_prev()``: the last one) returns an entry inside its window and
   skips no range present throughout the read between the window's edge and
@@ -66,7 +70,7 @@ _POINTS = frozenset((ReadKind.LOAD, ReadKind.FIRST, ReadKind.ITERATE_POINTS,
                      ReadKind.VMA))
 """Kinds whose results are (index, index, entry): an index the entry covers."""
 _SEQUENCES = frozenset((ReadKind.ITERATE, ReadKind.ITERATE_REV,
-                        ReadKind.ITERATE_POINTS))
+                        ReadKind.ITERATE_POINTS, ReadKind.ITERATE_LOCKED))
 """Kinds that ran to completion over [first, limit]: every stable range counts."""
 
 
@@ -82,12 +86,19 @@ def _accepts(v: IntervalMap, kind: ReadKind, r: tuple[int, int, object]) -> bool
 def _order(rec: ReadRecord) -> str:
     """Results of a sequence must move one way, each past the previous."""
     prev: tuple[int, int, object] | None = None
+    kind = rec.kind
     for r in rec.results:
-        if prev is not None:
-            if rec.kind is ReadKind.ITERATE_REV and r[1] >= prev[0]:
+        if prev is None:
+            pass
+        elif kind is ReadKind.ITERATE_LOCKED:
+            if r[1] <= prev[1]:
+                return (f"iteration went back: {_fmt(r)} ends at or before "
+                        f"index {prev[1]:#x}")
+        elif kind is ReadKind.ITERATE_REV:
+            if r[1] >= prev[0]:
                 return f"iteration not descending: {_fmt(r)} after index {prev[0]:#x}"
-            if rec.kind is not ReadKind.ITERATE_REV and r[0] <= prev[1]:
-                return f"iteration not ascending: {_fmt(r)} after index {prev[1]:#x}"
+        elif r[0] <= prev[1]:
+            return f"iteration not ascending: {_fmt(r)} after index {prev[1]:#x}"
         prev = r
     return ""
 
@@ -163,6 +174,10 @@ class ResultCheck(Observer):
         problem = _order(rec)
         if problem:
             return problem
+        if rec.kind is ReadKind.ITERATE_LOCKED and rec.steps:
+            problem = self._holes(rec)
+            if problem:
+                return problem
         window = _window(rec)
         if isinstance(window, str):
             return window
@@ -196,6 +211,22 @@ class ResultCheck(Observer):
                 "bracket every writer operation with h.writing(mt, first, last, "
                 "entry) (entry None: an erase).")
         return textwrap.wrap(text, 78, subsequent_indent="  ")
+
+    def _holes(self, rec: ReadRecord) -> str:
+        """Each gap between results was empty at some moment between them."""
+        hist = self._history(rec.tree)
+        end = rec.end if rec.end is not None else INF
+        shown = list(zip(rec.results, rec.steps, strict=True))
+        edges = [(rec.first - 1, rec.begin), *((r[1], at) for r, at in shown)]
+        nexts = [*((r[0], at) for r, at in shown), (rec.limit + 1, end)]
+        for (last, since), (start, until) in zip(edges, nexts, strict=True):
+            if start <= last + 1:
+                continue
+            lo, hi = last + 1, start - 1
+            if not any(v.empty_over(lo, hi) for v in hist.candidates(since, until)):
+                return (f"showed a hole [{lo:#x}, {hi:#x}] that was never empty "
+                        f"between steps {since} and {until}")
+        return ""
 
     def _violation(self, ex: Execution, t: SimThread, rec: ReadRecord,
                    cands: list[IntervalMap], problem: str) -> Violation:

@@ -7,7 +7,9 @@ tree's spinlock, or for a tree with ``MT_FLAGS_LOCK_EXTERN`` the external
 lock set with ``mt_set_external_lock()`` (the mm's mmap_lock, held for
 write).  An external tree with no lock set is not checked (the port passes
 ``lock=None``), and RCU callbacks (``rcu_gp``) own the dead objects they
-scribble on.
+scribble on.  A VMA under per-VMA locks is protected by its VMA lock, whose
+rule this checker applies through the lock
+(:meth:`rcu_harness.checks.vma_lock.VmaLockState.check_store`).
 """
 
 from __future__ import annotations
@@ -31,6 +33,9 @@ class WriterLockCheck(Observer):
               index: int, value: object, lock: SpinLock | None) -> None:
         """Fail if @t does not hold @lock."""
         if lock is None or lock.owner is t or t.tid == 0:
+            return
+        if getattr(lock, "per_vma", False):
+            lock.check_store(ex, t, word)
             return
         chain = capture(1)
         func = chain.top()

@@ -18,9 +18,17 @@ Addresses are fake, 256-byte aligned in the direct map, handed out in
 allocation order and *never reused*: KASAN's quarantine made infinite, so
 every use after free is caught, and addresses are identical in every run.
 
-Not modelled: slab reuse of freed memory (a freed object stays freed; a
-stale pointer never aliases a newer object), allocation failure (``gfp``
-is ignored), and memory contents after free (accesses are caught instead).
+The one exception is a ``SLAB_TYPESAFE_BY_RCU`` cache
+(:mod:`rcu_harness.memory.slab`): an object freed into it gets the watch bit
+:data:`SLAB_FREE` instead of :data:`FREED` (reads stay legal, as the memory
+stays an object of that type; writes are use after free) and may be handed
+out again at once, at the same address (:meth:`Heap.reuse`), so a stale
+pointer aliases the newer object, exactly as in the kernel.
+
+Not modelled: slab reuse of freed memory of other caches (a freed object
+stays freed; a stale pointer never aliases a newer object), allocation
+failure (``gfp`` is ignored), and memory contents after free (accesses are
+caught instead).
 """
 
 from __future__ import annotations
@@ -42,6 +50,10 @@ FREED = 2
 RETIRED = 4
 """Watch bit: marked dead or queued with call_rcu(), not necessarily freed;
 a reader's load is sampled (its pipeline age), never a failure by itself."""
+
+SLAB_FREE = 8
+"""Watch bit: free in a SLAB_TYPESAFE_BY_RCU cache; reads are legal (the
+memory is still an object of its type), writes are use after free."""
 
 HEAP_BASE = 0xFFFF_8880_0000_0000
 STATIC_BASE = 0xFFFF_FFFF_8300_0000
@@ -100,8 +112,9 @@ class Heap:
         rec = self.records.get(getattr(obj, "addr", -1))
         return rec if rec is not None and rec.obj is obj else None
 
-    def free(self, obj: Any) -> None:
-        """kfree(): free @obj; a double or invalid free is a finding."""
+    def free(self, obj: Any, *, typesafe: bool = False) -> None:
+        """kfree(): free @obj; a double or invalid free is a finding.
+        @typesafe: into a SLAB_TYPESAFE_BY_RCU cache (bit SLAB_FREE)."""
         rec = self.record_of(obj)
         if rec is None:
             self.ex.fail(kasan.invalid_free(self.ex, obj))
@@ -116,10 +129,23 @@ class Heap:
         if rec.rcu_pending:
             self._rcu_release(rec)
         rec.rcu_pending = False
-        obj._w |= FREED
+        obj._w |= SLAB_FREE if typesafe else FREED
         self.total_freed += 1
         if self.ex.record:
             self.ex.emit(_FREE, rec.addr, rec.type_name)
+
+    def reuse(self, rec: AllocRecord) -> None:
+        """Hand @rec's object out again (a SLAB_TYPESAFE_BY_RCU cache): live,
+        allocated here and now, its old death, call_rcu and free forgotten
+        (the cache keeps its past lives, :mod:`rcu_harness.memory.slab`)."""
+        rec.state = AllocState.LIVE
+        rec.alloc = self.site(3)
+        rec.death = rec.call_rcu = rec.free = None
+        rec.free_gp = rec.call_rcu_gp = rec.retire_gp = 0
+        rec.obj._w &= ~(SLAB_FREE | RETIRED)
+        self.total_allocated += 1
+        if self.ex.record:
+            self.ex.emit(_ALLOC, rec.addr, rec.type_name)
 
     def on_call_rcu(self, obj: Any) -> None:
         """call_rcu() was called on @obj: record it; catch misuse."""

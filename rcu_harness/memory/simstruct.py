@@ -14,7 +14,10 @@ are not scheduling points (no other thread can reach them) but are still
 poison-checked.  A published object inherits the *guard* lock of the object
 it was published into; stores to it by a thread not holding the guard are
 reported by the writer-lock checker, and ``rcu_dereference()`` of it outside
-a read-side section without the guard is a lockdep-RCU splat.
+a read-side section without the guard is a lockdep-RCU splat.  An object
+given a guard of its own before publication (a VMA's per-VMA lock state)
+keeps it.  ``field_rmw()`` is an atomic read-modify-write of one field (a
+cmpxchg, a refcount_t operation).
 
 Not modelled: field sizes (every field is one 8-byte word), unpublishing
 (publication is sticky: a removed object may still be reached by readers
@@ -26,7 +29,7 @@ from __future__ import annotations
 import sys
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
-from rcu_harness.memory.heap import FREED, PUBLISHED
+from rcu_harness.memory.heap import FREED, PUBLISHED, RETIRED, SLAB_FREE
 from rcu_harness.memory.kasan import use_after_free
 from rcu_harness.memory.lockdep import suspicious_rcu_usage
 from rcu_harness.rcu.api import call_rcu
@@ -34,11 +37,17 @@ from rcu_harness.runtime.current import current
 from rcu_harness.trace.events import EventKind
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from rcu_harness.memory.records import AllocRecord
     from rcu_harness.runtime.execution import Execution
     from rcu_harness.sync.spinlock import SpinLock
 
 _LOAD = EventKind.LOAD.value
+_ATOMIC = EventKind.ATOMIC.value
+_NO_WRITE = FREED | SLAB_FREE
+"""Watch bits under which a store is a use after free: freed, or free in a
+SLAB_TYPESAFE_BY_RCU cache (readable, but nobody may write it)."""
 _STORE = EventKind.STORE.value
 _getframe = sys._getframe
 S = TypeVar("S", bound="SimStruct")
@@ -119,7 +128,7 @@ def _field(i: int, name: str) -> property:
             if len(ex.runnable) > 1:
                 ex.decide()
             w = self._w
-            if w & FREED:
+            if w & _NO_WRITE:
                 _uaf(ex, self, "Write", name)
             lock = self._lock
             if lock is not None:
@@ -129,7 +138,7 @@ def _field(i: int, name: str) -> property:
                 ex.events.append((ex.step, ex.cur_tid, _STORE, self.addr, name,
                                   -1, value,
                                   _getframe(1).f_code if ex.record > 1 else None))
-        elif w & FREED:
+        elif w & _NO_WRITE:
             _uaf(ex, self, "Write", name)
         if w & PUBLISHED and isinstance(value, SimStruct) and \
                 not value._w & PUBLISHED:
@@ -144,10 +153,12 @@ def _store_private_pointer(obj: SimStruct, i: int, value: SimStruct) -> None:
 
 
 def _dead_read(ex: Execution, obj: SimStruct, name: str) -> None:
-    """A load from a freed (a finding) or retired (sampled) object."""
-    if obj._w & FREED:
+    """A load from a freed (a finding) or retired (sampled) object; a load
+    from an object free in a SLAB_TYPESAFE_BY_RCU cache is legal."""
+    w = obj._w
+    if w & FREED:
         _uaf(ex, obj, "Read", name)
-    else:
+    elif w & RETIRED:
         ex.heap.retired_read(obj._rec, obj._lock)
 
 
@@ -157,12 +168,38 @@ def _uaf(ex: Execution, obj: SimStruct, access: str, name: str) -> None:
         ex.fail(use_after_free(ex, rec, access, name, -1))
 
 
+def field_rmw(obj: SimStruct, name: str, fn: Callable[[Any], Any]) -> Any:
+    """An atomic read-modify-write of field @name (``atomic_cmpxchg()`` and
+    the refcount_t operations built on it): one scheduling point, then
+    ``fn(old)`` gives the new value, stored in the same step unless it equals
+    the old one (a failed cmpxchg writes nothing).  Returns the old value.
+    Poison-checked like a load (and a store, when it writes); not passed to
+    the store hooks (a lock word changes under no lock)."""
+    ex = obj._ex
+    i = obj.fields.index(name)
+    w = obj._w
+    if w & PUBLISHED and not ex.quiet:
+        ex.point()
+        w = obj._w
+    if w & FREED:
+        _uaf(ex, obj, "Read", name)
+    old = obj._v[i]
+    new = fn(old)
+    if new != old:
+        if w & SLAB_FREE:
+            _uaf(ex, obj, "Write", name)
+        obj._v[i] = new
+    ex.emit(_ATOMIC, obj.addr, name, -1, new)
+    return old
+
+
 def publish(obj: SimStruct, *, guard: SpinLock | None = None) -> None:
     """Make @obj (and the private objects it points to) reachable by all."""
     if obj._w & PUBLISHED:
         return
     obj._w |= PUBLISHED
-    obj._lock = guard
+    if guard is not None or obj._lock is None:
+        obj._lock = guard
     for value in obj._v:
         if isinstance(value, SimStruct) and not value._w & PUBLISHED:
             publish(value, guard=guard)

@@ -50,6 +50,7 @@ class FindingKind(StrEnum):
     RCU_MODE = "rcu-mode-transition"
     MT_VALIDATE = "mt-validate"
     MM_REF = "mm-ref"
+    VMA_LOCK = "vma-lock"
     RESULT = "result-inconsistent"
 
 

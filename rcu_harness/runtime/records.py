@@ -42,6 +42,15 @@ class ReadKind(Enum):
     LAST = "last"
     """The last entry in [first, limit] (``mas_prev()`` as in
     ``find_vma_prev()``): at most one result with its whole range, or NULL."""
+    ITERATE_LOCKED = "iterate-locked"
+    """/proc/PID/maps read by VMA locks (``lock_next_vma()``) or by read()
+    calls each under the mmap_lock: an ascending iteration over [first,
+    limit] in which each result is a VMA with the bounds read under its
+    lock; a result may overlap the one before it (the kernel selftest's
+    rule: duplicates allowed, holes never), but its end lies past the
+    previous end; the gap before each result (and after the last) must have
+    been empty at some moment between the result before and this one
+    (``saw_at`` gives each result's step)."""
     VMA = "vma"
     """``lock_vma_under_rcu()``: the VMA covering ``first``, which the caller
     then uses; ``bounds`` are the VMA's own [vm_start, vm_end) it read."""
@@ -75,10 +84,17 @@ class ReadRecord:
     results: list[tuple[int, int, object]] = field(default_factory=list)
     bounds: tuple[int, int] | None = None
     """For ``VMA`` reads: the [vm_start, vm_end) the reader read and relied on."""
+    steps: list[int] = field(default_factory=list)
+    """For ``ITERATE_LOCKED`` reads: the step of each result (``saw_at``)."""
 
     def saw(self, index: int, last: int, entry: object) -> None:
         """The reader returned @entry for the range [index, last]."""
         self.results.append((index, last, entry))
+
+    def saw_at(self, index: int, last: int, entry: object, step: int) -> None:
+        """The reader returned @entry for [index, last] at @step."""
+        self.results.append((index, last, entry))
+        self.steps.append(step)
 
     def drop(self) -> None:
         """The read this record was opened for did not happen after all:

@@ -3,8 +3,8 @@
 The built-in scenarios are listed here, by import; no module registers
 itself: ``dup_mmap`` (:mod:`~.dup_mmap`), ``rcu_transitions``
 (:mod:`~.transitions`), ``mmput_race`` (:mod:`~.mmput_race`),
-``stack_expand`` (:mod:`~.stack_expand`) and ``tree_destroy``
-(:mod:`~.tree_destroy`).  A name
+``stack_expand`` (:mod:`~.stack_expand`), ``tree_destroy``
+(:mod:`~.tree_destroy`) and ``page_fault`` (:mod:`~.page_fault`).  A name
 of the form ``MODULE:FUNCTION`` is a user's program (:mod:`~.programs`),
 resolved on first use.
 
@@ -29,6 +29,7 @@ from rcu_harness.scenarios import (
     dup_mmap,
     mmput_race,
     mutants,
+    page_fault,
     stack_expand,
     transitions,
     tree_destroy,
@@ -48,6 +49,7 @@ SCENARIOS: Mapping[str, Scenario] = MappingProxyType({s.name: s for s in (
     mmput_race.SCENARIO,
     stack_expand.SCENARIO,
     tree_destroy.SCENARIO,
+    page_fault.SCENARIO,
 )})
 """The built-in scenarios by name."""
 

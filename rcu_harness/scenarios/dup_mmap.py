@@ -43,12 +43,10 @@ from maple import (
     mt_set_in_rcu,
 )
 from rcu_harness.kernel import (
-    down_write,
     might_sleep,
     rcu_read_lock,
     rcu_read_unlock,
     schedule,
-    up_write,
 )
 from rcu_harness.scenarios import readers
 from rcu_harness.scenarios.mm import (
@@ -57,17 +55,26 @@ from rcu_harness.scenarios.mm import (
     PAGE,
     VM_DONTCOPY,
     Design,
+    Mm,
     Vma,
     mm_alloc,
-    mm_store,
     mmget_not_zero,
     mmput,
     populate,
     vma_alloc,
-    vma_free,
     vma_layout,
+    vma_link,
+    vma_unlink,
 )
 from rcu_harness.scenarios.spec import Config, Param, Scenario
+from rcu_harness.scenarios.vma import (
+    LockedVma,
+    mmap_write_lock,
+    mmap_write_unlock,
+    vm_area_alloc,
+    vma_mark_attached,
+    vma_start_write,
+)
 
 if TYPE_CHECKING:
     from rcu_harness.runner.harness import Harness
@@ -91,7 +98,7 @@ def anon_vma_fork(h: Harness, cfg: Config, index: int) -> bool:
     """anon_vma_fork(): may sleep; fails when asked to (allocation failure)."""
     might_sleep()
     schedule()
-    return bool(index != cfg["anon_vma_fail_at"])
+    return bool(index != cfg.values.get("anon_vma_fail_at", -1))
 
 
 def dup_mmap_2021(h: Harness, cfg: Config, w: World) -> int:
@@ -145,8 +152,24 @@ def dup_mmap_2021(h: Harness, cfg: Config, w: World) -> int:
     return retval
 
 
+def vm_area_dup(mm: Mm, orig: Vma) -> Vma:
+    """vm_area_dup() for @mm, then copy_page_range(): the copy gets the
+    parent's pages, and the parent's are write-protected for COW (its
+    ``vm_cow`` pass count, a store into the parent VMA, which is why the
+    parent's VMAs are write-locked: fb49c455323f, "fork: lock VMAs of the
+    parent process when forking")."""
+    new = vm_area_alloc(mm, orig.vm_start, orig.vm_end, orig.vm_flags)
+    if isinstance(orig, LockedVma) and isinstance(new, LockedVma):
+        pages = orig.vm_pte
+        if pages or orig.anon_vma is not None:  # vma_needs_copy()
+            new.vm_pte = pages
+            orig.vm_cow = orig.vm_cow + 1
+    return new
+
+
 def dup_mmap_modern(h: Harness, cfg: Config, w: World) -> int:
-    """dup_mmap() of Linux 6.8+: __mt_dup(), then replace every VMA."""
+    """dup_mmap() of Linux 6.8+ (as of 6.12): __mt_dup(), then, for each VMA
+    write-locked (per-VMA locks), replace it by its copy."""
     mm, oldmm = w.child, w.parent
     mt = mm.mm_mt
     # Both trees' external lock, mmap_lock, is held for write by fork.
@@ -159,15 +182,21 @@ def dup_mmap_modern(h: Harness, cfg: Config, w: World) -> int:
     mt_clear_in_rcu(mt)
     mas = MaState(mt, 0, 0)
     index = 0
+    lock_parent = not cfg.bug("dup-mmap-skips-parent-vma-lock")
     while (mpnt := mas_find(mas, ULONG_MAX)) is not None:  # for_each_vma()
         first, last = mas.index, mas.last
+        if lock_parent:
+            vma_start_write(mpnt)  # fb49c455323f: no fault on it during fork
         if mpnt.vm_flags & VM_DONTCOPY:
             entry = None
-        elif index == cfg["fatal_signal_at"] or not anon_vma_fork(h, cfg, index):
-            retval = -4 if index == cfg["fatal_signal_at"] else -12
+        elif index == (fatal := cfg.values.get("fatal_signal_at", -1)) or \
+                not anon_vma_fork(h, cfg, index):
+            retval = -4 if index == fatal else -12
             break
         else:
-            entry = vma_alloc(mpnt.vm_start, mpnt.vm_end, mpnt.vm_flags)
+            entry = vm_area_dup(mm, mpnt)
+            vma_start_write(entry)  # the child's, under its mmap_lock
+            vma_mark_attached(entry)
             w.child_vmas.append(entry)
             index += 1
         with h.span("dup_mmap.store"), h.writing(mt, first, last, entry):
@@ -191,15 +220,15 @@ def fork_thread(h: Harness, cfg: Config, w: World) -> None:
     lock_parent = not cfg.bug("resume-without-pause")
     with h.span("dup_mmap"):
         if lock_parent:
-            down_write(w.parent.mmap_lock)
-        down_write(w.child.mmap_lock)
+            mmap_write_lock(w.parent)
+        mmap_write_lock(w.child)
         if w.child.design is Design.D2021:
             retval = dup_mmap_2021(h, cfg, w)
         else:
             retval = dup_mmap_modern(h, cfg, w)
-        up_write(w.child.mmap_lock)
+        mmap_write_unlock(w.child)
         if lock_parent:
-            up_write(w.parent.mmap_lock)
+            mmap_write_unlock(w.parent)
     h.sample("dup_mmap.retval", retval)
     w.child_visible = True
     mmput(h, w.child, w.child_vmas)  # the child exits
@@ -211,19 +240,19 @@ def parent_thread(h: Harness, cfg: Config, w: World) -> None:
     with h.unobserved():  # its own VMAs, under its mmap_lock: see do_op()
         top = w.parent_vmas[-1].vm_end if w.parent_vmas else 0x400000
     for op in range(cfg["parent_ops"]):
-        down_write(mm.mmap_lock)
+        mmap_write_lock(mm)
         if op % 2 == 0:  # mmap a fresh VMA past the end
-            vma = vma_alloc(top + PAGE, top + 4 * PAGE)
-            mm_store(h, mm, top + PAGE, top + 4 * PAGE - 1, vma)
+            vma = vma_alloc(top + PAGE, top + 4 * PAGE,
+                            mm=mm if mm.design.per_vma_locks else None)
+            vma_link(h, mm, vma, top + PAGE, top + 4 * PAGE)
             top += 8 * PAGE
             w.parent_vmas.append(vma)
         elif len(w.parent_vmas) > 1:  # munmap the first VMA
             vma = w.parent_vmas.pop(0)
             with h.unobserved():
                 start, end = vma.vm_start, vma.vm_end
-            mm_store(h, mm, start, end - 1, None, span="writer.erase")
-            vma_free(mm, vma)
-        up_write(mm.mmap_lock)
+            vma_unlink(h, mm, [vma], start, end - 1)
+        mmap_write_unlock(mm)
     mmput(h, mm, w.parent_vmas)
 
 

@@ -15,9 +15,15 @@ that the scenarios exercise, in one of two designs:
   mmap_lock only for *read*, serialised with other expansions by
   ``mm->page_table_lock`` (:class:`ExpandLock`).  Linux 6.5 moved stack
   expansion under the write lock (the StackRot fix, CVE-2023-3269).
-* ``modern`` -- Linux 6.5+: the tree is created in RCU mode and stays there;
-  only ``dup_mmap()`` (while filling the new tree) and ``exit_mmap()`` (under
-  the write lock) take it out; every writer holds mmap_lock for write.
+* ``modern`` -- Linux 6.5+ (as of 6.12): the tree is created in RCU mode
+  and stays there; only ``dup_mmap()`` (while filling the new tree) and
+  ``exit_mmap()`` (under the write lock) take it out; every writer holds
+  mmap_lock for write and write-locks each VMA it changes (per-VMA locks,
+  :mod:`.vma`), so that the page fault can lock one VMA instead
+  (:mod:`.vma_read`).
+* ``vma_refcnt`` -- Linux 6.15+ (as of 6.17): as modern, with the per-VMA
+  lock as ``vm_refcnt`` and VMAs from a SLAB_TYPESAFE_BY_RCU cache, reused
+  at once, even by another mm.
 
 Writers are serialised by the tree's spinlock in the 2021 design, and by
 mmap_lock held for write in the modern one, where the tree is created with
@@ -36,8 +42,7 @@ mm_struct itself is never freed; its tree and VMAs are).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from maple import (
     MT_FLAGS_ALLOC_RANGE,
@@ -57,16 +62,14 @@ from maple.tree import mtree_lock, mtree_unlock
 from rcu_harness.kernel import (
     Atomic,
     RwSemaphore,
-    SimStruct,
     atomic_dec_and_test,
     atomic_inc,
     atomic_inc_not_zero,
-    down_write,
     kfree,
     kfree_rcu,
     kmalloc,
-    up_write,
 )
+from rcu_harness.scenarios.design import Design
 from rcu_harness.scenarios.layouts import (
     LAYOUT_CHOICES,
     PAGE,
@@ -76,26 +79,32 @@ from rcu_harness.scenarios.layouts import (
     make_layout,
 )
 from rcu_harness.scenarios.spec import Param
+from rcu_harness.scenarios.vma import (
+    LockedVma,
+    Vma,
+    __vm_area_free,
+    mm_lock_init,
+    mmap_write_lock,
+    mmap_write_unlock,
+    vm_area_alloc,
+    vm_area_free,
+    vma_mark_attached,
+    vma_mark_detached,
+    vma_start_write,
+)
 from rcu_harness.sync.spinlock import SpinLock
 
 if TYPE_CHECKING:
     from rcu_harness.runner.harness import Harness
 
-__all__ = ["PAGE", "VM_ACCOUNT", "VM_DONTCOPY", "Layout"]
-
-
-class Design(Enum):
-    """Which kernel's RCU-mode and locking protocol the mm follows."""
-
-    D2021 = "2021"
-    D2023 = "2023"
-    MODERN = "modern"
+__all__ = ["PAGE", "VM_ACCOUNT", "VM_DONTCOPY", "Design", "Layout", "Vma"]
 
 
 DESIGN_PARAM = Param("design", Design.D2021.value,
                      "RCU-mode and locking protocol: the 2021 patch, Linux 6.1-6.4 "
-                     "(2023: stack expansion under the mmap read lock) or 6.5+ "
-                     "(modern)",
+                     "(2023: stack expansion under the mmap read lock), 6.5+ with "
+                     "per-VMA locks as of 6.12 (modern) or 6.15+ with vm_refcnt "
+                     "and SLAB_TYPESAFE_BY_RCU VMAs (vma_refcnt)",
                      choices=tuple(d.value for d in Design))
 """The ``design`` parameter every scenario takes."""
 
@@ -104,16 +113,6 @@ LAYOUT_PARAM = Param("layout", Layout.X86_64.value,
                      "dense (one-page gaps) or low (below 4 GiB)",
                      choices=LAYOUT_CHOICES)
 """The ``layout`` parameter of the scenarios that lay out VMAs."""
-
-
-class Vma(SimStruct):
-    """struct vm_area_struct: [vm_start, vm_end), flags and the owning mm."""
-
-    fields = ("vm_start", "vm_end", "vm_flags", "vm_mm")
-    vm_start: int
-    vm_end: int
-    vm_flags: int
-    vm_mm: object
 
 
 class ExpandLock:
@@ -165,6 +164,13 @@ class Mm:
     design: Design
     page_table_lock: SpinLock
     map_count: int = 0
+    mm_lock_seq: Any = None
+    """The SeqCount ``mm_lock_seq`` (per-VMA lock designs only)."""
+    vma_writer_wait: Any = None
+    """The Rcuwait ``vma_writer_wait`` (per-VMA lock designs only)."""
+    vma_asserts: bool = True
+    """The checker's vma_assert_write_locked() rule on every store to this
+    mm's VMAs (off: only the reader-side rules)."""
 
     def __hash__(self) -> int:
         return id(self)
@@ -181,15 +187,18 @@ def mm_alloc(h: Harness, name: str, design: Design, *, rcu: bool = True) -> Mm:
     flags = MT_FLAGS_ALLOC_RANGE
     if design is not Design.D2021:
         flags |= MT_FLAGS_LOCK_EXTERN
-        if design is Design.MODERN or rcu:
+        if design.per_vma_locks or rcu:
             flags |= MT_FLAGS_USE_RCU
     mt = MapleTree(flags, port=h.port, name=f"{name}.mm_mt")
-    if design is Design.MODERN:
+    if design.per_vma_locks:
         h.port.set_external_lock(mt, mmap_lock)
     elif design is Design.D2023:
         h.port.set_external_lock(mt, ExpandLock(mmap_lock, page_table_lock))
-    return Mm(name, mt, Atomic(1, f"{name}.mm_users"), mmap_lock, design,
-              page_table_lock)
+    mm = Mm(name, mt, Atomic(1, f"{name}.mm_users"), mmap_lock, design,
+            page_table_lock)
+    if design.per_vma_locks:
+        mm_lock_init(mm)
+    return mm
 
 
 def tree_lock(mm: Mm) -> None:
@@ -206,7 +215,10 @@ def tree_unlock(mm: Mm) -> None:
 
 
 def vma_alloc(start: int, end: int, flags: int = 0, mm: object = None) -> Vma:
-    """vm_area_alloc(): a private VMA of @mm for [start, end)."""
+    """vm_area_alloc(): a private VMA of @mm for [start, end) (of the mm's
+    design, :func:`~.vma.vm_area_alloc`, when @mm is given)."""
+    if isinstance(mm, Mm):
+        return vm_area_alloc(mm, start, end, flags)
     return kmalloc(Vma, vm_start=start, vm_end=end, vm_flags=flags, vm_mm=mm)
 
 
@@ -215,7 +227,8 @@ def populate(h: Harness, mm: Mm, layout: list[tuple[int, int, int]]) -> list[Vma
     vmas = []
     with h.unobserved():
         for start, end, flags in layout:
-            vma = vma_alloc(start, end, flags, mm)
+            vma = vm_area_alloc(mm, start, end, flags)
+            vma_mark_attached(vma)
             mtree_store_range(mm.mm_mt, start, end - 1, vma)
             vmas.append(vma)
     mm.map_count = len(vmas)
@@ -249,15 +262,40 @@ def mm_store(h: Harness, mm: Mm, first: int, last: int, entry: object, *,
         tree_unlock(mm)
 
 
+def vma_link(h: Harness, mm: Mm, vma: Vma, start: int, end: int, *,
+             span: str = "writer.store") -> None:
+    """Insert a new VMA: vma_start_write(), vma_mark_attached() and the tree
+    store (``vma_iter_store_new()``; only the store without per-VMA locks)."""
+    vma_start_write(vma)
+    vma_mark_attached(vma)
+    mm_store(h, mm, start, end - 1, vma, span=span)
+
+
+def vma_unlink(h: Harness, mm: Mm, vmas: list[Vma], first: int, last: int, *,
+               span: str = "writer.erase") -> None:
+    """munmap() of @vmas over [first, last] (do_vmi_align_munmap()):
+    vma_start_write() and vma_mark_detached() of each, one NULL store, then
+    the frees (remove_vma())."""
+    for vma in vmas:
+        vma_start_write(vma)
+        vma_mark_detached(vma)
+    mm_store(h, mm, first, last, None, span=span)
+    for vma in vmas:
+        vma_free(mm, vma)
+
+
 def vma_free(mm: Mm, vma: Vma) -> None:
     """remove_vma() -> vm_area_free(): through RCU while the tree is in RCU mode.
 
     The 2021 kernel freed a VMA at once, its lockless readers not yet
     dereferencing VMAs; the model's readers do (they check each VMA's
     bounds), so it frees as vm_area_free() has since per-VMA locks (6.4):
-    after a grace period when lockless readers may exist.
+    after a grace period when lockless readers may exist.  With per-VMA
+    locks, :func:`~.vma.vm_area_free` of that design.
     """
-    if mt_in_rcu(mm.mm_mt):
+    if isinstance(vma, LockedVma):
+        vm_area_free(vma)
+    elif mt_in_rcu(mm.mm_mt):
         kfree_rcu(vma)
     else:
         kfree(vma)
@@ -319,7 +357,7 @@ def exit_mmap(h: Harness, mm: Mm, vmas: list[Vma]) -> None:
     through RCU: they live one extra RCU cycle, which is counted, not failed.
     """
     with h.span("exit_mmap"):
-        down_write(mm.mmap_lock)
+        mmap_write_lock(mm)
         if mm.design is not Design.D2021:
             clear_in_rcu(h, mm)
         mt = mm.mm_mt
@@ -330,7 +368,20 @@ def exit_mmap(h: Harness, mm: Mm, vmas: list[Vma]) -> None:
             __mt_destroy(mt)
         tree_unlock(mm)
         for vma in vmas:
-            kfree(vma)
+            exit_vma(vma)
         vmas.clear()
         mm.map_count = 0
-        up_write(mm.mmap_lock)
+        mmap_write_unlock(mm)
+
+
+def exit_vma(vma: Vma) -> None:
+    """exit_mmap()'s remove_vma() of an unreachable VMA: kfree() at once
+    (__vm_area_free()); 6.15+ marks it detached first, as a VMA must be
+    detached when it goes back to the typesafe cache."""
+    if isinstance(vma, LockedVma) and vma.vm_mm.design is Design.VMA_REFCNT:
+        vma_start_write(vma)
+        vma_mark_detached(vma)
+    if isinstance(vma, LockedVma):
+        __vm_area_free(vma)
+    else:
+        kfree(vma)

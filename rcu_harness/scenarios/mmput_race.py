@@ -15,7 +15,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from rcu_harness.kernel import down_write, up_write
 from rcu_harness.scenarios.mm import (
     DESIGN_PARAM,
     LAYOUT_PARAM,
@@ -26,6 +25,7 @@ from rcu_harness.scenarios.mm import (
 from rcu_harness.scenarios.readers import spawn_owner_and_readers
 from rcu_harness.scenarios.spec import Config, Param, Scenario
 from rcu_harness.scenarios.transitions import do_op
+from rcu_harness.scenarios.vma import mmap_write_lock, mmap_write_unlock
 
 if TYPE_CHECKING:
     from rcu_harness.runner.harness import Harness
@@ -34,9 +34,9 @@ if TYPE_CHECKING:
 def owner_thread(h: Harness, cfg: Config, mm: Mm, vmas: list[Vma]) -> None:
     """A few changes, then the task exits and drops the last reference."""
     for k in range(cfg["ops"]):
-        down_write(mm.mmap_lock)
+        mmap_write_lock(mm)
         do_op(h, mm, vmas, ("mmap", "munmap", "split")[k % 3], k, cfg["layout"])
-        up_write(mm.mmap_lock)
+        mmap_write_unlock(mm)
     mmput(h, mm, vmas)
 
 

@@ -22,6 +22,7 @@ from maple.defs import (
 )
 from maple.node import MapleEnode, mte_dead_node
 from maple.topiary import mt_destroy_walk
+from rcu_harness.scenarios import vma as vma_model
 
 
 def with_globals(fn: Any, doc: str, **names: Any) -> FunctionType:
@@ -87,3 +88,22 @@ def mte_destroy_walk_at_once(enode: MapleEnode, mt: Any) -> None:
 
 
 _modules_used = (topiary,)
+
+
+def _no_wait(_w: Any, _cond: Any, _what: str) -> None:
+    return None
+
+
+def _free_now(obj: Any, func: Any) -> None:
+    func(obj)
+
+
+vma_enter_locked_no_drain = with_globals(
+    vma_model.__vma_enter_locked, "__vma_enter_locked() adding VMA_LOCK_OFFSET "
+    "without waiting for the readers to drain (mutant)",
+    rcuwait_wait_event=_no_wait)
+vm_area_free_at_once = with_globals(
+    vma_model.vm_area_free, "vm_area_free() freeing at once instead of through "
+    "call_rcu() (mutant)", call_rcu=_free_now)
+
+_vma_modules_used = (vma_model,)

@@ -37,6 +37,7 @@ from maple.tree import mt_in_rcu
 from rcu_harness.patches import Patch
 from rcu_harness.rcu import gp
 from rcu_harness.scenarios import mutant_variants
+from rcu_harness.scenarios import vma as vma_model
 from rcu_harness.scenarios.spec import ScenarioError
 
 if TYPE_CHECKING:
@@ -207,6 +208,60 @@ READER_MUTANTS = (
 trees and mtree_destroy() under readers: each needs a behaviour that only the
 new reader kinds, owner operations or scenarios have."""
 
+_PF = {"design": "modern"}
+_PF_REUSE = {"design": "vma_refcnt"}
+_PF_RACE = {"faulters": 3, "faults": 6, "maps_readers": 0, "forks": 0,
+            "other_ops": 0, "ops": 14}
+"""page_fault with more faults and no maps reader, fork or other process."""
+VMA_MUTANTS = (
+    Mutant("dup-mmap-skips-parent-vma-lock",
+           "dup_mmap() copies (and write-protects for COW) the parent's VMAs "
+           "without vma_start_write(): page faults under the VMA lock race the "
+           "copy (the bug fb49c455323f fixed)",
+           ("page_fault",), MappingProxyType(_PF)),
+    Mutant("vma-start-read-skips-seq-recheck",
+           "vma_start_read() does not re-check vm_lock_seq after taking the lock, "
+           "so a writer that write-locked the VMA in between is missed",
+           ("page_fault",), MappingProxyType({**_PF, **_PF_RACE})),
+    Mutant("mprotect-skips-vma-start-write",
+           "mprotect_fixup() splits the VMA and resets its flags without "
+           "vma_start_write(): faults under the VMA lock see it change",
+           ("page_fault",), MappingProxyType(_PF)),
+    Mutant("vma-reuse-skips-mm-check",
+           "vma_start_read() (6.15+) does not re-check vm_mm: a VMA freed and "
+           "reused by another mm within the walk's grace period is used as the "
+           "fault's own",
+           ("page_fault",), MappingProxyType({
+               **_PF_REUSE, "op_set": "unmap", "vmas": 4, "ops": 4,
+               "other_ops": 4, "faults": 6, "maps_readers": 0, "forks": 0})),
+    Mutant("mm-lock-seq-bump-before-tree-update",
+           "the writer bumps mm_lock_seq (vma_end_write_all()) before it edits "
+           "the VMA and updates the tree, releasing the VMA write locks too early",
+           ("page_fault",), MappingProxyType(_PF)),
+    Mutant("fault-skips-detached-check",
+           "lock_vma_under_rcu() (6.12) does not check vma->detached after "
+           "vma_start_read(): a VMA munmap() removed is used",
+           ("page_fault",), MappingProxyType({**_PF, **_PF_RACE})),
+    Mutant("maps-skips-gap-check",
+           "lock_next_vma() does not verify, when the VMA it locked starts past "
+           "the last position, that no VMA was installed in front of it: "
+           "/proc/PID/maps shows a hole",
+           ("page_fault",), MappingProxyType(_PF_REUSE)),
+    Mutant("vma-writer-skips-reader-drain",
+           "__vma_enter_locked() (6.15+) sets VMA_LOCK_OFFSET but does not wait "
+           "for the readers inside to drop their references",
+           ("page_fault",), MappingProxyType(_PF_REUSE),
+           (Patch(vma_model.__vma_enter_locked,
+                  mutant_variants.vma_enter_locked_no_drain),)),
+    Mutant("vma-freed-without-rcu",
+           "vm_area_free() (6.12) frees the VMA at once instead of through "
+           "call_rcu(), under lock_vma_under_rcu()'s RCU walk",
+           ("page_fault",), MappingProxyType({**_PF, **_PF_RACE}),
+           (Patch(vma_model.vm_area_free, mutant_variants.vm_area_free_at_once),)),
+)
+"""Mutants of per-VMA locks (the ``page_fault`` scenario): the write side,
+the read side's re-checks, VMA reuse and freeing."""
+
 _READERS = ("maple.walk", "maple.iterate")
 
 
@@ -276,6 +331,7 @@ MUTANTS: dict[str, Mutant] = {m.name: m for m in (
        "(the preallocated nodes leak)",
        ("dup_mmap",), params={"fatal_signal_at": 3}),
     *READER_MUTANTS,
+    *VMA_MUTANTS,
 )}
 
 

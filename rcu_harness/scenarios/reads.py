@@ -27,8 +27,10 @@ from maple import (
     mt_find_after,
 )
 from rcu_harness.kernel import down_read, rcu_read_lock, rcu_read_unlock, up_read
+from rcu_harness.runtime.current import current
 from rcu_harness.runtime.records import ReadKind
-from rcu_harness.scenarios.mm import Vma
+from rcu_harness.scenarios import vma_read
+from rcu_harness.scenarios.vma import Vma, vma_lock
 
 if TYPE_CHECKING:
     from rcu_harness.runner.harness import Harness
@@ -226,12 +228,15 @@ def lock_vma_under_rcu(h: Harness, mm: Mm, addr: int, *,
     that the VMA still belongs to @mm and covers @addr (its bounds may have
     changed since the walk: splits and expansions edit a VMA in place).
 
-    The VMA is used (the bounds the fault would rely on are read) inside the
-    RCU section: the model has no per-VMA lock, which is what lets the
-    kernel keep it after rcu_read_unlock().  On a failed check the kernel
-    falls back to the mmap_lock path: :func:`lock_mm_and_find_vma`.
-    ``recheck=False`` is the mutant that trusts the walk.
+    In the designs without per-VMA locks (2021, 2023) the VMA is used (the
+    bounds the fault would rely on are read) inside the RCU section, as no
+    lock keeps it after rcu_read_unlock(); ``recheck=False`` is the mutant
+    that trusts the walk.  With per-VMA locks (modern, vma_refcnt) it is the
+    kernel's own protocol: :func:`lock_vma_and_use`.  On a failed check the
+    kernel falls back to the mmap_lock path: :func:`lock_mm_and_find_vma`.
     """
+    if mm.design.per_vma_locks:
+        return lock_vma_and_use(h, mm, addr)
     mt = mm.mm_mt
     mas = MaState(mt, addr, addr)
     with h.span("reader.fault"), h.reading(mt, ReadKind.VMA, addr, addr) as rd:
@@ -245,6 +250,27 @@ def lock_vma_under_rcu(h: Harness, mm: Mm, addr: int, *,
             rd.bounds = bounds
         rcu_read_unlock()
     if good:
+        return vma
+    h.count("lock_vma_under_rcu_miss")
+    return lock_mm_and_find_vma(h, mm, addr)
+
+
+def lock_vma_and_use(h: Harness, mm: Mm, addr: int) -> object:
+    """The fault's VMA with per-VMA locks: :func:`.vma_read.lock_vma_under_rcu`
+    (walk, vma_start_read(), re-checks), the VMA used under its read lock
+    (the checker's use rule, its bounds read), vma_end_read(); the
+    mmap_lock path when it returns NULL."""
+    mt = mm.mm_mt
+    with h.span("reader.fault"), h.reading(mt, ReadKind.VMA, addr, addr) as rd:
+        vma = vma_read.lock_vma_under_rcu(h, mm, addr)
+        if vma is not None:
+            lock = vma_lock(vma)
+            if lock is not None:
+                lock.use(current(), mm, addr)
+            rd.saw(addr, addr, vma)
+            rd.bounds = (vma.vm_start, vma.vm_end)
+            vma_read.vma_end_read(vma)
+    if vma is not None:
         return vma
     h.count("lock_vma_under_rcu_miss")
     return lock_mm_and_find_vma(h, mm, addr)

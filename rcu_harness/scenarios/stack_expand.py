@@ -27,9 +27,9 @@ What the writers hold depends on ``design``:
   GFP_NOWAIT)`` under ``page_table_lock``, a fresh walk.
 * ``2021``: the same, with the store under the tree's spinlock as every
   2021 writer.
-* ``modern`` (6.5+): ``expand_stack()`` takes mmap_lock for write (the
-  StackRot fix); the store uses ``vma_iter_prealloc()`` /
-  ``vma_iter_store()``.
+* ``modern`` (6.5+) and ``vma_refcnt``: ``expand_stack()`` takes mmap_lock
+  for write (the StackRot fix) and write-locks the VMA (per-VMA locks); the
+  store uses ``vma_iter_prealloc()`` / ``vma_iter_store()``.
 
 The faithful 2023 model reproduces the two real bugs of that design: with no
 guard gap, an expansion that consumes the gap rewrites the leaf
@@ -59,13 +59,11 @@ from maple import (
 )
 from rcu_harness.kernel import (
     down_read,
-    down_write,
     rcu_read_lock,
     rcu_read_unlock,
     spin_lock,
     spin_unlock,
     up_read,
-    up_write,
 )
 from rcu_harness.scenarios import reads
 from rcu_harness.scenarios.layouts import (
@@ -98,6 +96,13 @@ from rcu_harness.scenarios.readers import (
     lockless_reader,
 )
 from rcu_harness.scenarios.spec import Config, Param, Scenario
+from rcu_harness.scenarios.vma import (
+    mmap_read_lock,
+    mmap_read_unlock,
+    mmap_write_lock,
+    mmap_write_unlock,
+    vma_start_write,
+)
 
 if TYPE_CHECKING:
     from rcu_harness.runner.harness import Harness
@@ -207,9 +212,10 @@ def store_expansion(h: Harness, cfg: Config, mm: Mm, vma: Vma, first: int,
     mt = mm.mm_mt
     design = mm.design
     mas = MaState(mt, first, last)
-    if design is Design.MODERN and mas_preallocate(mas, vma):  # vma_iter_prealloc()
+    if design.per_vma_locks and mas_preallocate(mas, vma):  # vma_iter_prealloc()
         return
     ptl = not cfg.bug("expand-without-page-table-lock")
+    vma_start_write(vma)  # "Lock the VMA before expanding" (per-VMA locks)
     with h.span("writer.expand"):
         if ptl:
             spin_lock(mm.page_table_lock)
@@ -219,7 +225,7 @@ def store_expansion(h: Harness, cfg: Config, mm: Mm, vma: Vma, first: int,
             vma.vm_end = new_end
         tree_lock(mm)
         with h.writing(mt, first, last, vma):
-            if design is Design.MODERN:
+            if design.per_vma_locks:
                 mas_store_prealloc(mas, vma)  # vma_iter_store()
             else:
                 mas_set_range(mas, first, last)
@@ -239,10 +245,10 @@ def expander(h: Harness, cfg: Config, w: Stacks, k: int) -> None:
         gap = (vma.vm_start - edge) if down else (edge - vma.vm_end)
     grow = expand_downwards if down else expand_upwards
     for address in fault_addresses(cfg, gap, down, edge):
-        write = mm.design is Design.MODERN
-        (down_write if write else down_read)(mm.mmap_lock)
+        write = mm.design.per_vma_locks
+        (mmap_write_lock if write else mmap_read_lock)(mm)
         ret = grow(h, cfg, mm, vma, address, cfg["guard_pages"])
-        (up_write if write else up_read)(mm.mmap_lock)
+        (mmap_write_unlock if write else mmap_read_unlock)(mm)
         if ret:
             h.count("expand_enomem")
     mmput(h, mm, w.vmas)

@@ -25,7 +25,6 @@ from __future__ import annotations
 import random
 from typing import TYPE_CHECKING
 
-from rcu_harness.kernel import down_write, up_write
 from rcu_harness.scenarios import vma_ops
 from rcu_harness.scenarios.mm import (
     DESIGN_PARAM,
@@ -33,11 +32,12 @@ from rcu_harness.scenarios.mm import (
     PAGE,
     Mm,
     Vma,
-    mm_store,
     mmget,
     mmput,
     vma_alloc,
     vma_free,
+    vma_link,
+    vma_unlink,
 )
 from rcu_harness.scenarios.readers import (
     READ_KIND_PARAM,
@@ -45,6 +45,12 @@ from rcu_harness.scenarios.readers import (
     spawn_owner_and_readers,
 )
 from rcu_harness.scenarios.spec import Config, Param, Scenario
+from rcu_harness.scenarios.vma import (
+    mmap_write_lock,
+    mmap_write_unlock,
+    vma_mark_detached,
+    vma_start_write,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -73,6 +79,8 @@ def owner_ops(cfg: Config) -> list[str]:
 def do_op(h: Harness, mm: Mm, vmas: list[Vma], op: str, k: int,
           layout: str = "low") -> None:
     """One address-space change; the caller holds mmap_lock for write.
+    With per-VMA locks each VMA changed or removed is write-locked first
+    (``vma_link()``, ``vma_unlink()``, :mod:`.vma_ops`).
 
     The owner reads its own VMAs' bounds unobserved: it holds mmap_lock and
     nobody else writes them, so these loads are not interleavings that
@@ -92,7 +100,7 @@ def do_op(h: Harness, mm: Mm, vmas: list[Vma], op: str, k: int,
         start = top + (1 + k % 3) * PAGE
         end = start + (1 + k % 5) * PAGE
         vma = vma_alloc(start, end, 0, mm)
-        mm_store(h, mm, start, end - 1, vma)
+        vma_link(h, mm, vma, start, end)
         vmas.append(vma)
     elif op == "mmap_gap":  # map one page in the middle of a gap
         gaps = [j for j in range(len(vmas) - 1)
@@ -102,21 +110,21 @@ def do_op(h: Harness, mm: Mm, vmas: list[Vma], op: str, k: int,
             hole = bounds[j + 1][0] - bounds[j][1]
             start = bounds[j][1] + (hole // PAGE // 2) * PAGE
             vma = vma_alloc(start, start + PAGE, 0, mm)
-            mm_store(h, mm, start, start + PAGE - 1, vma)
+            vma_link(h, mm, vma, start, start + PAGE)
             vmas.insert(j + 1, vma)
     elif op == "munmap":
         start, end, _flags = bounds[i]
-        vma = vmas.pop(i)
-        mm_store(h, mm, start, end - 1, None, span="writer.erase")
-        vma_free(mm, vma)
+        vma_unlink(h, mm, [vmas.pop(i)], start, end - 1)
     elif op == "split" and bounds[i][1] - bounds[i][0] > PAGE:
         start, end, flags = bounds[i]
         old = vmas[i]
         mid = start + ((end - start) // PAGE // 2) * PAGE
         low = vma_alloc(start, mid, flags, mm)
         high = vma_alloc(mid, end, flags, mm)
-        mm_store(h, mm, mid, end - 1, high, span="writer.split")
-        mm_store(h, mm, start, mid - 1, low, span="writer.split")
+        vma_start_write(old)
+        vma_mark_detached(old)
+        vma_link(h, mm, high, mid, end, span="writer.split")
+        vma_link(h, mm, low, start, mid, span="writer.split")
         vmas[i:i + 1] = [low, high]
         vma_free(mm, old)
     elif op == "munmap_span" and len(vmas) > 3:
@@ -124,15 +132,11 @@ def do_op(h: Harness, mm: Mm, vmas: list[Vma], op: str, k: int,
         first, last = bounds[i][0], bounds[j][1] - 1
         gone = vmas[i:j + 1]
         del vmas[i:j + 1]
-        mm_store(h, mm, first, last, None, span="writer.span")
-        for vma in gone:
-            vma_free(mm, vma)
+        vma_unlink(h, mm, gone, first, last, span="writer.span")
     elif op == "shrink":
         for n in range(min(4, len(vmas) - 1)):
             start, end, _flags = bounds[n]
-            vma = vmas.pop(0)
-            mm_store(h, mm, start, end - 1, None, span="writer.erase")
-            vma_free(mm, vma)
+            vma_unlink(h, mm, [vmas.pop(0)], start, end - 1)
 
 
 EXTRA_OPS: dict[str, Callable[..., object]] = {
@@ -149,9 +153,9 @@ def owner_thread(h: Harness, cfg: Config, mm: Mm, vmas: list[Vma]) -> None:
     for k, op in enumerate(ops):
         if k == len(ops) // 2:
             mmget(h, mm)  # e.g. a ptrace access holding the mm for a while
-        down_write(mm.mmap_lock)
+        mmap_write_lock(mm)
         do_op(h, mm, vmas, op, k, cfg["layout"])
-        up_write(mm.mmap_lock)
+        mmap_write_unlock(mm)
         if k == len(ops) // 2:
             mmput(h, mm, vmas, clear_rcu_always=cfg.bug("mmput-clears-rcu-early"))
     mmput(h, mm, vmas)

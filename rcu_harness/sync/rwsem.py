@@ -8,8 +8,12 @@ deadlock against a queued writer exactly as in the kernel.  Each test of
 the holders with its take (or block), and each release with its wake-ups,
 runs under ``ex.atomic`` (a no-op under greenlets; a lock under OS threads).
 
-Not modelled: optimistic spinning, handoff, ``down_read_trylock`` /
-killable variants, and lock downgrade.
+``down_read_trylock()`` fails while a writer holds the semaphore or any
+task waits for it (the kernel's ``RWSEM_READ_FAILED_MASK``: writer, waiters,
+handoff); ``downgrade_write()`` turns the write hold into a read hold and
+wakes the waiters (readers get in; writers keep waiting).
+
+Not modelled: optimistic spinning, handoff, killable variants.
 """
 
 from __future__ import annotations
@@ -128,6 +132,51 @@ def up_write_ex(ex: Execution, sem: RwSemaphore) -> None:
         if ex.record:
             ex.emit(_UNLOCK, sem.addr, sem.name, 1)
         _wake_all(ex, sem)
+
+
+def down_read_trylock_ex(ex: Execution, sem: RwSemaphore) -> bool:
+    """down_read_trylock() in @ex: take @sem shared if nobody holds it for
+    write or waits for it; never sleeps."""
+    ex.point()
+    t = ex.cur
+    with ex.atomic:
+        if sem.writer is not None or sem.queued_writers or sem.waiters:
+            return False
+        sem.readers.append(t)
+        t.locks_held.append(sem)
+        ex.emit(_LOCK, sem.addr, sem.name, 0)
+        return True
+
+
+def downgrade_write_ex(ex: Execution, sem: RwSemaphore) -> None:
+    """downgrade_write() in @ex: the write hold becomes a read hold."""
+    ex.point()
+    t = ex.cur
+    if sem.writer is not t:
+        ex.fail(lock_misuse(ex, sem, "downgrade_write without down_write",
+                            "WARNING: bad unlock balance detected!"))
+        return
+    with ex.atomic:
+        sem.writer = None
+        sem.readers.append(t)
+        ex.emit(_UNLOCK, sem.addr, sem.name, 1)
+        ex.emit(_LOCK, sem.addr, sem.name, 0)
+        _wake_all(ex, sem)
+
+
+def rwsem_is_locked(sem: RwSemaphore) -> bool:
+    """rwsem_is_locked() (not a scheduling point)."""
+    return sem.writer is not None or bool(sem.readers)
+
+
+def down_read_trylock(sem: RwSemaphore) -> bool:
+    """down_read_trylock(): take @sem shared if that needs no waiting."""
+    return down_read_trylock_ex(current(), sem)
+
+
+def downgrade_write(sem: RwSemaphore) -> None:
+    """downgrade_write(): turn the write hold of @sem into a read hold."""
+    downgrade_write_ex(current(), sem)
 
 
 def down_read(sem: RwSemaphore) -> None:
