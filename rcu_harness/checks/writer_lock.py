@@ -14,7 +14,7 @@ rule this checker applies through the lock
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from rcu_harness.checks.observer import Observer
 from rcu_harness.runtime.callchain import capture
@@ -35,7 +35,8 @@ class WriterLockCheck(Observer):
         if lock is None or lock.owner is t or t.tid == 0:
             return
         if getattr(lock, "per_vma", False):
-            lock.check_store(ex, t, word)
+            guard: Any = lock
+            guard.check_store(ex, t, word)
             return
         chain = capture(1)
         func = chain.top()

@@ -227,9 +227,42 @@ REBALANCE_STALE_PARENT_SLOT = KnownFinding(
                 "confirm FINDING.json"),
 )
 
+PROC_MAPS_STALE_ITERATOR = KnownFinding(
+    id="proc-maps-stale-iterator",
+    title=("/proc/PID/maps under per-VMA locks leaves out mapped memory when a "
+           "writer changes the VMA just shown before the next lock_next_vma() "
+           "begins its speculation"),
+    kind="result-inconsistent",
+    message=r"^maps\d+/\d+: showed a hole",
+    kernel_crash=NEVER,
+    model_crash=NEVER,
+    what=("get_next_vma() drops the shown VMA's lock (vma_end_read()), then "
+          "lock_next_vma() calls mmap_lock_speculate_try_begin() and vma_next() "
+          "from the iterator the previous call left. A writer that ran in between "
+          "(it waited for that reader: a merge or mremap() growing the shown VMA, "
+          "a stack expansion) left that iterator in a dead node: mas_find() "
+          "rewalks to the shown VMA's old last index, lands inside the VMA that "
+          "now covers it, and resumes after it. The next VMA found lies ahead of "
+          "from_addr, but the speculation began after the writer finished and "
+          "sees no change: the range in between is never shown (and a NULL from "
+          "vma_next() is not verified at all: with nothing after, the output "
+          "ends early)."),
+    versions=("Linux 6.17+ (lockless /proc/PID/maps, lock_next_vma(); design "
+              "vma_refcnt); read in the 6.17 and 7.0 sources, unfixed there"),
+    confirmed=("model only: the page_fault scenario (design=vma_refcnt) finds it "
+               "and is clean with the candidate fix; the maple tree part "
+               "(mas_find() after a rewalk resumes after the entry covering "
+               "mas->last) is lib/maple_tree.c 6.12 as the oracle checks it; not "
+               "yet reproduced on a running kernel"),
+    fix="maps-restart-at-last-addr",
+    reproducer=("rcu-harness replay --scenario page_fault --set design=vma_refcnt "
+                "--strategy pct --seed 7 --execution 164"),
+)
+
 CATALOGUE: tuple[KnownFinding, ...] = (REWALK_NULL_NODE, OVERFLOW_STATE_NULL_NODE,
                                        RCU_DESTROY_DEAD_LEAVES, STACKROT,
-                                       SYZBOT_STACK_GAP, REBALANCE_STALE_PARENT_SLOT)
+                                       SYZBOT_STACK_GAP, REBALANCE_STALE_PARENT_SLOT,
+                                       PROC_MAPS_STALE_ITERATOR)
 """Every known kernel finding."""
 
 

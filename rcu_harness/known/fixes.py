@@ -8,6 +8,9 @@ that applies mutants (:func:`rcu_harness.patches.patched`), so
 ``maple/`` stays a faithful model of the pinned kernel.  On the C side it is
 a list of exact text substitutions of ``lib/maple_tree.c``, each of which
 must match once; the oracle builds a driver variant from the patched copy.
+A fix outside lib/maple_tree.c (``maps-restart-at-last-addr``, in
+mm/mmap_lock.c) has neither: the scenario code that models the fixed
+function asks ``cfg.fixes`` for it.
 """
 
 from __future__ import annotations
@@ -231,9 +234,25 @@ REBALANCE_PARENT_SLOT = KernelFix(
     c_patches=(CPatch(fix_rebalance.C_OLD, fix_rebalance.C_NEW),),
 )
 
+# -- maps-restart-at-last-addr: lock_next_vma() (6.17+) continuing from a stale
+#    iterator --------------------------------------------------------------------
+
+MAPS_RESTART_AT_LAST_ADDR = KernelFix(
+    name="maps-restart-at-last-addr",
+    summary=("lock_next_vma(): after mmap_lock_speculate_try_begin(), restart the "
+             "iterator at from_addr (vma_iter_set()) instead of continuing from "
+             "where the previous call left it, and verify a NULL from vma_next() "
+             "with mmap_lock_speculate_retry() like a VMA ahead of from_addr "
+             "(mm/mmap_lock.c; applied by the page_fault scenario's maps reader, "
+             "no maple tree change)"),
+    patches=(),
+    c_patches=(),
+)
+
 FIXES: dict[str, KernelFix] = {fix.name: fix for fix in (REWALK_NO_NODE,
                                                          OVERFLOW_STATE_NO_NODE,
-                                                         REBALANCE_PARENT_SLOT)}
+                                                         REBALANCE_PARENT_SLOT,
+                                                         MAPS_RESTART_AT_LAST_ADDR)}
 """Every candidate fix, by name."""
 
 

@@ -59,7 +59,8 @@ class SimStruct:
     __slots__ = ("_ex", "_lock", "_rec", "_v", "_w", "addr")
     fields: ClassVar[tuple[str, ...]] = ()
     _ex: Execution
-    _lock: SpinLock | None
+    _lock: Any
+    """The guard: a SpinLock (or anything with ``owner`` and ``name``), None."""
     _rec: AllocRecord
     _v: list[Any]
     _w: int
@@ -193,7 +194,7 @@ def field_rmw(obj: SimStruct, name: str, fn: Callable[[Any], Any]) -> Any:
     return old
 
 
-def publish(obj: SimStruct, *, guard: SpinLock | None = None) -> None:
+def publish(obj: SimStruct, *, guard: Any = None) -> None:
     """Make @obj (and the private objects it points to) reachable by all."""
     if obj._w & PUBLISHED:
         return

@@ -157,6 +157,9 @@ def report_html(r: RunReport) -> str:
         parts += [table_html(t) for t in tables.latency_tables(r, group, title)]
         if group == "reader" and (rt := tables.restart_table(r)) is not None:
             parts.append(table_html(rt))
+        if group == "reader" and r.faults is not None:
+            parts += [table_html(t) for t in tables.fault_tables(r.faults)]
+            parts.append(plot_html(plots.fault_plot(r)))
         parts.append(plot_html(plots.latency_plot(r, group, title)))
     parts += [table_html(t) for t in tables.extra_tables(r)]
     parts += [table_html(tables.rcu_table(r)), plot_html(plots.rcu_plot(r)),

@@ -11,6 +11,9 @@ Layout (``format`` :data:`FORMAT`)::
     pipeline   pipe and batch ({counts, illegal, verdict, rule}),
                retired_ages (counts)
     benign     {counter: {total, executions, meaning}}
+    faults     null, or {faults, steps, retries (summaries), fallback, sigsegv,
+               events: {VMA_LOCK_*: {counter, total, per_fault}}, retry_hist,
+               step_hist} (page faults under per-VMA locks)
     coverage   [{level, span, store, loads, executions}]
     findings   [{signature, kind, message, count, first_execution, replay,
                  trace, thread, step, addr, lifecycle, events, problem}]
@@ -72,6 +75,15 @@ def report_dict(r: RunReport) -> dict[str, Any]:
                      "retired_ages": list(r.retired_ages)},
         "benign": {b.name: {"total": b.total, "executions": b.executions,
                             "meaning": b.meaning} for b in r.benign},
+        "faults": None if r.faults is None else {
+            "faults": r.faults.faults,
+            "steps": r.faults.steps.as_dict() if r.faults.steps else None,
+            "retries": r.faults.retries.as_dict() if r.faults.retries else None,
+            "fallback": r.faults.fallback, "sigsegv": r.faults.sigsegv,
+            "events": {e.name: {"counter": e.counter, "total": e.total,
+                                "per_fault": e.per_fault} for e in r.faults.events},
+            "retry_hist": list(r.faults.retry_hist),
+            "step_hist": list(r.faults.step_hist)},
         "coverage": [{"level": p.level, "span": p.span, "store": p.store,
                       "loads": p.loads, "executions": p.executions}
                      for p in r.coverage],

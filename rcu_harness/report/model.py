@@ -31,6 +31,8 @@ report shows; nothing is rerun.  The sample names are those of
   number of executions that counted each;
 * coverage pairs (``cover.*``): loads and executions per (reader level,
   writer span, write path);
+* page faults under per-VMA locks (``span.fault.*`` and the VMA_LOCK_*
+  counters), when the run has any: :mod:`rcu_harness.report.faults`;
 * findings, each with its trace file's events and its object's life cycle.
 
 Bad input raises :class:`ReportError` with a one-line message: a missing
@@ -49,6 +51,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from rcu_harness.invocation import runnable
+from rcu_harness.report.faults import FaultFigures, fault_figures
 from rcu_harness.report.stats import (
     Histogram,
     Summary,
@@ -77,6 +80,19 @@ BENIGN = {
     "reader_restart": "reader restarts on dead nodes",
     "mmget_not_zero_failed": "lockless readers that found the mm dying",
     "rcu_grace_periods": "grace periods run",
+    "vma_lock_success": "VMA_LOCK_SUCCESS: faults handled under a per-VMA lock",
+    "vma_lock_abort": "VMA_LOCK_ABORT: lock_vma_under_rcu() gave up (hole, VMA "
+                      "being written, bounds changed): the mmap_lock path",
+    "vma_lock_miss": "VMA_LOCK_MISS: the VMA was detached after the walk: walk again",
+    "vma_lock_retry": "VMA_LOCK_RETRY: the fault needed the mmap_lock after all",
+    "lock_vma_under_rcu_miss": "lockless fault reads that fell back to the mmap_lock",
+    "stack_expanded": "stacks expanded by a fault (mmap_lock taken for write)",
+    "fault_sigsegv": "faults on no VMA or a bad access (SIGSEGV)",
+    "fault_cow": "write faults on pages fork write-protected",
+    "vma_reuse_across_mm": "VMAs one mm freed that another mm's vm_area_alloc() "
+                           "got back (SLAB_TYPESAFE_BY_RCU)",
+    "vma_reused_other_mm": "vma_start_read() took a reference on a VMA reused by "
+                           "another mm (then dropped it: the vm_mm check)",
 }
 
 
@@ -249,6 +265,8 @@ class RunReport:
     findings: tuple[FindingView, ...]
     samples: Mapping[str, np.ndarray] = field(compare=False, repr=False)
     """The raw samples (for plots)."""
+    faults: FaultFigures | None = None
+    """Page faults under per-VMA locks (None: the run took none)."""
 
     def group(self, name: str) -> tuple[SpanFigure, ...]:
         """The span figures of group @name."""
@@ -447,4 +465,5 @@ def load_run(run_dir: Path) -> RunReport:
         benign=_benign(rows),
         coverage=_coverage(samples),
         findings=tuple(_finding(run_dir, row) for row in findings),
-        samples=samples)
+        samples=samples,
+        faults=fault_figures(samples, rows))

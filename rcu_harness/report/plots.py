@@ -6,8 +6,9 @@ returned as a :class:`Plot` whose ``png`` is base64 text, ready for an
 file.  Figures: latency histograms and CDFs per span group (steps and
 wall-clock microseconds), grace-period and call_rcu -> free distributions,
 objects waiting for a grace period over time (the first executions' change
-point series) with the distribution of per-execution peaks, and the Reader
-Pipe / Reader Batch histograms (legal buckets green, the rest red).
+point series) with the distribution of per-execution peaks, the Reader
+Pipe / Reader Batch histograms (legal buckets green, the rest red), and,
+for page faults under per-VMA locks, steps per fault and retries per fault.
 """
 
 from __future__ import annotations
@@ -128,9 +129,10 @@ def waiting_plot(r: RunReport) -> Plot:
     return Plot("Memory held by RCU", _png(fig))
 
 
-def _bars(ax: Axes, p: Pipeline | tuple[str, Sequence[int]]) -> None:
+def _bars(ax: Axes, p: Pipeline | tuple[str, Sequence[int]],
+          legal: int = LEGAL_AGES) -> None:
     name, counts = (p.name, p.counts) if not isinstance(p, tuple) else p
-    colors = ["tab:green" if i < LEGAL_AGES else "tab:red" for i in range(len(counts))]
+    colors = ["tab:green" if i < legal else "tab:red" for i in range(len(counts))]
     ax.bar(range(len(counts)), [max(c, 0) for c in counts], color=colors)
     for i, c in enumerate(counts):
         if c:
@@ -141,6 +143,21 @@ def _bars(ax: Axes, p: Pipeline | tuple[str, Sequence[int]]) -> None:
     ax.set_xlabel("bucket")
     ax.set_yscale("symlog")
     ax.grid(alpha=0.3, axis="y")
+
+
+def fault_plot(r: RunReport) -> Plot | None:
+    """Steps per fault (histogram and CDF) and the retry histogram."""
+    f = r.faults
+    steps = r.samples.get("span.fault.steps")
+    if f is None or steps is None:
+        return None
+    fig, (ax_h, ax_c, ax_r) = plt.subplots(1, 3, figsize=(13, 3.2))
+    _hist_cdf(ax_h, ax_c, {"fault": steps.astype(np.float64)}, "steps")
+    _bars(ax_r, ("Fault retries", f.retry_hist), legal=len(f.retry_hist))
+    ax_h.set_title("Steps per fault")
+    ax_c.set_title("Steps per fault, CDF")
+    ax_r.set_title("Retries per fault")
+    return Plot("Page faults under per-VMA locks", _png(fig))
 
 
 def pipeline_plot(r: RunReport) -> Plot:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from rcu_harness.memory.coverage import LEVELS
 
 if TYPE_CHECKING:
+    from rcu_harness.report.faults import FaultFigures
     from rcu_harness.report.model import (
         Distribution,
         FindingView,
@@ -231,11 +232,43 @@ def finding_lifecycle(f: FindingView) -> str:
     return "; ".join(parts)
 
 
+def fault_tables(f: FaultFigures) -> list[Table]:
+    """The page-fault latency report (see :mod:`rcu_harness.report.faults`)."""
+    pct = (lambda k: f"{100.0 * k / f.faults:.1f}%") if f.faults else str
+    per_fault = Table(
+        "Page faults under per-VMA locks, per fault", ("figure", *STAT_COLUMNS),
+        (("scheduling steps", *stat_cells(f.steps)),
+         ("retries (VMA_LOCK_MISS + VMA_LOCK_RETRY)", *stat_cells(f.retries))),
+        note=f"{f.faults:,} faults; {f.fallback:,} ({pct(f.fallback)}) took the "
+             f"mmap_lock path; {f.sigsegv:,} ({pct(f.sigsegv)}) ended in SIGSEGV.")
+    events = Table(
+        "VMA lock events (the kernel's vmstat VMA_LOCK_*)",
+        ("event", "total", "per fault", "meaning"),
+        tuple((e.name, f"{e.total:,}", f"{e.per_fault:.3f}", e.meaning)
+              for e in f.events)
+        + tuple((name, f"{n:,}", f"{n / f.faults:.3f}" if f.faults else "0", "")
+                for name, n in f.extra_counters))
+    hists = Table(
+        "rcutorture-style fault histograms (buckets 0..10)",
+        ("histogram", "buckets", "faults"),
+        (("Fault retries", " ".join(str(c) for c in f.retry_hist),
+          f"{sum(f.retry_hist):,}"),
+         ("Fault steps (2^(k+5))", " ".join(str(c) for c in f.step_hist),
+          f"{sum(f.step_hist):,}")),
+        note="Fault retries: bucket k counts faults that walked or faulted "
+             "again k times. Fault steps: bucket k counts faults of fewer than "
+             "2^(k+5) scheduling steps (0: < 32, 1: < 64 ...); the last bucket "
+             "collects the rest. A correct kernel keeps retries rare: a VMA "
+             "is detached under a walk only in a narrow window.")
+    return [per_fault, events, hists]
+
+
 def report_tables(r: RunReport) -> list[Table]:
     """Every table of a run's report, in reading order."""
     tables = [campaign_table(r)]
     tables += latency_tables(r, "reader", "Reader latency")
     tables += [t for t in (restart_table(r),) if t is not None]
+    tables += fault_tables(r.faults) if r.faults is not None else []
     tables += latency_tables(r, "writer", "Writer latency")
     tables += latency_tables(r, "other", "Other spans")
     tables += extra_tables(r)

@@ -144,10 +144,15 @@ class _LockedHeap(Heap):
             return super().register(obj, addr, size, type_name,
                                     leak_checked=leak_checked)
 
-    def free(self, obj: Any) -> None:
+    def free(self, obj: Any, *, typesafe: bool = False) -> None:
         """kfree(), with the double-free test atomic."""
         with self.ex.atomic:
-            super().free(obj)
+            super().free(obj, typesafe=typesafe)
+
+    def reuse(self, rec: AllocRecord) -> None:
+        """A SLAB_TYPESAFE_BY_RCU object handed out again."""
+        with self.ex.atomic:
+            super().reuse(rec)
 
     def on_call_rcu(self, obj: Any) -> None:
         """call_rcu() bookkeeping."""

@@ -170,8 +170,10 @@ def _fault_vma_locked(h: Harness, mm: Mm, address: int, write: bool,
     return False
 
 
-def show_maps(h: Harness, mm: Mm, chunk: int, *, gap_check: bool = True) -> int:
-    """One read of /proc/PID/maps to the end; returns the VMAs shown."""
+def show_maps(h: Harness, mm: Mm, chunk: int, *, gap_check: bool = True,
+              fixed: bool = False) -> int:
+    """One read of /proc/PID/maps to the end; returns the VMAs shown.
+    @fixed: lock_next_vma() with the candidate fix maps-restart-at-last-addr."""
     mt = mm.mm_mt
     ex = current()
     with h.span("reader.maps"), h.reading(mt, ReadKind.ITERATE_LOCKED) as rd:
@@ -182,7 +184,8 @@ def show_maps(h: Harness, mm: Mm, chunk: int, *, gap_check: bool = True) -> int:
         last = 0
         while True:  # one read() of the seq_file
             if mm.design is Design.VMA_REFCNT:
-                last, done = _maps_chunk_locked(mm, chunk, last, saw, gap_check)
+                last, done = _maps_chunk_locked(mm, chunk, last, saw, gap_check,
+                                                fixed)
             else:
                 last, done = _maps_chunk_mmap_lock(mm, chunk, last, saw)
             if done:
@@ -201,7 +204,7 @@ def _show(mm: Mm, vma: Vma, saw: Callable[[int, int, object], None]) -> int:
 
 def _maps_chunk_locked(mm: Mm, chunk: int, last: int,
                        saw: Callable[[int, int, object], None],
-                       gap_check: bool) -> tuple[int, bool]:
+                       gap_check: bool, fixed: bool) -> tuple[int, bool]:
     """m_start() .. m_stop() of 6.17 under per-VMA locks."""
     rcu_read_lock()  # lock_vma_range()
     mas = MaState(mm.mm_mt, last, last)  # vma_iter_init(&priv->iter, mm, last_addr)
@@ -211,7 +214,7 @@ def _maps_chunk_locked(mm: Mm, chunk: int, last: int,
         if locked is not None:  # get_next_vma(): unlock_ctx_vma()
             vma_end_read(locked)
             locked = None
-        vma = lock_next_vma(mm, mas, last, gap_check=gap_check)
+        vma = lock_next_vma(mm, mas, last, gap_check=gap_check, fixed=fixed)
         if vma is None:
             done = True
             break

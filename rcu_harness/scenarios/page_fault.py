@@ -51,6 +51,7 @@ from rcu_harness.scenarios.fault import do_user_addr_fault, show_maps
 from rcu_harness.scenarios.layouts import (
     PAGE,
     VM_ACCOUNT,
+    VM_EXEC,
     VM_GROWSDOWN,
     VM_READ,
     VM_WRITE,
@@ -99,6 +100,8 @@ class Process:
     def __init__(self, h: Harness, cfg: Config) -> None:
         design = Design(cfg["design"])
         self.layout = make_layout(cfg["layout"], cfg["vmas"], seed=cfg["layout_seed"])
+        if cfg["vdso"]:
+            self.layout += vdso_above_stack(self.layout)
         self.mm = self.parent = mm_alloc(h, "mm", design)
         self.mm.vma_asserts = cfg["assert_write_locked"]
         self.vmas = self.parent_vmas = populate(h, self.mm, self.layout)
@@ -115,6 +118,17 @@ class Process:
             range(len(self.layout)), len(self.layout))
         """The layout ranges the owner's k-th MAP_FIXED remap or fixed munmap
         hits (a permutation); the other process maps them in reverse order."""
+
+
+def vdso_above_stack(layout: list[tuple[int, int, int]]) -> list[tuple[int, int, int]]:
+    """[vvar] (4 pages, r--) and [vdso] (2 pages, r-x) a few pages above the
+    stack, where x86_64 maps them (none without a stack in the layout)."""
+    stacks = [end for _start, end, flags in layout if flags & VM_GROWSDOWN]
+    if not stacks:
+        return []
+    vvar = stacks[-1] + 6 * PAGE
+    return [(vvar, vvar + 4 * PAGE, VM_READ), (vvar + 4 * PAGE, vvar + 6 * PAGE,
+                                               VM_READ | VM_EXEC)]
 
 
 def fault_targets(layout: list[tuple[int, int, int]]) -> list[int]:
@@ -212,7 +226,8 @@ def maps_reader(h: Harness, cfg: Config, w: Process) -> None:
     """A task reading /proc/PID/maps of its own process."""
     for _ in range(cfg["maps_reads"]):
         show_maps(h, w.mm, cfg["maps_chunk"],
-                  gap_check=not cfg.bug("maps-skips-gap-check"))
+                  gap_check=not cfg.bug("maps-skips-gap-check"),
+                  fixed="maps-restart-at-last-addr" in cfg.fixes)
     mmput(h, w.mm, w.vmas)
 
 
@@ -331,6 +346,8 @@ SCENARIO = Scenario(
         Param("forks", 1, "fork()s of the process (the child exits at once)", 0, 1),
         Param("other_ops", 3, "MAP_FIXED mappings by the other process", 0, 1000),
         Param("guard_pages", 4, "stack_guard_gap in pages", 0, 1 << 20),
+        Param("vdso", True, "map [vvar] and [vdso] above the stack, as x86_64 "
+              "does (false: the stack is the highest VMA)"),
         Param("assert_write_locked", True, "check vma_assert_write_locked() on "
               "every store to an attached VMA (false: reader-side rules only)"),
     ),

@@ -270,6 +270,7 @@ def lock_vma_and_use(h: Harness, mm: Mm, addr: int) -> object:
             rd.saw(addr, addr, vma)
             rd.bounds = (vma.vm_start, vma.vm_end)
             vma_read.vma_end_read(vma)
+            h.count("vma_lock_success")
     if vma is not None:
         return vma
     h.count("lock_vma_under_rcu_miss")

@@ -43,7 +43,7 @@ mm_struct is never freed).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from rcu_harness.checks.vma_lock import VmaLockState
 from rcu_harness.kernel import (
@@ -78,7 +78,7 @@ VMA_REF_LIMIT = VMA_LOCK_OFFSET - 1
 class Vma(SimStruct):
     """struct vm_area_struct: [vm_start, vm_end), flags and the owning mm."""
 
-    fields = ("vm_start", "vm_end", "vm_flags", "vm_mm")
+    fields: ClassVar[tuple[str, ...]] = ("vm_start", "vm_end", "vm_flags", "vm_mm")
     vm_start: int
     vm_end: int
     vm_flags: int
@@ -98,6 +98,7 @@ class LockedVma(Vma):
 
     fields = (*Vma.fields, "vm_lock_seq", "detached", "vm_refcnt", "vm_pte",
               "vm_cow", "anon_vma")
+    vm_mm: Mm
     vm_lock_seq: int
     detached: bool
     vm_refcnt: int
@@ -400,6 +401,7 @@ def vm_area_free(vma: Vma) -> None:
     if mm.design is Design.VMA_REFCNT:
         lock.freed(current())  # vma_assert_detached(): no reader can hold it
         cache = kmem_cache_create("vm_area_struct", LockedVma, typesafe_by_rcu=True)
+        assert isinstance(vma, LockedVma)
         kmem_cache_free(cache, vma)
     else:  # a stale reader may still lock it briefly; the callback checks
         call_rcu(vma, vm_area_free_rcu_cb)

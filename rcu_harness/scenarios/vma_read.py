@@ -50,6 +50,7 @@ from rcu_harness.scenarios.layouts import VM_GROWSDOWN
 from rcu_harness.scenarios.vma import (
     VMA_REF_LIMIT,
     LockedVma,
+    Vma,
     mmap_read_lock,
     mmap_read_trylock,
     mmap_read_unlock,
@@ -66,7 +67,6 @@ if TYPE_CHECKING:
 
     from rcu_harness.runtime.harness import Harness
     from rcu_harness.scenarios.mm import Mm
-    from rcu_harness.scenarios.vma import Vma
 
 EAGAIN = "EAGAIN"
 """vma_start_read()'s ERR_PTR(-EAGAIN): the VMA was detached under us."""
@@ -228,7 +228,7 @@ def find_vma(mm: Mm, addr: int) -> Vma | None:
     """find_vma(): the first VMA ending above @addr (mt_find(), which takes
     RCU for its walk; the caller holds the mmap_lock)."""
     vma, _index = mt_find(mm.mm_mt, addr, ULONG_MAX)
-    return vma
+    return vma if isinstance(vma, Vma) else None
 
 
 def lock_mm_and_find_vma(h: Harness, mm: Mm, addr: int,
@@ -272,15 +272,30 @@ def mmap_lock_speculate_retry(mm: Mm, seq: int) -> bool:
 
 
 def lock_next_vma(mm: Mm, mas: MaState, from_addr: int, *,
-                  gap_check: bool = True) -> LockedVma | None:
+                  gap_check: bool = True, fixed: bool = False) -> LockedVma | None:
     """mm/mmap_lock.c:lock_next_vma() (6.17): the next VMA after @from_addr,
     read-locked; the caller holds rcu_read_lock() and still does.
     ``gap_check=False`` is the mutant without the speculation check that no
-    VMA was installed in front of the one found."""
+    VMA was installed in front of the one found.
+
+    ``fixed`` is the candidate fix ``maps-restart-at-last-addr`` (the known
+    finding ``proc-maps-stale-iterator``): the iterator restarts at
+    @from_addr inside the speculation window, and a NULL from vma_next() is
+    verified like a VMA ahead of @from_addr.  The kernel continues from the
+    iterator the previous call left, which a writer may have changed after
+    the previous VMA's vma_end_read() and before this call's
+    mmap_lock_speculate_try_begin(): mas_find() then resumes after the
+    previous VMA's old end (its rewalk target) and skips what grew over it,
+    and the speculation, begun after the change, sees nothing."""
     while True:  # retry:
         unlocked, wr_seq = mmap_lock_speculate_try_begin(mm)
+        if fixed:
+            mas_set(mas, from_addr)
         vma = mas_find(mas, ULONG_MAX)  # vma_next()
         if vma is None:
+            if fixed and (not unlocked or mmap_lock_speculate_retry(mm, wr_seq)):
+                rcu_read_unlock()
+                return _next_under_mmap_lock(mm, mas, from_addr)
             return None
         got = vma_start_read(mm, vma, max(from_addr, 0))
         if got is EAGAIN:

@@ -1,0 +1,138 @@
+"""The per-VMA lock checker fires on each seeded mistake; rwsem trylock and
+downgrade behave as the kernel's."""
+
+from __future__ import annotations
+
+import pytest
+
+from rcu_harness import explore
+from rcu_harness.checks.intervalmap import IntervalMap
+from rcu_harness.checks.results import ResultCheck
+from rcu_harness.kernel import RwSemaphore, down_read, down_write, up_read, up_write
+from rcu_harness.runtime.records import ReadKind, ReadRecord, WriteOp, WriteRecord
+from rcu_harness.scenarios import explore_scenario
+from rcu_harness.sync.rwsem import down_read_trylock, downgrade_write
+
+FOUND_BY = {
+    "dup-mmap-skips-parent-vma-lock": ("vma-lock", "vma_assert_write_locked"),
+    "mprotect-skips-vma-start-write": ("vma-lock", "vma_assert_write_locked"),
+    "mm-lock-seq-bump-before-tree-update": ("vma-lock", "vma_assert_write_locked"),
+    "vma-start-read-skips-seq-recheck": ("vma-lock", "uses a VMA"),
+    "vma-reuse-skips-mm-check": ("vma-lock", "another mm"),
+    "fault-skips-detached-check": ("vma-lock", "read-locked"),
+    "vma-writer-skips-reader-drain": ("vma-lock", "read-locked"),
+    "vma-freed-without-rcu": ("use-after-free", "LockedVma"),
+    "maps-skips-gap-check": ("result-inconsistent", "hole"),
+}
+
+
+@pytest.mark.parametrize("mutant", sorted(FOUND_BY))
+def test_each_per_vma_lock_mutant_is_caught_by_its_checker(mutant):
+    kind, words = FOUND_BY[mutant]
+    result = explore_scenario("page_fault", mutant=mutant, executions=1500, seed=0)
+    assert result.findings, mutant
+    f = result.findings[0]
+    assert f.kind == kind
+    assert words in f.message
+
+
+def test_exiting_with_a_vma_read_lock_is_a_reference_leak():
+    from rcu_harness.scenarios import fault
+
+    original = fault.vma_end_read
+    try:
+        fault.vma_end_read = lambda vma: None  # the fault forgets to unlock
+        result = explore_scenario("page_fault", params={"design": "vma_refcnt"},
+                                  executions=20, seed=1)
+    finally:
+        fault.vma_end_read = original
+    assert result.findings
+    assert "exits holding a VMA read lock" in result.findings[0].message
+
+
+def test_down_read_trylock_fails_while_a_writer_holds_or_waits():
+    got = []
+
+    def program(h):
+        sem = RwSemaphore("sem")
+
+        def writer():
+            down_write(sem)
+            up_write(sem)
+
+        def reader():
+            ok = down_read_trylock(sem)
+            got.append(ok)
+            if ok:
+                up_read(sem)
+
+        h.spawn("w", writer)
+        h.spawn("r", reader)
+
+    assert explore(program, strategy="dfs", executions=50).ok
+    assert set(got) == {True, False}
+
+
+def test_downgrade_write_lets_readers_in_and_keeps_writers_out():
+    order = []
+
+    def program(h):
+        sem = RwSemaphore("sem")
+
+        def owner():
+            down_write(sem)
+            downgrade_write(sem)
+            order.append("downgraded")
+            up_read(sem)
+
+        def reader():
+            down_read(sem)
+            order.append("reader")
+            up_read(sem)
+
+        h.spawn("owner", owner)
+        h.spawn("reader", reader)
+
+    assert explore(program, strategy="dfs", executions=50).ok
+    assert "reader" in order
+    assert "downgraded" in order
+
+
+def _maps_read(results, steps):
+    rec = ReadRecord("mt", ReadKind.ITERATE_LOCKED, 0, 0xFFFF, "maps", 0)
+    for (index, last, entry), step in zip(results, steps, strict=True):
+        rec.saw_at(index, last, entry, step)
+    rec.end = 100
+    return rec
+
+
+def _history(check, writes):
+    class Ex:
+        step = 0
+
+    for w in writes:
+        check.write_begin(Ex, None, w)
+
+
+def test_maps_may_show_a_vma_again_but_never_a_hole():
+    check = ResultCheck()
+    a, c = "A", "C"
+    _history(check, [WriteRecord("mt", WriteOp.STORE, 0x10, 0x1F, a, "s", -1, -1),
+                     WriteRecord("mt", WriteOp.STORE, 0x30, 0x3F, c, "s", -1, -1),
+                     WriteRecord("mt", WriteOp.STORE, 0x20, 0x2F, "B", "w", 50, 60),
+                     WriteRecord("mt", WriteOp.STORE, 0x10, 0x2F, a, "w", 70, 75)])
+    hist = check._history("mt")
+    assert isinstance(hist.versions[0], IntervalMap)
+    cands = hist.candidates(0, 100)
+    # B was mapped at steps 50-60: a read that showed C at step 40 (before
+    # B) has no hole; one that shows C after B was there has a hole
+    before = _maps_read([(0x10, 0x1F, a), (0x30, 0x3F, c)], [10, 40])
+    assert check._problem(before, cands) == ""
+    after = _maps_read([(0x10, 0x1F, a), (0x30, 0x3F, c)], [62, 66])
+    assert "hole" in check._problem(after, cands)
+    # A grew over B (a merge) after it was shown: it may show again
+    again = _maps_read([(0x10, 0x1F, a), (0x10, 0x2F, a), (0x30, 0x3F, c)],
+                       [10, 80, 90])
+    assert check._problem(again, cands) == ""
+    back = _maps_read([(0x10, 0x2F, a), (0x10, 0x1F, a)], [80, 90])
+    assert "went back" in check._problem(back, cands)
