@@ -1,0 +1,288 @@
+"""page_fault long runs: both per-VMA lock designs clean, every per-VMA lock
+mutant found on every seed.
+
+Usage:
+  python stress/page_fault_runs.py clean [--executions 100000] [--chunk 1000]
+      [--jobs 1] [--designs modern,vma_refcnt] [--write]
+  python stress/page_fault_runs.py mutants [--seeds 10] [--max-executions 10000]
+      [--jobs 1] [--mutants a,b] [--write]
+  python stress/page_fault_runs.py known [--executions 2000] [--write]
+
+``clean``: executions 0..N-1 of the default strategy (mix, base seed 0) of
+``page_fault`` in each design with no mutant, in chunks (execution i
+depends only on the seed and i, so the split is exact; pct's ``steps`` is
+calibrated once per design); ``vma_refcnt`` runs with the candidate fix
+``maps-restart-at-last-addr`` of the known finding proc-maps-stale-iterator
+(without it that finding is what the run finds: ``known`` measures how
+often).  ``mutants``: for each per-VMA lock mutant (``VMA_MUTANTS``) and
+base seed 0..S-1, ``explore_scenario`` with the default strategy until the
+first finding, at most --max-executions executions; found means a finding of
+the kind the mutant's test expects.  ``known``: the vma_refcnt design
+without the fix, the executions to the first ``proc-maps-stale-iterator``
+finding on seeds 0..9.  Each finished chunk or attempt is saved at once to
+reports/runs/page-fault-<what>.json: a killed run resumes where it stopped.
+--write puts the section into reports/BENCHMARKS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from stress.benchlib import machine, write_section
+
+ROOT = Path(__file__).resolve().parents[1]
+FIX = "maps-restart-at-last-addr"
+DESIGN_PARAMS = {"modern": {"design": "modern"},
+                 "vma_refcnt": {"design": "vma_refcnt", "kernel_fixes": FIX}}
+HEADINGS = {
+    "clean": "## page_fault: both per-VMA lock designs clean "
+             "(stress/page_fault_runs.py)",
+    "mutants": "## page_fault: per-VMA lock mutants, 10 seeds "
+               "(stress/page_fault_runs.py)",
+    "known": "## page_fault: the known finding proc-maps-stale-iterator "
+             "(stress/page_fault_runs.py)",
+}
+
+
+def state_path(what: str) -> Path:
+    """The resumable state file of one kind of run."""
+    return ROOT / "reports" / "runs" / f"page-fault-{what}.json"
+
+
+def load(path: Path) -> dict[str, Any]:
+    """Finished records by key."""
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+def save(path: Path, state: dict[str, Any]) -> None:
+    """Write @state atomically."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(state, indent=0, sort_keys=True))
+    os.replace(tmp, path)
+
+
+# -- clean -------------------------------------------------------------------
+
+
+def clean_chunk(task: tuple[str, int, int, dict[str, Any]]) -> dict[str, Any]:
+    """Executions [first, end) of page_fault in @design; its record."""
+    from rcu_harness.runtime.runner import run_execution
+    from rcu_harness.scenarios import applied, configure, program, replay_command
+    from rcu_harness.scenarios.registry import default_max_steps
+    from rcu_harness.sched.registry import make_strategy
+
+    design, first, end, params = task
+    cfg = configure("page_fault", DESIGN_PARAMS[design])
+    prog = program(cfg)
+    inner = make_strategy("mix", 0, **params)
+    findings, steps, start = [], 0, time.perf_counter()
+    with applied(cfg.mutant, cfg.fixes):
+        for i in range(first, end):
+            inner.new_execution(i)
+            ex = run_execution(prog, inner, i, record=0,
+                               max_steps=default_max_steps(cfg))
+            steps += ex.step
+            if ex.violation is not None:
+                findings.append({"execution": i, "kind": str(ex.violation.kind),
+                                 "message": ex.violation.message[:200],
+                                 "replay": replay_command(cfg, strategy="mix", seed=0,
+                                                          execution=i,
+                                                          strategy_params=params)})
+    return {"key": f"{design}/{first}-{end}", "executions": end - first,
+            "steps": steps, "findings": findings,
+            "seconds": time.perf_counter() - start}
+
+
+def calibrated(design: str) -> dict[str, Any]:
+    """mix's calibrated parameters for @design (pct's steps)."""
+    from rcu_harness.runtime.runner import calibrate
+    from rcu_harness.scenarios import configure, program
+
+    return calibrate(program(configure("page_fault", DESIGN_PARAMS[design])), "mix", 0)
+
+
+def run_clean(args: argparse.Namespace) -> None:
+    """Every missing chunk of every design, round robin."""
+    path = state_path("clean")
+    state = load(path)
+    designs = [d for d in args.designs.split(",") if d]
+    params = {d: calibrated(d) for d in designs}
+    tasks = [(d, first, min(first + args.chunk, args.executions), params[d])
+             for first in range(0, args.executions, args.chunk) for d in designs
+             if f"{d}/{first}-{min(first + args.chunk, args.executions)}" not in state]
+    _pool(clean_chunk, tasks, state, path, args.jobs)
+
+
+def clean_section(args: argparse.Namespace) -> str:
+    """The BENCHMARKS.md section of the clean runs."""
+    state = load(state_path("clean"))
+    rows = ["| design | executions (indices 0..n-1 complete) | findings | steps per "
+            "execution | ms per execution (worker) |", "|---|---|---|---|---|"]
+    notes = []
+    for design in DESIGN_PARAMS:
+        recs = [r for k, r in state.items() if k.startswith(f"{design}/")]
+        if not recs:
+            continue
+        execs = sum(r["executions"] for r in recs)
+        prefix = _prefix([r["key"] for r in recs])
+        found = [f for r in recs for f in r["findings"]]
+        steps = sum(r["steps"] for r in recs)
+        secs = sum(r["seconds"] for r in recs)
+        fix = f" (kernel_fixes={FIX})" if design == "vma_refcnt" else ""
+        per = 1000 * secs / max(execs, 1)
+        rows.append(f"| {design}{fix} | {execs:,} ({prefix:,}) | {len(found)} | "
+                    f"{steps / max(execs, 1):,.0f} | {per:.1f} |")
+        notes += [f"- {design}: {f['kind']}: {f['message']} (`{f['replay']}`)"
+                  for f in found[:5]]
+    return "\n".join([
+        HEADINGS["clean"], "",
+        "Command: `nice -n 10 python stress/page_fault_runs.py clean "
+        f"--executions {args.executions} --jobs {args.jobs} --write` (default "
+        "strategy mix, base seed 0, scenario defaults; vma_refcnt with the "
+        "candidate fix of the known finding proc-maps-stale-iterator, see the "
+        "section after).", "", *machine(), "", *rows, "", *notes]).rstrip() + "\n"
+
+
+def _prefix(keys: list[str]) -> int:
+    spans = sorted(tuple(int(x) for x in k.rsplit("/", 1)[1].split("-")) for k in keys)
+    prefix = 0
+    for first, end in spans:
+        if first != prefix:
+            break
+        prefix = end
+    return prefix
+
+
+# -- mutants and the known finding -------------------------------------------------
+
+
+def attempt(task: tuple[str, int, int, dict[str, Any]]) -> dict[str, Any]:
+    """One seed of one mutant (or of the known finding): executions to the
+    first finding."""
+    from rcu_harness.scenarios import explore_scenario
+
+    name, seed, cap, params = task
+    mutant = None if name == "known" else name
+    start = time.perf_counter()
+    r = explore_scenario("page_fault", params=params or None, mutant=mutant,
+                         executions=cap, seed=seed)
+    f = r.findings[0] if r.findings else None
+    return {"key": f"{name}/{seed}", "found": f is not None,
+            "executions": r.executions, "kind": f.kind if f else "",
+            "message": f.message[:160] if f else "",
+            "seconds": time.perf_counter() - start}
+
+
+def run_attempts(args: argparse.Namespace, what: str, names: list[str],
+                 params: dict[str, Any] | None = None) -> None:
+    """Every missing (name, seed) attempt."""
+    path = state_path(what)
+    state = load(path)
+    tasks = [(n, s, args.max_executions, params or {}) for s in range(args.seeds)
+             for n in names if f"{n}/{s}" not in state]
+    _pool(attempt, tasks, state, path, args.jobs)
+
+
+def mutants_section(args: argparse.Namespace, names: list[str]) -> str:
+    """The BENCHMARKS.md section of the mutant attempts."""
+    from rcu_harness.scenarios.mutants import MUTANTS
+
+    state = load(state_path("mutants"))
+    rows = ["| mutant | design | seeds found (of run) | executions to find: median "
+            "| max | caught by |", "|---|---|---|---|---|---|"]
+    for name in names:
+        outs = [state[k] for k in sorted(state) if k.startswith(f"{name}/")]
+        if not outs:
+            continue
+        found = [o for o in outs if o["found"]]
+        execs = [o["executions"] for o in found]
+        kinds = sorted({o["kind"] for o in found})
+        rows.append(f"| {name} | {MUTANTS[name].params.get('design', '')} | "
+                    f"{len(found)}/{len(outs)} | "
+                    f"{statistics.median(execs) if execs else 'not found':,} | "
+                    f"{max(execs) if execs else '-':,} | {', '.join(kinds)} |")
+    return "\n".join([
+        HEADINGS["mutants"], "",
+        "Command: `nice -n 10 python stress/page_fault_runs.py mutants --seeds "
+        f"{args.seeds} --max-executions {args.max_executions} --jobs {args.jobs} "
+        "--write` (default strategy mix from base seeds 0..S-1, each mutant in "
+        "page_fault with its own parameters, to the first finding).", "",
+        *machine(), "", *rows]).rstrip() + "\n"
+
+
+def known_section(args: argparse.Namespace) -> str:
+    """The BENCHMARKS.md section of the known finding without its fix."""
+    state = load(state_path("known"))
+    outs = [state[k] for k in sorted(state)]
+    found = [o for o in outs if o["found"]]
+    execs = [o["executions"] for o in found]
+    return "\n".join([
+        HEADINGS["known"], "",
+        "Command: `nice -n 10 python stress/page_fault_runs.py known --seeds "
+        f"{args.seeds} --max-executions {args.max_executions} --write` "
+        "(page_fault, design=vma_refcnt, no kernel_fixes, default strategy mix "
+        "from base seeds 0..S-1, to the first finding).", "",
+        f"- seeds that found it: {len(found)}/{len(outs)}; executions to find: "
+        f"median {statistics.median(execs) if execs else '-'}, max "
+        f"{max(execs) if execs else '-'}",
+        *(f"- seed {o['key'].split('/')[1]}: {o['executions']} executions: "
+          f"{o['kind']}: {o['message']}" for o in outs)]).rstrip() + "\n"
+
+
+def _pool(fn: Any, tasks: list[Any], state: dict[str, Any], path: Path,
+          jobs: int) -> None:
+    start = time.perf_counter()
+    ctx = multiprocessing.get_context("fork")
+    with ctx.Pool(jobs, maxtasksperchild=20) as pool:
+        for rec in pool.imap_unordered(fn, tasks):
+            state[rec["key"]] = rec
+            save(path, state)
+            print(f"[{time.perf_counter() - start:7.0f}s] {rec['key']}: "
+                  f"{rec.get('executions')} executions, "
+                  f"{len(rec['findings']) if 'findings' in rec else rec['found']}",
+                  flush=True)
+
+
+def main(argv: list[str]) -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("what", choices=("clean", "mutants", "known"))
+    p.add_argument("--executions", type=int, default=100_000)
+    p.add_argument("--chunk", type=int, default=1000)
+    p.add_argument("--designs", default="modern,vma_refcnt")
+    p.add_argument("--seeds", type=int, default=10)
+    p.add_argument("--max-executions", type=int, default=10_000)
+    p.add_argument("--mutants", default="")
+    p.add_argument("--jobs", type=int, default=1)
+    p.add_argument("--write", action="store_true")
+    args = p.parse_args(argv)
+    if args.what == "clean":
+        run_clean(args)
+        text = clean_section(args)
+    elif args.what == "mutants":
+        from rcu_harness.scenarios.mutants import VMA_MUTANTS
+
+        names = [n for n in args.mutants.split(",") if n] or \
+            [m.name for m in VMA_MUTANTS]
+        run_attempts(args, "mutants", names)
+        text = mutants_section(args, names)
+    else:
+        run_attempts(args, "known", ["known"], {"design": "vma_refcnt"})
+        text = known_section(args)
+    print(text)
+    if args.write:
+        write_section(HEADINGS[args.what], text)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
