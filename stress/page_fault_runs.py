@@ -76,40 +76,46 @@ def save(path: Path, state: dict[str, Any]) -> None:
 
 
 def clean_chunk(task: tuple[str, int, int, dict[str, Any]]) -> dict[str, Any]:
-    """Executions [first, end) of page_fault in @design; its record."""
-    from rcu_harness.runtime.runner import run_execution
+    """Executions [first, end) of page_fault in @design; its record (each
+    distinct finding once, with the executions that saw it)."""
+    from rcu_harness.runner.block import run_block
     from rcu_harness.scenarios import applied, configure, program, replay_command
-    from rcu_harness.scenarios.registry import default_max_steps
+    from rcu_harness.scenarios.catalog import default_max_steps
     from rcu_harness.sched.registry import make_strategy
 
     design, first, end, params = task
     cfg = configure("page_fault", DESIGN_PARAMS[design])
-    prog = program(cfg)
-    inner = make_strategy("mix", 0, **params)
-    findings, steps, start = [], 0, time.perf_counter()
+
+    def command(i: int, _schedule: Any) -> str:
+        return replay_command(cfg, strategy="mix", seed=0, execution=i,
+                              strategy_params=params)
+
+    start = time.perf_counter()
     with applied(cfg.mutant, cfg.fixes):
-        for i in range(first, end):
-            inner.new_execution(i)
-            ex = run_execution(prog, inner, i, record=0,
-                               max_steps=default_max_steps(cfg))
-            steps += ex.step
-            if ex.violation is not None:
-                findings.append({"execution": i, "kind": str(ex.violation.kind),
-                                 "message": ex.violation.message[:200],
-                                 "replay": replay_command(cfg, strategy="mix", seed=0,
-                                                          execution=i,
-                                                          strategy_params=params)})
-    return {"key": f"{design}/{first}-{end}", "executions": end - first,
-            "steps": steps, "findings": findings,
+        block = run_block(program(cfg), make_strategy("mix", 0, **params), first,
+                          end, command=command, seen=set(), keep_going=True,
+                          max_steps=default_max_steps(cfg))
+    counts: dict[str, int] = {}
+    for r in block.executions:
+        if r.signature is not None:
+            counts[r.signature] = counts.get(r.signature, 0) + 1
+    findings = [{"execution": d.finding.execution, "kind": d.finding.kind,
+                 "message": d.finding.message[:200],
+                 "count": counts[d.finding.signature],
+                 "replay": d.finding.replay_command} for d in block.findings]
+    return {"key": f"{design}/{first}-{end}", "executions": len(block.executions),
+            "steps": sum(r.steps for r in block.executions), "findings": findings,
             "seconds": time.perf_counter() - start}
 
 
 def calibrated(design: str) -> dict[str, Any]:
     """mix's calibrated parameters for @design (pct's steps)."""
-    from rcu_harness.runtime.runner import calibrate
+    from rcu_harness.runner.block import calibrate
     from rcu_harness.scenarios import configure, program
+    from rcu_harness.scenarios.catalog import default_max_steps
 
-    return calibrate(program(configure("page_fault", DESIGN_PARAMS[design])), "mix", 0)
+    cfg = configure("page_fault", DESIGN_PARAMS[design])
+    return calibrate(program(cfg), "mix", 0, max_steps=default_max_steps(cfg))
 
 
 def run_clean(args: argparse.Namespace) -> None:

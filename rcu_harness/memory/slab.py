@@ -39,12 +39,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from rcu_harness.memory.heap import SLAB_FREE, AllocState
+from rcu_harness.memory.heap import SLAB_FREE
+from rcu_harness.memory.records import AllocState
 from rcu_harness.memory.simstruct import SimStruct, kfree, kmalloc
 from rcu_harness.runtime.current import current
 
 if TYPE_CHECKING:
-    from rcu_harness.memory.heap import Site
+    from rcu_harness.memory.records import Site
 
 S = TypeVar("S", bound=SimStruct)
 

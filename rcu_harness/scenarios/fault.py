@@ -74,7 +74,7 @@ from rcu_harness.scenarios.vma_read import (
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from rcu_harness.runtime.harness import Harness
+    from rcu_harness.runner.harness import Harness
     from rcu_harness.scenarios.mm import Mm
     from rcu_harness.scenarios.vma import Vma
 

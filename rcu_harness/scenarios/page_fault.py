@@ -81,7 +81,7 @@ from rcu_harness.scenarios.vma import (
 from rcu_harness.scenarios.vma_read import ReadBugs
 
 if TYPE_CHECKING:
-    from rcu_harness.runtime.harness import Harness
+    from rcu_harness.runner.harness import Harness
 
 OPS = ("mmap", "munmap", "mprotect", "merge", "mremap", "grow", "remap")
 OP_SETS = {"all": OPS, "remap": ("remap",), "unmap": ("unmap",)}

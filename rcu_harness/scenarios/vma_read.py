@@ -65,7 +65,7 @@ from rcu_harness.sync.rwsem import down_read_trylock
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from rcu_harness.runtime.harness import Harness
+    from rcu_harness.runner.harness import Harness
     from rcu_harness.scenarios.mm import Mm
 
 EAGAIN = "EAGAIN"
