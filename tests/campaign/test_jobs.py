@@ -103,14 +103,18 @@ def test_an_adhoc_job_is_one_run_of_the_scenario():
     assert adhoc_job("mmput_race").runs == (RunSpec("mmput_race"),)
 
 
-def test_the_default_job_covers_every_reader_kind_and_the_2023_writers():
+def test_the_default_job_covers_every_reader_kind_the_2023_writers_and_page_faults():
     job = load_job(DEFAULT_JOB)
-    assert sorted(r.scenario for r in job.runs) == ["dup_mmap", "mmput_race",
-                                                    "rcu_transitions", "stack_expand"]
+    assert sorted(r.scenario for r in job.runs) == [
+        "dup_mmap", "mmput_race", "page_fault", "page_fault", "rcu_transitions",
+        "stack_expand"]
     assert all(r.mutant is None for r in job.runs)
     params = {r.scenario: dict(r.params) for r in job.runs}
     assert params["rcu_transitions"] == {"read_kind": "all", "op_set": "mprotect"}
     assert params["stack_expand"] == {}  # the 2023 design, x86_64 layout
+    faults = [dict(r.params) for r in job.runs if r.scenario == "page_fault"]
+    assert faults == [{}, {"design": "vma_refcnt",  # modern, then 6.15+
+                           "kernel_fixes": "maps-restart-at-last-addr"}]
     assert sum(r.time for r in job.runs) <= 75
 
 
