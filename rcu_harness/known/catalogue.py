@@ -247,13 +247,21 @@ PROC_MAPS_STALE_ITERATOR = KnownFinding(
           "sees no change: the range in between is never shown (and a NULL from "
           "vma_next() is not verified at all: with nothing after, the output "
           "ends early)."),
-    versions=("Linux 6.17+ (lockless /proc/PID/maps, lock_next_vma(); design "
-              "vma_refcnt); read in the 6.17 and 7.0 sources, unfixed there"),
-    confirmed=("model only: the page_fault scenario (design=vma_refcnt) finds it "
-               "and is clean with the candidate fix; the maple tree part "
-               "(mas_find() after a rewalk resumes after the entry covering "
-               "mas->last) is lib/maple_tree.c 6.12 as the oracle checks it; not "
-               "yet reproduced on a running kernel"),
+    versions=("Linux 6.17+ (lockless /proc/PID/maps: lock_next_vma() in "
+              "mm/mmap_lock.c, get_next_vma() in fs/proc/task_mmu.c; design "
+              "vma_refcnt), in both the posted form (fallback when the "
+              "speculation failed) and the later one (verification by a re-find "
+              "from from_addr): neither runs when the speculation began after "
+              "the writer"),
+    confirmed=("the tree step on the real lib/maple_tree.c 6.12 "
+               "(tests/oracle/test_known_maps_iterator.py: after a store merging "
+               "the shown VMA with the next ones, mas_find() from the reader's "
+               "state returns the VMA after the merged one, as the model does; "
+               "mas_set(from_addr) first returns the merged VMA); lock_next_vma() "
+               "itself is modelled from the 6.17+ source, not built (the pinned "
+               "kernel source is 6.12, which has no lock_next_vma(), and the "
+               "oracle builds lib/maple_tree.c only); not reproduced on a running "
+               "kernel"),
     fix="maps-restart-at-last-addr",
     reproducer=("rcu-harness replay --scenario page_fault --set design=vma_refcnt "
                 "--strategy pct --seed 7 --execution 164"),
