@@ -6,7 +6,10 @@ Usage:
       [--jobs 1] [--designs modern,vma_refcnt] [--write]
   python stress/page_fault_runs.py mutants [--seeds 10] [--max-executions 10000]
       [--jobs 1] [--mutants a,b] [--write]
-  python stress/page_fault_runs.py known [--executions 2000] [--write]
+  python stress/page_fault_runs.py race [--seeds 10] [--max-executions 10000]
+      [--jobs 1] [--write]
+  python stress/page_fault_runs.py known [--seeds 10] [--max-executions 10000]
+      [--write]
 
 ``clean``: executions 0..N-1 of the default strategy (mix, base seed 0) of
 ``page_fault`` in each design with no mutant, in chunks (execution i
@@ -16,8 +19,12 @@ calibrated once per design); ``vma_refcnt`` runs with the candidate fix
 (without it that finding is what the run finds: ``known`` measures how
 often).  ``mutants``: for each per-VMA lock mutant (``VMA_MUTANTS``) and
 base seed 0..S-1, ``explore_scenario`` with the default strategy until the
-first finding, at most --max-executions executions; found means a finding of
-the kind the mutant's test expects.  ``known``: the vma_refcnt design
+first finding, at most --max-executions executions; the kinds of the
+findings are recorded and shown (a clean model finds nothing: any finding
+is the mutant's).  ``race``: the writer-side mutants
+(``WRITER_MUTANTS``) again with ``assert_write_locked=false``, so that
+only a race a reader sees can find them, not the vma_assert_write_locked()
+rule at the first store.  ``known``: the vma_refcnt design
 without the fix, the executions to the first ``proc-maps-stale-iterator``
 finding on seeds 0..9.  Each finished chunk or attempt is saved at once to
 reports/runs/page-fault-<what>.json: a killed run resumes where it stopped.
@@ -49,9 +56,15 @@ HEADINGS = {
              "(stress/page_fault_runs.py)",
     "mutants": "## page_fault: per-VMA lock mutants, 10 seeds "
                "(stress/page_fault_runs.py)",
+    "race": "## page_fault: writer-side per-VMA lock mutants found by a race "
+            "(stress/page_fault_runs.py)",
     "known": "## page_fault: the known finding proc-maps-stale-iterator "
              "(stress/page_fault_runs.py)",
 }
+WRITER_MUTANTS = ("dup-mmap-skips-parent-vma-lock", "mprotect-skips-vma-start-write",
+                  "mm-lock-seq-bump-before-tree-update")
+"""Mutants the writer-side rule (vma_assert_write_locked()) finds at once."""
+RACE_PARAMS = {"assert_write_locked": False}
 
 
 def state_path(what: str) -> Path:
@@ -200,11 +213,13 @@ def run_attempts(args: argparse.Namespace, what: str, names: list[str],
     _pool(attempt, tasks, state, path, args.jobs)
 
 
-def mutants_section(args: argparse.Namespace, names: list[str]) -> str:
-    """The BENCHMARKS.md section of the mutant attempts."""
+def mutants_section(args: argparse.Namespace, names: list[str],
+                    what: str = "mutants") -> str:
+    """The BENCHMARKS.md section of the mutant attempts (@what: mutants or
+    race)."""
     from rcu_harness.scenarios.mutants import MUTANTS
 
-    state = load(state_path("mutants"))
+    state = load(state_path(what))
     rows = ["| mutant | design | seeds found (of run) | executions to find: median "
             "| max | caught by |", "|---|---|---|---|---|---|"]
     for name in names:
@@ -218,12 +233,14 @@ def mutants_section(args: argparse.Namespace, names: list[str]) -> str:
                     f"{len(found)}/{len(outs)} | "
                     f"{statistics.median(execs) if execs else 'not found':,} | "
                     f"{max(execs) if execs else '-':,} | {', '.join(kinds)} |")
+    extra = (" with `assert_write_locked=false`: only a reader that sees the "
+             "change can find them" if what == "race" else "")
     return "\n".join([
-        HEADINGS["mutants"], "",
-        "Command: `nice -n 10 python stress/page_fault_runs.py mutants --seeds "
+        HEADINGS[what], "",
+        f"Command: `nice -n 10 python stress/page_fault_runs.py {what} --seeds "
         f"{args.seeds} --max-executions {args.max_executions} --jobs {args.jobs} "
         "--write` (default strategy mix from base seeds 0..S-1, each mutant in "
-        "page_fault with its own parameters, to the first finding).", "",
+        f"page_fault with its own parameters{extra}, to the first finding).", "",
         *machine(), "", *rows]).rstrip() + "\n"
 
 
@@ -262,7 +279,7 @@ def _pool(fn: Any, tasks: list[Any], state: dict[str, Any], path: Path,
 
 def main(argv: list[str]) -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("what", choices=("clean", "mutants", "known"))
+    p.add_argument("what", choices=("clean", "mutants", "race", "known"))
     p.add_argument("--executions", type=int, default=100_000)
     p.add_argument("--chunk", type=int, default=1000)
     p.add_argument("--designs", default="modern,vma_refcnt")
@@ -282,6 +299,10 @@ def main(argv: list[str]) -> None:
             [m.name for m in VMA_MUTANTS]
         run_attempts(args, "mutants", names)
         text = mutants_section(args, names)
+    elif args.what == "race":
+        names = [n for n in args.mutants.split(",") if n] or list(WRITER_MUTANTS)
+        run_attempts(args, "race", names, RACE_PARAMS)
+        text = mutants_section(args, names, "race")
     else:
         run_attempts(args, "known", ["known"], {"design": "vma_refcnt"})
         text = known_section(args)
