@@ -135,9 +135,9 @@ def _start_read_refcnt(mm: Mm, vma: LockedVma,
         current().count("vma_reused_other_mm")  # a VMA the walk found, reused
     if bugs.mm and vma.vm_mm is not mm:
         # err_unstable: mmgrab(other_mm) around the put (mm_count is not
-        # modelled: no mm_struct is ever freed)
-        rcu_read_unlock()
+        # modelled: no mm_struct is ever freed), then err's rcu_read_unlock()
         vma_refcount_put(vma)
+        rcu_read_unlock()
         return None
     if bugs.seq and vma.vm_lock_seq == mm.mm_lock_seq.sequence:
         vma_refcount_put(vma)
