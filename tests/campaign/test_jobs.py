@@ -106,16 +106,20 @@ def test_an_adhoc_job_is_one_run_of_the_scenario():
 def test_the_default_job_covers_every_reader_kind_the_2023_writers_and_page_faults():
     job = load_job(DEFAULT_JOB)
     assert sorted(r.scenario for r in job.runs) == [
-        "dup_mmap", "mmput_race", "page_fault", "page_fault", "rcu_transitions",
-        "stack_expand"]
+        "dup_mmap", "mmput_race", "page_fault", "rcu_transitions", "stack_expand"]
     assert all(r.mutant is None for r in job.runs)
     params = {r.scenario: dict(r.params) for r in job.runs}
     assert params["rcu_transitions"] == {"read_kind": "all", "op_set": "mprotect"}
     assert params["stack_expand"] == {}  # the 2023 design, x86_64 layout
-    faults = [dict(r.params) for r in job.runs if r.scenario == "page_fault"]
-    assert faults == [{}, {"design": "vma_refcnt",  # modern, then 6.15+
-                           "kernel_fixes": "maps-restart-at-last-addr"}]
-    assert sum(r.time for r in job.runs) <= 75
+    assert params["page_fault"] == {}  # 6.12 per-VMA locks
+    assert sum(r.time for r in job.runs) <= 50  # plus a report per run
+
+
+def test_the_page_fault_job_covers_both_per_vma_lock_designs():
+    job = load_job(find_job("page_fault"))
+    assert {r.scenario for r in job.runs} == {"page_fault"}
+    assert {r.params["design"] for r in job.runs} == {"modern", "vma_refcnt"}
+    assert {r.strategy for r in job.runs} == {"mix", "pct", "random"}
 
 
 @pytest.mark.parametrize("name", ["dup_mmap", "rcu_transitions", "mmput_race"])
