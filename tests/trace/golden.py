@@ -10,7 +10,11 @@ digests in ``tests/data/golden_traces.json`` were computed on commit 572b98a
 before main's fairness changes altered schedules on purpose, then on
 main 86ff87d after its scenario changes did; the mutants' report digests
 were recomputed when the interleaving excerpt began to show the object's
-life and every free its address, the event streams unchanged);
+life and every free its address, the event streams unchanged; the modern
+design's traces were recomputed when its writers began to write-lock the
+VMAs they change and fork to write-lock the parent's (per-VMA locks, issue
+15), and free-without-grace-period's report digest when the owner's unmap
+became vma_unlink() in its call chain, its event stream unchanged);
 ``test_golden_traces.py`` checks that the current code still gives them
 byte for byte.
 
