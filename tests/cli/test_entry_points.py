@@ -35,7 +35,7 @@ def test_python_dash_m_lists_mutants_as_json():
 
 @pytest.mark.parametrize(("what", "names"), [
     ("scenarios", {"dup_mmap", "rcu_transitions", "mmput_race", "stack_expand",
-                   "tree_destroy"}),
+                   "tree_destroy", "page_fault"}),
     ("strategies", {"mix", "random", "pct", "dfs"}),
 ])
 def test_list_prints_a_table_or_json(capsys, what, names):
@@ -97,7 +97,7 @@ def test_cwd_does_not_matter_for_the_default_job(tmp_path):
     done = run("stress", "--executions", "1", "--out", tmp_path / "o", "--json",
                "--quiet", "--no-report", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
-    assert len(json.loads(done.stdout)["runs"]) == 4
+    assert len(json.loads(done.stdout)["runs"]) == 5
     assert tmp_path != ROOT
 
 

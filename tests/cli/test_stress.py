@@ -112,11 +112,11 @@ def test_with_no_arguments_the_default_job_runs(capsys, tmp_path):
     code, out = stress_json(capsys, tmp_path, "--executions", "2")
     assert code == 0
     assert sorted(r["plan"]["scenario"] for r in out["runs"]) == [
-        "dup_mmap", "mmput_race", "rcu_transitions", "stack_expand"]
+        "dup_mmap", "mmput_race", "page_fault", "rcu_transitions", "stack_expand"]
     assert {r["plan"]["scenario"]: r["plan"]["params"]["design"]
             for r in out["runs"]} == {"dup_mmap": "2021", "mmput_race": "2021",
                                       "rcu_transitions": "2021",
-                                      "stack_expand": "2023"}
+                                      "stack_expand": "2023", "page_fault": "modern"}
 
 
 def test_a_mutant_alone_runs_against_its_own_scenario(capsys, tmp_path):
