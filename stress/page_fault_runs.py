@@ -164,6 +164,10 @@ def clean_section(args: argparse.Namespace) -> str:
                     f"{steps / max(execs, 1):,.0f} | {per:.1f} |")
         notes += [f"- {design}: {f['kind']}: {f['message']} (`{f['replay']}`)"
                   for f in found[:5]]
+        if prefix < args.executions:
+            notes.append(f"- {design}: not complete, executions 0..{prefix - 1:,} "
+                         f"of the target {args.executions:,}; the same command "
+                         "resumes from reports/runs/page-fault-clean.json")
     return "\n".join([
         HEADINGS["clean"], "",
         "Command: `nice -n 10 python stress/page_fault_runs.py clean "
