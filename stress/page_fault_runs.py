@@ -173,8 +173,9 @@ def clean_section(args: argparse.Namespace) -> str:
         "Command: `nice -n 10 python stress/page_fault_runs.py clean "
         f"--executions {args.executions} --jobs {args.jobs} --write` (default "
         "strategy mix, base seed 0, scenario defaults; vma_refcnt with the "
-        "candidate fix of the known finding proc-maps-stale-iterator, see the "
-        "section after).", "", *machine(), "", *rows, "", *notes]).rstrip() + "\n"
+        "candidate fix of the known finding proc-maps-stale-iterator, "
+        "docs/kernel-findings.md).", "", *machine(), "", *rows, "",
+        *notes]).rstrip() + "\n"
 
 
 def _prefix(keys: list[str]) -> int:
