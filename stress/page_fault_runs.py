@@ -234,10 +234,11 @@ def mutants_section(args: argparse.Namespace, names: list[str],
         found = [o for o in outs if o["found"]]
         execs = [o["executions"] for o in found]
         kinds = sorted({o["kind"] for o in found})
+        median = f"{statistics.median(execs):,}" if execs else "not found"
+        most = f"{max(execs):,}" if execs else "-"
         rows.append(f"| {name} | {MUTANTS[name].params.get('design', '')} | "
-                    f"{len(found)}/{len(outs)} | "
-                    f"{statistics.median(execs) if execs else 'not found':,} | "
-                    f"{max(execs) if execs else '-':,} | {', '.join(kinds)} |")
+                    f"{len(found)}/{len(outs)} | {median} | {most} | "
+                    f"{', '.join(kinds) or '-'} |")
     extra = (" with `assert_write_locked=false`: only a reader that sees the "
              "change can find them" if what == "race" else "")
     return "\n".join([
