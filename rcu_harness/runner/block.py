@@ -35,7 +35,7 @@ from rcu_harness.runner.run import DEFAULT_MAX_STEPS, run_execution
 from rcu_harness.runtime.finding import Finding, signature
 from rcu_harness.runtime.metrics import collect
 from rcu_harness.sched.errors import NondeterminismError
-from rcu_harness.sched.protocol import Sequential
+from rcu_harness.sched.protocol import Profiled, Sequential
 from rcu_harness.sched.registry import check_bounds, strategy_kind
 from rcu_harness.sched.schedule import RANDOM
 from rcu_harness.trace.events import decode_all, events_digest
@@ -101,19 +101,36 @@ def calibrate(program: Callable[[Harness], None], strategy: str, seed: int, *,
     how a campaign is split across processes); instead ``k`` is measured once,
     from one ``random`` execution whose seed derives from the base seed alone,
     and passed as ``steps`` to calibrated strategies (``pct``, and ``mix``,
-    whose even executions are pct).  Other strategies need nothing.
+    whose even executions are pct).  A *profiled* strategy (``surw``) gets
+    its ``profile`` the same way, from one execution of its own made
+    without one.  Other strategies need nothing.
 
     Bounds are checked (:func:`~rcu_harness.sched.registry.check_bounds`)
     once ``steps`` is known: a PCT depth beyond it is refused.
     """
     params = dict(strategy_params or {})
-    if strategy_kind(strategy).calibrated and not params.get("steps"):
+    kind = strategy_kind(strategy)
+    if kind.profiled and not params.get("profile"):
+        params["profile"] = _profile(program, kind.make(seed), max_steps)
+    if kind.calibrated and not params.get("steps"):
         probe = strategy_kind("random").make(seed)
         probe.new_execution(0)
         ex = run_execution(program, probe, 0, max_steps=max_steps, record=0)
         params["steps"] = max(1, sum(1 for d in ex.decisions if d != RANDOM))
     check_bounds(strategy, params, max_steps)
     return params
+
+
+def _profile(program: Callable[[Harness], None], probe: Strategy,
+             max_steps: int) -> str:
+    """A profiled strategy's ``profile``: what an execution of @probe (made
+    without one, so from the base seed alone) measured (``surw``: each
+    thread's number of memory accesses)."""
+    if not isinstance(probe, Profiled):
+        raise TypeError(f"{type(probe).__name__} measures no profile")
+    probe.new_execution(0)
+    run_execution(program, probe, 0, max_steps=max_steps, record=0)
+    return probe.measured_profile()
 
 
 def resume(program: Callable[[Harness], None], strategy: Strategy,

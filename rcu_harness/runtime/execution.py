@@ -110,6 +110,29 @@ SWITCHING = ("point", "decide", "yield_point", "next_u64", "count", "spawn",
 """The operations a :class:`Driver` replaces."""
 
 
+class PendingOnly:
+    """The access hook of a strategy that reads pending accesses
+    (:class:`~rcu_harness.sched.protocol.Watching`): loads and stores pass
+    unchanged; its presence alone makes the port set each thread's
+    ``pending`` access before a scheduling point."""
+
+    __slots__ = ()
+    wants_pending = True
+    last_read = None
+
+    def load(self, ex: Execution, obj: Any, word: str, index: int,
+             value: Any) -> Any:
+        """@value: the last store (sequential consistency)."""
+        return value
+
+    def store(self, ex: Execution, obj: Any, word: str, index: int,
+              value: Any) -> None:
+        """Nothing: the port writes the word."""
+
+
+PENDING_ONLY = PendingOnly()
+
+
 class Driver(Protocol):
     """Carries an execution's simulated threads on something other than
     greenlets (OS threads): provides every operation of :data:`SWITCHING`,
@@ -171,6 +194,9 @@ class Execution:
         self.access_hook: AccessHook | None = None
         """A memory model's or a strategy's view of every observed access
         (see :mod:`rcu_harness.memory.access`); set it before setup runs."""
+        watch = getattr(strategy, "watch", None)
+        if watch is not None and watch(self.threads):
+            self.access_hook = PENDING_ONLY
         self.atomic: AbstractContextManager[Any] = RLock()
         """Held around a check-then-act on shared harness state.  Under
         greenlets every simulated thread runs on this one OS thread, so this

@@ -22,6 +22,14 @@ Optional capabilities, declared here and nowhere else tested by name:
   makes (PCT's ``k``), measured once before a run from the base seed alone
   (:func:`rcu_harness.runner.block.calibrate`) so that execution ``i``
   depends on nothing but the seed and ``i``.
+* *profiled* (:attr:`StrategyKind.profiled`): the strategy takes
+  ``profile``, each thread's number of memory accesses in one execution,
+  measured the same way (``surw``).
+* :class:`Watching`: the strategy reads the *pending access* of each
+  runnable thread (what it will load or store when it next runs: node
+  address, word, index, load or store; :mod:`rcu_harness.memory.access`).
+  Only then does the execution install the access seam's pass-through hook,
+  so strategies that do not ask pay nothing.
 """
 
 from __future__ import annotations
@@ -30,6 +38,7 @@ from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
+    from typing import Any
 
 
 class Strategy(Protocol):
@@ -72,4 +81,28 @@ class Sequential(Strategy, Protocol):
         """Make the next execution retrace @steps, a finished execution's
         decisions; the one after continues from that path, as if this
         strategy had run it."""
+        ...
+
+
+@runtime_checkable
+class Watching(Strategy, Protocol):
+    """A strategy that reads each runnable thread's pending access."""
+
+    def watch(self, threads: Sequence[Any]) -> bool:
+        """The execution about to run (prepared by :meth:`new_execution`)
+        offers @threads, indexed by thread id, each with a ``pending``
+        attribute: an :class:`~rcu_harness.memory.access.Access` or None (a
+        point that is not a memory access).  The list grows as threads are
+        spawned.  Return True to have pending accesses set for this
+        execution (a portfolio may want them for some executions only)."""
+        ...
+
+
+@runtime_checkable
+class Profiled(Strategy, Protocol):
+    """A strategy that takes a ``profile`` measured by one of its own
+    executions made without one (``surw``)."""
+
+    def measured_profile(self) -> str:
+        """The ``profile`` parameter measured by the execution that just ran."""
         ...

@@ -15,7 +15,9 @@ from typing import TYPE_CHECKING, Any
 from rcu_harness.sched.dfs import DfsStrategy
 from rcu_harness.sched.mix import MixStrategy
 from rcu_harness.sched.pct import PctStrategy
+from rcu_harness.sched.pos import PosStrategy
 from rcu_harness.sched.random_walk import RandomStrategy
+from rcu_harness.sched.surw import SurwStrategy
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -34,6 +36,11 @@ class StrategyKind:
     """Its instances are :class:`~rcu_harness.sched.protocol.Sequential`."""
     calibrated: bool = False
     """It takes ``steps``, calibrated before a run unless given."""
+    profiled: bool = False
+    """It takes ``profile``, measured before a run unless given."""
+    watching: bool = False
+    """Its instances are :class:`~rcu_harness.sched.protocol.Watching`
+    (they read pending accesses)."""
 
     def options(self) -> dict[str, Any]:
         """Its keyword parameters with their defaults."""
@@ -51,6 +58,8 @@ STRATEGIES: Mapping[str, StrategyKind] = MappingProxyType({k.name: k for k in (
     StrategyKind("pct", PctStrategy, calibrated=True),
     StrategyKind("dfs", DfsStrategy, sequential=True),
     StrategyKind("mix", MixStrategy, calibrated=True),
+    StrategyKind("pos", PosStrategy, watching=True),
+    StrategyKind("surw", SurwStrategy, profiled=True, watching=True),
 )})
 
 
