@@ -131,7 +131,8 @@ def _stress_parser(sub: Any) -> None:
                    help="job file, or the name of one in stress/")
     _add_scenario_options(p)
     p.add_argument("--strategy", metavar="S",
-                   help="mix (default: pct and random in turn), pct, random or dfs")
+                   help="mix (default: pct and random in turn), pct, random, "
+                   "dfs, pos or surw (docs/search.md)")
     p.add_argument("--seed", type=_natural, metavar="N", help="base seed")
     p.add_argument("--executions", type=_count, metavar="N",
                    help="executions budget per run")
@@ -148,6 +149,13 @@ def _stress_parser(sub: Any) -> None:
                    help=f"where run directories go (default {DEFAULT_OUT})")
     p.add_argument("--keep-going", action="store_true",
                    help="collect distinct findings instead of stopping at the first")
+    p.add_argument("--coverage", action="store_true",
+                   help="measure reads-from coverage (write site -> read site "
+                   "pairs; slower, about 1.5x; see docs/search.md)")
+    p.add_argument("--until-saturated", action="store_true",
+                   help="stop when reads-from coverage saturates: the second "
+                   "half of the run added at most 1%% of the pairs (implies "
+                   "--coverage)")
     p.add_argument("--confirm", action="store_true",
                    help="confirm each finding on the real lib/maple_tree.c "
                    "(kernel oracle; marks it confirmed, model-only or "
@@ -244,7 +252,8 @@ def cmd_list(args: argparse.Namespace) -> int:
 # -- stress ----------------------------------------------------------------------------
 
 _RESUME_CONFLICTS = ("job", "scenario", "program", "mutant", "strategy", "seed",
-                     "settings", "strategy_params", "max_steps", "keep_going", "out")
+                     "settings", "strategy_params", "max_steps", "keep_going", "out",
+                     "coverage", "until_saturated")
 
 
 def _workload(args: argparse.Namespace) -> str | None:
@@ -285,6 +294,7 @@ def _job(args: argparse.Namespace) -> Any:
         scenario=workload, mutant=args.mutant, strategy=args.strategy,
         seed=args.seed, executions=args.executions, time=args.time,
         max_steps=args.max_steps, keep_going=args.keep_going,
+        coverage=args.coverage, until_saturated=args.until_saturated,
         params=parse_assignments(args.settings, "--set"),
         strategy_params=parse_assignments(args.strategy_params, "--strategy-param")))
 

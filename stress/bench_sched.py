@@ -172,6 +172,10 @@ def main() -> None:
         "maple/random": (maple_program(60), "random", 0),
         "maple/pct": (maple_program(60), "pct", 0),
         "maple-noprivate/random": (maple_program(60, private=False), "random", 0),
+        "simstruct/pos": (simple, "pos", 0),
+        "simstruct/surw": (simple, "surw", 0),
+        "maple/pos": (maple_program(60), "pos", 0),
+        "maple/surw": (maple_program(60), "surw", 0),
     }
     samples: dict[str, list[float]] = {name: [] for name in
                                        ["bare", "property", *cases]}

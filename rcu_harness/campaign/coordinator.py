@@ -48,6 +48,7 @@ from typing import TYPE_CHECKING, Any
 from rcu_harness.campaign.executor import ExecutorLost, InlineExecutor, WorkerError
 from rcu_harness.campaign.plan import blocks
 from rcu_harness.campaign.progress import Snapshot
+from rcu_harness.campaign.saturation import Coverage
 from rcu_harness.campaign.worker import WorkUnit, run_unit
 from rcu_harness.errors import ExecutionAbandoned
 from rcu_harness.known.catalogue import known_finding
@@ -92,6 +93,7 @@ class StopReason(StrEnum):
     EXHAUSTED = "exhausted"
     INTERRUPTED = "interrupted"
     LOST = "cluster-lost"
+    SATURATED = "saturated"
 
 
 class CampaignError(RuntimeError):
@@ -177,7 +179,15 @@ class _Pending:
         self.samples: list[tuple[int, dict[str, np.ndarray]]] = []
         self.counts: dict[str, int] = {}
         self.traces: dict[str, str] = {}
+        self.pairs: dict[str, tuple[int, int]] = {}
         self.since = time.monotonic()
+
+    def add_pairs(self, pairs: Mapping[str, tuple[int, int]]) -> None:
+        mine = self.pairs
+        for pair, (first, n) in pairs.items():
+            got = mine.get(pair)
+            mine[pair] = (first, n) if got is None else (min(got[0], first),
+                                                          got[1] + n)
 
     def due(self) -> bool:
         return bool(self.traces) or len(self.rows) >= FLUSH_EXECUTIONS or (
@@ -203,6 +213,9 @@ class Campaign:
         self.lost = ""
         self.stop: StopReason | None = None
         self.pending = _Pending()
+        self.coverage = Coverage(
+            (pair, first) for pair, first, _n in store.reads_from()
+        ) if plan.coverage else None
         self.started = time.monotonic()
         self.token = f"{store.run_dir}@{self.started}"
         """Names this session for the workers' memory of diagnosed signatures."""
@@ -265,6 +278,8 @@ class Campaign:
         before = self.session
         try:
             self._absorb_executions(result)
+            if self.coverage is not None:
+                self._absorb_pairs(result)
         finally:
             self._tally(result, self.session - before)
 
@@ -286,6 +301,17 @@ class Campaign:
         if result.exhausted:
             self.stop = StopReason.EXHAUSTED
 
+    def _absorb_pairs(self, result: UnitResult) -> None:
+        """The unit's reads-from pairs; with ``until_saturated``, stop once
+        coverage saturated (:mod:`rcu_harness.campaign.saturation`)."""
+        assert self.coverage is not None
+        self.pending.add_pairs(result.reads_from)
+        self.coverage.absorb(result.reads_from)
+        n = result.executions[-1].idx + 1 if result.executions else 0
+        if self.plan.until_saturated and self.stop is None \
+                and self.coverage.saturated(n):
+            self.stop = StopReason.SATURATED
+
     # -- committing ----------------------------------------------------------
     def _meta(self) -> dict[str, Any]:
         meta: dict[str, Any] = {"wall_seconds": round(self.seconds, 3),
@@ -304,7 +330,8 @@ class Campaign:
                                   len(p.samples), chunk_arrays(p.samples))
         findings = tuple((replace(self.rows[sig], count=n), p.traces.get(sig))
                          for sig, n in sorted(p.counts.items()))
-        self.store.commit(Batch(tuple(p.rows), findings, samples, self._meta()))
+        self.store.commit(Batch(tuple(p.rows), findings, samples, self._meta(),
+                                p.pairs))
         for sig, n in p.counts.items():
             self.rows[sig] = replace(self.rows[sig],
                                      count=self.rows[sig].count + n)
@@ -380,7 +407,8 @@ class Campaign:
     def _ended(self) -> bool:
         """Stop at once (in-flight blocks dropped)?"""
         return self.stop in (StopReason.FINDING, StopReason.EXHAUSTED,
-                             StopReason.LOST) or self.interrupt.count > 1
+                             StopReason.LOST, StopReason.SATURATED) \
+            or self.interrupt.count > 1
 
     def run(self) -> Outcome:
         """Run until a budget, a finding, exhaustion or an interrupt ends it."""
@@ -399,8 +427,8 @@ class Campaign:
                 result = self._result(inflight.pop(seq))
                 if result is not None:
                     ready[seq] = result
-            while next_seq in ready and self.stop not in (StopReason.FINDING,
-                                                          StopReason.EXHAUSTED):
+            while next_seq in ready and self.stop not in (
+                    StopReason.FINDING, StopReason.EXHAUSTED, StopReason.SATURATED):
                 self._absorb(ready.pop(next_seq))
                 next_seq += 1
             if self._ended():

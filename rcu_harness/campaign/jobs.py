@@ -51,7 +51,8 @@ JOBS_DIR = Path(__file__).resolve().parents[2] / "stress"
 DEFAULT_JOB = JOBS_DIR / "default.toml"
 
 _RUN_KEYS = ("scenario", "strategy", "seed", "executions", "time", "mutant",
-             "max_steps", "keep_going", "params", "strategy_params")
+             "max_steps", "keep_going", "params", "strategy_params", "coverage",
+             "until_saturated")
 _JOB_KEYS = ("name", "description", "keep_going", "scheduler", "run")
 
 
@@ -79,6 +80,10 @@ class RunSpec:
     keep_going: bool = False
     params: Mapping[str, Any] = field(default_factory=_empty)
     strategy_params: Mapping[str, Any] = field(default_factory=_empty)
+    coverage: bool = False
+    """Measure reads-from coverage (docs/search.md)."""
+    until_saturated: bool = False
+    """Stop when reads-from coverage saturates (implies coverage)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +111,15 @@ class Overrides:
     keep_going: bool = False
     params: Mapping[str, str] = field(default_factory=_empty)
     strategy_params: Mapping[str, str] = field(default_factory=_empty)
+    coverage: bool = False
+    until_saturated: bool = False
+
+
+def _flag(data: Mapping[str, Any], key: str, where: str) -> bool:
+    value = data.get(key, False)
+    if not isinstance(value, bool):
+        raise JobError(f"{where}.{key} must be true or false")
+    return value
 
 
 def check_int(value: object, what: str, minimum: int) -> int:
@@ -183,7 +197,9 @@ def _run(data: object, where: str, keep_going: bool) -> RunSpec:
         keep_going=flag,
         params=_table(data.get("params", {}), f"{where}.params"),
         strategy_params=_table(data.get("strategy_params", {}),
-                               f"{where}.strategy_params"))
+                               f"{where}.strategy_params"),
+        coverage=_flag(data, "coverage", where),
+        until_saturated=_flag(data, "until_saturated", where))
 
 
 def parse_job(data: Mapping[str, Any], source: str) -> Job:
@@ -266,7 +282,9 @@ def override(job: Job, o: Overrides) -> Job:
             keep_going=r.keep_going or o.keep_going,
             params=MappingProxyType({**r.params, **o.params}),
             strategy_params=MappingProxyType({**r.strategy_params,
-                                              **o.strategy_params})))
+                                              **o.strategy_params}),
+            coverage=r.coverage or o.coverage,
+            until_saturated=r.until_saturated or o.until_saturated))
     return replace(job, runs=tuple(runs))
 
 

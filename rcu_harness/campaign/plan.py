@@ -70,6 +70,11 @@ class RunPlan:
     seed: int
     max_steps: int
     keep_going: bool
+    coverage: bool = False
+    """Measure reads-from coverage (stored per pair)."""
+    until_saturated: bool = False
+    """Stop when reads-from coverage saturates
+    (:func:`rcu_harness.campaign.saturation.saturated`)."""
 
     def config(self) -> Config:
         """The scenario configuration."""
@@ -97,7 +102,8 @@ class RunPlan:
         return {"scenario": self.scenario, "params": dict(self.params),
                 "mutant": self.mutant, "strategy": self.strategy,
                 "strategy_params": dict(self.strategy_params), "seed": self.seed,
-                "max_steps": self.max_steps, "keep_going": self.keep_going}
+                "max_steps": self.max_steps, "keep_going": self.keep_going,
+                "coverage": self.coverage, "until_saturated": self.until_saturated}
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> RunPlan:
@@ -108,7 +114,9 @@ class RunPlan:
                             f"({data['max_steps']})")
         return cls(data["scenario"], dict(data["params"]), data["mutant"],
                    data["strategy"], dict(data["strategy_params"]), data["seed"],
-                   data["max_steps"], data["keep_going"])
+                   data["max_steps"], data["keep_going"],
+                   bool(data.get("coverage", False)),
+                   bool(data.get("until_saturated", False)))
 
 
 _PLAN_FIELDS: dict[str, tuple[type, ...]] = {
@@ -214,7 +222,8 @@ def resolve(spec: RunSpec) -> RunPlan:
         sparams = calibrate(program(cfg), spec.strategy, spec.seed,
                             max_steps=max_steps, strategy_params=sparams)
     return RunPlan(cfg.scenario, dict(cfg.values), cfg.mutant, spec.strategy,
-                   sparams, spec.seed, max_steps, spec.keep_going)
+                   sparams, spec.seed, max_steps, spec.keep_going,
+                   spec.coverage or spec.until_saturated, spec.until_saturated)
 
 
 def blocks(done: set[int], limit: int, size: int) -> Iterator[Block]:

@@ -307,7 +307,8 @@ def resume_run(run_dir: Path, *, jobs: int | None, executions: int | None,
         plan.config()  # the scenario and mutant still exist
         _check_model(store, plan)
         prior = _prior(store, plan)
-        if meta.get("stopped") in (StopReason.FINDING, StopReason.EXHAUSTED):
+        if meta.get("stopped") in (StopReason.FINDING, StopReason.EXHAUSTED,
+                                   StopReason.SATURATED):
             return _nothing_to_do(store, progress, StopReason(meta["stopped"]),
                                   f"run already ended ({meta['stopped']}); "
                                   "nothing to resume")

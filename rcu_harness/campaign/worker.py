@@ -23,7 +23,7 @@ strategy's block first retraces the previous block's last execution
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from rcu_harness.errors import ExecutionAbandoned
@@ -35,7 +35,7 @@ from rcu_harness.sched.registry import make_strategy
 from rcu_harness.sched.schedule import Schedule
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Mapping
 
     from rcu_harness.campaign.plan import RunPlan
     from rcu_harness.runner.block import BlockResult, Diagnosed, ExecutionResult
@@ -78,6 +78,9 @@ class UnitResult:
     """Which worker ran the block (set by the executor)."""
     seconds: float = 0.0
     """How long the worker took (set by the executor)."""
+    reads_from: Mapping[str, tuple[int, int]] = field(default_factory=dict)
+    """With the plan's ``coverage``: the block's reads-from pairs, each with
+    its first execution and count."""
 
 
 _DIAGNOSED: dict[str, set[str]] = {}
@@ -124,7 +127,8 @@ def run_unit(unit: WorkUnit, stop: Callable[[], bool] | None = None) -> UnitResu
                               command=lambda i, _s: plan.replay_command(i),
                               seen=_seen(unit), max_steps=plan.max_steps,
                               keep_going=plan.keep_going, samples=True,
-                              goes_on=_known, halt=stop, deadline=deadline)
+                              goes_on=_known, halt=stop, deadline=deadline,
+                              coverage=plan.coverage)
     except ExecutionAbandoned as exc:
         exc.partial = _unit_result(unit, exc.partial)  # type: ignore[arg-type]
         raise
@@ -135,4 +139,4 @@ def _unit_result(unit: WorkUnit, block: BlockResult) -> UnitResult:
     last = block.last_schedule
     return UnitResult(unit.start, block.executions, block.findings, block.exhausted,
                       last.encode() if unit.plan.sequential and last is not None
-                      else None)
+                      else None, reads_from=block.reads_from)

@@ -29,7 +29,11 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from rcu_harness.checks.defaults import default_checkers
+from rcu_harness.checks.reads_from import CONTEXT_KEY as COVERAGE_KEY
+from rcu_harness.checks.reads_from import ReadsFromCoverage
 from rcu_harness.errors import ExecutionAbandoned
+from rcu_harness.memory.reads_from import pair_text
 from rcu_harness.runner.findings import diagnose, finalize
 from rcu_harness.runner.run import DEFAULT_MAX_STEPS, run_execution
 from rcu_harness.runtime.finding import Finding, signature
@@ -46,6 +50,7 @@ if TYPE_CHECKING:
     import numpy as np
 
     from rcu_harness.checks.observer import Observer
+    from rcu_harness.memory.reads_from import Pair
     from rcu_harness.runner.harness import Harness
     from rcu_harness.runtime.execution import Execution
     from rcu_harness.runtime.finding import Violation
@@ -88,6 +93,10 @@ class BlockResult:
     """The deadline stopped the block before its last index."""
     last_schedule: Schedule | None
     """The schedule of the block's last execution (None: it ran none)."""
+    reads_from: dict[str, tuple[int, int]] = field(default_factory=dict)
+    """With ``coverage``: each reads-from pair the block's executions made
+    (:mod:`rcu_harness.memory.reads_from`, as text), with the first of them
+    that made it and how many did."""
 
 
 def calibrate(program: Callable[[Harness], None], strategy: str, seed: int, *,
@@ -165,7 +174,8 @@ def run_block(program: Callable[[Harness], None], strategy: Strategy,
               keep_going: bool = False, samples: bool = False,
               deadline: float | None = None,
               goes_on: Callable[[Violation], bool] | None = None,
-              halt: Callable[[], bool] | None = None) -> BlockResult:
+              halt: Callable[[], bool] | None = None,
+              coverage: bool = False) -> BlockResult:
     """Run executions @start .. @stop - 1 of @program; see the module docstring.
 
     @command gives the replay command of an execution (index, schedule);
@@ -175,8 +185,15 @@ def run_block(program: Callable[[Harness], None], strategy: Strategy,
     first): True ends the block there (a campaign's first Ctrl-C).  A
     Ctrl-C that abandons an execution
     (:class:`~rcu_harness.errors.ExecutionAbandoned`) leaves with the
-    executions finished before it as its ``partial`` result.
+    executions finished before it as its ``partial`` result.  With
+    @coverage every execution's reads-from pairs are collected (they do not
+    change what it does).
     """
+    measured = checkers
+    if coverage:
+        measured = (*(default_checkers() if checkers is None else checkers),
+                    ReadsFromCoverage)
+    pairs: dict[str, tuple[int, int]] = {}
     results: list[ExecutionResult] = []
     found: list[Diagnosed] = []
     exhausted = timed_out = False
@@ -193,8 +210,10 @@ def run_block(program: Callable[[Harness], None], strategy: Strategy,
                 break
             began = time.perf_counter_ns()
             ex = run_execution(program, strategy, i, max_steps=max_steps,
-                               checkers=checkers, record=0)
+                               checkers=measured, record=0)
             wall = time.perf_counter_ns() - began
+            if coverage:
+                _count_pairs(pairs, ex.context[COVERAGE_KEY], i)
             v = ex.violation
             sig = None if v is None else signature(str(v.kind), v.key)
             if sig is not None and sig not in seen:
@@ -210,7 +229,17 @@ def run_block(program: Callable[[Harness], None], strategy: Strategy,
                 break
     except ExecutionAbandoned as exc:
         exc.partial = BlockResult(tuple(results), tuple(found), False, False,
-                                  last.schedule() if last is not None else None)
+                                  last.schedule() if last is not None else None,
+                                  pairs)
         raise
     return BlockResult(tuple(results), tuple(found), exhausted, timed_out,
-                       last.schedule() if last is not None else None)
+                       last.schedule() if last is not None else None, pairs)
+
+
+def _count_pairs(pairs: dict[str, tuple[int, int]], seen: set[Pair],
+                 index: int) -> None:
+    """Add execution @index's reads-from pairs @seen to @pairs."""
+    for pair in seen:
+        text = pair_text(pair)
+        got = pairs.get(text)
+        pairs[text] = (index, 1) if got is None else (got[0], got[1] + 1)

@@ -63,6 +63,9 @@ CREATE TABLE IF NOT EXISTS findings (
 CREATE TABLE IF NOT EXISTS sample_chunks (
     name TEXT PRIMARY KEY, first_execution INTEGER NOT NULL,
     last_execution INTEGER NOT NULL, executions INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS reads_from (
+    pair TEXT PRIMARY KEY, first_execution INTEGER NOT NULL,
+    count INTEGER NOT NULL);
 """
 
 
@@ -144,6 +147,8 @@ class Batch:
     JSON (written if the signature is new to the run)."""
     samples: SampleChunk | None = None
     meta: Mapping[str, Any] = field(default_factory=dict)
+    reads_from: Mapping[str, tuple[int, int]] = field(default_factory=dict)
+    """Reads-from pairs of the batch's executions: (first execution, count)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -421,7 +426,16 @@ class RunStore:
                                    chunk.executions)
             for key, value in sorted(batch.meta.items()):
                 self._put_meta(key, value)
+            if batch.reads_from:
+                self._upsert_pairs(batch.reads_from)
         return new
+
+    def _upsert_pairs(self, pairs: Mapping[str, tuple[int, int]]) -> None:
+        self.con.executemany(
+            "INSERT INTO reads_from VALUES (?, ?, ?) ON CONFLICT(pair) DO UPDATE "
+            "SET first_execution=min(first_execution, excluded.first_execution), "
+            "count=count+excluded.count",
+            [(pair, first, n) for pair, (first, n) in sorted(pairs.items())])
 
     # -- reading ------------------------------------------------------------------
     def meta(self) -> dict[str, Any]:
@@ -432,6 +446,17 @@ class RunStore:
     def done(self) -> set[int]:
         """Indexes of the executions already stored."""
         return {i for (i,) in self.con.execute("SELECT idx FROM executions")}
+
+    def reads_from(self) -> list[tuple[str, int, int]]:
+        """Every reads-from pair (pair, first execution, count), by first
+        execution then pair (empty for a run without coverage, or a run
+        stored before reads-from coverage existed)."""
+        try:
+            return list(self.con.execute(
+                "SELECT pair, first_execution, count FROM reads_from "
+                "ORDER BY first_execution, pair"))
+        except sqlite3.OperationalError:  # an older store without the table
+            return []
 
     def executions(self) -> list[ExecutionRow]:
         """Every stored execution, by index."""

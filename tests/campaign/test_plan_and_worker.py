@@ -21,6 +21,10 @@ from rcu_harness.sched.registry import StrategyParamError
 UAF = RunSpec("rcu_transitions", strategy="random",
               mutant="free-without-grace-period", keep_going=True)
 CLEAN = RunSpec("mmput_race", strategy="pct", params={"vmas": 4})
+POS = RunSpec("rcu_transitions", strategy="pos", mutant="publish-before-fill",
+              keep_going=True)
+SURW = RunSpec("rcu_transitions", strategy="surw", mutant="in-place-write-in-rcu",
+               keep_going=True)
 
 
 def _rows(results):
@@ -93,7 +97,15 @@ def test_scenario_mutant_and_parameter_errors_come_from_the_registry():
         resolve(RunSpec("mmput_race", params={"vmas": "0"}))
 
 
-@pytest.mark.parametrize("spec", [UAF, CLEAN], ids=["random", "pct"])
+def test_surw_plans_fix_their_profile_deterministically():
+    a, b = resolve(SURW), resolve(SURW)
+    assert a.strategy_params["profile"]
+    assert a == b
+    assert RunPlan.from_json(a.to_json()) == a
+
+
+@pytest.mark.parametrize("spec", [UAF, CLEAN, POS, SURW],
+                         ids=["random", "pct", "pos", "surw"])
 def test_a_block_split_anywhere_gives_the_same_executions(spec):
     plan = resolve(spec)
     whole = run_unit(WorkUnit(plan, 0, 12))

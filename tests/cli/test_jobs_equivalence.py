@@ -32,7 +32,12 @@ def _findings(out):
      "--strategy", "pct", "--executions", "200"),
     ("--scenario", "mmput_race", "--set", "vmas=3", "--strategy", "dfs",
      "--executions", "150"),
-], ids=["random-keep-going", "pct-keep-going", "pct-first-finding", "dfs"])
+    ("--scenario", "rcu_transitions", "--mutant", "publish-before-fill",
+     "--strategy", "pos", "--executions", "40", "--keep-going"),
+    ("--scenario", "rcu_transitions", "--mutant", "in-place-write-in-rcu",
+     "--strategy", "surw", "--executions", "40", "--keep-going"),
+], ids=["random-keep-going", "pct-keep-going", "pct-first-finding", "dfs",
+        "pos-keep-going", "surw-keep-going"])
 def test_one_and_two_jobs_give_identical_results(capsys, tmp_path, argv):
     one = stress_json(capsys, tmp_path / "1", *argv, "--jobs", "1")
     two = stress_json(capsys, tmp_path / "2", *argv, "--jobs", "2")

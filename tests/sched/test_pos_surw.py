@@ -1,0 +1,168 @@
+"""``pos`` and ``surw``: what they read (pending accesses), how they decide,
+and that they are deterministic and replayable on the maple model."""
+
+from types import SimpleNamespace
+
+import pytest
+
+from rcu_harness import replay
+from rcu_harness.memory.access import Access
+from rcu_harness.runner.block import calibrate
+from rcu_harness.runner.run import run_execution
+from rcu_harness.runtime.execution import PENDING_ONLY
+from rcu_harness.scenarios import MUTANTS, applied, configure, program
+from rcu_harness.sched.pos import PosStrategy, conflicts
+from rcu_harness.sched.registry import make_strategy
+from rcu_harness.sched.surw import SurwStrategy, format_profile, parse_profile
+from rcu_harness.trace.events import decode_all, events_digest
+from tests.sched.test_strategy_contract import counter_program
+
+MAPLE = configure("rcu_transitions", mutant="publish-before-fill")
+
+
+def _threads(*pending):
+    return [SimpleNamespace(pending=p) for p in pending]
+
+
+def test_conflicts_need_the_same_word_and_a_store():
+    a = Access(0x100, "slot", 3, True)
+    assert conflicts(a, Access(0x100, "slot", 3, False))
+    assert not conflicts(Access(0x100, "slot", 3, False),
+                         Access(0x100, "slot", 3, False))
+    assert not conflicts(a, Access(0x100, "slot", 4, True))
+    assert not conflicts(a, Access(0x100, "pivot", 3, True))
+    assert not conflicts(a, Access(0x200, "slot", 3, True))
+
+
+def test_pos_redraws_the_thread_that_ran_and_the_threads_racing_with_it():
+    store = Access(0x100, "slot", 0, True)
+    threads = _threads(None, store, Access(0x100, "slot", 0, False),
+                       Access(0x300, "pivot", 1, False))
+    pos = PosStrategy(4)
+    pos.new_execution(0)
+    assert pos.watch(threads)
+    first = pos.next_thread([1, 2, 3], None)
+    before = dict(pos._prio)
+    pos._last, pos._last_access = 1, store  # thread 1's store has just run
+    pos.next_thread([1, 2, 3], 1)
+    redrawn = {t for t in (1, 2, 3) if pos._prio[t] != before[t]}
+    assert redrawn == {1, 2}, (first, before, pos._prio)
+
+
+def test_pos_keeps_priorities_of_events_that_did_not_race():
+    threads = _threads(None, None, None, None)
+    pos = PosStrategy(9)
+    pos.new_execution(0)
+    pos.watch(threads)
+    chosen = pos.next_thread([1, 2, 3], None)
+    kept = {t: p for t, p in pos._prio.items() if t != chosen}
+    pos.next_thread([1, 2, 3], chosen)
+    assert all(pos._prio[t] == p for t, p in kept.items())
+
+
+def test_surw_weighs_threads_by_their_remaining_interesting_events():
+    surw = SurwStrategy(1, profile="1:90,2:10")
+    counts = {1: 0, 2: 0}
+    for i in range(400):
+        surw.new_execution(i)
+        counts[surw.next_thread([1, 2], None)] += 1
+    assert 320 < counts[1] < 400, counts  # about 9 to 1
+
+
+def test_surw_counts_only_accesses_and_stops_weighing_a_thread_it_ran_out():
+    access = Access(0x100, "slot", 0, False)
+    threads = _threads(None, access, None)
+    surw = SurwStrategy(2, profile="1:3,2:3")
+    surw.new_execution(0)
+    surw.watch(threads)
+    for _ in range(60):
+        surw.next_thread([1, 2], None)
+    surw.measured_profile()
+    assert set(surw.done) == {1}, "thread 2's points are not accesses"
+    assert surw.done[1] >= 3
+
+
+@pytest.mark.parametrize(("text", "counts"), [
+    ("", {}), ("1:40, 2:12", {1: 40, 2: 12}), ("3:0", {3: 0})])
+def test_surw_profiles_parse_and_format(text, counts):
+    assert parse_profile(text) == counts
+    assert parse_profile(format_profile(counts)) == {t: n for t, n in counts.items()
+                                                     if n}
+
+
+@pytest.mark.parametrize("text", ["1", "a:2", "1:-2", "1:2:3"])
+def test_surw_profile_errors_say_what_is_wrong(text):
+    with pytest.raises(ValueError, match="TID:COUNT"):
+        SurwStrategy(0, profile=text)
+
+
+@pytest.mark.parametrize("name", ["pos", "surw"])
+def test_watching_strategies_see_each_runnable_threads_pending_access(name):
+    seen = []
+
+    class Probe(type(make_strategy(name, 0))):  # type: ignore[misc]
+        def next_thread(self, runnable, current, yielding=False):
+            seen.extend(self._threads[t].pending for t in runnable if t != current)
+            return super().next_thread(runnable, current, yielding)
+
+    strategy = Probe(3)
+    strategy.new_execution(0)
+    with applied("publish-before-fill"):
+        ex = run_execution(program(MAPLE), strategy, 0, record=0)
+    assert ex.access_hook is PENDING_ONLY
+    accesses = [p for p in seen if p is not None]
+    assert accesses
+    assert all(isinstance(p, Access) for p in accesses)
+    assert {p.store for p in accesses} == {False, True}
+
+
+@pytest.mark.parametrize("name", ["random", "pct", "mix", "dfs"])
+def test_strategies_that_do_not_watch_get_no_hook(name):
+    strategy = make_strategy(name, 0)
+    strategy.new_execution(0)
+    assert run_execution(counter_program, strategy, 0).access_hook is None
+
+
+def test_surw_profile_is_measured_from_the_seed_alone():
+    prog = program(MAPLE)
+    a = calibrate(prog, "surw", 5)
+    assert a == calibrate(prog, "surw", 5)
+    profile = parse_profile(a["profile"])
+    assert len(profile) >= 3
+    assert all(n > 0 for n in profile.values())
+    assert calibrate(prog, "surw", 5, strategy_params={"profile": "1:2"}) == {
+        "profile": "1:2"}
+
+
+@pytest.mark.parametrize("name", ["pos", "surw"])
+def test_maple_traces_are_byte_identical_for_a_seed_and_replay_exactly(name):
+    prog = program(MAPLE)
+    params = calibrate(prog, name, 7)
+
+    def run(index):
+        strategy = make_strategy(name, 7, **params)
+        strategy.new_execution(index)
+        return run_execution(prog, strategy, index, record=2)
+
+    for index in (0, 3):
+        a, b = run(index), run(index)
+        digest = events_digest(decode_all(a.events))
+        assert digest == events_digest(decode_all(b.events))
+        assert a.schedule() == b.schedule()
+        again = replay(a.schedule().encode(), program=prog)
+        assert again.events_digest == digest
+
+
+@pytest.mark.parametrize("name", ["pos", "surw"])
+def test_publish_before_fill_falls_within_a_few_executions(name):
+    """publish-before-fill: a median of 28 executions for mix, 101 for
+    random (BENCHMARKS, Mutant scoreboard); pos and surw find it on seed 3
+    well within 60 (10 and 1)."""
+    from rcu_harness import explore
+
+    cfg = configure(MUTANTS["publish-before-fill"].scenario,
+                    mutant="publish-before-fill")
+    with applied("publish-before-fill"):
+        result = explore(program(cfg), strategy=name, executions=60, seed=3)
+    assert result.findings
+    assert result.findings[0].kind == "result-inconsistent"
