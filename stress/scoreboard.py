@@ -43,7 +43,7 @@ RESULTS = ROOT / "reports" / "runs" / "scoreboard.jsonl"
 MUTANTS_DOC = ROOT / "docs" / "scenarios-and-mutants.md"
 MUTANTS_HEADING = "## Mutants"
 HEADING = "## Mutant scoreboard (stress/scoreboard.py)"
-STRATEGIES = ("mix", "random", "pct", "dfs", "pos", "surw")
+STRATEGIES = ("mix", "random", "pct", "dfs", "pos", "surw", "portfolio")
 MODES = (*STRATEGIES, "threads")
 CHECKERS = {
     "use-after-free": "KASAN poison check (memory port / heap)",

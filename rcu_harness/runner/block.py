@@ -120,7 +120,8 @@ def calibrate(program: Callable[[Harness], None], strategy: str, seed: int, *,
     params = dict(strategy_params or {})
     kind = strategy_kind(strategy)
     if kind.profiled and not params.get("profile"):
-        params["profile"] = _profile(program, kind.make(seed), max_steps)
+        own = {k: v for k, v in params.items() if k != "steps"}
+        params["profile"] = _profile(program, kind.make(seed, **own), max_steps)
     if kind.calibrated and not params.get("steps"):
         probe = strategy_kind("random").make(seed)
         probe.new_execution(0)
@@ -132,11 +133,12 @@ def calibrate(program: Callable[[Harness], None], strategy: str, seed: int, *,
 
 def _profile(program: Callable[[Harness], None], probe: Strategy,
              max_steps: int) -> str:
-    """A profiled strategy's ``profile``: what an execution of @probe (made
-    without one, so from the base seed alone) measured (``surw``: each
-    thread's number of memory accesses)."""
+    """A profiled strategy's ``profile``: what execution 0 of @probe's
+    profile probe (made without one, so from the base seed alone) measured
+    (``surw``: each thread's number of interesting events)."""
     if not isinstance(probe, Profiled):
         raise TypeError(f"{type(probe).__name__} measures no profile")
+    probe = probe.profile_probe()
     probe.new_execution(0)
     run_execution(program, probe, 0, max_steps=max_steps, record=0)
     return probe.measured_profile()

@@ -103,6 +103,12 @@ class Profiled(Strategy, Protocol):
     """A strategy that takes a ``profile`` measured by one of its own
     executions made without one (``surw``)."""
 
+    def profile_probe(self) -> Profiled:
+        """The strategy whose execution 0 measures the profile (made without
+        one; for a portfolio, its profiled member's)."""
+        ...
+
     def measured_profile(self) -> str:
-        """The ``profile`` parameter measured by the execution that just ran."""
+        """The ``profile`` parameter measured by the execution that just ran
+        (called on the probe)."""
         ...

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from rcu_harness.sched.dfs import DfsStrategy
 from rcu_harness.sched.mix import MixStrategy
 from rcu_harness.sched.pct import PctStrategy
+from rcu_harness.sched.portfolio import PortfolioStrategy
 from rcu_harness.sched.pos import PosStrategy
 from rcu_harness.sched.random_walk import RandomStrategy
 from rcu_harness.sched.surw import SurwStrategy
@@ -60,6 +61,8 @@ STRATEGIES: Mapping[str, StrategyKind] = MappingProxyType({k.name: k for k in (
     StrategyKind("mix", MixStrategy, calibrated=True),
     StrategyKind("pos", PosStrategy, watching=True),
     StrategyKind("surw", SurwStrategy, profiled=True, watching=True),
+    StrategyKind("portfolio", PortfolioStrategy, calibrated=True, profiled=True,
+                 watching=True),
 )})
 
 

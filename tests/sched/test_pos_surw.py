@@ -69,12 +69,22 @@ def test_surw_weighs_threads_by_their_remaining_interesting_events():
     assert 320 < counts[1] < 400, counts  # about 9 to 1
 
 
-def test_surw_counts_only_accesses_and_stops_weighing_a_thread_it_ran_out():
-    access = Access(0x100, "slot", 0, False)
-    threads = _threads(None, access, None)
+def test_surw_counts_every_point_by_default():
     surw = SurwStrategy(2, profile="1:3,2:3")
     surw.new_execution(0)
-    surw.watch(threads)
+    assert not surw.watch(_threads(None, None, None))
+    for _ in range(60):
+        surw.next_thread([1, 2], None)
+    surw.measured_profile()
+    assert sum(surw.done.values()) == 60
+
+
+def test_surw_on_accesses_counts_only_accesses():
+    access = Access(0x100, "slot", 0, False)
+    threads = _threads(None, access, None)
+    surw = SurwStrategy(2, profile="1:3,2:3", interesting="accesses")
+    surw.new_execution(0)
+    assert surw.watch(threads)
     for _ in range(60):
         surw.next_thread([1, 2], None)
     surw.measured_profile()
@@ -90,14 +100,20 @@ def test_surw_profiles_parse_and_format(text, counts):
                                                      if n}
 
 
+def test_surw_interesting_must_be_points_or_accesses():
+    with pytest.raises(ValueError, match="points, accesses"):
+        SurwStrategy(0, interesting="writes")
+
+
 @pytest.mark.parametrize("text", ["1", "a:2", "1:-2", "1:2:3"])
 def test_surw_profile_errors_say_what_is_wrong(text):
     with pytest.raises(ValueError, match="TID:COUNT"):
         SurwStrategy(0, profile=text)
 
 
-@pytest.mark.parametrize("name", ["pos", "surw"])
-def test_watching_strategies_see_each_runnable_threads_pending_access(name):
+@pytest.mark.parametrize(("name", "params"), [("pos", {}),
+                                              ("surw", {"interesting": "accesses"})])
+def test_watching_strategies_see_each_runnable_threads_pending_access(name, params):
     seen = []
 
     class Probe(type(make_strategy(name, 0))):  # type: ignore[misc]
@@ -105,7 +121,7 @@ def test_watching_strategies_see_each_runnable_threads_pending_access(name):
             seen.extend(self._threads[t].pending for t in runnable if t != current)
             return super().next_thread(runnable, current, yielding)
 
-    strategy = Probe(3)
+    strategy = Probe(3, **params)
     strategy.new_execution(0)
     with applied("publish-before-fill"):
         ex = run_execution(program(MAPLE), strategy, 0, record=0)
@@ -116,7 +132,7 @@ def test_watching_strategies_see_each_runnable_threads_pending_access(name):
     assert {p.store for p in accesses} == {False, True}
 
 
-@pytest.mark.parametrize("name", ["random", "pct", "mix", "dfs"])
+@pytest.mark.parametrize("name", ["random", "pct", "mix", "dfs", "surw"])
 def test_strategies_that_do_not_watch_get_no_hook(name):
     strategy = make_strategy(name, 0)
     strategy.new_execution(0)
@@ -134,7 +150,7 @@ def test_surw_profile_is_measured_from_the_seed_alone():
         "profile": "1:2"}
 
 
-@pytest.mark.parametrize("name", ["pos", "surw"])
+@pytest.mark.parametrize("name", ["pos", "surw", "portfolio"])
 def test_maple_traces_are_byte_identical_for_a_seed_and_replay_exactly(name):
     prog = program(MAPLE)
     params = calibrate(prog, name, 7)
@@ -144,7 +160,7 @@ def test_maple_traces_are_byte_identical_for_a_seed_and_replay_exactly(name):
         strategy.new_execution(index)
         return run_execution(prog, strategy, index, record=2)
 
-    for index in (0, 3):
+    for index in (0, 3, 4):
         a, b = run(index), run(index)
         digest = events_digest(decode_all(a.events))
         assert digest == events_digest(decode_all(b.events))
@@ -166,3 +182,37 @@ def test_publish_before_fill_falls_within_a_few_executions(name):
         result = explore(program(cfg), strategy=name, executions=60, seed=3)
     assert result.findings
     assert result.findings[0].kind == "result-inconsistent"
+
+
+def test_a_portfolio_execution_is_its_members_execution():
+    prog = counter_program
+    params = {"steps": 40, "profile": "1:9,2:9,3:9"}
+
+    def schedule(name, index, **p):
+        strategy = make_strategy(name, 7, **p)
+        strategy.new_execution(index)
+        return run_execution(prog, strategy, index, record=0).schedule()
+
+    for index in range(4):
+        got = schedule("portfolio", index, **params)
+        if index % 2:
+            assert got == schedule("surw", index, profile=params["profile"])
+        else:
+            assert got == schedule("pct", index, steps=40)
+    three = {"members": "pos,random,pct", "steps": 40}
+    assert schedule("portfolio", 4, **three) == schedule("random", 4)
+    assert schedule("portfolio", 5, **three) == schedule("pct", 5, steps=40)
+
+
+def test_portfolio_members_are_checked():
+    with pytest.raises(ValueError, match="portfolio members"):
+        make_strategy("portfolio", 0, members="pct,dfs")
+    with pytest.raises(ValueError, match="portfolio members"):
+        make_strategy("portfolio", 0, members="")
+
+
+def test_a_portfolio_is_calibrated_for_its_pct_and_its_surw():
+    prog = program(MAPLE)
+    params = calibrate(prog, "portfolio", 5)
+    assert params["steps"] == calibrate(prog, "pct", 5)["steps"]
+    assert params["profile"] == calibrate(prog, "surw", 5)["profile"]

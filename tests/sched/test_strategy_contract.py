@@ -11,7 +11,7 @@ from rcu_harness.sched.protocol import Profiled, Sequential, Watching
 from rcu_harness.sched.registry import STRATEGIES, make_strategy
 from rcu_harness.trace.events import decode_all, events_digest
 
-NAMES = ("random", "pct", "dfs", "mix", "pos", "surw")
+NAMES = ("random", "pct", "dfs", "mix", "pos", "surw", "portfolio")
 
 
 class Cell(SimStruct):

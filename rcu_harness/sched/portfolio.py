@@ -1,0 +1,90 @@
+"""The ``portfolio`` strategy: member strategies in turn, execution by execution.
+
+Execution ``i`` is execution ``i`` of member ``i mod len(members)`` (same
+base seed, same index, hence the same execution seed as that member alone),
+so it depends on nothing but the seed and ``i``, and a bug that one member
+finds within ``n`` executions is found by the portfolio within about
+``len(members) * n``.  ``mix`` is the portfolio ``pct,random``; the default
+portfolio, ``pct,surw``, pairs PCT (a thread stalled across another's whole
+operation) with SURW (fine-grained switches inside one operation, every
+interleaving of the threads' events equally likely), see docs/search.md for
+the measurements behind the choice.
+
+Members are strategies of the registry that are neither sequential nor
+portfolios.  Their parameters are the portfolio's: ``depth`` and ``steps``
+go to ``pct``, ``profile`` and ``interesting`` to ``surw``; calibration
+fills ``steps`` and ``profile`` before a run.  The member's bound methods
+are installed on this object at :meth:`new_execution`, so a decision costs
+what it costs in that member.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from rcu_harness.sched.pct import PctStrategy
+from rcu_harness.sched.pos import PosStrategy
+from rcu_harness.sched.random_walk import RandomStrategy
+from rcu_harness.sched.surw import SurwStrategy
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+
+    from rcu_harness.sched.protocol import Profiled
+
+MEMBERS: dict[str, Callable[..., Any]] = {
+    "pct": lambda seed, p: PctStrategy(seed, depth=p["depth"], steps=p["steps"]),
+    "random": lambda seed, p: RandomStrategy(seed),
+    "pos": lambda seed, p: PosStrategy(seed),
+    "surw": lambda seed, p: SurwStrategy(seed, profile=p["profile"],
+                                         interesting=p["interesting"]),
+}
+"""How each possible member is made from the portfolio's parameters."""
+
+
+class PortfolioStrategy:
+    """Members in turn: execution ``i`` is member ``i mod n``'s execution ``i``."""
+
+    name = "portfolio"
+
+    def __init__(self, seed: int = 0, *, members: str = "pct,surw", depth: int = 3,
+                 steps: int = 0, profile: str = "",
+                 interesting: str = "points") -> None:
+        names = [m.strip() for m in str(members).split(",") if m.strip()]
+        unknown = [m for m in names if m not in MEMBERS]
+        if not names or unknown:
+            raise ValueError(f"portfolio members must be a comma-separated list "
+                             f"of {', '.join(MEMBERS)} (got {members!r})")
+        params = {"depth": depth, "steps": steps, "profile": profile,
+                  "interesting": interesting}
+        self.seed = seed
+        self.members: list[Any] = [MEMBERS[m](seed, params) for m in names]
+        self._inner: Any = self.members[0]
+        self.execution_seed = self._inner.execution_seed
+        self.next_thread: Callable[..., int] = self._inner.next_thread
+        self.next_u64: Callable[[], int] = self._inner.next_u64
+
+    def new_execution(self, index: int) -> bool:
+        """Prepare execution @index with member ``index mod n``."""
+        inner = self._inner = self.members[index % len(self.members)]
+        inner.new_execution(index)
+        self.execution_seed = inner.execution_seed
+        self.next_thread = inner.next_thread
+        self.next_u64 = inner.next_u64
+        return True
+
+    def watch(self, threads: Sequence[Any]) -> bool:
+        """What the current member says (False for members that do not watch)."""
+        watch = getattr(self._inner, "watch", None)
+        return bool(watch(threads)) if watch is not None else False
+
+    def profile_probe(self) -> Profiled:
+        """The probe of the first member that takes a profile."""
+        for member in self.members:
+            if isinstance(member, SurwStrategy):
+                return member.profile_probe()
+        return SurwStrategy(self.seed).profile_probe()
+
+    def measured_profile(self) -> str:
+        """Measured on the probe, never on the portfolio itself."""
+        raise TypeError("measure the profile on profile_probe()")
