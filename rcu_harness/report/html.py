@@ -165,4 +165,6 @@ def report_html(r: RunReport) -> str:
     parts += [table_html(tables.rcu_table(r)), plot_html(plots.rcu_plot(r)),
               plot_html(plots.waiting_plot(r)), _pipeline_html(r),
               table_html(tables.benign_table(r)), table_html(tables.coverage_table(r))]
+    if (rf := tables.reads_from_table(r)) is not None:
+        parts += [table_html(rf), plot_html(plots.saturation_plot(r))]
     return page(f"rcu-harness report: {c.run_dir}", parts)

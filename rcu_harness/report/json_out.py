@@ -15,6 +15,8 @@ Layout (``format`` :data:`FORMAT`)::
                events: {VMA_LOCK_*: {counter, total, per_fault}}, retry_hist,
                step_hist} (page faults under per-VMA locks)
     coverage   [{level, span, store, loads, executions}]
+    reads_from {pairs: [{pair, first_execution, executions}], curve:
+               [[executions, distinct pairs]]} (empty without --coverage)
     findings   [{signature, kind, message, count, first_execution, replay,
                  trace, thread, step, addr, lifecycle, events, problem}]
 
@@ -29,6 +31,8 @@ from __future__ import annotations
 
 import json
 from typing import TYPE_CHECKING, Any
+
+from rcu_harness.report.tables import curve
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -87,6 +91,10 @@ def report_dict(r: RunReport) -> dict[str, Any]:
         "coverage": [{"level": p.level, "span": p.span, "store": p.store,
                       "loads": p.loads, "executions": p.executions}
                      for p in r.coverage],
+        "reads_from": {"pairs": [{"pair": p, "first_execution": first,
+                                  "executions": n} for p, first, n in r.reads_from],
+                       "curve": [list(c) for c in curve(r)] if r.reads_from
+                       else []},
         "findings": [{
             "signature": f.signature, "kind": f.kind, "message": f.message,
             "count": f.count, "first_execution": f.first_execution,

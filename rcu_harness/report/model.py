@@ -267,6 +267,9 @@ class RunReport:
     """The raw samples (for plots)."""
     faults: FaultFigures | None = None
     """Page faults under per-VMA locks (None: the run took none)."""
+    reads_from: tuple[tuple[str, int, int], ...] = ()
+    """Reads-from pairs (pair, first execution, executions that made it), by
+    first execution; empty for a run without ``--coverage``."""
 
     def group(self, name: str) -> tuple[SpanFigure, ...]:
         """The span figures of group @name."""
@@ -289,6 +292,7 @@ def _read_store(run_dir: Path) -> tuple[dict[str, Any], list[ExecutionRow],
     try:
         rows = store.executions()
         meta, findings = store.meta(), store.findings()
+        meta["reads_from"] = store.reads_from()
         samples = store.samples() if rows else {}
     except StoreError as e:
         raise ReportError(one_line(e)) from None
@@ -452,6 +456,7 @@ def _replace(view: FindingView, **changes: Any) -> FindingView:
 def load_run(run_dir: Path) -> RunReport:
     """Every figure of the run in @run_dir; ReportError on bad input."""
     meta, rows, findings, samples = _read_store(run_dir)
+    pairs = tuple(meta.pop("reads_from"))
     _check_samples(run_dir, samples)
     return RunReport(
         campaign=_campaign(run_dir, meta, rows, findings),
@@ -466,4 +471,4 @@ def load_run(run_dir: Path) -> RunReport:
         coverage=_coverage(samples),
         findings=tuple(_finding(run_dir, row) for row in findings),
         samples=samples,
-        faults=fault_figures(samples, rows))
+        faults=fault_figures(samples, rows), reads_from=pairs)

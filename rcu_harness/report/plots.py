@@ -190,3 +190,21 @@ def compare_plot(a: RunReport, b: RunReport, keys: Sequence[tuple[str, str]],
             ax.legend(fontsize=6)
     fig.suptitle(title)
     return Plot(title, _png(fig))
+
+
+def saturation_plot(r: RunReport) -> Plot | None:
+    """Distinct reads-from pairs against executions (None: not measured)."""
+    if not r.reads_from:
+        return None
+    firsts = np.sort(np.array([first for _, first, _ in r.reads_from]))
+    n = r.campaign.executions
+    xs = np.arange(1, n + 1)
+    ys = np.searchsorted(firsts, xs, side="left")
+    fig, ax = plt.subplots(figsize=(7, 3.2))
+    ax.plot(xs, ys, drawstyle="steps-post")
+    ax.set_xscale("log" if n > 20 else "linear")
+    ax.set_xlabel("executions")
+    ax.set_ylabel("distinct reads-from pairs")
+    ax.set_title("Reads-from coverage: saturation curve")
+    ax.grid(alpha=0.3)
+    return Plot("Reads-from saturation curve", _png(fig))

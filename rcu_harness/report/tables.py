@@ -9,6 +9,7 @@ wall-clock times are shown in microseconds (the JSON keeps nanoseconds).
 
 from __future__ import annotations
 
+import bisect
 import textwrap
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -207,6 +208,41 @@ def coverage_table(r: RunReport) -> Table:
                  ("writer span", "write path", *LEVELS, "executions"), rows, note)
 
 
+def saturation_points(n: int) -> list[int]:
+    """Execution counts 1, 2, 5, 10, 20, 50 ... below @n, then @n."""
+    out, base = [], 1
+    while base < n:
+        out += [m for m in (base, 2 * base, 5 * base) if m < n]
+        base *= 10
+    return [*out, n] if n else []
+
+
+def curve(r: RunReport) -> list[tuple[int, int]]:
+    """The saturation curve at :func:`saturation_points`: (executions,
+    distinct reads-from pairs the first that many executions made)."""
+    firsts = sorted(first for _, first, _ in r.reads_from)
+    return [(m, bisect.bisect_left(firsts, m))
+            for m in saturation_points(r.campaign.executions)]
+
+
+def reads_from_table(r: RunReport) -> Table | None:
+    """The saturation curve and the pairs found last (None: not measured)."""
+    if not r.reads_from:
+        return None
+    points = curve(r)
+    n, total = points[-1]
+    half = bisect.bisect_left(sorted(f for _, f, _ in r.reads_from), n // 2)
+    rows = tuple((f"{m:,}", f"{c:,}") for m, c in points)
+    late = ", ".join(f"{p} (execution {first})"
+                     for p, first, _ in r.reads_from[-3:])
+    note = (f"Distinct reads-from pairs (word: write site -> read site) made by "
+            f"the first N executions.  The second half of the run added "
+            f"{total - half:,} of {total:,} ({100 * (total - half) / total:.1f}%; "
+            f"saturated when at most 1%, docs/search.md).  Found last: {late}.")
+    return Table("Reads-from coverage (saturation curve)",
+                 ("executions", "distinct pairs"), rows, note)
+
+
 def findings_table(r: RunReport) -> Table | None:
     """The distinct findings."""
     if not r.findings:
@@ -273,5 +309,7 @@ def report_tables(r: RunReport) -> list[Table]:
     tables += latency_tables(r, "other", "Other spans")
     tables += extra_tables(r)
     tables += [rcu_table(r), pipeline_table(r), benign_table(r), coverage_table(r)]
+    if (rf := reads_from_table(r)) is not None:
+        tables.append(rf)
     tables += [t for t in (findings_table(r),) if t is not None]
     return tables

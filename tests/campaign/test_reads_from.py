@@ -116,3 +116,26 @@ def test_until_saturated_stops_at_the_same_execution_for_any_workers(tmp_path):
     again = resume_run(one.run_dir, jobs=1, executions=None, seconds=None,
                        progress=NoProgress(), interrupt=Interrupt())
     assert again.outcome.session == 0
+
+
+def test_the_report_shows_the_saturation_curve(tmp_path):
+    from rcu_harness.report.html import report_html
+    from rcu_harness.report.json_out import report_dict
+    from rcu_harness.report.model import load_run
+    from rcu_harness.report.tables import reads_from_table, saturation_points
+
+    run = _run(tmp_path, COVERED, Budget(48))
+    r = load_run(run.run_dir)
+    table = reads_from_table(r)
+    assert table is not None
+    assert [row[0] for row in table.rows] == ["1", "2", "5", "10", "20", "48"]
+    data = report_dict(r)["reads_from"]
+    assert data["curve"][-1] == [48, len(_pairs(run.run_dir))]
+    counts = [c for _, c in data["curve"]]
+    assert counts == sorted(counts)
+    assert "Reads-from saturation curve" in report_html(r)
+    assert saturation_points(0) == []
+    plain = load_run(_run(tmp_path, RunSpec("rcu_transitions", strategy="pos"),
+                          Budget(16), name="plain").run_dir)
+    assert reads_from_table(plain) is None
+    assert report_dict(plain)["reads_from"] == {"pairs": [], "curve": []}
