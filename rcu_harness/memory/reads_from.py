@@ -11,7 +11,11 @@ was stored before the threads ran or while unobserved (setup, a node's
 initialisation while it was private: loads of a freshly published node read
 those).  Under sequential consistency the store a load reads is the last one
 to the same word; the key is the object's address (unique per allocation),
-the word and the index.
+the word and the index.  Under a weak memory model the load may read an
+older store: the inner hook then says which one in ``last_read`` (an object
+with the ``step`` and ``thread`` of the store read, as the ``wmm`` branch's
+:class:`ReadsFrom` records it), and the write site is that store's, kept by
+(step, thread) when it was made.
 
 RFF (Wolff et al., ASPLOS 2024) showed that the number of distinct pairs is
 the feedback that tracks how much of a concurrent program's behaviour a
@@ -81,7 +85,7 @@ def pair_text(pair: Pair) -> str:
 class ReadsFromHook:
     """The access hook that collects an execution's reads-from pairs."""
 
-    __slots__ = ("inner", "last", "pairs")
+    __slots__ = ("by_store", "inner", "last", "pairs")
     wants_pending = True
     last_read = None
 
@@ -91,13 +95,22 @@ class ReadsFromHook:
         self.last: dict[tuple[int, str, int], str] = {}
         """Per word, the site of the last observed store."""
         self.pairs: set[Pair] = set()
+        self.by_store: dict[tuple[int, int], str] = {}
+        """Sites by (step, thread) of the store, for a weak memory model's
+        ``last_read``."""
 
     def load(self, ex: Execution, obj: Any, word: str, index: int,
              value: Any) -> Any:
         """Record the pair of this load; @value unchanged (or the inner
         hook's)."""
-        if self.inner is not None:
-            value = self.inner.load(ex, obj, word, index, value)
+        inner = self.inner
+        if inner is not None:
+            value = inner.load(ex, obj, word, index, value)
+            read = getattr(inner, "last_read", None)
+            if read is not None:  # a weak memory model chose the store
+                writer = self.by_store.get((read.step, read.thread), UNOBSERVED)
+                self.pairs.add((word, writer, site()))
+                return value
         writer = self.last.get((obj.addr, word, index), UNOBSERVED)
         self.pairs.add((word, writer, site()))
         return value
@@ -107,4 +120,6 @@ class ReadsFromHook:
         """Remember the site of this store."""
         if self.inner is not None:
             self.inner.store(ex, obj, word, index, value)
-        self.last[(obj.addr, word, index)] = site()
+        where = self.last[(obj.addr, word, index)] = site()
+        if self.inner is not None:
+            self.by_store[(ex.step, ex.cur_tid)] = where

@@ -139,3 +139,44 @@ def test_the_report_shows_the_saturation_curve(tmp_path):
                           Budget(16), name="plain").run_dir)
     assert reads_from_table(plain) is None
     assert report_dict(plain)["reads_from"] == {"pairs": [], "curve": []}
+
+
+def test_a_weak_memory_models_choice_of_store_names_the_write_site():
+    """A memory model hook in front of which the coverage hook sits says
+    which store a load read (``last_read``: step and thread, as lkmm does);
+    the pair then names that store's site, not the last store's."""
+    from types import SimpleNamespace
+
+    from rcu_harness.memory.reads_from import ReadsFromHook
+
+    class OldestStore:
+        def __init__(self):
+            self.last_read = None
+            self.stores = []
+
+        def store(self, ex, obj, word, index, value):
+            self.stores.append((ex.step, ex.cur_tid))
+
+        def load(self, ex, obj, word, index, value):
+            step, thread = self.stores[0]
+            self.last_read = SimpleNamespace(step=step, thread=thread)
+            return "old"
+
+    def first_store(hook, ex, node):
+        hook.store(ex, node, "slot", 0, "old")
+
+    def second_store(hook, ex, node):
+        hook.store(ex, node, "slot", 0, "new")
+
+    def reader(hook, ex, node):
+        return hook.load(ex, node, "slot", 0, "new")
+
+    node = SimpleNamespace(addr=0x100)
+    hook = ReadsFromHook(OldestStore())
+    first_store(hook, SimpleNamespace(step=3, cur_tid=1), node)
+    second_store(hook, SimpleNamespace(step=7, cur_tid=2), node)
+    assert reader(hook, SimpleNamespace(step=9, cur_tid=3), node) == "old"
+    ((word, writer, read_site),) = hook.pairs
+    assert word == "slot"
+    assert writer.startswith("first_store:")
+    assert read_site.startswith("reader:")
