@@ -9,7 +9,8 @@ A job file (``stress/*.toml``, read with :mod:`tomllib`)::
 
     [[run]]
     scenario = "dup_mmap"         # required
-    strategy = "mix"              # mix | pct | random | dfs (default mix)
+    strategy = "mix"              # mix | pct | random | dfs | pos | surw |
+                                  # portfolio (default mix)
     seed = 0                      # base seed (default 0)
     executions = 5000             # budget (default 10000)
     time = 30                     # budget in seconds, 0 = none (default 60)
@@ -17,6 +18,8 @@ A job file (``stress/*.toml``, read with :mod:`tomllib`)::
     max_steps = 200000            # optional step bound per execution (default:
                                   # derived from the scenario's size)
     keep_going = true             # optional, overrides the job's
+    coverage = true               # optional: measure reads-from coverage
+    until_saturated = true        # optional: stop when it saturates
     params = { design = "modern", vmas = 8 }
     strategy_params = { depth = 3 }
 

@@ -1,0 +1,108 @@
+"""The search strategies' scoreboard: a table of stress/scoreboard.py results.
+
+Reads the outcomes ``stress/scoreboard.py`` recorded (``--results``, default
+reports/runs/scoreboard.jsonl) for the given modes and caps, and prints one
+row per mutant: ``found/attempts: median executions`` per mode over the
+seeds that every mode completed, then the slowest mutant of each mode (the
+largest median; a mutant whose median is not found counts as infinitely
+slow).  Attempts are read, never run: run the scoreboard first, e.g.
+
+  python stress/scoreboard.py --seeds 10 --max-executions 10000 \\
+      --max-seconds 20 --jobs 1 --modes portfolio,surw,pos,mix,pct
+  python stress/search_board.py --modes portfolio,surw,pos,mix,pct \\
+      --max-seconds 20 [--write reports/BENCHMARKS.md]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from stress.benchlib import machine, write_section
+from stress.scoreboard import RESULTS, Outcome, load_results
+
+HEADING = "## Search strategies: mutant scoreboard (stress/search_board.py)"
+
+
+def median_executions(outcomes: list[Outcome]) -> float:
+    """Median executions to the first finding, not found = infinity."""
+    return statistics.median([o.executions if o.found else float("inf")
+                              for o in outcomes])
+
+
+def cell(outcomes: list[Outcome]) -> str:
+    """``found/attempts: median ex``."""
+    if not outcomes:
+        return "-"
+    found = sum(1 for o in outcomes if o.found)
+    med = median_executions(outcomes)
+    shown = "not found" if med == float("inf") else f"{med:,.0f}"
+    return f"{found}/{len(outcomes)}: {shown}"
+
+
+def board(results: dict[str, Outcome], modes: list[str], cap: str) -> list[str]:
+    """The table rows and the slowest-mutant row."""
+    by: dict[tuple[str, str], dict[int, Outcome]] = {}
+    for o in results.values():
+        if o.mode in modes and o.key.endswith(cap):
+            by.setdefault((o.mutant, o.mode), {})[o.seed] = o
+    mutants = sorted({m for m, _ in by}, key=lambda m: list(dict.fromkeys(
+        o.mutant for o in results.values())).index(m))
+    seeds = None
+    for m in mutants:
+        for mode in modes:
+            have = set(by.get((m, mode), {}))
+            seeds = have if seeds is None else seeds & have
+    done = sorted(seeds or ())
+    rows = ["| mutant | " + " | ".join(modes) + " |",
+            "|---|" + "---|" * len(modes)]
+    worst = {mode: (0.0, "") for mode in modes}
+    for m in mutants:
+        cells = []
+        for mode in modes:
+            outs = [by[(m, mode)][s] for s in done if s in by.get((m, mode), {})]
+            cells.append(cell(outs))
+            if outs and median_executions(outs) > worst[mode][0]:
+                worst[mode] = (median_executions(outs), m)
+        rows.append(f"| {m} | " + " | ".join(cells) + " |")
+    rows.append("| **slowest mutant (median)** | " + " | ".join(
+        f"{'not found' if v == float('inf') else f'{v:,.0f}'} ({m})"
+        for v, m in worst.values()) + " |")
+    return [f"Seeds {', '.join(map(str, done))} (those every mode completed).", "",
+            *rows]
+
+
+def main() -> None:
+    p = argparse.ArgumentParser()
+    p.add_argument("--modes", default="portfolio,surw,pos,mix,pct")
+    p.add_argument("--max-executions", type=int, default=10_000)
+    p.add_argument("--max-seconds", default="20")
+    p.add_argument("--results", default=str(RESULTS))
+    p.add_argument("--note", default="")
+    p.add_argument("--write", default="")
+    args = p.parse_args()
+    modes = args.modes.split(",")
+    cap = f"|{args.max_executions}|{args.max_seconds}"
+    results = load_results(Path(args.results))
+    text = "\n".join([
+        HEADING, "",
+        f"Command: `python stress/search_board.py {' '.join(sys.argv[1:])}` over "
+        "the outcomes of `python stress/scoreboard.py --seeds 10 --max-executions "
+        f"{args.max_executions} --max-seconds {args.max_seconds} --jobs 1 --modes "
+        f"{args.modes}` (run at nice 10 beside other work).  {args.note}", "",
+        *machine(), "", *board(results, modes, cap), "",
+        "Cells: `found/attempts: median executions to the first finding`, an "
+        "attempt without a finding counting as infinitely late.  Executions are "
+        "a function of the seed for every strategy here; the time cap only "
+        "decides when an attempt gives up.", ""])
+    print(text)
+    if args.write:
+        write_section(HEADING, text, Path(args.write))
+
+
+if __name__ == "__main__":
+    main()
