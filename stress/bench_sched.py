@@ -33,8 +33,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import greenlet
 
 from rcu_harness.kernel import SimStruct
+from rcu_harness.runner.block import calibrate
 from rcu_harness.runner.run import run_execution
-from rcu_harness.sched.registry import make_strategy
+from rcu_harness.sched.registry import STRATEGIES, make_strategy
 from stress.benchlib import machine, write_section
 
 HEADING = "## Scheduler hot path (stress/bench_sched.py)"
@@ -147,7 +148,11 @@ def maple_program(writes: int, private: bool = True):
 def per_point(program, strategy: str, seed: int,
               record: int = 0) -> tuple[float, int, float]:
     """Seconds per point of one execution, its points, and its seconds."""
-    rec = make_strategy(strategy, seed)
+    params = {}
+    if STRATEGIES[strategy].profiled:  # as a run would: surw's profile first
+        params = {"profile": calibrate(program, strategy, seed,
+                                       max_steps=10**8)["profile"]}
+    rec = make_strategy(strategy, seed, **params)
     rec.new_execution(0)
     gc.collect()
     start = time.process_time()
@@ -215,6 +220,10 @@ def main() -> None:
         "the model's own work per access; compare maple/random with "
         "maple-noprivate/random by ms per run and points per run for the "
         "private-node optimisation.", "",
+        "pos and surw (docs/search.md) are measured as a run uses them: surw "
+        "with the profile its calibration measures (not timed), pos with the "
+        "access hook it asks for, which on maple nodes sends every observed "
+        "access through the port's general path.  "
         "Notes.  `mix`, the default strategy, installs pct's or random's own bound "
         "methods at each execution, so its points cost what theirs do.  A "
         "switching point costs more than a bare switch because the "

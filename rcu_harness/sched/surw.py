@@ -80,8 +80,13 @@ class SurwStrategy:
         self._all = interesting == "points"
         self.profile = parse_profile(str(profile))
         self._threads: Sequence[Any] = ()
-        # Invariant: done[t] = interesting events thread t ran this execution.
+        # Invariant: _weight[t] = max(1, profile(t) - interesting events t ran
+        # this execution), for every t < len(_weight) (1 past the profile).
+        self._weight: list[int] = []
+        # Invariant: done[t] = interesting events thread t ran this execution;
+        # kept only without a profile (the calibration probe's measurement).
         self.done: dict[int, int] = {}
+        self._counting = not self.profile
         self._last: int | None = None
         self._last_access: Any = None
         self.new_execution(0)
@@ -91,6 +96,9 @@ class SurwStrategy:
         self.execution_seed = derive(self.seed, index)
         self._random = random.Random(self.execution_seed).random
         self._data = DataSource(self.execution_seed)
+        profile = self.profile
+        self._weight = [max(1, profile.get(t, 1))
+                        for t in range(max(profile, default=-1) + 1)]
         self.done = {}
         self._last = None
         self._last_access = None
@@ -113,31 +121,36 @@ class SurwStrategy:
         return format_profile(self.done)
 
     def _account(self) -> None:
-        if self._last is not None and (self._all or self._last_access is not None):
-            self.done[self._last] = self.done.get(self._last, 0) + 1
+        """The event of the thread chosen last has run: count it."""
+        last = self._last
+        if last is not None and (self._all or self._last_access is not None):
+            weight = self._weight
+            if last < len(weight) and weight[last] > 1:
+                weight[last] -= 1
+            if self._counting:
+                self.done[last] = self.done.get(last, 0) + 1
         self._last = None
 
     def next_thread(self, runnable: Sequence[int], current: int | None,
                     yielding: bool = False) -> int:
         """A runnable thread, with probability proportional to its
         remaining interesting events (at least 1)."""
-        self._account()
-        profile, done = self.profile, self.done
-        tids: list[int] = []
-        weights: list[int] = []
-        total = 0
+        weight = self._weight
+        last = self._last
+        if last is not None and (self._all or self._last_access is not None):
+            if last < len(weight) and weight[last] > 1:  # _account() inline
+                weight[last] -= 1
+            if self._counting:
+                self.done[last] = self.done.get(last, 0) + 1
+        if yielding:
+            runnable = [t for t in runnable if t != current]
+        if runnable[-1] >= len(weight):
+            weight.extend([1] * (runnable[-1] + 1 - len(weight)))
+        x = self._random() * sum(map(weight.__getitem__, runnable))
+        choice = runnable[-1]
         for tid in runnable:
-            if yielding and tid == current:
-                continue
-            w = max(1, profile.get(tid, 1) - done.get(tid, 0))
-            tids.append(tid)
-            weights.append(w)
-            total += w
-        pick = self._random() * total
-        choice = tids[-1]
-        for tid, w in zip(tids, weights, strict=True):
-            pick -= w
-            if pick < 0:
+            x -= weight[tid]
+            if x < 0:
                 choice = tid
                 break
         self._last = choice

@@ -70,19 +70,29 @@ def test_surw_weighs_threads_by_their_remaining_interesting_events():
 
 
 def test_surw_counts_every_point_by_default():
-    surw = SurwStrategy(2, profile="1:3,2:3")
+    surw = SurwStrategy(2)
     surw.new_execution(0)
     assert not surw.watch(_threads(None, None, None))
     for _ in range(60):
         surw.next_thread([1, 2], None)
-    surw.measured_profile()
-    assert sum(surw.done.values()) == 60
+    assert sum(parse_profile(surw.measured_profile()).values()) == 60
+
+
+def test_surw_weights_fall_as_a_thread_runs_and_stop_at_one():
+    surw = SurwStrategy(2, profile="1:3,2:50")
+    surw.new_execution(0)
+    runs = {1: 0, 2: 0}
+    for _ in range(40):
+        runs[surw.next_thread([1, 2], None)] += 1
+    surw.next_thread([1, 2], None)
+    assert surw._weight[1] == 1
+    assert surw._weight[2] == 50 - runs[2]
 
 
 def test_surw_on_accesses_counts_only_accesses():
     access = Access(0x100, "slot", 0, False)
     threads = _threads(None, access, None)
-    surw = SurwStrategy(2, profile="1:3,2:3", interesting="accesses")
+    surw = SurwStrategy(2, interesting="accesses")
     surw.new_execution(0)
     assert surw.watch(threads)
     for _ in range(60):
