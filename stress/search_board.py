@@ -90,7 +90,8 @@ def main() -> None:
     results = load_results(Path(args.results))
     text = "\n".join([
         HEADING, "",
-        f"Command: `python stress/search_board.py {' '.join(sys.argv[1:])}` over "
+        f"Command: `python stress/search_board.py --modes {args.modes} "
+        f"--max-seconds {args.max_seconds}` over "
         "the outcomes of `python stress/scoreboard.py --seeds 10 --max-executions "
         f"{args.max_executions} --max-seconds {args.max_seconds} --jobs 1 --modes "
         f"{args.modes}` (run at nice 10 beside other work).  {args.note}", "",
