@@ -41,7 +41,6 @@ from rcu_harness.runtime.metrics import collect
 from rcu_harness.sched.errors import NondeterminismError
 from rcu_harness.sched.protocol import Profiled, Sequential
 from rcu_harness.sched.registry import check_bounds, strategy_kind
-from rcu_harness.sched.schedule import RANDOM
 from rcu_harness.trace.events import decode_all, events_digest
 
 if TYPE_CHECKING:
@@ -126,7 +125,7 @@ def calibrate(program: Callable[[Harness], None], strategy: str, seed: int, *,
         probe = strategy_kind("random").make(seed)
         probe.new_execution(0)
         ex = run_execution(program, probe, 0, max_steps=max_steps, record=0)
-        params["steps"] = max(1, sum(1 for d in ex.decisions if d != RANDOM))
+        params["steps"] = max(1, sum(1 for d in ex.decisions if d >= 0))
     check_bounds(strategy, params, max_steps)
     return params
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
+from rcu_harness.memory.wmm import with_memory_model
 from rcu_harness.runner.block import calibrate, run_block
 from rcu_harness.runner.findings import ReplayInfo, replay_command
 from rcu_harness.runner.run import DEFAULT_MAX_STEPS
@@ -72,15 +73,18 @@ def explore(program: Callable[[Harness], None], *, strategy: str = "mix",
             max_steps: int = DEFAULT_MAX_STEPS, stop_on_first: bool = True,
             replay_hint: Any = None,
             checkers: Sequence[Callable[[], Observer]] | None = None,
-            seconds: float = 0.0, **strategy_params: Any) -> ExploreResult:
+            seconds: float = 0.0, memory_model: str = "sc",
+            **strategy_params: Any) -> ExploreResult:
     """Run up to @executions executions of @program; collect findings.
 
     @seconds > 0 also stops the exploration after that many seconds
     (between executions).  @replay_hint makes each finding's replay command:
     a format string (``{schedule}``, ``{seed}``, ``{execution}``,
     ``{strategy}``, ``{base_seed}``) or a callable taking a
-    :class:`~rcu_harness.runner.findings.ReplayInfo`.
+    :class:`~rcu_harness.runner.findings.ReplayInfo`.  @memory_model:
+    ``sc`` (default) or ``lkmm`` (:mod:`rcu_harness.memory.wmm`).
     """
+    program = with_memory_model(program, memory_model)
     kind = strategy_kind(strategy)
     start = time.perf_counter()
     deadline = time.monotonic() + seconds if seconds > 0 else None

@@ -18,7 +18,7 @@ from rcu_harness.runner.run import run_execution
 from rcu_harness.runtime.finding import Finding, signature
 from rcu_harness.sched.replay import ReplayStrategy
 from rcu_harness.trace.events import EventKind, decode_all
-from rcu_harness.trace.interleaving import excerpt, key_events
+from rcu_harness.trace.interleaving import excerpt, key_events, stale_loads
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -100,9 +100,11 @@ def finalize(ex: Execution, schedule: Schedule, command: str) -> Finding:
     assert v is not None
     names = {t.tid: t.label for t in ex.threads}
     fault = _fault_row(v, names)
+    stale = stale_loads(ex.events, names) if ex.memory_model is not None else ""
     keep = key_events(ex.events, v.addr, v.lifecycle, fault)
     report = "\n".join([
         v.body, "", excerpt(ex.events, names, fault=fault, keep=keep), "",
+        *([stale, ""] if stale else []),
         f"Execution {ex.index}, seed {schedule.seed}, {ex.step} steps.",
         "Replay with:", f"  {command}",
     ])

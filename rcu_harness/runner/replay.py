@@ -17,6 +17,7 @@ import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from rcu_harness.memory.wmm import with_memory_model
 from rcu_harness.runner.findings import ReplayInfo, finalize, replay_command
 from rcu_harness.runner.run import DEFAULT_MAX_STEPS, run_execution
 from rcu_harness.sched.errors import ReplayDivergence
@@ -57,12 +58,15 @@ def replay(schedule: Schedule | str | TraceFile | os.PathLike[str], *,
            program: Callable[[Harness], None],
            max_steps: int | None = None, replay_hint: Any = None,
            checkers: Sequence[Callable[[], Observer]] | None = None,
-           execution: int | None = None) -> ReplayResult:
+           execution: int | None = None,
+           memory_model: str | None = None) -> ReplayResult:
     """Run @program once, strictly following @schedule.
 
     @schedule is a :class:`Schedule`, its encoded text, a loaded
     :class:`TraceFile`, or the path of a trace file (validated on load; its
-    ``max_steps`` and execution index are used unless given).  Raises
+    ``max_steps``, execution index and memory model are used unless
+    given).  @memory_model must be the one the schedule was recorded under
+    (default sc).  Raises
     :class:`~rcu_harness.sched.errors.ReplayDivergence` if the program does
     not make the recorded decisions.
     """
@@ -74,7 +78,10 @@ def replay(schedule: Schedule | str | TraceFile | os.PathLike[str], *,
             max_steps = schedule.max_steps
         if execution is None:
             execution = schedule.execution
+        if memory_model is None:
+            memory_model = str(schedule.parameters.get("memory_model", "sc"))
         schedule = schedule.schedule
+    program = with_memory_model(program, memory_model or "sc")
     index = execution or 0
     if isinstance(schedule, str):
         schedule = Schedule.decode(schedule)

@@ -24,6 +24,15 @@ and has no more preemptions than the best so far:
    next one, so the segments between run after it (tried from the last
    preemption to the first, in passes until none is accepted).
 
+3. *read the newest store*: under a weak memory model, a load that read an
+   older store than the newest its view allowed reads the newest instead
+   (tried from the last stale read to the first), so that the result keeps
+   only the stale reads the failure needs.
+
+A segment list keeps each thread's read choices in that thread's order
+(the ``i``-th read choice of thread ``t`` stays the ``i``-th), clamped to
+the stores the load may read when timing changed.
+
 Dropping a single decision would shift every thread's timing at once;
 moving whole segments keeps what each thread does between switches.  The
 search is deterministic (fixed order; no randomness, no time) and bounded
@@ -51,6 +60,8 @@ if TYPE_CHECKING:
 
 Segment = tuple[int, int]
 """(thread, number of decisions it is chosen at)."""
+Reads = dict[int, tuple[int, ...]]
+"""Per thread, its read choices in order (0: the newest store)."""
 
 
 def default_choice(runnable: Sequence[int], current: int | None, yielding: bool,
@@ -70,9 +81,13 @@ class SegmentStrategy:
 
     name = "shrink"
 
-    def __init__(self, seed: int, segments: Sequence[Segment]) -> None:
+    def __init__(self, seed: int, segments: Sequence[Segment],
+                 reads: Reads | None = None) -> None:
         self.execution_seed = seed
         self.decisions: list[Decision] = []
+        self.reads: dict[int, list[int]] = {}
+        """Per thread, the read choices made, in order."""
+        self._reads = dict(reads or {})
         self._data = DataSource(seed)
         self._segments = tuple(segments)
         self._left: list[int] = []
@@ -81,7 +96,7 @@ class SegmentStrategy:
 
     def new_execution(self, index: int) -> bool:
         """Start the segment list over."""
-        self.decisions, self._pos, self._last = [], 0, -1
+        self.decisions, self.reads, self._pos, self._last = [], {}, 0, -1
         self._left = [n for _, n in self._segments]
         self._data = DataSource(self.execution_seed)
         return True
@@ -107,6 +122,19 @@ class SegmentStrategy:
     def next_u64(self) -> int:
         """A value from the schedule seed's data source."""
         return self._data.next_u64()
+
+    def next_read(self, options: int, thread: int) -> int:
+        """The thread's next recorded read choice (clamped to @options), or
+        the newest store past its recorded ones."""
+        mine = self._reads.get(thread, ())
+        done = self.reads.setdefault(thread, [])
+        k = min(mine[len(done)], options - 1) if len(done) < len(mine) else 0
+        done.append(k)
+        return k
+
+    def read_map(self) -> Reads:
+        """The read choices made, per thread."""
+        return {t: tuple(ks) for t, ks in sorted(self.reads.items())}
 
 
 def segments(decisions: Sequence[Decision]) -> list[Segment]:
@@ -149,16 +177,27 @@ class ShrinkResult:
     """Executions the search ran (the original replay included)."""
     budget_spent: bool
     """The search stopped at ``max_runs`` (it may not be at a fixed point)."""
+    stale_before: int = 0
+    """Loads that read an older store than the newest allowed (weak memory)."""
+    stale_after: int = 0
 
 
 @dataclass(frozen=True, slots=True)
 class _Best:
     decisions: tuple[Decision, ...]
     schedule: Schedule
+    reads: Reads
 
     @property
     def preemptions(self) -> int:
         return preemptions(self.decisions)
+
+    @property
+    def stale(self) -> int:
+        return sum(1 for ks in self.reads.values() for k in ks if k)
+
+    def no_worse(self, best: _Best) -> bool:
+        return self.preemptions <= best.preemptions and self.stale <= best.stale
 
 
 class _Search:
@@ -173,10 +212,13 @@ class _Search:
     def spent(self) -> bool:
         return self.runs >= self.max_runs
 
-    def attempt(self, segs: Sequence[Segment], best: _Best) -> _Best | None:
-        """The run of @segs if it fails the same way with no more preemptions."""
+    def attempt(self, segs: Sequence[Segment], best: _Best,
+                reads: Reads | None = None) -> _Best | None:
+        """The run of @segs (and @reads, else @best's) if it fails the same
+        way with no more preemptions and no more stale reads."""
         self.runs += 1
-        strategy = SegmentStrategy(self.seed, segs)
+        strategy = SegmentStrategy(self.seed, segs,
+                                   best.reads if reads is None else reads)
         strategy.new_execution(0)
         try:
             ex = self.run(strategy)
@@ -185,8 +227,23 @@ class _Search:
         v = ex.violation
         if v is None or signature(str(v.kind), v.key) != self.target:
             return None
-        out = _Best(tuple(strategy.decisions), ex.schedule())
-        return out if out.preemptions <= best.preemptions else None
+        out = _Best(tuple(strategy.decisions), ex.schedule(), strategy.read_map())
+        return out if out.no_worse(best) else None
+
+    def freshen_reads(self, best: _Best) -> _Best:
+        """Each stale read, from the last, made to read the newest store."""
+        stale = [(t, i) for t, ks in best.reads.items() for i, k in enumerate(ks)
+                 if k]
+        for t, i in reversed(stale):
+            if self.spent:
+                break
+            ks = best.reads.get(t, ())
+            if i >= len(ks) or not ks[i]:
+                continue
+            reads = {**best.reads, t: (*ks[:i], 0, *ks[i + 1:])}
+            found = self.attempt(segments(best.decisions), best, reads)
+            best = found or best
+        return best
 
     def delay_threads(self, best: _Best) -> _Best:
         for tid in sorted({d.choice for d in best.decisions}):
@@ -230,12 +287,14 @@ def shrink(run: Callable[[Strategy], Execution], schedule: Schedule, *,
     search = _Search(run, schedule.seed, signature(str(v.kind), v.key),
                      max(max_runs, 1))
     search.runs = 1
-    original = _Best(tuple(script.decisions), ex.schedule())
+    original = _Best(tuple(script.decisions), ex.schedule(), script.read_map())
     best = search.remove_preemptions(search.delay_threads(original))
+    best = search.freshen_reads(best)
     return ShrinkResult(
         schedule=best.schedule, signature=search.target,
         preemptions_before=original.preemptions,
         preemptions_after=best.preemptions,
         decisions_before=len(original.decisions),
         decisions_after=len(best.decisions),
-        runs=search.runs, budget_spent=search.spent)
+        runs=search.runs, budget_spent=search.spent,
+        stale_before=original.stale, stale_after=best.stale)

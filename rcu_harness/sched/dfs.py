@@ -11,6 +11,12 @@ path.  Switching away from a thread that could have continued is a
 (Musuvathi and Qadeer, PLDI 2007: most bugs need very few).  When the
 current thread blocked or finished, any choice is free.
 
+Under a weak memory model a load that may read one of several stores is a
+point too (:meth:`DfsStrategy.next_read`): its options are the stores,
+newest first, and choosing one is never a preemption, so the search
+enumerates every store each load may read (the litmus tests of
+:mod:`rcu_harness.memory.wmm` rely on it).
+
 When every option of every point is tried, ``new_execution`` returns False
 and ``exhausted`` is True.  The search state after an execution is exactly
 that execution's path, so :meth:`DfsStrategy.follow` can rebuild it from
@@ -27,6 +33,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from rcu_harness.sched.errors import NondeterminismError
+from rcu_harness.sched.schedule import RANDOM, read_index
 from rcu_harness.sched.seeds import DataSource, derive
 
 if TYPE_CHECKING:
@@ -71,7 +78,7 @@ class DfsStrategy:
         """Make the next execution retrace @steps, a finished execution's
         decisions (random draws, -1, are skipped); the one after continues
         the search from that path, as if this strategy had run it."""
-        self._forced = tuple(s for s in steps if s >= 0)
+        self._forced = tuple(s for s in steps if s != RANDOM)
         self._stack = []
         self._started = False
         self.exhausted = False
@@ -124,6 +131,33 @@ class DfsStrategy:
         chosen = self._retrace(pos, options) if self._forced is not None else 0
         self._stack.append(_Point(tuple(runnable), cur, options, chosen, before))
         return options[chosen]
+
+    def next_read(self, options: int, thread: int) -> int:
+        """Follow the prefix, then the newest store at each new read point."""
+        pos = self._pos
+        self._pos = pos + 1
+        if pos < len(self._stack):
+            p = self._stack[pos]
+            if p.runnable or len(p.options) != options:
+                raise NondeterminismError(
+                    f"dfs: at decision {pos} a load of thread {thread} may read "
+                    f"{options} stores, but earlier the program offered "
+                    f"{list(p.runnable) or f'{len(p.options)} stores'}: the "
+                    "program is not deterministic for a fixed schedule")
+            return p.options[p.chosen]
+        before = self._stack[-1].preempts() if self._stack else 0
+        choices = tuple(range(options))
+        chosen = 0
+        if self._forced is not None:
+            forced = self._forced
+            k = read_index(forced[pos]) if pos < len(forced) else -1
+            if not 0 <= k < options:
+                raise NondeterminismError(
+                    f"dfs: retracing a finished execution, decision {pos} was "
+                    f"not a read of one of {options} stores")
+            chosen = k
+        self._stack.append(_Point((), None, choices, chosen, before))
+        return chosen
 
     def _retrace(self, pos: int, options: tuple[int, ...]) -> int:
         """The option index of forced decision @pos."""

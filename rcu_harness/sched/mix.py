@@ -38,6 +38,7 @@ class MixStrategy:
         self.execution_seed = self.pct.execution_seed
         self.next_thread: Callable[..., int] = self.pct.next_thread
         self.next_u64: Callable[[], int] = self.pct.next_u64
+        self.next_read: Callable[[int, int], int] = self.pct.next_read
 
     def new_execution(self, index: int) -> bool:
         """Prepare execution @index with pct (even) or random (odd)."""
@@ -46,4 +47,5 @@ class MixStrategy:
         self.execution_seed = inner.execution_seed
         self.next_thread = inner.next_thread
         self.next_u64 = inner.next_u64
+        self.next_read = inner.next_read
         return True

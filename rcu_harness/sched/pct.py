@@ -137,3 +137,8 @@ class PctStrategy:
     def next_u64(self) -> int:
         """A value from the execution's data source."""
         return self._data.next_u64()
+
+    def next_read(self, options: int, thread: int) -> int:
+        """Any of the stores the load may read, uniformly (PCT's priorities
+        order threads, not stores)."""
+        return int(self._rng.random() * options)

@@ -30,6 +30,11 @@ Optional capabilities, declared here and nowhere else tested by name:
   address, word, index, load or store; :mod:`rcu_harness.memory.access`).
   Only then does the execution install the access seam's pass-through hook,
   so strategies that do not ask pay nothing.
+* :class:`ChoosesReads`: under a weak memory model
+  (:mod:`rcu_harness.memory.wmm`) a load that may read one of several
+  stores asks ``next_read``; every strategy of the registry has it.  The
+  reads-from choice is a decision like a thread choice (the execution
+  records it), so replay, shrinking and dfs handle it the same way.
 """
 
 from __future__ import annotations
@@ -111,4 +116,16 @@ class Profiled(Strategy, Protocol):
     def measured_profile(self) -> str:
         """The ``profile`` parameter measured by the execution that just ran
         (called on the probe)."""
+        ...
+
+
+@runtime_checkable
+class ChoosesReads(Protocol):
+    """The optional capability of choosing which store a load reads."""
+
+    def next_read(self, options: int, thread: int) -> int:
+        """Which store a load of thread @thread reads, under a weak memory
+        model: 0 the newest of the @options (at least two) stores its view
+        allows, ``options - 1`` the oldest.  A strategy without this method
+        always reads the newest."""
         ...

@@ -48,3 +48,7 @@ class RandomStrategy:
     def next_u64(self) -> int:
         """A value from the execution's data source."""
         return self._data.next_u64()
+
+    def next_read(self, options: int, thread: int) -> int:
+        """Any of the stores the load may read, uniformly."""
+        return int(self._random() * options)

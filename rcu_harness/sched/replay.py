@@ -8,7 +8,8 @@ values are regenerated from the schedule's seed.
 
 With ``log=True`` every thread choice is also kept as a
 :class:`~rcu_harness.sched.schedule.Decision` (what the strategy was shown
-and what it chose), for counting preemptions and for the shrinker.  This is
+and what it chose), and every read choice per thread, for counting
+preemptions and for the shrinker.  This is
 the only strict replay: the runner's replay, the diagnosing re-run of a
 finding and the shrinker all use it.
 """
@@ -18,7 +19,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from rcu_harness.sched.errors import ReplayDivergence
-from rcu_harness.sched.schedule import RANDOM, Decision, Schedule
+from rcu_harness.sched.schedule import RANDOM, Decision, Schedule, read_index
 from rcu_harness.sched.seeds import DataSource
 
 if TYPE_CHECKING:
@@ -38,6 +39,8 @@ class ReplayStrategy:
         self.log = log
         self.decisions: list[Decision] = []
         """The thread choices of the execution, when logging."""
+        self.reads: dict[int, list[int]] = {}
+        """Per thread, its read choices in order (weak memory), when logging."""
         self._pos = 0
         self._used = False
         self._data = DataSource(schedule.seed)
@@ -54,6 +57,7 @@ class ReplayStrategy:
         self._used = True
         self._pos = 0
         self.decisions = []
+        self.reads = {}
         self._data = DataSource(self.schedule.seed)
         return True
 
@@ -84,6 +88,27 @@ class ReplayStrategy:
         if self.log:
             self.decisions.append(Decision(current, yielding, tuple(runnable), step))
         return step
+
+    def next_read(self, options: int, thread: int) -> int:
+        """The recorded read choice; it must be one of the @options."""
+        step = self._next("a read choice", None)
+        k = read_index(step)
+        if k < 0:
+            raise ReplayDivergence(
+                f"replay diverged at decision {self._pos - 1}: expected "
+                f"{'a random draw' if step == RANDOM else f'thread {step}'}, "
+                f"the program asked which of {options} stores a load reads")
+        if k >= options:
+            raise ReplayDivergence(
+                f"replay diverged at decision {self._pos - 1}: the schedule "
+                f"reads the store {k} back, the load may read {options}")
+        if self.log:
+            self.reads.setdefault(thread, []).append(k)
+        return k
+
+    def read_map(self) -> dict[int, tuple[int, ...]]:
+        """The logged read choices, per thread."""
+        return {t: tuple(ks) for t, ks in sorted(self.reads.items())}
 
     def next_u64(self) -> int:
         """The recorded random draw, regenerated from the seed."""

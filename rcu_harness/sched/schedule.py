@@ -1,23 +1,28 @@
 """Schedules as data, and their compact versioned text encoding.
 
 A :class:`Schedule` is the execution seed plus the list of decisions: the
-thread chosen at each point where more than one thread was runnable, or
+thread chosen at each point where more than one thread was runnable,
 :data:`RANDOM` where the program drew a random value (the value itself is
-regenerated from the seed).  Encoding (hypothesis ``reproduce_failure``
+regenerated from the seed), or, under a weak memory model, which of the
+stores a load may read it read (:func:`read_code`: ``-2 - k`` for the
+``k``-th newest of the stores its view allows; ``-2`` is the newest, what
+sequential consistency reads).  Encoding (hypothesis ``reproduce_failure``
 style)::
 
-    b"RH" | version | flags | varint(seed) | varint(n) | n * varint(step + 1)
+    b"RH" | version | flags | varint(seed) | varint(n) | n * varint(code)
 
-``step + 1`` makes ``RANDOM`` (-1) encode as 0.  If ``zlib`` makes the body
-smaller, flag bit 0 is set and the body after the flags is compressed.  The
-bytes are then base64url without padding.
+Version 1 (every schedule without read choices, so that their text never
+changed) codes a step as ``step + 1`` (``RANDOM``, -1, is 0); version 2
+(schedules with read choices) as the zigzag code of the step (0, -1, 1, -2,
+2, ... as 0, 1, 2, 3, 4, ...).  If ``zlib`` makes the body smaller, flag
+bit 0 is set and the body after the flags is compressed.  The bytes are
+then base64url without padding.
 
 A :class:`Decision` is one thread choice with what the strategy was shown
 (current thread, yielding, runnable set): a strict replay can log them
 (:class:`~rcu_harness.sched.replay.ReplayStrategy` with ``log=True``) to
 count a schedule's preemptions or to cut it into segments (the shrinker).
 """
-
 from __future__ import annotations
 
 import base64
@@ -28,11 +33,34 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
+
 RANDOM = -1
 """A decision step that is a random draw rather than a thread choice."""
+READ = -2
+"""The decision step of a load that read the newest store its view allows;
+``READ - k`` read the ``k``-th older one (:func:`read_code`)."""
 MAGIC = b"RH"
 VERSION = 1
+"""The version of schedules without read choices."""
+VERSION_READS = 2
+"""The version of schedules with read choices (zigzag-coded steps)."""
+READABLE = (VERSION, VERSION_READS)
 _ZLIB = 1
+
+
+def read_code(k: int) -> int:
+    """The decision step of a load that read the @k-th newest allowed store."""
+    return READ - k
+
+
+def read_index(step: int) -> int:
+    """The inverse of :func:`read_code` (-1 if @step is not a read choice)."""
+    return READ - step if step <= READ else -1
+
+
+def is_thread(step: int) -> bool:
+    """Is decision @step a thread choice (not a random draw or a read)?"""
+    return step >= 0
 
 
 class ScheduleDecodeError(ValueError):
@@ -75,16 +103,42 @@ class Schedule:
         body = bytearray()
         _varint(self.seed, body)
         _varint(len(self.steps), body)
-        for step in self.steps:
-            _varint(step + 1, body)
+        version = VERSION_READS if any(s < RANDOM for s in self.steps) else VERSION
+        if version == VERSION:
+            for step in self.steps:
+                _varint(step + 1, body)
+        else:
+            for step in self.steps:
+                _varint(step * 2 if step >= 0 else -step * 2 - 1, body)
         flags = 0
         packed = zlib.compress(bytes(body), 9)
         if len(packed) < len(body):
             body, flags = bytearray(packed), _ZLIB
-        raw = MAGIC + bytes([VERSION, flags]) + bytes(body)
+        raw = MAGIC + bytes([version, flags]) + bytes(body)
         return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
 
     @classmethod
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """One thread choice and what the strategy was shown."""
+
+    current: int | None
+    yielding: bool
+    runnable: tuple[int, ...]
+    choice: int
+
+    @property
+    def preemptive(self) -> bool:
+        """It switched away from a current thread that could go on."""
+        return (self.current is not None and self.current in self.runnable
+                and not self.yielding and self.choice != self.current)
+
+
+def preemptions(decisions: Sequence[Decision]) -> int:
+    """How many of @decisions preempt a thread that could go on."""
+    return sum(1 for d in decisions if d.preemptive)
     def decode(cls, text: str) -> Schedule:
         """Parse :meth:`encode` output; raise :class:`ScheduleDecodeError`."""
         text = text.strip()
@@ -94,10 +148,12 @@ class Schedule:
             raise ScheduleDecodeError(f"not base64url: {exc}") from None
         if raw[:2] != MAGIC or len(raw) < 4:
             raise ScheduleDecodeError("not an rcu-harness schedule (bad magic)")
-        if raw[2] != VERSION:
+        version = raw[2]
+        if version not in READABLE:
             raise ScheduleDecodeError(
-                f"schedule format version {raw[2]}, this harness reads "
-                f"{VERSION}: re-run the campaign to regenerate it")
+                f"schedule format version {version}, this harness reads "
+                f"{' and '.join(map(str, READABLE))}: re-run the campaign to "
+                "regenerate it")
         body = raw[4:]
         if raw[3] & _ZLIB:
             try:
@@ -109,15 +165,23 @@ class Schedule:
         steps = []
         for _ in range(n):
             v, pos = _read_varint(body, pos)
-            steps.append(v - 1)
+            if version == VERSION:
+                steps.append(v - 1)
+            else:
+                steps.append(v >> 1 if not v & 1 else -((v + 1) >> 1))
         if pos != len(body):
             raise ScheduleDecodeError("trailing bytes after schedule")
         return cls(seed, tuple(steps))
 
     @property
     def decisions(self) -> int:
-        """Number of thread choices (random draws excluded)."""
-        return sum(1 for s in self.steps if s != RANDOM)
+        """Number of thread choices (random draws and read choices excluded)."""
+        return sum(1 for s in self.steps if s >= 0)
+
+    @property
+    def stale_reads(self) -> int:
+        """Number of loads that read an older store than the newest allowed."""
+        return sum(1 for s in self.steps if s < READ)
 
 
 @dataclass(frozen=True, slots=True)
