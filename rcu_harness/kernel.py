@@ -12,6 +12,15 @@ is not modelled).
 
 from __future__ import annotations
 
+from rcu_harness.memory.ordering import (
+    READ_ONCE,
+    WRITE_ONCE,
+    smp_load_acquire,
+    smp_mb,
+    smp_rmb,
+    smp_store_release,
+    smp_wmb,
+)
 from rcu_harness.memory.simstruct import (
     SimStruct,
     kfree,
@@ -45,6 +54,8 @@ from rcu_harness.sync.sleep import might_sleep, schedule
 from rcu_harness.sync.spinlock import SpinLock, spin_is_locked, spin_lock, spin_unlock
 
 __all__ = [
+    "READ_ONCE",
+    "WRITE_ONCE",
     "Atomic",
     "RwSemaphore",
     "SimStruct",
@@ -72,6 +83,11 @@ __all__ = [
     "rcu_read_lock_held",
     "rcu_read_unlock",
     "schedule",
+    "smp_load_acquire",
+    "smp_mb",
+    "smp_rmb",
+    "smp_store_release",
+    "smp_wmb",
     "spin_is_locked",
     "spin_lock",
     "spin_unlock",

@@ -31,6 +31,12 @@ accesses take the port's general path, which
 3. clears ``t.pending``.
 
 The tree words (``ma_root``, ``ma_flags``) go through the same three steps.
+So do the fields of published :class:`~rcu_harness.memory.simstruct.SimStruct`
+objects.  Stores the threads make without a scheduling point (to a private
+node or struct, or while the execution is quiet) reach :meth:`AccessHook.store`
+too, without a pending access: a memory model must know every store made
+while the threads run (a private node's initialisation is what a reader
+may fail to see).
 Without a hook (the default: ``sc`` and every strategy that does not ask)
 the node classes are the plain ones and the tree-word paths test one
 attribute, so sequential consistency pays nothing measurable.  A node's
@@ -45,11 +51,13 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from rcu_harness.memory.heap import PUBLISHED
 from rcu_harness.memory.maple_node import SimMapleNode, Words
+from rcu_harness.runtime.thread import Phase
 
 if TYPE_CHECKING:
     from rcu_harness.runtime.execution import Execution
 
 _lset = list.__setitem__
+_RUN = Phase.RUN
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +78,12 @@ class Access:
 class AccessHook(Protocol):
     """What a memory model (or a strategy's helper) implements."""
 
+    @property
+    def last_read(self) -> object | None:
+        """What the event of the last load records as its value: None for
+        the value itself; a memory model sets a
+        :class:`~rcu_harness.trace.events.ReadsFrom` (which store it read)."""
+
     def load(self, ex: Execution, obj: Any, word: str, index: int,
              value: Any) -> Any:
         """The value the current thread's load of @obj's @word[@index] reads;
@@ -78,7 +92,8 @@ class AccessHook(Protocol):
     def store(self, ex: Execution, obj: Any, word: str, index: int,
               value: Any) -> None:
         """The current thread stores @value into @obj's @word[@index] (called
-        before the word is written)."""
+        before the word is written; also for the stores the threads make
+        without a scheduling point)."""
 
 
 class HookedWords(Words):
@@ -97,13 +112,21 @@ class HookedWords(Words):
         node = self._node
         if node._w:
             node._port.store_words(node, self, i, value)
-        else:
-            _lset(self, i, value)
+            return
+        ex = node._ex
+        hook = ex.access_hook
+        if hook is not None and ex.phase is _RUN:  # a private store, tracked
+            if type(i) is int:
+                hook.store(ex, node, self._word, i, value)
+            else:
+                for k, v in zip(range(*i.indices(len(self))), value, strict=True):
+                    hook.store(ex, node, self._word, k, v)
+        _lset(self, i, value)
 
 
 class HookedSimMapleNode(SimMapleNode):
-    """A node whose parent word also goes through the port's general path
-    (its meta word always does)."""
+    """A node whose parent and meta words go through the port's general
+    path (stores to a private node's included)."""
 
     __slots__ = ()
 
@@ -118,3 +141,14 @@ class HookedSimMapleNode(SimMapleNode):
     @parent.setter
     def parent(self, value: int) -> None:
         self._port.store_word(self, "parent", value)
+
+    @property
+    def meta(self) -> Any:
+        """The arange64 metadata word, through the port when watched."""
+        if self._w:
+            return self._port.load_word(self, "meta")
+        return self._m
+
+    @meta.setter
+    def meta(self, value: Any) -> None:
+        self._port.store_word(self, "meta", value)

@@ -58,6 +58,20 @@ _LOAD = EventKind.LOAD.value
 _STORE = EventKind.STORE.value
 _ADDR_MASK = ~0xFF
 
+TRANSPARENT: set[Any] = set()
+"""Code objects of helpers whose caller an event names instead: the port's
+``rcu_assign_pointer()`` stores for the model function that calls it."""
+
+
+def model_code(depth: int) -> Any:
+    """The code object @depth frames above the caller, past helpers in
+    :data:`TRANSPARENT` (only when events record functions)."""
+    f = _getframe(depth + 1)
+    while f.f_code in TRANSPARENT and f.f_back is not None:
+        f = f.f_back
+    return f.f_code
+
+
 # struct maple_node layouts (byte offsets of word arrays)
 _RANGE = {"parent": 0, "pivot": 8, "slot": 128, "gap": 0, "meta": 248}
 _ARANGE = {"parent": 0, "pivot": 8, "slot": 80, "gap": 160, "meta": 240}
@@ -121,7 +135,7 @@ class Words(list):  # type: ignore[type-arg]
                     hook(ex, ex.cur, node, self._word, i, value, lock)
             if ex.record:
                 ex.events.append((ex.step, ex.cur_tid, _STORE, node.addr,
-                                  self._word, i, value, _getframe(1).f_code
+                                  self._word, i, value, model_code(1)
                                   if ex.record > 1 else None))
         elif w & FREED:
             node._port._uaf(node, "Write", self._word, i)
@@ -169,7 +183,8 @@ class Words(list):  # type: ignore[type-arg]
 class SimMapleNode(MapleNode):
     """A maple node handed out by the instrumented port."""
 
-    __slots__ = ("_cover", "_ex", "_lock", "_m", "_p", "_port", "_rec", "_w")
+    __slots__ = ("_cover", "_ex", "_lock", "_m", "_p", "_port", "_rec", "_w",
+                 "port")
 
     _ex: Execution
     _cover: dict[Any, Any]
@@ -275,7 +290,7 @@ def new_node(port: InstrumentedPort, addr: int, heap: dict[int, Any],
     node._w = 0
     node._p = 0
     node._m = None
-    node._port = port
+    node._port = node.port = port
     node._ex = port.ex
     node._cover = port.writers
     node._lock = None

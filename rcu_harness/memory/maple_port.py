@@ -65,7 +65,7 @@ from rcu_harness.memory.access import Access, HookedSimMapleNode, HookedWords
 from rcu_harness.memory.coverage import reader_load, writer_enter, writer_exit
 from rcu_harness.memory.heap import PUBLISHED
 from rcu_harness.memory.lockdep import suspicious_rcu_usage
-from rcu_harness.memory.maple_node import SimMapleNode, new_node
+from rcu_harness.memory.maple_node import TRANSPARENT, SimMapleNode, new_node
 from rcu_harness.memory.node_words import NodeWordsPath, _code
 from rcu_harness.memory.records import AllocState
 from rcu_harness.rcu import api as rcu_api
@@ -107,6 +107,11 @@ class InstrumentedPort(NodeWordsPath):
         self._next_tree = TREE_BASE
         self.writers = ex.metrics.writers
         """Trees being written (coverage; see :mod:`rcu_harness.memory.coverage`)."""
+        mm = ex.memory_model
+        if mm is not None:
+            self.smp_wmb = mm.smp_wmb  # type: ignore[method-assign]
+            self.smp_rmb = mm.smp_rmb  # type: ignore[method-assign]
+            self.smp_mb = mm.smp_mb  # type: ignore[method-assign]
 
     # -- memory ------------------------------------------------------------
     def tree_init(self, mt: MapleTree) -> None:
@@ -193,21 +198,25 @@ class InstrumentedPort(NodeWordsPath):
         ex.point()
         t = ex.cur
         lock = self.tree_lock(mt)
-        value = mt.ma_root
+        value = shown = mt.ma_root
         if hook is not None:
-            value = hook.load(ex, mt, "ma_root", -1, value)
+            value = shown = hook.load(ex, mt, "ma_root", -1, value)
             t.pending = None
+            if hook.last_read is not None:
+                shown = hook.last_read
         if not (t.rcu_nesting or lock is None or lock.owner is t or t.tid == 0
                 or t in getattr(lock, "readers", ())):
             ex.fail(suspicious_rcu_usage(ex, mt, "ma_root", lock))
         if ex.record:
-            ex.emit(_LOAD, mt.addr, "ma_root", -1, value, _code(ex, 2))
+            ex.emit(_LOAD, mt.addr, "ma_root", -1, shown, _code(ex, 2))
         if self.writers and lock in self.writers and not t.write_ops:
             reader_load(ex.metrics, t, None, lock)
         return value
 
-    def root_store(self, mt: MapleTree, value: object) -> None:
-        """rcu_assign_pointer(mt->ma_root, value): publishes the new root."""
+    def root_store(self, mt: MapleTree, value: object, *,
+                   release: bool = True) -> None:
+        """rcu_assign_pointer(mt->ma_root, value): publishes the new root
+        (@release False: a plain WRITE_ONCE(), for the barrier mutants)."""
         ex = self.ex
         lock = self.tree_lock(mt)
         if ex.in_threads:
@@ -218,6 +227,9 @@ class InstrumentedPort(NodeWordsPath):
             for hook in ex.hooks.store:
                 hook(ex, ex.cur, mt, "ma_root", -1, value, lock)
             if access is not None:
+                mm = ex.memory_model
+                if release and mm is not None:
+                    mm.release_next()
                 access.store(ex, mt, "ma_root", -1, value)
                 ex.cur.pending = None
             ex.emit(_STORE, mt.addr, "ma_root", -1, value, _code(ex, 2))
@@ -235,11 +247,14 @@ class InstrumentedPort(NodeWordsPath):
             ex.cur.pending = Access(mt.addr, "ma_flags", -1, False)
         ex.point()
         value = mt.ma_flags
+        shown: object = value
         if hook is not None:
-            value = hook.load(ex, mt, "ma_flags", -1, value)
+            value = shown = hook.load(ex, mt, "ma_flags", -1, value)
             ex.cur.pending = None
+            if hook.last_read is not None:
+                shown = hook.last_read
         if ex.record:
-            ex.emit(_LOAD, mt.addr, "ma_flags", -1, value, _code(ex, 2))
+            ex.emit(_LOAD, mt.addr, "ma_flags", -1, shown, _code(ex, 2))
         return value
 
     def flags_store(self, mt: MapleTree, value: int) -> None:
@@ -260,6 +275,29 @@ class InstrumentedPort(NodeWordsPath):
                 ex.cur.pending = None
             ex.emit(_STORE, mt.addr, "ma_flags", -1, value, _code(ex, 2))
         mt.ma_flags = value
+
+    # -- barriers -----------------------------------------------------------------
+    # Under sequential consistency a barrier orders nothing: these are the
+    # no-ops; a memory model installed before the port was made replaces
+    # them per port (__init__), so sc never tests for one.
+    def smp_wmb(self) -> None:
+        """smp_wmb()."""
+
+    def smp_rmb(self) -> None:
+        """smp_rmb()."""
+
+    def smp_mb(self) -> None:
+        """smp_mb()."""
+
+    def rcu_assign_pointer(self, words: Any, index: int, value: Any) -> None:
+        """rcu_assign_pointer(words[index], value): a release store."""
+        mm = self.ex.memory_model
+        if mm is None:
+            words[index] = value
+            return
+        mm.release_next()
+        words[index] = value
+        mm.plain_next()  # consumed by the store, or it did not reach the model
 
     # -- locking and RCU ----------------------------------------------------------
     def mtree_lock(self, mt: MapleTree) -> None:
@@ -307,3 +345,6 @@ class InstrumentedPort(NodeWordsPath):
             total_allocated=len(nodes),
             freed=len(nodes) - len(live),
         )
+
+
+TRANSPARENT.add(InstrumentedPort.rcu_assign_pointer.__code__)

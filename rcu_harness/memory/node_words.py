@@ -24,9 +24,11 @@ from rcu_harness.memory.coverage import reader_load
 from rcu_harness.memory.heap import FREED, PUBLISHED
 from rcu_harness.memory.kasan import use_after_free
 from rcu_harness.memory.lockdep import suspicious_rcu_usage
+from rcu_harness.memory.maple_node import model_code
 from rcu_harness.memory.records import AllocState
 from rcu_harness.memory.simstruct import SimStruct
 from rcu_harness.memory.simstruct import publish as publish_struct
+from rcu_harness.runtime.thread import Phase
 from rcu_harness.trace.events import EventKind
 
 if TYPE_CHECKING:
@@ -36,6 +38,7 @@ if TYPE_CHECKING:
 
 _LOAD = EventKind.LOAD.value
 _STORE = EventKind.STORE.value
+_RUN = Phase.RUN
 _getframe = sys._getframe
 _lget = list.__getitem__
 _lset = list.__setitem__
@@ -43,8 +46,9 @@ _ADDR_MASK = ~0xFF
 
 
 def _code(ex: Execution, depth: int) -> Any:
-    """The code object @depth frames up, when the execution records functions."""
-    return _getframe(depth).f_code if ex.record > 1 else None
+    """The code object @depth frames up (past transparent helpers such as
+    the port's rcu_assign_pointer()), when the execution records functions."""
+    return model_code(depth) if ex.record > 1 else None
 
 
 class NodeWordsPath:
@@ -93,13 +97,15 @@ class NodeWordsPath:
             if node._w > PUBLISHED:
                 self._dead_load(node, "Read", words._word, i)
             self._check_load(node, f"{words._word}[{i}]")
-            value = _lget(words, i)
+            value = shown = _lget(words, i)
             if hook is not None:
-                value = hook.load(ex, node, words._word, i, value)
+                value = shown = hook.load(ex, node, words._word, i, value)
                 ex.cur.pending = None
+                if hook.last_read is not None:
+                    shown = hook.last_read
             if ex.record:
                 ex.events.append((ex.step, ex.cur_tid, _LOAD, node.addr,
-                                  words._word, i, value, _code(ex, 3)))
+                                  words._word, i, shown, _code(ex, 3)))
             if self.writers and node._lock in self.writers \
                     and not ex.cur.write_ops:
                 reader_load(ex.metrics, ex.cur, node, node._lock)
@@ -122,6 +128,10 @@ class NodeWordsPath:
                 return
             if node._w & FREED and idx:  # unobserved: what store_words does
                 self._uaf(node, "Write", words._word, idx[0])
+            tracker = self.ex.access_hook
+            if tracker is not None and self.ex.phase is _RUN:
+                for k, v in zip(idx, values, strict=True):
+                    tracker.store(self.ex, node, words._word, k, v)
             if node._w & PUBLISHED:
                 for v in values:
                     if v is not None and type(v) is not int:
@@ -145,8 +155,12 @@ class NodeWordsPath:
             if ex.record:
                 ex.events.append((ex.step, ex.cur_tid, _STORE, node.addr,
                                   words._word, i, value, _code(ex, 3)))
-        elif node._w & FREED:
-            self._uaf(node, "Write", words._word, i)
+        else:
+            if node._w & FREED:
+                self._uaf(node, "Write", words._word, i)
+            access = ex.access_hook
+            if access is not None and ex.phase is _RUN:  # unobserved, tracked
+                access.store(ex, node, words._word, i, value)
         if node._w & PUBLISHED:
             self.publish_value(node, value)
         _lset(words, i, value)
@@ -180,13 +194,15 @@ class NodeWordsPath:
             if node._w > PUBLISHED:
                 self._dead_load(node, "Read", word, -1)
             self._check_load(node, word)
-            value = getattr(node, attr)
+            value = shown = getattr(node, attr)
             if hook is not None:
-                value = hook.load(ex, node, word, -1, value)
+                value = shown = hook.load(ex, node, word, -1, value)
                 ex.cur.pending = None
+                if hook.last_read is not None:
+                    shown = hook.last_read
             if ex.record:
                 ex.events.append((ex.step, ex.cur_tid, _LOAD, node.addr, word,
-                                  -1, value, _code(ex, 3)))
+                                  -1, shown, _code(ex, 3)))
             if self.writers and node._lock in self.writers \
                     and not ex.cur.write_ops:
                 reader_load(ex.metrics, ex.cur, node, node._lock)
@@ -221,8 +237,12 @@ class NodeWordsPath:
             if ex.record:
                 ex.events.append((ex.step, ex.cur_tid, _STORE, node.addr, word,
                                   -1, value, _code(ex, 3)))
-        elif node._w & FREED:
-            self._uaf(node, "Write", word, -1)
+        else:
+            if node._w & FREED:
+                self._uaf(node, "Write", word, -1)
+            access = ex.access_hook
+            if access is not None and ex.phase is _RUN:  # unobserved, tracked
+                access.store(ex, node, word, -1, value)
         if word == "parent":
             node._p = value
             rec = node._rec

@@ -19,6 +19,13 @@ given a guard of its own before publication (a VMA's per-VMA lock state)
 keeps it.  ``field_rmw()`` is an atomic read-modify-write of one field (a
 cmpxchg, a refcount_t operation).
 
+Under an access hook (a weak memory model, :mod:`rcu_harness.memory.access`)
+every load and store of a field while the threads run goes to the hook,
+private and unobserved stores included; ``READ_ONCE()``/``WRITE_ONCE()``
+are the plain field accesses (every access is a marked one), and
+:func:`smp_store_release`, :func:`smp_load_acquire`, :func:`rcu_assign_pointer`
+and the barriers of :mod:`rcu_harness.kernel` order them.
+
 Not modelled: field sizes (every field is one 8-byte word), unpublishing
 (publication is sticky: a removed object may still be reached by readers
 that loaded a pointer to it before, until it is freed).
@@ -29,11 +36,13 @@ from __future__ import annotations
 import sys
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
+from rcu_harness.memory.access import Access
 from rcu_harness.memory.heap import FREED, PUBLISHED, RETIRED, SLAB_FREE
 from rcu_harness.memory.kasan import use_after_free
 from rcu_harness.memory.lockdep import suspicious_rcu_usage
 from rcu_harness.rcu.api import call_rcu
 from rcu_harness.runtime.current import current
+from rcu_harness.runtime.thread import Phase
 from rcu_harness.trace.events import EventKind
 
 if TYPE_CHECKING:
@@ -49,6 +58,7 @@ _NO_WRITE = FREED | SLAB_FREE
 """Watch bits under which a store is a use after free: freed, or free in a
 SLAB_TYPESAFE_BY_RCU cache (readable, but nobody may write it)."""
 _STORE = EventKind.STORE.value
+_RUN = Phase.RUN
 _getframe = sys._getframe
 S = TypeVar("S", bound="SimStruct")
 
@@ -96,6 +106,8 @@ def _field(i: int, name: str) -> property:
             return self._v[i]
         ex = self._ex
         if w & PUBLISHED and not ex.quiet:
+            if ex.access_hook is not None:
+                return _hooked_load(ex, self, i, name)
             step = ex.step = ex.step + 1  # Execution.point(), inlined
             if step > ex.max_steps:
                 ex.livelock()
@@ -116,13 +128,22 @@ def _field(i: int, name: str) -> property:
     def fset(self: SimStruct, value: Any) -> None:
         w = self._w
         if not w:
+            ex = self._ex
+            if ex.access_hook is not None and ex.phase is _RUN:
+                ex.access_hook.store(ex, self, name, -1, value)
             if isinstance(value, SimStruct):
                 _store_private_pointer(self, i, value)
             else:
                 self._v[i] = value
             return
         ex = self._ex
+        if ex.access_hook is not None and (ex.quiet or not w & PUBLISHED) \
+                and ex.phase is _RUN:
+            ex.access_hook.store(ex, self, name, -1, value)  # unobserved
         if w & PUBLISHED and not ex.quiet:
+            if ex.access_hook is not None:
+                _hooked_store(ex, self, i, name, value)
+                return
             step = ex.step = ex.step + 1  # Execution.point(), inlined
             if step > ex.max_steps:
                 ex.livelock()
@@ -147,6 +168,48 @@ def _field(i: int, name: str) -> property:
         self._v[i] = value
 
     return property(fget, fset, doc=f"instrumented field {name!r}")
+
+
+def _hooked_load(ex: Execution, obj: SimStruct, i: int, name: str) -> Any:
+    """An observed load of field @name through ``ex.access_hook``: the
+    pending access, the point, the poison check, the hook, the event."""
+    hook = ex.access_hook
+    assert hook is not None
+    ex.cur.pending = Access(obj.addr, name, -1, False)
+    ex.point()
+    if obj._w > PUBLISHED:
+        _dead_read(ex, obj, name)
+    value = hook.load(ex, obj, name, -1, obj._v[i])
+    ex.cur.pending = None
+    if ex.record:
+        shown = hook.last_read if hook.last_read is not None else value
+        ex.events.append((ex.step, ex.cur_tid, _LOAD, obj.addr, name, -1, shown,
+                          _getframe(2).f_code if ex.record > 1 else None))
+    return value
+
+
+def _hooked_store(ex: Execution, obj: SimStruct, i: int, name: str,
+                  value: Any) -> None:
+    """An observed store of field @name through ``ex.access_hook``."""
+    hook = ex.access_hook
+    assert hook is not None
+    ex.cur.pending = Access(obj.addr, name, -1, True)
+    ex.point()
+    if obj._w & FREED:
+        _uaf(ex, obj, "Write", name)
+    lock = obj._lock
+    if lock is not None:
+        for check in ex.hooks.store:
+            check(ex, ex.cur, obj, name, -1, value, lock)
+    hook.store(ex, obj, name, -1, value)
+    ex.cur.pending = None
+    if ex.record:
+        ex.events.append((ex.step, ex.cur_tid, _STORE, obj.addr, name, -1, value,
+                          _getframe(2).f_code if ex.record > 1 else None))
+    if obj._w & PUBLISHED and isinstance(value, SimStruct) and \
+            not value._w & PUBLISHED:
+        publish(value, guard=obj._lock)
+    obj._v[i] = value
 
 
 def _store_private_pointer(obj: SimStruct, i: int, value: SimStruct) -> None:
@@ -220,10 +283,15 @@ def _new(ex: Execution, cls: type[S], init: dict[str, Any]) -> S:
 def kmalloc(cls: type[S], **init: Any) -> S:
     """kmalloc(sizeof(*p)): a private, zeroed (None) @cls with @init fields."""
     ex = current()
-    obj = _new(ex, cls, init)
+    hook = ex.access_hook if ex.phase is _RUN else None
+    obj = _new(ex, cls, init if hook is None else {})
     size = 8 * max(1, len(cls.fields))
     obj.addr = ex.heap.new_addr(size)
     obj._rec = ex.heap.register(obj, obj.addr, size, cls.__name__)
+    if hook is not None:  # the initialising stores, as a memory model sees them
+        for name, value in init.items():
+            hook.store(ex, obj, name, -1, value)
+            obj._v[cls.fields.index(name)] = value
     return obj
 
 
@@ -257,8 +325,15 @@ def kfree_rcu(obj: Any) -> None:
 
 
 def rcu_assign_pointer(obj: SimStruct, name: str, value: Any) -> None:
-    """rcu_assign_pointer(obj->name, value): publish @value through @obj."""
+    """rcu_assign_pointer(obj->name, value): publish @value through @obj
+    (a release store)."""
+    mm = obj._ex.memory_model
+    if mm is None:
+        setattr(obj, name, value)
+        return
+    mm.release_next()
     setattr(obj, name, value)
+    mm.plain_next()
 
 
 def _check_protected(ex: Execution, obj: SimStruct, name: str,

@@ -39,6 +39,8 @@ def rcu_read_lock_ex(ex: Execution) -> None:
     t.rcu_nesting += 1
     if t.rcu_nesting == 1:
         t.rcu_begin = ex.rcu.completed
+        if ex.memory_model is not None:
+            ex.memory_model.rcu_read_lock()
     if ex.record:
         ex.emit(_LOCK, 0, None, t.rcu_nesting)
 
@@ -54,6 +56,8 @@ def rcu_read_unlock_ex(ex: Execution) -> None:
     if ex.record:
         ex.emit(_UNLOCK, 0, None, t.rcu_nesting)
     if not t.rcu_nesting:
+        if ex.memory_model is not None:
+            ex.memory_model.rcu_read_unlock()
         t.rcu_section += 1
         if ex.phase is _RUN and not ex.quiet:  # ex.in_threads
             ex.metrics.section_end(t, ex.rcu.completed)
@@ -65,6 +69,8 @@ def call_rcu_ex(ex: Execution, obj: Any, func: Callable[[Any], object]) -> None:
     """call_rcu(&obj->rcu, func) in @ex."""
     ex.point()
     ex.heap.on_call_rcu(obj)
+    if ex.memory_model is not None and ex.in_threads:
+        ex.memory_model.rcu_call(False)
     cb = ex.rcu.enqueue(obj, func)
     ex.emit(_CALL, getattr(obj, "addr", 0), getattr(func, "__name__", "?"),
             cb.seq)
@@ -77,6 +83,8 @@ def synchronize_rcu_ex(ex: Execution) -> None:
         return
     check_may_sleep(ex, "synchronize_rcu()")
     ex.point()
+    if ex.memory_model is not None:
+        ex.memory_model.rcu_call(True)
     ex.emit(_SYNC, 0, "synchronize_rcu", ex.rcu.gp_seq)
     ex.rcu.sync_waiters.append(ex.cur)
     ex.rcu.kick()
@@ -90,6 +98,8 @@ def rcu_barrier_ex(ex: Execution) -> None:
         return
     check_may_sleep(ex, "rcu_barrier()")
     ex.point()
+    if ex.memory_model is not None:
+        ex.memory_model.rcu_call(True)
     rcu = ex.rcu
     ex.emit(_SYNC, 0, "rcu_barrier", rcu.queued)
     if rcu.invoked >= rcu.queued:

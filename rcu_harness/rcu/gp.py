@@ -58,6 +58,8 @@ def rcu_gp_one(ex: Execution) -> None:
         waiters, rcu.sync_waiters = rcu.sync_waiters, []
         rcu.waiting = pre_existing_readers(ex)
         rcu.in_gp = True
+        if ex.memory_model is not None:
+            ex.memory_model.gp_start()
         ex.emit(_GP_START, gp, "readers", len(rcu.waiting))
         ex.count("rcu_grace_periods")
         while rcu.waiting:
@@ -74,6 +76,8 @@ def rcu_gp_one(ex: Execution) -> None:
             ex.wake(t)
     for cb in batch:
         ex.point()
+        if ex.memory_model is not None:  # after the grace period: all is seen
+            ex.memory_model.propagate(ex.cur)
         with ex.atomic:
             ex.emit(_CB, getattr(cb.obj, "addr", 0),
                     getattr(cb.func, "__name__", "callback"), cb.seq)

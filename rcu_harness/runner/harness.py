@@ -194,9 +194,17 @@ class Harness:
     @contextmanager
     def reading(self, mt: Any, kind: ReadKind = ReadKind.FIND, first: int = 0,
                 limit: int = ULONG_MAX) -> Iterator[ReadRecord]:
-        """Bracket one reader operation; call ``rec.saw(...)`` per result."""
+        """Bracket one reader operation; call ``rec.saw(...)`` per result.
+
+        Under a weak memory model the read begins, for the result checker,
+        at the first store the reader's view may not include yet: LKMM
+        promises a lockless reader no recency, so any version from then on
+        is one it may see (:meth:`LkmmModel.horizon`)."""
         ex = self._ex
-        rec = ReadRecord(mt, kind, first, limit, ex.cur.label, ex.step)
+        begin = ex.step
+        if ex.memory_model is not None:
+            begin = min(begin, ex.memory_model.horizon(ex.cur))
+        rec = ReadRecord(mt, kind, first, limit, ex.cur.label, begin)
         yield rec
         rec.end = ex.step
         for hook in ex.hooks.read_end:

@@ -37,8 +37,12 @@ On the first violation the execution aborts: ``main`` throws
 ``GreenletExit`` into every unfinished thread, with scheduling disabled so
 that ``finally`` blocks in model code run to completion without switching.
 
-Not modelled: weak memory (every access is sequentially consistent and
-atomic at its scheduling point), interrupts, and time.
+Memory: every access is atomic at its scheduling point and, by default,
+sequentially consistent.  Under a weak memory model
+(:mod:`rcu_harness.memory.wmm`, ``--memory-model lkmm``) a load may read an older
+store than the newest; which one is a decision of the strategy
+(:meth:`Execution.read_choice`), recorded in the schedule like a thread
+choice.  Not modelled: interrupts and time.
 
 Collaborators are passed in, never imported: the RCU model and the heap
 come as factories (``rcu=``, ``heap=``, called with the execution), the
@@ -73,7 +77,7 @@ from rcu_harness.runtime.finding import FindingKind, Violation
 from rcu_harness.runtime.liveness import deadlock_violation, livelock_violation
 from rcu_harness.runtime.metrics import Metrics
 from rcu_harness.runtime.thread import Phase, SimThread, ThreadState
-from rcu_harness.sched.schedule import RANDOM, Schedule
+from rcu_harness.sched.schedule import RANDOM, Schedule, read_code
 from rcu_harness.trace.events import EventKind
 
 if TYPE_CHECKING:
@@ -83,6 +87,7 @@ if TYPE_CHECKING:
     from rcu_harness.checks.observer import Hooks
     from rcu_harness.memory.access import AccessHook
     from rcu_harness.memory.heap import Heap
+    from rcu_harness.memory.wmm.model import MemoryModel
     from rcu_harness.rcu.state import RcuState
     from rcu_harness.sched.protocol import Strategy
     from rcu_harness.trace.events import RawEvent
@@ -194,6 +199,10 @@ class Execution:
         self.access_hook: AccessHook | None = None
         """A memory model's or a strategy's view of every observed access
         (see :mod:`rcu_harness.memory.access`); set it before setup runs."""
+        self.memory_model: MemoryModel | None = None
+        """The weak memory model (None: sequential consistency), told of
+        barriers and synchronisation (see :mod:`rcu_harness.memory.wmm`); set
+        with :func:`rcu_harness.memory.wmm.install` before setup runs."""
         watch = getattr(strategy, "watch", None)
         if watch is not None and watch(self.threads):
             self.access_hook = PENDING_ONLY
@@ -253,6 +262,8 @@ class Execution:
         step = self.step = self.step + 1
         if step > self.max_steps:
             self.livelock()
+        if self.memory_model is not None:
+            self.memory_model.propagate(self.cur)
         runnable = self.runnable
         if len(runnable) > 1:
             cur = self.cur_tid
@@ -277,6 +288,19 @@ class Execution:
         """A random value for the program, recorded in the schedule."""
         self.decisions.append(RANDOM)
         return self.strategy.next_u64()
+
+    def read_choice(self, options: int) -> int:
+        """Which of @options (at least two) stores a load reads: 0 the
+        newest, ``options - 1`` the oldest its view allows; the strategy's
+        decision, recorded in the schedule.  In the fair continuation after
+        the step bound (and for strategies that do not choose reads) the
+        newest, so that stores propagate and spinners progress."""
+        if self.fair:
+            return 0
+        choose = getattr(self.strategy, "next_read", None)
+        k = choose(options, self.cur_tid) if choose is not None else 0
+        self.decisions.append(read_code(k))
+        return k
 
     def schedule(self) -> Schedule:
         """The decisions made so far, as a replayable :class:`Schedule`."""
@@ -306,6 +330,8 @@ class Execution:
             bisect.insort(self.runnable, t.tid)
         if self.phase is Phase.RUN:
             self.emit(_SPAWN, 0, name, t.tid)
+            if self.memory_model is not None:
+                self.memory_model.spawned(t)
         return t
 
     def _thread_body(self, t: SimThread, fn: Callable[..., object],
@@ -374,6 +400,8 @@ class Execution:
             nt.glet.switch()  # type: ignore[union-attr]
         if self.aborting:
             raise GreenletExit
+        if self.memory_model is not None:  # woken: whoever woke it released
+            self.memory_model.propagate(t)
 
     def _choose(self, runnable: list[int]) -> int:
         """Who runs after a block or an exit.

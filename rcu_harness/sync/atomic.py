@@ -53,6 +53,8 @@ def _op(ex: Execution, a: Atomic, op: str, new: int, ref: int) -> int:
     old = a.value
     a.value = new
     t = ex.cur
+    if ex.memory_model is not None:  # the words are SC; the ops full barriers
+        ex.memory_model.full_barrier(t.tid)
     if ref:
         t.refs[a] = t.refs.get(a, 0) + ref
     if ex.record:
@@ -66,6 +68,8 @@ def atomic_read(a: Atomic) -> int:
     """atomic_read()."""
     ex = current()
     ex.point()
+    if ex.memory_model is not None:
+        ex.memory_model.full_barrier(ex.cur.tid)
     if ex.record:
         ex.emit(_ATOMIC, a.addr, "atomic_read", -1, a.value)
     return a.value
@@ -101,6 +105,8 @@ def atomic_inc_not_zero(a: Atomic) -> bool:
     ex.point()
     with ex.atomic:
         if a.value == 0:
+            if ex.memory_model is not None:
+                ex.memory_model.full_barrier(ex.cur.tid)
             if ex.record:
                 ex.emit(_ATOMIC, a.addr, "atomic_inc_not_zero", -1, 0)
             return False

@@ -79,6 +79,8 @@ def down_read_ex(ex: Execution, sem: RwSemaphore) -> None:
             ex.block(f"down_read({sem.name}) held for write by {holder}")
         sem.readers.append(t)
         t.locks_held.append(sem)
+        if ex.memory_model is not None:
+            ex.memory_model.lock_acquire(sem.addr, sem.name)
         if ex.record:
             ex.emit(_LOCK, sem.addr, sem.name, 0)
 
@@ -92,6 +94,8 @@ def up_read_ex(ex: Execution, sem: RwSemaphore) -> None:
             ex.fail(lock_misuse(ex, sem, "up_read without down_read",
                                 "WARNING: bad unlock balance detected!"))
             return
+        if ex.memory_model is not None:
+            ex.memory_model.lock_release(sem.addr, sem.name)
         sem.readers.remove(t)
         t.locks_held.remove(sem)
         if ex.record:
@@ -114,6 +118,8 @@ def down_write_ex(ex: Execution, sem: RwSemaphore) -> None:
         sem.queued_writers -= 1
         sem.writer = t
         t.locks_held.append(sem)
+        if ex.memory_model is not None:
+            ex.memory_model.lock_acquire(sem.addr, sem.name)
         if ex.record:
             ex.emit(_LOCK, sem.addr, sem.name, 1)
 
@@ -127,6 +133,8 @@ def up_write_ex(ex: Execution, sem: RwSemaphore) -> None:
                             "WARNING: bad unlock balance detected!"))
         return
     with ex.atomic:
+        if ex.memory_model is not None:
+            ex.memory_model.lock_release(sem.addr, sem.name)
         sem.writer = None
         t.locks_held.remove(sem)
         if ex.record:

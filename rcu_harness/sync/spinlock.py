@@ -10,6 +10,9 @@ reported by :mod:`rcu_harness.sync.sleep`.  The owner test and the take (or
 the block), and the release with its wake-ups, run under ``ex.atomic`` (a
 no-op under greenlets; a lock under OS threads).
 
+Under a weak memory model (:mod:`rcu_harness.memory.wmm`) ``spin_unlock()``
+is a release and ``spin_lock()`` an acquire.
+
 Not modelled: queued-spinlock fairness, irq/bh variants (they behave as
 plain spinlocks), and lockdep's lock-order graph (an ABBA inversion is found
 only when an interleaving actually deadlocks).
@@ -87,6 +90,8 @@ def spin_lock_ex(ex: Execution, lock: SpinLock) -> None:
             ex.block(f"spin_lock({lock.name}) held by {lock.owner.label}")
         lock.owner = t
         t.locks_held.append(lock)
+        if ex.memory_model is not None:
+            ex.memory_model.lock_acquire(lock.addr, lock.name)
         if ex.record:
             ex.emit(_LOCK, lock.addr, lock.name)
 
@@ -100,6 +105,8 @@ def spin_unlock_ex(ex: Execution, lock: SpinLock) -> None:
                             "WARNING: bad unlock balance detected!"))
         return
     with ex.atomic:
+        if ex.memory_model is not None:
+            ex.memory_model.lock_release(lock.addr, lock.name)
         lock.owner = None
         t.locks_held.remove(lock)
         if ex.record:

@@ -25,6 +25,8 @@ from rcu_harness.trace.events import EventKind, decode_all, events_digest
 class Recorder:
     """Sequential consistency, counting what it saw."""
 
+    last_read = None
+
     def __init__(self, change=None):
         self.loads = 0
         self.stores = 0

@@ -1,0 +1,507 @@
+"""``lkmm``: an operational approximation of the Linux kernel memory model.
+
+The Linux kernel memory model (tools/memory-model; Alglave, Maranget,
+McKenney, Parri and Stern, ASPLOS 2018) is axiomatic: herd7 enumerates the
+candidate executions of a small litmus test and keeps the consistent ones.
+An interleaving explorer needs an *operational* model instead, one that
+decides each load's value when the load runs.  This one follows the
+view-based designs of the promising semantics and C11Tester:
+
+* every tracked word (maple node words, ``ma_root``, ``ma_flags``, the
+  fields of the scenarios' shared structs) keeps its stores in coherence
+  order (:class:`~.views.Loc`);
+* every thread keeps a view (:class:`~.views.Acc`) of the stores it must at
+  least see; a load may read the newest store its view includes or any
+  newer one, and *which* is a strategy decision
+  (:meth:`Execution.read_choice`), recorded in the schedule;
+* barriers and synchronisation move views:
+
+  - a load makes its word's store part of the view (coherence) and keeps
+    the store's own view pending (``acq``);
+  - ``smp_rmb()`` makes the pending views part of the view (reads after
+    the barrier see what the stores read before it were ordered after);
+  - ``smp_wmb()`` makes the thread's own stores so far part of the view its
+    later stores carry (``wmb``); a plain store carries that view;
+  - a release store (``smp_store_release()``, ``rcu_assign_pointer()``)
+    carries the thread's whole view, pending views included (LKMM's
+    release is A-cumulative);
+  - an acquire load (``smp_load_acquire()``) makes the store's view part of
+    the thread's view at once;
+  - an address dependency: a load that reads a pointer (an encoded node,
+    a parent word, a struct) keeps the store's view as the *dependency view*
+    of the object pointed to; a later load of that object's words sees at
+    least it (``rcu_dereference()``, and ``READ_ONCE()`` since v4.15);
+  - ``smp_mb()`` joins the view with a global fence view and publishes the
+    result there (two full barriers are ordered, as in store buffering);
+    later stores carry the whole view;
+  - RCU: ``call_rcu()`` and ``synchronize_rcu()`` record the caller's view;
+    a grace period that starts takes those views, and a read-side section
+    that begins after the start sees them (the grace-period guarantee:
+    a reader that is not waited for sees everything before the update's
+    call); the callbacks, and ``synchronize_rcu()`` once it returns, see
+    everything (:meth:`LkmmModel.propagate`);
+  - locks, rw-semaphores: release on unlock, acquire on lock; a thread that
+    slept (blocked, woken) or spun (a yield point) sees everything:
+    stores propagate in finite time, and a spinner must see the store it
+    waits for; fully ordered atomics are ``smp_mb()``.
+
+Stronger than LKMM, on purpose (each removes behaviours, never adds one,
+so a finding under this model is an execution LKMM allows): a store always
+becomes the newest in coherence order when it runs, and loads run in
+program order, so load buffering (LB), 2+2W and S are never produced; a
+lock handed over to a sleeper and a spinner's wake-up see everything;
+the harness's atomics are sequentially consistent words.  Not modelled:
+plain (unmarked) C accesses and their data races (every access is a marked
+one), control dependencies (never needed: loads never read the future),
+``smp_mb__after_spinlock()`` and friends, SRCU.
+
+The litmus tests in ``tests/memory/test_lkmm_litmus.py`` pin each rule by
+enumerating every execution with ``dfs`` and comparing with herd7's
+verdicts on the same tests (``stress/litmus/``, the kernel's own
+``tools/memory-model/litmus-tests``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
+
+from maple.node import MapleEnode
+from rcu_harness.memory.wmm.views import EMPTY, Acc, Loc, Msg, View, joined
+from rcu_harness.runtime.thread import Phase
+from rcu_harness.trace.events import EventKind, ReadsFrom
+
+if TYPE_CHECKING:
+    from rcu_harness.runtime.execution import Execution
+    from rcu_harness.runtime.thread import SimThread
+
+_RUN = Phase.RUN
+_FENCE = EventKind.FENCE.value
+_lget = list.__getitem__
+_ADDR_MASK = ~0xFF
+_NODE_WORDS = {"parent": 0, "pivot": 1, "slot": 17, "gap": 33, "meta": 43,
+               "ma_root": 0, "ma_flags": 1}
+"""Word codes of node and tree words (pivot[i] is 1 + i and so on)."""
+
+
+class MemoryModel(Protocol):
+    """What the runtime, the ports and the primitives tell a memory model
+    (the current thread is ``ex.cur``)."""
+
+    def propagate(self, t: SimThread) -> None:
+        """@t synchronised with everyone (it slept or spun): it sees every
+        store made so far."""
+
+    def spawned(self, child: SimThread) -> None:
+        """@child was created by the current thread."""
+
+    def horizon(self, t: SimThread) -> int:
+        """The step before which every store is visible to @t."""
+
+    def smp_wmb(self) -> None:
+        """smp_wmb()."""
+
+    def smp_rmb(self) -> None:
+        """smp_rmb()."""
+
+    def smp_mb(self) -> None:
+        """smp_mb()."""
+
+    def full_barrier(self, tid: int) -> None:
+        """smp_mb()'s effect, without an event (fully ordered atomics)."""
+
+    def release_next(self) -> None:
+        """The next store is a release."""
+
+    def acquire_next(self) -> None:
+        """The next load is an acquire."""
+
+    def plain_next(self) -> None:
+        """Cancel a release or acquire that no access consumed."""
+
+    def lock_acquire(self, addr: int, name: str = "") -> None:
+        """The lock at @addr was taken (acquire)."""
+
+    def lock_release(self, addr: int, name: str = "") -> None:
+        """The lock at @addr is released (release)."""
+
+    def rcu_read_lock(self) -> None:
+        """An outermost rcu_read_lock()."""
+
+    def rcu_read_unlock(self) -> None:
+        """An outermost rcu_read_unlock()."""
+
+    def rcu_call(self, sync: bool) -> None:
+        """call_rcu() or synchronize_rcu()."""
+
+    def gp_start(self) -> None:
+        """A grace period starts."""
+
+
+@dataclass(frozen=True, slots=True)
+class Op:
+    """One memory operation, as the litmus exporter reads them back."""
+
+    kind: str
+    """``ld``, ``st``, ``fence``, ``rcu_lock``, ``rcu_unlock``, ``sync_rcu``,
+    ``call_rcu``, ``gp_start``, ``lock``, ``unlock``, ``propagate``."""
+    tid: int
+    step: int
+    key: int = 0
+    value: Any = None
+    seq: int = 0
+    """A store's sequence number; for a load, that of the store it read."""
+    newest: int = 0
+    """For a load: the newest store of the word when it ran."""
+    ordered: bool = False
+    """A release store, an acquire load."""
+    dep: int = -1
+    """For a load: the index in the log of the load that read the pointer
+    it went through (an address dependency), -1 if none."""
+    name: str = ""
+    """A barrier's or a lock's name."""
+
+
+class TState:
+    """One thread's views."""
+
+    __slots__ = ("acq", "acq_last", "acquire_next", "cur", "dep_src", "deps",
+                 "release_next", "tid", "unlocked", "wmb")
+
+    def __init__(self, tid: int, floor: int) -> None:
+        self.tid = tid
+        self.cur = Acc(floor)
+        """What its next load must at least see."""
+        self.acq = Acc()
+        """Views of the stores it read since its last rmb (pending)."""
+        self.acq_last: View = EMPTY
+        """The last view joined into ``acq`` (a load of the same node's
+        words joins each store's view once)."""
+        self.wmb: View = EMPTY
+        """The view its plain stores carry."""
+        self.deps: dict[int, View] = {}
+        """Object address -> the view a load through a pointer to it sees."""
+        self.dep_src: dict[int, int] = {}
+        """Object address -> log index of the load that read the pointer."""
+        self.release_next = False
+        self.acquire_next = False
+        self.unlocked: View = EMPTY
+        """Its own stores before its last unlock."""
+
+    def clear_acq(self) -> None:
+        """Nothing pending (after an rmb or a full barrier)."""
+        self.acq.clear()
+        self.acq_last = EMPTY
+
+
+def _codes(cls: type) -> dict[str, int]:
+    fields = getattr(cls, "fields", None)
+    if isinstance(fields, tuple):  # a SimStruct: one word per field
+        return {name: 64 + i for i, name in enumerate(fields)}
+    return _NODE_WORDS
+
+
+def raw_value(obj: Any, word: str, index: int) -> Any:
+    """The current (newest) value of @obj's @word[@index], uninstrumented."""
+    fields = getattr(type(obj), "fields", None)
+    if isinstance(fields, tuple):
+        return obj._v[fields.index(word)]
+    if word == "parent":
+        return obj._p
+    if word == "meta":
+        return obj._m
+    if word in ("ma_root", "ma_flags"):
+        return getattr(obj, word)
+    return _lget(getattr(obj, word), index)
+
+
+def pointer_target(value: Any, word: str) -> int:
+    """The address @value points to when it is a pointer (0 otherwise): an
+    encoded node, a node, a struct, or a parent word."""
+    tv = type(value)
+    if tv is int:
+        return value & _ADDR_MASK if word == "parent" else 0
+    if value is None:
+        return 0
+    if tv is MapleEnode:
+        addr: int = value[0].addr
+        return addr
+    addr = getattr(value, "addr", 0)
+    return addr if type(addr) is int else 0
+
+
+class LkmmModel:
+    """The ``lkmm`` memory model of one execution (an access hook)."""
+
+    name = "lkmm"
+
+    def __init__(self, ex: Execution) -> None:
+        self.ex = ex
+        self.seq = 0
+        """Stores so far (the last store's sequence number)."""
+        self.locs: dict[int, Loc] = {}
+        self.threads: dict[int, TState] = {}
+        self.sc: View = EMPTY
+        """The global view of full barriers (smp_mb())."""
+        self.gp_view: View = EMPTY
+        """What every grace period started so far was asked to order."""
+        self.gp_pending: View = EMPTY
+        """Views of call_rcu()/synchronize_rcu() callers not yet in a grace
+        period."""
+        self.sync: dict[int, View] = {}
+        """Lock address -> the view its last releases carried."""
+        self.steps: list[int] = []
+        """The step of each store (steps[seq - 1])."""
+        self.last_read: ReadsFrom | None = None
+        """What the last load read, for its event (None: not recording)."""
+        self.log: list[Op] | None = [] if ex.record else None
+        self._codes: dict[type, dict[str, int]] = {}
+
+    # -- threads ------------------------------------------------------------
+    def state(self, tid: int) -> TState:
+        """Thread @tid's views (created on first use, seeing nothing newer
+        than the initial values)."""
+        st = self.threads.get(tid)
+        if st is None:
+            st = self.threads[tid] = TState(tid, 0)
+        return st
+
+    def spawned(self, child: SimThread) -> None:
+        """A thread created while the threads run sees everything before."""
+        self.threads[child.tid] = TState(child.tid, self.seq)
+
+    def propagate(self, t: SimThread) -> None:
+        """@t sees every store made so far."""
+        st = self.state(t.tid)
+        if st.cur.floor < self.seq:
+            st.cur.raise_floor(self.seq)
+            st.clear_acq()
+            st.deps.clear()
+            st.dep_src.clear()
+            self._record(Op("propagate", t.tid, self.ex.step))
+
+    def horizon(self, t: SimThread) -> int:
+        """The step of the first store @t's view may not include (every
+        store made before it is visible to @t); the current step if none."""
+        floor = self.state(t.tid).cur.floor
+        return self.steps[floor] if floor < len(self.steps) else self.ex.step
+
+    # -- the access hook --------------------------------------------------------
+    def _key(self, obj: Any, word: str, index: int) -> int:
+        cls = type(obj)
+        codes = self._codes.get(cls)
+        if codes is None:
+            codes = self._codes[cls] = _codes(cls)
+        addr: int = obj.addr
+        return (addr << 8) | (codes[word] + (index if index > 0 else 0))
+
+    def load(self, ex: Execution, obj: Any, word: str, index: int,
+             value: Any) -> Any:
+        """The value the current thread's load of @obj's @word[@index] reads
+        (@value is the newest store's)."""
+        key = self._key(obj, word, index)
+        loc = self.locs.get(key)
+        if loc is None:  # never stored while the threads ran
+            st = self.state(ex.cur_tid)
+            st.acquire_next = False
+            if ex.record:
+                self.last_read = ReadsFrom(value, 0, -1, 0, -1)
+            if self.log is not None:
+                loc = Loc(key, obj, word, index, value)
+                self._log_load(st, loc, obj, loc.msgs[0],
+                               pointer_target(value, word))
+            return value
+        msgs = loc.msgs
+        if msgs[-1].value is not value:  # changed where the model did not see
+            self._resync(loc, value)
+        st = self.state(ex.cur_tid)
+        cur = st.cur
+        dep = st.deps.get(obj.addr) if st.deps else None
+        i = len(msgs) - 1
+        base = loc.base
+        while i > base:
+            m = msgs[i]
+            if cur.includes(m) or (dep is not None and dep.includes(m)):
+                break
+            i -= 1
+        options = len(msgs) - i
+        k = ex.read_choice(options) if options > 1 else 0
+        m = msgs[-1 - k]
+        if not cur.includes(m):
+            cur.see(loc.key, m.seq)
+        view = m.view
+        if view is not EMPTY and view is not st.acq_last:
+            st.acq_last = view
+            st.acq.join(view)
+        if st.acquire_next:
+            st.acquire_next = False
+            cur.join(view)
+        target = pointer_target(m.value, word)
+        if target:
+            old = st.deps.get(target)
+            st.deps[target] = joined(old, dep, view, _single(loc.key, m.seq))
+        if ex.record:
+            newest = msgs[-1]
+            self.last_read = ReadsFrom(m.value, m.step, m.tid,
+                                       newest.step if k else 0,
+                                       newest.tid if k else -1)
+        if self.log is not None:
+            self._log_load(st, loc, obj, m, target)
+        return m.value
+
+    def store(self, ex: Execution, obj: Any, word: str, index: int,
+              value: Any) -> None:
+        """The current thread stores @value into @obj's @word[@index]
+        (before the word is written; private and unobserved stores too)."""
+        if ex.phase is not _RUN:
+            return
+        key = self._key(obj, word, index)
+        loc = self.locs.get(key)
+        if loc is None:
+            loc = self.locs[key] = Loc(key, obj, word, index,
+                                       raw_value(obj, word, index))
+        st = self.state(ex.cur_tid)
+        self.seq = seq = self.seq + 1
+        self.steps.append(ex.step)
+        release = st.release_next
+        if release:
+            st.release_next = False
+            acc = Acc()
+            acc.join(st.cur)
+            acc.join(st.acq)
+            view = acc.snapshot()
+        else:
+            view = st.wmb
+        loc.msgs.append(Msg(seq, st.tid, ex.step, value, view, release, key))
+        st.cur.own(st.tid, seq)
+        if self.log is not None:
+            self.log.append(Op("st", st.tid, ex.step, key, value, seq,
+                               ordered=release))
+
+    def _resync(self, loc: Loc, value: Any) -> None:
+        """The word holds a value no tracked store wrote (a store the model
+        did not see): make it the one every thread reads from now on."""
+        self.seq += 1
+        self.steps.append(self.ex.step)
+        loc.msgs.append(Msg(self.seq, -1, self.ex.step, value, EMPTY, False,
+                            loc.key))
+        loc.base = len(loc.msgs) - 1
+
+    # -- barriers -------------------------------------------------------------------
+    def smp_rmb(self) -> None:
+        """smp_rmb(): later loads see what earlier loads' stores carried."""
+        st = self.state(self.ex.cur_tid)
+        if not st.acq.empty:
+            st.cur.join(st.acq)
+            st.clear_acq()
+        self._fence("smp_rmb")
+
+    def smp_wmb(self) -> None:
+        """smp_wmb(): later stores carry this thread's stores so far."""
+        st = self.state(self.ex.cur_tid)
+        own = st.cur.vc.get(st.tid, 0)
+        if own:
+            st.wmb = joined(st.wmb, View(0, {}, {st.tid: own}))
+        self._fence("smp_wmb")
+
+    def smp_mb(self) -> None:
+        """smp_mb(): rmb and wmb, and ordered with every other full barrier."""
+        self.full_barrier(self.ex.cur_tid)
+        self._fence("smp_mb")
+
+    def full_barrier(self, tid: int) -> None:
+        """The view effect of smp_mb() (also of fully ordered atomics)."""
+        st = self.state(tid)
+        cur = st.cur
+        cur.join(st.acq)
+        st.clear_acq()
+        cur.join(self.sc)
+        self.sc = st.wmb = cur.snapshot()
+
+    def release_next(self) -> None:
+        """The current thread's next store is a release."""
+        self.state(self.ex.cur_tid).release_next = True
+
+    def acquire_next(self) -> None:
+        """The current thread's next load is an acquire."""
+        self.state(self.ex.cur_tid).acquire_next = True
+
+    def plain_next(self) -> None:
+        """Cancel a release or acquire whose access did not reach the model."""
+        st = self.state(self.ex.cur_tid)
+        st.release_next = st.acquire_next = False
+
+    def _fence(self, name: str) -> None:
+        ex = self.ex
+        if ex.record and not ex.quiet:
+            ex.emit(_FENCE, 0, name)
+        self._record(Op("fence", ex.cur_tid, ex.step, name=name))
+
+    # -- locks and RCU ----------------------------------------------------------------
+    def lock_acquire(self, addr: int, name: str = "") -> None:
+        """The current thread took the lock at @addr: it sees what the
+        lock's releases carried, and its later stores carry that and its
+        own stores before its last unlock (LKMM's po-unlock-lock-po)."""
+        st = self.state(self.ex.cur_tid)
+        view = self.sync.get(addr)
+        if view is not None:
+            st.cur.join(view)
+        if view is not None or st.unlocked is not EMPTY:
+            st.wmb = joined(st.wmb, view, st.unlocked)
+        self._record(Op("lock", st.tid, self.ex.step, addr, name=name))
+
+    def lock_release(self, addr: int, name: str = "") -> None:
+        """The current thread releases the lock at @addr (a release)."""
+        st = self.state(self.ex.cur_tid)
+        self.sync[addr] = joined(self.sync.get(addr), st.cur, st.acq)
+        own = st.cur.vc.get(st.tid, 0)
+        if own:
+            st.unlocked = View(0, {}, {st.tid: own})
+        self._record(Op("unlock", st.tid, self.ex.step, addr, name=name))
+
+    def rcu_read_lock(self) -> None:
+        """The outermost rcu_read_lock(): the section sees what every grace
+        period started so far orders before it."""
+        st = self.state(self.ex.cur_tid)
+        if self.gp_view is not EMPTY:
+            st.cur.join(self.gp_view)
+        self._record(Op("rcu_lock", st.tid, self.ex.step))
+
+    def rcu_read_unlock(self) -> None:
+        """The outermost rcu_read_unlock() (for the log)."""
+        self._record(Op("rcu_unlock", self.ex.cur_tid, self.ex.step))
+
+    def rcu_call(self, sync: bool) -> None:
+        """call_rcu() (@sync False) or synchronize_rcu(): the caller's view
+        is ordered before the next grace period's readers."""
+        tid = self.ex.cur_tid
+        if sync:
+            self.full_barrier(tid)
+        st = self.state(tid)
+        self.gp_pending = joined(self.gp_pending, st.cur, st.acq)
+        self._record(Op("sync_rcu" if sync else "call_rcu", tid, self.ex.step))
+
+    def gp_start(self) -> None:
+        """A grace period starts: it orders the pending callers' views."""
+        if self.gp_pending is not EMPTY:
+            self.gp_view = joined(self.gp_view, self.gp_pending)
+            self.gp_pending = EMPTY
+        self._record(Op("gp_start", self.ex.cur_tid, self.ex.step))
+
+    # -- the log ----------------------------------------------------------------------
+    def _record(self, op: Op) -> None:
+        if self.log is not None and not self.ex.quiet:
+            self.log.append(op)
+
+    def _log_load(self, st: TState, loc: Loc, obj: Any, m: Msg, target: int) -> None:
+        assert self.log is not None
+        ex = self.ex
+        src = st.dep_src.get(obj.addr, -1)
+        self.log.append(Op("ld", st.tid, ex.step, loc.key, m.value, m.seq,
+                           loc.msgs[-1].seq, dep=src))
+        if target:
+            st.dep_src[target] = len(self.log) - 1
+
+
+def _single(key: int, seq: int) -> View:
+    return View(0, {key: seq}, {})
