@@ -62,6 +62,25 @@ NODE_WORDS = NODE_SIZE // 8
 _ADDR_MASK = ~MAPLE_NODE_MASK
 
 
+class _Sequential:
+    """The barriers of a node no port instruments: under sequential
+    consistency there is nothing to order."""
+
+    __slots__ = ()
+
+    def smp_wmb(self) -> None:
+        """smp_wmb(): nothing to do."""
+
+    def smp_rmb(self) -> None:
+        """smp_rmb(): nothing to do."""
+
+    def smp_mb(self) -> None:
+        """smp_mb(): nothing to do."""
+
+
+SEQUENTIAL = _Sequential()
+
+
 class MapleCorruption(Exception):
     """A word was read as something it does not hold (a torn or stale read)."""
 
@@ -91,7 +110,13 @@ class MapleNode:
 
     ``type`` is bookkeeping for reports and the dead-node walk, not a memory
     word: the kernel keeps a live node's type in the pointers to it.
+    ``port`` is the port that allocated the node, where the barriers of the
+    node-level functions go (``mte_set_node_dead()``'s ``smp_wmb()``,
+    ``ma_dead_node()``'s ``smp_rmb()``); a plain node has the sequential
+    one, whose barriers do nothing.
     """
+
+    port: Any = SEQUENTIAL
 
     __slots__ = ("addr", "gap", "heap", "meta", "parent", "pivot", "slot",
                  "type")
@@ -215,20 +240,26 @@ def mte_parent(enode: MapleEnode) -> MapleNode:
 
 
 def ma_dead_node(node: MapleNode) -> bool:
-    """Model of ma_dead_node(): a dead node's parent word points at itself."""
+    """Model of ma_dead_node(): smp_rmb() ("do not reorder reads from the
+    node prior to the parent check"), then a dead node's parent word points
+    at itself."""
+    node.port.smp_rmb()
     return (node.parent & _ADDR_MASK) == node.addr
 
 
 def mte_dead_node(enode: MapleEnode) -> bool:
-    """Model of mte_dead_node()."""
+    """Model of mte_dead_node(): smp_rmb(), then the parent check."""
     node = enode[0]
+    node.port.smp_rmb()
     return (node.parent & _ADDR_MASK) == node.addr
 
 
 def mte_set_node_dead(enode: MapleEnode) -> None:
-    """Model of mte_set_node_dead(): parent := itself (then smp_wmb())."""
+    """Model of mte_set_node_dead(): parent := itself, then smp_wmb()
+    ("needed for RCU")."""
     node = enode[0]
     node.parent = node.addr
+    node.port.smp_wmb()
 
 
 def mte_parent_shift(parent: int) -> int:

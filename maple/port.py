@@ -15,6 +15,19 @@ or store of a node word costs:
 
 The tree words ``ma_root`` and ``ma_flags`` are loaded and stored through
 :meth:`MemoryPort.root_load` and friends, for the same reason.
+
+Memory barriers go to the port too, exactly where lib/maple_tree.c has
+them: ``smp_wmb()`` in ``mte_set_node_dead()`` and ``smp_rmb()`` in
+``ma_dead_node()``/``mte_dead_node()`` (through ``node.port``, the port that
+allocated the node), ``rcu_assign_pointer()`` of a slot
+(:meth:`MemoryPort.rcu_assign_pointer`) or of ``ma_root``
+(:meth:`MemoryPort.root_store`, a release).  ``rcu_dereference()`` of a slot
+or of ``ma_root`` is the plain load: under the harness's weak memory model
+every load heads an address dependency, as ``READ_ONCE()`` does in the
+kernel since v4.15, so it needs no call of its own.  lib/maple_tree.c uses
+no ``smp_mb()``, ``smp_store_release()``, ``smp_load_acquire()``,
+``READ_ONCE()`` or ``WRITE_ONCE()``.  A sequential port's barriers do
+nothing.
 """
 
 from __future__ import annotations
@@ -79,8 +92,22 @@ class MemoryPort(Protocol):
     def root_load(self, mt: MapleTree) -> object:
         """Load mt->ma_root."""
 
-    def root_store(self, mt: MapleTree, value: object) -> None:
-        """rcu_assign_pointer(mt->ma_root, value)."""
+    def root_store(self, mt: MapleTree, value: object, *,
+                   release: bool = True) -> None:
+        """rcu_assign_pointer(mt->ma_root, value) (@release False: a plain
+        WRITE_ONCE(), which only mutants do)."""
+
+    def rcu_assign_pointer(self, words: Any, index: int, value: Any) -> None:
+        """rcu_assign_pointer(words[index], value): a release store."""
+
+    def smp_wmb(self) -> None:
+        """smp_wmb()."""
+
+    def smp_rmb(self) -> None:
+        """smp_rmb()."""
+
+    def smp_mb(self) -> None:
+        """smp_mb()."""
 
     def flags_load(self, mt: MapleTree) -> int:
         """Load mt->ma_flags."""
@@ -176,9 +203,23 @@ class PassThroughPort:
         """mt->ma_root."""
         return mt.ma_root
 
-    def root_store(self, mt: MapleTree, value: object) -> None:
+    def root_store(self, mt: MapleTree, value: object, *,
+                   release: bool = True) -> None:
         """mt->ma_root = value."""
         mt.ma_root = value
+
+    def rcu_assign_pointer(self, words: Any, index: int, value: Any) -> None:
+        """words[index] = value."""
+        words[index] = value
+
+    def smp_wmb(self) -> None:
+        """Nothing to order sequentially."""
+
+    def smp_rmb(self) -> None:
+        """Nothing to order sequentially."""
+
+    def smp_mb(self) -> None:
+        """Nothing to order sequentially."""
 
     def flags_load(self, mt: MapleTree) -> int:
         """mt->ma_flags."""

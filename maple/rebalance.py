@@ -238,8 +238,9 @@ def mas_destroy_rebalance(mas: MaState, end: int) -> None:
         mt = mas_parent_type(l_mas, l_mas.node)
         parent = mas_pop_node(mas)
         node_copy(parent, old_eparent[0])
-        parent.slot[offset] = mas.node
-        parent.slot[offset - 1] = l_mas.node
+        port = mas.tree.port
+        port.rcu_assign_pointer(parent.slot, offset, mas.node)
+        port.rcu_assign_pointer(parent.slot, offset - 1, l_mas.node)
         parent.pivot[offset - 1] = l_mas.max
         eparent = mt_mk_node(parent, mt)
     # done:

@@ -85,7 +85,7 @@ def mas_put_in_tree(mas: MaState, old_enode: MapleEnode) -> None:
         mas_set_height(mas)
     else:
         offset = mte_parent_slot(enode)
-        mte_parent(enode).slot[offset] = enode
+        mt.port.rcu_assign_pointer(mte_parent(enode).slot, offset, enode)
     mte_set_node_dead(old_enode)
 
 
@@ -260,7 +260,8 @@ def mte_dead_leaves(enode: MapleEnode, mt: MapleTree,
             break
         mte_set_node_dead(entry)
         dead_set_type(entry[0], entry[1])
-        slots[offset] = entry[0]  # the bare node, without its type bits
+        # the bare node, without its type bits
+        mt.port.rcu_assign_pointer(slots, offset, entry[0])
         offset += 1
     return offset
 

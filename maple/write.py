@@ -70,12 +70,12 @@ def mas_root_expand(mas: MaState, entry: Any) -> int:
     slot = 0
     if mas.index:
         if contents is not None:
-            slots[slot] = contents
+            mt.port.rcu_assign_pointer(slots, slot, contents)
             if mas.index > 1:
                 slot += 1
         pivots[slot] = mas.index - 1
         slot += 1
-    slots[slot] = entry
+    mt.port.rcu_assign_pointer(slots, slot, entry)
     mas.offset = slot
     pivots[slot] = mas.last
     if mas.last != ULONG_MAX:
@@ -116,7 +116,7 @@ def mas_new_root(mas: MaState, entry: Any) -> None:
         node.parent = mas_tree_parent(mas)
         mas.node = mt_mk_node(node, maple_leaf_64)
         mas.status = ma_active
-        node.slot[0] = entry
+        mt.port.rcu_assign_pointer(node.slot, 0, entry)
         node.pivot[0] = mas.last
         mas.depth = 1
         mas_set_height(mas)
@@ -202,15 +202,16 @@ def mas_wr_node_store(wr_mas: MaWrState, new_end: int) -> None:
     memcpy(dst_slots, 0, wr_mas.slots, 0, mas.offset)
 
     # Handle insert of new range starting after old range
+    port = mas.tree.port
     if wr_mas.r_min < mas.index:
-        dst_slots[mas.offset] = wr_mas.content
+        port.rcu_assign_pointer(dst_slots, mas.offset, wr_mas.content)
         dst_pivots[mas.offset] = mas.index - 1
         mas.offset += 1
 
     # Store the new entry and range end.
     if mas.offset < node_pivots:
         dst_pivots[mas.offset] = mas.last
-    dst_slots[mas.offset] = wr_mas.entry
+    port.rcu_assign_pointer(dst_slots, mas.offset, wr_mas.entry)
 
     # this range wrote to the end of the node or it overwrote the rest of the data
     if offset_end <= mas.end:
@@ -240,22 +241,23 @@ def mas_wr_slot_store(wr_mas: MaWrState) -> None:
     offset = mas.offset
     slots = wr_mas.slots
     pivots = wr_mas.pivots
+    port = mas.tree.port
     gap = slots[offset] is None
     gap |= slots[offset + 1] is None
     if wr_mas.offset_end - offset == 1:
         if mas.index == wr_mas.r_min:
             # Overwriting the range and a part of the next one
-            slots[offset] = wr_mas.entry
+            port.rcu_assign_pointer(slots, offset, wr_mas.entry)
             pivots[offset] = mas.last
         else:
             # Overwriting a part of the range and the next one
-            slots[offset + 1] = wr_mas.entry
+            port.rcu_assign_pointer(slots, offset + 1, wr_mas.entry)
             pivots[offset] = mas.index - 1
             mas.offset += 1  # Keep mas accurate.
     elif not mt_in_rcu(mas.tree):
         # Expand the range, only partially overwriting the previous and next ranges
         gap |= slots[offset + 2] is None
-        slots[offset + 1] = wr_mas.entry
+        port.rcu_assign_pointer(slots, offset + 1, wr_mas.entry)
         pivots[offset] = mas.index - 1
         pivots[offset + 1] = mas.last
         mas.offset += 1  # Keep mas accurate.
@@ -281,22 +283,23 @@ def mas_wr_append(wr_mas: MaWrState, new_end: int) -> None:
         assert wr_mas.node is not None
         ma_set_meta(wr_mas.node, wr_mas.type, 0, new_end)
     slots = wr_mas.slots
+    port = mas.tree.port
     if new_end == end + 1:
         if mas.last == wr_mas.r_max:
             # Append to end of range
-            slots[new_end] = wr_mas.entry
+            port.rcu_assign_pointer(slots, new_end, wr_mas.entry)
             pivots[end] = mas.index - 1
             mas.offset = new_end
         else:
             # Append to start of range
-            slots[new_end] = wr_mas.content
+            port.rcu_assign_pointer(slots, new_end, wr_mas.content)
             pivots[end] = mas.last
-            slots[end] = wr_mas.entry
+            port.rcu_assign_pointer(slots, end, wr_mas.entry)
     else:
         # Append to the range without touching any boundaries.
-        slots[new_end] = wr_mas.content
+        port.rcu_assign_pointer(slots, new_end, wr_mas.content)
         pivots[end + 1] = mas.last
-        slots[end + 1] = wr_mas.entry
+        port.rcu_assign_pointer(slots, end + 1, wr_mas.entry)
         pivots[end] = mas.index - 1
         mas.offset = end + 1
     if wr_mas.content is None or wr_mas.entry is None:
@@ -331,7 +334,7 @@ def mas_wr_store_entry(wr_mas: MaWrState) -> None:
     elif store_type == wr_store_root:
         mas_store_root(mas, wr_mas.entry)
     elif store_type == wr_exact_fit:
-        wr_mas.slots[mas.offset] = wr_mas.entry
+        mas.tree.port.rcu_assign_pointer(wr_mas.slots, mas.offset, wr_mas.entry)
         if (wr_mas.entry is None) != (wr_mas.content is None):
             mas_update_gap(mas)
     elif store_type == wr_append:
