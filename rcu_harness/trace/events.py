@@ -69,6 +69,8 @@ class EventKind(IntEnum):
     RANDOM = 20
     MARK = 21
     """A scenario annotation (write/read begin/end and the like)."""
+    FENCE = 22
+    """A memory barrier under a weak memory model (``word`` names it)."""
 
 
 RawEvent = tuple[int, int, int, int, "str | None", int, Any, "CodeType | None"]
@@ -95,6 +97,7 @@ _SHORT = {
     EventKind.WAKE: "wake",
     EventKind.RANDOM: "random",
     EventKind.MARK: "mark",
+    EventKind.FENCE: "fence",
 }
 
 
@@ -102,6 +105,21 @@ _OBJECT_KINDS = frozenset({EventKind.ALLOC, EventKind.FREE, EventKind.CALL_RCU,
                            EventKind.RCU_CALLBACK})
 """Kinds about one object (the word is its type or callback): their cell
 names the object's address first (``free 0xffff888000002c00 maple_node``)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ReadsFrom:
+    """The raw value of a load event under a weak memory model: the value
+    and which store it read."""
+
+    value: Any
+    step: int
+    """The step of the store read (0: the value before any store)."""
+    thread: int
+    """Its thread (-1: the initial value)."""
+    stale_step: int
+    """0, or the step of the newest store, which the load did not read."""
+    stale_thread: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +136,12 @@ class Event:
     """Deterministic summary of the value loaded or stored."""
     function: str
     """The model function that made the access, or ``""``."""
+    reads: str = ""
+    """Under a weak memory model, the store a load read: ``step N`` or
+    ``init`` (the value before any store); ``""`` otherwise."""
+    stale: str = ""
+    """The newest store a load did not read (``step N``), ``""`` if it read
+    the newest."""
 
     @property
     def where(self) -> str:
@@ -139,12 +163,25 @@ class Event:
             parts.append(self.function)
         return " ".join(parts)
 
+    def stale_note(self) -> str:
+        """``ld pivot[3] = 0x41ffff (stale: store at step 212 not yet
+        visible)`` for a load that read an older store, else ``""``."""
+        if not self.stale:
+            return ""
+        return (f"{_SHORT[self.kind]} {self.where} = {self.value} (stale: store at "
+                f"{self.stale} not yet visible)")
+
     def canonical(self) -> str:
         """The byte-stable text form of this event."""
-        return (
+        text = (
             f"{self.step} {self.thread} {self.kind.name} {self.addr:#x} "
             f"{self.where or '-'} {self.value} {self.function or '-'}"
         )
+        if self.reads:
+            text += f" reads={self.reads.replace(' ', '')}"
+        if self.stale:
+            text += f" stale={self.stale.replace(' ', '')}"
+        return text
 
 
 def summarize(value: object) -> str:
@@ -175,6 +212,11 @@ def summarize(value: object) -> str:
 def decode(raw: RawEvent) -> Event:
     """Turn one recorded tuple into an :class:`Event`."""
     step, tid, kind, addr, word, index, value, code = raw
+    reads = stale = ""
+    if type(value) is ReadsFrom:
+        reads = f"step {value.step}" if value.thread >= 0 else "init"
+        stale = f"step {value.stale_step}" if value.stale_step else ""
+        value = value.value
     return Event(
         step=step,
         thread=tid,
@@ -184,6 +226,8 @@ def decode(raw: RawEvent) -> Event:
         index=index,
         value=summarize(value),
         function=code.co_name if code is not None else "",
+        reads=reads,
+        stale=stale,
     )
 
 

@@ -13,6 +13,12 @@ made it, so the reader sees at a glance which thread ran when::
     ------+--------------------------+--------------------------
       131 | ld slot[2] ... mas_walk  |
       132 |                          | st parent ... mte_set_...
+
+Under a weak memory model a load that read an older store than the newest
+gets the whole story at the end of its row (it does not fit in a cell)::
+
+      215 | ld pivot[3] 0x41ffff ma_data_end | << ld pivot[3] = 0x41ffff
+          (stale: store at step 212 not yet visible)
 """
 
 from __future__ import annotations
@@ -20,7 +26,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from rcu_harness.trace.events import PSEUDO_THREADS, EventKind, decode
+from rcu_harness.trace.events import PSEUDO_THREADS, EventKind, ReadsFrom, decode
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Sequence
@@ -28,6 +34,7 @@ if TYPE_CHECKING:
     from rcu_harness.trace.events import RawEvent
 
 CELL = 34
+_LOAD = EventKind.LOAD.value
 
 _MARK_KINDS = {"alloc": (EventKind.ALLOC.value,), "free": (EventKind.FREE.value,),
                "call_rcu": (EventKind.CALL_RCU.value,),
@@ -38,7 +45,10 @@ _KERNEL = 0xFFFF_0000_0000_0000
 
 def _points_to(value: object, addr: int) -> bool:
     """Is @value a pointer to the object at @addr (the object itself, a
-    maple encoded node ``(node, type)``, or an address with low tag bits)?"""
+    maple encoded node ``(node, type)``, or an address with low tag bits)?
+    Under a weak memory model a load's value is a :class:`ReadsFrom`."""
+    if type(value) is ReadsFrom:
+        value = value.value
     if isinstance(value, bool):
         return False
     if isinstance(value, int):
@@ -123,18 +133,18 @@ def excerpt(raws: Sequence[RawEvent], names: dict[int, str], *,
                    | set(range(start, len(raws))))
     if not shown and fault is None:
         return "Interleaving: no events recorded"
-    rows: list[tuple[int, int, str] | int] = []
+    rows: list[tuple[int, int, str, str] | int] = []
     previous = -1
     for i in shown:
         if i > previous + 1:
             rows.append(i - previous - 1)  # this many events left out
         e = decode(raws[i])
-        rows.append((e.step, e.thread, e.short()))
+        rows.append((e.step, e.thread, e.short(), e.stale_note()))
         previous = i
     if fault is not None:
-        rows.append((fault[1], fault[0], "!! " + fault[2]))
+        rows.append((fault[1], fault[0], "!! " + fault[2], ""))
     events = [r for r in rows if isinstance(r, tuple)]
-    tids = sorted({tid for _, tid, _ in events})
+    tids = sorted({row[1] for row in events})
     width = max(5, len(str(events[-1][0])))
     header = " " * (width - 4) + "step | " + " | ".join(
         _cell(names.get(t) or PSEUDO_THREADS.get(t, str(t))) for t in tids)
@@ -150,7 +160,29 @@ def excerpt(raws: Sequence[RawEvent], names: dict[int, str], *,
         if isinstance(row, int):
             lines.append(f"{'…':>{width}} | ({row} event{'s' if row != 1 else ''})")
             continue
-        step, tid, text = row
+        step, tid, text, note = row
         cells = [_cell(text) if t == tid else " " * CELL for t in tids]
-        lines.append(f"{step:>{width}} | " + " | ".join(cells).rstrip())
+        line = f"{step:>{width}} | " + " | ".join(cells)
+        lines.append(f"{line} | << {note}" if note else line.rstrip())
+    return "\n".join(lines)
+
+
+def stale_loads(raws: Sequence[RawEvent], names: dict[int, str], *,
+                last: int = 6) -> str:
+    """Under a weak memory model: the last @last loads that read a stale
+    value, anywhere in @raws (the interleaving shows only the end), or
+    ``""`` if none did."""
+    found = []
+    for raw in reversed(raws):
+        value = raw[6]
+        if raw[2] == _LOAD and type(value) is ReadsFrom and value.stale_step:
+            found.append(decode(raw))
+            if len(found) == last:
+                break
+    if not found:
+        return ""
+    lines = ["Stale loads (weak memory; the last ones, newest first):"]
+    lines += [f"  step {e.step} {names.get(e.thread, str(e.thread))}: "
+              f"{e.stale_note()}{' in ' + e.function if e.function else ''}"
+              for e in found]
     return "\n".join(lines)

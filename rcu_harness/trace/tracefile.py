@@ -13,11 +13,16 @@ recorded by its diagnosing re-run (the last few hundred events plus the
 object's life-cycle events), each ``{step, thread, kind, addr, word, index,
 value, function}`` with the thread's label, the kind's name in lower case,
 the address in hex and the value as a deterministic summary, so that a
-report can draw the interleaving without rerunning anything.
+report can draw the interleaving without rerunning anything; since format
+3 an event also has ``reads`` and ``stale``: under a weak memory model
+(``parameters.memory_model`` is ``lkmm``), the store a load read (``step
+N`` or ``init``) and, for a load that read an older store than the newest,
+the newest one's (``step N``); both ``""`` otherwise.
 
 Versions: this harness writes format :data:`FORMAT` and reads every format
 in :data:`READABLE`; a format-1 file loads with no events and an empty
-life cycle.  Any other version fails with :class:`TraceVersionError`.  The
+life cycle, a format-2 file with empty ``reads`` and ``stale``.  Any other
+version fails with :class:`TraceVersionError`.  The
 version changes whenever a field is added, because an older harness
 rejects fields it does not know.
 
@@ -44,9 +49,10 @@ if TYPE_CHECKING:
 
     from rcu_harness.trace.events import Event
 
-FORMAT = 2
-READABLE = (1, 2)
-"""Formats this harness loads (1: before events and life cycles)."""
+FORMAT = 3
+READABLE = (1, 2, 3)
+"""Formats this harness loads (1: before events and life cycles; 2: before
+the reads-from of weak memory)."""
 _FIX = "re-run the campaign to regenerate it"
 
 
@@ -104,6 +110,11 @@ class TraceEvent:
     value: str
     function: str
     """The model function that made the access, or ``""``."""
+    reads: str = ""
+    """Under a weak memory model, the store a load read: ``step N``, or
+    ``init`` for the word's value before any store."""
+    stale: str = ""
+    """The newest store a load did not read (``step N``), or ``""``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,7 +199,8 @@ def trace_events(events: Sequence[Event], threads: Sequence[str]
     """@events in trace form, thread ids replaced by the labels in @threads."""
     return tuple(TraceEvent(e.step, thread_label(e.thread, threads),
                             e.kind.name.lower(),
-                            hex(e.addr), e.word, e.index, e.value, e.function)
+                            hex(e.addr), e.word, e.index, e.value, e.function,
+                            e.reads, e.stale)
                  for e in events)
 
 

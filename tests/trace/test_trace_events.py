@@ -88,7 +88,7 @@ def test_a_finding_keeps_the_events_of_its_diagnosing_rerun(finding):
 def test_trace_file_stores_events_with_thread_labels_and_round_trips(finding,
                                                                      tmp_path):
     trace = trace_for(finding, scenario="uaf", harness_version="0.1.0", seed=2)
-    assert trace.format == FORMAT == 2
+    assert trace.format == FORMAT == 3
     assert len(trace.events) == len(finding.events)
     labels = {e.thread for e in trace.events}
     assert labels <= set(finding.threads)
@@ -102,7 +102,8 @@ def test_trace_file_stores_events_with_thread_labels_and_round_trips(finding,
     assert load_trace(path) == trace
     first = json.loads(path.read_text())["events"][0]
     assert set(first) == {"step", "thread", "kind", "addr", "word", "index",
-                          "value", "function"}
+                          "value", "function", "reads", "stale"}
+    assert (first["reads"], first["stale"]) == ("", "")  # sequentially consistent
 
 
 def test_a_format_1_trace_still_loads_without_events(tmp_path):
@@ -120,8 +121,8 @@ def test_a_format_1_trace_still_loads_without_events(tmp_path):
 
 def test_an_unknown_format_is_still_refused(tmp_path):
     path = tmp_path / "new.json"
-    path.write_text(json.dumps({"format": 3, "schedule": "x"}))
-    with pytest.raises(TraceVersionError, match="reads formats 1, 2"):
+    path.write_text(json.dumps({"format": 4, "schedule": "x"}))
+    with pytest.raises(TraceVersionError, match="reads formats 1, 2, 3"):
         load_trace(path)
 
 
