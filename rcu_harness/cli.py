@@ -121,6 +121,9 @@ def _add_scenario_options(p: argparse.ArgumentParser) -> None:
                    help="strategy parameter, e.g. depth=3 (repeatable)")
     p.add_argument("--max-steps", type=_count, metavar="N",
                    help="step bound per execution (livelock beyond)")
+    p.add_argument("--memory-model", choices=("sc", "lkmm"), metavar="MODEL",
+                   help="sc (default: sequential consistency) or lkmm (loads may "
+                   "read older stores where the Linux kernel memory model allows)")
 
 
 def _stress_parser(sub: Any) -> None:
@@ -190,6 +193,10 @@ def _replay_parser(sub: Any) -> None:
                    help="executions --minimize may spend (default 1000)")
     p.add_argument("--output", type=_path, metavar="FILE",
                    help="where --minimize writes its trace (must not exist)")
+    p.add_argument("--litmus", type=_path, metavar="OUT.litmus",
+                   help="write the finding's weak-memory pattern as a C litmus test "
+                   "for herd7 (and OUT.fixed.litmus, the pattern with the "
+                   "missing ordering added); needs --memory-model lkmm")
     p.set_defaults(func=cmd_replay)
 
 
@@ -253,7 +260,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 _RESUME_CONFLICTS = ("job", "scenario", "program", "mutant", "strategy", "seed",
                      "settings", "strategy_params", "max_steps", "keep_going", "out",
-                     "coverage", "until_saturated")
+                     "coverage", "until_saturated", "memory_model")
 
 
 def _workload(args: argparse.Namespace) -> str | None:
@@ -295,7 +302,7 @@ def _job(args: argparse.Namespace) -> Any:
         seed=args.seed, executions=args.executions, time=args.time,
         max_steps=args.max_steps, keep_going=args.keep_going,
         coverage=args.coverage, until_saturated=args.until_saturated,
-        params=parse_assignments(args.settings, "--set"),
+        params=_with_model(parse_assignments(args.settings, "--set"), args),
         strategy_params=parse_assignments(args.strategy_params, "--strategy-param")))
 
 
@@ -311,6 +318,13 @@ def _distinct(plans: list[tuple[Any, Any]], job: str) -> list[tuple[Any, Any]]:
         else:
             kept.append(plan)
     return kept
+
+
+def _with_model(params: dict[str, str], args: argparse.Namespace) -> dict[str, str]:
+    """@params with ``--memory-model`` as the ``memory_model`` parameter."""
+    if args.memory_model is not None:
+        params["memory_model"] = args.memory_model
+    return params
 
 
 def _write_report(run_dir: Path, args: argparse.Namespace) -> None:
@@ -466,6 +480,7 @@ def _target(args: argparse.Namespace) -> Target:
                                 ("--strategy-param", args.strategy_params),
                                 ("--seed", args.seed),
                                 ("--execution", args.execution),
+                                ("--memory-model", args.memory_model),
                                 ("--max-steps", args.max_steps))
                  if v not in (None, [])]
         if named == ["--max-steps"]:
@@ -478,7 +493,9 @@ def _target(args: argparse.Namespace) -> Target:
     if workload is None:
         raise UsageError("give a TRACE.json, or --scenario NAME or --program "
                          "MODULE:FUNCTION (with --strategy, --seed and --execution)")
-    cfg = configure(workload, parse_assignments(args.settings, "--set"), args.mutant)
+    cfg = configure(workload,
+                    _with_model(parse_assignments(args.settings, "--set"), args),
+                    args.mutant)
     strategy = args.strategy or "mix"
     sparams = check_strategy(strategy, parse_assignments(
         args.strategy_params, "--strategy-param"))
@@ -564,9 +581,41 @@ def cmd_replay(args: argparse.Namespace) -> int:
     target = _target(args)
     r = replay(target)
     _show(r, target, events=args.events)
+    if args.litmus is not None:
+        _litmus(target, r, args.litmus)
     if args.minimize:
         return _minimize(target, r, args)
     return 1 if r.finding is not None else 0
+
+
+def _litmus(target: Target, r: Replayed, path: Path) -> None:
+    """``--litmus``: write the pattern and its fix; herd7's verdicts if found."""
+    from rcu_harness.litmus.export import NoPatternError, export
+    from rcu_harness.litmus.herd import HerdError, find_herd, run_herd
+
+    if r.memory_model is None:
+        raise UsageError("--litmus needs a run under --memory-model lkmm (this one "
+                         "is sequentially consistent)")
+    fault = r.finding.thread if r.finding is not None else None
+    tid = next((t for t, label in r.names.items() if label == fault), None)
+    source = str(target.trace_path) if target.trace_path else target.command
+    try:
+        out = export(r.memory_model, r.names, path, fault_tid=tid, source=source)
+    except NoPatternError as exc:
+        raise UsageError(f"--litmus: {exc}") from None
+    except OSError as exc:
+        raise UsageError(f"--litmus {path}: {exc.strerror or exc}") from None
+    herd = find_herd()
+    for where, mine in ((out.path, out.model_verdicts[0]),
+                        (out.fixed_path, out.model_verdicts[1])):
+        theirs = "herd7 not run: " + herd if isinstance(herd, str) else ""
+        if not isinstance(herd, str):
+            try:
+                theirs = f"herd7 (LKMM): {run_herd(herd, where).verdict}"
+            except HerdError as exc:
+                theirs = f"herd7 failed: {exc}"
+        name = (out.pattern if where == out.path else out.pattern.fixed()).name()
+        print(f"Wrote {where} ({name}): rcu-harness lkmm: {mine}; {theirs}")
 
 
 # -- report and oracle ----------------------------------------------------------------

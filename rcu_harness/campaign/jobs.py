@@ -15,6 +15,7 @@ A job file (``stress/*.toml``, read with :mod:`tomllib`)::
     executions = 5000             # budget (default 10000)
     time = 30                     # budget in seconds, 0 = none (default 60)
     mutant = "entry-count-short"  # optional
+    memory_model = "lkmm"         # optional: sc (default) or lkmm
     max_steps = 200000            # optional step bound per execution (default:
                                   # derived from the scenario's size)
     keep_going = true             # optional, overrides the job's
@@ -23,7 +24,9 @@ A job file (``stress/*.toml``, read with :mod:`tomllib`)::
     params = { design = "modern", vmas = 8 }
     strategy_params = { depth = 3 }
 
-Both budgets apply; the first one reached ends the run.  Command-line
+``memory_model`` may also be given once for the whole job (a run's own
+wins); it is stored as the ``memory_model`` parameter of each run, absent
+for sc.  Both budgets apply; the first one reached ends the run.  Command-line
 options (:class:`Overrides`) replace the job's values in every run;
 ``--set`` and ``--strategy-param`` are merged into each run's tables;
 ``--scenario`` selects the job's runs of that scenario.  Runs the options
@@ -55,8 +58,9 @@ DEFAULT_JOB = JOBS_DIR / "default.toml"
 
 _RUN_KEYS = ("scenario", "strategy", "seed", "executions", "time", "mutant",
              "max_steps", "keep_going", "params", "strategy_params", "coverage",
-             "until_saturated")
-_JOB_KEYS = ("name", "description", "keep_going", "scheduler", "run")
+             "until_saturated", "memory_model")
+_JOB_KEYS = ("name", "description", "keep_going", "scheduler", "run",
+             "memory_model")
 
 
 class JobError(ValueError):
@@ -174,7 +178,16 @@ def check_scheduler(value: object, what: str) -> str:
     return f"{scheme}://{host}:{int(port)}"
 
 
-def _run(data: object, where: str, keep_going: bool) -> RunSpec:
+def _memory_model(value: object, what: str) -> str:
+    from rcu_harness.memory.wmm import MEMORY_MODELS
+
+    if value not in MEMORY_MODELS:
+        raise JobError(f"{what} must be {' or '.join(MEMORY_MODELS)} (got {value!r})")
+    return str(value)
+
+
+def _run(data: object, where: str, keep_going: bool,
+         memory_model: str | None = None) -> RunSpec:
     if not isinstance(data, dict):
         raise JobError(f"{where} must be a table ([[run]])")
     unknown = sorted(set(data) - set(_RUN_KEYS))
@@ -187,6 +200,10 @@ def _run(data: object, where: str, keep_going: bool) -> RunSpec:
     flag = data.get("keep_going", keep_going)
     if not isinstance(flag, bool):
         raise JobError(f"{where}.keep_going must be true or false")
+    params = dict(_table(data.get("params", {}), f"{where}.params"))
+    model = data.get("memory_model", memory_model)
+    if model is not None:
+        params["memory_model"] = _memory_model(model, f"{where}.memory_model")
     return RunSpec(
         scenario=_text(data["scenario"], f"{where}.scenario"),
         strategy=_text(data.get("strategy", DEFAULT_STRATEGY), f"{where}.strategy"),
@@ -198,7 +215,7 @@ def _run(data: object, where: str, keep_going: bool) -> RunSpec:
         max_steps=(None if data.get("max_steps") is None else
                    check_int(data["max_steps"], f"{where}.max_steps", 1)),
         keep_going=flag,
-        params=_table(data.get("params", {}), f"{where}.params"),
+        params=MappingProxyType(params),
         strategy_params=_table(data.get("strategy_params", {}),
                                f"{where}.strategy_params"),
         coverage=_flag(data, "coverage", where),
@@ -220,9 +237,12 @@ def parse_job(data: Mapping[str, Any], source: str) -> Job:
         raise JobError(f"{source}: keep_going must be true or false")
     name = data.get("name", Path(source).stem)
     scheduler = data.get("scheduler")
+    model = data.get("memory_model")
+    if model is not None:
+        model = _memory_model(model, f"{source}: memory_model")
     return Job(_text(name, f"{source}: name"),
                str(data.get("description", "")),
-               tuple(_run(r, f"{source}: run {i + 1}", keep_going)
+               tuple(_run(r, f"{source}: run {i + 1}", keep_going, model)
                      for i, r in enumerate(runs)),
                None if scheduler is None
                else check_scheduler(scheduler, f"{source}: scheduler"))

@@ -24,6 +24,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING
 
 from rcu_harness.known.fixes import FixError, get_fix, parse_fixes
+from rcu_harness.memory.wmm import MemoryModelError, check_name, with_memory_model
 from rcu_harness.patches import patched
 from rcu_harness.scenarios import (
     dup_mmap,
@@ -36,7 +37,13 @@ from rcu_harness.scenarios import (
 )
 from rcu_harness.scenarios.mutants import get_mutant
 from rcu_harness.scenarios.programs import is_program, program_scenario
-from rcu_harness.scenarios.spec import KERNEL_FIXES, Config, Scenario, ScenarioError
+from rcu_harness.scenarios.spec import (
+    KERNEL_FIXES,
+    MEMORY_MODEL,
+    Config,
+    Scenario,
+    ScenarioError,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Mapping
@@ -88,9 +95,14 @@ def configure(name: str, overrides: Mapping[str, object] | None = None,
         if key == KERNEL_FIXES:
             values[key] = _parse_fixes(value)
             continue
+        if key == MEMORY_MODEL:
+            values[key] = _parse_memory_model(value)
+            continue
         values[key] = scenario.param(key).parse(value)
     if values.get(KERNEL_FIXES) == "":
         del values[KERNEL_FIXES]
+    if values.get(MEMORY_MODEL) == "sc":
+        del values[MEMORY_MODEL]
     problem = scenario.check(values) if scenario.check is not None else ""
     if problem:
         raise ScenarioError(f"scenario {name}: {problem}")
@@ -105,6 +117,14 @@ def _parse_fixes(value: object) -> str:
         raise ScenarioError(str(err)) from None
 
 
+def _parse_memory_model(value: object) -> str:
+    """``memory_model``: sc or lkmm."""
+    try:
+        return check_name(str(value))
+    except MemoryModelError as err:
+        raise ScenarioError(str(err)) from None
+
+
 def default_max_steps(cfg: Config) -> int:
     """The step bound of @cfg's executions unless the user gives one
     (:meth:`~rcu_harness.scenarios.spec.Scenario.default_max_steps`)."""
@@ -112,14 +132,15 @@ def default_max_steps(cfg: Config) -> int:
 
 
 def program(cfg: Config) -> Callable[[Harness], None]:
-    """The ``setup(h)`` callable that runs @cfg's scenario."""
+    """The ``setup(h)`` callable that runs @cfg's scenario (under its
+    memory model)."""
     scenario = get_scenario(cfg.scenario)
 
     def setup(h: Harness) -> None:
         scenario.build(h, cfg)
 
     setup.__qualname__ = f"scenario_{cfg.scenario}"
-    return setup
+    return with_memory_model(setup, cfg.memory_model)
 
 
 @contextmanager

@@ -24,7 +24,7 @@ from rcu_harness.scenarios.catalog import (
 )
 from rcu_harness.scenarios.mutants import get_mutant
 from rcu_harness.scenarios.programs import is_program
-from rcu_harness.scenarios.spec import Config
+from rcu_harness.scenarios.spec import MEMORY_MODEL, Config
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -33,12 +33,17 @@ if TYPE_CHECKING:
 
 
 def _settings(cfg: Config) -> list[str]:
-    """``--set`` options for the parameters that differ from the defaults."""
+    """``--set`` options for the parameters that differ from the defaults
+    (``--memory-model`` for the memory model)."""
     defaults = get_scenario(cfg.scenario).defaults()
+    defaults[MEMORY_MODEL] = "sc"
     if cfg.mutant is not None:
         defaults.update(get_mutant(cfg.mutant).params)
-    return [f"--set {key}={_text(value)}" for key, value in sorted(cfg.values.items())
-            if defaults.get(key) != value]
+    out = [f"--set {key}={_text(value)}" for key, value in sorted(cfg.values.items())
+           if defaults.get(key) != value and key != MEMORY_MODEL]
+    if defaults[MEMORY_MODEL] != cfg.memory_model:
+        out.append(f"--memory-model {cfg.memory_model}")
+    return out
 
 
 def _text(value: object) -> str:

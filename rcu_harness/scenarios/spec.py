@@ -80,6 +80,11 @@ KERNEL_FIXES = "kernel_fixes"
 (``NAME[,NAME]``, :mod:`rcu_harness.known.fixes`); absent means none, so
 that runs without it store exactly the parameters they did before."""
 
+MEMORY_MODEL = "memory_model"
+"""The other parameter every scenario takes: ``sc`` or ``lkmm``
+(:mod:`rcu_harness.memory.wmm`); absent means sc, so that sc runs store
+exactly the parameters they did before."""
+
 
 @dataclass(frozen=True, slots=True)
 class Config:
@@ -95,6 +100,11 @@ class Config:
     def bug(self, name: str) -> bool:
         """Is the scenario running with mutant @name?"""
         return self.mutant == name
+
+    @property
+    def memory_model(self) -> str:
+        """The memory model the run explores (``memory_model``; sc if absent)."""
+        return str(self.values.get(MEMORY_MODEL, "sc"))
 
     @property
     def fixes(self) -> tuple[str, ...]:
@@ -148,7 +158,124 @@ class Scenario:
         work = self.work
         return max(MIN_STEP_BOUND, STEP_BOUND_FACTOR * work(cfg) if work else 0)
 
+<<<<<<< HEAD:rcu_harness/scenarios/spec.py
     @property
     def source_module(self) -> str:
         """The module whose source defines the workload."""
         return self.module or self.build.__module__
+=======
+KERNEL_FIXES = "kernel_fixes"
+"""The parameter every scenario takes: candidate kernel fixes to apply
+(``NAME[,NAME]``, :mod:`rcu_harness.known.fixes`); absent means none, so
+that runs without it store exactly the parameters they did before."""
+
+MEMORY_MODEL = "memory_model"
+"""The other parameter every scenario takes: ``sc`` or ``lkmm``
+(:mod:`rcu_harness.memory.wmm`); absent means sc, so that sc runs store
+exactly the parameters they did before."""
+
+SCENARIOS: dict[str, Scenario] = {}
+
+STEP_BOUND_FACTOR = 10
+"""Default step bound over a scenario's work estimate: fair executions stay
+far below it, so reaching it means a spin (or starvation, see
+:mod:`rcu_harness.runtime.execution`), never a large scenario."""
+MIN_STEP_BOUND = 200_000
+"""The smallest default step bound (and the one of programs without a
+work estimate)."""
+
+
+def default_max_steps(cfg: Config) -> int:
+    """The step bound of @cfg's executions unless the user gives one."""
+    work = get_scenario(cfg.scenario).work
+    return max(MIN_STEP_BOUND, STEP_BOUND_FACTOR * work(cfg) if work else 0)
+
+
+def register(scenario: Scenario) -> Scenario:
+    """Add @scenario to the registry."""
+    SCENARIOS[scenario.name] = scenario
+    return scenario
+
+
+def get_scenario(name: str) -> Scenario:
+    """The scenario @name, or a ScenarioError listing the known ones."""
+    _load()
+    try:
+        return SCENARIOS[name]
+    except KeyError:
+        raise ScenarioError(f"unknown scenario {name!r} (known: "
+                            f"{', '.join(sorted(SCENARIOS))})") from None
+
+
+def configure(name: str, overrides: Mapping[str, object] | None = None,
+              mutant: str | None = None) -> Config:
+    """Parameter values for scenario @name: defaults, then the mutant's
+    overrides, then @overrides (text or typed); all checked."""
+    from rcu_harness.scenarios.mutants import get_mutant
+
+    scenario = get_scenario(name)
+    values = scenario.defaults()
+    if mutant is not None:
+        bug = get_mutant(mutant)
+        if name not in bug.scenarios:
+            raise ScenarioError(f"mutant {mutant} does not apply to scenario {name}"
+                                f" (it applies to: {', '.join(bug.scenarios)})")
+        values.update(bug.params)
+    for key, value in (overrides or {}).items():
+        if key == KERNEL_FIXES:
+            values[key] = _parse_fixes(value)
+            continue
+        if key == MEMORY_MODEL:
+            values[key] = _parse_memory_model(value)
+            continue
+        values[key] = scenario.param(key).parse(value)
+    if values.get(KERNEL_FIXES) == "":
+        del values[KERNEL_FIXES]
+    if values.get(MEMORY_MODEL) == "sc":
+        del values[MEMORY_MODEL]
+    problem = scenario.check(values) if scenario.check is not None else ""
+    if problem:
+        raise ScenarioError(f"scenario {name}: {problem}")
+    return Config(name, MappingProxyType(values), mutant)
+
+
+def _parse_fixes(value: object) -> str:
+    """``kernel_fixes``: known fix names, normalised (sorted, comma-joined)."""
+    from rcu_harness.known.fixes import FixError, parse_fixes
+
+    try:
+        return ",".join(parse_fixes(str(value)))
+    except FixError as err:
+        raise ScenarioError(str(err)) from None
+
+
+def _parse_memory_model(value: object) -> str:
+    """``memory_model``: sc or lkmm."""
+    try:
+        return check_name(str(value))
+    except MemoryModelError as err:
+        raise ScenarioError(str(err)) from None
+
+
+def program(cfg: Config) -> Callable[[Harness], None]:
+    """The ``setup(h)`` callable that runs @cfg's scenario (under its
+    memory model)."""
+    scenario = get_scenario(cfg.scenario)
+
+    def setup(h: Harness) -> None:
+        scenario.build(h, cfg)
+
+    setup.__qualname__ = f"scenario_{cfg.scenario}"
+    return with_memory_model(setup, cfg.memory_model)
+
+
+def _load() -> None:
+    """Import the scenario modules (they register themselves)."""
+    from rcu_harness.scenarios import (  # noqa: F401
+        dup_mmap,
+        mmput_race,
+        stack_expand,
+        transitions,
+        tree_destroy,
+    )
+>>>>>>> fff5fdb (scenarios, cli, jobs: --memory-model sc|lkmm (the memory_model parameter, stored only for lkmm; job key for a run or the whole job); replay commands name it):rcu_harness/scenarios/registry.py
