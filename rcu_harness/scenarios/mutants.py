@@ -38,6 +38,7 @@ from rcu_harness.patches import Patch
 from rcu_harness.rcu import gp
 from rcu_harness.scenarios import mutant_variants
 from rcu_harness.scenarios import vma as vma_model
+from rcu_harness.scenarios.barrier_mutants import barrier_mutants
 from rcu_harness.scenarios.spec import ScenarioError
 
 if TYPE_CHECKING:
@@ -109,13 +110,14 @@ def mas_wr_node_store_publish_early(wr_mas: Any, new_end: int) -> None:
     dst_pivots, dst_slots = newnode.pivot, newnode.slot
     memcpy(dst_pivots, 0, wr_mas.pivots, 0, mas.offset)
     memcpy(dst_slots, 0, wr_mas.slots, 0, mas.offset)
+    port = mas.tree.port
     if wr_mas.r_min < mas.index:
-        dst_slots[mas.offset] = wr_mas.content
+        port.rcu_assign_pointer(dst_slots, mas.offset, wr_mas.content)
         dst_pivots[mas.offset] = mas.index - 1
         mas.offset += 1
     if mas.offset < node_pivots:
         dst_pivots[mas.offset] = mas.last
-    dst_slots[mas.offset] = wr_mas.entry
+    port.rcu_assign_pointer(dst_slots, mas.offset, wr_mas.entry)
     if offset_end <= mas.end:
         dst_offset = mas.offset + 1
         copy_size = mas.end - offset_end + 1
@@ -335,6 +337,7 @@ MUTANTS: dict[str, Mutant] = {m.name: m for m in (
        ("dup_mmap",), params={"fatal_signal_at": 3}),
     *READER_MUTANTS,
     *VMA_MUTANTS,
+    *barrier_mutants(Mutant, Patch),
 )}
 
 

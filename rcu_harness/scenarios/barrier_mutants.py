@@ -1,0 +1,119 @@
+"""Barrier mutants: each removes or weakens one barrier of the RCU paths.
+
+lib/maple_tree.c orders what RCU readers see with three barriers and the
+release of ``rcu_assign_pointer()``:
+
+* ``mte_set_node_dead()``: ``smp_wmb()`` after the dead mark, so that
+  whatever the writer stores into the dead node afterwards (the
+  ``rcu_head`` of ``call_rcu()``, the dead-node bookkeeping of the destroy
+  walk, over the pivots) is seen only after the mark;
+* ``ma_dead_node()`` and ``mte_dead_node()``: ``smp_rmb()`` before the
+  parent check, so that a reader that read such a word also sees the mark;
+* ``mas_put_in_tree()``: ``rcu_assign_pointer()`` of the new node into its
+  parent's slot or into ``ma_root``, so that a reader that finds the node
+  also sees what was written into it.
+
+Under sequential consistency none of them matters, so every mutant here is
+invisible to ``sc`` and found only with ``--memory-model lkmm``
+(``memory_model = lkmm`` is part of each mutant's parameters; the
+scoreboard also runs them with ``sc`` to show it misses them).  Each
+variant is the modelled function with only the barrier gone; ``maple/``
+never carries mutant code.
+"""
+
+from __future__ import annotations
+
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any
+
+from maple import node, topiary
+from maple.node import mte_is_root, mte_parent, mte_parent_slot
+from maple.walk import mas_set_height, mas_tree_parent
+
+if TYPE_CHECKING:
+    from maple.node import MapleEnode, MapleNode
+    from maple.state import MaState
+
+_ADDR_MASK = ~0xFF
+
+
+def mte_set_node_dead_no_wmb(enode: MapleEnode) -> None:
+    """mte_set_node_dead() without its smp_wmb() (mutant)."""
+    n = enode[0]
+    n.parent = n.addr
+
+
+def ma_dead_node_no_rmb(n: MapleNode) -> bool:
+    """ma_dead_node() without its smp_rmb() (mutant)."""
+    return (n.parent & _ADDR_MASK) == n.addr
+
+
+def mte_dead_node_no_rmb(enode: MapleEnode) -> bool:
+    """mte_dead_node() without its smp_rmb() (mutant)."""
+    n = enode[0]
+    return (n.parent & _ADDR_MASK) == n.addr
+
+
+def mas_put_in_tree_plain_slot(mas: MaState, old_enode: MapleEnode) -> None:
+    """mas_put_in_tree() storing the new node into its parent's slot with
+    WRITE_ONCE() instead of rcu_assign_pointer() (mutant)."""
+    mt = mas.tree
+    enode = mas.node
+    if mte_is_root(enode):
+        enode[0].parent = mas_tree_parent(mas)
+        mt.port.root_store(mt, enode)
+        mas_set_height(mas)
+    else:
+        offset = mte_parent_slot(enode)
+        mte_parent(enode).slot[offset] = enode
+    node.mte_set_node_dead(old_enode)
+
+
+def mas_put_in_tree_plain_root(mas: MaState, old_enode: MapleEnode) -> None:
+    """mas_put_in_tree() storing a new root node into ma_root with
+    WRITE_ONCE() instead of rcu_assign_pointer() (mutant)."""
+    mt = mas.tree
+    enode = mas.node
+    if mte_is_root(enode):
+        enode[0].parent = mas_tree_parent(mas)
+        mt.port.root_store(mt, enode, release=False)
+        mas_set_height(mas)
+    else:
+        offset = mte_parent_slot(enode)
+        mt.port.rcu_assign_pointer(mte_parent(enode).slot, offset, enode)
+    node.mte_set_node_dead(old_enode)
+
+
+LKMM = {"memory_model": "lkmm"}
+_RT = {**LKMM, "layout": "dense", "ops": 16, "readers": 3, "reads": 3}
+_READERS = ("maple.walk", "maple.iterate")
+
+
+def barrier_mutants(mutant: Any, patch: Any) -> tuple[Any, ...]:
+    """The barrier mutants, built with the registry's Mutant and Patch."""
+    return (
+        mutant("dead-mark-no-wmb",
+               "mte_set_node_dead() without smp_wmb(): the rcu_head call_rcu() "
+               "writes over a dead node's pivots may be seen before the dead mark",
+               ("rcu_transitions",), MappingProxyType(_RT),
+               (patch(node.mte_set_node_dead, mte_set_node_dead_no_wmb),)),
+        mutant("dead-node-no-rmb",
+               "ma_dead_node() without smp_rmb(): a reader may check the parent "
+               "word before the node words it read, and miss the dead mark",
+               ("rcu_transitions",), MappingProxyType(_RT),
+               (patch(node.ma_dead_node, ma_dead_node_no_rmb, _READERS),)),
+        mutant("mte-dead-node-no-rmb",
+               "mte_dead_node() without smp_rmb() (the root and iterator checks)",
+               ("rcu_transitions",), MappingProxyType({**_RT, "read_kind": "iterate"}),
+               (patch(node.mte_dead_node, mte_dead_node_no_rmb, _READERS),)),
+        mutant("replace-node-no-release",
+               "mas_put_in_tree() publishes a new non-root node with WRITE_ONCE(), "
+               "not rcu_assign_pointer(): a reader may find it before its contents",
+               ("rcu_transitions",), MappingProxyType(_RT),
+               (patch(topiary.mas_put_in_tree, mas_put_in_tree_plain_slot),)),
+        mutant("replace-root-no-release",
+               "mas_put_in_tree() publishes a new root node with WRITE_ONCE(), not "
+               "rcu_assign_pointer(): a reader may find it before its contents",
+               ("rcu_transitions",), MappingProxyType(_RT),
+               (patch(topiary.mas_put_in_tree, mas_put_in_tree_plain_root),)),
+    )
