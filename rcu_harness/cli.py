@@ -588,7 +588,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
     return 1 if r.finding is not None else 0
 
 
-def _litmus(target: Target, r: Replayed, path: Path) -> None:
+def _litmus(target: Target, r: ReplayResult, path: Path) -> None:
     """``--litmus``: write the pattern and its fix; herd7's verdicts if found."""
     from rcu_harness.litmus.export import NoPatternError, export
     from rcu_harness.litmus.herd import HerdError, find_herd, run_herd

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 
     from rcu_harness.checks.observer import Observer
     from rcu_harness.runner.harness import Harness
+    from rcu_harness.memory.wmm.model import MemoryModel
     from rcu_harness.runtime.finding import Finding
     from rcu_harness.trace.events import Event
 
@@ -52,6 +53,9 @@ class ReplayResult:
     """Thread choices the schedule made."""
     preemptions: int
     """Of which switched away from a thread that could go on."""
+    memory_model: MemoryModel | None = None
+    """The execution's weak memory model (its log, for litmus export), None
+    under sc."""
 
 
 def replay(schedule: Schedule | str | TraceFile | os.PathLike[str], *,
@@ -103,7 +107,8 @@ def replay(schedule: Schedule | str | TraceFile | os.PathLike[str], *,
     return ReplayResult(finding, events, events_digest(events), ex.step,
                         dict(ex.counters), schedule,
                         {t.tid: t.label for t in ex.threads},
-                        len(strict.decisions), preemptions(strict.decisions))
+                        len(strict.decisions), preemptions(strict.decisions),
+                        ex.memory_model)
 
 
 def schedule_of(program: Callable[[Harness], None], *, strategy: str, seed: int,

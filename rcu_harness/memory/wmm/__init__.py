@@ -50,6 +50,8 @@ def install(ex: Execution, name: str) -> MemoryModel | None:
     """Put memory model @name on @ex (before its setup creates anything)."""
     if check_name(name) == "sc":
         return None
+    if isinstance(ex.memory_model, LkmmModel):  # wrapped twice: one model
+        return ex.memory_model
     if ex.access_hook is not None and ex.access_hook is not PENDING_ONLY:
         raise MemoryModelError("the execution already has an access hook; "
                                "install the memory model first")
