@@ -3,7 +3,7 @@
 Usage (normally through ``python stress/scoreboard.py --clean ...``):
   python stress/clean_runs.py [--executions 100000] [--chunk 2000] [--jobs 2]
       [--strategy random] [--seed 0] [--scenarios a,b] [--designs 2021,modern]
-      [--estimate 1000] [--write]
+      [--estimate 1000] [--memory-model lkmm] [--write]
 
 Every scenario runs without a mutant, in each design, for executions
 0..N-1 of one campaign (base seed --seed, default strategy random).  The
@@ -17,7 +17,10 @@ resumes where it stopped, and a later invocation with a larger
 robin over the scenarios, so a run stopped early has covered each of them
 about equally (the report says exactly how many executions each got).
 --estimate K times K executions per scenario and design, prints the
-projection for --executions, and runs nothing else.
+projection for --executions, and runs nothing else.  ``--designs default``
+runs each scenario in its own default design (tree_destroy has none);
+``--memory-model lkmm`` runs under the weak memory model, in a state file
+and a report section of its own.
 """
 
 from __future__ import annotations
@@ -41,9 +44,26 @@ if TYPE_CHECKING:
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def heading(strategy: str) -> str:
+def heading(strategy: str, memory_model: str = "sc") -> str:
     """The BENCHMARKS.md section of the long runs with @strategy."""
+    if memory_model != "sc":
+        return (f"## Correct model under {memory_model}, long runs with {strategy} "
+                f"(stress/scoreboard.py --clean --memory-model {memory_model})")
     return f"## Correct model, long runs with {strategy} (stress/scoreboard.py --clean)"
+
+
+def settings(design: str, memory_model: str) -> dict[str, str]:
+    """The scenario parameters of one configuration: @design is a design
+    (``default``: the scenario's own), optionally followed by ``+KEY=VALUE``
+    settings (``default+kernel_fixes=rewalk-no-node``)."""
+    name, *extra = design.split("+")
+    out = {} if name == "default" else {"design": name}
+    out.update(item.split("=", 1) for item in extra)  # type: ignore[arg-type]
+    if memory_model != "sc":
+        out["memory_model"] = memory_model
+    return out
+
+
 SCENARIOS = ("dup_mmap", "rcu_transitions", "mmput_race")
 DESIGNS = ("2021", "modern")
 
@@ -51,23 +71,24 @@ Chunk = tuple[str, str, int, int]
 """(scenario, design, first execution, end execution)."""
 
 
-def run_chunk(task: tuple[Chunk, str, int, dict[str, Any]]) -> dict[str, Any]:
+def run_chunk(task: tuple[Chunk, str, int, dict[str, Any], str]) -> dict[str, Any]:
     """Run executions [first, end) of one scenario and design; its record
     (each distinct finding once, with the executions that saw it)."""
     from rcu_harness.runner.block import run_block
-    from rcu_harness.scenarios import configure, program, replay_command
+    from rcu_harness.scenarios import applied, configure, program, replay_command
     from rcu_harness.sched.registry import make_strategy
 
-    (scenario, design, first, end), strategy, seed, params = task
-    cfg = configure(scenario, {"design": design})
+    (scenario, design, first, end), strategy, seed, params, model = task
+    cfg = configure(scenario, settings(design, model))
 
     def command(i: int, _schedule: Any) -> str:
         return replay_command(cfg, strategy=strategy, seed=seed, execution=i,
                               strategy_params=params)
 
     start = time.perf_counter()
-    block = run_block(program(cfg), make_strategy(strategy, seed, **params), first,
-                      end, command=command, seen=set(), keep_going=True)
+    with applied(cfg.mutant, cfg.fixes):
+        block = run_block(program(cfg), make_strategy(strategy, seed, **params),
+                          first, end, command=command, seen=set(), keep_going=True)
     counts: dict[str, int] = {}
     for r in block.executions:
         if r.signature is not None:
@@ -115,9 +136,10 @@ def chunks(configs: list[tuple[str, str]], executions: int, size: int) -> list[C
     return out
 
 
-def state_path(strategy: str, seed: int) -> Path:
+def state_path(strategy: str, seed: int, memory_model: str = "sc") -> Path:
     """The resumable state file of one campaign."""
-    return ROOT / "reports" / "runs" / f"clean-{strategy}-seed{seed}.json"
+    model = "" if memory_model == "sc" else f"-{memory_model}"
+    return ROOT / "reports" / "runs" / f"clean-{strategy}-seed{seed}{model}.json"
 
 
 def load_state(path: Path) -> dict[str, Any]:
@@ -134,23 +156,28 @@ def save_state(path: Path, state: dict[str, Any]) -> None:
 
 
 def strategy_params(configs: list[tuple[str, str]], strategy: str,
-                    seed: int) -> dict[str, dict[str, Any]]:
+                    seed: int, memory_model: str = "sc") -> dict[str, dict[str, Any]]:
     """Per configuration, the strategy parameters (pct: calibrated steps)."""
     from rcu_harness.runner.block import calibrate
-    from rcu_harness.scenarios import configure, program
+    from rcu_harness.scenarios import applied, configure, program
 
-    return {f"{s}/{d}": calibrate(program(configure(s, {"design": d})), strategy,
-                                  seed) for s, d in configs}
+    out = {}
+    for s, d in configs:
+        cfg = configure(s, settings(d, memory_model))
+        with applied(cfg.mutant, cfg.fixes):
+            out[f"{s}/{d}"] = calibrate(program(cfg), strategy, seed)
+    return out
 
 
 def run(args: argparse.Namespace, configs: list[tuple[str, str]]) -> float:
     """Run every missing chunk; returns the wall seconds spent."""
-    path = state_path(args.strategy, args.seed)
+    path = state_path(args.strategy, args.seed, args.memory_model)
     state = load_state(path)
     todo = [c for c in chunks(configs, args.executions, args.chunk)
             if chunk_key(c) not in state]
-    params = strategy_params(configs, args.strategy, args.seed)
-    tasks = [(c, args.strategy, args.seed, params[f"{c[0]}/{c[1]}"]) for c in todo]
+    params = strategy_params(configs, args.strategy, args.seed, args.memory_model)
+    tasks = [(c, args.strategy, args.seed, params[f"{c[0]}/{c[1]}"],
+              args.memory_model) for c in todo]
     start = time.perf_counter()
     ctx = multiprocessing.get_context("fork")
     with ctx.Pool(args.jobs, maxtasksperchild=10) as pool:
@@ -194,7 +221,8 @@ def totals(state: dict[str, Any], scenario: str, design: str) -> dict[str, Any]:
 def report(args: argparse.Namespace, configs: list[tuple[str, str]],
            wall: float) -> str:
     """The BENCHMARKS.md section."""
-    state = load_state(state_path(args.strategy, args.seed))
+    path = state_path(args.strategy, args.seed, args.memory_model)
+    state = load_state(path)
     rows = ["| scenario | design | executions (indices 0..n-1 complete) | findings "
             "| steps per execution | worker wall s (sum of chunks) "
             "| ms per execution |",
@@ -212,7 +240,7 @@ def report(args: argparse.Namespace, configs: list[tuple[str, str]],
         a for a in sys.argv[1:] if a not in ("--clean", "--write"))
     threaded = threaded_rows(state, configs)
     return "\n".join([
-        heading(args.strategy), "",
+        heading(args.strategy, args.memory_model), "",
         f"Command: `{command.strip()}` (target {args.executions:,} executions "
         f"per scenario and design, strategy {args.strategy}, base seed "
         f"{args.seed}, chunks of {args.chunk:,} in {args.jobs} processes; "
@@ -221,7 +249,7 @@ def report(args: argparse.Namespace, configs: list[tuple[str, str]],
         *machine(), "", *rows, "", *(notes or ["No findings."]), "", *threaded,
         "Execution i's schedule depends only on the base seed and i, so the "
         "chunks split the campaign exactly; the state file "
-        f"`reports/runs/clean-{args.strategy}-seed{args.seed}.json` keeps each "
+        f"`reports/runs/{path.name}` keeps each "
         "finished chunk, and rerunning the command runs only what is missing.",
         ""])
 
@@ -249,8 +277,10 @@ def estimate(args: argparse.Namespace, configs: list[tuple[str, str]]) -> None:
     """Time --estimate executions per configuration; print the projection."""
     total = 0.0
     for s, d in configs:
-        params = strategy_params([(s, d)], args.strategy, args.seed)[f"{s}/{d}"]
-        rec = run_chunk(((s, d, 0, args.estimate), args.strategy, args.seed, params))
+        params = strategy_params([(s, d)], args.strategy, args.seed,
+                                 args.memory_model)[f"{s}/{d}"]
+        rec = run_chunk(((s, d, 0, args.estimate), args.strategy, args.seed, params,
+                         args.memory_model))
         per = rec["seconds"] / args.estimate
         total += per * args.executions
         print(f"{s}/{d}: {per * 1000:.1f} ms per execution, "
@@ -273,6 +303,7 @@ def main(argv: list[str]) -> None:
     p.add_argument("--note", default="", help="a sentence for the report")
     p.add_argument("--threaded-seconds", type=float, default=0.0,
                    help="also run each configuration on OS threads this long")
+    p.add_argument("--memory-model", default="sc", choices=("sc", "lkmm"))
     p.add_argument("--write", action="store_true")
     args = p.parse_args(argv)
     configs = [(s, d) for s in args.scenarios.split(",") if s
@@ -284,7 +315,7 @@ def main(argv: list[str]) -> None:
     text = report(args, configs, wall)
     print(text)
     if args.write:
-        write_section(heading(args.strategy), text)
+        write_section(heading(args.strategy, args.memory_model), text)
 
 
 if __name__ == "__main__":

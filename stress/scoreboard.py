@@ -14,7 +14,10 @@ An *attempt* is one base seed of one mode: for a strategy (``mix``, ``random``,
 first finding, capped at --max-executions executions or --max-seconds
 seconds (pct's ``steps`` calibrated once, inside the attempt and its
 time); for ``threads`` the OS-thread mode (rcu_harness.runner.threaded)
-for a fixed --threaded-seconds, stopping at its first finding.  Attempts
+for a fixed --threaded-seconds, stopping at its first finding.  A mode
+``STRATEGY@MODEL`` runs the strategy under memory model MODEL instead of
+the mutant's own (the barrier mutants run under lkmm; ``mix@sc`` shows
+that sequential consistency misses them).  Attempts
 run in --jobs worker processes, ordered seed by seed and mutant by mutant
 so that all modes share the machine at the same time; outcomes go to
 reports/runs/scoreboard.jsonl as they arrive (a rerun skips attempts
@@ -43,6 +46,9 @@ RESULTS = ROOT / "reports" / "runs" / "scoreboard.jsonl"
 MUTANTS_DOC = ROOT / "docs" / "scenarios-and-mutants.md"
 MUTANTS_HEADING = "## Mutants"
 HEADING = "## Mutant scoreboard (stress/scoreboard.py)"
+BARRIER_HEADING = ("## Barrier mutants under lkmm and sc "
+                   "(stress/scoreboard.py --barriers)")
+BARRIER_MODES = ("mix", "random", "pct", "mix@sc")
 STRATEGIES = ("mix", "random", "pct", "dfs", "pos", "surw", "portfolio")
 MODES = (*STRATEGIES, "threads")
 CHECKERS = {
@@ -103,9 +109,11 @@ def strategy_attempt(a: Attempt) -> Outcome:
     from rcu_harness.runner.explore import Stopped, explore
     from rcu_harness.scenarios import MUTANTS, applied, configure, program
 
-    cfg = configure(MUTANTS[a.mutant].scenario, mutant=a.mutant)
+    strategy, _, model = a.mode.partition("@")
+    cfg = configure(MUTANTS[a.mutant].scenario,
+                    {"memory_model": model} if model else None, mutant=a.mutant)
     with applied(a.mutant):
-        r = explore(program(cfg), strategy=a.mode, executions=a.max_executions,
+        r = explore(program(cfg), strategy=strategy, executions=a.max_executions,
                     seed=a.seed, seconds=a.max_seconds)
     if r.findings:
         f = r.findings[0]
@@ -237,9 +245,11 @@ def table(results: dict[str, Outcome], attempts: list[Attempt]) -> list[str]:
         o = results.get(a.key())
         if o is not None:
             by.setdefault((a.mutant, a.mode), []).append(o)
+    extra = list(dict.fromkeys(a.mode for a in attempts if "@" in a.mode))
     rows = ["| mutant | scenario | finding (mix) | mix (default) | random | pct | "
             "dfs | OS threads: found, median execs and s to first | kinds on OS "
-            "threads |", "|---|---|---|---|---|---|---|---|---|"]
+            "threads |" + "".join(f" {m} |" for m in extra),
+            "|---|---|---|---|---|---|---|---|---|" + "---|" * len(extra)]
     for name in dict.fromkeys(a.mutant for a in attempts):
         caps = next(a for a in attempts if a.mutant == name and a.mode != "threads")
         cap = f"cap {caps.max_executions:,} ex / {caps.max_seconds:g} s"
@@ -250,7 +260,8 @@ def table(results: dict[str, Outcome], attempts: list[Attempt]) -> list[str]:
         rows.append(f"| {name} | {MUTANTS[name].scenario} | "
                     f"{kinds(by.get((name, 'mix'), [])) or '-'} | "
                     + " | ".join(cells) + f" | {cell(threads, tcap)} | "
-                    f"{kinds(threads) or '-'} |")
+                    f"{kinds(threads) or '-'} |"
+                    + "".join(f" {cell(by.get((name, m), []), cap)} |" for m in extra))
     return rows
 
 
@@ -261,7 +272,7 @@ def report(args: argparse.Namespace, attempts: list[Attempt]) -> str:
     busy = sum(results[a.key()].seconds for a in attempts if a.key() in results)
     command = "python stress/scoreboard.py " + " ".join(_measuring(sys.argv[1:]))
     return "\n".join([
-        HEADING, "",
+        args.heading, "",
         f"Command: `{command.strip()}`: {len(attempts)} attempts in "
         f"{args.jobs} worker processes ({busy / 60:.0f} min of attempt wall "
         f"time in all).{' ' + args.note if args.note else ''}", "",
@@ -371,7 +382,18 @@ def parse(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--mutants-md", action="store_true")
     p.add_argument("--note", default="", help="a sentence for the report "
                    "(for example which code snapshot was measured)")
+    p.add_argument("--barriers", action="store_true",
+                   help="the barrier mutants only (their own memory model, lkmm, "
+                   "and mix@sc), reported in their own section")
     args = p.parse_args(argv)
+    if args.barriers:
+        from rcu_harness.scenarios import MUTANTS
+
+        args.mutants = args.mutants or ",".join(
+            n for n, m in MUTANTS.items() if m.params.get("memory_model") == "lkmm")
+        if args.modes == ",".join(MODES):
+            args.modes = ",".join(BARRIER_MODES)
+    args.heading = BARRIER_HEADING if args.barriers else HEADING
     args.modes = [m for m in args.modes.split(",") if m]
     return args
 
@@ -397,7 +419,7 @@ def main(argv: list[str]) -> None:
     text = report(args, attempts)
     print(text)
     if args.write:
-        write_section(HEADING, text)
+        write_section(args.heading, text)
     if args.mutants_md:
         write_section(MUTANTS_HEADING, mutants_md(load_results(), attempts),
                       MUTANTS_DOC)

@@ -20,11 +20,11 @@ When it is set, the instrumented port allocates *hooked* nodes
 (:class:`HookedSimMapleNode` with :class:`HookedWords`), whose observed
 accesses take the port's general path, which
 
-1. stores the pending access on the thread (``t.pending``, an
-   :class:`Access`) before the scheduling point, so that a strategy deciding
-   at that point sees, for each suspended runnable thread, the access it
-   will make when it runs (``None``: a point that is not a memory access:
-   a lock, an RCU primitive, a yield);
+1. if the hook ``wants_pending``, stores the pending access on the thread
+   (``t.pending``, an :class:`Access`) before the scheduling point, so that
+   a strategy deciding at that point sees, for each suspended runnable
+   thread, the access it will make when it runs (``None``: a point that is
+   not a memory access: a lock, an RCU primitive, a yield);
 2. after the point, passes a load's value through :meth:`AccessHook.load`
    (the memory model returns the value the load reads) and a store through
    :meth:`AccessHook.store` (before the word is written);
@@ -77,6 +77,12 @@ class Access:
 
 class AccessHook(Protocol):
     """What a memory model (or a strategy's helper) implements."""
+
+    @property
+    def wants_pending(self) -> bool:
+        """Should the port set ``t.pending`` before each access (a strategy
+        that reads pending accesses wants it; a memory model alone does
+        not, and is spared building an :class:`Access` per access)?"""
 
     @property
     def last_read(self) -> object | None:

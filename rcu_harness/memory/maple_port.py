@@ -193,7 +193,7 @@ class InstrumentedPort(NodeWordsPath):
         if ex.phase is not _RUN or ex.quiet:  # not ex.in_threads
             return mt.ma_root
         hook = ex.access_hook
-        if hook is not None:
+        if hook is not None and hook.wants_pending:
             ex.cur.pending = Access(mt.addr, "ma_root", -1, False)
         ex.point()
         t = ex.cur
@@ -221,7 +221,7 @@ class InstrumentedPort(NodeWordsPath):
         lock = self.tree_lock(mt)
         if ex.in_threads:
             access = ex.access_hook
-            if access is not None:
+            if access is not None and access.wants_pending:
                 ex.cur.pending = Access(mt.addr, "ma_root", -1, True)
             ex.point()
             for hook in ex.hooks.store:
@@ -243,7 +243,7 @@ class InstrumentedPort(NodeWordsPath):
         if ex.phase is not _RUN or ex.quiet:  # not ex.in_threads
             return mt.ma_flags
         hook = ex.access_hook
-        if hook is not None:
+        if hook is not None and hook.wants_pending:
             ex.cur.pending = Access(mt.addr, "ma_flags", -1, False)
         ex.point()
         value = mt.ma_flags
@@ -262,7 +262,7 @@ class InstrumentedPort(NodeWordsPath):
         ex = self.ex
         if ex.in_threads:
             access = ex.access_hook
-            if access is not None:
+            if access is not None and access.wants_pending:
                 ex.cur.pending = Access(mt.addr, "ma_flags", -1, True)
             ex.point()
             lock = self.tree_lock(mt)

@@ -91,7 +91,7 @@ class NodeWordsPath:
         ex = self.ex
         if node._w & PUBLISHED and not ex.quiet:
             hook = ex.access_hook
-            if hook is not None:
+            if hook is not None and hook.wants_pending:
                 ex.cur.pending = Access(node.addr, words._word, i, False)
             ex.point()
             if node._w > PUBLISHED:
@@ -141,7 +141,7 @@ class NodeWordsPath:
         ex = self.ex
         if node._w & PUBLISHED and not ex.quiet:
             access = ex.access_hook
-            if access is not None:
+            if access is not None and access.wants_pending:
                 ex.cur.pending = Access(node.addr, words._word, i, True)
             ex.point()
             if node._w & FREED:
@@ -188,7 +188,7 @@ class NodeWordsPath:
         attr = "_p" if word == "parent" else "_m"
         if node._w & PUBLISHED and not ex.quiet:
             hook = ex.access_hook
-            if hook is not None:
+            if hook is not None and hook.wants_pending:
                 ex.cur.pending = Access(node.addr, word, -1, False)
             ex.point()
             if node._w > PUBLISHED:
@@ -223,7 +223,7 @@ class NodeWordsPath:
         ex = self.ex
         if node._w & PUBLISHED and not ex.quiet:
             access = ex.access_hook
-            if access is not None:
+            if access is not None and access.wants_pending:
                 ex.cur.pending = Access(node.addr, word, -1, True)
             ex.point()
             if node._w & FREED:

@@ -175,7 +175,8 @@ def _hooked_load(ex: Execution, obj: SimStruct, i: int, name: str) -> Any:
     pending access, the point, the poison check, the hook, the event."""
     hook = ex.access_hook
     assert hook is not None
-    ex.cur.pending = Access(obj.addr, name, -1, False)
+    if hook.wants_pending:
+        ex.cur.pending = Access(obj.addr, name, -1, False)
     ex.point()
     if obj._w > PUBLISHED:
         _dead_read(ex, obj, name)
@@ -193,7 +194,8 @@ def _hooked_store(ex: Execution, obj: SimStruct, i: int, name: str,
     """An observed store of field @name through ``ex.access_hook``."""
     hook = ex.access_hook
     assert hook is not None
-    ex.cur.pending = Access(obj.addr, name, -1, True)
+    if hook.wants_pending:
+        ex.cur.pending = Access(obj.addr, name, -1, True)
     ex.point()
     if obj._w & FREED:
         _uaf(ex, obj, "Write", name)

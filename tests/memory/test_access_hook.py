@@ -26,6 +26,7 @@ class Recorder:
     """Sequential consistency, counting what it saw."""
 
     last_read = None
+    wants_pending = True
 
     def __init__(self, change=None):
         self.loads = 0

@@ -78,7 +78,8 @@ def test_explore_finds_message_passing_bugs_only_under_lkmm():
                    preemption_bound=100).ok
     weak = explore(mp_program, strategy="dfs", executions=10_000,
                    preemption_bound=100, memory_model="lkmm")
-    assert weak.ok and weak.exhausted
+    assert weak.ok
+    assert weak.exhausted
 
     def no_wmb(h):
         mp_program(h, wmb=False)

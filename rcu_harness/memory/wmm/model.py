@@ -165,8 +165,8 @@ class Op:
 class TState:
     """One thread's views."""
 
-    __slots__ = ("acq", "acq_last", "acquire_next", "cur", "dep_src", "deps",
-                 "release_next", "tid", "unlocked", "wmb")
+    __slots__ = ("acq", "acq_last", "acquire_next", "cur", "dep_made", "dep_src",
+                 "deps", "release_next", "tid", "unlocked", "wmb")
 
     def __init__(self, tid: int, floor: int) -> None:
         self.tid = tid
@@ -181,6 +181,9 @@ class TState:
         """The view its plain stores carry."""
         self.deps: dict[int, View] = {}
         """Object address -> the view a load through a pointer to it sees."""
+        self.dep_made: dict[int, tuple[View | None, Msg]] = {}
+        """Object address -> what its dependency view was last made from
+        (a pointer read again from the same store adds nothing)."""
         self.dep_src: dict[int, int] = {}
         """Object address -> log index of the load that read the pointer."""
         self.release_next = False
@@ -234,6 +237,8 @@ class LkmmModel:
     """The ``lkmm`` memory model of one execution (an access hook)."""
 
     name = "lkmm"
+    wants_pending = False
+    """It chooses what loads read; pending accesses are a strategy's affair."""
 
     def __init__(self, ex: Execution) -> None:
         self.ex = ex
@@ -277,6 +282,7 @@ class LkmmModel:
             st.cur.raise_floor(self.seq)
             st.clear_acq()
             st.deps.clear()
+            st.dep_made.clear()
             st.dep_src.clear()
             self._record(Op("propagate", t.tid, self.ex.step))
 
@@ -287,19 +293,14 @@ class LkmmModel:
         return self.steps[floor] if floor < len(self.steps) else self.ex.step
 
     # -- the access hook --------------------------------------------------------
-    def _key(self, obj: Any, word: str, index: int) -> int:
-        cls = type(obj)
-        codes = self._codes.get(cls)
-        if codes is None:
-            codes = self._codes[cls] = _codes(cls)
-        addr: int = obj.addr
-        return (addr << 8) | (codes[word] + (index if index > 0 else 0))
-
     def load(self, ex: Execution, obj: Any, word: str, index: int,
              value: Any) -> Any:
         """The value the current thread's load of @obj's @word[@index] reads
         (@value is the newest store's)."""
-        key = self._key(obj, word, index)
+        codes = self._codes.get(type(obj))
+        if codes is None:
+            codes = self._codes[type(obj)] = _codes(type(obj))
+        key = (obj.addr << 8) | (codes[word] + (index if index > 0 else 0))
         loc = self.locs.get(key)
         if loc is None:  # never stored while the threads ran
             st = self.state(ex.cur_tid)
@@ -338,8 +339,11 @@ class LkmmModel:
             cur.join(view)
         target = pointer_target(m.value, word)
         if target:
-            old = st.deps.get(target)
-            st.deps[target] = joined(old, dep, view, _single(loc.key, m.seq))
+            made = st.dep_made.get(target)
+            if made is None or made[0] is not dep or made[1] is not m:
+                st.deps[target] = joined(st.deps.get(target), dep, view,
+                                         _single(loc.key, m.seq))
+                st.dep_made[target] = (dep, m)
         if ex.record:
             newest = msgs[-1]
             self.last_read = ReadsFrom(m.value, m.step, m.tid,
@@ -355,7 +359,10 @@ class LkmmModel:
         (before the word is written; private and unobserved stores too)."""
         if ex.phase is not _RUN:
             return
-        key = self._key(obj, word, index)
+        codes = self._codes.get(type(obj))
+        if codes is None:
+            codes = self._codes[type(obj)] = _codes(type(obj))
+        key = (obj.addr << 8) | (codes[word] + (index if index > 0 else 0))
         loc = self.locs.get(key)
         if loc is None:
             loc = self.locs[key] = Loc(key, obj, word, index,
