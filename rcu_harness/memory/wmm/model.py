@@ -181,7 +181,7 @@ class TState:
         """The view its plain stores carry."""
         self.deps: dict[int, View] = {}
         """Object address -> the view a load through a pointer to it sees."""
-        self.dep_made: dict[int, tuple[View | None, Msg]] = {}
+        self.dep_made: dict[int, tuple[View | None, View]] = {}
         """Object address -> what its dependency view was last made from
         (a pointer read again from the same store adds nothing)."""
         self.dep_src: dict[int, int] = {}
@@ -315,7 +315,7 @@ class LkmmModel:
         msgs = loc.msgs
         if msgs[-1].value is not value:  # changed where the model did not see
             self._resync(loc, value)
-        st = self.state(ex.cur_tid)
+        st = self.threads.get(ex.cur_tid) or self.state(ex.cur_tid)
         cur = st.cur
         dep = st.deps.get(obj.addr) if st.deps else None
         i = len(msgs) - 1
@@ -338,12 +338,14 @@ class LkmmModel:
             st.acquire_next = False
             cur.join(view)
         target = pointer_target(m.value, word)
-        if target:
+        if target and (dep is not None or view is not EMPTY):
+            # The load through the pointer sees what this load saw (dep) and
+            # what the store read was ordered after (view); the store itself
+            # is already in cur, which only grows.
             made = st.dep_made.get(target)
-            if made is None or made[0] is not dep or made[1] is not m:
-                st.deps[target] = joined(st.deps.get(target), dep, view,
-                                         _single(loc.key, m.seq))
-                st.dep_made[target] = (dep, m)
+            if made is None or made[0] is not dep or made[1] is not view:
+                st.deps[target] = joined(st.deps.get(target), dep, view)
+                st.dep_made[target] = (dep, view)
         if ex.record:
             newest = msgs[-1]
             self.last_read = ReadsFrom(m.value, m.step, m.tid,
@@ -367,7 +369,7 @@ class LkmmModel:
         if loc is None:
             loc = self.locs[key] = Loc(key, obj, word, index,
                                        raw_value(obj, word, index))
-        st = self.state(ex.cur_tid)
+        st = self.threads.get(ex.cur_tid) or self.state(ex.cur_tid)
         self.seq = seq = self.seq + 1
         self.steps.append(ex.step)
         release = st.release_next
@@ -380,7 +382,7 @@ class LkmmModel:
         else:
             view = st.wmb
         loc.msgs.append(Msg(seq, st.tid, ex.step, value, view, release, key))
-        st.cur.own(st.tid, seq)
+        st.cur.vc[st.tid] = seq  # its own stores so far
         if self.log is not None:
             self.log.append(Op("st", st.tid, ex.step, key, value, seq,
                                ordered=release))
@@ -508,7 +510,3 @@ class LkmmModel:
                            loc.msgs[-1].seq, dep=src))
         if target:
             st.dep_src[target] = len(self.log) - 1
-
-
-def _single(key: int, seq: int) -> View:
-    return View(0, {key: seq}, {})
