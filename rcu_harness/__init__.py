@@ -26,7 +26,9 @@ Writing tests::
     assert result.ok, result.findings[0].report
 
 Under pytest use :func:`rcu_harness.testing.check`.  Limitations (each
-module's docstring says more): sequential consistency only, no weak memory;
+module's docstring says more): sequential consistency by default, and with
+``memory_model="lkmm"`` an approximation of the Linux kernel memory model
+that never produces load buffering (:mod:`rcu_harness.memory.wmm`);
 no preemption model beyond "any thread may run at any scheduling point";
 freed addresses are never reused.
 

@@ -166,8 +166,9 @@ def plan(args: argparse.Namespace, mutants: list[str]) -> list[Attempt]:
                         out.append(Attempt(mutant, mode, seed, 0,
                                            args.threaded_seconds))
                 else:
-                    out.append(Attempt(mutant, mode, seed, args.max_executions,
-                                       args.max_seconds))
+                    cap = (args.sc_executions if mode.endswith("@sc")
+                           and args.sc_executions else args.max_executions)
+                    out.append(Attempt(mutant, mode, seed, cap, args.max_seconds))
     return out
 
 
@@ -253,6 +254,9 @@ def table(results: dict[str, Outcome], attempts: list[Attempt]) -> list[str]:
     for name in dict.fromkeys(a.mutant for a in attempts):
         caps = next(a for a in attempts if a.mutant == name and a.mode != "threads")
         cap = f"cap {caps.max_executions:,} ex / {caps.max_seconds:g} s"
+        sc_caps = next((a for a in attempts if a.mutant == name
+                        and a.mode.endswith("@sc")), caps)
+        sc_cap = f"cap {sc_caps.max_executions:,} ex / {sc_caps.max_seconds:g} s"
         tcap = next((f"{a.max_seconds:g} s" for a in attempts
                      if a.mutant == name and a.mode == "threads"), "")
         cells = [cell(by.get((name, m), []), cap) for m in STRATEGIES]
@@ -261,7 +265,8 @@ def table(results: dict[str, Outcome], attempts: list[Attempt]) -> list[str]:
                     f"{kinds(by.get((name, 'mix'), [])) or '-'} | "
                     + " | ".join(cells) + f" | {cell(threads, tcap)} | "
                     f"{kinds(threads) or '-'} |"
-                    + "".join(f" {cell(by.get((name, m), []), cap)} |" for m in extra))
+                    + "".join(f" {cell(by.get((name, m), []), sc_cap)} |"
+                              for m in extra))
     return rows
 
 
@@ -382,6 +387,9 @@ def parse(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--mutants-md", action="store_true")
     p.add_argument("--note", default="", help="a sentence for the report "
                    "(for example which code snapshot was measured)")
+    p.add_argument("--sc-executions", type=int, default=0,
+                   help="the executions cap of STRATEGY@sc modes (default: "
+                   "--max-executions)")
     p.add_argument("--barriers", action="store_true",
                    help="the barrier mutants only (their own memory model, lkmm, "
                    "and mix@sc), reported in their own section")

@@ -31,7 +31,8 @@ def _program(workload: str, model: str) -> tuple[Any, str, bool]:
 
             program = with_memory_model(program, model)
         return program, "random", False
-    from rcu_harness.scenarios.registry import configure, program as scenario
+    from rcu_harness.scenarios.registry import configure
+    from rcu_harness.scenarios.registry import program as scenario
 
     params = {} if model == "sc" else {"memory_model": model}
     return scenario(configure(workload, params)), "mix", True
