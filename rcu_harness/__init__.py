@@ -52,7 +52,8 @@ under ``TYPE_CHECKING``, or from another unit of its own layer):
 * ``runner``: a program's harness, one execution wired with the defaults,
   the exploration loop, replay, the shrinker, the OS-thread mode;
 * users of the runner: ``testing`` (pytest), ``scenarios`` (the catalog of
-  workloads, programs and mutants);
+  workloads, programs and mutants), ``litmus`` (C litmus tests run on the
+  harness, exported from a weak-memory finding, checked by herd7);
 * ``campaign`` (stress runs) and ``report``; then ``oracle`` (the kernel's
   own maple tree, which confirms a run's findings); then ``cli``; then this
   module, which re-exports the small public surface.
@@ -81,7 +82,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("rcu_harness.checks",),
     ("rcu_harness.kernel",),
     ("rcu_harness.runner",),
-    ("rcu_harness.testing", "rcu_harness.scenarios"),
+    ("rcu_harness.testing", "rcu_harness.scenarios", "rcu_harness.litmus"),
     ("rcu_harness.campaign", "rcu_harness.report"),
     ("rcu_harness.oracle",),
     ("rcu_harness.cli",),

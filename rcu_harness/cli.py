@@ -592,8 +592,9 @@ def _litmus(target: Target, r: ReplayResult, path: Path) -> None:
     """``--litmus``: write the pattern and its fix; herd7's verdicts if found."""
     from rcu_harness.litmus.export import NoPatternError, export
     from rcu_harness.litmus.herd import HerdError, find_herd, run_herd
+    from rcu_harness.memory.wmm import LkmmModel
 
-    if r.memory_model is None:
+    if not isinstance(r.memory_model, LkmmModel):
         raise UsageError("--litmus needs a run under --memory-model lkmm (this one "
                          "is sequentially consistent)")
     fault = r.finding.thread if r.finding is not None else None

@@ -31,8 +31,8 @@ def _program(workload: str, model: str) -> tuple[Any, str, bool]:
 
             program = with_memory_model(program, model)
         return program, "random", False
-    from rcu_harness.scenarios.registry import configure
-    from rcu_harness.scenarios.registry import program as scenario
+    from rcu_harness.scenarios import configure
+    from rcu_harness.scenarios import program as scenario
 
     params = {} if model == "sc" else {"memory_model": model}
     return scenario(configure(workload, params)), "mix", True
@@ -45,7 +45,8 @@ def main() -> None:
 
     if not rcu_harness.__file__.startswith(tree):
         raise SystemExit(f"imported {rcu_harness.__file__}, not from {tree}")
-    from rcu_harness.runtime.runner import calibrate, run_execution
+    from rcu_harness.runner.block import calibrate
+    from rcu_harness.runner.run import run_execution
     from rcu_harness.sched.registry import make_strategy
 
     program, strategy, calibrated = _program(workload, model)

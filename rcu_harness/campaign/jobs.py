@@ -46,6 +46,8 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
+from rcu_harness.memory.wmm import MEMORY_MODELS
+
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
@@ -179,8 +181,6 @@ def check_scheduler(value: object, what: str) -> str:
 
 
 def _memory_model(value: object, what: str) -> str:
-    from rcu_harness.memory.wmm import MEMORY_MODELS
-
     if value not in MEMORY_MODELS:
         raise JobError(f"{what} must be {' or '.join(MEMORY_MODELS)} (got {value!r})")
     return str(value)

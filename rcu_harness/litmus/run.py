@@ -32,14 +32,14 @@ from rcu_harness.kernel import (
     synchronize_rcu,
 )
 from rcu_harness.memory.wmm import with_memory_model
-from rcu_harness.runtime.runner import run_execution
+from rcu_harness.runner.run import run_execution
 from rcu_harness.sched.dfs import DfsStrategy
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
     from rcu_harness.litmus.parse import Expr, LitmusTest, Stmt
-    from rcu_harness.runtime.harness import Harness
+    from rcu_harness.runner.harness import Harness
 
 Outcome = frozenset[tuple[str, str]]
 """A final state: (register ``N:r`` or variable, value text) pairs."""

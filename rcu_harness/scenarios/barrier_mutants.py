@@ -26,8 +26,9 @@ from __future__ import annotations
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
-from maple import node, topiary
-from maple.node import mte_is_root, mte_parent, mte_parent_slot
+import maple.node as maple_node
+from maple import topiary
+from maple.node import mte_is_root, mte_parent, mte_parent_slot, mte_set_node_dead
 from maple.walk import mas_set_height, mas_tree_parent
 
 if TYPE_CHECKING:
@@ -39,19 +40,19 @@ _ADDR_MASK = ~0xFF
 
 def mte_set_node_dead_no_wmb(enode: MapleEnode) -> None:
     """mte_set_node_dead() without its smp_wmb() (mutant)."""
-    n = enode[0]
-    n.parent = n.addr
+    node = enode[0]
+    node.parent = node.addr
 
 
-def ma_dead_node_no_rmb(n: MapleNode) -> bool:
+def ma_dead_node_no_rmb(node: MapleNode) -> bool:
     """ma_dead_node() without its smp_rmb() (mutant)."""
-    return (n.parent & _ADDR_MASK) == n.addr
+    return (node.parent & _ADDR_MASK) == node.addr
 
 
 def mte_dead_node_no_rmb(enode: MapleEnode) -> bool:
     """mte_dead_node() without its smp_rmb() (mutant)."""
-    n = enode[0]
-    return (n.parent & _ADDR_MASK) == n.addr
+    node = enode[0]
+    return (node.parent & _ADDR_MASK) == node.addr
 
 
 def mas_put_in_tree_plain_slot(mas: MaState, old_enode: MapleEnode) -> None:
@@ -66,7 +67,7 @@ def mas_put_in_tree_plain_slot(mas: MaState, old_enode: MapleEnode) -> None:
     else:
         offset = mte_parent_slot(enode)
         mte_parent(enode).slot[offset] = enode
-    node.mte_set_node_dead(old_enode)
+    mte_set_node_dead(old_enode)
 
 
 def mas_put_in_tree_plain_root(mas: MaState, old_enode: MapleEnode) -> None:
@@ -81,7 +82,7 @@ def mas_put_in_tree_plain_root(mas: MaState, old_enode: MapleEnode) -> None:
     else:
         offset = mte_parent_slot(enode)
         mt.port.rcu_assign_pointer(mte_parent(enode).slot, offset, enode)
-    node.mte_set_node_dead(old_enode)
+    mte_set_node_dead(old_enode)
 
 
 LKMM = {"memory_model": "lkmm"}
@@ -96,16 +97,16 @@ def barrier_mutants(mutant: Any, patch: Any) -> tuple[Any, ...]:
                "mte_set_node_dead() without smp_wmb(): the rcu_head call_rcu() "
                "writes over a dead node's pivots may be seen before the dead mark",
                ("rcu_transitions",), MappingProxyType(_RT),
-               (patch(node.mte_set_node_dead, mte_set_node_dead_no_wmb),)),
+               (patch(maple_node.mte_set_node_dead, mte_set_node_dead_no_wmb),)),
         mutant("dead-node-no-rmb",
                "ma_dead_node() without smp_rmb(): a reader may check the parent "
                "word before the node words it read, and miss the dead mark",
                ("rcu_transitions",), MappingProxyType(_RT),
-               (patch(node.ma_dead_node, ma_dead_node_no_rmb, _READERS),)),
+               (patch(maple_node.ma_dead_node, ma_dead_node_no_rmb, _READERS),)),
         mutant("mte-dead-node-no-rmb",
                "mte_dead_node() without smp_rmb() (the root and iterator checks)",
                ("rcu_transitions",), MappingProxyType({**_RT, "read_kind": "iterate"}),
-               (patch(node.mte_dead_node, mte_dead_node_no_rmb, _READERS),)),
+               (patch(maple_node.mte_dead_node, mte_dead_node_no_rmb, _READERS),)),
         mutant("replace-node-no-release",
                "mas_put_in_tree() publishes a new non-root node with WRITE_ONCE(), "
                "not rcu_assign_pointer(): a reader may find it before its contents",

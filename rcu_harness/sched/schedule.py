@@ -23,6 +23,7 @@ A :class:`Decision` is one thread choice with what the strategy was shown
 (:class:`~rcu_harness.sched.replay.ReplayStrategy` with ``log=True``) to
 count a schedule's preemptions or to cut it into segments (the shrinker).
 """
+
 from __future__ import annotations
 
 import base64
@@ -32,7 +33,6 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
-
 
 RANDOM = -1
 """A decision step that is a random draw rather than a thread choice."""
@@ -118,27 +118,6 @@ class Schedule:
         return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
 
     @classmethod
-
-
-@dataclass(frozen=True, slots=True)
-class Decision:
-    """One thread choice and what the strategy was shown."""
-
-    current: int | None
-    yielding: bool
-    runnable: tuple[int, ...]
-    choice: int
-
-    @property
-    def preemptive(self) -> bool:
-        """It switched away from a current thread that could go on."""
-        return (self.current is not None and self.current in self.runnable
-                and not self.yielding and self.choice != self.current)
-
-
-def preemptions(decisions: Sequence[Decision]) -> int:
-    """How many of @decisions preempt a thread that could go on."""
-    return sum(1 for d in decisions if d.preemptive)
     def decode(cls, text: str) -> Schedule:
         """Parse :meth:`encode` output; raise :class:`ScheduleDecodeError`."""
         text = text.strip()

@@ -16,7 +16,7 @@ from rcu_harness.campaign.replay import from_trace, replay
 from rcu_harness.litmus.export import NoPatternError, export
 from rcu_harness.litmus.herd import run_herd
 from rcu_harness.litmus.parse import parse
-from rcu_harness.scenarios.registry import configure
+from rcu_harness.scenarios import configure
 from rcu_harness.scenarios.run import explore_scenario
 from rcu_harness.trace.tracefile import trace_for, write_trace
 from tests.cli.helpers import cli

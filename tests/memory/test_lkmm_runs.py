@@ -14,9 +14,8 @@ from rcu_harness.campaign.jobs import JobError, parse_job
 from rcu_harness.campaign.replay import from_trace, minimize
 from rcu_harness.kernel import SimStruct, rcu_read_lock, rcu_read_unlock
 from rcu_harness.memory.ordering import smp_rmb, smp_wmb
-from rcu_harness.runtime.runner import run_execution
-from rcu_harness.scenarios.mutants import MUTANTS, applied
-from rcu_harness.scenarios.registry import ScenarioError, configure, program
+from rcu_harness.runner.run import run_execution
+from rcu_harness.scenarios import MUTANTS, ScenarioError, applied, configure, program
 from rcu_harness.scenarios.run import explore_scenario
 from rcu_harness.sched.registry import make_strategy
 from rcu_harness.sched.schedule import READ, Schedule

@@ -20,8 +20,8 @@ import textwrap
 
 import pytest
 
-from maple import alloc, store, topiary, tree, walk, write
-from rcu_harness.scenarios import mutant_variants, mutants
+from maple import alloc, node, store, topiary, tree, walk, write
+from rcu_harness.scenarios import barrier_mutants, mutant_variants, mutants
 
 COPIES = {
     "publish-before-fill": (
@@ -117,6 +117,38 @@ COPIES = {
         -else:
         -    mt_destroy_walk(enode, mt, True)
         +mt_destroy_walk(enode, mt, True)
+        """),
+    "dead-mark-no-wmb": (
+        node.mte_set_node_dead, barrier_mutants.mte_set_node_dead_no_wmb,
+        # the smp_wmb() after the dead mark dropped
+        """
+        -node.port.smp_wmb()
+        """),
+    "dead-node-no-rmb": (
+        node.ma_dead_node, barrier_mutants.ma_dead_node_no_rmb,
+        # the smp_rmb() before the parent check dropped
+        """
+        -node.port.smp_rmb()
+        """),
+    "mte-dead-node-no-rmb": (
+        node.mte_dead_node, barrier_mutants.mte_dead_node_no_rmb,
+        # the smp_rmb() before the parent check dropped
+        """
+        -node.port.smp_rmb()
+        """),
+    "replace-node-no-release": (
+        topiary.mas_put_in_tree, barrier_mutants.mas_put_in_tree_plain_slot,
+        # the parent slot stored plainly (WRITE_ONCE), not rcu_assign_pointer()
+        """
+        -    mt.port.rcu_assign_pointer(mte_parent(enode).slot, offset, enode)
+        +    mte_parent(enode).slot[offset] = enode
+        """),
+    "replace-root-no-release": (
+        topiary.mas_put_in_tree, barrier_mutants.mas_put_in_tree_plain_root,
+        # ma_root stored without the release of rcu_assign_pointer()
+        """
+        -    mt.port.root_store(mt, enode)
+        +    mt.port.root_store(mt, enode, release=False)
         """),
 }
 
