@@ -49,12 +49,6 @@ def ma_dead_node_no_rmb(node: MapleNode) -> bool:
     return (node.parent & _ADDR_MASK) == node.addr
 
 
-def mte_dead_node_no_rmb(enode: MapleEnode) -> bool:
-    """mte_dead_node() without its smp_rmb() (mutant)."""
-    node = enode[0]
-    return (node.parent & _ADDR_MASK) == node.addr
-
-
 def mas_put_in_tree_plain_slot(mas: MaState, old_enode: MapleEnode) -> None:
     """mas_put_in_tree() storing the new node into its parent's slot with
     WRITE_ONCE() instead of rcu_assign_pointer() (mutant)."""
@@ -103,10 +97,6 @@ def barrier_mutants(mutant: Any, patch: Any) -> tuple[Any, ...]:
                "word before the node words it read, and miss the dead mark",
                ("rcu_transitions",), MappingProxyType(_RT),
                (patch(maple_node.ma_dead_node, ma_dead_node_no_rmb, _READERS),)),
-        mutant("mte-dead-node-no-rmb",
-               "mte_dead_node() without smp_rmb() (the root and iterator checks)",
-               ("rcu_transitions",), MappingProxyType({**_RT, "read_kind": "iterate"}),
-               (patch(maple_node.mte_dead_node, mte_dead_node_no_rmb, _READERS),)),
         mutant("replace-node-no-release",
                "mas_put_in_tree() publishes a new non-root node with WRITE_ONCE(), "
                "not rcu_assign_pointer(): a reader may find it before its contents",

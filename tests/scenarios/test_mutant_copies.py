@@ -130,12 +130,6 @@ COPIES = {
         """
         -node.port.smp_rmb()
         """),
-    "mte-dead-node-no-rmb": (
-        node.mte_dead_node, barrier_mutants.mte_dead_node_no_rmb,
-        # the smp_rmb() before the parent check dropped
-        """
-        -node.port.smp_rmb()
-        """),
     "replace-node-no-release": (
         topiary.mas_put_in_tree, barrier_mutants.mas_put_in_tree_plain_slot,
         # the parent slot stored plainly (WRITE_ONCE), not rcu_assign_pointer()
