@@ -1,7 +1,7 @@
 """Benchmark: weak memory costs sc nothing; what lkmm costs per scheduling point.
 
 Usage:
-  python stress/bench_wmm.py [--before REV] [--k 3] [--write]
+  python stress/bench_wmm.py [--before REV] [--k 3] [--workloads a,b] [--write]
 
 Instructions counted by callgrind (immune to the load of a shared machine):
 for each workload, ``stress/wmm_probe.py`` runs 1 and 1 + K executions in a
@@ -85,6 +85,8 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--before", default="main")
     p.add_argument("--k", type=int, default=3)
+    p.add_argument("--workloads", default=",".join(WORKLOADS),
+                   help="comma-separated subset of " + ", ".join(WORKLOADS))
     p.add_argument("--write", action="store_true")
     args = p.parse_args()
     rows = ["| workload | sc before: instructions per point | sc after | after / "
@@ -92,7 +94,7 @@ def main() -> None:
             "lkmm / sc (per execution) |", "|---|---|---|---|---|---|---|"]
     with tempfile.TemporaryDirectory() as tmp:
         before = export(args.before, Path(tmp))
-        for w in WORKLOADS:
+        for w in [w for w in args.workloads.split(",") if w]:
             _, b = per_execution(before, w, "sc", args.k)
             sc_ex, sc = per_execution(ROOT, w, "sc", args.k)
             lk_ex, lk = per_execution(ROOT, w, "lkmm", args.k)
@@ -102,7 +104,8 @@ def main() -> None:
                          capture_output=True, text=True, check=True).stdout.strip()
     text = "\n".join([
         HEADING, "",
-        f"Command: `python stress/bench_wmm.py --before {args.before} --k {args.k}`"
+        f"Command: `python stress/bench_wmm.py --before {args.before} --k {args.k}"
+        f" --workloads {args.workloads}`"
         f" (after: {rev}; instructions counted by callgrind over {args.k} "
         "executions beyond a first one, so start-up and imports cancel out).", "",
         *machine(), "", *rows, "",
