@@ -57,6 +57,8 @@ _EVENT: dict[str, tuple[Any, ...]] = {
     "index": (int, None, True),
     "value": (str, None, True),
     "function": (str, None, True),
+    "reads": (str, None, False),
+    "stale": (str, None, False),
 }
 
 
