@@ -69,7 +69,7 @@ def mas_put_in_tree_points(mas: MaState, old_enode: MapleEnode,
         mas_set_height(mas)
     else:
         offset = mte_parent_slot(enode)
-        mte_parent(enode).slot[offset] = enode
+        mt.port.rcu_assign_pointer(mte_parent(enode).slot, offset, enode)
         on_pass(PUBLISHED)
     mte_set_node_dead(old_enode)
     on_pass(DEAD)
