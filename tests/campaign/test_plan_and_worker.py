@@ -191,3 +191,22 @@ def test_a_block_starts_no_execution_after_the_time_budget_it_was_given(monkeypa
     assert [r.idx for r in cut.executions] == [0, 1, 2]
     assert _rows([run_unit(WorkUnit(plan, 0, 3))]) == _rows([cut])
     assert len(run_unit(WorkUnit(plan, 0, 16)).executions) == 16
+
+
+@pytest.mark.parametrize("strategy", ["pos", "surw", "portfolio"])
+def test_a_weak_memory_run_refuses_a_strategy_that_cannot_choose_reads(strategy):
+    spec = RunSpec("mmput_race", strategy=strategy, params={"memory_model": "lkmm"})
+    with pytest.raises(PlanError, match=f"strategy {strategy} does not choose "
+                                        "which store a load reads.*use dfs, mix"):
+        resolve(spec)
+    resolve(replace(spec, strategy="mix"))
+
+
+@pytest.mark.parametrize("design", ["modern", "vma_refcnt"])
+def test_a_weak_memory_run_refuses_the_designs_with_per_vma_locks(design):
+    spec = RunSpec("dup_mmap", params={"memory_model": "lkmm", "design": design})
+    with pytest.raises(ScenarioError, match="per-VMA locks are not modelled"):
+        resolve(spec)
+    with pytest.raises(ScenarioError, match="per-VMA locks are not modelled"):
+        resolve(RunSpec("page_fault", params={"memory_model": "lkmm"}))
+    resolve(RunSpec("dup_mmap", params={"design": design}))
