@@ -171,7 +171,8 @@ def clean_section(args: argparse.Namespace) -> str:
     return "\n".join([
         HEADINGS["clean"], "",
         "Command: `nice -n 10 python stress/page_fault_runs.py clean "
-        f"--executions {args.executions} --jobs {args.jobs} --write` (default "
+        f"--executions {args.executions} --chunk {args.chunk} --jobs {args.jobs} "
+        "--write` (the same --chunk resumes it; default "
         "strategy mix, base seed 0, scenario defaults; vma_refcnt with the "
         "candidate fix of the known finding proc-maps-stale-iterator, "
         "docs/kernel-findings.md).", "", *machine(), "", *rows, "",
