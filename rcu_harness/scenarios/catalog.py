@@ -111,10 +111,14 @@ def configure(name: str, overrides: Mapping[str, object] | None = None,
     if problem:
         raise ScenarioError(f"scenario {name}: {problem}")
     if values.get(MEMORY_MODEL) == "lkmm" and values.get("design") in VMA_LOCK_DESIGNS:
+        others = [d for d in scenario.param("design").choices
+                  if d not in VMA_LOCK_DESIGNS]
+        hint = (f"use design {' or '.join(others)}" if others else
+                f"scenario {name} has no design without them")
         raise ScenarioError(
             f"memory_model=lkmm: design {values['design']}'s per-VMA locks are not "
             "modelled under lkmm (their atomic read-modify-writes bypass the "
-            "memory model); use design 2021 or 2023 (docs/weak-memory.md)")
+            f"memory model); {hint} (docs/weak-memory.md)")
     return Config(name, MappingProxyType(values), mutant)
 
 
