@@ -2,7 +2,8 @@
 and a hand-started scheduler with two ``dask worker`` processes store the
 same executions (seeds, steps, findings, benign counters) and the same
 findings (counts, first executions, trace files, replay commands), for a
-run that collects every finding and one that stops at its first."""
+run that collects every finding and one that stops at its first; and a user's
+``--program``, which the workers import by name."""
 
 import pytest
 
@@ -69,3 +70,25 @@ def test_a_run_started_here_resumes_on_the_cluster(tmp_path, reference, cluster)
     assert code == 1, err
     assert done["session_executions"] == 112
     assert content(done["run_dir"]) == content(reference[0]["run_dir"])
+
+
+PROGRAM = ("--program", "tests.programs.sessions:program", "--seed", "1",
+           "--executions", "60", "--keep-going")
+"""A user's program (docs/python-api.md): the workers import it by name."""
+
+
+@pytest.mark.parametrize("mode", ["local-2", "hand-started"])
+def test_a_program_on_a_cluster_stores_what_one_process_stores(tmp_path, cluster,
+                                                               mode):
+    code, ref, err = stress(tmp_path / "one", *PROGRAM, "--jobs", "1")
+    assert code == 1, err
+    address = {"local-2": "local:2", "hand-started": cluster.address}[mode]
+    code, got, err = stress(tmp_path / "cluster", *PROGRAM, "--scheduler", address)
+    assert code == 1, err
+    assert [f["kind"] for f in got["findings"]] == ["use-after-free"]
+    assert summary(got) == summary(ref)
+    assert content(got["run_dir"]) == content(ref["run_dir"])
+    tallies = workers(got["run_dir"])
+    assert sum(t["executions"] for t in tallies.values()) == 60
+    if mode == "hand-started":
+        assert set(tallies) <= set(cluster.wait_for_workers(2))
