@@ -172,9 +172,11 @@ def strategy_params(configs: list[tuple[str, str]], strategy: str,
     return out
 
 
-def run(args: argparse.Namespace, configs: list[tuple[str, str]]) -> float:
-    """Run every missing chunk; returns the wall seconds spent."""
-    path = state_path(args.strategy, args.seed, args.memory_model)
+def run(args: argparse.Namespace, configs: list[tuple[str, str]],
+        path: Path | None = None) -> float:
+    """Run every missing chunk (into the state file @path, by default the
+    campaign's own); returns the wall seconds spent."""
+    path = path or state_path(args.strategy, args.seed, args.memory_model)
     state = load_state(path)
     todo = [c for c in chunks(configs, args.executions, args.chunk)
             if chunk_key(c) not in state]
@@ -184,7 +186,7 @@ def run(args: argparse.Namespace, configs: list[tuple[str, str]]) -> float:
     start = time.perf_counter()
     ctx = multiprocessing.get_context("fork")
     with ctx.Pool(args.jobs, maxtasksperchild=10) as pool:
-        if args.threaded_seconds:
+        if getattr(args, "threaded_seconds", 0):
             threaded = [(s, d, args.threaded_seconds, args.seed) for s, d in configs
                         if threaded_key(s, d, args.threaded_seconds) not in state]
             _collect(pool.imap_unordered(run_threaded_clean, threaded), state,

@@ -2,29 +2,39 @@
 
 Usage:
   python stress/clean_settings.py [--executions 100000] [--seed 0]
-      [--only NAME,...] [--write]
+      [--chunk 500] [--jobs 1] [--only NAME ...] [--write]
 
 Each setting (a scenario and the parameter values it differs in) runs on
-the correct model with mix, the default strategy, for --executions
-executions from base seed --seed, without stopping at a finding; the table
-gives executions, seconds and the finding kinds seen (with how many
-executions had one).  Settings where the kernel itself has a bug are listed
-as such: the 2023 design without a guard gap (StackRot, the syzbot report),
-and trees emptied under iterating readers (the NULL dereference of issue
-19).  --write puts the table into reports/BENCHMARKS.md.
+the correct model with mix, the default strategy, for executions
+0..--executions-1 from base seed --seed, without stopping at a finding;
+the table gives executions, worker seconds and the finding kinds seen
+(with how many executions had one).  The runs are cut into chunks of
+--chunk executions, handed out round robin over the settings (a run
+stopped early has covered each about equally) and saved as each finishes
+in reports/runs/clean-settings-mix-seed<seed>.json: rerunning the same
+command (same --chunk) runs only what is missing, so the 100,000
+executions per setting can be gathered over several sessions or machines
+(stress/clean_runs.py's machinery: execution i depends only on the base
+seed and i).  Settings where the kernel itself has a bug are listed as
+such: the 2023 design without a guard gap (StackRot, the syzbot report),
+reverse walks in a shrinking rebalance (maple-rebalance-stale-parent-slot)
+and trees emptied under iterating readers (maple-rewalk-null-node).
+--write puts the table into reports/BENCHMARKS.md.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
-import time
 from collections import Counter
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from stress import clean_runs
 from stress.benchlib import machine, write_section
+
+ROOT = Path(__file__).resolve().parents[1]
 
 HEADING = "## Correct model per new setting (stress/clean_settings.py)"
 KINDS = ("iterate", "lookup", "walk", "reverse", "prev", "find_vma_prev", "range",
@@ -64,45 +74,76 @@ SETTINGS: tuple[tuple[str, str, dict[str, object], str], ...] = (
 )
 
 
-def run(scenario: str, params: dict[str, object], executions: int,
-        seed: int) -> tuple[int, float, Counter[str]]:
-    """Executions run, seconds, and finding kinds counted over them."""
-    from rcu_harness.scenarios import explore_scenario
-
-    start = time.perf_counter()
-    r = explore_scenario(scenario, params=params, executions=executions, seed=seed,
-                         stop_on_first=False)
-    kinds = Counter(str(f.kind) for f in r.findings)
-    return r.executions, time.perf_counter() - start, kinds
+STRATEGY = "mix"
 
 
-def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--executions", type=int, default=100_000)
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--only", default="")
-    ap.add_argument("--write", action="store_true")
-    args = ap.parse_args()
-    only = set(filter(None, args.only.split(",")))
+def design_of(params: dict[str, object]) -> str:
+    """@params as a stress/clean_runs.py configuration string."""
+    def text(v: object) -> str:
+        return str(v).lower() if isinstance(v, bool) else str(v)
+    return "+".join(["default", *(f"{k}={text(v)}" for k, v in params.items())])
+
+
+def state_file(seed: int) -> Path:
+    """The resumable state of these runs."""
+    return ROOT / "reports" / "runs" / f"clean-settings-{STRATEGY}-seed{seed}.json"
+
+
+def findings_text(findings: list[dict[str, object]]) -> str:
+    """Finding kinds with the executions that had one."""
+    kinds: Counter[str] = Counter()
+    for f in findings:
+        kinds[str(f["kind"])] += int(str(f["count"]))
+    return ", ".join(f"{k} ({c})" for k, c in sorted(kinds.items())) or "none"
+
+
+def table(args: argparse.Namespace, chosen: list[tuple[str, str, dict[str, object],
+                                                        str]], wall: float) -> str:
+    """The BENCHMARKS.md section."""
+    state = clean_runs.load_state(state_file(args.seed))
     lines = [
         HEADING, "",
         f"Command: `python stress/clean_settings.py --executions {args.executions} "
-        f"--seed {args.seed} --write` (mix, the default strategy; distinct "
-        "findings by kind).", "", *machine(), "",
-        "| setting | scenario | executions | seconds | findings "
-        "| kernel bug expected |",
+        f"--seed {args.seed} --chunk {args.chunk} --jobs {args.jobs} --write` (mix, "
+        "the default strategy; findings by kind, with the executions that had "
+        f"one; {wall / 60:.0f} min wall time in the last invocation; rerunning "
+        "it runs only the missing chunks).", "", *machine(), "",
+        "| setting | scenario | executions (indices 0..n-1 complete) "
+        "| worker seconds | findings | kernel bug expected |",
         "|---|---|---|---|---|---|",
     ]
-    for name, scenario, params, expected in SETTINGS:
-        if only and name not in only:
-            continue
-        n, secs, kinds = run(scenario, params, args.executions, args.seed)
-        found = ", ".join(f"{k} ({c})" for k, c in sorted(kinds.items())) or "none"
-        lines.append(f"| {name} | {scenario} | {n:,} | {secs:.0f} | {found} | "
-                     f"{expected or '-'} |")
-        print(lines[-1], flush=True)
+    for name, scenario, params, expected in chosen:
+        t = clean_runs.totals(state, scenario, design_of(params))
+        lines.append(f"| {name} | {scenario} | {t['executions']:,} "
+                     f"({t['prefix']:,}) | {t['seconds']:,.0f} | "
+                     f"{findings_text(t['findings'])} | {expected or '-'} |")
+    return "\n".join([*lines, ""])
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    ap.add_argument("--executions", type=int, default=100_000)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--chunk", type=int, default=500)
+    ap.add_argument("--jobs", type=int, default=1)
+    ap.add_argument("--only", action="append", default=[], metavar="NAME",
+                    help="run only this setting (repeatable; names contain commas)")
+    ap.add_argument("--write", action="store_true")
+    args = ap.parse_args()
+    only = set(args.only)
+    unknown = sorted(only - {s[0] for s in SETTINGS})
+    if unknown:
+        ap.error(f"unknown settings: {', '.join(unknown)}")
+    chosen = [s for s in SETTINGS if not only or s[0] in only]
+    configs = [(scenario, design_of(params)) for _, scenario, params, _ in chosen]
+    run_args = argparse.Namespace(strategy=STRATEGY, seed=args.seed,
+                                  memory_model="sc", executions=args.executions,
+                                  chunk=args.chunk, jobs=args.jobs)
+    wall = clean_runs.run(run_args, configs, state_file(args.seed))
+    text = table(args, chosen, wall)
+    print(text)
     if args.write:
-        write_section(HEADING, "\n".join(lines))
+        write_section(HEADING, text)
     return 0
 
 
