@@ -47,6 +47,7 @@ nodes built before it.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import Enum
 from typing import TYPE_CHECKING, Any, Protocol
 
 from rcu_harness.memory.heap import PUBLISHED
@@ -73,6 +74,18 @@ class Access:
     """The array index, -1 for single words."""
     store: bool
     """A store (else a load)."""
+
+
+class RmwOrder(Enum):
+    """The ordering of an atomic read-modify-write, as the kernel names it
+    (``atomic_fetch_add_relaxed()``, ``_acquire()``, ``_release()``, and the
+    fully ordered value-returning forms); a failed conditional RMW (a
+    cmpxchg that does not write) is unordered, whatever its order."""
+
+    RELAXED = "relaxed"
+    ACQUIRE = "acquire"
+    RELEASE = "release"
+    FULL = "full"
 
 
 class AccessHook(Protocol):

@@ -36,7 +36,7 @@ from __future__ import annotations
 import sys
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
-from rcu_harness.memory.access import Access
+from rcu_harness.memory.access import Access, RmwOrder
 from rcu_harness.memory.heap import FREED, PUBLISHED, RETIRED, SLAB_FREE
 from rcu_harness.memory.kasan import use_after_free
 from rcu_harness.memory.lockdep import suspicious_rcu_usage
@@ -49,6 +49,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from rcu_harness.memory.records import AllocRecord
+    from rcu_harness.memory.wmm.model import MemoryModel
     from rcu_harness.runtime.execution import Execution
     from rcu_harness.sync.spinlock import SpinLock
 
@@ -234,13 +235,24 @@ def _uaf(ex: Execution, obj: SimStruct, access: str, name: str) -> None:
         ex.fail(use_after_free(ex, rec, access, name, -1))
 
 
-def field_rmw(obj: SimStruct, name: str, fn: Callable[[Any], Any]) -> Any:
+def field_rmw(obj: SimStruct, name: str, fn: Callable[[Any], Any],
+              order: RmwOrder = RmwOrder.FULL, *,
+              conditional: bool = False) -> Any:
     """An atomic read-modify-write of field @name (``atomic_cmpxchg()`` and
     the refcount_t operations built on it): one scheduling point, then
     ``fn(old)`` gives the new value, stored in the same step unless it equals
     the old one (a failed cmpxchg writes nothing).  Returns the old value.
     Poison-checked like a load (and a store, when it writes); not passed to
-    the store hooks (a lock word changes under no lock)."""
+    the store hooks (a lock word changes under no lock).
+
+    Under a weak memory model the RMW goes through it with @order, the
+    ordering of the kernel primitive the call site models (the read of the
+    newest store and the store are one atomic step); @conditional is a
+    ``try_cmpxchg()`` loop behind ``refcount_inc_not_zero()`` and friends,
+    whose first read is a plain ``atomic_read()``: a value it reads (any
+    store the model allows) on which @fn fails ends the operation without a
+    write, else the RMW runs on the newest store.  Under sc both are the one
+    atomic step above."""
     ex = obj._ex
     i = obj.fields.index(name)
     w = obj._w
@@ -249,6 +261,9 @@ def field_rmw(obj: SimStruct, name: str, fn: Callable[[Any], Any]) -> Any:
         w = obj._w
     if w & FREED:
         _uaf(ex, obj, "Read", name)
+    mm = ex.memory_model
+    if mm is not None and ex.phase is _RUN:
+        return _model_rmw(ex, mm, obj, i, name, fn, order, conditional)
     old = obj._v[i]
     new = fn(old)
     if new != old:
@@ -257,6 +272,61 @@ def field_rmw(obj: SimStruct, name: str, fn: Callable[[Any], Any]) -> Any:
         obj._v[i] = new
     ex.emit(_ATOMIC, obj.addr, name, -1, new)
     return old
+
+
+def _model_rmw(ex: Execution, mm: MemoryModel, obj: SimStruct, i: int,
+               name: str, fn: Callable[[Any], Any], order: RmwOrder,
+               conditional: bool) -> Any:
+    """field_rmw() under a memory model, after its point and read check."""
+    hook = ex.access_hook
+    if conditional and hook is not None:
+        seen = hook.load(ex, obj, name, -1, obj._v[i])  # atomic_read()
+        if fn(seen) == seen:
+            if ex.record and not ex.quiet:
+                shown = hook.last_read if hook.last_read is not None else seen
+                ex.events.append((ex.step, ex.cur_tid, _LOAD, obj.addr, name,
+                                  -1, shown, None))
+            return seen
+    old, new = mm.rmw(ex, obj, name, fn, order, obj._v[i])
+    if new is not old:
+        if obj._w & SLAB_FREE:
+            _uaf(ex, obj, "Write", name)
+        obj._v[i] = new
+    ex.emit(_ATOMIC, obj.addr, name, -1, new)
+    return old
+
+
+def acquire_next(obj: SimStruct) -> None:
+    """The current thread's next load is an acquire: ``smp_load_acquire()``
+    written out at a call site that must stay the frame of its load (the
+    trace names the function of each access).  Nothing under sc."""
+    model = obj._ex.memory_model
+    if model is not None:
+        model.acquire_next()
+
+
+def field_set_release(obj: SimStruct, name: str, value: Any) -> None:
+    """``refcount_set_release()``, ``atomic_set_release()``: a release store
+    of field @name, an atomic step as :func:`field_rmw` makes it (under sc
+    the same step: an RMW that writes @value), under a weak memory model a
+    release store (it reads nothing)."""
+    ex = obj._ex
+    mm = ex.memory_model
+    hook = ex.access_hook
+    if mm is None or hook is None or ex.phase is not _RUN:
+        field_rmw(obj, name, lambda c: value)
+        return
+    w = obj._w
+    if w & PUBLISHED and not ex.quiet:
+        ex.point()
+        w = obj._w
+    if w & _NO_WRITE:
+        _uaf(ex, obj, "Write", name)
+    mm.release_next()
+    hook.store(ex, obj, name, -1, value)
+    mm.plain_next()
+    obj._v[obj.fields.index(name)] = value
+    ex.emit(_ATOMIC, obj.addr, name, -1, value)
 
 
 def publish(obj: SimStruct, *, guard: Any = None) -> None:

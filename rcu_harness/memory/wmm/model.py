@@ -67,11 +67,14 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from maple.node import MapleEnode
+from rcu_harness.memory.access import RmwOrder
 from rcu_harness.memory.wmm.views import EMPTY, Acc, Loc, Msg, View, joined
 from rcu_harness.runtime.thread import Phase
 from rcu_harness.trace.events import EventKind, ReadsFrom
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from rcu_harness.runtime.execution import Execution
     from rcu_harness.runtime.thread import SimThread
 
@@ -136,6 +139,12 @@ class MemoryModel(Protocol):
 
     def gp_start(self) -> None:
         """A grace period starts."""
+
+    def rmw(self, ex: Execution, obj: Any, word: str,
+            fn: Callable[[Any], Any], order: RmwOrder,
+            value: Any) -> tuple[Any, Any]:
+        """An atomic read-modify-write of @obj's @word (@value is what the
+        word holds): (the old value, the new one)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -386,6 +395,73 @@ class LkmmModel:
         if self.log is not None:
             self.log.append(Op("st", st.tid, ex.step, key, value, seq,
                                ordered=release))
+
+    def rmw(self, ex: Execution, obj: Any, word: str,
+            fn: Callable[[Any], Any], order: RmwOrder,
+            value: Any) -> tuple[Any, Any]:
+        """An atomic read-modify-write of @obj's @word by the current thread
+        (@value: what the word holds).  It reads the newest store in
+        coherence order (atomicity: no store comes between its read and its
+        write) and, unless ``fn(old)`` equals the old value (a failed
+        cmpxchg, which writes nothing and orders nothing), stores
+        ``fn(old)`` as the new newest store.  Its read is a load (coherence,
+        the store's view pending; acquire: joined at once), its store a
+        store (release: carrying the whole view) that also carries the view
+        of the store it read (LKMM's rmw-sequence: a release followed by
+        RMWs of the word still orders for whoever reads the last one); a
+        fully ordered RMW is a full barrier on both sides.  Returns (the
+        old value, the new one: the old one if nothing was written)."""
+        key, loc = self._loc(obj, word, -1)
+        msgs = loc.msgs
+        if msgs[-1].value is not value:
+            self._resync(loc, value)
+        st = self.threads.get(ex.cur_tid) or self.state(ex.cur_tid)
+        m = msgs[-1]
+        old = m.value
+        new = fn(old)
+        wrote = new != old
+        if wrote and order is RmwOrder.FULL:
+            self.full_barrier(st.tid)
+        st.cur.see(key, m.seq)
+        read_view = m.view
+        if read_view is not EMPTY:
+            st.acq.join(read_view)
+            if wrote and order is not RmwOrder.RELAXED \
+                    and order is not RmwOrder.RELEASE:
+                st.cur.join(read_view)
+        if self.log is not None:
+            self._log_load(st, loc, obj, m, 0)
+        if ex.record:
+            self.last_read = ReadsFrom(old, m.step, m.tid, 0, -1)
+        if not wrote:
+            return old, old
+        self.seq = seq = self.seq + 1
+        self.steps.append(ex.step)
+        release = order is RmwOrder.RELEASE or order is RmwOrder.FULL
+        view = (joined(st.cur, st.acq) if release else st.wmb)
+        if read_view is not EMPTY:
+            view = joined(view, read_view)
+        msgs.append(Msg(seq, st.tid, ex.step, new, view, release, key))
+        st.cur.vc[st.tid] = seq
+        if self.log is not None:
+            self.log.append(Op("st", st.tid, ex.step, key, new, seq,
+                               ordered=release))
+        if order is RmwOrder.FULL:
+            self.full_barrier(st.tid)
+        return old, new
+
+    def _loc(self, obj: Any, word: str, index: int) -> tuple[int, Loc]:
+        """The key and the history of @obj's @word[@index] (made from the
+        word's current value on first use)."""
+        codes = self._codes.get(type(obj))
+        if codes is None:
+            codes = self._codes[type(obj)] = _codes(type(obj))
+        key = (obj.addr << 8) | (codes[word] + (index if index > 0 else 0))
+        loc = self.locs.get(key)
+        if loc is None:
+            loc = self.locs[key] = Loc(key, obj, word, index,
+                                       raw_value(obj, word, index))
+        return key, loc
 
     def _resync(self, loc: Loc, value: Any) -> None:
         """The word holds a value no tracked store wrote (a store the model
