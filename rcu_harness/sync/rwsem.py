@@ -152,6 +152,8 @@ def down_read_trylock_ex(ex: Execution, sem: RwSemaphore) -> bool:
             return False
         sem.readers.append(t)
         t.locks_held.append(sem)
+        if ex.memory_model is not None:
+            ex.memory_model.lock_acquire(sem.addr, sem.name)
         ex.emit(_LOCK, sem.addr, sem.name, 0)
         return True
 
@@ -165,6 +167,8 @@ def downgrade_write_ex(ex: Execution, sem: RwSemaphore) -> None:
                             "WARNING: bad unlock balance detected!"))
         return
     with ex.atomic:
+        if ex.memory_model is not None:  # the write side's release
+            ex.memory_model.lock_release(sem.addr, sem.name)
         sem.writer = None
         sem.readers.append(t)
         ex.emit(_UNLOCK, sem.addr, sem.name, 1)
