@@ -3,7 +3,7 @@
 Usage (normally through ``python stress/scoreboard.py --clean ...``):
   python stress/clean_runs.py [--executions 100000] [--chunk 2000] [--jobs 2]
       [--strategy random] [--seed 0] [--scenarios a,b]
-      [--designs 2021,modern (under lkmm: 2021,2023)]
+      [--designs 2021,modern]
       [--estimate 1000] [--memory-model lkmm] [--write]
 
 Every scenario runs without a mutant, in each design, for executions
@@ -67,8 +67,6 @@ def settings(design: str, memory_model: str) -> dict[str, str]:
 
 SCENARIOS = ("dup_mmap", "rcu_transitions", "mmput_race")
 DESIGNS = ("2021", "modern")
-LKMM_DESIGNS = ("2021", "2023")
-"""Under lkmm: the designs without per-VMA locks (which lkmm refuses)."""
 
 Chunk = tuple[str, str, int, int]
 """(scenario, design, first execution, end execution)."""
@@ -303,7 +301,7 @@ def main(argv: list[str]) -> None:
     p.add_argument("--strategy", default="random")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--scenarios", default=",".join(SCENARIOS))
-    p.add_argument("--designs", default="")
+    p.add_argument("--designs", default=",".join(DESIGNS))
     p.add_argument("--estimate", type=int, default=0)
     p.add_argument("--note", default="", help="a sentence for the report")
     p.add_argument("--threaded-seconds", type=float, default=0.0,
@@ -312,9 +310,7 @@ def main(argv: list[str]) -> None:
     p.add_argument("--write", action="store_true")
     args = p.parse_args(argv)
     configs = [(s, d) for s in args.scenarios.split(",") if s
-               for d in (args.designs or ",".join(
-                   LKMM_DESIGNS if args.memory_model == "lkmm" else DESIGNS)
-               ).split(",") if d]
+               for d in args.designs.split(",") if d]
     if args.estimate:
         estimate(args, configs)
         return

@@ -79,10 +79,6 @@ def get_scenario(name: str) -> Scenario:
                             "MODULE:FUNCTION)") from None
 
 
-VMA_LOCK_DESIGNS = ("modern", "vma_refcnt")
-"""The designs with per-VMA locks, which lkmm does not model yet."""
-
-
 def configure(name: str, overrides: Mapping[str, object] | None = None,
               mutant: str | None = None) -> Config:
     """Parameter values for scenario @name: defaults, then the mutant's
@@ -110,15 +106,6 @@ def configure(name: str, overrides: Mapping[str, object] | None = None,
     problem = scenario.check(values) if scenario.check is not None else ""
     if problem:
         raise ScenarioError(f"scenario {name}: {problem}")
-    if values.get(MEMORY_MODEL) == "lkmm" and values.get("design") in VMA_LOCK_DESIGNS:
-        others = [d for d in scenario.param("design").choices
-                  if d not in VMA_LOCK_DESIGNS]
-        hint = (f"use design {' or '.join(others)}" if others else
-                f"scenario {name} has no design without them")
-        raise ScenarioError(
-            f"memory_model=lkmm: design {values['design']}'s per-VMA locks are not "
-            "modelled under lkmm (their atomic read-modify-writes bypass the "
-            f"memory model); {hint} (docs/weak-memory.md)")
     return Config(name, MappingProxyType(values), mutant)
 
 

@@ -54,11 +54,15 @@ from rcu_harness.kernel import (
     down_write,
     kfree,
     kmalloc,
+    smp_mb,
+    smp_rmb,
+    smp_wmb,
     up_read,
     up_write,
 )
+from rcu_harness.memory.access import RmwOrder
 from rcu_harness.memory.heap import PUBLISHED
-from rcu_harness.memory.simstruct import field_rmw, publish, static
+from rcu_harness.memory.simstruct import field_rmw, field_set_release, publish, static
 from rcu_harness.memory.slab import kmem_cache_alloc, kmem_cache_create, kmem_cache_free
 from rcu_harness.runtime.current import current
 from rcu_harness.scenarios.design import Design
@@ -185,18 +189,22 @@ def mm_lock_init(mm: Mm) -> None:
 
 
 def mmap_write_lock(mm: Mm) -> None:
-    """mmap_write_lock(): down_write(), then mm_lock_seqcount_begin()."""
+    """mmap_write_lock(): down_write(), then mm_lock_seqcount_begin()
+    (do_raw_write_seqcount_begin(): the increment, then smp_wmb())."""
     down_write(mm.mmap_lock)
     seq = mm.mm_lock_seq
     if seq is not None:
         seq.sequence = seq.sequence + 1
+        smp_wmb()
 
 
 def vma_end_write_all(mm: Mm) -> None:
     """vma_end_write_all(): mm_lock_seqcount_end(), which unlocks every VMA
-    write-locked in this cycle at once."""
+    write-locked in this cycle at once (do_raw_write_seqcount_end():
+    smp_wmb(), then the increment)."""
     seq = mm.mm_lock_seq
     if seq is not None:
+        smp_wmb()
         seq.sequence = seq.sequence + 1
 
 
@@ -262,10 +270,13 @@ def vma_assert_write_locked(vma: Vma, what: str) -> None:
 
 def __vma_enter_locked(vma: LockedVma, detaching: bool) -> bool:
     """__vma_enter_locked(): add VMA_LOCK_OFFSET unless detached, then wait
-    until only the writer (and the tree, unless @detaching) hold it."""
+    until only the writer (and the tree, unless @detaching) hold it.
+    refcount_add_not_zero() is relaxed (a try_cmpxchg loop); the wait's
+    condition, read after set_current_state()'s full barrier, reads the
+    newest count (as a spin would)."""
     tgt = VMA_LOCK_OFFSET + (0 if detaching else 1)
-    old = field_rmw(vma, "vm_refcnt",
-                    lambda c: c + VMA_LOCK_OFFSET if c else c)  # refcount_add_not_zero
+    old = field_rmw(vma, "vm_refcnt", lambda c: c + VMA_LOCK_OFFSET if c else c,
+                    RmwOrder.RELAXED, conditional=True)  # refcount_add_not_zero
     if not old:
         return False
     rcuwait_wait_event(vma.vm_mm.vma_writer_wait,
@@ -274,9 +285,14 @@ def __vma_enter_locked(vma: LockedVma, detaching: bool) -> bool:
 
 
 def __vma_exit_locked(vma: LockedVma) -> bool:
-    """__vma_exit_locked(): subtract VMA_LOCK_OFFSET; True if now detached."""
-    old = field_rmw(vma, "vm_refcnt", lambda c: c - VMA_LOCK_OFFSET)
-    return bool(old == VMA_LOCK_OFFSET)
+    """__vma_exit_locked(): subtract VMA_LOCK_OFFSET; True if now detached
+    (refcount_sub_and_test(): release, acquire when it reaches zero)."""
+    old = field_rmw(vma, "vm_refcnt", lambda c: c - VMA_LOCK_OFFSET,
+                    RmwOrder.RELEASE)
+    if old == VMA_LOCK_OFFSET:
+        smp_rmb()  # smp_acquire__after_ctrl_dep()
+        return True
+    return False
 
 
 def __vma_start_write(vma: LockedVma, seq: int) -> None:
@@ -289,11 +305,15 @@ def __vma_start_write(vma: LockedVma, seq: int) -> None:
 
 def rcuwait_wait_event(w: Rcuwait, cond: Callable[[], bool], what: str) -> None:
     """rcuwait_wait_event(w, cond, TASK_UNINTERRUPTIBLE): publish the task,
-    then test @cond and sleep until a wake-up finds it true."""
+    then test @cond and sleep until a wake-up finds it true.  Each test
+    follows set_current_state()'s full barrier, the (A) that pairs with
+    rcuwait_wake_up()'s (B): a waker that missed the task made its
+    condition true before the test."""
     ex = current()
     w.task = ex.cur
     while True:
         ex.point()
+        smp_mb()  # set_current_state(): smp_store_mb(), barrier (A)
         with ex.atomic:
             if cond():
                 break
@@ -302,7 +322,9 @@ def rcuwait_wait_event(w: Rcuwait, cond: Callable[[], bool], what: str) -> None:
 
 
 def rcuwait_wake_up(w: Rcuwait) -> None:
-    """rcuwait_wake_up(): wake the task waiting on @w, if any."""
+    """rcuwait_wake_up(): wake the task waiting on @w, if any, read after
+    its smp_mb() (B), which pairs with rcuwait_wait_event()'s (A)."""
+    smp_mb()  # (B)
     task = w.task
     if task is not None:
         current().wake(task)  # type: ignore[arg-type]
@@ -311,9 +333,12 @@ def rcuwait_wake_up(w: Rcuwait) -> None:
 def vma_refcount_put(vma: LockedVma) -> None:
     """vma_refcount_put(): drop a reader's reference; wake the writer if it
     waits for just this reader (a copy of vm_mm, as the VMA may be freed
-    once the count is dropped)."""
+    once the count is dropped).  __refcount_dec_and_test(): release,
+    acquire when it reaches zero."""
     mm = vma.vm_mm
-    old = field_rmw(vma, "vm_refcnt", lambda c: c - 1)
+    old = field_rmw(vma, "vm_refcnt", lambda c: c - 1, RmwOrder.RELEASE)
+    if old == 1:
+        smp_rmb()  # smp_acquire__after_ctrl_dep()
     newcnt = old - 1
     if newcnt and newcnt & VMA_LOCK_OFFSET and newcnt <= VMA_LOCK_OFFSET + 1:
         rcuwait_wake_up(mm.vma_writer_wait)
@@ -332,7 +357,7 @@ def vma_mark_attached(vma: Vma) -> None:
     assert isinstance(vma, LockedVma)
     vma_assert_write_locked(vma, "vma_mark_attached()")
     if vma.vm_mm.design is Design.VMA_REFCNT:
-        field_rmw(vma, "vm_refcnt", lambda c: 1)  # refcount_set_release()
+        field_set_release(vma, "vm_refcnt", 1)  # refcount_set_release()
     lock.attached = True
     publish(vma, guard=lock)  # about to be stored into the tree
 
@@ -349,7 +374,10 @@ def vma_mark_detached(vma: Vma) -> None:
     if vma.vm_mm.design is not Design.VMA_REFCNT:
         vma.detached = True
         return
-    old = field_rmw(vma, "vm_refcnt", lambda c: c - 1)  # refcount_dec_and_test
+    old = field_rmw(vma, "vm_refcnt", lambda c: c - 1,
+                    RmwOrder.RELEASE)  # refcount_dec_and_test()
+    if old == 1:
+        smp_rmb()  # its acquire on success: smp_acquire__after_ctrl_dep()
     if old != 1 and __vma_enter_locked(vma, True):
         __vma_exit_locked(vma)
 

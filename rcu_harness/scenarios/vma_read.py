@@ -42,8 +42,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from maple import ULONG_MAX, MaState, mas_find, mas_set, mas_walk, mt_find
-from rcu_harness.kernel import rcu_read_lock, rcu_read_unlock, up_read
-from rcu_harness.memory.simstruct import field_rmw
+from rcu_harness.kernel import (
+    rcu_read_lock,
+    rcu_read_unlock,
+    smp_rmb,
+    up_read,
+)
+from rcu_harness.memory.access import RmwOrder
+from rcu_harness.memory.simstruct import acquire_next, field_rmw
 from rcu_harness.runtime.current import current
 from rcu_harness.scenarios.design import Design
 from rcu_harness.scenarios.layouts import VM_GROWSDOWN
@@ -113,9 +119,12 @@ def _start_read_rwsem(vma: LockedVma, bugs: ReadBugs) -> bool:
         return False
     if not down_read_trylock(vma.vm_lock):
         return False
-    if bugs.seq and vma.vm_lock_seq == vm_mm.mm_lock_seq.sequence:
-        up_read(vma.vm_lock)
-        return False
+    if bugs.seq:
+        lock_seq = vma.vm_lock_seq
+        acquire_next(vma)  # raw_read_seqcount(): smp_load_acquire()
+        if lock_seq == vm_mm.mm_lock_seq.sequence:
+            up_read(vma.vm_lock)
+            return False
     return True
 
 
@@ -127,7 +136,8 @@ def _start_read_refcnt(mm: Mm, vma: LockedVma,
         rcu_read_unlock()
         return None
     old = field_rmw(vma, "vm_refcnt",
-                    lambda c: c + 1 if c and c < VMA_REF_LIMIT else c)
+                    lambda c: c + 1 if c and c < VMA_REF_LIMIT else c,
+                    RmwOrder.ACQUIRE, conditional=True)
     if not old or old >= VMA_REF_LIMIT:  # __refcount_inc_not_zero_limited_acquire
         rcu_read_unlock()
         return None if old else EAGAIN
@@ -139,10 +149,13 @@ def _start_read_refcnt(mm: Mm, vma: LockedVma,
         vma_refcount_put(vma)
         rcu_read_unlock()
         return None
-    if bugs.seq and vma.vm_lock_seq == mm.mm_lock_seq.sequence:
-        vma_refcount_put(vma)
-        rcu_read_unlock()
-        return None
+    if bugs.seq:
+        lock_seq = vma.vm_lock_seq
+        acquire_next(vma)  # raw_read_seqcount(): smp_load_acquire()
+        if lock_seq == mm.mm_lock_seq.sequence:
+            vma_refcount_put(vma)
+            rcu_read_unlock()
+            return None
     return vma
 
 
@@ -261,13 +274,17 @@ def lock_mm_and_find_vma(h: Harness, mm: Mm, addr: int,
 
 
 def mmap_lock_speculate_try_begin(mm: Mm) -> tuple[bool, int]:
-    """mmap_lock_speculate_try_begin(): (no writer now, the sequence)."""
+    """mmap_lock_speculate_try_begin(): (no writer now, the sequence),
+    read by raw_read_seqcount() (an acquire)."""
+    acquire_next(mm.mm_lock_seq)
     seq = mm.mm_lock_seq.sequence
     return seq % 2 == 0, seq
 
 
 def mmap_lock_speculate_retry(mm: Mm, seq: int) -> bool:
-    """mmap_lock_speculate_retry(): did a writer run since @seq?"""
+    """mmap_lock_speculate_retry(): did a writer run since @seq?
+    (read_seqcount_retry(): smp_rmb(), then the sequence)"""
+    smp_rmb()
     return bool(mm.mm_lock_seq.sequence != seq)
 
 
@@ -330,7 +347,8 @@ def _next_under_mmap_lock(mm: Mm, mas: MaState, from_addr: int) -> LockedVma | N
     mas_set(mas, from_addr)
     vma = mas_find(mas, ULONG_MAX)
     if isinstance(vma, LockedVma):
-        field_rmw(vma, "vm_refcnt", lambda c: c + 1)  # vma_start_read_locked()
+        field_rmw(vma, "vm_refcnt", lambda c: c + 1,  # vma_start_read_locked():
+                  RmwOrder.ACQUIRE)  # __refcount_inc_not_zero_limited_acquire()
         lock = vma_lock(vma)
         if lock is not None:
             lock.read_locked(current(), mm, from_addr)

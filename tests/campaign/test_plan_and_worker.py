@@ -203,10 +203,8 @@ def test_a_weak_memory_run_refuses_a_strategy_that_cannot_choose_reads(strategy)
 
 
 @pytest.mark.parametrize("design", ["modern", "vma_refcnt"])
-def test_a_weak_memory_run_refuses_the_designs_with_per_vma_locks(design):
-    spec = RunSpec("dup_mmap", params={"memory_model": "lkmm", "design": design})
-    with pytest.raises(ScenarioError, match="per-VMA locks are not modelled"):
-        resolve(spec)
-    with pytest.raises(ScenarioError, match="page_fault has no design without"):
-        resolve(RunSpec("page_fault", params={"memory_model": "lkmm"}))
-    resolve(RunSpec("dup_mmap", params={"design": design}))
+def test_a_weak_memory_run_takes_the_designs_with_per_vma_locks(design):
+    plan = resolve(RunSpec("page_fault", params={"memory_model": "lkmm",
+                                                 "design": design}))
+    assert plan.params["memory_model"] == "lkmm"
+    assert plan.params["design"] == design
