@@ -42,7 +42,6 @@ from rcu_harness.scenarios.catalog import (
     program,
 )
 from rcu_harness.scenarios.run import replay_command
-from rcu_harness.sched.protocol import ChoosesReads
 from rcu_harness.sched.registry import STRATEGIES, strategy_kind
 
 if TYPE_CHECKING:
@@ -214,23 +213,10 @@ def _typed(strategy: str, key: str, value: Any, default: Any) -> Any:
     return number
 
 
-def _check_chooses_reads(name: str, params: Mapping[str, Any]) -> None:
-    """Under a weak memory model a strategy must choose which store each
-    load reads; one that cannot would read the newest, as under sc."""
-    if not isinstance(STRATEGIES[name].make(0, **params), ChoosesReads):
-        capable = sorted(n for n, s in STRATEGIES.items()
-                         if isinstance(s.make(0), ChoosesReads))
-        raise PlanError(f"strategy {name} does not choose which store a load "
-                        "reads, so under --memory-model lkmm it would run as sc; "
-                        f"use {', '.join(capable)}")
-
-
 def resolve(spec: RunSpec) -> RunPlan:
     """Check @spec and fix everything its executions depend on."""
     cfg = configure(spec.scenario, dict(spec.params), spec.mutant)
     sparams = check_strategy(spec.strategy, spec.strategy_params)
-    if cfg.values.get("memory_model") == "lkmm":
-        _check_chooses_reads(spec.strategy, sparams)
     max_steps = spec.max_steps or default_max_steps(cfg)
     with applied(cfg.mutant, cfg.fixes):
         sparams = calibrate(program(cfg), spec.strategy, spec.seed,

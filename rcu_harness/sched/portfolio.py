@@ -15,7 +15,8 @@ portfolios.  Their parameters are the portfolio's: ``depth`` and ``steps``
 go to ``pct``, ``profile`` and ``interesting`` to ``surw``; calibration
 fills ``steps`` and ``profile`` before a run.  The member's bound methods
 are installed on this object at :meth:`new_execution`, so a decision costs
-what it costs in that member.
+what it costs in that member; a read choice under a weak memory model is
+the member's too (every member chooses reads).
 """
 
 from __future__ import annotations
@@ -63,6 +64,7 @@ class PortfolioStrategy:
         self.execution_seed = self._inner.execution_seed
         self.next_thread: Callable[..., int] = self._inner.next_thread
         self.next_u64: Callable[[], int] = self._inner.next_u64
+        self.next_read: Callable[[int, int], int] = self._inner.next_read
 
     def new_execution(self, index: int) -> bool:
         """Prepare execution @index with member ``index mod n``."""
@@ -71,6 +73,7 @@ class PortfolioStrategy:
         self.execution_seed = inner.execution_seed
         self.next_thread = inner.next_thread
         self.next_u64 = inner.next_u64
+        self.next_read = inner.next_read
         return True
 
     def watch(self, threads: Sequence[Any]) -> bool:

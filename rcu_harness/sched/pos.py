@@ -22,7 +22,9 @@ pending accesses: there POS is "redraw the thread that ran", still a valid
 sampler.
 
 A yielding (spinning) thread gives way: the highest-priority *other*
-runnable thread runs.  Execution ``i`` draws from ``derive(seed, i)`` alone.
+runnable thread runs.  Under a weak memory model a load that may read one
+of several stores reads one uniformly (:meth:`PosStrategy.next_read`).
+Execution ``i`` draws from ``derive(seed, i)`` alone.
 """
 
 from __future__ import annotations
@@ -112,3 +114,10 @@ class PosStrategy:
     def next_u64(self) -> int:
         """A value from the execution's data source."""
         return self._data.next_u64()
+
+    def next_read(self, options: int, thread: int) -> int:
+        """Any of the stores the load may read, uniformly, from the
+        execution's generator.  POS orders events; a store chosen for a load
+        is not an event of a runnable thread, and a priority drawn for each
+        store, the highest read, is this same uniform choice."""
+        return int(self._random() * options)

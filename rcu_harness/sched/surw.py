@@ -32,6 +32,8 @@ measured from the base seed alone before a run
 nothing but the seed and ``i``.  A thread the profile does not name, or one
 past its profiled count, keeps weight 1, so every runnable thread can
 always run.  A yielding thread gives way (its weight is not considered).
+Under a weak memory model a load that may read one of several stores reads
+one uniformly (:meth:`SurwStrategy.next_read`).
 """
 
 from __future__ import annotations
@@ -163,3 +165,9 @@ class SurwStrategy:
     def next_u64(self) -> int:
         """A value from the execution's data source."""
         return self._data.next_u64()
+
+    def next_read(self, options: int, thread: int) -> int:
+        """Any of the stores the load may read, uniformly, from the
+        execution's generator (the weights order threads, not stores; a
+        read choice is not an interesting event and moves no weight)."""
+        return int(self._random() * options)
