@@ -15,9 +15,16 @@ Statements: declarations (``int r0;``, ``int *r1;``, ``int r = e;``),
 [else s]`` and ``{ ... }`` blocks; expressions: integers, registers,
 variable names (their address), ``READ_ONCE(*x)``, ``READ_ONCE(*r)``
 (through a register: an address dependency), ``smp_load_acquire(x)``,
-``rcu_dereference(*p)``, and ``==``, ``!=``, ``+``, ``-``, ``&``.  Anything
-else (xchg, cmpxchg, atomics, plain C accesses) is a :class:`LitmusError`
-naming the construct.
+``rcu_dereference(*p)``, and ``==``, ``!=``, ``+``, ``-``, ``&``.
+Atomics (``atomic_t *x`` parameters): ``atomic_read()``, ``atomic_set()``
+and their acquire/release forms (the loads and stores above), the
+read-modify-writes ``atomic_fetch_add()``, ``atomic_fetch_sub()``,
+``atomic_add_return()``, ``atomic_sub_return()``, ``xchg()``,
+``atomic_xchg()``, ``cmpxchg()``, ``atomic_cmpxchg()``, each also
+``_relaxed``, ``_acquire`` and ``_release`` (an ``rmw`` expression), and the
+void ``atomic_add()``, ``atomic_sub()``, ``atomic_inc()``, ``atomic_dec()``
+(relaxed; an ``eval`` statement).  Anything else (plain C accesses, other
+atomics) is a :class:`LitmusError` naming the construct.
 """
 
 from __future__ import annotations
@@ -30,6 +37,17 @@ _TOKEN = re.compile(r"\s*(?:(/\\|\\/|==|!=|&&|\|\||->)|([A-Za-z_][A-Za-z_0-9]*)"
                     r"|(-?\d+)|(\S))")
 ACCESSES = frozenset({"READ_ONCE", "smp_load_acquire", "rcu_dereference"})
 STORES = frozenset({"WRITE_ONCE", "smp_store_release", "rcu_assign_pointer"})
+ALIASES = {"atomic_read": "READ_ONCE", "atomic_read_acquire": "smp_load_acquire",
+           "atomic_set": "WRITE_ONCE", "atomic_set_release": "smp_store_release"}
+"""Atomic loads and stores that are the plain primitives (linux-kernel.def)."""
+_RMW_BASES = ("atomic_fetch_add", "atomic_fetch_sub", "atomic_add_return",
+              "atomic_sub_return", "xchg", "atomic_xchg", "cmpxchg",
+              "atomic_cmpxchg")
+RMWS = frozenset(base + sfx for base in _RMW_BASES
+                 for sfx in ("", "_relaxed", "_acquire", "_release"))
+"""Value-returning read-modify-writes (no suffix: fully ordered)."""
+VOID_RMWS = frozenset({"atomic_add", "atomic_sub", "atomic_inc", "atomic_dec"})
+"""Read-modify-writes without a value (unordered)."""
 CALLS = frozenset({"smp_mb", "smp_wmb", "smp_rmb", "rcu_read_lock",
                    "rcu_read_unlock", "synchronize_rcu", "spin_lock",
                    "spin_unlock", "smp_mb__after_spinlock"})
@@ -43,7 +61,9 @@ class LitmusError(ValueError):
 class Expr:
     """An expression: ``int`` (value), ``reg``, ``addr`` (a variable's
     address), ``load`` (op is the primitive; arg the variable or register
-    holding the address), or a binary ``op`` over ``left`` and ``right``."""
+    holding the address), ``rmw`` (op the atomic, value the variable, left
+    its operand, right cmpxchg's new value), or a binary ``op`` over
+    ``left`` and ``right``."""
 
     kind: str
     value: Any = None
@@ -55,7 +75,8 @@ class Expr:
 @dataclass(frozen=True, slots=True)
 class Stmt:
     """A statement: ``set`` (register := expr), ``store`` (op, target, expr),
-    ``call`` (op, target), ``if`` (cond, then, else), ``block``."""
+    ``call`` (op, target), ``eval`` (a void atomic's ``rmw`` expr), ``if``
+    (cond, then, else), ``block``."""
 
     kind: str
     op: str = ""
@@ -253,8 +274,12 @@ def _stmt(toks: _Tokens) -> Stmt | None:
             stmt = None
         toks.take(";")
         return stmt
-    if tok in STORES:
-        op = toks.take()
+    if tok in VOID_RMWS:
+        expr = _rmw(toks)
+        toks.take(";")
+        return Stmt("eval", expr=expr)
+    if tok in STORES or tok in ("atomic_set", "atomic_set_release"):
+        op = ALIASES.get(toks.take(), tok)
         toks.take("(")
         if toks.peek() in ("*", "&"):
             toks.take()
@@ -298,7 +323,10 @@ def _atom(toks: _Tokens) -> Expr:
         return Expr("int", int(tok))
     if tok == "&":
         return Expr("addr", toks.take())
-    if tok in ACCESSES:
+    if tok in RMWS:
+        return _rmw(toks, tok)
+    if tok in ACCESSES or tok in ("atomic_read", "atomic_read_acquire"):
+        tok = ALIASES.get(tok, tok)
         toks.take("(")
         if toks.peek() in ("*", "&"):
             toks.take()
@@ -313,6 +341,31 @@ def _atom(toks: _Tokens) -> Expr:
             raise LitmusError(f"unsupported primitive {tok}()")
         return Expr("name", tok)
     raise LitmusError(f"unsupported expression at {tok!r}")
+
+
+def _rmw(toks: _Tokens, op: str = "") -> Expr:
+    """An atomic RMW call (its name taken already when @op is given):
+    ``rmw`` with the variable in ``value``, the operand (cmpxchg: the
+    expected value) in ``left``, cmpxchg's new value in ``right``."""
+    if not op:
+        op = toks.take()
+    toks.take("(")
+    operand: Expr | None = None
+    if op.startswith(("atomic_fetch_", "atomic_add", "atomic_sub")):
+        operand = _expr(toks)
+        toks.take(",")
+    if toks.peek() in ("*", "&"):
+        toks.take()
+    var = toks.take()
+    new: Expr | None = None
+    if "xchg" in op:
+        toks.take(",")
+        operand = _expr(toks)
+        if "cmpxchg" in op:
+            toks.take(",")
+            new = _expr(toks)
+    toks.take(")")
+    return Expr("rmw", var, op=op, left=operand, right=new)
 
 
 def _cond(toks: _Tokens) -> Cond:

@@ -31,6 +31,9 @@ from rcu_harness.kernel import (
     spin_unlock,
     synchronize_rcu,
 )
+from rcu_harness.litmus.parse import VOID_RMWS
+from rcu_harness.memory.access import RmwOrder
+from rcu_harness.memory.simstruct import field_rmw
 from rcu_harness.memory.wmm import with_memory_model
 from rcu_harness.runner.run import run_execution
 from rcu_harness.sched.dfs import DfsStrategy
@@ -50,6 +53,14 @@ class Var(SimStruct):
 
     fields = ("v",)
     v: Any
+
+
+_SUFFIXES = {"_relaxed": RmwOrder.RELAXED, "_acquire": RmwOrder.ACQUIRE,
+             "_release": RmwOrder.RELEASE}
+
+
+def _same(a: Any, b: Any) -> bool:
+    return a is b if isinstance(a, Var) else bool(a == b)
 
 
 class LitmusRunError(RuntimeError):
@@ -95,6 +106,8 @@ class _Proc:
         if e.kind == "load":
             obj = self.target(e.value)
             return smp_load_acquire(obj, "v") if e.op == "smp_load_acquire" else obj.v
+        if e.kind == "rmw":
+            return self.rmw(e)
         assert e.left is not None
         assert e.right is not None
         a, b = self.eval(e.left), self.eval(e.right)
@@ -122,11 +135,37 @@ class _Proc:
                     obj.v = value
             elif s.kind == "call":
                 self.call(s.op, s.target)
+            elif s.kind == "eval":
+                assert s.expr is not None
+                self.rmw(s.expr)
             elif s.kind == "if":
                 assert s.expr is not None
                 self.run(s.body if self.eval(s.expr) else s.orelse)
             else:
                 self.run(s.body)
+
+    def rmw(self, e: Expr) -> Any:
+        """An atomic read-modify-write: the old value (``*_return``: the new)."""
+        obj = self.target(e.value)
+        op = e.op
+        order = RmwOrder.RELAXED if op in VOID_RMWS else RmwOrder.FULL
+        for sfx, o in _SUFFIXES.items():
+            if op.endswith(sfx):
+                op, order = op[:-len(sfx)], o
+        v = self.eval(e.left) if e.left is not None else 1
+        fn: Callable[[Any], Any]
+        if op.endswith("cmpxchg"):
+            assert e.right is not None
+            new = self.eval(e.right)
+            fn = lambda c: new if _same(c, v) else c  # noqa: E731
+        elif op.endswith("xchg"):
+            fn = lambda c: v  # noqa: E731
+        elif op.endswith(("_add", "_inc", "add_return", "fetch_add")):
+            fn = lambda c: c + v  # noqa: E731
+        else:
+            fn = lambda c: c - v  # noqa: E731
+        old = field_rmw(obj, "v", fn, order)
+        return fn(old) if op.endswith("_return") else old
 
     def call(self, op: str, arg: str) -> None:
         if op in ("spin_lock", "spin_unlock"):

@@ -77,12 +77,20 @@ UNIT = {
     "MP+addr": unit.pointer_mp("WRITE_ONCE(*p, x);", "rcu_dereference"),
     "MP+rel+addr": unit.pointer_mp("rcu_assign_pointer(*p, x);", "READ_ONCE"),
     "RCU+sync": unit.rcu_gp("synchronize_rcu();"), "RCU": unit.rcu_gp(""),
+    "MP+rmw-rel+rmw-acq": unit.rmw_mp("_release", "_acquire"),
+    "MP+rmw-mb+rmw-mb": unit.rmw_mp("", ""),
+    "MP+rmw-po+rmw-acq": unit.rmw_mp("_relaxed", "_acquire"),
+    "MP+rmw-rel+rmw-po": unit.rmw_mp("_release", "_relaxed"),
+    "MP+rel+rmw+acq": unit.rmw_sequence("atomic_inc(y);"),
+    "MP+rel+st+acq": unit.rmw_sequence("WRITE_ONCE(*y, 2);"),
+    "RMW+atomicity": unit.RMW_ATOMICITY, "RMW+newest": unit.RMW_NEWEST,
 }
 
 
 @pytest.mark.parametrize("name", sorted(UNIT))
 def test_the_unit_tests_tables_are_herd7s(herd, tmp_path, name):
     path = tmp_path / f"{name}.litmus"
-    path.write_text(UNIT[name].replace("C MP", f"C {name}", 1)
-                    if name.startswith("MP") else UNIT[name])
+    text = UNIT[name]
+    path.write_text(f"C {name}" + text[text.index("\n"):]
+                    if name.startswith("MP") else text)
     _compare(herd, path, path.read_text())

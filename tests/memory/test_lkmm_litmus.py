@@ -199,3 +199,68 @@ P1(int *x, int *y, spinlock_t *l) { int r0; int r1; spin_lock(l);
 exists (1:r0=1 /\\ 1:r1=0)
 """
     assert _states(text, "1:r0", "1:r1") == NOT_10
+
+
+RMW_ATOMICITY = """C RMW+atomicity
+{}
+P0(atomic_t *x) { int r0; r0 = atomic_fetch_add_relaxed(1, x); }
+P1(atomic_t *x) { int r1; r1 = atomic_fetch_add_relaxed(1, x); }
+exists (0:r0=0 /\\ 1:r1=0 /\\ x=1)
+"""
+RMW_NEWEST = """C RMW+newest
+{}
+P0(atomic_t *x) { atomic_set(x, 1); }
+P1(atomic_t *x) { int r0; r0 = xchg_relaxed(x, 2); }
+exists (1:r0=0 /\\ x=2)
+"""
+
+
+def test_two_fetch_adds_never_lose_an_update():
+    assert _states(RMW_ATOMICITY, "0:r0", "1:r1", "x") == {("0", "1", "2"),
+                                                          ("1", "0", "2")}
+
+
+def test_an_rmw_reads_the_newest_store():
+    # r0=0 with x=2 would put P0's store between the xchg's read and write
+    assert _states(RMW_NEWEST, "1:r0", "x") == {("0", "1"), ("1", "2")}
+
+
+def rmw_mp(release: str, acquire: str) -> str:
+    return f"""C MP+rmw
+{{}}
+P0(int *x, atomic_t *y) {{ int r9; WRITE_ONCE(*x, 1);
+  r9 = atomic_fetch_add{release}(1, y); }}
+P1(int *x, atomic_t *y) {{ int r0; int r1; r0 = atomic_fetch_add{acquire}(1, y);
+  r1 = READ_ONCE(*x); }}
+exists (1:r0=1 /\\ 1:r1=0)
+"""
+
+
+@pytest.mark.parametrize(("release", "acquire", "allowed"), [
+    ("_release", "_acquire", NOT_10),
+    ("", "", NOT_10),  # fully ordered
+    ("_relaxed", "_acquire", ALL),
+    ("_release", "_relaxed", ALL),
+    ("_relaxed", "_relaxed", ALL),
+])
+def test_message_passing_through_release_and_acquire_rmws(release, acquire, allowed):
+    assert _states(rmw_mp(release, acquire), "1:r0", "1:r1") == allowed
+
+
+def rmw_sequence(middle: str) -> str:
+    return f"""C MP+rel+rmw+acq
+{{}}
+P0(int *x, atomic_t *y) {{ WRITE_ONCE(*x, 1); smp_store_release(y, 1); }}
+P1(atomic_t *y) {{ {middle} }}
+P2(int *x, atomic_t *y) {{ int r0; int r1; r0 = smp_load_acquire(y);
+  r1 = READ_ONCE(*x); }}
+exists (2:r0=2 /\\ 2:r1=0)
+"""
+
+
+def test_a_release_orders_through_the_rmws_that_read_it():
+    # LKMM's rmw-sequence: a relaxed RMW reading a release store passes its
+    # ordering on; a plain store overwriting it does not
+    names = ("2:r0", "2:r1")
+    assert ("2", "0") not in _states(rmw_sequence("atomic_inc(y);"), *names)
+    assert ("2", "0") in _states(rmw_sequence("WRITE_ONCE(*y, 2);"), *names)
