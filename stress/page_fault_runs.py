@@ -10,6 +10,8 @@ Usage:
       [--jobs 1] [--write]
   python stress/page_fault_runs.py known [--seeds 10] [--max-executions 10000]
       [--write]
+  (clean and mutants also take --memory-model lkmm: their own state files,
+  page-fault-clean-lkmm.json and page-fault-mutants-lkmm.json, and sections)
 
 ``clean``: executions 0..N-1 of the default strategy (mix, base seed 0) of
 ``page_fault`` in each design with no mutant, in chunks (execution i
@@ -67,9 +69,28 @@ WRITER_MUTANTS = ("dup-mmap-skips-parent-vma-lock", "mprotect-skips-vma-start-wr
 RACE_PARAMS = {"assert_write_locked": False}
 
 
-def state_path(what: str) -> Path:
-    """The resumable state file of one kind of run."""
-    return ROOT / "reports" / "runs" / f"page-fault-{what}.json"
+def state_path(what: str, memory_model: str = "sc") -> Path:
+    """The resumable state file of one kind of run (under @memory_model)."""
+    suffix = "" if memory_model == "sc" else f"-{memory_model}"
+    return ROOT / "reports" / "runs" / f"page-fault-{what}{suffix}.json"
+
+
+def design_params(design: str, memory_model: str) -> dict[str, Any]:
+    """The scenario parameters of @design's runs under @memory_model."""
+    extra = {} if memory_model == "sc" else {"memory_model": memory_model}
+    return {**DESIGN_PARAMS[design], **extra}
+
+
+def heading(what: str, memory_model: str) -> str:
+    """The section heading of @what under @memory_model."""
+    if memory_model == "sc":
+        return HEADINGS[what]
+    return HEADINGS[what].replace(" (stress/", f" under {memory_model} (stress/")
+
+
+def model_option(memory_model: str) -> str:
+    """The command line's --memory-model option ('' for sc)."""
+    return "" if memory_model == "sc" else f" --memory-model {memory_model}"
 
 
 def load(path: Path) -> dict[str, Any]:
@@ -88,7 +109,7 @@ def save(path: Path, state: dict[str, Any]) -> None:
 # -- clean -------------------------------------------------------------------
 
 
-def clean_chunk(task: tuple[str, int, int, dict[str, Any]]) -> dict[str, Any]:
+def clean_chunk(task: tuple[str, int, int, dict[str, Any], str]) -> dict[str, Any]:
     """Executions [first, end) of page_fault in @design; its record (each
     distinct finding once, with the executions that saw it)."""
     from rcu_harness.runner.block import run_block
@@ -96,8 +117,8 @@ def clean_chunk(task: tuple[str, int, int, dict[str, Any]]) -> dict[str, Any]:
     from rcu_harness.scenarios.catalog import default_max_steps
     from rcu_harness.sched.registry import make_strategy
 
-    design, first, end, params = task
-    cfg = configure("page_fault", DESIGN_PARAMS[design])
+    design, first, end, params, memory_model = task
+    cfg = configure("page_fault", design_params(design, memory_model))
 
     def command(i: int, _schedule: Any) -> str:
         return replay_command(cfg, strategy="mix", seed=0, execution=i,
@@ -121,23 +142,24 @@ def clean_chunk(task: tuple[str, int, int, dict[str, Any]]) -> dict[str, Any]:
             "seconds": time.perf_counter() - start}
 
 
-def calibrated(design: str) -> dict[str, Any]:
+def calibrated(design: str, memory_model: str) -> dict[str, Any]:
     """mix's calibrated parameters for @design (pct's steps)."""
     from rcu_harness.runner.block import calibrate
     from rcu_harness.scenarios import configure, program
     from rcu_harness.scenarios.catalog import default_max_steps
 
-    cfg = configure("page_fault", DESIGN_PARAMS[design])
+    cfg = configure("page_fault", design_params(design, memory_model))
     return calibrate(program(cfg), "mix", 0, max_steps=default_max_steps(cfg))
 
 
 def run_clean(args: argparse.Namespace) -> None:
     """Every missing chunk of every design, round robin."""
-    path = state_path("clean")
+    path = state_path("clean", args.memory_model)
     state = load(path)
     designs = [d for d in args.designs.split(",") if d]
-    params = {d: calibrated(d) for d in designs}
-    tasks = [(d, first, min(first + args.chunk, args.executions), params[d])
+    params = {d: calibrated(d, args.memory_model) for d in designs}
+    tasks = [(d, first, min(first + args.chunk, args.executions), params[d],
+              args.memory_model)
              for first in range(0, args.executions, args.chunk) for d in designs
              if f"{d}/{first}-{min(first + args.chunk, args.executions)}" not in state]
     _pool(clean_chunk, tasks, state, path, args.jobs)
@@ -145,7 +167,8 @@ def run_clean(args: argparse.Namespace) -> None:
 
 def clean_section(args: argparse.Namespace) -> str:
     """The BENCHMARKS.md section of the clean runs."""
-    state = load(state_path("clean"))
+    path = state_path("clean", args.memory_model)
+    state = load(path)
     rows = ["| design | executions (indices 0..n-1 complete) | findings | steps per "
             "execution | ms per execution (worker) |", "|---|---|---|---|---|"]
     notes = []
@@ -167,16 +190,16 @@ def clean_section(args: argparse.Namespace) -> str:
         if prefix < args.executions:
             notes.append(f"- {design}: not complete, executions 0..{prefix - 1:,} "
                          f"of the target {args.executions:,}; the same command "
-                         "resumes from reports/runs/page-fault-clean.json")
+                         f"resumes from reports/runs/{path.name}")
     return "\n".join([
-        HEADINGS["clean"], "",
+        heading("clean", args.memory_model), "",
         "Command: `nice -n 10 python stress/page_fault_runs.py clean "
-        f"--executions {args.executions} --chunk {args.chunk} --jobs {args.jobs} "
-        "--write` (the same --chunk resumes it; default "
-        "strategy mix, base seed 0, scenario defaults; vma_refcnt with the "
-        "candidate fix of the known finding proc-maps-stale-iterator, "
-        "docs/kernel-findings.md).", "", *machine(), "", *rows, "",
-        *notes]).rstrip() + "\n"
+        f"--executions {args.executions} --chunk {args.chunk} --jobs {args.jobs}"
+        f"{model_option(args.memory_model)} --write` (the same --chunk "
+        "resumes it; default strategy mix, base seed 0, scenario defaults; "
+        "vma_refcnt with the candidate fix of the known finding "
+        "proc-maps-stale-iterator, docs/kernel-findings.md).", "", *machine(),
+        "", *rows, "", *notes]).rstrip() + "\n"
 
 
 def _prefix(keys: list[str]) -> int:
@@ -212,9 +235,12 @@ def attempt(task: tuple[str, int, int, dict[str, Any]]) -> dict[str, Any]:
 def run_attempts(args: argparse.Namespace, what: str, names: list[str],
                  params: dict[str, Any] | None = None) -> None:
     """Every missing (name, seed) attempt."""
-    path = state_path(what)
+    path = state_path(what, args.memory_model)
     state = load(path)
-    tasks = [(n, s, args.max_executions, params or {}) for s in range(args.seeds)
+    params = dict(params or {})
+    if args.memory_model != "sc":
+        params["memory_model"] = args.memory_model
+    tasks = [(n, s, args.max_executions, params) for s in range(args.seeds)
              for n in names if f"{n}/{s}" not in state]
     _pool(attempt, tasks, state, path, args.jobs)
 
@@ -225,7 +251,7 @@ def mutants_section(args: argparse.Namespace, names: list[str],
     race)."""
     from rcu_harness.scenarios.mutants import MUTANTS
 
-    state = load(state_path(what))
+    state = load(state_path(what, args.memory_model))
     rows = ["| mutant | design | seeds found (of run) | executions to find: median "
             "| max | caught by |", "|---|---|---|---|---|---|"]
     for name in names:
@@ -243,11 +269,12 @@ def mutants_section(args: argparse.Namespace, names: list[str],
     extra = (" with `assert_write_locked=false`: only a reader that sees the "
              "change can find them" if what == "race" else "")
     return "\n".join([
-        HEADINGS[what], "",
+        heading(what, args.memory_model), "",
         f"Command: `nice -n 10 python stress/page_fault_runs.py {what} --seeds "
-        f"{args.seeds} --max-executions {args.max_executions} --jobs {args.jobs} "
-        "--write` (default strategy mix from base seeds 0..S-1, each mutant in "
-        f"page_fault with its own parameters{extra}, to the first finding).", "",
+        f"{args.seeds} --max-executions {args.max_executions} --jobs {args.jobs}"
+        f"{model_option(args.memory_model)} --write` (default strategy mix "
+        "from base seeds 0..S-1, each mutant in page_fault with its own "
+        f"parameters{extra}, to the first finding).", "",
         *machine(), "", *rows]).rstrip() + "\n"
 
 
@@ -294,6 +321,7 @@ def main(argv: list[str]) -> None:
     p.add_argument("--max-executions", type=int, default=10_000)
     p.add_argument("--mutants", default="")
     p.add_argument("--jobs", type=int, default=1)
+    p.add_argument("--memory-model", default="sc", choices=("sc", "lkmm"))
     p.add_argument("--write", action="store_true")
     args = p.parse_args(argv)
     if args.what == "clean":
@@ -315,7 +343,7 @@ def main(argv: list[str]) -> None:
         text = known_section(args)
     print(text)
     if args.write:
-        write_section(HEADINGS[args.what], text)
+        write_section(heading(args.what, args.memory_model), text)
 
 
 if __name__ == "__main__":
