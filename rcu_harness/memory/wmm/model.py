@@ -43,14 +43,18 @@ view-based designs of the promising semantics and C11Tester:
   - locks, rw-semaphores: release on unlock, acquire on lock; a thread that
     slept (blocked, woken) or spun (a yield point) sees everything:
     stores propagate in finite time, and a spinner must see the store it
-    waits for; fully ordered atomics are ``smp_mb()``.
+    waits for; fully ordered atomics are ``smp_mb()``;
+  - an atomic read-modify-write of a struct field (:meth:`LkmmModel.rmw`,
+    ``field_rmw()``: refcount_t, cmpxchg) reads the newest store and is
+    the next one (atomicity), its store carrying the view of the store it
+    read (``rmw-sequence``), relaxed, acquire, release or fully ordered.
 
 Stronger than LKMM, on purpose (each removes behaviours, never adds one,
 so a finding under this model is an execution LKMM allows): a store always
 becomes the newest in coherence order when it runs, and loads run in
 program order, so load buffering (LB), 2+2W and S are never produced; a
 lock handed over to a sleeper and a spinner's wake-up see everything;
-the harness's atomics are sequentially consistent words.  Not modelled:
+the harness's ``atomic_t`` words are sequentially consistent.  Not modelled:
 plain (unmarked) C accesses and their data races (every access is a marked
 one), control dependencies (never needed: loads never read the future),
 ``smp_mb__after_spinlock()`` and friends, SRCU.
