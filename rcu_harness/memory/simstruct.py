@@ -285,7 +285,8 @@ def _model_rmw(ex: Execution, mm: MemoryModel, obj: SimStruct, i: int,
             if ex.record and not ex.quiet:
                 shown = hook.last_read if hook.last_read is not None else seen
                 ex.events.append((ex.step, ex.cur_tid, _LOAD, obj.addr, name,
-                                  -1, shown, None))
+                                  -1, shown,
+                                  _getframe(2).f_code if ex.record > 1 else None))
             return seen
     old, new = mm.rmw(ex, obj, name, fn, order, obj._v[i])
     if new is not old:
