@@ -85,7 +85,8 @@ def heading(what: str, memory_model: str) -> str:
     """The section heading of @what under @memory_model."""
     if memory_model == "sc":
         return HEADINGS[what]
-    return HEADINGS[what].replace(" (stress/", f" under {memory_model} (stress/")
+    return HEADINGS[what].replace(", 10 seeds", "").replace(
+        " (stress/", f" under {memory_model} (stress/")
 
 
 def model_option(memory_model: str) -> str:
