@@ -71,3 +71,54 @@ def test_per_vma_lock_mutants_are_found_under_lkmm(mutant):
     found = explore_scenario(cfg, executions=20, seed=0)
     assert found.findings, mutant
     assert found.findings[0].kind == "vma-lock"
+
+
+def _mp_outcomes(release: bool) -> set[tuple[int, int]]:
+    """vma_mark_attached() / vma_start_read() in miniature: data, then the
+    count set (refcount_set_release() or a relaxed RMW); a reader takes a
+    reference with the acquire inc-not-zero and reads the data."""
+    from rcu_harness.memory.simstruct import field_set_release
+
+    seen: set[tuple[int, int]] = set()
+
+    def program(h):
+        count, data = h.static(Ref, v=0), h.static(Ref, v=0)
+
+        def attach():
+            data.v = 1
+            if release:
+                field_set_release(count, "v", 1)
+            else:
+                field_rmw(count, "v", lambda c: 1, RmwOrder.RELAXED)
+
+        def reader():
+            old = field_rmw(count, "v", lambda c: c + 1 if c else c,
+                            RmwOrder.ACQUIRE, conditional=True)
+            seen.add((old, data.v))
+
+        h.spawn("attach", attach)
+        h.spawn("reader", reader)
+
+    assert explore(program, strategy="dfs", executions=10_000,
+                   preemption_bound=100, memory_model="lkmm").ok
+    return seen
+
+
+def test_a_release_set_and_an_acquire_inc_not_zero_pass_a_message():
+    assert _mp_outcomes(True) == {(0, 0), (0, 1), (1, 1)}
+    assert _mp_outcomes(False) == {(0, 0), (0, 1), (1, 0), (1, 1)}
+
+
+def test_without_the_rcuwait_barriers_a_writer_misses_its_wake_up(monkeypatch):
+    # rcuwait_wait_event()'s set_current_state() (A) and rcuwait_wake_up()'s
+    # smp_mb() (B): without them the last reader's vma_refcount_put() reads a
+    # stale NULL task and the writer sleeps for ever (docs/weak-memory.md)
+    from rcu_harness.scenarios import vma
+
+    params = {"design": "vma_refcnt", "memory_model": "lkmm",
+              "kernel_fixes": "maps-restart-at-last-addr"}
+    monkeypatch.setattr(vma, "smp_mb", lambda: None)
+    found = explore_scenario(configure("page_fault", params), executions=20, seed=3)
+    assert found.findings  # at execution 0
+    assert found.findings[0].kind == "deadlock"
+    assert "vma_writer_wait" in found.findings[0].report
