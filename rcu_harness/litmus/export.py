@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING
 
 from rcu_harness.litmus.parse import parse
 from rcu_harness.litmus.run import outcomes
-from rcu_harness.memory.wmm.model import pointer_target
+from rcu_harness.memory.wmm.model import RMW, pointer_target
 from rcu_harness.trace.events import summarize
 
 if TYPE_CHECKING:
@@ -122,21 +122,27 @@ def find_pattern(model: LkmmModel, fault_tid: int | None = None) -> Pattern:
         raise NoPatternError("no load of this execution read a stale value: the "
                              "finding does not depend on weak memory")
     stale.sort(key=lambda i: (log[i].tid != fault_tid, -i))
+    rmw = {op.seq for op in log if op.kind == "st" and op.name == RMW}
     for i in stale:
-        pattern = _pattern_at(model, log, msgs, i)
+        pattern = _pattern_at(model, log, msgs, i, rmw)
         if pattern is not None:
             return pattern
     raise NoPatternError("no stale load of this execution is explained by message "
-                         "passing (a load of a later store of the same writer)")
+                         "passing (a load of a later store of the same writer; "
+                         "patterns through atomic read-modify-writes are not "
+                         "exported)")
 
 
 def _pattern_at(model: LkmmModel, log: list[Op], msgs: dict[int, Msg],
-                i: int) -> Pattern | None:
+                i: int, rmw: set[int]) -> Pattern | None:
+    """The pattern of stale load @i; None if there is none, or if its
+    stores or the reader's other load are atomic read-modify-writes (@rmw:
+    their stores), which the exported test would turn into plain accesses."""
     load_x = log[i]
     store_x = msgs[load_x.newest]
     old_x = msgs[load_x.seq] if load_x.seq else model.locs[load_x.key].msgs[0]
     writer, reader = store_x.tid, load_x.tid
-    if writer < 0 or writer == reader:
+    if writer < 0 or writer == reader or store_x.seq in rmw:
         return None
     for j in range(i - 1, -1, -1):
         op = log[j]
@@ -149,6 +155,8 @@ def _pattern_at(model: LkmmModel, log: list[Op], msgs: dict[int, Msg],
         store_y = msgs[op.seq]
         if store_y.tid != writer or store_y.seq <= store_x.seq:
             continue
+        if store_y.seq in rmw or op.name == RMW:
+            return None
         return Pattern(
             x=model.locs[load_x.key], y=model.locs[op.key], store_x=store_x,
             store_y=store_y, old_x=old_x,

@@ -113,3 +113,35 @@ def test_no_pattern_without_a_stale_load():
 
     with pytest.raises(NoPatternError, match="does not depend on weak memory"):
         export(LkmmModel(Ex()), {}, None)  # type: ignore[arg-type]
+
+
+def test_a_pattern_through_an_rmw_is_not_exported_as_plain_accesses(tmp_path):
+    from rcu_harness import explore
+    from rcu_harness import replay as replay_schedule
+    from rcu_harness.kernel import SimStruct
+    from rcu_harness.memory.access import RmwOrder
+    from rcu_harness.memory.simstruct import field_rmw
+
+    class Cell(SimStruct):
+        fields = ("v",)
+
+    def program(h):  # the flag is raised by a relaxed fetch-add: no ordering
+        data, flag = h.static(Cell, v=0), h.static(Cell, v=0)
+
+        def writer():
+            data.v = 1
+            field_rmw(flag, "v", lambda c: c + 1, RmwOrder.RELAXED)
+
+        def reader():
+            seen = flag.v
+            assert not (seen and data.v == 0), "saw the flag but not the data"
+
+        h.spawn("writer", writer)
+        h.spawn("reader", reader)
+
+    found = explore(program, strategy="dfs", executions=1000, preemption_bound=100,
+                    memory_model="lkmm").findings[0]
+    r = replay_schedule(found.schedule, program=program, memory_model="lkmm")
+    with pytest.raises(NoPatternError, match="atomic read-modify-writes are not "
+                                             "exported"):
+        export(r.memory_model, r.names, tmp_path / "x.litmus")

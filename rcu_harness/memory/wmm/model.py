@@ -86,6 +86,8 @@ _RUN = Phase.RUN
 _FENCE = EventKind.FENCE.value
 _lget = list.__getitem__
 _ADDR_MASK = ~0xFF
+RMW = "rmw"
+"""The name of a read-modify-write's load and store in the log."""
 _NODE_WORDS = {"parent": 0, "pivot": 1, "slot": 17, "gap": 33, "meta": 43,
                "ma_root": 0, "ma_flags": 1}
 """Word codes of node and tree words (pivot[i] is 1 + i and so on)."""
@@ -172,7 +174,8 @@ class Op:
     """For a load: the index in the log of the load that read the pointer
     it went through (an address dependency), -1 if none."""
     name: str = ""
-    """A barrier's or a lock's name."""
+    """A barrier's or a lock's name; ``rmw`` for the load and the store of
+    an atomic read-modify-write."""
 
 
 class TState:
@@ -434,7 +437,7 @@ class LkmmModel:
                     and order is not RmwOrder.RELEASE:
                 st.cur.join(read_view)
         if self.log is not None:
-            self._log_load(st, loc, obj, m, 0)
+            self._log_load(st, loc, obj, m, 0, RMW)
         if ex.record:
             self.last_read = ReadsFrom(old, m.step, m.tid, 0, -1)
         if not wrote:
@@ -449,7 +452,7 @@ class LkmmModel:
         st.cur.vc[st.tid] = seq
         if self.log is not None:
             self.log.append(Op("st", st.tid, ex.step, key, new, seq,
-                               ordered=release))
+                               ordered=release, name=RMW))
         if order is RmwOrder.FULL:
             self.full_barrier(st.tid)
         return old, new
@@ -582,11 +585,12 @@ class LkmmModel:
         if self.log is not None and not self.ex.quiet:
             self.log.append(op)
 
-    def _log_load(self, st: TState, loc: Loc, obj: Any, m: Msg, target: int) -> None:
+    def _log_load(self, st: TState, loc: Loc, obj: Any, m: Msg, target: int,
+                  name: str = "") -> None:
         assert self.log is not None
         ex = self.ex
         src = st.dep_src.get(obj.addr, -1)
         self.log.append(Op("ld", st.tid, ex.step, loc.key, m.value, m.seq,
-                           loc.msgs[-1].seq, dep=src))
+                           loc.msgs[-1].seq, dep=src, name=name))
         if target:
             st.dep_src[target] = len(self.log) - 1
