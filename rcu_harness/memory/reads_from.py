@@ -87,7 +87,6 @@ class ReadsFromHook:
 
     __slots__ = ("by_store", "inner", "last", "pairs")
     wants_pending = True
-    last_read = None
 
     def __init__(self, inner: AccessHook | None) -> None:
         self.inner = inner
@@ -98,6 +97,11 @@ class ReadsFromHook:
         self.by_store: dict[tuple[int, int], str] = {}
         """Sites by (step, thread) of the store, for a weak memory model's
         ``last_read``."""
+
+    @property
+    def last_read(self) -> object | None:
+        """The inner hook's (a weak memory model's store read), else None."""
+        return getattr(self.inner, "last_read", None)
 
     def load(self, ex: Execution, obj: Any, word: str, index: int,
              value: Any) -> Any:

@@ -55,3 +55,33 @@ def test_each_finds_a_barrier_mutant_under_lkmm(strategy):
     cfg = configure(MUTANTS[mutant].scenario, None, mutant)
     found = explore_scenario(cfg, strategy=strategy, executions=60, seed=1)
     assert found.findings, f"{strategy} missed {mutant}"
+
+
+def test_a_watching_strategy_keeps_its_pending_accesses_under_lkmm():
+    from types import SimpleNamespace
+
+    from rcu_harness.memory.reads_from import ReadsFromHook
+    from rcu_harness.memory.wmm import install
+    from rcu_harness.runtime.execution import PENDING_ONLY
+
+    ex = SimpleNamespace(memory_model=None, access_hook=PENDING_ONLY, record=0)
+    model = install(ex, "lkmm")  # type: ignore[arg-type]
+    assert ex.access_hook is model
+    assert model.wants_pending  # pos's conflicts, surw's interesting accesses
+    plain = SimpleNamespace(memory_model=None, access_hook=None, record=0)
+    assert not install(plain, "lkmm").wants_pending  # type: ignore[arg-type]
+    wrapped = SimpleNamespace(memory_model=None, access_hook=ReadsFromHook(None),
+                              record=0)
+    model = install(wrapped, "lkmm")  # type: ignore[arg-type]
+    assert wrapped.access_hook.inner is model  # coverage stays in front
+
+
+def test_reads_from_coverage_runs_under_lkmm(capsys, tmp_path):
+    from tests.cli.helpers import cli
+
+    code, _, err = cli(capsys, "stress", "--scenario", "mmput_race",
+                         "--memory-model", "lkmm", "--coverage", "--strategy", "pos",
+                         "--executions", "6", "--out", tmp_path)
+    assert code == 0, err
+    report = next(tmp_path.glob("*/report.txt")).read_text()
+    assert "Reads-from coverage" in report

@@ -20,6 +20,7 @@ from __future__ import annotations
 import functools
 from typing import TYPE_CHECKING, Any
 
+from rcu_harness.memory.reads_from import ReadsFromHook
 from rcu_harness.memory.wmm.model import LkmmModel, MemoryModel
 from rcu_harness.runtime.current import current
 from rcu_harness.runtime.execution import PENDING_ONLY
@@ -52,11 +53,19 @@ def install(ex: Execution, name: str) -> MemoryModel | None:
         return None
     if isinstance(ex.memory_model, LkmmModel):  # wrapped twice: one model
         return ex.memory_model
-    if ex.access_hook is not None and ex.access_hook is not PENDING_ONLY:
+    hook = ex.access_hook
+    wrapper = hook if isinstance(hook, ReadsFromHook) else None
+    behind = wrapper.inner if wrapper is not None else hook
+    if behind is not None and behind is not PENDING_ONLY:
         raise MemoryModelError("the execution already has an access hook; "
                                "install the memory model first")
     model = LkmmModel(ex)
-    ex.access_hook = model
+    if behind is PENDING_ONLY:
+        model.wants_pending = True  # a watching strategy reads pending accesses
+    if wrapper is not None:  # reads-from coverage: the model goes behind it
+        wrapper.inner = model
+    else:
+        ex.access_hook = model
     ex.memory_model = model
     return model
 
