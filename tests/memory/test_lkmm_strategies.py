@@ -49,7 +49,7 @@ def test_the_same_seed_gives_the_same_trace_under_lkmm(strategy):
 
 @pytest.mark.parametrize("strategy", STRATEGIES_ADDED)
 def test_each_finds_a_barrier_mutant_under_lkmm(strategy):
-    # replace-node-no-release, seed 1: pos at execution 18, surw 3, portfolio 3
+    # replace-node-no-release, seed 1: pos needs 36 executions, surw 4, portfolio 4
     # (reports/BENCHMARKS.md, pos, surw and portfolio under lkmm)
     mutant = "replace-node-no-release"
     cfg = configure(MUTANTS[mutant].scenario, None, mutant)
