@@ -86,6 +86,11 @@ class RunPlan:
         return strategy_kind(self.strategy).sequential
 
     @property
+    def guided(self) -> bool:
+        """Executions learn from earlier epochs' reads-from pairs (rff)."""
+        return strategy_kind(self.strategy).guided
+
+    @property
     def scenario_module(self) -> str:
         """The module that defines the scenario (part of the trace fingerprint)."""
         return get_scenario(self.scenario).source_module
@@ -223,7 +228,8 @@ def resolve(spec: RunSpec) -> RunPlan:
                             max_steps=max_steps, strategy_params=sparams)
     return RunPlan(cfg.scenario, dict(cfg.values), cfg.mutant, spec.strategy,
                    sparams, spec.seed, max_steps, spec.keep_going,
-                   spec.coverage or spec.until_saturated, spec.until_saturated)
+                   spec.coverage or spec.until_saturated
+                   or strategy_kind(spec.strategy).guided, spec.until_saturated)
 
 
 def blocks(done: set[int], limit: int, size: int) -> Iterator[Block]:

@@ -52,6 +52,7 @@ from rcu_harness.campaign.summary import RunSummary, summarize
 from rcu_harness.invocation import command
 from rcu_harness.scenarios.programs import file_stem
 from rcu_harness.sched.registry import StrategyParamError, check_bounds
+from rcu_harness.sched.rff import CorpusEntry
 from rcu_harness.store.runstore import Batch, RunStore, StoreError, StoreWriteError
 from rcu_harness.trace.fingerprint import model_fingerprint
 from rcu_harness.version import __version__
@@ -250,7 +251,8 @@ def _prior(store: RunStore, plan: RunPlan) -> Prior:
     workers = meta.get("workers")
     return Prior(done, tuple(store.findings()), float(meta.get("wall_seconds", 0)),
                  last if isinstance(last, str) else None,
-                 workers if isinstance(workers, dict) else {})
+                 workers if isinstance(workers, dict) else {},
+                 tuple(CorpusEntry(*row) for row in store.corpus()))
 
 
 def _check_model(store: RunStore, plan: RunPlan) -> None:

@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from rcu_harness.campaign.plan import RunPlan
     from rcu_harness.runner.block import BlockResult, Diagnosed, ExecutionResult
     from rcu_harness.runtime.finding import Violation
+    from rcu_harness.sched.rff import CorpusEntry
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +62,9 @@ class WorkUnit:
     time limit): the block starts no execution after that many seconds of
     its own, so a ``--time`` budget ends a run within one execution per
     worker, not one block (16 executions of a 2000-VMA tree are minutes)."""
+    corpus: tuple[CorpusEntry, ...] = ()
+    """Guided strategies (rff): the corpus of the epochs before the block's
+    (a block never spans two epochs)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +85,9 @@ class UnitResult:
     reads_from: Mapping[str, tuple[int, int]] = field(default_factory=dict)
     """With the plan's ``coverage``: the block's reads-from pairs, each with
     its first execution and count."""
+    corpus: tuple[CorpusEntry, ...] = ()
+    """Guided strategies: the executions that made pairs new to the block
+    (:class:`~rcu_harness.runner.feedback.Feedback`)."""
 
 
 _DIAGNOSED: dict[str, set[str]] = {}
@@ -128,7 +135,7 @@ def run_unit(unit: WorkUnit, stop: Callable[[], bool] | None = None) -> UnitResu
                               seen=_seen(unit), max_steps=plan.max_steps,
                               keep_going=plan.keep_going, samples=True,
                               goes_on=_known, halt=stop, deadline=deadline,
-                              coverage=plan.coverage)
+                              coverage=plan.coverage, corpus=unit.corpus)
     except ExecutionAbandoned as exc:
         exc.partial = _unit_result(unit, exc.partial)  # type: ignore[arg-type]
         raise
@@ -139,4 +146,4 @@ def _unit_result(unit: WorkUnit, block: BlockResult) -> UnitResult:
     last = block.last_schedule
     return UnitResult(unit.start, block.executions, block.findings, block.exhausted,
                       last.encode() if unit.plan.sequential and last is not None
-                      else None, reads_from=block.reads_from)
+                      else None, reads_from=block.reads_from, corpus=block.corpus)

@@ -30,16 +30,15 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from rcu_harness.checks.defaults import default_checkers
-from rcu_harness.checks.reads_from import CONTEXT_KEY as COVERAGE_KEY
 from rcu_harness.checks.reads_from import ReadsFromCoverage
 from rcu_harness.errors import ExecutionAbandoned
-from rcu_harness.memory.reads_from import pair_text
+from rcu_harness.runner.feedback import Feedback, pair_texts
 from rcu_harness.runner.findings import diagnose, finalize
 from rcu_harness.runner.run import DEFAULT_MAX_STEPS, run_execution
 from rcu_harness.runtime.finding import Finding, signature
 from rcu_harness.runtime.metrics import collect
 from rcu_harness.sched.errors import NondeterminismError
-from rcu_harness.sched.protocol import Profiled, Sequential
+from rcu_harness.sched.protocol import Guided, Profiled, Sequential
 from rcu_harness.sched.registry import check_bounds, strategy_kind
 from rcu_harness.trace.events import decode_all, events_digest
 
@@ -49,11 +48,11 @@ if TYPE_CHECKING:
     import numpy as np
 
     from rcu_harness.checks.observer import Observer
-    from rcu_harness.memory.reads_from import Pair
     from rcu_harness.runner.harness import Harness
     from rcu_harness.runtime.execution import Execution
     from rcu_harness.runtime.finding import Violation
     from rcu_harness.sched.protocol import Strategy
+    from rcu_harness.sched.rff import CorpusEntry
     from rcu_harness.sched.schedule import Schedule
 
 
@@ -96,6 +95,9 @@ class BlockResult:
     """With ``coverage``: each reads-from pair the block's executions made
     (:mod:`rcu_harness.memory.reads_from`, as text), with the first of them
     that made it and how many did."""
+    corpus: tuple[CorpusEntry, ...] = ()
+    """A guided strategy's: the executions that made pairs no earlier
+    execution of the block made (:mod:`rcu_harness.runner.feedback`)."""
 
 
 def calibrate(program: Callable[[Harness], None], strategy: str, seed: int, *,
@@ -176,7 +178,8 @@ def run_block(program: Callable[[Harness], None], strategy: Strategy,
               deadline: float | None = None,
               goes_on: Callable[[Violation], bool] | None = None,
               halt: Callable[[], bool] | None = None,
-              coverage: bool = False) -> BlockResult:
+              coverage: bool = False,
+              corpus: Sequence[CorpusEntry] = ()) -> BlockResult:
     """Run executions @start .. @stop - 1 of @program; see the module docstring.
 
     @command gives the replay command of an execution (index, schedule);
@@ -188,8 +191,15 @@ def run_block(program: Callable[[Harness], None], strategy: Strategy,
     (:class:`~rcu_harness.errors.ExecutionAbandoned`) leaves with the
     executions finished before it as its ``partial`` result.  With
     @coverage every execution's reads-from pairs are collected (they do not
-    change what it does).
+    change what it does).  A guided strategy (``rff``) always measures it,
+    starts from @corpus (the corpus of the epochs before @start's) and is fed
+    the corpus at each later epoch (:class:`~rcu_harness.runner.feedback.Feedback`:
+    a block that crosses an epoch must start at 0).
     """
+    feedback = None
+    if isinstance(strategy, Guided):
+        feedback = Feedback(strategy, start, corpus)
+        coverage = True
     measured = checkers
     if coverage:
         measured = (*(default_checkers() if checkers is None else checkers),
@@ -206,6 +216,8 @@ def run_block(program: Callable[[Harness], None], strategy: Strategy,
                 break
             if results and halt is not None and halt():
                 break
+            if feedback is not None:
+                feedback.before(i)
             if not strategy.new_execution(i):
                 exhausted = True
                 break
@@ -214,7 +226,10 @@ def run_block(program: Callable[[Harness], None], strategy: Strategy,
                                checkers=measured, record=0)
             wall = time.perf_counter_ns() - began
             if coverage:
-                _count_pairs(pairs, ex.context[COVERAGE_KEY], i)
+                texts = pair_texts(ex)
+                _count_pairs(pairs, texts, i)
+                if feedback is not None:
+                    feedback.after(i, texts, ex)
             v = ex.violation
             sig = None if v is None else signature(str(v.kind), v.key)
             if sig is not None and sig not in seen:
@@ -231,16 +246,20 @@ def run_block(program: Callable[[Harness], None], strategy: Strategy,
     except ExecutionAbandoned as exc:
         exc.partial = BlockResult(tuple(results), tuple(found), False, False,
                                   last.schedule() if last is not None else None,
-                                  pairs)
+                                  pairs, _made(feedback))
         raise
     return BlockResult(tuple(results), tuple(found), exhausted, timed_out,
-                       last.schedule() if last is not None else None, pairs)
+                       last.schedule() if last is not None else None, pairs,
+                       _made(feedback))
 
 
-def _count_pairs(pairs: dict[str, tuple[int, int]], seen: set[Pair],
+def _made(feedback: Feedback | None) -> tuple[CorpusEntry, ...]:
+    return () if feedback is None else tuple(feedback.made)
+
+
+def _count_pairs(pairs: dict[str, tuple[int, int]], seen: set[str],
                  index: int) -> None:
     """Add execution @index's reads-from pairs @seen to @pairs."""
-    for pair in seen:
-        text = pair_text(pair)
+    for text in seen:
         got = pairs.get(text)
         pairs[text] = (index, 1) if got is None else (got[0], got[1] + 1)

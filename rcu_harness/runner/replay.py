@@ -18,9 +18,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from rcu_harness.memory.wmm import with_memory_model
+from rcu_harness.runner.feedback import corpus_before
 from rcu_harness.runner.findings import ReplayInfo, finalize, replay_command
 from rcu_harness.runner.run import DEFAULT_MAX_STEPS, run_execution
 from rcu_harness.sched.errors import ReplayDivergence
+from rcu_harness.sched.protocol import Guided
 from rcu_harness.sched.registry import check_execution, strategy_kind
 from rcu_harness.sched.replay import ReplayStrategy
 from rcu_harness.sched.schedule import Schedule, preemptions
@@ -118,7 +120,8 @@ def schedule_of(program: Callable[[Harness], None], *, strategy: str, seed: int,
 
     @strategy_params must be complete (calibrated, as the run stored them).
     A random-access strategy prepares execution @execution directly; a
-    sequential one (dfs) runs the executions before it first.  The index is
+    sequential one (dfs) runs the executions before it first, and a guided
+    one (rff) the epochs before its own, for their corpus.  The index is
     bounded (:func:`~rcu_harness.sched.registry.check_execution`).
     """
     check_execution(strategy, execution)
@@ -129,6 +132,9 @@ def schedule_of(program: Callable[[Harness], None], *, strategy: str, seed: int,
             if not inner.new_execution(i):
                 raise ValueError(f"strategy {strategy} has no execution {execution}")
             run_execution(program, inner, i, max_steps=max_steps, record=0)
+    if isinstance(inner, Guided):
+        first = inner.epoch_bounds(execution)[0]
+        inner.feed(corpus_before(program, inner, first, max_steps=max_steps))
     if not inner.new_execution(execution):
         raise ValueError(f"strategy {strategy} has no execution {execution}")
     ex = run_execution(program, inner, execution, max_steps=max_steps, record=0)

@@ -30,6 +30,12 @@ Optional capabilities, declared here and nowhere else tested by name:
   address, word, index, load or store; :mod:`rcu_harness.memory.access`).
   Only then does the execution install the access seam's pass-through hook,
   so strategies that do not ask pay nothing.
+* :class:`Guided`: the strategy learns from feedback (``rff``): execution
+  ``i`` depends on the seed, ``i`` and a *corpus* made by the executions of
+  earlier *epochs* (:meth:`Guided.epoch_bounds`), fed to it before an
+  epoch's executions run.  Whoever runs it measures reads-from coverage and
+  builds the corpus (the exploration loop, a campaign's coordinator), and
+  regenerating execution ``i`` by seed runs the epochs before it first.
 * :class:`ChoosesReads`: under a weak memory model
   (:mod:`rcu_harness.memory.wmm`) a load that may read one of several
   stores asks ``next_read``; every strategy of the registry has it.  The
@@ -44,6 +50,8 @@ from typing import TYPE_CHECKING, Protocol, runtime_checkable
 if TYPE_CHECKING:
     from collections.abc import Sequence
     from typing import Any
+
+    from rcu_harness.sched.rff import CorpusEntry
 
 
 class Strategy(Protocol):
@@ -116,6 +124,22 @@ class Profiled(Strategy, Protocol):
     def measured_profile(self) -> str:
         """The ``profile`` parameter measured by the execution that just ran
         (called on the probe)."""
+        ...
+
+
+@runtime_checkable
+class Guided(Strategy, Protocol):
+    """A strategy whose executions mutate a corpus made by earlier epochs."""
+
+    def epoch_bounds(self, index: int) -> tuple[int, int]:
+        """The epoch ``[start, stop)`` of execution @index: its executions
+        see the corpus of the executions before ``start`` alone."""
+        ...
+
+    def feed(self, corpus: Sequence[CorpusEntry]) -> None:
+        """The corpus for the executions that follow: every execution
+        before their epoch that made a reads-from pair no earlier execution
+        made, in index order."""
         ...
 
 

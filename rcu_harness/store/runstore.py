@@ -66,6 +66,8 @@ CREATE TABLE IF NOT EXISTS sample_chunks (
 CREATE TABLE IF NOT EXISTS reads_from (
     pair TEXT PRIMARY KEY, first_execution INTEGER NOT NULL,
     count INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS corpus (
+    execution INTEGER PRIMARY KEY, new INTEGER NOT NULL, schedule TEXT NOT NULL);
 """
 
 
@@ -149,6 +151,9 @@ class Batch:
     meta: Mapping[str, Any] = field(default_factory=dict)
     reads_from: Mapping[str, tuple[int, int]] = field(default_factory=dict)
     """Reads-from pairs of the batch's executions: (first execution, count)."""
+    corpus: tuple[tuple[int, int, str], ...] = ()
+    """A guided strategy's corpus entries made by the batch's executions:
+    (execution, pairs it made first, encoded schedule)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -428,6 +433,9 @@ class RunStore:
                 self._put_meta(key, value)
             if batch.reads_from:
                 self._upsert_pairs(batch.reads_from)
+            if batch.corpus:
+                self.con.executemany("INSERT OR REPLACE INTO corpus VALUES (?, ?, ?)",
+                                     batch.corpus)
         return new
 
     def _upsert_pairs(self, pairs: Mapping[str, tuple[int, int]]) -> None:
@@ -455,6 +463,16 @@ class RunStore:
             return list(self.con.execute(
                 "SELECT pair, first_execution, count FROM reads_from "
                 "ORDER BY first_execution, pair"))
+        except sqlite3.OperationalError:  # an older store without the table
+            return []
+
+    def corpus(self) -> list[tuple[int, int, str]]:
+        """A guided strategy's corpus (execution, pairs it made first,
+        encoded schedule), by execution (empty for other runs, or a store
+        made before the table existed)."""
+        try:
+            return list(self.con.execute(
+                "SELECT execution, new, schedule FROM corpus ORDER BY execution"))
         except sqlite3.OperationalError:  # an older store without the table
             return []
 

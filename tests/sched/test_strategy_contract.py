@@ -7,11 +7,11 @@ from hypothesis import strategies as st
 from rcu_harness import explore, replay
 from rcu_harness.kernel import SimStruct, schedule
 from rcu_harness.runner.run import run_execution
-from rcu_harness.sched.protocol import Profiled, Sequential, Watching
+from rcu_harness.sched.protocol import Guided, Profiled, Sequential, Watching
 from rcu_harness.sched.registry import STRATEGIES, make_strategy
 from rcu_harness.trace.events import decode_all, events_digest
 
-NAMES = ("random", "pct", "dfs", "mix", "pos", "surw", "portfolio")
+NAMES = ("random", "pct", "dfs", "mix", "pos", "surw", "portfolio", "rff")
 
 
 class Cell(SimStruct):
@@ -139,4 +139,5 @@ def test_the_registry_states_each_strategys_capabilities_truly(name):
     assert kind.profiled == ("profile" in kind.options()) == isinstance(strategy,
                                                                        Profiled)
     assert kind.watching == isinstance(strategy, Watching)
+    assert kind.guided == isinstance(strategy, Guided)
     assert isinstance(strategy, Sequential) or not hasattr(strategy, "follow")

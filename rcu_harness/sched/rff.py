@@ -1,0 +1,216 @@
+"""The ``rff`` strategy: reads-from fuzzing.
+
+After Wolff et al., *Greybox Fuzzing for Concurrency Testing* (ASPLOS
+2024): a coverage-guided fuzzer over schedules whose feedback is new
+reads-from pairs (:mod:`rcu_harness.memory.reads_from`).  It keeps a
+*corpus* of the schedules that first made a pair and mutates them, so that
+a schedule which reached a new way for a load to see a store is explored
+further, by reordering the stores and loads around it.
+
+Determinism across processes and resumes comes from *epochs*
+(:func:`epoch_bounds`): executions ``[0, 16)``, ``[16, 32)``, ``[32, 64)``
+... each as long as all before it, at most ``epoch`` (default 256).
+Execution ``i`` of epoch ``[s, t)`` draws from ``derive(seed, i)`` and
+mutates the corpus made by executions ``0 .. s-1`` alone (:meth:`feed`),
+never by other executions of its own epoch, so the executions of one epoch
+may run in any order and any process.  The corpus is an ordered list of
+:class:`CorpusEntry`: each execution that made at least one pair no
+earlier execution made, with its schedule and how many such pairs (its
+*energy*).  Who builds it: the exploration loop
+(:func:`rcu_harness.runner.block.run_block`) for a block from 0, and a
+campaign's coordinator, which stores it in the run store and hands out an
+epoch's blocks only once every earlier epoch is absorbed
+(``docs/search.md``).
+
+Execution ``i``: with probability ``1 / fresh`` (and always while the
+corpus is empty) a uniform random walk; else a parent drawn from the
+corpus in proportion to its energy, and one mutation of its thread choices
+(the target):
+
+* *delay* (reorder a pair's store and load): a run of consecutive choices
+  of one thread, at a random decision, moves later past other threads'
+  choices (fewer more likely than many);
+* *stall*: from a random decision on, one thread's choices all move to the
+  end: it stays preempted across the others' operations (and grace
+  periods);
+* *flip*: only a random prefix of the parent is kept; a random walk goes on
+  from there;
+* *reread* (under a weak memory model, when the parent chose stores): one
+  of its read choices is drawn again.
+
+The target is followed leniently: at each decision the next target choice
+that is runnable within :data:`LOOKAHEAD` choices runs (a yielding thread
+gives way); if none is, a uniform random choice, and the target's head is
+dropped.  Past the target's end the walk is uniform random.
+"""
+
+from __future__ import annotations
+
+import bisect
+import random
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from rcu_harness.sched.schedule import Schedule, is_thread, read_index
+from rcu_harness.sched.seeds import DataSource, derive
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+
+FIRST_EPOCH = 16
+"""The length of epoch 0 (and 1): one campaign block."""
+LOOKAHEAD = 4
+"""How far ahead in the target a blocked choice may be skipped."""
+
+
+@dataclass(frozen=True, slots=True)
+class CorpusEntry:
+    """An execution that made reads-from pairs no earlier execution made."""
+
+    execution: int
+    new: int
+    """How many such pairs (its energy)."""
+    schedule: str
+    """Its encoded :class:`~rcu_harness.sched.schedule.Schedule`."""
+
+
+def epoch_bounds(index: int, cap: int) -> tuple[int, int]:
+    """The epoch ``[start, stop)`` of execution @index: ``[0, 16)``, then
+    each epoch as long as all before it, at most @cap (at least 16)."""
+    if index < FIRST_EPOCH:
+        return 0, FIRST_EPOCH
+    b = FIRST_EPOCH
+    while b < cap:
+        if index < 2 * b:
+            return b, 2 * b
+        b *= 2
+    start = b + (index - b) // cap * cap
+    return start, start + cap
+
+
+def mutate(threads: list[int], reads: list[int], draw: Callable[[], float]
+           ) -> tuple[list[int], list[int]]:
+    """One mutation (see the module docstring) of a parent's thread choices
+    @threads and read choices @reads."""
+    n = len(threads)
+    op = draw()
+    if reads and op < 0.1:
+        reads = list(reads)
+        k = int(draw() * len(reads))
+        reads[k] = int(draw() * (reads[k] + 2))
+        return threads, reads
+    if n == 0:
+        return threads, reads
+    k = int(draw() * n)
+    t = threads[k]
+    if op < 0.55:
+        j = k
+        while j < n and threads[j] == t:
+            j += 1
+        rest = threads[:k] + threads[j:]
+        room = len(rest) - k
+        if room > 0:
+            at = k + 1 + int(room * draw() ** 2)
+            return rest[:at] + threads[k:j] + rest[at:], reads
+        return threads[:k], reads
+    if op < 0.8:
+        tail = threads[k:]
+        return (threads[:k] + [x for x in tail if x != t]
+                + [x for x in tail if x == t]), reads
+    return threads[:k], reads
+
+
+class RffStrategy:
+    """Reads-from fuzzing: mutate the schedules that made new pairs."""
+
+    name = "rff"
+
+    def __init__(self, seed: int = 0, *, epoch: int = 256, fresh: int = 4) -> None:
+        if epoch < FIRST_EPOCH:
+            raise ValueError(f"epoch must be at least {FIRST_EPOCH} (got {epoch})")
+        if fresh < 1:
+            raise ValueError(f"fresh must be at least 1 (got {fresh})")
+        self.seed = seed
+        self.epoch = epoch
+        self.fresh = fresh
+        self._corpus: tuple[CorpusEntry, ...] = ()
+        self._energy: list[int] = []
+        """Cumulative energies of the corpus entries."""
+        self._decoded: dict[int, tuple[list[int], list[int]]] = {}
+        self.parent: int | None = None
+        """The corpus execution the current execution mutates (None: fresh)."""
+        self.new_execution(0)
+
+    def epoch_bounds(self, index: int) -> tuple[int, int]:
+        """The epoch of execution @index (:func:`epoch_bounds`)."""
+        return epoch_bounds(index, self.epoch)
+
+    def feed(self, corpus: Sequence[CorpusEntry]) -> None:
+        """The corpus of the epochs before the next executions', in order."""
+        self._corpus = tuple(corpus)
+        total, cumulative = 0, []
+        for entry in self._corpus:
+            total += max(1, entry.new)
+            cumulative.append(total)
+        self._energy = cumulative
+        self._decoded = {}
+
+    def _choices(self, entry: CorpusEntry) -> tuple[list[int], list[int]]:
+        got = self._decoded.get(entry.execution)
+        if got is None:
+            steps = Schedule.decode(entry.schedule).steps
+            got = ([s for s in steps if is_thread(s)],
+                   [read_index(s) for s in steps if read_index(s) >= 0])
+            self._decoded[entry.execution] = got
+        return got
+
+    def new_execution(self, index: int) -> bool:
+        """Seed execution @index and choose its parent and mutation."""
+        self.execution_seed = derive(self.seed, index)
+        draw = random.Random(self.execution_seed).random
+        self._random = draw
+        self._data = DataSource(self.execution_seed)
+        self._target: list[int] = []
+        self._reads: list[int] = []
+        self._pos = self._rpos = 0
+        self.parent = None
+        if self._corpus and draw() * self.fresh >= 1:
+            pick = int(draw() * self._energy[-1])
+            entry = self._corpus[bisect.bisect_right(self._energy, pick)]
+            self.parent = entry.execution
+            self._target, self._reads = mutate(*self._choices(entry), draw)
+        return True
+
+    def next_thread(self, runnable: Sequence[int], current: int | None,
+                    yielding: bool = False) -> int:
+        """The target's next runnable choice, else a uniform one."""
+        target = self._target
+        pos = self._pos
+        if pos < len(target):
+            for q in range(pos, min(len(target), pos + LOOKAHEAD)):
+                t = target[q]
+                if t in runnable and not (yielding and t == current):
+                    if q == pos:
+                        self._pos = pos + 1
+                    else:
+                        del target[q]
+                    return t
+            self._pos = pos + 1
+        if yielding:
+            others = [t for t in runnable if t != current]
+            return others[int(self._random() * len(others))]
+        return runnable[int(self._random() * len(runnable))]
+
+    def next_u64(self) -> int:
+        """A value from the execution's data source."""
+        return self._data.next_u64()
+
+    def next_read(self, options: int, thread: int) -> int:
+        """The target's next read choice if it is one of the @options, else
+        any of them, uniformly."""
+        if self._rpos < len(self._reads):
+            k = self._reads[self._rpos]
+            self._rpos += 1
+            if k < options:
+                return k
+        return int(self._random() * options)
