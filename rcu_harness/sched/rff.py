@@ -57,7 +57,7 @@ from rcu_harness.sched.seeds import DataSource, derive
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
-FIRST_EPOCH = 16
+FIRST_EPOCH = 4
 """The length of epoch 0 (and 1): one campaign block."""
 LOOKAHEAD = 4
 """How far ahead in the target a blocked choice may be skipped."""
@@ -125,7 +125,8 @@ class RffStrategy:
 
     name = "rff"
 
-    def __init__(self, seed: int = 0, *, epoch: int = 256, fresh: int = 4) -> None:
+    def __init__(self, seed: int = 0, *, epoch: int = 256, fresh: int = 4,
+                 depth: int = 3) -> None:
         if epoch < FIRST_EPOCH:
             raise ValueError(f"epoch must be at least {FIRST_EPOCH} (got {epoch})")
         if fresh < 1:
@@ -133,6 +134,7 @@ class RffStrategy:
         self.seed = seed
         self.epoch = epoch
         self.fresh = fresh
+        self.depth = max(1, depth)
         self._corpus: tuple[CorpusEntry, ...] = ()
         self._energy: list[int] = []
         """Cumulative energies of the corpus entries."""
@@ -172,13 +174,25 @@ class RffStrategy:
         self._data = DataSource(self.execution_seed)
         self._target: list[int] = []
         self._reads: list[int] = []
-        self._pos = self._rpos = 0
+        self._pos = self._rpos = self._n = 0
+        self._prio: dict[int, float] = {}
+        self._changes: tuple[int, ...] = ()
         self.parent = None
-        if self._corpus and draw() * self.fresh >= 1:
-            pick = int(draw() * self._energy[-1])
-            entry = self._corpus[bisect.bisect_right(self._energy, pick)]
+        if not self._corpus:
+            return True
+        pick = int(draw() * self._energy[-1])
+        entry = self._corpus[bisect.bisect_right(self._energy, pick)]
+        threads, reads = self._choices(entry)
+        if draw() * self.fresh >= 1:
             self.parent = entry.execution
-            self._target, self._reads = mutate(*self._choices(entry), draw)
+            self._target, self._reads = mutate(threads, reads, draw)
+        # the walk after the target: priorities, changed at depth - 1 points
+        # among the parent's remaining decisions (PCT's, sized by the parent)
+        if draw() < 0.5:
+            return True  # a uniform walk
+        left = max(1, len(threads) - len(self._target))
+        self._changes = tuple(sorted(len(self._target) + int(draw() * left)
+                                     for _ in range(self.depth - 1)))
         return True
 
     def next_thread(self, runnable: Sequence[int], current: int | None,
@@ -196,10 +210,32 @@ class RffStrategy:
                         del target[q]
                     return t
             self._pos = pos + 1
-        if yielding:
-            others = [t for t in runnable if t != current]
-            return others[int(self._random() * len(others))]
-        return runnable[int(self._random() * len(runnable))]
+        return self._walk(runnable, current, yielding)
+
+    def _walk(self, runnable: Sequence[int], current: int | None,
+              yielding: bool) -> int:
+        """Uniform while the corpus is empty; else the runnable thread of
+        highest priority, demoted to the lowest at each change point."""
+        n = self._n
+        self._n = n + 1
+        if not self._changes:
+            if yielding:
+                others = [t for t in runnable if t != current]
+                return others[int(self._random() * len(others))]
+            return runnable[int(self._random() * len(runnable))]
+        prio = self._prio
+        best, top = -1, -1e18
+        for tid in runnable:
+            if yielding and tid == current:
+                continue
+            p = prio.get(tid)
+            if p is None:
+                p = prio[tid] = self._random()
+            if p > top:
+                best, top = tid, p
+        if n in self._changes:
+            prio[best] = -1.0 - n
+        return best
 
     def next_u64(self) -> int:
         """A value from the execution's data source."""
