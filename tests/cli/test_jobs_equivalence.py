@@ -36,8 +36,10 @@ def _findings(out):
      "--strategy", "pos", "--executions", "40", "--keep-going"),
     ("--scenario", "rcu_transitions", "--mutant", "in-place-write-in-rcu",
      "--strategy", "surw", "--executions", "40", "--keep-going"),
+    ("--mutant", "vma-used-after-rcu-unlock", "--strategy", "rff",
+     "--executions", "48", "--keep-going"),
 ], ids=["random-keep-going", "pct-keep-going", "pct-first-finding", "dfs",
-        "pos-keep-going", "surw-keep-going"])
+        "pos-keep-going", "surw-keep-going", "rff-keep-going"])
 def test_one_and_two_jobs_give_identical_results(capsys, tmp_path, argv):
     one = stress_json(capsys, tmp_path / "1", *argv, "--jobs", "1")
     two = stress_json(capsys, tmp_path / "2", *argv, "--jobs", "2")

@@ -23,6 +23,8 @@ CASES = {
                   "--strategy-param", "steps=50"),
     "dfs-bound": ("--mutant", "resume-without-pause", "--strategy", "dfs",
                   "--strategy-param", "preemption_bound=1"),
+    "rff-later-epoch": ("--mutant", "vma-used-after-rcu-unlock", "--strategy",
+                        "rff"),
     "program-set": ("--program", "tests.programs.sessions:program", "--seed", "1",
                     "--set", "readers=3"),
     "program-dfs-history": ("--program", "tests.programs.sessions:program",
