@@ -32,10 +32,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import greenlet
 
+from rcu_harness.checks.defaults import default_checkers
+from rcu_harness.checks.reads_from import ReadsFromCoverage
 from rcu_harness.kernel import SimStruct
 from rcu_harness.runner.block import calibrate
 from rcu_harness.runner.run import run_execution
+from rcu_harness.sched.protocol import Guided
 from rcu_harness.sched.registry import STRATEGIES, make_strategy
+from rcu_harness.sched.rff import CorpusEntry
 from stress.benchlib import machine, write_section
 
 HEADING = "## Scheduler hot path (stress/bench_sched.py)"
@@ -145,18 +149,37 @@ def maple_program(writes: int, private: bool = True):
     return program
 
 
-def per_point(program, strategy: str, seed: int,
-              record: int = 0) -> tuple[float, int, float]:
-    """Seconds per point of one execution, its points, and its seconds."""
+def _mutating(program, strategy: Guided, seed: int) -> int:
+    """Feed guided @strategy a corpus of one execution of @program (its
+    execution 0, not timed) and prepare an execution that mutates it."""
+    strategy.new_execution(0)
+    ex = run_execution(program, strategy, 0, max_steps=10**8, record=0)
+    strategy.feed([CorpusEntry(0, 1, ex.schedule().encode())])
+    index = 1
+    while strategy.new_execution(index) and strategy.parent is None:  # type: ignore[attr-defined]
+        index += 1
+    return index
+
+
+def per_point(program, strategy: str, seed: int, record: int = 0,
+              coverage: bool = False) -> tuple[float, int, float]:
+    """Seconds per point of one execution, its points, and its seconds
+    (@coverage: reads-from coverage measured, as rff's runs measure it)."""
     params = {}
     if STRATEGIES[strategy].profiled:  # as a run would: surw's profile first
         params = {"profile": calibrate(program, strategy, seed,
                                        max_steps=10**8)["profile"]}
     rec = make_strategy(strategy, seed, **params)
-    rec.new_execution(0)
+    index = 0
+    if isinstance(rec, Guided):  # as a run uses it: mutating a corpus entry
+        index = _mutating(program, rec, seed)
+    else:
+        rec.new_execution(0)
+    checkers = (*default_checkers(), ReadsFromCoverage) if coverage else None
     gc.collect()
     start = time.process_time()
-    ex = run_execution(program, rec, 0, max_steps=10**8, record=record)
+    ex = run_execution(program, rec, index, max_steps=10**8, record=record,
+                       checkers=checkers)
     elapsed = time.process_time() - start
     assert ex.violation is None, ex.violation
     return elapsed / ex.step, ex.step, elapsed
@@ -168,6 +191,8 @@ def main() -> None:
     parser.add_argument("--points", type=int, default=20_000,
                         help="loads+stores per SimStruct worker / 3")
     parser.add_argument("--write", default="")
+    parser.add_argument("--only", default="",
+                        help="comma-separated workloads (default: all)")
     args = parser.parse_args()
     simple = simstruct_program(args.points)
     cases = {
@@ -181,7 +206,17 @@ def main() -> None:
         "simstruct/surw": (simple, "surw", 0),
         "maple/pos": (maple_program(60), "pos", 0),
         "maple/surw": (maple_program(60), "surw", 0),
+        "simstruct/rff": (simple, "rff", 0),
+        "maple/rff": (maple_program(60), "rff", 0),
+        "maple/random+coverage": (maple_program(60), "random", 0, True),
+        "maple/rff+coverage": (maple_program(60), "rff", 0, True),
     }
+    if args.only:
+        wanted = args.only.split(",")
+        unknown = [w for w in wanted if w not in cases]
+        if unknown:
+            parser.error(f"unknown workloads {unknown}; known: {list(cases)}")
+        cases = {name: cases[name] for name in wanted}
     samples: dict[str, list[float]] = {name: [] for name in
                                        ["bare", "property", *cases]}
     runs: dict[str, list[float]] = {name: [] for name in cases}
@@ -189,8 +224,8 @@ def main() -> None:
     for rep in range(args.reps):
         samples["bare"].append(bare_roundtrip())
         samples["property"].append(property_roundtrip())
-        for name, (program, strategy, record) in cases.items():
-            cost, n, secs = per_point(program, strategy, rep, record)
+        for name, (program, strategy, record, *covered) in cases.items():
+            cost, n, secs = per_point(program, strategy, rep, record, *covered)
             samples[name].append(cost)
             runs[name].append(secs)
             points[name] = n
@@ -223,7 +258,10 @@ def main() -> None:
         "pos and surw (docs/search.md) are measured as a run uses them: surw "
         "with the profile its calibration measures (not timed), pos with the "
         "access hook it asks for, which on maple nodes sends every observed "
-        "access through the port's general path.  "
+        "access through the port's general path.  rff is measured as a run "
+        "uses it: mutating a corpus entry (one execution of the workload, not "
+        "timed), without and with the reads-from coverage hook every rff run "
+        "installs (+coverage; random+coverage is its cost for random).  "
         "Notes.  `mix`, the default strategy, installs pct's or random's own bound "
         "methods at each execution, so its points cost what theirs do.  A "
         "switching point costs more than a bare switch because the "
