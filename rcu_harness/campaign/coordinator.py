@@ -30,16 +30,10 @@ a :class:`CampaignError` after committing what was absorbed.
 Wall-clock time decides only when to stop and commit, never what an
 execution does.
 
-A guided strategy (``rff``, :class:`~rcu_harness.sched.protocol.Guided`)
-learns in epochs: blocks are cut at its epoch boundaries, an epoch's blocks
-are handed out only once every block of the epochs before it is absorbed,
-and each carries the corpus of those epochs.  Absorbing a block, the
-coordinator keeps as corpus entries the executions that made pairs new to
-the run (the block says which made pairs new to the block; coverage says
-which of those pairs the run had), stores them with the batch, and a
-resumed run reads them back (:attr:`Prior.corpus`).  After a block that
-ended early (a time budget) it absorbs nothing more, so that a resume
-finds no gap below executions it already has.
+A guided strategy (``rff``) learns in epochs: blocks are cut at its epoch
+boundaries, an epoch's blocks handed out only once the epochs before it are
+absorbed, each with their corpus, which is stored with the run
+(:mod:`rcu_harness.campaign.epochs`).
 
 Each result names its worker and its busy seconds; the run's meta keeps
 per-worker units, executions and seconds (``workers``), over all sessions.
@@ -56,6 +50,7 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
+from rcu_harness.campaign.epochs import Epochs
 from rcu_harness.campaign.executor import ExecutorLost, InlineExecutor, WorkerError
 from rcu_harness.campaign.plan import blocks
 from rcu_harness.campaign.progress import Snapshot
@@ -63,9 +58,6 @@ from rcu_harness.campaign.saturation import Coverage
 from rcu_harness.campaign.worker import WorkUnit, run_unit
 from rcu_harness.errors import ExecutionAbandoned
 from rcu_harness.known.catalogue import known_finding
-from rcu_harness.sched.protocol import Guided
-from rcu_harness.sched.registry import make_strategy
-from rcu_harness.sched.rff import CorpusEntry
 from rcu_harness.store.runstore import (
     Batch,
     ExecutionRow,
@@ -88,6 +80,7 @@ if TYPE_CHECKING:
     from rcu_harness.campaign.progress import Progress
     from rcu_harness.campaign.worker import UnitResult
     from rcu_harness.runner.block import Diagnosed, ExecutionResult
+    from rcu_harness.sched.rff import CorpusEntry
     from rcu_harness.store.runstore import RunStore
 
 FLUSH_EXECUTIONS = 1000
@@ -233,16 +226,9 @@ class Campaign:
         self.coverage = Coverage(
             (pair, first) for pair, first, _n in store.reads_from()
         ) if plan.coverage or plan.guided else None
-        self.corpus = list(self.prior.corpus)
-        guided = make_strategy(plan.strategy, plan.seed, **plan.strategy_params)
-        self.epochs = guided if isinstance(guided, Guided) else None
-        """A guided strategy, asked for its epoch boundaries."""
-        self.open: dict[int, tuple[int, int]] = {}
-        """Blocks handed out and not absorbed yet: seq -> (start, stop)."""
+        self.epochs = Epochs(plan, self.prior.corpus)
         self.held: Block | None = None
         """A block waiting for the epochs before it to be absorbed."""
-        self.cut_short = False
-        """A guided run absorbed a block that ended early: absorb no more."""
         self.started = time.monotonic()
         self.token = f"{store.run_dir}@{self.started}"
         """Names this session for the workers' memory of diagnosed signatures."""
@@ -333,26 +319,12 @@ class Campaign:
         coverage saturated (:mod:`rcu_harness.campaign.saturation`)."""
         assert self.coverage is not None
         self.pending.add_pairs(result.reads_from)
-        if self.epochs is not None:
-            self._absorb_corpus(result)
+        self.pending.corpus.extend(self.epochs.absorb(result, self.coverage.first))
         self.coverage.absorb(result.reads_from)
         n = result.executions[-1].idx + 1 if result.executions else 0
         if self.plan.until_saturated and self.stop is None \
                 and self.coverage.saturated(n):
             self.stop = StopReason.SATURATED
-
-    def _absorb_corpus(self, result: UnitResult) -> None:
-        """Of the executions that made pairs new to their block, those
-        that made pairs new to the run (before the block's pairs are in)."""
-        assert self.coverage is not None
-        known = self.coverage.first
-        for entry in result.corpus:
-            new = sum(1 for pair, (first, _n) in result.reads_from.items()
-                      if first == entry.execution and pair not in known)
-            if new:
-                kept = CorpusEntry(entry.execution, new, entry.schedule)
-                self.corpus.append(kept)
-                self.pending.corpus.append(kept)
 
     # -- committing ----------------------------------------------------------
     def _meta(self) -> dict[str, Any]:
@@ -401,34 +373,11 @@ class Campaign:
         # A sequential strategy's next block continues from this one's last
         # execution: only a whole block may end it.
         seconds = None if self.plan.sequential else self._seconds_left()
-        corpus: tuple[CorpusEntry, ...] = ()
-        if self.epochs is not None:
-            first = self.epochs.epoch_bounds(block.start)[0]
-            corpus = tuple(e for e in self.corpus if e.execution < first)
+        corpus = self.epochs.hand_out(block)
         return WorkUnit(self.plan, block.start, block.stop, frozenset(self.rows),
                         self.last_schedule if block.start > 0 else None,
                         self.token, seconds, corpus)
 
-    def _blocks(self, source: Iterator[Block]) -> Iterator[Block]:
-        """@source's blocks, cut at a guided strategy's epoch boundaries."""
-        if self.epochs is None:
-            yield from source
-            return
-        seq = 0
-        for block in source:
-            start = block.start
-            while start < block.stop:
-                stop = min(block.stop, self.epochs.epoch_bounds(start)[1])
-                yield replace(block, seq=seq, start=start, stop=stop)
-                seq += 1
-                start = stop
-
-    def _may_start(self, block: Block) -> bool:
-        """Is every block of the epochs before @block's absorbed?"""
-        if self.epochs is None or not self.open:
-            return True
-        first = self.epochs.epoch_bounds(block.start)[0]
-        return min(start for start, _stop in self.open.values()) >= first
 
     def _capacity(self) -> int:
         if self.plan.sequential:
@@ -465,10 +414,9 @@ class Campaign:
             self.held = None
             if block is None:
                 return False
-            if not self._may_start(block):
+            if not self.epochs.may_start(block):
                 self.held = block
                 return True
-            self.open[block.seq] = (block.start, block.stop)
             try:
                 inflight[block.seq] = self._submit(block)
             except ExecutorLost as exc:
@@ -486,8 +434,8 @@ class Campaign:
     def run(self) -> Outcome:
         """Run until a budget, a finding, exhaustion or an interrupt ends it."""
         size = SEQUENTIAL_BLOCK if self.plan.sequential else BLOCK
-        source = self._blocks(blocks(set(self.prior.done), self.budget.executions,
-                                     size))
+        source = self.epochs.cut(blocks(set(self.prior.done),
+                                        self.budget.executions, size))
         inflight: dict[int, Future[UnitResult]] = {}
         ready: dict[int, UnitResult] = {}
         next_seq = 0
@@ -503,7 +451,9 @@ class Campaign:
                     ready[seq] = result
             while next_seq in ready and self.stop not in (
                     StopReason.FINDING, StopReason.EXHAUSTED, StopReason.SATURATED):
-                self._take(next_seq, ready.pop(next_seq))
+                result = ready.pop(next_seq)
+                if self.epochs.take(next_seq, result):
+                    self._absorb(result)
                 next_seq += 1
             if self._ended():
                 break
@@ -521,16 +471,6 @@ class Campaign:
         self.progress.update(self.snapshot())
         return Outcome(self.stop or StopReason.EXECUTIONS, self.session,
                        time.monotonic() - self.started, self.lost)
-
-    def _take(self, seq: int, result: UnitResult) -> None:
-        """Absorb block @seq's @result (a guided run: unless an earlier
-        block ended early)."""
-        start, stop = self.open.pop(seq, (result.start, result.start))
-        if self.cut_short:
-            return
-        self._absorb(result)
-        if self.epochs is not None and len(result.executions) < stop - start:
-            self.cut_short = True
 
     def _lose(self, exc: ExecutorLost) -> None:
         if self.stop not in (StopReason.FINDING, StopReason.EXHAUSTED):
