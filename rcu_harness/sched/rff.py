@@ -8,7 +8,7 @@ a schedule which reached a new way for a load to see a store is explored
 further, by reordering the stores and loads around it.
 
 Determinism across processes and resumes comes from *epochs*
-(:func:`epoch_bounds`): executions ``[0, 16)``, ``[16, 32)``, ``[32, 64)``
+(:func:`epoch_bounds`): executions ``[0, 4)``, ``[4, 8)``, ``[8, 16)``
 ... each as long as all before it, at most ``epoch`` (default 256).
 Execution ``i`` of epoch ``[s, t)`` draws from ``derive(seed, i)`` and
 mutates the corpus made by executions ``0 .. s-1`` alone (:meth:`feed`),
@@ -22,10 +22,10 @@ campaign's coordinator, which stores it in the run store and hands out an
 epoch's blocks only once every earlier epoch is absorbed
 (``docs/search.md``).
 
-Execution ``i``: with probability ``1 / fresh`` (and always while the
-corpus is empty) a uniform random walk; else a parent drawn from the
-corpus in proportion to its energy, and one mutation of its thread choices
-(the target):
+Execution ``i``: while the corpus is empty, a uniform random walk.  Else
+a parent drawn from the corpus in proportion to its energy and, unless the
+execution is *fresh* (probability ``1 / fresh``), one mutation of its
+thread choices (the target):
 
 * *delay* (reorder a pair's store and load): a run of consecutive choices
   of one thread, at a random decision, moves later past other threads'
@@ -33,15 +33,18 @@ corpus in proportion to its energy, and one mutation of its thread choices
 * *stall*: from a random decision on, one thread's choices all move to the
   end: it stays preempted across the others' operations (and grace
   periods);
-* *flip*: only a random prefix of the parent is kept; a random walk goes on
-  from there;
+* *flip*: only a random prefix of the parent is kept;
 * *reread* (under a weak memory model, when the parent chose stores): one
   of its read choices is drawn again.
 
 The target is followed leniently: at each decision the next target choice
 that is runnable within :data:`LOOKAHEAD` choices runs (a yielding thread
-gives way); if none is, a uniform random choice, and the target's head is
-dropped.  Past the target's end the walk is uniform random.
+gives way); if none is, the walk chooses and the target's head is
+dropped.  Past the target's end (and in a fresh execution, whose target is
+empty) the walk is, half the time, uniform and, half the time, PCT's:
+random priorities with ``depth - 1`` change points among the parent's
+remaining thread choices (the parent says how long an execution is, so no
+calibration run is needed).
 """
 
 from __future__ import annotations
