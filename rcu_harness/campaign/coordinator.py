@@ -273,7 +273,8 @@ class Campaign:
         if self.plan.sequential:
             raise CampaignError(f"execution {r.idx}: finding {r.signature} came "
                                 "back without its report")
-        again = run_unit(WorkUnit(self.plan, r.idx, r.idx + 1))
+        again = run_unit(WorkUnit(self.plan, r.idx, r.idx + 1,
+                                  corpus=self.epochs.corpus_for(r.idx)))
         if not again.findings or again.findings[0].finding.signature != r.signature:
             raise CampaignError(f"execution {r.idx} did not reproduce finding "
                                 f"{r.signature}")

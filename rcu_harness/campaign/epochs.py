@@ -77,10 +77,16 @@ class Epochs:
 
     def hand_out(self, block: Block) -> tuple[CorpusEntry, ...]:
         """@block is handed out: the corpus its work unit carries."""
+        if self.strategy is not None:
+            self.open[block.seq] = (block.start, block.stop)
+        return self.corpus_for(block.start)
+
+    def corpus_for(self, index: int) -> tuple[CorpusEntry, ...]:
+        """The corpus execution @index sees (that of the epochs before its
+        own, absorbed by now)."""
         if self.strategy is None:
             return ()
-        self.open[block.seq] = (block.start, block.stop)
-        first = self.strategy.epoch_bounds(block.start)[0]
+        first = self.strategy.epoch_bounds(index)[0]
         return tuple(e for e in self.corpus if e.execution < first)
 
     def take(self, seq: int, result: UnitResult) -> bool:

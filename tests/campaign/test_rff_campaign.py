@@ -2,6 +2,8 @@
 with the same executions and findings, for any executor order, any number
 of workers and a resume; blocks never span an epoch."""
 
+import pytest
+
 from rcu_harness.campaign.coordinator import Interrupt, StopReason
 from rcu_harness.campaign.jobs import RunSpec
 from rcu_harness.campaign.plan import Budget, resolve
@@ -11,9 +13,17 @@ from rcu_harness.runner.block import run_block
 from rcu_harness.scenarios import program
 from rcu_harness.sched.registry import make_strategy
 from rcu_harness.store.runstore import RunStore
-from tests.campaign.test_coordinator import ReversingExecutor, StopAt, _content, _run
+from tests.campaign.test_coordinator import (
+    ForgetfulExecutor,
+    ReversingExecutor,
+    StopAt,
+    _content,
+    _run,
+)
 
 RFF = RunSpec("rcu_transitions", strategy="rff")
+MUTANT = RunSpec("rcu_transitions", strategy="rff", keep_going=True,
+                 mutant="vma-used-after-rcu-unlock")
 
 
 def _stored(run_dir):
@@ -38,11 +48,18 @@ def test_a_run_measures_coverage_and_stores_the_corpus_exploration_makes(tmp_pat
     assert sum(n for _, n, _ in corpus) == len(pairs)
 
 
-def test_the_corpus_does_not_depend_on_the_order_executors_finish_in(tmp_path):
-    inline = _run(tmp_path, RFF, Budget(48), name="a")
-    other = _run(tmp_path, RFF, Budget(48), ReversingExecutor, name="b")
+@pytest.mark.parametrize("executor", [ReversingExecutor, ForgetfulExecutor])
+def test_the_corpus_does_not_depend_on_the_order_executors_finish_in(tmp_path,
+                                                                    executor):
+    """A forgetful executor makes the coordinator diagnose a finding past
+    the first epoch itself, with that execution's corpus."""
+    inline = _run(tmp_path, MUTANT, Budget(48), name="a")
+    other = _run(tmp_path, MUTANT, Budget(48), executor, name="b")
     assert _stored(inline.run_dir) == _stored(other.run_dir)
-    assert _content(inline.run_dir) == _content(other.run_dir)
+    rows, findings = _content(inline.run_dir)
+    assert findings
+    assert findings[0][3] >= 4
+    assert (rows, findings) == _content(other.run_dir)
 
 
 def test_an_interrupted_run_resumes_to_the_same_corpus(tmp_path):
