@@ -200,17 +200,18 @@ class RffStrategy:
 
     def next_thread(self, runnable: Sequence[int], current: int | None,
                     yielding: bool = False) -> int:
-        """The target's next runnable choice, else a uniform one."""
+        """The target's next runnable choice, else the walk's."""
         target = self._target
         pos = self._pos
         if pos < len(target):
-            for q in range(pos, min(len(target), pos + LOOKAHEAD)):
+            t = target[pos]
+            if t in runnable and not (yielding and t == current):
+                self._pos = pos + 1
+                return t
+            for q in range(pos + 1, min(len(target), pos + LOOKAHEAD)):
                 t = target[q]
                 if t in runnable and not (yielding and t == current):
-                    if q == pos:
-                        self._pos = pos + 1
-                    else:
-                        del target[q]
+                    del target[q]
                     return t
             self._pos = pos + 1
         return self._walk(runnable, current, yielding)
