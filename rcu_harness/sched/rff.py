@@ -41,10 +41,11 @@ The target is followed leniently: at each decision the next target choice
 that is runnable within :data:`LOOKAHEAD` choices runs (a yielding thread
 gives way); if none is, the walk chooses and the target's head is
 dropped.  Past the target's end (and in a fresh execution, whose target is
-empty) the walk is, half the time, uniform and, half the time, PCT's:
-random priorities with ``depth - 1`` change points among the parent's
-remaining thread choices (the parent says how long an execution is, so no
-calibration run is needed).
+empty) the walk is sized by the parent, so no calibration run is needed:
+half the time SURW's (a thread runs with probability proportional to its
+choices in the parent that the target did not make), half the time PCT's
+(random priorities, ``depth - 1`` change points among the parent's
+remaining thread choices).
 """
 
 from __future__ import annotations
@@ -180,6 +181,7 @@ class RffStrategy:
         self._pos = self._rpos = self._n = 0
         self._prio: dict[int, float] = {}
         self._changes: tuple[int, ...] = ()
+        self._weight: dict[int, int] | None = None
         self.parent = None
         if not self._corpus:
             return True
@@ -189,13 +191,20 @@ class RffStrategy:
         if draw() * self.fresh >= 1:
             self.parent = entry.execution
             self._target, self._reads = mutate(threads, reads, draw)
-        # the walk after the target: priorities, changed at depth - 1 points
-        # among the parent's remaining decisions (PCT's, sized by the parent)
+        # the walk after the target, sized by the parent: SURW's weights (each
+        # thread's choices the parent made and the target did not), or PCT's
+        # priorities changed at depth - 1 of the parent's remaining choices
         if draw() < 0.5:
-            return True  # a uniform walk
+            weight: dict[int, int] = {}
+            for t in threads:
+                weight[t] = weight.get(t, 0) + 1
+            for t in self._target:
+                weight[t] = weight.get(t, 0) - 1
+            self._weight = weight
+            return True
         left = max(1, len(threads) - len(self._target))
-        self._changes = tuple(sorted(len(self._target) + int(draw() * left)
-                                     for _ in range(self.depth - 1)))
+        self._changes = tuple(sorted(int(draw() * left)
+                                     for _ in range(max(1, self.depth - 1))))
         return True
 
     def next_thread(self, runnable: Sequence[int], current: int | None,
@@ -218,15 +227,19 @@ class RffStrategy:
 
     def _walk(self, runnable: Sequence[int], current: int | None,
               yielding: bool) -> int:
-        """Uniform while the corpus is empty; else the runnable thread of
-        highest priority, demoted to the lowest at each change point."""
-        n = self._n
-        self._n = n + 1
+        """Uniform while the corpus is empty; else SURW's weighted choice
+        or the runnable thread of highest priority, demoted to the lowest at
+        each change point."""
+        weight = self._weight
+        if weight is not None:
+            return self._weighted(weight, runnable, current, yielding)
         if not self._changes:
             if yielding:
                 others = [t for t in runnable if t != current]
                 return others[int(self._random() * len(others))]
             return runnable[int(self._random() * len(runnable))]
+        n = self._n
+        self._n = n + 1
         prio = self._prio
         best, top = -1, -1e18
         for tid in runnable:
@@ -240,6 +253,21 @@ class RffStrategy:
         if n in self._changes:
             prio[best] = -1.0 - n
         return best
+
+    def _weighted(self, weight: dict[int, int], runnable: Sequence[int],
+                  current: int | None, yielding: bool) -> int:
+        """A runnable thread with probability proportional to its remaining
+        choices (at least 1), which then fall by one."""
+        tids = [t for t in runnable if not (yielding and t == current)]
+        ws = [max(1, weight.get(t, 1)) for t in tids]
+        r = self._random() * sum(ws)
+        k = 0
+        while k < len(ws) - 1 and r >= ws[k]:
+            r -= ws[k]
+            k += 1
+        t = tids[k]
+        weight[t] = ws[k] - 1
+        return t
 
     def next_u64(self) -> int:
         """A value from the execution's data source."""

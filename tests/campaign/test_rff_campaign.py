@@ -22,7 +22,7 @@ from tests.campaign.test_coordinator import (
 )
 
 RFF = RunSpec("rcu_transitions", strategy="rff")
-MUTANT = RunSpec("rcu_transitions", strategy="rff", keep_going=True,
+MUTANT = RunSpec("rcu_transitions", strategy="rff", keep_going=True, seed=4,
                  mutant="vma-used-after-rcu-unlock")
 
 
