@@ -15,7 +15,9 @@ first finding, capped at --max-executions executions or --max-seconds
 seconds (pct's ``steps`` calibrated once, inside the attempt and its
 time); for ``threads`` the OS-thread mode (rcu_harness.runner.threaded)
 for a fixed --threaded-seconds, stopping at its first finding.  A mode
-``STRATEGY@MODEL`` runs the strategy under memory model MODEL instead of
+``STRATEGY:KEY=VALUE`` passes the strategy a parameter (``+`` for a
+comma: ``portfolio:members=pct+rff``); ``STRATEGY@MODEL`` runs the strategy
+under memory model MODEL instead of
 the mutant's own (the barrier mutants run under lkmm; ``mix@sc`` shows
 that sequential consistency misses them).  Attempts
 run in --jobs worker processes, ordered seed by seed and mutant by mutant
@@ -110,11 +112,14 @@ def strategy_attempt(a: Attempt) -> Outcome:
     from rcu_harness.scenarios import MUTANTS, applied, configure, program
 
     strategy, _, model = a.mode.partition("@")
+    strategy, _, given = strategy.partition(":")
+    params = dict(kv.replace("+", ",").split("=", 1)
+                  for kv in given.split(";") if kv)
     cfg = configure(MUTANTS[a.mutant].scenario,
                     {"memory_model": model} if model else None, mutant=a.mutant)
     with applied(a.mutant):
         r = explore(program(cfg), strategy=strategy, executions=a.max_executions,
-                    seed=a.seed, seconds=a.max_seconds)
+                    seed=a.seed, seconds=a.max_seconds, **params)
     if r.findings:
         f = r.findings[0]
         return Outcome(a.key(), a.mutant, a.mode, a.seed, True, r.executions,

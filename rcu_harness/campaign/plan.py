@@ -42,7 +42,7 @@ from rcu_harness.scenarios.catalog import (
     program,
 )
 from rcu_harness.scenarios.run import replay_command
-from rcu_harness.sched.registry import STRATEGIES, strategy_kind
+from rcu_harness.sched.registry import STRATEGIES, is_guided, strategy_kind
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping
@@ -88,7 +88,7 @@ class RunPlan:
     @property
     def guided(self) -> bool:
         """Executions learn from earlier epochs' reads-from pairs (rff)."""
-        return strategy_kind(self.strategy).guided
+        return is_guided(self.strategy, self.strategy_params)
 
     @property
     def scenario_module(self) -> str:
@@ -229,7 +229,7 @@ def resolve(spec: RunSpec) -> RunPlan:
     return RunPlan(cfg.scenario, dict(cfg.values), cfg.mutant, spec.strategy,
                    sparams, spec.seed, max_steps, spec.keep_going,
                    spec.coverage or spec.until_saturated
-                   or strategy_kind(spec.strategy).guided, spec.until_saturated)
+                   or is_guided(spec.strategy, sparams), spec.until_saturated)
 
 
 def blocks(done: set[int], limit: int, size: int) -> Iterator[Block]:

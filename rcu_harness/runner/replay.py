@@ -124,7 +124,7 @@ def schedule_of(program: Callable[[Harness], None], *, strategy: str, seed: int,
     one (rff) the epochs before its own, for their corpus.  The index is
     bounded (:func:`~rcu_harness.sched.registry.check_execution`).
     """
-    check_execution(strategy, execution)
+    check_execution(strategy, execution, strategy_params)
     kind = strategy_kind(strategy)
     inner = kind.make(seed, **strategy_params)
     if kind.sequential and execution > 0:

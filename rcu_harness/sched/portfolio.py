@@ -17,6 +17,12 @@ fills ``steps`` and ``profile`` before a run.  The member's bound methods
 are installed on this object at :meth:`new_execution`, so a decision costs
 what it costs in that member; a read choice under a weak memory model is
 the member's too (every member chooses reads).
+
+With an ``rff`` member the portfolio is
+:class:`~rcu_harness.sched.protocol.Guided` (its ``epoch_bounds`` and
+``feed`` are the member's, set on the instance; without one it has
+neither): the corpus is made by every execution of the portfolio, whichever
+member ran it, and the rff member's executions mutate it.
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 from rcu_harness.sched.pct import PctStrategy
 from rcu_harness.sched.pos import PosStrategy
 from rcu_harness.sched.random_walk import RandomStrategy
+from rcu_harness.sched.rff import RffStrategy
 from rcu_harness.sched.surw import SurwStrategy
 
 if TYPE_CHECKING:
@@ -39,6 +46,7 @@ MEMBERS: dict[str, Callable[..., Any]] = {
     "pos": lambda seed, p: PosStrategy(seed),
     "surw": lambda seed, p: SurwStrategy(seed, profile=p["profile"],
                                          interesting=p["interesting"]),
+    "rff": lambda seed, p: RffStrategy(seed, depth=p["depth"]),
 }
 """How each possible member is made from the portfolio's parameters."""
 
@@ -65,6 +73,11 @@ class PortfolioStrategy:
         self.next_thread: Callable[..., int] = self._inner.next_thread
         self.next_u64: Callable[[], int] = self._inner.next_u64
         self.next_read: Callable[[int, int], int] = self._inner.next_read
+        for member in self.members:
+            if isinstance(member, RffStrategy):
+                self.epoch_bounds = member.epoch_bounds
+                self.feed = member.feed
+                break
 
     def new_execution(self, index: int) -> bool:
         """Prepare execution @index with member ``index mod n``."""

@@ -9,7 +9,7 @@ from rcu_harness.runner.feedback import EpochError, corpus_before
 from rcu_harness.runner.replay import schedule_of
 from rcu_harness.runner.run import run_execution
 from rcu_harness.scenarios import MUTANTS, applied, configure, program
-from rcu_harness.sched.registry import make_strategy
+from rcu_harness.sched.registry import is_guided, make_strategy
 from rcu_harness.sched.rff import CorpusEntry, RffStrategy, epoch_bounds, mutate
 from rcu_harness.trace.events import decode_all, events_digest
 
@@ -156,3 +156,16 @@ def test_rff_finds_a_preemption_window_mutant_in_a_small_budget():
     assert result.findings
     assert result.executions <= 40
     assert result.findings[0].execution >= 4  # past the first epoch: mutated
+
+
+def test_a_portfolio_with_an_rff_member_is_guided_and_replays_by_seed():
+    assert not is_guided("portfolio", {})
+    params = {"members": "pct,rff", "steps": 200}
+    assert is_guided("portfolio", params)
+    assert is_guided("rff", {})
+    prog = program(MAPLE)
+    block = run_block(prog, make_strategy("portfolio", 1, **params), 0, 21,
+                      command=lambda i, s: "", seen=set(), keep_going=True)
+    assert block.corpus
+    assert schedule_of(prog, strategy="portfolio", seed=1, execution=20,
+                       strategy_params=params) == block.last_schedule
