@@ -73,3 +73,15 @@ def test_an_interrupted_run_resumes_to_the_same_corpus(tmp_path):
     whole = _run(tmp_path, RFF, Budget(48), name="whole")
     assert _stored(second.run_dir) == _stored(whole.run_dir)
     assert _content(second.run_dir) == _content(whole.run_dir)
+
+
+def test_a_portfolio_with_rff_keeps_its_corpus_like_rff(tmp_path):
+    spec = RunSpec("rcu_transitions", strategy="portfolio",
+                   strategy_params={"members": "pct,rff"})
+    assert resolve(spec).coverage
+    inline = _run(tmp_path, spec, Budget(40), name="a")
+    other = _run(tmp_path, spec, Budget(40), ReversingExecutor, name="b")
+    corpus, pairs = _stored(inline.run_dir)
+    assert corpus
+    assert (corpus, pairs) == _stored(other.run_dir)
+    assert _content(inline.run_dir) == _content(other.run_dir)
