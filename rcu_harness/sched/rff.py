@@ -62,7 +62,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
 FIRST_EPOCH = 4
-"""The length of epoch 0 (and 1): one campaign block."""
+"""The length of epoch 0 (and 1): feedback after the first few executions."""
 LOOKAHEAD = 4
 """How far ahead in the target a blocked choice may be skipped."""
 
@@ -79,8 +79,8 @@ class CorpusEntry:
 
 
 def epoch_bounds(index: int, cap: int) -> tuple[int, int]:
-    """The epoch ``[start, stop)`` of execution @index: ``[0, 16)``, then
-    each epoch as long as all before it, at most @cap (at least 16)."""
+    """The epoch ``[start, stop)`` of execution @index: ``[0, 4)``, then
+    each epoch as long as all before it, at most @cap (at least 4)."""
     if index < FIRST_EPOCH:
         return 0, FIRST_EPOCH
     b = FIRST_EPOCH
