@@ -242,8 +242,14 @@ def kinds(outcomes: list[Outcome]) -> str:
     return ", ".join(k for k, _ in sorted(counts.items(), key=lambda kv: -kv[1]))
 
 
+def _header(mode: str) -> str:
+    return "mix (default)" if mode == "mix" else mode
+
+
 def table(results: dict[str, Outcome], attempts: list[Attempt]) -> list[str]:
-    """The scoreboard rows, one per mutant."""
+    """The scoreboard rows, one per mutant: a column per mode the attempts
+    ran (the default modes first, in their usual order), then the OS
+    threads' columns if they ran."""
     from rcu_harness.scenarios import MUTANTS
 
     by: dict[tuple[str, str], list[Outcome]] = {}
@@ -251,27 +257,32 @@ def table(results: dict[str, Outcome], attempts: list[Attempt]) -> list[str]:
         o = results.get(a.key())
         if o is not None:
             by.setdefault((a.mutant, a.mode), []).append(o)
-    extra = list(dict.fromkeys(a.mode for a in attempts if "@" in a.mode))
-    rows = ["| mutant | scenario | finding (mix) | mix (default) | random | pct | "
-            "dfs | OS threads: found, median execs and s to first | kinds on OS "
-            "threads |" + "".join(f" {m} |" for m in extra),
-            "|---|---|---|---|---|---|---|---|---|" + "---|" * len(extra)]
+    ran = list(dict.fromkeys(a.mode for a in attempts))
+    modes = [m for m in STRATEGIES if m in ran] + [
+        m for m in ran if m not in STRATEGIES and m != "threads"]
+    threaded = "threads" in ran
+    first = modes[0] if modes else "threads"
+    head = [f"finding ({first})", *map(_header, modes)]
+    if threaded:
+        head += ["OS threads: found, median execs and s to first",
+                 "kinds on OS threads"]
+    rows = ["| mutant | scenario | " + " | ".join(head) + " |",
+            "|---|---|" + "---|" * len(head)]
     for name in dict.fromkeys(a.mutant for a in attempts):
-        caps = next(a for a in attempts if a.mutant == name and a.mode != "threads")
-        cap = f"cap {caps.max_executions:,} ex / {caps.max_seconds:g} s"
-        sc_caps = next((a for a in attempts if a.mutant == name
-                        and a.mode.endswith("@sc")), caps)
-        sc_cap = f"cap {sc_caps.max_executions:,} ex / {sc_caps.max_seconds:g} s"
-        tcap = next((f"{a.max_seconds:g} s" for a in attempts
-                     if a.mutant == name and a.mode == "threads"), "")
-        cells = [cell(by.get((name, m), []), cap) for m in STRATEGIES]
-        threads = by.get((name, "threads"), [])
+        cells = [kinds(by.get((name, first), [])) or "-"]
+        for m in modes:
+            a = next((a for a in attempts if a.mutant == name and a.mode == m),
+                     None)
+            cap = ("" if a is None
+                   else f"cap {a.max_executions:,} ex / {a.max_seconds:g} s")
+            cells.append(cell(by.get((name, m), []), cap))
+        if threaded:
+            threads = by.get((name, "threads"), [])
+            tcap = next((f"{a.max_seconds:g} s" for a in attempts
+                         if a.mutant == name and a.mode == "threads"), "")
+            cells += [cell(threads, tcap), kinds(threads) or "-"]
         rows.append(f"| {name} | {MUTANTS[name].scenario} | "
-                    f"{kinds(by.get((name, 'mix'), [])) or '-'} | "
-                    + " | ".join(cells) + f" | {cell(threads, tcap)} | "
-                    f"{kinds(threads) or '-'} |"
-                    + "".join(f" {cell(by.get((name, m), []), sc_cap)} |"
-                              for m in extra))
+                    + " | ".join(cells) + " |")
     return rows
 
 
