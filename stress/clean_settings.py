@@ -40,10 +40,12 @@ HEADING = "## Correct model per new setting (stress/clean_settings.py)"
 KINDS = ("iterate", "lookup", "walk", "reverse", "prev", "find_vma_prev", "range",
          "mt_find", "mt_for_each", "fault", "maps", "all")
 STALE_SLOT = "maple-rebalance-stale-parent-slot"
-"""Reverse walks inside a shrinking rebalance (reverse, prev; all has them)."""
+"""Reverse walks inside a shrinking rebalance (reverse, prev).  Not expected of
+read_kind=all: with reader_seed 0 and the default 2 reads per reader, its
+readers draw find_vma_prev, mt_find and fault, mt_find (no reverse walk)."""
 SETTINGS: tuple[tuple[str, str, dict[str, object], str], ...] = (
     *((f"read_kind={k}", "rcu_transitions", {"read_kind": k, "op_set": "mprotect"},
-       STALE_SLOT if k in ("reverse", "prev", "all") else "") for k in KINDS),
+       STALE_SLOT if k in ("reverse", "prev") else "") for k in KINDS),
     *((f"read_kind={k}, kernel_fixes=rebalance-parent-slot", "rcu_transitions",
        {"read_kind": k, "op_set": "mprotect", "kernel_fixes": "rebalance-parent-slot"},
        "") for k in ("reverse", "prev", "all")),
