@@ -5,7 +5,6 @@ from types import SimpleNamespace
 
 import pytest
 
-from rcu_harness import replay
 from rcu_harness.memory.access import Access
 from rcu_harness.runner.block import calibrate
 from rcu_harness.runner.run import run_execution
@@ -14,8 +13,10 @@ from rcu_harness.scenarios import MUTANTS, applied, configure, program
 from rcu_harness.sched.pos import PosStrategy, conflicts
 from rcu_harness.sched.registry import make_strategy
 from rcu_harness.sched.surw import SurwStrategy, format_profile, parse_profile
-from rcu_harness.trace.events import decode_all, events_digest
-from tests.sched.test_strategy_contract import counter_program
+from tests.sched.test_strategy_contract import (
+    assert_runs_are_byte_identical_and_replay,
+    counter_program,
+)
 
 MAPLE = configure("rcu_transitions", mutant="publish-before-fill")
 
@@ -170,13 +171,7 @@ def test_maple_traces_are_byte_identical_for_a_seed_and_replay_exactly(name):
         strategy.new_execution(index)
         return run_execution(prog, strategy, index, record=2)
 
-    for index in (0, 3, 4):
-        a, b = run(index), run(index)
-        digest = events_digest(decode_all(a.events))
-        assert digest == events_digest(decode_all(b.events))
-        assert a.schedule() == b.schedule()
-        again = replay(a.schedule().encode(), program=prog)
-        assert again.events_digest == digest
+    assert_runs_are_byte_identical_and_replay(prog, run, (0, 3, 4))
 
 
 @pytest.mark.parametrize("name", ["pos", "surw"])

@@ -3,7 +3,7 @@ model, and a seeded mutant found in a small budget."""
 
 import pytest
 
-from rcu_harness import explore, replay
+from rcu_harness import explore
 from rcu_harness.runner.block import run_block
 from rcu_harness.runner.feedback import EpochError, corpus_before
 from rcu_harness.runner.replay import schedule_of
@@ -11,7 +11,7 @@ from rcu_harness.runner.run import run_execution
 from rcu_harness.scenarios import MUTANTS, applied, configure, program
 from rcu_harness.sched.registry import is_guided, make_strategy
 from rcu_harness.sched.rff import CorpusEntry, RffStrategy, epoch_bounds, mutate
-from rcu_harness.trace.events import decode_all, events_digest
+from tests.sched.test_strategy_contract import assert_runs_are_byte_identical_and_replay
 
 MAPLE = configure("rcu_transitions")
 
@@ -127,12 +127,7 @@ def test_maple_traces_are_byte_identical_for_a_seed_and_replay_exactly():
         strategy.new_execution(index)
         return run_execution(prog, strategy, index, record=2)
 
-    for index in (16, 21, 30):
-        a, b = run(index), run(index)
-        digest = events_digest(decode_all(a.events))
-        assert digest == events_digest(decode_all(b.events))
-        assert a.schedule() == b.schedule()
-        assert replay(a.schedule().encode(), program=prog).events_digest == digest
+    assert_runs_are_byte_identical_and_replay(prog, run, (16, 21, 30))
 
 
 def test_explore_is_deterministic_for_a_seed():

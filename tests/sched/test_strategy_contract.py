@@ -36,6 +36,17 @@ def counter_program(h):
 runnable_sets = st.lists(st.integers(0, 7), min_size=2, max_size=6, unique=True).map(
     sorted)
 
+def assert_runs_are_byte_identical_and_replay(prog, run, indices) -> None:
+    """@run(index) twice gives the same events and schedule, and replaying
+    that schedule gives the same events again."""
+    for index in indices:
+        a, b = run(index), run(index)
+        digest = events_digest(decode_all(a.events))
+        assert digest == events_digest(decode_all(b.events))
+        assert a.schedule() == b.schedule()
+        assert replay(a.schedule().encode(), program=prog).events_digest == digest
+
+
 
 @pytest.mark.parametrize("name", NAMES)
 @settings(max_examples=60, deadline=None)
