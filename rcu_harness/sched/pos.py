@@ -29,19 +29,37 @@ Execution ``i`` draws from ``derive(seed, i)`` alone.
 
 from __future__ import annotations
 
+import math
 import random
 from typing import TYPE_CHECKING, Any
 
 from rcu_harness.sched.seeds import DataSource, derive
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
 
 
 def conflicts(a: Any, b: Any) -> bool:
     """Two pending accesses race: same word of the same object, one a store."""
     return bool(a.addr == b.addr and a.index == b.index and a.word == b.word
                 and (a.store or b.store))
+
+
+def highest_priority(prio: dict[int, float], runnable: Sequence[int],
+                     current: int | None, yielding: bool,
+                     draw: Callable[[], float]) -> int:
+    """The runnable thread of highest priority in @prio (a thread without one
+    draws it now), skipping a yielding @current; -1 if none is left."""
+    best, top = -1, -math.inf
+    for tid in runnable:
+        if yielding and tid == current:
+            continue
+        p = prio.get(tid)
+        if p is None:
+            p = prio[tid] = draw()
+        if p > top:
+            best, top = tid, p
+    return best
 
 
 class PosStrategy:
@@ -95,16 +113,7 @@ class PosStrategy:
                         p = self._pending(tid)
                         if p is not None and conflicts(p, done):
                             del prio[tid]
-        draw = self._random
-        best, top = -1, -1.0
-        for tid in runnable:
-            if yielding and tid == current:
-                continue
-            p = prio.get(tid)
-            if p is None:
-                p = prio[tid] = draw()
-            if p > top:
-                best, top = tid, p
+        best = highest_priority(prio, runnable, current, yielding, self._random)
         if yielding and current is not None:
             prio.pop(current, None)  # a spinner's next attempt is a new event
         self._last = best

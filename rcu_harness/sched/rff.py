@@ -55,6 +55,7 @@ import random
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from rcu_harness.sched.pos import highest_priority
 from rcu_harness.sched.schedule import Schedule, is_thread, read_index
 from rcu_harness.sched.seeds import DataSource, derive
 
@@ -241,15 +242,7 @@ class RffStrategy:
         n = self._n
         self._n = n + 1
         prio = self._prio
-        best, top = -1, -1e18
-        for tid in runnable:
-            if yielding and tid == current:
-                continue
-            p = prio.get(tid)
-            if p is None:
-                p = prio[tid] = self._random()
-            if p > top:
-                best, top = tid, p
+        best = highest_priority(prio, runnable, current, yielding, self._random)
         if n in self._changes:
             prio[best] = -1.0 - n
         return best
