@@ -21,19 +21,24 @@ through the pointer the first one read (an address dependency), are the
 test: P0 is the writer, P1 the reader, ``x`` the word read stale and ``y``
 the word read new.  Values are abstracted to 0 (the value read) and 1 (the
 value not seen), or to the address of ``x`` for a pointer; the comment
-block names the real words, values, steps and threads.
+block names the real words, values, steps and threads.  Any of P0's stores
+and P1's load of ``y`` may be an atomic read-modify-write (a refcount's,
+a cmpxchg's): it is written as the kernel primitive it models, with its
+ordering (:mod:`rcu_harness.litmus.atomics`), on an ``atomic_t`` that
+keeps its real values.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
+from rcu_harness.litmus.atomics import Rmw, stronger
 from rcu_harness.litmus.parse import parse
+from rcu_harness.litmus.render import render
 from rcu_harness.litmus.run import outcomes
-from rcu_harness.memory.wmm.model import RMW, pointer_target
-from rcu_harness.trace.events import summarize
+from rcu_harness.memory.access import RmwOrder
+from rcu_harness.memory.wmm.model import pointer_target
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -77,11 +82,19 @@ class Pattern:
     writer: int
     load_y_step: int
     load_x_step: int
+    rmw_x: Rmw | None = None
+    """P0's store to x is this atomic read-modify-write."""
+    rmw_y: Rmw | None = None
+    """P0's store to y is this atomic read-modify-write."""
+    rmw_load: Rmw | None = None
+    """P1's load of y is the read of this atomic read-modify-write."""
 
     @property
     def ordered(self) -> tuple[bool, bool]:
-        """(P0 orders its stores, P1 orders its loads) under LKMM."""
-        return (bool(self.writer_fence) or self.release,
+        """(P0 orders its stores, P1 orders its loads) under LKMM (a fully
+        ordered RMW is a full barrier on both sides)."""
+        full_x = self.rmw_x is not None and self.rmw_x.order is RmwOrder.FULL
+        return (bool(self.writer_fence) or self.release or full_x,
                 bool(self.reader_fence) or self.acquire or self.dependency)
 
     def fixed(self) -> Pattern:
@@ -92,12 +105,18 @@ class Pattern:
         children); smp_rmb() on the reader's side."""
         writer_ok, reader_ok = self.ordered
         out = self
-        if not writer_ok:
+        if not writer_ok and self.rmw_y is not None:  # its release form
+            out = replace(out, release=True, rmw_y=self.rmw_y.with_order(
+                stronger(self.rmw_y.order, RmwOrder.RELEASE)))
+        elif not writer_ok:
             publish = self.pointer and self.dependency and \
                 self.y.word in ("slot", "ma_root")
             out = (replace(out, release=True) if publish
                    else replace(out, writer_fence="smp_wmb"))
-        if not reader_ok:
+        if not reader_ok and self.rmw_load is not None:  # its acquire form
+            out = replace(out, acquire=True, rmw_load=self.rmw_load.with_order(
+                stronger(self.rmw_load.order, RmwOrder.ACQUIRE)))
+        elif not reader_ok:
             out = replace(out, reader_fence="smp_rmb")
         return out
 
@@ -107,6 +126,12 @@ class Pattern:
              or "po")
         r = ("acq" if self.acquire else self.reader_fence.removeprefix("smp_")
              or ("addr" if self.dependency else "po"))
+        if w == "po" and self.rmw_x is not None and self.rmw_x.order is RmwOrder.FULL:
+            w = "rmwmb"  # the store to x is a fully ordered RMW
+        if self.rmw_y is not None:
+            w = "rmw-mb" if self.rmw_y.order is RmwOrder.FULL else f"rmw-{w}"
+        if self.rmw_load is not None:
+            r = "rmw-mb" if self.rmw_load.order is RmwOrder.FULL else f"rmw-{r}"
         return f"maple-MP+{w}+{r}"
 
 
@@ -122,27 +147,46 @@ def find_pattern(model: LkmmModel, fault_tid: int | None = None) -> Pattern:
         raise NoPatternError("no load of this execution read a stale value: the "
                              "finding does not depend on weak memory")
     stale.sort(key=lambda i: (log[i].tid != fault_tid, -i))
-    rmw = {op.seq for op in log if op.kind == "st" and op.name == RMW}
+    rmws = _rmws(log)
     for i in stale:
-        pattern = _pattern_at(model, log, msgs, i, rmw)
+        pattern = _pattern_at(model, log, msgs, i, rmws)
         if pattern is not None:
             return pattern
     raise NoPatternError("no stale load of this execution is explained by message "
-                         "passing (a load of a later store of the same writer; "
-                         "patterns through atomic read-modify-writes are not "
-                         "exported)")
+                         "passing (a load of a later store of the same writer)")
+
+
+@dataclass(frozen=True, slots=True)
+class _Rmws:
+    """The atomic read-modify-writes of a log."""
+
+    by_load: dict[int, Rmw]
+    """By the log index of their load."""
+    by_store: dict[int, Rmw]
+    """By the sequence number of their store."""
+
+
+def _rmws(log: list[Op]) -> _Rmws:
+    """The atomic read-modify-writes of @log (each one's load is followed
+    by its store in the log)."""
+    out = _Rmws({}, {})
+    for j in range(len(log) - 1):
+        ld, st = log[j], log[j + 1]
+        if ld.kind == "ld" and ld.rmw is not None and st.kind == "st" \
+                and st.rmw is not None and st.tid == ld.tid:
+            out.by_load[j] = out.by_store[st.seq] = Rmw(st.rmw, st.name, ld.value,
+                                                        st.value)
+    return out
 
 
 def _pattern_at(model: LkmmModel, log: list[Op], msgs: dict[int, Msg],
-                i: int, rmw: set[int]) -> Pattern | None:
-    """The pattern of stale load @i; None if there is none, or if its
-    stores or the reader's other load are atomic read-modify-writes (@rmw:
-    their stores), which the exported test would turn into plain accesses."""
+                i: int, rmws: _Rmws) -> Pattern | None:
+    """The pattern of stale load @i; None if there is none."""
     load_x = log[i]
     store_x = msgs[load_x.newest]
     old_x = msgs[load_x.seq] if load_x.seq else model.locs[load_x.key].msgs[0]
     writer, reader = store_x.tid, load_x.tid
-    if writer < 0 or writer == reader or store_x.seq in rmw:
+    if writer < 0 or writer == reader:
         return None
     for j in range(i - 1, -1, -1):
         op = log[j]
@@ -155,18 +199,21 @@ def _pattern_at(model: LkmmModel, log: list[Op], msgs: dict[int, Msg],
         store_y = msgs[op.seq]
         if store_y.tid != writer or store_y.seq <= store_x.seq:
             continue
-        if store_y.seq in rmw or op.name == RMW:
-            return None
+        pointer = bool(pointer_target(op.value, model.locs[op.key].word))
+        rmw_load = rmws.by_load.get(j)
+        if rmw_load is not None and pointer:
+            return None  # a pointer read by an RMW: no such pattern here
         return Pattern(
             x=model.locs[load_x.key], y=model.locs[op.key], store_x=store_x,
             store_y=store_y, old_x=old_x,
             writer_fence=_fence(log, writer, store_x.seq, store_y.seq),
             release=store_y.release,
             reader_fence=_reader_fence(log, reader, j, i), acquire=op.ordered,
-            dependency=_depends(log, i, j),
-            pointer=bool(pointer_target(op.value, model.locs[op.key].word)),
+            dependency=_depends(log, i, j), pointer=pointer,
             rcu=_in_section(log, reader, j), reader=reader, writer=writer,
-            load_y_step=op.step, load_x_step=load_x.step)
+            load_y_step=op.step, load_x_step=load_x.step,
+            rmw_x=rmws.by_store.get(store_x.seq),
+            rmw_y=rmws.by_store.get(store_y.seq), rmw_load=rmw_load)
     return None
 
 
@@ -219,64 +266,6 @@ def _in_section(log: list[Op], tid: int, upto: int) -> bool:
         elif op.tid == tid and op.kind == "rcu_unlock":
             depth = 0
     return bool(depth)
-
-
-def _ident(loc: Loc) -> str:
-    word = re.sub(r"\W", "", loc.word)
-    index = str(loc.index) if loc.index >= 0 else ""
-    return f"{word}{index}_{loc.obj.addr & 0xFFFFF:x}"
-
-
-def render(p: Pattern, names: dict[int, str], *, source: str = "",
-           verdict: str = "") -> str:
-    """The C litmus test of @p (@names: thread labels; @source: where it came
-    from; @verdict: what the harness's own model says)."""
-    x, y = _ident(p.x), _ident(p.y)
-    dep = p.dependency and p.pointer
-    y_value = x if dep else "1"
-    store_y = (f"rcu_assign_pointer(*{y}, {x});" if dep and p.release else
-               f"smp_store_release({y}, {y_value});" if p.release else
-               f"WRITE_ONCE(*{y}, {y_value});")
-    load_y = (f"r0 = smp_load_acquire({y});" if p.acquire else
-              f"r0 = rcu_dereference(*{y});" if dep and p.rcu else
-              f"r0 = READ_ONCE(*{y});")
-    load_x = "r1 = READ_ONCE(*r0);" if dep else f"r1 = READ_ONCE(*{x});"
-    params = f"int *{x}, int **{y}" if dep else f"int *{x}, int *{y}"
-    lines = [f"C {p.name()}", "", "(*"]
-    lines += [f" * {c}" for c in _comment(p, x, y, names, source, verdict)]
-    lines += [" *)", "", "{", f"{y}=z;" if dep else "", "}", "",
-              f"P0({params})", "{", f"\tWRITE_ONCE(*{x}, 1);"]
-    if p.writer_fence:
-        lines.append(f"\t{p.writer_fence}();")
-    lines += [f"\t{store_y}", "}", "", f"P1({params})", "{",
-              f"\tint {'*' if dep else ''}r0;", "\tint r1;", ""]
-    if p.rcu:
-        lines.append("\trcu_read_lock();")
-    lines.append(f"\t{load_y}")
-    if p.reader_fence:
-        lines.append(f"\t{p.reader_fence}();")
-    lines.append(f"\t{load_x}")
-    if p.rcu:
-        lines.append("\trcu_read_unlock();")
-    lines += ["}", "", f"exists (1:r0={y_value} /\\ 1:r1=0)", ""]
-    return "\n".join(line for i, line in enumerate(lines)
-                     if line or lines[i - 1] not in ("{", ""))
-
-
-def _comment(p: Pattern, x: str, y: str, names: dict[int, str], source: str,
-             verdict: str) -> list[str]:
-    w, r = names.get(p.writer, str(p.writer)), names.get(p.reader, str(p.reader))
-    out = [f"Result: {verdict}"] if verdict else []
-    return [*out,
-            f"Exported by rcu-harness{f' from {source}' if source else ''}.",
-            f"P0 is {w}, P1 is {r}.",
-            f"{x} is {p.x.name()} of {p.x.obj!r}: P0 stored "
-            f"{summarize(p.store_x.value)} at step {p.store_x.step}; P1 read "
-            f"{summarize(p.old_x.value)} at step {p.load_x_step} (stale: store at "
-            f"step {p.store_x.step} not yet visible).",
-            f"{y} is {p.y.name()} of {p.y.obj!r}: P0 stored "
-            f"{summarize(p.store_y.value)} at step {p.store_y.step}, read by P1 at "
-            f"step {p.load_y_step}."]
 
 
 @dataclass(frozen=True, slots=True)

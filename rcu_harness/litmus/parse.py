@@ -19,12 +19,15 @@ variable names (their address), ``READ_ONCE(*x)``, ``READ_ONCE(*r)``
 Atomics (``atomic_t *x`` parameters): ``atomic_read()``, ``atomic_set()``
 and their acquire/release forms (the loads and stores above), the
 read-modify-writes ``atomic_fetch_add()``, ``atomic_fetch_sub()``,
-``atomic_add_return()``, ``atomic_sub_return()``, ``xchg()``,
-``atomic_xchg()``, ``cmpxchg()``, ``atomic_cmpxchg()``, each also
-``_relaxed``, ``_acquire`` and ``_release`` (an ``rmw`` expression), and the
-void ``atomic_add()``, ``atomic_sub()``, ``atomic_inc()``, ``atomic_dec()``
-(relaxed; an ``eval`` statement).  Anything else (plain C accesses, other
-atomics) is a :class:`LitmusError` naming the construct.
+``atomic_add_return()``, ``atomic_sub_return()``, ``atomic_fetch_inc()``,
+``atomic_fetch_dec()``, ``atomic_inc_return()``, ``atomic_dec_return()``,
+``xchg()``, ``atomic_xchg()``, ``cmpxchg()``, ``atomic_cmpxchg()``, each
+also ``_relaxed``, ``_acquire`` and ``_release`` (an ``rmw`` expression),
+the fully ordered ``atomic_inc_and_test()``, ``atomic_dec_and_test()`` and
+``atomic_sub_and_test()``, and the void ``atomic_add()``, ``atomic_sub()``,
+``atomic_inc()``, ``atomic_dec()`` (relaxed; an ``eval`` statement).
+Anything else (plain C accesses, other atomics) is a :class:`LitmusError`
+naming the construct.
 """
 
 from __future__ import annotations
@@ -41,10 +44,13 @@ ALIASES = {"atomic_read": "READ_ONCE", "atomic_read_acquire": "smp_load_acquire"
            "atomic_set": "WRITE_ONCE", "atomic_set_release": "smp_store_release"}
 """Atomic loads and stores that are the plain primitives (linux-kernel.def)."""
 _RMW_BASES = ("atomic_fetch_add", "atomic_fetch_sub", "atomic_add_return",
-              "atomic_sub_return", "xchg", "atomic_xchg", "cmpxchg",
-              "atomic_cmpxchg")
-RMWS = frozenset(base + sfx for base in _RMW_BASES
-                 for sfx in ("", "_relaxed", "_acquire", "_release"))
+              "atomic_sub_return", "atomic_fetch_inc", "atomic_fetch_dec",
+              "atomic_inc_return", "atomic_dec_return", "xchg", "atomic_xchg",
+              "cmpxchg", "atomic_cmpxchg")
+RMWS = frozenset({*(base + sfx for base in _RMW_BASES
+                    for sfx in ("", "_relaxed", "_acquire", "_release")),
+                  "atomic_inc_and_test", "atomic_dec_and_test",
+                  "atomic_sub_and_test"})
 """Value-returning read-modify-writes (no suffix: fully ordered)."""
 VOID_RMWS = frozenset({"atomic_add", "atomic_sub", "atomic_inc", "atomic_dec"})
 """Read-modify-writes without a value (unordered)."""
@@ -351,7 +357,7 @@ def _rmw(toks: _Tokens, op: str = "") -> Expr:
         op = toks.take()
     toks.take("(")
     operand: Expr | None = None
-    if op.startswith(("atomic_fetch_", "atomic_add", "atomic_sub")):
+    if re.match(r"atomic_(fetch_)?(add|sub)", op):
         operand = _expr(toks)
         toks.take(",")
     if toks.peek() in ("*", "&"):

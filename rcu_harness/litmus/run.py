@@ -145,7 +145,8 @@ class _Proc:
                 self.run(s.body)
 
     def rmw(self, e: Expr) -> Any:
-        """An atomic read-modify-write: the old value (``*_return``: the new)."""
+        """An atomic read-modify-write: the old value (``*_return``: the new;
+        ``*_and_test``: whether the new one is 0)."""
         obj = self.target(e.value)
         op = e.op
         order = RmwOrder.RELAXED if op in VOID_RMWS else RmwOrder.FULL
@@ -160,11 +161,13 @@ class _Proc:
             fn = lambda c: new if _same(c, v) else c  # noqa: E731
         elif op.endswith("xchg"):
             fn = lambda c: v  # noqa: E731
-        elif op.endswith(("_add", "_inc", "add_return", "fetch_add")):
+        elif "_add" in op or "_inc" in op:
             fn = lambda c: c + v  # noqa: E731
         else:
             fn = lambda c: c - v  # noqa: E731
-        old = field_rmw(obj, "v", fn, order)
+        old = field_rmw(obj, "v", fn, order, primitive=e.op)
+        if op.endswith("_and_test"):
+            return int(fn(old) == 0)
         return fn(old) if op.endswith("_return") else old
 
     def call(self, op: str, arg: str) -> None:

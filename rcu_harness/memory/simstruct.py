@@ -237,7 +237,7 @@ def _uaf(ex: Execution, obj: SimStruct, access: str, name: str) -> None:
 
 def field_rmw(obj: SimStruct, name: str, fn: Callable[[Any], Any],
               order: RmwOrder = RmwOrder.FULL, *,
-              conditional: bool = False) -> Any:
+              conditional: bool = False, primitive: str = "") -> Any:
     """An atomic read-modify-write of field @name (``atomic_cmpxchg()`` and
     the refcount_t operations built on it): one scheduling point, then
     ``fn(old)`` gives the new value, stored in the same step unless it equals
@@ -252,7 +252,10 @@ def field_rmw(obj: SimStruct, name: str, fn: Callable[[Any], Any],
     whose first read is a plain ``atomic_read()``: a value it reads (any
     store the model allows) on which @fn fails ends the operation without a
     write, else the RMW runs on the newest store.  Under sc both are the one
-    atomic step above."""
+    atomic step above.  @primitive names the kernel primitive the call site
+    models (``refcount_dec_and_test``, ``atomic_fetch_add_release``...): the
+    model logs it, and the litmus exporter writes the RMW as that primitive
+    (:mod:`rcu_harness.litmus.atomics`)."""
     ex = obj._ex
     i = obj.fields.index(name)
     w = obj._w
@@ -263,7 +266,7 @@ def field_rmw(obj: SimStruct, name: str, fn: Callable[[Any], Any],
         _uaf(ex, obj, "Read", name)
     mm = ex.memory_model
     if mm is not None and ex.phase is _RUN:
-        return _model_rmw(ex, mm, obj, i, name, fn, order, conditional)
+        return _model_rmw(ex, mm, obj, i, name, fn, order, conditional, primitive)
     old = obj._v[i]
     new = fn(old)
     if new != old:
@@ -276,7 +279,7 @@ def field_rmw(obj: SimStruct, name: str, fn: Callable[[Any], Any],
 
 def _model_rmw(ex: Execution, mm: MemoryModel, obj: SimStruct, i: int,
                name: str, fn: Callable[[Any], Any], order: RmwOrder,
-               conditional: bool) -> Any:
+               conditional: bool, primitive: str) -> Any:
     """field_rmw() under a memory model, after its point and read check."""
     hook = ex.access_hook
     if conditional and hook is not None:
@@ -288,7 +291,7 @@ def _model_rmw(ex: Execution, mm: MemoryModel, obj: SimStruct, i: int,
                                   -1, shown,
                                   _getframe(2).f_code if ex.record > 1 else None))
             return seen
-    old, new = mm.rmw(ex, obj, name, fn, order, obj._v[i])
+    old, new = mm.rmw(ex, obj, name, fn, order, obj._v[i], primitive)
     if new is not old:
         if obj._w & SLAB_FREE:
             _uaf(ex, obj, "Write", name)

@@ -276,7 +276,8 @@ def __vma_enter_locked(vma: LockedVma, detaching: bool) -> bool:
     newest count (as a spin would)."""
     tgt = VMA_LOCK_OFFSET + (0 if detaching else 1)
     old = field_rmw(vma, "vm_refcnt", lambda c: c + VMA_LOCK_OFFSET if c else c,
-                    RmwOrder.RELAXED, conditional=True)  # refcount_add_not_zero
+                    RmwOrder.RELAXED, conditional=True,
+                    primitive="refcount_add_not_zero")
     if not old:
         return False
     rcuwait_wait_event(vma.vm_mm.vma_writer_wait,
@@ -288,7 +289,7 @@ def __vma_exit_locked(vma: LockedVma) -> bool:
     """__vma_exit_locked(): subtract VMA_LOCK_OFFSET; True if now detached
     (refcount_sub_and_test(): release, acquire when it reaches zero)."""
     old = field_rmw(vma, "vm_refcnt", lambda c: c - VMA_LOCK_OFFSET,
-                    RmwOrder.RELEASE)
+                    RmwOrder.RELEASE, primitive="refcount_sub_and_test")
     if old == VMA_LOCK_OFFSET:
         smp_rmb()  # smp_acquire__after_ctrl_dep()
         return True
@@ -336,7 +337,8 @@ def vma_refcount_put(vma: LockedVma) -> None:
     once the count is dropped).  __refcount_dec_and_test(): release,
     acquire when it reaches zero."""
     mm = vma.vm_mm
-    old = field_rmw(vma, "vm_refcnt", lambda c: c - 1, RmwOrder.RELEASE)
+    old = field_rmw(vma, "vm_refcnt", lambda c: c - 1, RmwOrder.RELEASE,
+                    primitive="__refcount_dec_and_test")
     if old == 1:
         smp_rmb()  # smp_acquire__after_ctrl_dep()
     newcnt = old - 1
@@ -374,8 +376,8 @@ def vma_mark_detached(vma: Vma) -> None:
     if vma.vm_mm.design is not Design.VMA_REFCNT:
         vma.detached = True
         return
-    old = field_rmw(vma, "vm_refcnt", lambda c: c - 1,
-                    RmwOrder.RELEASE)  # refcount_dec_and_test()
+    old = field_rmw(vma, "vm_refcnt", lambda c: c - 1, RmwOrder.RELEASE,
+                    primitive="refcount_dec_and_test")
     if old == 1:
         smp_rmb()  # its acquire on success: smp_acquire__after_ctrl_dep()
     if old != 1 and __vma_enter_locked(vma, True):

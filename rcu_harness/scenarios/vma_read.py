@@ -137,8 +137,9 @@ def _start_read_refcnt(mm: Mm, vma: LockedVma,
         return None
     old = field_rmw(vma, "vm_refcnt",
                     lambda c: c + 1 if c and c < VMA_REF_LIMIT else c,
-                    RmwOrder.ACQUIRE, conditional=True)
-    if not old or old >= VMA_REF_LIMIT:  # __refcount_inc_not_zero_limited_acquire
+                    RmwOrder.ACQUIRE, conditional=True,
+                    primitive="__refcount_inc_not_zero_limited_acquire")
+    if not old or old >= VMA_REF_LIMIT:
         rcu_read_unlock()
         return None if old else EAGAIN
     if vma.vm_mm is not mm:
@@ -347,8 +348,9 @@ def _next_under_mmap_lock(mm: Mm, mas: MaState, from_addr: int) -> LockedVma | N
     mas_set(mas, from_addr)
     vma = mas_find(mas, ULONG_MAX)
     if isinstance(vma, LockedVma):
-        field_rmw(vma, "vm_refcnt", lambda c: c + 1,  # vma_start_read_locked():
-                  RmwOrder.ACQUIRE)  # __refcount_inc_not_zero_limited_acquire()
+        field_rmw(vma, "vm_refcnt", lambda c: c + 1,  # vma_start_read_locked()
+                  RmwOrder.ACQUIRE,
+                  primitive="__refcount_inc_not_zero_limited_acquire")
         lock = vma_lock(vma)
         if lock is not None:
             lock.read_locked(current(), mm, from_addr)

@@ -13,9 +13,12 @@ import pytest
 
 from rcu_harness import __version__
 from rcu_harness.campaign.replay import from_trace, replay
+from rcu_harness.kernel import SimStruct
 from rcu_harness.litmus.export import NoPatternError, export
 from rcu_harness.litmus.herd import run_herd
 from rcu_harness.litmus.parse import parse
+from rcu_harness.memory.access import RmwOrder
+from rcu_harness.memory.simstruct import field_rmw, field_set_release
 from rcu_harness.scenarios import configure
 from rcu_harness.scenarios.run import explore_scenario
 from rcu_harness.trace.tracefile import trace_for, write_trace
@@ -115,33 +118,128 @@ def test_no_pattern_without_a_stale_load():
         export(LkmmModel(Ex()), {}, None)  # type: ignore[arg-type]
 
 
-def test_a_pattern_through_an_rmw_is_not_exported_as_plain_accesses(tmp_path):
-    from rcu_harness import explore
-    from rcu_harness import replay as replay_schedule
-    from rcu_harness.kernel import SimStruct
-    from rcu_harness.memory.access import RmwOrder
-    from rcu_harness.memory.simstruct import field_rmw
+class Cell(SimStruct):
+    fields = ("v",)
 
-    class Cell(SimStruct):
-        fields = ("v",)
 
-    def program(h):  # the flag is raised by a relaxed fetch-add: no ordering
-        data, flag = h.static(Cell, v=0), h.static(Cell, v=0)
+def _writer_rmw(order, primitive, start=0, step=1):
+    """P0 stores the data, then raises the flag with an RMW; P1 reads the
+    flag plainly, then the data."""
+    def program(h):
+        data, flag = h.static(Cell, v=0), h.static(Cell, v=start)
 
         def writer():
             data.v = 1
-            field_rmw(flag, "v", lambda c: c + 1, RmwOrder.RELAXED)
+            field_rmw(flag, "v", lambda c: c + step, order, primitive=primitive)
 
         def reader():
             seen = flag.v
-            assert not (seen and data.v == 0), "saw the flag but not the data"
+            assert not (seen != start and data.v == 0), "flag seen, data not"
 
         h.spawn("writer", writer)
         h.spawn("reader", reader)
+    return program
 
+
+def _reader_rmw(order, primitive, conditional):
+    """P0 stores the data, then the flag with a release (refcount_set_release());
+    P1 takes a reference with an RMW that reads the flag, then reads the data."""
+    def program(h):
+        data, ref = h.static(Cell, v=0), h.static(Cell, v=0)
+
+        def writer():
+            data.v = 1
+            field_set_release(ref, "v", 1)
+
+        def reader():
+            old = field_rmw(ref, "v", lambda c: c + 1 if c else c, order,
+                            conditional=conditional, primitive=primitive)
+            assert not (old and data.v == 0), "reference taken, data not seen"
+
+        h.spawn("writer", writer)
+        h.spawn("reader", reader)
+    return program
+
+
+def _counter_then_flag(order, primitive):
+    """P0 counts with an RMW, then raises a flag with no barrier; P1 reads
+    the flag, then the counter."""
+    def program(h):
+        count, flag = h.static(Cell, v=2), h.static(Cell, v=0)
+
+        def writer():
+            field_rmw(count, "v", lambda c: c - 1, order, primitive=primitive)
+            flag.v = 1
+
+        def reader():
+            seen = flag.v
+            assert not (seen and count.v == 2), "flag seen, count not"
+
+        h.spawn("writer", writer)
+        h.spawn("reader", reader)
+    return program
+
+
+RMW_PATTERNS = {  # name -> (program, exported shape, fixed shape, a line of each)
+    "atomic_inc": (_writer_rmw(RmwOrder.RELAXED, "atomic_inc"),
+                   "maple-MP+rmw-po+po", "maple-MP+rmw-rel+rmb",
+                   "\tatomic_inc(v_40);", "r1 = atomic_fetch_add_release(1, v_40);"),
+    "refcount_dec": (_writer_rmw(RmwOrder.RELAXED, "", start=2, step=-1),
+                     "maple-MP+rmw-po+po", "maple-MP+rmw-rel+rmb",
+                     "r1 = atomic_fetch_sub_relaxed(1, v_40);",
+                     "r1 = atomic_fetch_sub_release(1, v_40);"),
+    "refcount_inc_not_zero": (
+        _reader_rmw(RmwOrder.RELAXED, "refcount_inc_not_zero", True),
+        "maple-MP+rel+rmw-po", "maple-MP+rel+rmw-acq",
+        "r0 = atomic_fetch_add_relaxed(1, v_40);",
+        "r0 = atomic_fetch_add_acquire(1, v_40);"),
+    "atomic_dec_and_test": (
+        _counter_then_flag(RmwOrder.FULL, "atomic_dec_and_test"),
+        "maple-MP+rmwmb+po", "maple-MP+rmwmb+rmb",
+        "r0 = atomic_dec_and_test(v_0);", "smp_rmb();"),
+}
+
+
+def _export_rmw(tmp_path, name):
+    from rcu_harness import explore
+    from rcu_harness import replay as replay_schedule
+
+    program = RMW_PATTERNS[name][0]
     found = explore(program, strategy="dfs", executions=1000, preemption_bound=100,
-                    memory_model="lkmm").findings[0]
-    r = replay_schedule(found.schedule, program=program, memory_model="lkmm")
-    with pytest.raises(NoPatternError, match="atomic read-modify-writes are not "
-                                             "exported"):
-        export(r.memory_model, r.names, tmp_path / "x.litmus")
+                    memory_model="lkmm").findings
+    assert found, f"{name}: the weak outcome was not found"
+    r = replay_schedule(found[0].schedule, program=program, memory_model="lkmm")
+    return export(r.memory_model, r.names, tmp_path / f"{name}.litmus")
+
+
+@pytest.mark.parametrize("name", sorted(RMW_PATTERNS))
+def test_a_pattern_through_an_rmw_is_exported_as_the_kernel_primitive(tmp_path, name):
+    _, shape, fixed, line, fixed_line = RMW_PATTERNS[name]
+    out = _export_rmw(tmp_path, name)
+    assert (out.pattern.name(), out.pattern.fixed().name()) == (shape, fixed)
+    assert out.model_verdicts == ("Sometimes", "Never")
+    text, fixed_text = out.path.read_text(), out.fixed_path.read_text()
+    assert line in text
+    assert fixed_line in fixed_text
+    assert "atomic_t *" in text
+    for t in (text, fixed_text):
+        assert len(parse(t).procs) == 2
+
+
+def test_an_rmw_keeps_its_real_values_and_names_its_primitive(tmp_path):
+    out = _export_rmw(tmp_path, "atomic_dec_and_test")
+    text = out.path.read_text()
+    assert "v_0=2;" in text  # the counter starts where the RMW found it
+    assert "exists (1:r0=1 /\\ 1:r1=2)" in text
+    assert "is atomic_dec_and_test() (full), written as atomic_dec_and_test()" in text
+    fixed = _export_rmw(tmp_path, "refcount_inc_not_zero").fixed_path.read_text()
+    assert ("P1's load of v_40 is refcount_inc_not_zero() (its "
+            "atomic_try_cmpxchg_relaxed() loop's successful iteration; acquire in "
+            "this fixed test), written as atomic_fetch_add_acquire()") in fixed
+
+
+@pytest.mark.parametrize("name", sorted(RMW_PATTERNS))
+def test_herd7_agrees_through_rmws(herd, tmp_path, name):
+    out = _export_rmw(tmp_path, name)
+    assert run_herd(herd, out.path).verdict == "Sometimes"
+    assert run_herd(herd, out.fixed_path).verdict == "Never"

@@ -84,6 +84,7 @@ UNIT = {
     "MP+rel+rmw+acq": unit.rmw_sequence("atomic_inc(y);"),
     "MP+rel+st+acq": unit.rmw_sequence("WRITE_ONCE(*y, 2);"),
     "RMW+atomicity": unit.RMW_ATOMICITY, "RMW+newest": unit.RMW_NEWEST,
+    "RMW+forms": unit.RMW_FORMS,
 }
 
 

@@ -214,6 +214,25 @@ P1(atomic_t *x) { int r0; r0 = xchg_relaxed(x, 2); }
 exists (1:r0=0 /\\ x=2)
 """
 
+RMW_FORMS = """C RMW+forms
+{ y=2; }
+P0(atomic_t *x, atomic_t *y) { int r0; int r1; int r2;
+  r0 = atomic_fetch_inc_relaxed(x); r1 = atomic_dec_return_release(y);
+  r2 = atomic_dec_and_test(y); }
+P1(atomic_t *x) { int r3; int r4; r3 = atomic_inc_return(x);
+  r4 = atomic_sub_and_test(2, x); }
+exists (0:r0=-1 /\\ 0:r1=1 /\\ 0:r2=1 /\\ 1:r3=1 /\\ 1:r4=0 /\\ x=0 /\\ y=0)
+"""
+
+
+def test_the_inc_dec_return_and_test_forms():
+    # fetch_inc returns the old value, *_return the new one, *_and_test
+    # whether it reached zero
+    got = _states(RMW_FORMS, "0:r0", "0:r1", "0:r2", "1:r3", "1:r4", "x", "y")
+    assert got == {("0", "1", "1", "2", "1", "0", "0"),  # P0's inc first
+                   ("1", "1", "1", "1", "1", "0", "0"),  # between P1's RMWs
+                   ("-1", "1", "1", "1", "0", "0", "0")}  # after them
+
 
 def test_two_fetch_adds_never_lose_an_update():
     assert _states(RMW_ATOMICITY, "0:r0", "1:r1", "x") == {("0", "1", "2"),

@@ -86,8 +86,6 @@ _RUN = Phase.RUN
 _FENCE = EventKind.FENCE.value
 _lget = list.__getitem__
 _ADDR_MASK = ~0xFF
-RMW = "rmw"
-"""The name of a read-modify-write's load and store in the log."""
 _NODE_WORDS = {"parent": 0, "pivot": 1, "slot": 17, "gap": 33, "meta": 43,
                "ma_root": 0, "ma_flags": 1}
 """Word codes of node and tree words (pivot[i] is 1 + i and so on)."""
@@ -148,9 +146,10 @@ class MemoryModel(Protocol):
 
     def rmw(self, ex: Execution, obj: Any, word: str,
             fn: Callable[[Any], Any], order: RmwOrder,
-            value: Any) -> tuple[Any, Any]:
+            value: Any, primitive: str = "") -> tuple[Any, Any]:
         """An atomic read-modify-write of @obj's @word (@value is what the
-        word holds): (the old value, the new one)."""
+        word holds; @primitive the kernel primitive it models, for the
+        log): (the old value, the new one)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,8 +173,12 @@ class Op:
     """For a load: the index in the log of the load that read the pointer
     it went through (an address dependency), -1 if none."""
     name: str = ""
-    """A barrier's or a lock's name; ``rmw`` for the load and the store of
-    an atomic read-modify-write."""
+    """A barrier's or a lock's name; for the load and the store of an
+    atomic read-modify-write, the kernel primitive it models (``""`` if
+    its caller named none)."""
+    rmw: RmwOrder | None = None
+    """For the load and the store of an atomic read-modify-write that
+    wrote: its ordering (a failed one is logged as a plain load)."""
 
 
 class TState:
@@ -320,13 +323,14 @@ class LkmmModel:
         loc = self.locs.get(key)
         if loc is None:  # never stored while the threads ran
             st = self.state(ex.cur_tid)
+            acquire = st.acquire_next
             st.acquire_next = False
             if ex.record:
                 self.last_read = ReadsFrom(value, 0, -1, 0, -1)
             if self.log is not None:
                 loc = Loc(key, obj, word, index, value)
                 self._log_load(st, loc, obj, loc.msgs[0],
-                               pointer_target(value, word))
+                               pointer_target(value, word), acquire=acquire)
             return value
         msgs = loc.msgs
         if msgs[-1].value is not value:  # changed where the model did not see
@@ -350,7 +354,8 @@ class LkmmModel:
         if view is not EMPTY and view is not st.acq_last:
             st.acq_last = view
             st.acq.join(view)
-        if st.acquire_next:
+        acquire = st.acquire_next
+        if acquire:
             st.acquire_next = False
             cur.join(view)
         target = pointer_target(m.value, word)
@@ -368,7 +373,7 @@ class LkmmModel:
                                        newest.step if k else 0,
                                        newest.tid if k else -1)
         if self.log is not None:
-            self._log_load(st, loc, obj, m, target)
+            self._log_load(st, loc, obj, m, target, acquire=acquire)
         return m.value
 
     def store(self, ex: Execution, obj: Any, word: str, index: int,
@@ -405,19 +410,20 @@ class LkmmModel:
 
     def rmw(self, ex: Execution, obj: Any, word: str,
             fn: Callable[[Any], Any], order: RmwOrder,
-            value: Any) -> tuple[Any, Any]:
+            value: Any, primitive: str = "") -> tuple[Any, Any]:
         """An atomic read-modify-write of @obj's @word by the current thread
-        (@value: what the word holds).  It reads the newest store in
-        coherence order (atomicity: no store comes between its read and its
-        write) and, unless ``fn(old)`` equals the old value (a failed
-        cmpxchg, which writes nothing and orders nothing), stores
-        ``fn(old)`` as the new newest store.  Its read is a load (coherence,
-        the store's view pending; acquire: joined at once), its store a
-        store (release: carrying the whole view) that also carries the view
-        of the store it read (LKMM's rmw-sequence: a release followed by
-        RMWs of the word still orders for whoever reads the last one); a
-        fully ordered RMW is a full barrier on both sides.  Returns (the
-        old value, the new one: the old one if nothing was written)."""
+        (@value: what the word holds; @primitive: the kernel primitive it
+        models, logged with its load and store for the litmus exporter).  It
+        reads the newest store in coherence order (atomicity: no store comes
+        between its read and its write) and, unless ``fn(old)`` equals the old
+        value (a failed cmpxchg, which writes nothing and orders nothing),
+        stores ``fn(old)`` as the new newest store.  Its read is a load
+        (coherence, the store's view pending; acquire: joined at once), its
+        store a store (release: carrying the whole view) that also carries the
+        view of the store it read (LKMM's rmw-sequence: a release followed by
+        RMWs of the word still orders for whoever reads the last one); a fully
+        ordered RMW is a full barrier on both sides.  Returns (the old value, the
+        new one: the old one if nothing was written)."""
         key, loc = self._loc(obj, word, -1)
         msgs = loc.msgs
         if msgs[-1].value is not value:
@@ -437,7 +443,7 @@ class LkmmModel:
                     and order is not RmwOrder.RELEASE:
                 st.cur.join(read_view)
         if self.log is not None:
-            self._log_load(st, loc, obj, m, 0, RMW)
+            self._log_load(st, loc, obj, m, 0, primitive, order if wrote else None)
         if ex.record:
             self.last_read = ReadsFrom(old, m.step, m.tid, 0, -1)
         if not wrote:
@@ -452,7 +458,7 @@ class LkmmModel:
         st.cur.vc[st.tid] = seq
         if self.log is not None:
             self.log.append(Op("st", st.tid, ex.step, key, new, seq,
-                               ordered=release, name=RMW))
+                               ordered=release, name=primitive, rmw=order))
         if order is RmwOrder.FULL:
             self.full_barrier(st.tid)
         return old, new
@@ -586,11 +592,16 @@ class LkmmModel:
             self.log.append(op)
 
     def _log_load(self, st: TState, loc: Loc, obj: Any, m: Msg, target: int,
-                  name: str = "") -> None:
+                  name: str = "", rmw: RmwOrder | None = None, *,
+                  acquire: bool = False) -> None:
+        """Log a load (@rmw: the order of the read-modify-write it is the
+        read of; @acquire: an acquire load)."""
         assert self.log is not None
         ex = self.ex
         src = st.dep_src.get(obj.addr, -1)
+        acquire = acquire or rmw is RmwOrder.ACQUIRE or rmw is RmwOrder.FULL
         self.log.append(Op("ld", st.tid, ex.step, loc.key, m.value, m.seq,
-                           loc.msgs[-1].seq, dep=src, name=name))
+                           loc.msgs[-1].seq, ordered=acquire, dep=src, name=name,
+                           rmw=rmw))
         if target:
             st.dep_src[target] = len(self.log) - 1
