@@ -11,7 +11,7 @@ verdict should be ``Never``.
 
 The pattern is message passing, the shape of every barrier in the maple
 tree's RCU paths.  The exporter reads the memory model's log of the replay
-(:class:`~rcu_harness.memory.wmm.model.Op`): it takes the stale loads (a
+(:class:`~rcu_harness.memory.wmm.api.Op`): it takes the stale loads (a
 load that read an older store than the newest), the faulting thread's last
 first, and for each looks, earlier in the same thread, for a load that read
 a store the writer of the newer store made *after* it.  The writer's two
@@ -38,12 +38,13 @@ from rcu_harness.litmus.parse import parse
 from rcu_harness.litmus.render import render
 from rcu_harness.litmus.run import outcomes
 from rcu_harness.memory.access import RmwOrder
-from rcu_harness.memory.wmm.model import pointer_target
+from rcu_harness.memory.wmm.threads import pointer_target
 
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from rcu_harness.memory.wmm.model import LkmmModel, Op
+    from rcu_harness.memory.wmm.api import Op
+    from rcu_harness.memory.wmm.model import LkmmModel
     from rcu_harness.memory.wmm.views import Loc, Msg
 
 

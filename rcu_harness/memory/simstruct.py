@@ -49,7 +49,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from rcu_harness.memory.records import AllocRecord
-    from rcu_harness.memory.wmm.model import MemoryModel
+    from rcu_harness.memory.wmm.api import MemoryModel
     from rcu_harness.runtime.execution import Execution
     from rcu_harness.sync.spinlock import SpinLock
 

@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
     from rcu_harness.checks.observer import Observer
-    from rcu_harness.memory.wmm.model import MemoryModel
+    from rcu_harness.memory.wmm.api import MemoryModel
     from rcu_harness.runner.harness import Harness
     from rcu_harness.runtime.finding import Finding
     from rcu_harness.trace.events import Event

@@ -87,7 +87,7 @@ if TYPE_CHECKING:
     from rcu_harness.checks.observer import Hooks
     from rcu_harness.memory.access import AccessHook
     from rcu_harness.memory.heap import Heap
-    from rcu_harness.memory.wmm.model import MemoryModel
+    from rcu_harness.memory.wmm.api import MemoryModel
     from rcu_harness.rcu.state import RcuState
     from rcu_harness.sched.protocol import Strategy
     from rcu_harness.trace.events import RawEvent

@@ -21,7 +21,8 @@ import functools
 from typing import TYPE_CHECKING, Any
 
 from rcu_harness.memory.reads_from import ReadsFromHook
-from rcu_harness.memory.wmm.model import LkmmModel, MemoryModel
+from rcu_harness.memory.wmm.api import MemoryModel
+from rcu_harness.memory.wmm.model import LkmmModel
 from rcu_harness.runtime.current import current
 from rcu_harness.runtime.execution import PENDING_ONLY
 

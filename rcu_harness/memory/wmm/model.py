@@ -59,22 +59,30 @@ plain (unmarked) C accesses and their data races (every access is a marked
 one), control dependencies (never needed: loads never read the future),
 ``smp_mb__after_spinlock()`` and friends, SRCU.
 
+Modules: :mod:`.api` (the interface a memory model implements, the log's
+records), :mod:`.views` (views and word histories), :mod:`.threads` (a
+thread's views, word identity), :mod:`.ordering` (the model's state,
+barriers, release/acquire, locks, RCU) and this one (loads, stores and
+read-modify-writes: the access hook).
+
 The litmus tests in ``tests/memory/test_lkmm_litmus.py`` pin each rule by
 enumerating every execution with ``dfs`` and comparing with herd7's
 verdicts on the same tests (``stress/litmus/``, the kernel's own
 ``tools/memory-model/litmus-tests``).
 """
 
+
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
-from maple.node import MapleEnode
 from rcu_harness.memory.access import RmwOrder
-from rcu_harness.memory.wmm.views import EMPTY, Acc, Loc, Msg, View, joined
+from rcu_harness.memory.wmm.api import Op
+from rcu_harness.memory.wmm.ordering import Ordering
+from rcu_harness.memory.wmm.threads import TState, pointer_target, raw_value, word_codes
+from rcu_harness.memory.wmm.views import EMPTY, Acc, Loc, Msg, joined
 from rcu_harness.runtime.thread import Phase
-from rcu_harness.trace.events import EventKind, ReadsFrom
+from rcu_harness.trace.events import ReadsFrom
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -83,213 +91,16 @@ if TYPE_CHECKING:
     from rcu_harness.runtime.thread import SimThread
 
 _RUN = Phase.RUN
-_FENCE = EventKind.FENCE.value
-_lget = list.__getitem__
-_ADDR_MASK = ~0xFF
-_NODE_WORDS = {"parent": 0, "pivot": 1, "slot": 17, "gap": 33, "meta": 43,
-               "ma_root": 0, "ma_flags": 1}
-"""Word codes of node and tree words (pivot[i] is 1 + i and so on)."""
 
 
-class MemoryModel(Protocol):
-    """What the runtime, the ports and the primitives tell a memory model
-    (the current thread is ``ex.cur``)."""
-
-    def propagate(self, t: SimThread) -> None:
-        """@t synchronised with everyone (it slept or spun): it sees every
-        store made so far."""
-
-    def spawned(self, child: SimThread) -> None:
-        """@child was created by the current thread."""
-
-    def horizon(self, t: SimThread) -> int:
-        """The step before which every store is visible to @t."""
-
-    def smp_wmb(self) -> None:
-        """smp_wmb()."""
-
-    def smp_rmb(self) -> None:
-        """smp_rmb()."""
-
-    def smp_mb(self) -> None:
-        """smp_mb()."""
-
-    def full_barrier(self, tid: int) -> None:
-        """smp_mb()'s effect, without an event (fully ordered atomics)."""
-
-    def release_next(self) -> None:
-        """The next store is a release."""
-
-    def acquire_next(self) -> None:
-        """The next load is an acquire."""
-
-    def plain_next(self) -> None:
-        """Cancel a release or acquire that no access consumed."""
-
-    def lock_acquire(self, addr: int, name: str = "") -> None:
-        """The lock at @addr was taken (acquire)."""
-
-    def lock_release(self, addr: int, name: str = "") -> None:
-        """The lock at @addr is released (release)."""
-
-    def rcu_read_lock(self) -> None:
-        """An outermost rcu_read_lock()."""
-
-    def rcu_read_unlock(self) -> None:
-        """An outermost rcu_read_unlock()."""
-
-    def rcu_call(self, sync: bool) -> None:
-        """call_rcu() or synchronize_rcu()."""
-
-    def gp_start(self) -> None:
-        """A grace period starts."""
-
-    def rmw(self, ex: Execution, obj: Any, word: str,
-            fn: Callable[[Any], Any], order: RmwOrder,
-            value: Any, primitive: str = "") -> tuple[Any, Any]:
-        """An atomic read-modify-write of @obj's @word (@value is what the
-        word holds; @primitive the kernel primitive it models, for the
-        log): (the old value, the new one)."""
-
-
-@dataclass(frozen=True, slots=True)
-class Op:
-    """One memory operation, as the litmus exporter reads them back."""
-
-    kind: str
-    """``ld``, ``st``, ``fence``, ``rcu_lock``, ``rcu_unlock``, ``sync_rcu``,
-    ``call_rcu``, ``gp_start``, ``lock``, ``unlock``, ``propagate``."""
-    tid: int
-    step: int
-    key: int = 0
-    value: Any = None
-    seq: int = 0
-    """A store's sequence number; for a load, that of the store it read."""
-    newest: int = 0
-    """For a load: the newest store of the word when it ran."""
-    ordered: bool = False
-    """A release store, an acquire load."""
-    dep: int = -1
-    """For a load: the index in the log of the load that read the pointer
-    it went through (an address dependency), -1 if none."""
-    name: str = ""
-    """A barrier's or a lock's name; for the load and the store of an
-    atomic read-modify-write, the kernel primitive it models (``""`` if
-    its caller named none)."""
-    rmw: RmwOrder | None = None
-    """For the load and the store of an atomic read-modify-write that
-    wrote: its ordering (a failed one is logged as a plain load)."""
-
-
-class TState:
-    """One thread's views."""
-
-    __slots__ = ("acq", "acq_last", "acquire_next", "cur", "dep_made", "dep_src",
-                 "deps", "release_next", "tid", "unlocked", "wmb")
-
-    def __init__(self, tid: int, floor: int) -> None:
-        self.tid = tid
-        self.cur = Acc(floor)
-        """What its next load must at least see."""
-        self.acq = Acc()
-        """Views of the stores it read since its last rmb (pending)."""
-        self.acq_last: View = EMPTY
-        """The last view joined into ``acq`` (a load of the same node's
-        words joins each store's view once)."""
-        self.wmb: View = EMPTY
-        """The view its plain stores carry."""
-        self.deps: dict[int, View] = {}
-        """Object address -> the view a load through a pointer to it sees."""
-        self.dep_made: dict[int, tuple[View | None, View]] = {}
-        """Object address -> what its dependency view was last made from
-        (a pointer read again from the same store adds nothing)."""
-        self.dep_src: dict[int, int] = {}
-        """Object address -> log index of the load that read the pointer."""
-        self.release_next = False
-        self.acquire_next = False
-        self.unlocked: View = EMPTY
-        """Its own stores before its last unlock."""
-
-    def clear_acq(self) -> None:
-        """Nothing pending (after an rmb or a full barrier)."""
-        self.acq.clear()
-        self.acq_last = EMPTY
-
-
-def _codes(cls: type) -> dict[str, int]:
-    fields = getattr(cls, "fields", None)
-    if isinstance(fields, tuple):  # a SimStruct: one word per field
-        return {name: 64 + i for i, name in enumerate(fields)}
-    return _NODE_WORDS
-
-
-def raw_value(obj: Any, word: str, index: int) -> Any:
-    """The current (newest) value of @obj's @word[@index], uninstrumented."""
-    fields = getattr(type(obj), "fields", None)
-    if isinstance(fields, tuple):
-        return obj._v[fields.index(word)]
-    if word == "parent":
-        return obj._p
-    if word == "meta":
-        return obj._m
-    if word in ("ma_root", "ma_flags"):
-        return getattr(obj, word)
-    return _lget(getattr(obj, word), index)
-
-
-def pointer_target(value: Any, word: str) -> int:
-    """The address @value points to when it is a pointer (0 otherwise): an
-    encoded node, a node, a struct, or a parent word."""
-    tv = type(value)
-    if tv is int:
-        return value & _ADDR_MASK if word == "parent" else 0
-    if value is None:
-        return 0
-    if tv is MapleEnode:
-        addr: int = value[0].addr
-        return addr
-    addr = getattr(value, "addr", 0)
-    return addr if type(addr) is int else 0
-
-
-class LkmmModel:
+class LkmmModel(Ordering):
     """The ``lkmm`` memory model of one execution (an access hook)."""
 
     name = "lkmm"
     wants_pending = False
     """It chooses what loads read; pending accesses are a strategy's affair."""
 
-    def __init__(self, ex: Execution) -> None:
-        self.ex = ex
-        self.seq = 0
-        """Stores so far (the last store's sequence number)."""
-        self.locs: dict[int, Loc] = {}
-        self.threads: dict[int, TState] = {}
-        self.sc: View = EMPTY
-        """The global view of full barriers (smp_mb())."""
-        self.gp_view: View = EMPTY
-        """What every grace period started so far was asked to order."""
-        self.gp_pending: View = EMPTY
-        """Views of call_rcu()/synchronize_rcu() callers not yet in a grace
-        period."""
-        self.sync: dict[int, View] = {}
-        """Lock address -> the view its last releases carried."""
-        self.steps: list[int] = []
-        """The step of each store (steps[seq - 1])."""
-        self.last_read: ReadsFrom | None = None
-        """What the last load read, for its event (None: not recording)."""
-        self.log: list[Op] | None = [] if ex.record else None
-        self._codes: dict[type, dict[str, int]] = {}
-
     # -- threads ------------------------------------------------------------
-    def state(self, tid: int) -> TState:
-        """Thread @tid's views (created on first use, seeing nothing newer
-        than the initial values)."""
-        st = self.threads.get(tid)
-        if st is None:
-            st = self.threads[tid] = TState(tid, 0)
-        return st
-
     def spawned(self, child: SimThread) -> None:
         """A thread created while the threads run sees everything before."""
         self.threads[child.tid] = TState(child.tid, self.seq)
@@ -318,7 +129,7 @@ class LkmmModel:
         (@value is the newest store's)."""
         codes = self._codes.get(type(obj))
         if codes is None:
-            codes = self._codes[type(obj)] = _codes(type(obj))
+            codes = self._codes[type(obj)] = word_codes(type(obj))
         key = (obj.addr << 8) | (codes[word] + (index if index > 0 else 0))
         loc = self.locs.get(key)
         if loc is None:  # never stored while the threads ran
@@ -384,7 +195,7 @@ class LkmmModel:
             return
         codes = self._codes.get(type(obj))
         if codes is None:
-            codes = self._codes[type(obj)] = _codes(type(obj))
+            codes = self._codes[type(obj)] = word_codes(type(obj))
         key = (obj.addr << 8) | (codes[word] + (index if index > 0 else 0))
         loc = self.locs.get(key)
         if loc is None:
@@ -468,7 +279,7 @@ class LkmmModel:
         word's current value on first use)."""
         codes = self._codes.get(type(obj))
         if codes is None:
-            codes = self._codes[type(obj)] = _codes(type(obj))
+            codes = self._codes[type(obj)] = word_codes(type(obj))
         key = (obj.addr << 8) | (codes[word] + (index if index > 0 else 0))
         loc = self.locs.get(key)
         if loc is None:
@@ -485,112 +296,7 @@ class LkmmModel:
                             loc.key))
         loc.base = len(loc.msgs) - 1
 
-    # -- barriers -------------------------------------------------------------------
-    def smp_rmb(self) -> None:
-        """smp_rmb(): later loads see what earlier loads' stores carried."""
-        st = self.state(self.ex.cur_tid)
-        if not st.acq.empty:
-            st.cur.join(st.acq)
-            st.clear_acq()
-        self._fence("smp_rmb")
-
-    def smp_wmb(self) -> None:
-        """smp_wmb(): later stores carry this thread's stores so far."""
-        st = self.state(self.ex.cur_tid)
-        own = st.cur.vc.get(st.tid, 0)
-        if own:
-            st.wmb = joined(st.wmb, View(0, {}, {st.tid: own}))
-        self._fence("smp_wmb")
-
-    def smp_mb(self) -> None:
-        """smp_mb(): rmb and wmb, and ordered with every other full barrier."""
-        self.full_barrier(self.ex.cur_tid)
-        self._fence("smp_mb")
-
-    def full_barrier(self, tid: int) -> None:
-        """The view effect of smp_mb() (also of fully ordered atomics)."""
-        st = self.state(tid)
-        cur = st.cur
-        cur.join(st.acq)
-        st.clear_acq()
-        cur.join(self.sc)
-        self.sc = st.wmb = cur.snapshot()
-
-    def release_next(self) -> None:
-        """The current thread's next store is a release."""
-        self.state(self.ex.cur_tid).release_next = True
-
-    def acquire_next(self) -> None:
-        """The current thread's next load is an acquire."""
-        self.state(self.ex.cur_tid).acquire_next = True
-
-    def plain_next(self) -> None:
-        """Cancel a release or acquire whose access did not reach the model."""
-        st = self.state(self.ex.cur_tid)
-        st.release_next = st.acquire_next = False
-
-    def _fence(self, name: str) -> None:
-        ex = self.ex
-        if ex.record and not ex.quiet:
-            ex.emit(_FENCE, 0, name)
-        self._record(Op("fence", ex.cur_tid, ex.step, name=name))
-
-    # -- locks and RCU ----------------------------------------------------------------
-    def lock_acquire(self, addr: int, name: str = "") -> None:
-        """The current thread took the lock at @addr: it sees what the
-        lock's releases carried, and its later stores carry that and its
-        own stores before its last unlock (LKMM's po-unlock-lock-po)."""
-        st = self.state(self.ex.cur_tid)
-        view = self.sync.get(addr)
-        if view is not None:
-            st.cur.join(view)
-        if view is not None or st.unlocked is not EMPTY:
-            st.wmb = joined(st.wmb, view, st.unlocked)
-        self._record(Op("lock", st.tid, self.ex.step, addr, name=name))
-
-    def lock_release(self, addr: int, name: str = "") -> None:
-        """The current thread releases the lock at @addr (a release)."""
-        st = self.state(self.ex.cur_tid)
-        self.sync[addr] = joined(self.sync.get(addr), st.cur, st.acq)
-        own = st.cur.vc.get(st.tid, 0)
-        if own:
-            st.unlocked = View(0, {}, {st.tid: own})
-        self._record(Op("unlock", st.tid, self.ex.step, addr, name=name))
-
-    def rcu_read_lock(self) -> None:
-        """The outermost rcu_read_lock(): the section sees what every grace
-        period started so far orders before it."""
-        st = self.state(self.ex.cur_tid)
-        if self.gp_view is not EMPTY:
-            st.cur.join(self.gp_view)
-        self._record(Op("rcu_lock", st.tid, self.ex.step))
-
-    def rcu_read_unlock(self) -> None:
-        """The outermost rcu_read_unlock() (for the log)."""
-        self._record(Op("rcu_unlock", self.ex.cur_tid, self.ex.step))
-
-    def rcu_call(self, sync: bool) -> None:
-        """call_rcu() (@sync False) or synchronize_rcu(): the caller's view
-        is ordered before the next grace period's readers."""
-        tid = self.ex.cur_tid
-        if sync:
-            self.full_barrier(tid)
-        st = self.state(tid)
-        self.gp_pending = joined(self.gp_pending, st.cur, st.acq)
-        self._record(Op("sync_rcu" if sync else "call_rcu", tid, self.ex.step))
-
-    def gp_start(self) -> None:
-        """A grace period starts: it orders the pending callers' views."""
-        if self.gp_pending is not EMPTY:
-            self.gp_view = joined(self.gp_view, self.gp_pending)
-            self.gp_pending = EMPTY
-        self._record(Op("gp_start", self.ex.cur_tid, self.ex.step))
-
     # -- the log ----------------------------------------------------------------------
-    def _record(self, op: Op) -> None:
-        if self.log is not None and not self.ex.quiet:
-            self.log.append(op)
-
     def _log_load(self, st: TState, loc: Loc, obj: Any, m: Msg, target: int,
                   name: str = "", rmw: RmwOrder | None = None, *,
                   acquire: bool = False) -> None:
