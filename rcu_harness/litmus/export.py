@@ -189,33 +189,54 @@ def _pattern_at(model: LkmmModel, log: list[Op], msgs: dict[int, Msg],
     writer, reader = store_x.tid, load_x.tid
     if writer < 0 or writer == reader:
         return None
+    j = _load_y(model, log, msgs, i, store_x, rmws)
+    if j is None:
+        return None
+    op = log[j]
+    store_y = msgs[op.seq]
+    return Pattern(
+        x=model.locs[load_x.key], y=model.locs[op.key], store_x=store_x,
+        store_y=store_y, old_x=old_x,
+        writer_fence=_fence(log, writer, store_x.seq, store_y.seq),
+        release=store_y.release,
+        reader_fence=_reader_fence(log, reader, j, i), acquire=op.ordered,
+        dependency=_depends(log, i, j),
+        pointer=bool(pointer_target(op.value, model.locs[op.key].word)),
+        rcu=_in_section(log, reader, j), reader=reader, writer=writer,
+        load_y_step=op.step, load_x_step=load_x.step,
+        rmw_x=rmws.by_store.get(store_x.seq),
+        rmw_y=rmws.by_store.get(store_y.seq), rmw_load=rmws.by_load.get(j))
+
+
+def _load_y(model: LkmmModel, log: list[Op], msgs: dict[int, Msg], i: int,
+            store_x: Msg, rmws: _Rmws) -> int | None:
+    """The log index of the reader's load of y for stale load @i: a load
+    before it, since the reader last saw everything, that read a store the
+    writer of @store_x made after it.  The read of an RMW is preferred when
+    there is one in the same read-side critical section as the nearest
+    such load (an RMW's acquire is where the kernel orders an object's
+    fields after its reference count: the pattern is the one that ordering
+    decides); else the nearest load.  None if there is none."""
+    reader, nearest = log[i].tid, None
     for j in range(i - 1, -1, -1):
         op = log[j]
         if op.tid != reader:
             continue
         if op.kind == "propagate":
-            return None
+            break
+        if op.kind in ("rcu_lock", "rcu_unlock") and nearest is not None:
+            break
         if op.kind != "ld" or op.seq not in msgs:
             continue
         store_y = msgs[op.seq]
-        if store_y.tid != writer or store_y.seq <= store_x.seq:
+        if store_y.tid != store_x.tid or store_y.seq <= store_x.seq:
             continue
-        pointer = bool(pointer_target(op.value, model.locs[op.key].word))
-        rmw_load = rmws.by_load.get(j)
-        if rmw_load is not None and pointer:
-            return None  # a pointer read by an RMW: no such pattern here
-        return Pattern(
-            x=model.locs[load_x.key], y=model.locs[op.key], store_x=store_x,
-            store_y=store_y, old_x=old_x,
-            writer_fence=_fence(log, writer, store_x.seq, store_y.seq),
-            release=store_y.release,
-            reader_fence=_reader_fence(log, reader, j, i), acquire=op.ordered,
-            dependency=_depends(log, i, j), pointer=pointer,
-            rcu=_in_section(log, reader, j), reader=reader, writer=writer,
-            load_y_step=op.step, load_x_step=load_x.step,
-            rmw_x=rmws.by_store.get(store_x.seq),
-            rmw_y=rmws.by_store.get(store_y.seq), rmw_load=rmw_load)
-    return None
+        if j in rmws.by_load:
+            if not pointer_target(op.value, model.locs[op.key].word):
+                return j  # (a pointer read by an RMW heads no pattern here)
+        elif nearest is None:
+            nearest = j
+    return nearest
 
 
 def _strongest(names: list[str], weak: str) -> str:

@@ -13,6 +13,15 @@ release of ``rcu_assign_pointer()``:
   parent's slot or into ``ma_root``, so that a reader that finds the node
   also sees what was written into it.
 
+The per-VMA locks of 6.15+ order a VMA's fields after the reference a
+lockless reader takes with the acquire of
+``__refcount_inc_not_zero_limited_acquire()`` in ``vma_start_read()``,
+which pairs with the release of ``refcount_set_release()`` when a reused
+VMA is attached and of ``__vma_exit_locked()`` when a writer unlocks it;
+``vma-start-read-refcount-relaxed`` takes the reference with a relaxed
+``refcount_inc_not_zero()`` (the read-side flag of
+:mod:`rcu_harness.scenarios.vma_read`, in page_fault).
+
 Under sequential consistency none of them matters, so every mutant here is
 invisible to ``sc`` and found only with ``--memory-model lkmm``
 (``memory_model = lkmm`` is part of each mutant's parameters; the
@@ -82,6 +91,12 @@ def mas_put_in_tree_plain_root(mas: MaState, old_enode: MapleEnode) -> None:
 LKMM = {"memory_model": "lkmm"}
 _RT = {**LKMM, "layout": "dense", "ops": 16, "readers": 3, "reads": 3}
 _READERS = ("maple.walk", "maple.iterate")
+_PF_REFCNT = {**LKMM, "design": "vma_refcnt",
+              "kernel_fixes": "maps-restart-at-last-addr", "op_set": "unmap",
+              "vmas": 4, "ops": 4, "other_ops": 4, "faults": 6, "maps_readers": 0,
+              "forks": 0}
+"""page_fault in the 6.15+ design as vma-reuse-skips-mm-check runs it (VMAs
+unmapped and reused by another mm under the faults)."""
 
 
 def barrier_mutants(mutant: Any, patch: Any) -> tuple[Any, ...]:
@@ -107,4 +122,11 @@ def barrier_mutants(mutant: Any, patch: Any) -> tuple[Any, ...]:
                "rcu_assign_pointer(): a reader may find it before its contents",
                ("rcu_transitions",), MappingProxyType(_RT),
                (patch(topiary.mas_put_in_tree, mas_put_in_tree_plain_root),)),
+        mutant("vma-start-read-refcount-relaxed",
+               "vma_start_read() (6.15+) takes its reference with a relaxed "
+               "refcount_inc_not_zero(), not the acquire of "
+               "__refcount_inc_not_zero_limited_acquire(): the VMA's fields read "
+               "after it may be older than the count (a write-locked or reused "
+               "VMA is used)",
+               ("page_fault",), MappingProxyType(_PF_REFCNT)),
     )

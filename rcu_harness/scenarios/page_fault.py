@@ -147,7 +147,8 @@ def read_bugs(cfg: Config) -> ReadBugs:
     """The read-side mutants of @cfg."""
     return ReadBugs(seq=not cfg.bug("vma-start-read-skips-seq-recheck"),
                     detached=not cfg.bug("fault-skips-detached-check"),
-                    mm=not cfg.bug("vma-reuse-skips-mm-check"))
+                    mm=not cfg.bug("vma-reuse-skips-mm-check"),
+                    acquire=not cfg.bug("vma-start-read-refcount-relaxed"))
 
 
 def faulter(h: Harness, cfg: Config, w: Process) -> None:

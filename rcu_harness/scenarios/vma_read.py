@@ -81,16 +81,20 @@ EAGAIN = "EAGAIN"
 class ReadBugs:
     """Which re-checks a read-side mutant drops (all kept: the kernel)."""
 
-    __slots__ = ("detached", "mm", "seq")
+    __slots__ = ("acquire", "detached", "mm", "seq")
 
     def __init__(self, *, seq: bool = True, detached: bool = True,
-                 mm: bool = True) -> None:
+                 mm: bool = True, acquire: bool = True) -> None:
         self.seq = seq
         """vma_start_read()'s re-check of vm_lock_seq after taking the lock."""
         self.detached = detached
         """lock_vma_under_rcu()'s ``vma->detached`` check (6.12)."""
         self.mm = mm
         """vma_start_read()'s ``vma->vm_mm != mm`` check (6.17)."""
+        self.acquire = acquire
+        """The acquire of vma_start_read()'s reference (6.17:
+        __refcount_inc_not_zero_limited_acquire(); without it a relaxed
+        refcount_inc_not_zero(), a barrier mutant only lkmm can find)."""
 
 
 KERNEL = ReadBugs()
@@ -135,10 +139,13 @@ def _start_read_refcnt(mm: Mm, vma: LockedVma,
     if vma.vm_lock_seq == mm.mm_lock_seq.sequence:
         rcu_read_unlock()
         return None
+    if bugs.acquire:
+        order, name = RmwOrder.ACQUIRE, "__refcount_inc_not_zero_limited_acquire"
+    else:
+        order, name = RmwOrder.RELAXED, "refcount_inc_not_zero"
     old = field_rmw(vma, "vm_refcnt",
                     lambda c: c + 1 if c and c < VMA_REF_LIMIT else c,
-                    RmwOrder.ACQUIRE, conditional=True,
-                    primitive="__refcount_inc_not_zero_limited_acquire")
+                    order, conditional=True, primitive=name)
     if not old or old >= VMA_REF_LIMIT:
         rcu_read_unlock()
         return None if old else EAGAIN

@@ -23,6 +23,7 @@ FOUND_BY = {
     "vma-writer-skips-reader-drain": ("vma-lock", "read-locked"),
     "vma-freed-without-rcu": ("use-after-free", "LockedVma"),
     "maps-skips-gap-check": ("result-inconsistent", "hole"),
+    "vma-start-read-refcount-relaxed": ("vma-lock", "uses a VMA"),  # lkmm
 }
 
 

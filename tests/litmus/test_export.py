@@ -19,7 +19,7 @@ from rcu_harness.litmus.herd import run_herd
 from rcu_harness.litmus.parse import parse
 from rcu_harness.memory.access import RmwOrder
 from rcu_harness.memory.simstruct import field_rmw, field_set_release
-from rcu_harness.scenarios import configure
+from rcu_harness.scenarios import MUTANTS, configure
 from rcu_harness.scenarios.run import explore_scenario
 from rcu_harness.trace.tracefile import trace_for, write_trace
 from tests.cli.helpers import cli
@@ -29,20 +29,26 @@ FOUND = {  # mutant -> (seed, exported shape, fixed shape)
     "dead-node-no-rmb": (1, "maple-MP+wmb+po", "maple-MP+wmb+rmb"),
     "dead-mark-no-wmb": (0, "maple-MP+po+addr", "maple-MP+wmb+addr"),
     "replace-node-no-release": (1, "maple-MP+po+rmb", "maple-MP+rel+rmb"),
+    # through RMWs: the writer's refcount_sub_and_test() (release), the
+    # fault's relaxed refcount_inc_not_zero(), fixed with its acquire
+    "vma-start-read-refcount-relaxed": (3, "maple-MP+rmw-rel+rmw-po",
+                                        "maple-MP+rmw-rel+rmw-acq"),
 }
+MODULES = {"rcu_transitions": "rcu_harness.scenarios.transitions",
+           "page_fault": "rcu_harness.scenarios.page_fault"}
 
 
 def _trace(tmp_path, mutant, seed):
-    cfg = configure("rcu_transitions", None, mutant)
+    scenario = MUTANTS[mutant].scenario
+    cfg = configure(scenario, None, mutant)
     result = explore_scenario(cfg, executions=60, seed=seed)
     assert result.findings, f"{mutant} not found"
     finding = result.findings[0]
     path = tmp_path / f"{mutant}.json"
     write_trace(path, trace_for(
-        finding, scenario="rcu_transitions", harness_version=__version__,
+        finding, scenario=scenario, harness_version=__version__,
         parameters=dict(cfg.values), mutant=mutant, strategy="mix", seed=seed,
-        strategy_params={}, max_steps=200_000,
-        scenario_module="rcu_harness.scenarios.transitions"))
+        strategy_params={}, max_steps=200_000, scenario_module=MODULES[scenario]))
     return path
 
 
