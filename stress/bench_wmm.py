@@ -22,7 +22,10 @@ executions each, the three configurations interleaved rep by rep).
 Workloads: bench_sched.py's ``simstruct`` (4 threads storing and loading
 published struct fields) and ``maple`` (two readers iterating a maple tree
 while a writer stores, RCU mode), and the default scenarios dup_mmap,
-rcu_transitions and mmput_race as a campaign worker runs them.
+rcu_transitions and mmput_race as a campaign worker runs them; also
+``page_fault:modern`` and ``page_fault:vma_refcnt`` (page_fault in each
+per-VMA lock design), whose table is a section of its own when only they
+are measured (``--workloads page_fault:modern,page_fault:vma_refcnt``).
 """
 
 from __future__ import annotations
@@ -46,7 +49,20 @@ ROOT = Path(__file__).resolve().parents[1]
 PROBE = ROOT / "stress" / "wmm_probe.py"
 HEADING = ("## Weak memory: sc unchanged, lkmm cost per scheduling point "
            "(stress/bench_wmm.py)")
+PF_HEADING = ("## page_fault: lkmm cost per scheduling point "
+              "(stress/bench_wmm.py)")
 WORKLOADS = ("simstruct", "maple", "dup_mmap", "rcu_transitions", "mmput_race")
+PF_TRAILER = (
+    "sc before/after: the same executions (same schedules) in the tree at "
+    "--before and in this one, both under sc.  lkmm / sc: this tree under both "
+    "memory models, the same strategy and seeds (lkmm's reads-from choices "
+    "change the schedules, so points are counted per execution); under lkmm "
+    "every access of a published node or struct (maple nodes, VMAs, the mm, "
+    "the per-VMA lock words) goes through the model, and every refcount RMW "
+    "through its atomicity and ordering.")
+PF_WORKLOADS = ("page_fault:modern", "page_fault:vma_refcnt")
+"""page_fault in each per-VMA lock design (stress/page_fault_runs.py's
+parameters); measured on their own, into their own section."""
 
 
 def export(rev: str, into: Path) -> Path:
@@ -127,7 +143,7 @@ def main() -> None:
     p.add_argument("--before", default="main")
     p.add_argument("--k", type=int, default=3)
     p.add_argument("--workloads", default=",".join(WORKLOADS),
-                   help="comma-separated subset of " + ", ".join(WORKLOADS))
+                   help="comma-separated, of " + ", ".join(WORKLOADS + PF_WORKLOADS))
     p.add_argument("--cpu", type=int, default=0, metavar="REPS",
                    help="measure process CPU time (median of REPS interleaved "
                    "fresh processes of --k executions) instead of callgrind's "
@@ -162,11 +178,13 @@ def write(args: argparse.Namespace, rows: list[str], how: str) -> None:
     rev = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
                          capture_output=True, text=True, check=True).stdout.strip()
     options = " ".join(a for a in sys.argv[1:] if a != "--write")
+    page_fault = all(w.startswith("page_fault") for w in args.workloads.split(","))
+    heading = PF_HEADING if page_fault else HEADING
     text = "\n".join([
-        HEADING, "",
+        heading, "",
         f"Command: `python stress/bench_wmm.py {options}` (after: {rev}; "
         f"before: {args.before}; {how}).", "",
-        *machine(), "", *rows, "",
+        *machine(), "", *rows, "", PF_TRAILER if page_fault else
         "sc before/after: the same executions (same schedules) in the tree "
         "without memory models and in this one; the difference is the barrier "
         "calls (`node.port.smp_rmb()` in `ma_dead_node()`, a bound no-op under "
@@ -178,7 +196,7 @@ def write(args: argparse.Namespace, rows: list[str], how: str) -> None:
         "recorded too.", ""])
     print(text)
     if args.write:
-        write_section(HEADING, text)
+        write_section(heading, text)
 
 
 if __name__ == "__main__":

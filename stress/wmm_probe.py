@@ -7,7 +7,9 @@ prints one JSON line: executions, scheduling points, CPU seconds.
 Workloads: ``simstruct`` and ``maple`` (bench_sched.py's programs, one
 execution each, strategy random, seed = execution index), or a scenario name
 (executions 0..N-1 under mix, base seed 0, calibrated once, as a campaign
-worker runs them).
+worker runs them); ``page_fault:modern`` and ``page_fault:vma_refcnt`` are
+page_fault in one per-VMA lock design, with the parameters of
+stress/page_fault_runs.py.
 """
 
 from __future__ import annotations
@@ -34,8 +36,13 @@ def _program(workload: str, model: str) -> tuple[Any, str, bool]:
     from rcu_harness.scenarios import configure
     from rcu_harness.scenarios import program as scenario
 
-    params = {} if model == "sc" else {"memory_model": model}
-    return scenario(configure(workload, params)), "mix", True
+    name, _, design = workload.partition(":")
+    params: dict[str, Any] = {} if model == "sc" else {"memory_model": model}
+    if design:  # page_fault:DESIGN, with the parameters of its long runs
+        from stress.page_fault_runs import DESIGN_PARAMS
+
+        params.update(DESIGN_PARAMS[design])
+    return scenario(configure(name, params)), "mix", True
 
 
 def main() -> None:
