@@ -288,7 +288,7 @@ def table(results: dict[str, Outcome], attempts: list[Attempt]) -> list[str]:
 
 def report(args: argparse.Namespace, attempts: list[Attempt]) -> str:
     """The BENCHMARKS.md section."""
-    results = load_results()
+    results = load_results(Path(args.results))
     rows = table(results, attempts)
     busy = sum(results[a.key()].seconds for a in attempts if a.key() in results)
     command = "python stress/scoreboard.py " + " ".join(_measuring(sys.argv[1:]))
@@ -399,6 +399,9 @@ def parse(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--mutants", default="")
     p.add_argument("--modes", default=",".join(MODES))
     p.add_argument("--fresh", action="store_true")
+    p.add_argument("--results", default=str(RESULTS),
+                   help="the outcomes file (JSON lines) attempts are read from "
+                   "and appended to (default reports/runs/scoreboard.jsonl)")
     p.add_argument("--write", action="store_true")
     p.add_argument("--mutants-md", action="store_true")
     p.add_argument("--note", default="", help="a sentence for the report "
@@ -434,18 +437,19 @@ def main(argv: list[str]) -> None:
     args = parse(argv)
     mutants = [m for m in args.mutants.split(",") if m] or list(MUTANTS)
     attempts = plan(args, mutants)
-    if args.fresh and RESULTS.exists():
-        RESULTS.unlink()
-    done = load_results()
+    results = Path(args.results)
+    if args.fresh and results.exists():
+        results.unlink()
+    done = load_results(results)
     todo = [a for a in attempts if a.key() not in done]
     if todo:
-        run_plan(todo, args.jobs)
+        run_plan(todo, args.jobs, results)
     text = report(args, attempts)
     print(text)
     if args.write:
         write_section(args.heading, text)
     if args.mutants_md:
-        write_section(MUTANTS_HEADING, mutants_md(load_results(), attempts),
+        write_section(MUTANTS_HEADING, mutants_md(load_results(results), attempts),
                       MUTANTS_DOC)
 
 
