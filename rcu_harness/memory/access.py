@@ -46,12 +46,12 @@ nodes built before it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import Enum
 from typing import TYPE_CHECKING, Any, Protocol
 
 from rcu_harness.memory.heap import PUBLISHED
 from rcu_harness.memory.maple_node import SimMapleNode, Words
+from rcu_harness.runtime.pending import Access as Access
 from rcu_harness.runtime.thread import Phase
 
 if TYPE_CHECKING:
@@ -59,21 +59,6 @@ if TYPE_CHECKING:
 
 _lset = list.__setitem__
 _RUN = Phase.RUN
-
-
-@dataclass(frozen=True, slots=True)
-class Access:
-    """A pending memory access of a thread (what it does when it next runs)."""
-
-    addr: int
-    """The node's or tree's address."""
-    word: str
-    """``pivot``, ``slot``, ``gap``, ``parent``, ``meta``, ``ma_root``,
-    ``ma_flags``."""
-    index: int
-    """The array index, -1 for single words."""
-    store: bool
-    """A store (else a load)."""
 
 
 class RmwOrder(Enum):

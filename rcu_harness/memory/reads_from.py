@@ -1,11 +1,14 @@
 """Reads-from coverage: which write site each read site read from.
 
 A *reads-from pair* is ``(word, write site, read site)``: a load of a node
-word (``pivot``, ``slot``, ``gap``, ``parent``, ``meta``) or tree word
-(``ma_root``, ``ma_flags``) at read site R returned the value a store at
-write site W put there.  A site is a code location, the innermost model or
-scenario frame (``mas_wr_node_store:812``: function and line of the file
-that defines it), so the pair names the two lines of lib/maple_tree.c's
+word (``pivot``, ``slot``, ``gap``, ``parent``, ``meta``), tree word
+(``ma_root``, ``ma_flags``) or published SimStruct field at read site R
+returned the value a store at write site W put there; under sequential
+consistency an atomic read-modify-write of a field and a lock operation
+(word ``lock``: an acquisition reads from the last release,
+:mod:`rcu_harness.sync.flow`) count too.  A site is a code location, the
+innermost model or scenario frame (``mas_wr_node_store:812``: function and
+line of the file that defines it), so the pair names the two lines of lib/maple_tree.c's
 model between which a value flowed.  The write site is ``-`` when the value
 was stored before the threads ran or while unobserved (setup, a node's
 initialisation while it was private: loads of a freshly published node read

@@ -43,6 +43,7 @@ from rcu_harness.memory.lockdep import suspicious_rcu_usage
 from rcu_harness.rcu.api import call_rcu
 from rcu_harness.runtime.current import current
 from rcu_harness.runtime.thread import Phase
+from rcu_harness.sync.flow import sync_point
 from rcu_harness.trace.events import EventKind
 
 if TYPE_CHECKING:
@@ -259,8 +260,12 @@ def field_rmw(obj: SimStruct, name: str, fn: Callable[[Any], Any],
     ex = obj._ex
     i = obj.fields.index(name)
     w = obj._w
+    hook = ex.access_hook
     if w & PUBLISHED and not ex.quiet:
-        ex.point()
+        if hook is not None and ex.memory_model is None:
+            sync_point(ex, obj, name)
+        else:
+            ex.point()
         w = obj._w
     if w & FREED:
         _uaf(ex, obj, "Read", name)
@@ -269,6 +274,11 @@ def field_rmw(obj: SimStruct, name: str, fn: Callable[[Any], Any],
         return _model_rmw(ex, mm, obj, i, name, fn, order, conditional, primitive)
     old = obj._v[i]
     new = fn(old)
+    if hook is not None and ex.phase is _RUN:  # a read, and a write if it writes
+        if w & PUBLISHED and not ex.quiet:
+            hook.load(ex, obj, name, -1, old)
+        if new != old:
+            hook.store(ex, obj, name, -1, new)
     if new != old:
         if w & SLAB_FREE:
             _uaf(ex, obj, "Write", name)

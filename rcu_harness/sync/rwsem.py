@@ -21,6 +21,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from rcu_harness.runtime.current import current
+from rcu_harness.sync.flow import sync_flow, sync_point
 from rcu_harness.sync.sleep import check_may_sleep
 from rcu_harness.sync.spinlock import lock_misuse, object_addr
 from rcu_harness.trace.events import EventKind
@@ -70,7 +71,10 @@ def _wake_all(ex: Execution, sem: RwSemaphore) -> None:
 def down_read_ex(ex: Execution, sem: RwSemaphore) -> None:
     """down_read() in @ex."""
     check_may_sleep(ex, "down_read()")
-    ex.point()
+    if ex.access_hook is not None:
+        sync_point(ex, sem)
+    else:
+        ex.point()
     t = ex.cur
     with ex.atomic:
         while sem.writer is not None or sem.queued_writers:
@@ -81,13 +85,18 @@ def down_read_ex(ex: Execution, sem: RwSemaphore) -> None:
         t.locks_held.append(sem)
         if ex.memory_model is not None:
             ex.memory_model.lock_acquire(sem.addr, sem.name)
+        elif ex.access_hook is not None:
+            sync_flow(ex, sem, acquire=True)
         if ex.record:
             ex.emit(_LOCK, sem.addr, sem.name, 0)
 
 
 def up_read_ex(ex: Execution, sem: RwSemaphore) -> None:
     """up_read() in @ex."""
-    ex.point()
+    if ex.access_hook is not None:
+        sync_point(ex, sem)
+    else:
+        ex.point()
     t = ex.cur
     with ex.atomic:
         if t not in sem.readers:
@@ -96,6 +105,8 @@ def up_read_ex(ex: Execution, sem: RwSemaphore) -> None:
             return
         if ex.memory_model is not None:
             ex.memory_model.lock_release(sem.addr, sem.name)
+        elif ex.access_hook is not None:
+            sync_flow(ex, sem, acquire=False)
         sem.readers.remove(t)
         t.locks_held.remove(sem)
         if ex.record:
@@ -106,7 +117,10 @@ def up_read_ex(ex: Execution, sem: RwSemaphore) -> None:
 def down_write_ex(ex: Execution, sem: RwSemaphore) -> None:
     """down_write() in @ex."""
     check_may_sleep(ex, "down_write()")
-    ex.point()
+    if ex.access_hook is not None:
+        sync_point(ex, sem)
+    else:
+        ex.point()
     t = ex.cur
     with ex.atomic:
         sem.queued_writers += 1
@@ -120,13 +134,18 @@ def down_write_ex(ex: Execution, sem: RwSemaphore) -> None:
         t.locks_held.append(sem)
         if ex.memory_model is not None:
             ex.memory_model.lock_acquire(sem.addr, sem.name)
+        elif ex.access_hook is not None:
+            sync_flow(ex, sem, acquire=True)
         if ex.record:
             ex.emit(_LOCK, sem.addr, sem.name, 1)
 
 
 def up_write_ex(ex: Execution, sem: RwSemaphore) -> None:
     """up_write() in @ex."""
-    ex.point()
+    if ex.access_hook is not None:
+        sync_point(ex, sem)
+    else:
+        ex.point()
     t = ex.cur
     if sem.writer is not t:
         ex.fail(lock_misuse(ex, sem, "up_write without down_write",
@@ -135,6 +154,8 @@ def up_write_ex(ex: Execution, sem: RwSemaphore) -> None:
     with ex.atomic:
         if ex.memory_model is not None:
             ex.memory_model.lock_release(sem.addr, sem.name)
+        elif ex.access_hook is not None:
+            sync_flow(ex, sem, acquire=False)
         sem.writer = None
         t.locks_held.remove(sem)
         if ex.record:
@@ -145,7 +166,10 @@ def up_write_ex(ex: Execution, sem: RwSemaphore) -> None:
 def down_read_trylock_ex(ex: Execution, sem: RwSemaphore) -> bool:
     """down_read_trylock() in @ex: take @sem shared if nobody holds it for
     write or waits for it; never sleeps."""
-    ex.point()
+    if ex.access_hook is not None:
+        sync_point(ex, sem)
+    else:
+        ex.point()
     t = ex.cur
     with ex.atomic:
         if sem.writer is not None or sem.queued_writers or sem.waiters:
@@ -154,13 +178,18 @@ def down_read_trylock_ex(ex: Execution, sem: RwSemaphore) -> bool:
         t.locks_held.append(sem)
         if ex.memory_model is not None:
             ex.memory_model.lock_acquire(sem.addr, sem.name)
+        elif ex.access_hook is not None:
+            sync_flow(ex, sem, acquire=True)
         ex.emit(_LOCK, sem.addr, sem.name, 0)
         return True
 
 
 def downgrade_write_ex(ex: Execution, sem: RwSemaphore) -> None:
     """downgrade_write() in @ex: the write hold becomes a read hold."""
-    ex.point()
+    if ex.access_hook is not None:
+        sync_point(ex, sem)
+    else:
+        ex.point()
     t = ex.cur
     if sem.writer is not t:
         ex.fail(lock_misuse(ex, sem, "downgrade_write without down_write",
@@ -169,6 +198,8 @@ def downgrade_write_ex(ex: Execution, sem: RwSemaphore) -> None:
     with ex.atomic:
         if ex.memory_model is not None:  # the write side's release
             ex.memory_model.lock_release(sem.addr, sem.name)
+        elif ex.access_hook is not None:
+            sync_flow(ex, sem, acquire=False)
         sem.writer = None
         sem.readers.append(t)
         ex.emit(_UNLOCK, sem.addr, sem.name, 1)

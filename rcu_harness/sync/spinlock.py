@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 from rcu_harness.runtime.callchain import capture
 from rcu_harness.runtime.current import SLOT, current
 from rcu_harness.runtime.finding import FindingKind, Violation
+from rcu_harness.sync.flow import sync_flow, sync_point
 from rcu_harness.trace.events import EventKind
 
 if TYPE_CHECKING:
@@ -77,7 +78,10 @@ def lock_misuse(ex: Execution, lock: object, what: str, headline: str,
 
 def spin_lock_ex(ex: Execution, lock: SpinLock) -> None:
     """spin_lock() in @ex."""
-    ex.point()
+    if ex.access_hook is not None:
+        sync_point(ex, lock)
+    else:
+        ex.point()
     t = ex.cur
     if lock.owner is t:
         ex.fail(lock_misuse(ex, lock, "spin_lock of a lock already held",
@@ -92,13 +96,18 @@ def spin_lock_ex(ex: Execution, lock: SpinLock) -> None:
         t.locks_held.append(lock)
         if ex.memory_model is not None:
             ex.memory_model.lock_acquire(lock.addr, lock.name)
+        elif ex.access_hook is not None:
+            sync_flow(ex, lock, acquire=True)
         if ex.record:
             ex.emit(_LOCK, lock.addr, lock.name)
 
 
 def spin_unlock_ex(ex: Execution, lock: SpinLock) -> None:
     """spin_unlock() in @ex."""
-    ex.point()
+    if ex.access_hook is not None:
+        sync_point(ex, lock)
+    else:
+        ex.point()
     t = ex.cur
     if lock.owner is not t:
         ex.fail(lock_misuse(ex, lock, "spin_unlock of a lock not held",
@@ -107,6 +116,8 @@ def spin_unlock_ex(ex: Execution, lock: SpinLock) -> None:
     with ex.atomic:
         if ex.memory_model is not None:
             ex.memory_model.lock_release(lock.addr, lock.name)
+        elif ex.access_hook is not None:
+            sync_flow(ex, lock, acquire=False)
         lock.owner = None
         t.locks_held.remove(lock)
         if ex.record:

@@ -105,20 +105,27 @@ class PendingProbe:
 def test_the_pending_access_of_a_suspended_thread_is_its_next_access():
     probe = PendingProbe()
     ex = run("rcu_transitions", 0, hook=Recorder(), strategy=probe)
+    locks = (EventKind.LOCK, EventKind.UNLOCK)
     accesses = [e for e in decode_all(ex.events)
-                if e.kind in (EventKind.LOAD, EventKind.STORE)]
-    checked = 0
+                if e.kind in (EventKind.LOAD, EventKind.STORE, *locks)]
+    checked = locked = 0
     for step, pendings in probe.seen:
         for tid, pending in pendings.items():
             if pending is None:
                 continue
             assert isinstance(pending, Access)
             nxt = next(e for e in accesses if e.thread == tid and e.step >= step)
+            if nxt.kind in locks:  # a lock operation: a store to its lock word
+                assert (nxt.addr, pending.word, pending.store) == \
+                    (pending.addr, "lock", True)
+                locked += 1
+                continue
             assert (nxt.addr, nxt.where.split("[")[0], nxt.kind is EventKind.STORE) \
                 == (pending.addr, pending.word, pending.store)
             assert pending.index == nxt.index
             checked += 1
     assert checked > 100
+    assert locked > 10
 
 
 def test_the_model_reads_what_the_hook_returns():
