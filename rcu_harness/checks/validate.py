@@ -2,7 +2,9 @@
 
 Scenario code calls ``h.write_op_done(mt)`` (or uses ``h.writing()``); the
 checker then runs ``maple.mt_validate(mt)`` unobserved (no scheduling
-points, no events) when the model provides it.  An exception from it names
+points, no events) when the model provides it, with the tree's nodes in
+their quiet view when the port has one (plain loads, in C: see
+:func:`rcu_harness.memory.maple_node.quiet_view`).  An exception from it names
 the broken invariant and becomes an ``mt-validate`` finding.
 """
 
@@ -42,20 +44,28 @@ class MtValidateCheck(Observer):
         """Validate @mt; a failure is a finding."""
         if self.validate is None or not hasattr(mt, "ma_root"):
             return
+        port: Any = getattr(mt, "port", None)
+        quiet_nodes = getattr(port, "quiet_nodes", None)
         ex.quiet += 1
+        nodes = quiet_nodes() if quiet_nodes is not None else None
+        error: Exception | None = None
         try:
             self.validate(mt)
         except Exception as exc:
-            chain = from_traceback(exc.__traceback__)
-            body = "\n".join([
-                f"BUG: mt_validate() failed after a write by {t.label} at step "
-                f"{ex.step}",
-                f"{type(exc).__name__}: {exc}",
-                "Traceback (model frames, innermost first):", *chain.lines()])
+            error = exc
+        finally:
+            if nodes is not None:
+                port.observe_again(nodes)
             ex.quiet -= 1
-            ex.fail(Violation(FindingKind.MT_VALIDATE,
-                              f"mt_validate: {str(exc)[:160]}", body,
-                              key=(type(exc).__name__, chain.top()),
-                              thread=t.label, step=ex.step))
+        if error is None:
             return
-        ex.quiet -= 1
+        chain = from_traceback(error.__traceback__)
+        body = "\n".join([
+            f"BUG: mt_validate() failed after a write by {t.label} at step "
+            f"{ex.step}",
+            f"{type(error).__name__}: {error}",
+            "Traceback (model frames, innermost first):", *chain.lines()])
+        ex.fail(Violation(FindingKind.MT_VALIDATE,
+                          f"mt_validate: {str(error)[:160]}", body,
+                          key=(type(error).__name__, chain.top()),
+                          thread=t.label, step=ex.step))

@@ -41,6 +41,8 @@ from rcu_harness.runtime.callchain import capture, capture_top
 from rcu_harness.trace.events import EventKind
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from rcu_harness.runtime.execution import Execution
 
 PUBLISHED = 1
@@ -54,6 +56,12 @@ a reader's load is sampled (its pipeline age), never a failure by itself."""
 SLAB_FREE = 8
 """Watch bit: free in a SLAB_TYPESAFE_BY_RCU cache; reads are legal (the
 memory is still an object of its type), writes are use after free."""
+
+ON_WATCH: dict[type, Callable[[Any], None]] = {}
+"""Classes whose objects change class when they are freed or retired: an
+object of a class in here whose watch bits leave zero gets the function's
+treatment (a maple node in its private view becomes observed,
+:mod:`rcu_harness.memory.maple_node`)."""
 
 HEAP_BASE = 0xFFFF_8880_0000_0000
 STATIC_BASE = 0xFFFF_FFFF_8300_0000
@@ -130,6 +138,9 @@ class Heap:
             self._rcu_release(rec)
         rec.rcu_pending = False
         obj._w |= SLAB_FREE if typesafe else FREED
+        watch = ON_WATCH.get(type(obj))
+        if watch is not None:
+            watch(obj)
         self.total_freed += 1
         if self.ex.record:
             self.ex.emit(_FREE, rec.addr, rec.type_name)
@@ -190,6 +201,9 @@ class Heap:
         if not obj._w & RETIRED:
             obj._w |= RETIRED
             rec.retire_gp = self.ex.rcu.gp_seq
+            watch = ON_WATCH.get(type(obj))
+            if watch is not None:
+                watch(obj)
 
     def retired_read(self, rec: AllocRecord, lock: Any) -> None:
         """The current thread loaded a word of retired, unfreed @rec.

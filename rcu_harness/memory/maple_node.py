@@ -21,6 +21,14 @@ The fast path is one Python call per access (``Words.__getitem__``, the
   (:class:`~rcu_harness.memory.node_words.NodeWordsPath`), inlined;
   the golden trace tests hold the two to the same bytes.
 
+Where nothing is observed, not even that one call is made: a node's
+*view* (its classes, swapped with ``__class__``) makes its loads plain list
+operations, in C, while its watch bits are zero (the private view) and
+while it is not freed and the execution is quiet (the quiet view: setup,
+``mt_validate()``); see :func:`private_view`, :func:`quiet_view` and
+:func:`observed_view`.  The views only drop calls that would have done
+nothing else, so traces are the same bytes.
+
 Slices, stores to the parent and meta words (where ``mte_set_node_dead()``
 is recognised) and every observed access of a node allocated under an
 access hook take the port's general path.  The hook seam (a weak memory
@@ -32,12 +40,13 @@ on this path, because the node classes are chosen once, at allocation.
 from __future__ import annotations
 
 import sys
+from operator import attrgetter
 from typing import TYPE_CHECKING, Any, SupportsIndex
 
 from maple.defs import MapleType, maple_arange_64
 from maple.node import MapleMetadata, MapleNode
 from rcu_harness.memory.coverage import reader_load
-from rcu_harness.memory.heap import FREED, PUBLISHED
+from rcu_harness.memory.heap import FREED, ON_WATCH, PUBLISHED
 from rcu_harness.trace.events import EventKind
 
 if TYPE_CHECKING:
@@ -77,12 +86,27 @@ _RANGE = {"parent": 0, "pivot": 8, "slot": 128, "gap": 0, "meta": 248}
 _ARANGE = {"parent": 0, "pivot": 8, "slot": 80, "gap": 160, "meta": 240}
 
 
-class Words(list):  # type: ignore[type-arg]
-    """One word array of a node (pivots, slots or gaps)."""
+class RawWords(list):  # type: ignore[type-arg]
+    """A word array whose loads and stores are plain list operations, in C:
+    the *private view* of a node whose watch bits are zero (see
+    :func:`private_view`).  The base of every node word array."""
 
     __slots__ = ("_node", "_word")
     _node: SimMapleNode
     _word: str
+
+    def raw(self) -> list[Any]:
+        """The words without instrumentation (for the harness itself)."""
+        return _lcopy(self)
+
+    def __reduce__(self) -> Any:
+        return (list, (self.raw(),))
+
+
+class Words(RawWords):
+    """One word array of a node (pivots, slots or gaps), instrumented."""
+
+    __slots__ = ()
 
     def __getitem__(self, i: Any) -> Any:
         node = self._node
@@ -172,12 +196,14 @@ class Words(list):  # type: ignore[type-arg]
         """A plain list copy, through instrumented loads."""
         return list(self[0:len(self)])
 
-    def raw(self) -> list[Any]:
-        """The words without instrumentation (for the harness itself)."""
-        return _lcopy(self)
 
-    def __reduce__(self) -> Any:
-        return (list, (self.raw(),))
+class QuietWords(RawWords):
+    """The *quiet view* of a word array (see :func:`quiet_view`): loads are
+    plain list operations, in C; stores take ``Words.__setitem__`` (poison
+    test, publication)."""
+
+    __slots__ = ()
+    __setitem__ = Words.__setitem__
 
 
 class SimMapleNode(MapleNode):
@@ -268,8 +294,60 @@ class SimMapleNode(MapleNode):
         return f"<maple_node {self.addr:#x}>"
 
 
-def _words(cls: type[Words], values: list[Any], node: SimMapleNode,
-           word: str) -> Words:
+class RawSimMapleNode(SimMapleNode):
+    """A node in its private or quiet view: the parent and meta loads are
+    plain attribute loads, in C; stores take :class:`SimMapleNode`'s
+    setters (a parent store is where ``mte_set_node_dead()`` is seen)."""
+
+    __slots__ = ()
+
+
+for _word, _attr in (("parent", "_p"), ("meta", "_m")):
+    setattr(RawSimMapleNode, _word, property(
+        attrgetter(_attr), getattr(SimMapleNode, _word).fset,
+        doc=f"The {_word} word, a plain load."))
+
+
+# -- views ---------------------------------------------------------------------
+# A node's classes say how its loads run; they always agree with what the
+# instrumented classes would do in the node's state:
+#
+# * private view (RawSimMapleNode, RawWords): watch bits zero, where the
+#   instrumented loads and stores are plain list operations anyway;
+# * quiet view (RawSimMapleNode, QuietWords): not freed, and only while the
+#   execution is quiet (setup, mt_validate()), where instrumented loads are
+#   plain list operations after a poison test that cannot fire;
+# * observed view (SimMapleNode, Words): everything else.
+#
+# The port moves a node between views when its state changes (allocation,
+# publication, the end of setup, mt_validate(); the heap calls
+# :func:`observed_view` when it frees or retires a node).  Nodes of the
+# hooked classes (:mod:`rcu_harness.memory.access`) never change view.
+
+
+def private_view(node: SimMapleNode) -> None:
+    """Give @node (watch bits zero) plain loads and stores."""
+    node.__class__ = RawSimMapleNode
+    node.pivot.__class__ = node.slot.__class__ = node.gap.__class__ = RawWords
+
+
+def quiet_view(node: SimMapleNode) -> None:
+    """Give @node (not freed, execution quiet) plain loads."""
+    node.__class__ = RawSimMapleNode
+    node.pivot.__class__ = node.slot.__class__ = node.gap.__class__ = QuietWords
+
+
+def observed_view(node: SimMapleNode) -> None:
+    """Give @node the instrumented classes."""
+    node.__class__ = SimMapleNode
+    node.pivot.__class__ = node.slot.__class__ = node.gap.__class__ = Words
+
+
+ON_WATCH[RawSimMapleNode] = observed_view
+
+
+def _words(cls: type[RawWords], values: list[Any], node: SimMapleNode,
+           word: str) -> Any:
     words = cls(values)
     words._node = node
     words._word = word
@@ -283,7 +361,7 @@ _GAPS = [0] * 10
 
 def new_node(port: InstrumentedPort, addr: int, heap: dict[int, Any],
              node_cls: type[SimMapleNode] = SimMapleNode,
-             words_cls: type[Words] = Words) -> SimMapleNode:
+             words_cls: type[RawWords] = Words) -> SimMapleNode:
     """A zeroed instrumented node at @addr (of the hooked classes of
     :mod:`rcu_harness.memory.access` when the execution has an access hook)."""
     node = _new_node(node_cls)

@@ -48,6 +48,12 @@ and the tree words consult the hook too; without one, sequential
 consistency pays one attribute test per tree-word access and nothing per
 node-word access.  See docs/performance.md.
 
+Node views (:mod:`rcu_harness.memory.maple_node`): a fresh private node
+has plain loads and stores (in C) until it is published, retired or
+freed; a node published during setup has plain loads until setup ends;
+:meth:`InstrumentedPort.quiet_nodes` gives every unfreed node plain loads
+for the span of a quiet checker (``mt_validate()``).
+
 ``with port.unobserved(): ...`` runs checker work (``mt_validate``, dumps)
 without scheduling points, events or lock checks; poison checks stay.
 """
@@ -63,9 +69,17 @@ from maple.node import NODE_SIZE, MapleEnode, MapleNode
 from maple.port import NodeAccounting, rcu_head_init
 from rcu_harness.memory.access import Access, HookedSimMapleNode, HookedWords
 from rcu_harness.memory.coverage import reader_load, writer_enter, writer_exit
-from rcu_harness.memory.heap import PUBLISHED
+from rcu_harness.memory.heap import FREED, PUBLISHED
 from rcu_harness.memory.lockdep import suspicious_rcu_usage
-from rcu_harness.memory.maple_node import TRANSPARENT, SimMapleNode, new_node
+from rcu_harness.memory.maple_node import (
+    TRANSPARENT,
+    RawSimMapleNode,
+    RawWords,
+    SimMapleNode,
+    new_node,
+    observed_view,
+    quiet_view,
+)
 from rcu_harness.memory.node_words import NodeWordsPath, _code
 from rcu_harness.memory.records import AllocState
 from rcu_harness.rcu import api as rcu_api
@@ -107,6 +121,13 @@ class InstrumentedPort(NodeWordsPath):
         self._next_tree = TREE_BASE
         self.writers = ex.metrics.writers
         """Trees being written (coverage; see :mod:`rcu_harness.memory.coverage`)."""
+        self.nodes: list[SimMapleNode] = []
+        """The nodes of the plain classes this port allocated (freed ones
+        dropped at each :meth:`quiet_nodes`)."""
+        self.setup_quiet: list[SimMapleNode] = []
+        """Nodes published during setup, in their quiet view until it ends."""
+        if ex.phase is Phase.SETUP:
+            ex.after_setup.append(self._setup_done)
         mm = ex.memory_model
         if mm is not None:
             self.smp_wmb = mm.smp_wmb  # type: ignore[method-assign]
@@ -148,7 +169,12 @@ class InstrumentedPort(NodeWordsPath):
         """kmem_cache_alloc(): a fresh zeroed, private node."""
         heap = self.ex.heap
         if self.ex.access_hook is None:
-            node = new_node(self, heap.new_addr(NODE_SIZE), self.heap)
+            if self.private_nodes:
+                node = new_node(self, heap.new_addr(NODE_SIZE), self.heap,
+                                RawSimMapleNode, RawWords)
+            else:
+                node = new_node(self, heap.new_addr(NODE_SIZE), self.heap)
+            self.nodes.append(node)
         else:
             node = new_node(self, heap.new_addr(NODE_SIZE), self.heap,
                             HookedSimMapleNode, HookedWords)
@@ -322,6 +348,28 @@ class InstrumentedPort(NodeWordsPath):
         check_may_sleep(ex, "might_sleep()")
         ex.point()
         ex.emit(_SCHEDULE, 0, "might_sleep")
+
+    def _setup_done(self) -> None:
+        """The threads start: nodes published during setup get observed."""
+        for node in self.setup_quiet:
+            observed_view(node)
+        self.setup_quiet = []
+
+    def quiet_nodes(self) -> list[SimMapleNode]:
+        """Put every observed, unfreed node in its quiet view (for a checker
+        about to run with the execution quiet, such as ``mt_validate()``);
+        returns them, for :meth:`observe_again` when it is done."""
+        nodes = self.nodes = [n for n in self.nodes if not n._w & FREED]
+        quiet = [n for n in nodes if type(n) is SimMapleNode]
+        for node in quiet:
+            quiet_view(node)
+        return quiet
+
+    @staticmethod
+    def observe_again(nodes: list[SimMapleNode]) -> None:
+        """Undo :meth:`quiet_nodes`."""
+        for node in nodes:
+            observed_view(node)
 
     @contextmanager
     def unobserved(self) -> Iterator[None]:

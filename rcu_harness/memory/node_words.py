@@ -24,7 +24,12 @@ from rcu_harness.memory.coverage import reader_load
 from rcu_harness.memory.heap import FREED, PUBLISHED
 from rcu_harness.memory.kasan import use_after_free
 from rcu_harness.memory.lockdep import suspicious_rcu_usage
-from rcu_harness.memory.maple_node import model_code
+from rcu_harness.memory.maple_node import (
+    RawSimMapleNode,
+    model_code,
+    observed_view,
+    quiet_view,
+)
 from rcu_harness.memory.records import AllocState
 from rcu_harness.memory.simstruct import SimStruct
 from rcu_harness.memory.simstruct import publish as publish_struct
@@ -39,6 +44,7 @@ if TYPE_CHECKING:
 _LOAD = EventKind.LOAD.value
 _STORE = EventKind.STORE.value
 _RUN = Phase.RUN
+_SETUP = Phase.SETUP
 _getframe = sys._getframe
 _lget = list.__getitem__
 _lset = list.__setitem__
@@ -56,6 +62,7 @@ class NodeWordsPath:
 
     ex: Execution
     writers: dict[Any, Any]
+    setup_quiet: list[SimMapleNode]
 
     def _check_load(self, node: SimMapleNode, where: str) -> None:
         t = self.ex.cur
@@ -262,6 +269,13 @@ class NodeWordsPath:
                 continue
             n._w |= PUBLISHED
             n._lock = lock
+            if type(n) is RawSimMapleNode:  # leaves its private view
+                ex = self.ex
+                if ex.phase is _SETUP and ex.quiet:
+                    quiet_view(n)
+                    self.setup_quiet.append(n)
+                else:
+                    observed_view(n)
             for value in cast("Words", n.slot).raw():
                 if type(value) is MapleEnode:
                     child = cast("SimMapleNode", value[0])

@@ -192,6 +192,9 @@ class Execution:
         self.cur: SimThread = self.setup_thread
         self.cur_tid = -1
         self.exit_fns: list[Callable[[], None]] = []
+        self.after_setup: list[Callable[[], None]] = []
+        """Called once setup returned, before the threads start (ports put
+        what setup built in the view of observed memory)."""
         self.context: dict[str, Any] = {}
         """Free slots for ports and helpers that live per execution."""
         self.metrics = Metrics()
@@ -467,6 +470,8 @@ class Execution:
             self.quiet += 1
             setup(harness)
             self.quiet -= 1
+            for fn in self.after_setup:
+                fn()
             if self.violation is None:
                 self.phase = Phase.RUN
                 self.rcu.kick()
