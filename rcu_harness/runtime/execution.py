@@ -227,14 +227,32 @@ class Execution:
 
     # -- the hot path ----------------------------------------------------
     def point(self) -> None:
-        """A scheduling point: maybe let another thread run first."""
+        """A scheduling point: maybe let another thread run first (the
+        steps of :meth:`decide`, inline: one Python call per point)."""
         if self.quiet:
             return
         step = self.step = self.step + 1
         if step > self.max_steps:
             self.livelock()
-        if len(self.runnable) > 1:
-            self.decide()
+        runnable = self.runnable
+        if len(runnable) > 1:
+            cur = self.cur_tid
+            t = self.cur
+            if t.fresh:  # the first decision point this thread reached
+                t.fresh = False
+                if self.priming:
+                    self.main.switch()
+                    return
+                nxt = self._next_thread(runnable, None)
+            else:
+                nxt = self._next_thread(runnable, cur)
+            if not self.fair:
+                self.decisions.append(nxt)
+            if nxt != cur:
+                t = self.threads[nxt]
+                self.cur = t
+                self.cur_tid = nxt
+                t.glet.switch()  # type: ignore[union-attr]
 
     def decide(self) -> None:
         """The decision of a point with several runnable threads (hot path)."""
