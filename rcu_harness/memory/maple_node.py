@@ -34,7 +34,8 @@ is recognised) and every observed access of a node allocated under an
 access hook take the port's general path.  The hook seam (a weak memory
 model, a strategy asking for pending accesses) is
 :mod:`rcu_harness.memory.access`: sequential consistency never tests for it
-on this path, because the node classes are chosen once, at allocation.
+on this path, because hooked or plain, the node classes are chosen once, at
+allocation (a plain node then moves between views; a hooked one never does).
 """
 
 from __future__ import annotations
