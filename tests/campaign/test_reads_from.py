@@ -31,21 +31,27 @@ def _pairs(run_dir):
         store.close()
 
 
-@pytest.mark.parametrize("name", ["random", "pos"])
-def test_measuring_changes_nothing_the_execution_does(name):
-    prog = program(configure("rcu_transitions"))
+def _pairs_measured_without_effect(cfg, name, seed, index):
+    """Execution @index of strategy @name run plain and with reads-from
+    coverage: the same schedule and events; the pairs measured."""
+    prog = program(cfg)
 
     def run(checkers):
-        strategy = make_strategy(name, 4)
-        strategy.new_execution(2)
-        return run_execution(prog, strategy, 2, checkers=checkers)
+        strategy = make_strategy(name, seed)
+        strategy.new_execution(index)
+        return run_execution(prog, strategy, index, checkers=checkers)
 
     plain = run(None)
     measured = run((*default_checkers(), ReadsFromCoverage))
     assert measured.schedule() == plain.schedule()
     assert events_digest(decode_all(measured.events)) == events_digest(
         decode_all(plain.events))
-    pairs = measured.context["reads_from"]
+    return measured.context["reads_from"]
+
+
+@pytest.mark.parametrize("name", ["random", "pos"])
+def test_measuring_changes_nothing_the_execution_does(name):
+    pairs = _pairs_measured_without_effect(configure("rcu_transitions"), name, 4, 2)
     words = {w for w, _, _ in pairs}
     assert {"slot", "pivot", "ma_root"} <= words
     writers = {wr for _, wr, _ in pairs}
@@ -58,19 +64,8 @@ def test_lock_hand_overs_and_refcount_rmws_are_pairs_measured_without_effect():
     """Under sc a lock acquisition reads from the release before it and a
     field_rmw() (vm_refcnt of the 6.15 design) is a load and a store: both
     are pairs, and measuring them changes nothing the execution does."""
-    prog = program(configure("page_fault", {"design": "vma_refcnt"}))
-
-    def run(checkers):
-        strategy = make_strategy("random", 1)
-        strategy.new_execution(0)
-        return run_execution(prog, strategy, 0, checkers=checkers)
-
-    plain = run(None)
-    measured = run((*default_checkers(), ReadsFromCoverage))
-    assert measured.schedule() == plain.schedule()
-    assert events_digest(decode_all(measured.events)) == events_digest(
-        decode_all(plain.events))
-    pairs = measured.context["reads_from"]
+    pairs = _pairs_measured_without_effect(
+        configure("page_fault", {"design": "vma_refcnt"}), "random", 1, 0)
     locks = {(wr, rd) for w, wr, rd in pairs if w == "lock"}
     assert any(wr.startswith("mmap_write_unlock") and rd.startswith("mmap_")
                for wr, rd in locks), locks
