@@ -36,7 +36,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from rcu_harness.memory import kasan
-from rcu_harness.memory.records import AllocRecord, AllocState, Site
+from rcu_harness.memory.records import AllocRecord, AllocState, RawSite, Site
 from rcu_harness.runtime.callchain import capture, capture_top
 from rcu_harness.trace.events import EventKind
 
@@ -99,15 +99,20 @@ class Heap:
         """The current thread, step and call chain (only up to the innermost
         model frame when the execution records no events: see
         :func:`~rcu_harness.runtime.callchain.capture_top`)."""
+        return Site(*self._site(skip + 1))
+
+    def _site(self, skip: int) -> RawSite:
+        """:meth:`site` as the records keep it (a tuple, made a
+        :class:`Site` when read)."""
         ex = self.ex
-        return Site(ex.cur.label, ex.step,
-                    capture(skip) if ex.record else capture_top(skip))
+        return (ex.cur.label, ex.step,
+                capture(skip) if ex.record else capture_top(skip))
 
     # -- life cycle --------------------------------------------------------
     def register(self, obj: Any, addr: int, size: int, type_name: str, *,
                  leak_checked: bool = True) -> AllocRecord:
         """Record the allocation of @obj at @addr."""
-        rec = AllocRecord(obj, addr, size, type_name, self.site(3), leak_checked)
+        rec = AllocRecord(obj, addr, size, type_name, self._site(3), leak_checked)
         self.records[addr] = rec
         self.objects[addr] = obj
         self.total_allocated += 1
@@ -131,7 +136,7 @@ class Heap:
             self.ex.fail(kasan.double_free(self.ex, rec))
             return
         rec.state = AllocState.FREED
-        rec.free = self.site(3)
+        rec._free = self._site(3)
         rcu = self.ex.rcu
         rec.free_gp = rcu.running_gp if rcu.running is not None else 0
         if rec.rcu_pending:
@@ -150,8 +155,8 @@ class Heap:
         allocated here and now, its old death, call_rcu and free forgotten
         (the cache keeps its past lives, :mod:`rcu_harness.memory.slab`)."""
         rec.state = AllocState.LIVE
-        rec.alloc = self.site(3)
-        rec.death = rec.call_rcu = rec.free = None
+        rec._alloc = self._site(3)
+        rec._death = rec._call_rcu = rec._free = None
         rec.free_gp = rec.call_rcu_gp = rec.retire_gp = 0
         rec.obj._w &= ~(SLAB_FREE | RETIRED)
         self.total_allocated += 1
@@ -171,7 +176,7 @@ class Heap:
             self.ex.fail(kasan.double_free(self.ex, rec, via="call_rcu"))
             return
         rec.rcu_pending = True
-        rec.call_rcu = self.site(4)
+        rec._call_rcu = self._site(4)
         rec.call_rcu_gp = self.ex.rcu.gp_seq
         self._retire(rec)
         self.ex.metrics.rcu_queued(self.ex.step)
@@ -179,7 +184,7 @@ class Heap:
     def mark_dead(self, rec: AllocRecord) -> None:
         """The object was marked dead (mte_set_node_dead())."""
         rec.state = AllocState.DEAD
-        rec.death = self.site(4)
+        rec._death = self._site(4)
         self._retire(rec)
 
     def revive(self, rec: AllocRecord) -> None:
@@ -191,8 +196,9 @@ class Heap:
         """@rec, queued with call_rcu(), is being freed: sample it."""
         ex = self.ex
         delay = None
-        if ex.rcu.running is not None and ex.in_threads and rec.call_rcu:
-            delay = ex.step - rec.call_rcu.step
+        site = rec._call_rcu
+        if ex.rcu.running is not None and ex.in_threads and site is not None:
+            delay = ex.step - (site.step if isinstance(site, Site) else site[1])
         ex.metrics.rcu_freed(ex.step, delay)
 
     def _retire(self, rec: AllocRecord) -> None:

@@ -32,28 +32,87 @@ class Site:
     chain: CallChain
 
 
-class AllocRecord:
-    """Everything the heap knows about one object."""
+RawSite = tuple[str, int, "CallChain"]
+"""A site as the heap records it: (thread, step, chain), made a :class:`Site`
+when something reads it (:class:`AllocRecord`'s properties)."""
 
-    __slots__ = ("addr", "alloc", "call_rcu", "call_rcu_gp", "death", "free",
+
+def _site(raw: Site | RawSite | None) -> Site | None:
+    if isinstance(raw, tuple):
+        return Site(*raw)
+    return raw
+
+
+class AllocRecord:
+    """Everything the heap knows about one object.
+
+    The sites are kept as the heap recorded them, plain tuples, and read as
+    :class:`Site` objects (built on the first read, then kept): an
+    execution records hundreds of sites and reads a few, for a finding's
+    signature and report.
+    """
+
+    __slots__ = ("_alloc", "_call_rcu", "_death", "_free", "addr", "call_rcu_gp",
                  "free_gp", "leak_checked", "obj", "rcu_pending", "retire_gp",
                  "size", "state", "type_name")
 
     def __init__(self, obj: Any, addr: int, size: int, type_name: str,
-                 alloc: Site, leak_checked: bool) -> None:
+                 alloc: Site | RawSite, leak_checked: bool) -> None:
         self.obj = obj
         self.addr = addr
         self.size = size
         self.type_name = type_name
         self.state = AllocState.LIVE
-        self.alloc = alloc
-        self.death: Site | None = None
-        self.call_rcu: Site | None = None
+        self._alloc: Site | RawSite = alloc
+        self._death: Site | RawSite | None = None
+        self._call_rcu: Site | RawSite | None = None
         self.call_rcu_gp = 0
-        self.free: Site | None = None
+        self._free: Site | RawSite | None = None
         self.free_gp = 0
         """The grace period whose end freed it (0: not freed from a callback)."""
         self.rcu_pending = False
         self.retire_gp = 0
         """gp_seq when it was retired (marked dead or queued with call_rcu)."""
         self.leak_checked = leak_checked
+
+    @property
+    def alloc(self) -> Site:
+        """Where it was allocated."""
+        site = self._alloc
+        if isinstance(site, tuple):
+            site = self._alloc = Site(*site)
+        return site
+
+    @alloc.setter
+    def alloc(self, site: Site | RawSite) -> None:
+        self._alloc = site
+
+    @property
+    def death(self) -> Site | None:
+        """Where it was marked dead, if it was."""
+        site = self._death = _site(self._death)
+        return site
+
+    @death.setter
+    def death(self, site: Site | RawSite | None) -> None:
+        self._death = site
+
+    @property
+    def call_rcu(self) -> Site | None:
+        """Where it was last queued with call_rcu(), if it was."""
+        site = self._call_rcu = _site(self._call_rcu)
+        return site
+
+    @call_rcu.setter
+    def call_rcu(self, site: Site | RawSite | None) -> None:
+        self._call_rcu = site
+
+    @property
+    def free(self) -> Site | None:
+        """Where it was freed, if it was."""
+        site = self._free = _site(self._free)
+        return site
+
+    @free.setter
+    def free(self, site: Site | RawSite | None) -> None:
+        self._free = site
