@@ -13,7 +13,9 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from rcu_harness.checks.fast_validate import Unpatched, tree_is_valid
 from rcu_harness.checks.observer import Observer
+from rcu_harness.memory.maple_port import InstrumentedPort
 from rcu_harness.runtime.callchain import from_traceback
 from rcu_harness.runtime.finding import FindingKind, Violation
 
@@ -34,17 +36,36 @@ def find_mt_validate() -> Callable[[Any], object] | None:
     return fn if callable(fn) else None
 
 
+_MODEL = find_mt_validate()
+_UNPATCHED = Unpatched(_MODEL) if _MODEL is not None else None
+"""What the model's mt_validate() reaches, taken at import (before any
+mutant's patches; :class:`~rcu_harness.checks.fast_validate.Unpatched`)."""
+
+
 class MtValidateCheck(Observer):
     """Run mt_validate() at the end of each write operation."""
 
     def __init__(self, validate: Callable[[Any], object] | None = None) -> None:
         self.validate = validate if validate is not None else find_mt_validate()
+        self._fast: bool | None = None
+        """May the fast pass decide (computed at the first write)?"""
+
+    def _fast_ok(self, ex: Execution) -> bool:
+        fast = self._fast
+        if fast is None:
+            fast = self._fast = bool(
+                self.validate is _MODEL and _UNPATCHED is not None and _UNPATCHED()
+                and ex.access_hook is None and ex.memory_model is None)
+        return fast
 
     def write_op_done(self, ex: Execution, t: SimThread, mt: Any) -> None:
         """Validate @mt; a failure is a finding."""
         if self.validate is None or not hasattr(mt, "ma_root"):
             return
         port: Any = getattr(mt, "port", None)
+        if type(port) is InstrumentedPort and self._fast_ok(ex) \
+                and tree_is_valid(mt):
+            return
         quiet_nodes = getattr(port, "quiet_nodes", None)
         ex.quiet += 1
         nodes = quiet_nodes() if quiet_nodes is not None else None

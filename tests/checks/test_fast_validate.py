@@ -1,0 +1,242 @@
+"""The fast pass of the mt_validate() checker never passes a tree mt_validate()
+would reject, and leaves every broken tree to mt_validate(), which still
+words the finding (rcu_harness/checks/fast_validate.py)."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+import maple
+import rcu_harness.checks.validate as validate_mod
+from maple import (
+    MT_FLAGS_ALLOC_RANGE,
+    MT_FLAGS_USE_RCU,
+    MapleTree,
+    MapleValidationError,
+    mt_validate,
+    mtree_erase,
+    mtree_load,
+    mtree_store_range,
+)
+from maple.node import MapleEnode, mk_meta
+from rcu_harness import explore
+from rcu_harness.checks.fast_validate import WITH_PLAIN, Unpatched, tree_is_valid
+from rcu_harness.kernel import rcu_read_lock, rcu_read_unlock
+from rcu_harness.patches import Patch, patched
+from rcu_harness.runner.block import calibrate
+from rcu_harness.runner.run import run_execution
+from rcu_harness.scenarios.catalog import configure, program
+from rcu_harness.sched.registry import make_strategy
+from tests.maple.helpers import vma_ranges
+
+
+def model_passes(mt: MapleTree) -> bool:
+    try:
+        mt_validate(mt)
+    except Exception:
+        return False
+    return True
+
+
+def fast(mt: MapleTree) -> bool:
+    return tree_is_valid(mt, WITH_PLAIN)
+
+
+def two_level_tree(flags: int = MT_FLAGS_ALLOC_RANGE) -> MapleTree:
+    mt = MapleTree(flags)
+    for i, (first, last) in enumerate(vma_ranges(30)):
+        mtree_store_range(mt, first, last, i)
+    assert fast(mt)
+    assert model_passes(mt)
+    return mt
+
+
+def nodes(mt: MapleTree) -> list[maple.MapleNode]:
+    out, todo = [], [mt.ma_root]
+    while todo:
+        enode = todo.pop()
+        if isinstance(enode, MapleEnode):
+            out.append(enode[0])
+            if enode[1] >= 2:
+                todo += enode[0].slot
+    return out
+
+
+def _dead(root, leaf):
+    leaf.parent = leaf.addr
+
+
+def _pivots_swapped(root, leaf):
+    leaf.pivot[2], leaf.pivot[3] = leaf.pivot[3], leaf.pivot[2]
+
+
+def _pivot_beyond(root, leaf):
+    leaf.pivot[3] = root.pivot[1] + 1
+
+
+def _parent_slot(root, leaf):
+    leaf.parent = (leaf.parent & ~0xF8) | (2 << 3)
+
+
+def _child_twice(root, leaf):
+    root.slot[0] = root.slot[1]
+
+
+def _parent_gap(root, leaf):
+    root.gap[0] += 1
+
+
+def _meta_gap(root, leaf):
+    end = root.meta.end
+    root.gap[0], root.gap[1] = 0x1000, 0x5000
+    root.meta = mk_meta(end, 0)
+
+
+def _two_nulls(root, leaf):
+    first = next(i for i, e in enumerate(leaf.slot) if e is not None)
+    leaf.slot[first] = None
+
+
+def _stray_entry(root, leaf):
+    root.slot[3][0].slot[14] = "stray"
+
+
+@pytest.mark.parametrize("corrupt", [
+    _dead, _pivots_swapped, _pivot_beyond, _parent_slot, _child_twice,
+    _parent_gap, _meta_gap, _two_nulls, _stray_entry])
+def test_a_corrupted_tree_is_left_to_mt_validate(corrupt):
+    mt = two_level_tree()
+    root = mt.ma_root[0]
+    corrupt(root, root.slot[1][0])
+    assert not fast(mt)
+    with pytest.raises(MapleValidationError):
+        mt_validate(mt)
+
+
+def _corrupt_one_word(rng: random.Random, mt: MapleTree) -> None:
+    node = rng.choice(nodes(mt))
+    word = rng.choice(("pivot", "slot", "gap", "parent", "meta"))
+    if word == "parent":
+        node.parent ^= 1 << rng.randrange(8)
+    elif word == "meta":
+        node.meta = mk_meta(rng.randrange(16), rng.randrange(16))
+    elif word == "slot":
+        i = rng.randrange(16)
+        node.slot[i] = rng.choice([None, "x", node.slot[rng.randrange(16)]])
+    else:
+        words = getattr(node, word)
+        i = rng.randrange(len(words))
+        words[i] = max(0, words[i] + rng.choice((-1, 1, 0x1000, -0x1000)))
+
+
+@pytest.mark.parametrize("flags", [0, MT_FLAGS_ALLOC_RANGE])
+def test_random_trees_and_random_corruptions(flags):
+    """Writes keep trees valid (both say so); after a random word is
+    changed, the fast pass never passes what mt_validate() rejects."""
+    rng = random.Random(17)
+    rejected = 0
+    for _ in range(60):
+        mt = MapleTree(flags | MT_FLAGS_USE_RCU)
+        for _ in range(rng.randrange(1, 120)):
+            first = rng.randrange(0, 1 << 16) * 16
+            last = first + rng.randrange(1, 64) * 16 - 1
+            if rng.random() < 0.25:
+                mtree_erase(mt, first)
+            else:
+                mtree_store_range(mt, first, last, rng.randrange(1, 1000))
+            assert fast(mt) == model_passes(mt) is True
+        for _ in range(4):
+            _corrupt_one_word(rng, mt)
+            if fast(mt):
+                assert model_passes(mt)
+            else:
+                rejected += 1
+    assert rejected > 50
+
+
+def test_every_write_of_every_scenario_agrees(monkeypatch):
+    """In real executions (both designs of each default scenario), every
+    tree the fast pass accepts passes the model's mt_validate()."""
+    seen = []
+
+    def both(mt):
+        verdict = tree_is_valid(mt)
+        port, ex = mt.port, mt.port.ex
+        ex.quiet += 1
+        quiet = port.quiet_nodes()
+        try:
+            seen.append((verdict, model_passes(mt)))
+        finally:
+            port.observe_again(quiet)
+            ex.quiet -= 1
+        return verdict
+
+    monkeypatch.setattr(validate_mod, "tree_is_valid", both)
+    for scenario in ("dup_mmap", "rcu_transitions", "mmput_race"):
+        for design in ("2021", "modern"):
+            setup = program(configure(scenario, {"design": design}))
+            strategy = make_strategy("mix", 0, **calibrate(setup, "mix", 0))
+            for i in range(2):
+                strategy.new_execution(i)
+                run_execution(setup, strategy, i, record=0)
+    assert len(seen) > 50
+    assert all(model for verdict, model in seen if verdict)
+    assert all(verdict for verdict, _ in seen)
+
+
+def _program(corrupt):
+    def prog(h):
+        mt = MapleTree(MT_FLAGS_ALLOC_RANGE | MT_FLAGS_USE_RCU, port=h.port)
+        for i, (first, last) in enumerate(vma_ranges(30)):
+            mtree_store_range(mt, first, last, i + 1)
+
+        def writer():
+            with h.writing(mt, 0x400000, 0x400fff, 100):
+                mtree_store_range(mt, 0x400000, 0x400fff, 100)
+                corrupt(h, mt)
+
+        def reader():
+            rcu_read_lock()
+            mtree_load(mt, 0x400000)
+            rcu_read_unlock()
+
+        h.spawn("writer", writer)
+        h.spawn("reader", reader)
+    return prog
+
+
+def test_a_tree_broken_in_an_execution_is_still_a_finding():
+    def corrupt(h, mt):
+        with h.port.unobserved():
+            leaf = mt.ma_root[0].slot[1][0]
+            leaf.pivot[2], leaf.pivot[3] = leaf.pivot[3], leaf.pivot[2]
+
+    f = explore(_program(corrupt), executions=1).findings[0]
+    assert f.kind == "mt-validate"
+    assert "pivots decrease" in f.report
+
+
+def test_a_freed_node_in_the_tree_is_still_a_use_after_free():
+    def corrupt(h, mt):
+        with h.port.unobserved():
+            leaf = mt.ma_root[0].slot[1][0]
+        h.port.node_free(leaf)
+
+    f = explore(_program(corrupt), executions=1).findings[0]
+    assert f.kind == "use-after-free"
+    assert "mt_validate (maple/validate.py" in f.report
+
+
+def test_a_patched_model_function_turns_the_fast_pass_off():
+    unpatched = Unpatched(mt_validate)
+    assert unpatched()
+    data_end = maple.walk.mas_data_end
+
+    def variant(mas):
+        return data_end(mas)
+
+    with patched([Patch(data_end, variant)]):
+        assert not unpatched()
+    assert unpatched()
