@@ -17,7 +17,11 @@ import random
 from functools import partial
 from typing import TYPE_CHECKING
 
-from maple import ULONG_MAX, MaState, mas_find, mas_walk, mt_dump_canonical, mtree_load
+from maple import ULONG_MAX, MaState, mas_find, mas_walk, mtree_load
+from maple.defs import maple_arange_64, mt_pivots
+from maple.dump import min_
+from maple.node import MapleEnode, ma_meta_gap, mte_is_leaf
+from maple.walk import ma_data_end
 from rcu_harness.kernel import rcu_read_lock, rcu_read_unlock
 from rcu_harness.runtime.records import ReadKind
 from rcu_harness.scenarios import reads
@@ -214,13 +218,38 @@ def aim_faults(layout: list[tuple[int, int, int]]) -> list[int]:
 
 
 def leaf_ranges(mm: Mm) -> list[tuple[int, int]]:
-    """[min, max] of each leaf of @mm's tree (read unobserved, at setup)."""
-    out = []
-    for token in mt_dump_canonical(mm.mm_mt).split():
-        if token.startswith("L"):
-            lo, hi = token[1:].split("|", 1)[0].split("-")
-            out.append((int(lo, 16), int(hi, 16)))
+    """[min, max] of each leaf of @mm's tree (read unobserved, at setup):
+    the leaves of ``mt_dump_canonical()``, in its order, from the same
+    words read in the same order, without building its text."""
+    mt = mm.mm_mt
+    root = mt.port.root_load(mt)
+    out: list[tuple[int, int]] = []
+    if isinstance(root, MapleEnode):
+        _leaf_ranges(root, 0, ULONG_MAX, out)
     return out
+
+
+def _leaf_ranges(enode: MapleEnode, min: int, max: int,
+                 out: list[tuple[int, int]]) -> None:
+    """maple.dump._canonical_node()'s walk, keeping only the leaves' spans."""
+    node, mtype = enode[0], enode[1]
+    pivots = node.pivot
+    end = ma_data_end(node, mtype, pivots, max)
+    for i in range(min_(end, mt_pivots[mtype])):
+        pivots[i]  # read as the canonical dump reads it (poison checks)
+    if mte_is_leaf(enode):
+        for i in range(end + 1):
+            node.slot[i]
+        out.append((min, max))
+        return
+    if mtype == maple_arange_64:
+        for i in range(end + 1):
+            node.gap[i]
+        ma_meta_gap(node)
+    for i in range(end + 1):
+        lo = min if i == 0 else pivots[i - 1] + 1
+        hi = pivots[i] if i < end else max
+        _leaf_ranges(node.slot[i], lo, hi, out)
 
 
 def aim_windows(mm: Mm, layout: list[tuple[int, int, int]]) -> list[tuple[int, int]]:
