@@ -47,16 +47,18 @@ class MtValidateCheck(Observer):
 
     def __init__(self, validate: Callable[[Any], object] | None = None) -> None:
         self.validate = validate if validate is not None else find_mt_validate()
-        self._fast: bool | None = None
-        """May the fast pass decide (computed at the first write)?"""
+        self._fast: tuple[Execution, bool] | None = None
+        """May the fast pass decide in this execution (computed at its
+        first write: patches, hooks and the memory model are fixed before
+        setup)?"""
 
     def _fast_ok(self, ex: Execution) -> bool:
         fast = self._fast
-        if fast is None:
-            fast = self._fast = bool(
+        if fast is None or fast[0] is not ex:
+            fast = self._fast = (ex, bool(
                 self.validate is _MODEL and _UNPATCHED is not None and _UNPATCHED()
-                and ex.access_hook is None and ex.memory_model is None)
-        return fast
+                and ex.access_hook is None and ex.memory_model is None))
+        return fast[1]
 
     def write_op_done(self, ex: Execution, t: SimThread, mt: Any) -> None:
         """Validate @mt; a failure is a finding."""
