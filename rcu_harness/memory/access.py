@@ -52,6 +52,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from rcu_harness.memory.heap import PUBLISHED
 from rcu_harness.memory.maple_node import SimMapleNode, Words
 from rcu_harness.runtime.pending import Access as Access
+from rcu_harness.runtime.pending import MapleAccess as MapleAccess
 from rcu_harness.runtime.thread import Phase
 
 if TYPE_CHECKING:

@@ -67,7 +67,7 @@ from typing import TYPE_CHECKING, Any, cast
 from maple.defs import MT_FLAGS_LOCK_EXTERN, MT_FLAGS_LOCK_MASK
 from maple.node import NODE_SIZE, MapleEnode, MapleNode
 from maple.port import NodeAccounting, rcu_head_init
-from rcu_harness.memory.access import Access, HookedSimMapleNode, HookedWords
+from rcu_harness.memory.access import HookedSimMapleNode, HookedWords, MapleAccess
 from rcu_harness.memory.coverage import reader_load, writer_enter, writer_exit
 from rcu_harness.memory.heap import FREED, PUBLISHED
 from rcu_harness.memory.lockdep import suspicious_rcu_usage
@@ -220,7 +220,7 @@ class InstrumentedPort(NodeWordsPath):
             return mt.ma_root
         hook = ex.access_hook
         if hook is not None and hook.wants_pending:
-            ex.cur.pending = Access(mt.addr, "ma_root", -1, False)
+            ex.cur.pending = MapleAccess(mt.addr, "ma_root", -1, False)
         ex.point()
         t = ex.cur
         lock = self.tree_lock(mt)
@@ -248,7 +248,7 @@ class InstrumentedPort(NodeWordsPath):
         if ex.in_threads:
             access = ex.access_hook
             if access is not None and access.wants_pending:
-                ex.cur.pending = Access(mt.addr, "ma_root", -1, True)
+                ex.cur.pending = MapleAccess(mt.addr, "ma_root", -1, True)
             ex.point()
             for hook in ex.hooks.store:
                 hook(ex, ex.cur, mt, "ma_root", -1, value, lock)
@@ -270,7 +270,7 @@ class InstrumentedPort(NodeWordsPath):
             return mt.ma_flags
         hook = ex.access_hook
         if hook is not None and hook.wants_pending:
-            ex.cur.pending = Access(mt.addr, "ma_flags", -1, False)
+            ex.cur.pending = MapleAccess(mt.addr, "ma_flags", -1, False)
         ex.point()
         value = mt.ma_flags
         shown: object = value
@@ -289,7 +289,7 @@ class InstrumentedPort(NodeWordsPath):
         if ex.in_threads:
             access = ex.access_hook
             if access is not None and access.wants_pending:
-                ex.cur.pending = Access(mt.addr, "ma_flags", -1, True)
+                ex.cur.pending = MapleAccess(mt.addr, "ma_flags", -1, True)
             ex.point()
             lock = self.tree_lock(mt)
             for hook in ex.hooks.store:

@@ -19,7 +19,7 @@ import sys
 from typing import TYPE_CHECKING, Any, cast
 
 from maple.node import MapleEnode
-from rcu_harness.memory.access import Access
+from rcu_harness.memory.access import MapleAccess
 from rcu_harness.memory.coverage import reader_load
 from rcu_harness.memory.heap import FREED, PUBLISHED
 from rcu_harness.memory.kasan import use_after_free
@@ -99,7 +99,7 @@ class NodeWordsPath:
         if node._w & PUBLISHED and not ex.quiet:
             hook = ex.access_hook
             if hook is not None and hook.wants_pending:
-                ex.cur.pending = Access(node.addr, words._word, i, False)
+                ex.cur.pending = MapleAccess(node.addr, words._word, i, False)
             ex.point()
             if node._w > PUBLISHED:
                 self._dead_load(node, "Read", words._word, i)
@@ -149,7 +149,7 @@ class NodeWordsPath:
         if node._w & PUBLISHED and not ex.quiet:
             access = ex.access_hook
             if access is not None and access.wants_pending:
-                ex.cur.pending = Access(node.addr, words._word, i, True)
+                ex.cur.pending = MapleAccess(node.addr, words._word, i, True)
             ex.point()
             if node._w & FREED:
                 self._uaf(node, "Write", words._word, i)
@@ -196,7 +196,7 @@ class NodeWordsPath:
         if node._w & PUBLISHED and not ex.quiet:
             hook = ex.access_hook
             if hook is not None and hook.wants_pending:
-                ex.cur.pending = Access(node.addr, word, -1, False)
+                ex.cur.pending = MapleAccess(node.addr, word, -1, False)
             ex.point()
             if node._w > PUBLISHED:
                 self._dead_load(node, "Read", word, -1)
@@ -231,7 +231,7 @@ class NodeWordsPath:
         if node._w & PUBLISHED and not ex.quiet:
             access = ex.access_hook
             if access is not None and access.wants_pending:
-                ex.cur.pending = Access(node.addr, word, -1, True)
+                ex.cur.pending = MapleAccess(node.addr, word, -1, True)
             ex.point()
             if node._w & FREED:
                 self._uaf(node, "Write", word, -1)

@@ -5,16 +5,30 @@ Set on ``SimThread.pending`` by the access seam
 (:mod:`rcu_harness.sync.flow`) for the strategies that watch
 (:class:`~rcu_harness.sched.protocol.Watching`).  It lives in the runtime
 layer so that every layer above (``sync``, ``memory``) can make one.
+
+The *kind* of a point is free to ask: a maple node or tree word access is a
+:class:`MapleAccess` (made by the maple port), whose class attribute
+``maple`` is True; every other access (a SimStruct field such as a VMA's
+``vm_lock_seq``, a field's atomic read-modify-write, a lock word) is an
+:class:`Access`, ``maple`` False; a point that is no memory access (an RCU
+primitive, a yield, an ``Atomic`` counter, a slab free) has no pending
+access at all (``None``).  :func:`is_sync` sorts a point into the two
+kinds the ``pct-sync`` strategy tells apart; the test is one attribute
+load, and nothing is computed for strategies that do not watch.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, ClassVar
 
 
 @dataclass(frozen=True, slots=True)
 class Access:
     """A pending memory access of a thread (what it does when it next runs)."""
+
+    maple: ClassVar[bool] = False
+    """A maple node or tree word (:class:`MapleAccess`)?"""
 
     addr: int
     """The node's, tree's, struct's or lock's address."""
@@ -25,3 +39,20 @@ class Access:
     """The array index, -1 for single words."""
     store: bool
     """A store (else a load); a lock operation is a store."""
+
+
+@dataclass(frozen=True, slots=True)
+class MapleAccess(Access):
+    """A pending access of a maple node word (``pivot``, ``slot``, ``gap``,
+    ``parent``, ``meta``) or tree word (``ma_root``, ``ma_flags``): the
+    maple tree's own memory, three quarters of the points of a page_fault
+    execution."""
+
+    maple: ClassVar[bool] = True
+
+
+def is_sync(pending: Any) -> bool:
+    """Is a thread whose pending access is @pending at a *sync* point: one
+    that is not a maple node or tree word (a lock, an RCU primitive, a yield,
+    a VMA or mm field, a refcount RMW, a slab free)?"""
+    return pending is None or not pending.maple
