@@ -38,8 +38,9 @@ from rcu_harness.runner.run import DEFAULT_MAX_STEPS, run_execution
 from rcu_harness.runtime.finding import Finding, signature
 from rcu_harness.runtime.metrics import collect
 from rcu_harness.sched.errors import NondeterminismError
+from rcu_harness.sched.pct_sync import SyncCounter
 from rcu_harness.sched.protocol import Guided, Profiled, Sequential
-from rcu_harness.sched.registry import check_bounds, strategy_kind
+from rcu_harness.sched.registry import check_bounds, counts_sync, strategy_kind
 from rcu_harness.trace.events import decode_all, events_digest
 
 if TYPE_CHECKING:
@@ -111,7 +112,13 @@ def calibrate(program: Callable[[Harness], None], strategy: str, seed: int, *,
     how a campaign is split across processes); instead ``k`` is measured once,
     from one ``random`` execution whose seed derives from the base seed alone,
     and passed as ``steps`` to calibrated strategies (``pct``, and ``mix``,
-    whose even executions are pct).  A *profiled* strategy (``surw``) gets
+    whose even executions are pct).  ``pct-sync`` (and a portfolio with a
+    ``pct-sync`` member) gets ``sync_steps``, the number of those decisions
+    that were *sync* decisions (the chosen thread not at a maple word:
+    :func:`~rcu_harness.runtime.pending.is_sync`), counted in the same
+    random execution while it watches pending accesses
+    (:class:`~rcu_harness.sched.pct_sync.SyncCounter`).  A *profiled*
+    strategy (``surw``) gets
     its ``profile`` the same way, from one execution of its own made
     without one.  Other strategies need nothing.
 
@@ -128,6 +135,11 @@ def calibrate(program: Callable[[Harness], None], strategy: str, seed: int, *,
         probe.new_execution(0)
         ex = run_execution(program, probe, 0, max_steps=max_steps, record=0)
         params["steps"] = max(1, sum(1 for d in ex.decisions if d >= 0))
+    if not params.get("sync_steps") and counts_sync(strategy, params):
+        counter = SyncCounter(seed)
+        counter.new_execution(0)
+        run_execution(program, counter, 0, max_steps=max_steps, record=0)
+        params["sync_steps"] = max(1, counter.sync_decisions)
     check_bounds(strategy, params, max_steps)
     return params
 

@@ -39,10 +39,10 @@ class PctStrategy:
 
     def __init__(self, seed: int = 0, *, depth: int = 3, steps: int = 0) -> None:
         if not 1 <= depth <= MAX_DEPTH:
-            raise ValueError(f"pct depth must be between 1 and {MAX_DEPTH} "
-                             f"(got {depth})")
+            raise ValueError(f"{self.name} depth must be between 1 and "
+                             f"{MAX_DEPTH} (got {depth})")
         if steps < 0:
-            raise ValueError(f"pct steps must be >= 0 (got {steps})")
+            raise ValueError(f"{self.name} steps must be >= 0 (got {steps})")
         self.seed = seed
         self.depth = depth
         self.execution_seed = derive(seed, 0)

@@ -12,11 +12,13 @@ the measurements behind the choice.
 
 Members are strategies of the registry that are neither sequential nor
 portfolios.  Their parameters are the portfolio's: ``depth`` and ``steps``
-go to ``pct``, ``profile`` and ``interesting`` to ``surw``; calibration
-fills ``steps`` and ``profile`` before a run.  The member's bound methods
-are installed on this object at :meth:`new_execution`, so a decision costs
-what it costs in that member; a read choice under a weak memory model is
-the member's too (every member chooses reads).
+go to ``pct``, ``profile`` and ``interesting`` to ``surw``, ``depth`` and
+``sync_steps`` to ``pct-sync``; calibration fills ``steps``, ``profile``
+and (with a ``pct-sync`` member) ``sync_steps`` before a run.  The
+member's bound methods are installed on this object at
+:meth:`new_execution`, so a decision costs what it costs in that member; a
+read choice under a weak memory model is the member's too (every member
+chooses reads).
 
 With an ``rff`` member the portfolio is
 :class:`~rcu_harness.sched.protocol.Guided` (its ``epoch_bounds`` and
@@ -30,6 +32,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from rcu_harness.sched.pct import PctStrategy
+from rcu_harness.sched.pct_sync import PctSyncStrategy
 from rcu_harness.sched.pos import PosStrategy
 from rcu_harness.sched.random_walk import RandomStrategy
 from rcu_harness.sched.rff import RffStrategy
@@ -47,6 +50,8 @@ MEMBERS: dict[str, Callable[..., Any]] = {
     "surw": lambda seed, p: SurwStrategy(seed, profile=p["profile"],
                                          interesting=p["interesting"]),
     "rff": lambda seed, p: RffStrategy(seed, depth=p["depth"]),
+    "pct-sync": lambda seed, p: PctSyncStrategy(seed, depth=p["depth"],
+                                                sync_steps=p["sync_steps"]),
 }
 """How each possible member is made from the portfolio's parameters."""
 
@@ -58,16 +63,18 @@ class PortfolioStrategy:
 
     def __init__(self, seed: int = 0, *, members: str = "pct,surw", depth: int = 3,
                  steps: int = 0, profile: str = "",
-                 interesting: str = "points") -> None:
+                 interesting: str = "points", sync_steps: int = 0) -> None:
         names = [m.strip() for m in str(members).split(",") if m.strip()]
         unknown = [m for m in names if m not in MEMBERS]
         if not names or unknown:
             raise ValueError(f"portfolio members must be a comma-separated list "
                              f"of {', '.join(MEMBERS)} (got {members!r})")
         params = {"depth": depth, "steps": steps, "profile": profile,
-                  "interesting": interesting}
+                  "interesting": interesting, "sync_steps": sync_steps}
         self.seed = seed
         self.members: list[Any] = [MEMBERS[m](seed, params) for m in names]
+        self.counts_sync = "pct-sync" in names
+        """It takes ``sync_steps`` (for its ``pct-sync`` member)."""
         self._inner: Any = self.members[0]
         self.execution_seed = self._inner.execution_seed
         self.next_thread: Callable[..., int] = self._inner.next_thread

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from rcu_harness.sched.dfs import DfsStrategy
 from rcu_harness.sched.mix import MixStrategy
 from rcu_harness.sched.pct import PctStrategy
+from rcu_harness.sched.pct_sync import PctSyncStrategy
 from rcu_harness.sched.portfolio import PortfolioStrategy
 from rcu_harness.sched.pos import PosStrategy
 from rcu_harness.sched.protocol import Guided
@@ -39,6 +40,10 @@ class StrategyKind:
     """Its instances are :class:`~rcu_harness.sched.protocol.Sequential`."""
     calibrated: bool = False
     """It takes ``steps``, calibrated before a run unless given."""
+    sync_calibrated: bool = False
+    """It takes ``sync_steps`` (``pct-sync``'s ``k``), calibrated before a
+    run unless given, when an instance has ``counts_sync`` (a portfolio only
+    with a ``pct-sync`` member: :func:`counts_sync`)."""
     profiled: bool = False
     """It takes ``profile``, measured before a run unless given."""
     watching: bool = False
@@ -68,8 +73,9 @@ STRATEGIES: Mapping[str, StrategyKind] = MappingProxyType({k.name: k for k in (
     StrategyKind("pos", PosStrategy, watching=True),
     StrategyKind("surw", SurwStrategy, profiled=True, watching=True),
     StrategyKind("portfolio", PortfolioStrategy, calibrated=True, profiled=True,
-                 watching=True),
+                 watching=True, sync_calibrated=True),
     StrategyKind("rff", RffStrategy, guided=True),
+    StrategyKind("pct-sync", PctSyncStrategy, watching=True, sync_calibrated=True),
 )})
 
 
@@ -86,6 +92,13 @@ def is_guided(name: str, params: Mapping[str, Any]) -> bool:
     """Is strategy @name with @params :class:`~rcu_harness.sched.protocol.Guided`?"""
     return strategy_kind(name).guided or isinstance(
         make_strategy(name, 0, **params), Guided)
+
+
+def counts_sync(name: str, params: Mapping[str, Any]) -> bool:
+    """Does strategy @name with @params take ``sync_steps`` (``pct-sync``,
+    a portfolio with a ``pct-sync`` member)?"""
+    return strategy_kind(name).sync_calibrated and bool(getattr(
+        make_strategy(name, 0, **params), "counts_sync", False))
 
 
 MAX_EXECUTION = (1 << 63) - 1
@@ -123,26 +136,29 @@ def check_bounds(name: str, params: dict[str, Any], max_steps: int) -> None:
     """Refuse strategy parameters that cannot mean anything for a run whose
     executions take at most @max_steps steps (StrategyParamError).
 
-    * ``steps`` (PCT's ``k``, decisions per execution): at most @max_steps,
+    * ``steps`` (PCT's ``k``, decisions per execution) and ``sync_steps``
+      (pct-sync's, sync decisions per execution): at most @max_steps,
       since every decision is a step;
-    * ``depth`` (pct, mix): at most :data:`~rcu_harness.sched.pct.MAX_DEPTH`
-      (checked by the strategy itself) and at most ``steps + 1``: the
+    * ``depth`` (pct, mix, pct-sync): at most
+      :data:`~rcu_harness.sched.pct.MAX_DEPTH` (checked by the strategy
+      itself) and at most ``steps + 1`` (``sync_steps + 1``): the
       ``depth - 1`` change points are decisions, and an execution has
       ``steps`` of them;
     * ``preemption_bound`` (dfs): at most @max_steps (a preemption is a
       decision).
     """
-    steps = params.get("steps", 0)
-    if steps > max_steps:
-        raise StrategyParamError(
-            f"strategy {name}: steps={steps} exceeds the step bound {max_steps} "
-            "(an execution cannot make more decisions than steps)")
     depth = params.get("depth")
-    if depth is not None and steps and depth > steps + 1:
-        raise StrategyParamError(
-            f"strategy {name}: depth={depth} exceeds steps + 1 = {steps + 1} "
-            f"(depth - 1 change points among the {steps} decisions of an "
-            f"execution); use a depth of at most {steps + 1}")
+    for key in ("steps", "sync_steps"):
+        steps = params.get(key, 0)
+        if steps > max_steps:
+            raise StrategyParamError(
+                f"strategy {name}: {key}={steps} exceeds the step bound "
+                f"{max_steps} (an execution cannot make more decisions than steps)")
+        if depth is not None and steps and depth > steps + 1:
+            raise StrategyParamError(
+                f"strategy {name}: depth={depth} exceeds {key} + 1 = {steps + 1} "
+                f"(depth - 1 change points among the {steps} decisions of an "
+                f"execution); use a depth of at most {steps + 1}")
     bound = params.get("preemption_bound", 0)
     if bound > max_steps:
         raise StrategyParamError(

@@ -38,8 +38,11 @@ def _findings(out):
      "--strategy", "surw", "--executions", "40", "--keep-going"),
     ("--mutant", "vma-used-after-rcu-unlock", "--strategy", "rff", "--seed", "4",
      "--executions", "48", "--keep-going"),
+    ("--mutant", "vma-used-after-rcu-unlock", "--strategy", "pct-sync",
+     "--executions", "40", "--keep-going"),
 ], ids=["random-keep-going", "pct-keep-going", "pct-first-finding", "dfs",
-        "pos-keep-going", "surw-keep-going", "rff-keep-going"])
+        "pos-keep-going", "surw-keep-going", "rff-keep-going",
+        "pct-sync-keep-going"])
 def test_one_and_two_jobs_give_identical_results(capsys, tmp_path, argv):
     one = stress_json(capsys, tmp_path / "1", *argv, "--jobs", "1")
     two = stress_json(capsys, tmp_path / "2", *argv, "--jobs", "2")

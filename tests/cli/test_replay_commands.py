@@ -25,6 +25,8 @@ CASES = {
                   "--strategy-param", "preemption_bound=1"),
     "rff-later-epoch": ("--mutant", "vma-used-after-rcu-unlock", "--strategy",
                         "rff"),
+    "pct-sync-depth": ("--mutant", "vma-freed-without-rcu", "--strategy",
+                       "pct-sync", "--strategy-param", "depth=4", "--seed", "1"),
     "program-set": ("--program", "tests.programs.sessions:program", "--seed", "1",
                     "--set", "readers=3"),
     "program-dfs-history": ("--program", "tests.programs.sessions:program",

@@ -1,6 +1,6 @@
 """pos, surw and portfolio under lkmm: each chooses which store a load reads
 (uniformly, from the execution's generator), deterministically, and finds a
-barrier mutant in a small budget."""
+barrier mutant in a small budget; pct-sync is as deterministic."""
 
 from __future__ import annotations
 
@@ -17,6 +17,10 @@ from rcu_harness.trace.events import decode_all, events_digest
 
 pytestmark = pytest.mark.timeout(300)
 STRATEGIES_ADDED = ("pos", "surw", "portfolio")
+WATCHING = (*STRATEGIES_ADDED, "pct-sync")
+"""pct-sync's change points stall threads at sync points; a barrier mutant
+needs a load reordered among node words, which it does not aim at (it is not
+in the finding test)."""
 
 
 def test_every_strategy_of_the_registry_chooses_reads():
@@ -39,7 +43,7 @@ def _trace(strategy: str, seed: int) -> list[tuple[str, str, int]]:
     return out
 
 
-@pytest.mark.parametrize("strategy", STRATEGIES_ADDED)
+@pytest.mark.parametrize("strategy", WATCHING)
 def test_the_same_seed_gives_the_same_trace_under_lkmm(strategy):
     first = _trace(strategy, 4)
     assert first == _trace(strategy, 4)

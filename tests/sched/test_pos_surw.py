@@ -123,7 +123,8 @@ def test_surw_profile_errors_say_what_is_wrong(text):
 
 
 @pytest.mark.parametrize(("name", "params"), [("pos", {}),
-                                              ("surw", {"interesting": "accesses"})])
+                                              ("surw", {"interesting": "accesses"}),
+                                              ("pct-sync", {})])
 def test_watching_strategies_see_each_runnable_threads_pending_access(name, params):
     seen = []
 

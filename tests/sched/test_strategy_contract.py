@@ -11,7 +11,8 @@ from rcu_harness.sched.protocol import Guided, Profiled, Sequential, Watching
 from rcu_harness.sched.registry import STRATEGIES, make_strategy
 from rcu_harness.trace.events import decode_all, events_digest
 
-NAMES = ("random", "pct", "dfs", "mix", "pos", "surw", "portfolio", "rff")
+NAMES = ("random", "pct", "dfs", "mix", "pos", "surw", "portfolio", "rff",
+         "pct-sync")
 
 
 class Cell(SimStruct):
@@ -147,6 +148,7 @@ def test_the_registry_states_each_strategys_capabilities_truly(name):
     strategy = kind.make(0)
     assert kind.sequential == isinstance(strategy, Sequential)
     assert kind.calibrated == ("steps" in kind.options())
+    assert kind.sync_calibrated == ("sync_steps" in kind.options())
     assert kind.profiled == ("profile" in kind.options()) == isinstance(strategy,
                                                                        Profiled)
     assert kind.watching == isinstance(strategy, Watching)
