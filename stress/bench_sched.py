@@ -210,6 +210,8 @@ def main() -> None:
         "maple/rff": (maple_program(60), "rff", 0),
         "maple/random+coverage": (maple_program(60), "random", 0, True),
         "maple/rff+coverage": (maple_program(60), "rff", 0, True),
+        "simstruct/pct-sync": (simple, "pct-sync", 0),
+        "maple/pct-sync": (maple_program(60), "pct-sync", 0),
     }
     if args.only:
         wanted = args.only.split(",")

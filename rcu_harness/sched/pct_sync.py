@@ -73,12 +73,17 @@ class PctSyncStrategy(PctStrategy):
             self._see(runnable)
         if yielding and current is not None:
             self._lower(current, lowest=True)
-        choice = self._highest(runnable)
+        for choice in self._order:  # _highest(), its usual first loop inline
+            if choice in runnable:
+                break
+        else:
+            choice = self._highest(runnable)
         threads = self._threads
-        if is_sync(threads[choice].pending if choice < len(threads) else None):
-            self._step += 1
+        pending = threads[choice].pending if choice < len(threads) else None
+        if pending is None or not pending.maple:  # is_sync(), inline
+            step = self._step = self._step + 1
             points = self._change_points
-            if points and points[0] == self._step:
+            if points and points[0] == step:
                 points.pop(0)
                 self._lower(choice, lowest=False)
                 choice = self._highest(runnable)
