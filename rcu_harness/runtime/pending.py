@@ -45,7 +45,7 @@ class Access:
 class MapleAccess(Access):
     """A pending access of a maple node word (``pivot``, ``slot``, ``gap``,
     ``parent``, ``meta``) or tree word (``ma_root``, ``ma_flags``): the
-    maple tree's own memory, three quarters of the points of a page_fault
+    maple tree's own memory, most of the decisions of a page_fault
     execution."""
 
     maple: ClassVar[bool] = True

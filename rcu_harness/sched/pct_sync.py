@@ -3,9 +3,9 @@
 PCT (:mod:`rcu_harness.sched.pct`) draws ``depth - 1`` change points
 uniformly among the ``k`` decisions of an execution, so a bug that needs a
 thread stopped inside a window one decision wide is hit with probability
-about ``1/k`` per change point.  In the page_fault scenario about three
-quarters of the decisions are maple node words (a walk loads a pivot and a
-slot per level), and the windows of the slow mutants sit at the others:
+about ``1/k`` per change point.  In the page_fault scenario about 60% of
+the decisions are maple node words (a walk loads a pivot and a slot per
+level), and the windows of the slow mutants sit at the others:
 after ``rcu_read_unlock()`` and before a VMA field, between a slot load and
 the VMA's ``vm_lock_seq``, before a lock or a refcount RMW (docs/search.md,
 *The slow mutants*).  ``pct-sync`` counts as change point candidates only
