@@ -176,8 +176,8 @@ def test_an_interrupted_run_resumes_to_the_same_executions(tmp_path):
 def test_it_stops_a_reader_in_its_one_decision_window():
     """vma-used-after-rcu-unlock: the reader must stop between
     rcu_read_unlock() and the VMA's first load (one decision of about 500;
-    mix's median is 49 executions, pct's 18).  pct-sync finds it on seed 0
-    in 5 (reports/BENCHMARKS.md, pct-sync on the six slow mutants)."""
+    mix's median is 49 executions, pct's 18.5).  pct-sync finds it on seed 0
+    in 5 (reports/BENCHMARKS.md, *pct-sync*)."""
     from rcu_harness import explore
 
     with applied(UNLOCK.mutant):
