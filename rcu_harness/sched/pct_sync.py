@@ -12,7 +12,9 @@ the VMA's ``vm_lock_seq``, before a lock or a refcount RMW (docs/search.md,
 *sync* decisions: those at which the thread PCT would run is stopped at a
 point that is not a maple node or tree word
 (:func:`~rcu_harness.runtime.pending.is_sync`: a lock, an RCU primitive, a
-yield, a VMA or mm field, a refcount RMW, a slab free).  A change point
+yield, a VMA or mm field, a refcount RMW, a slab free; written out here,
+since a strategy imports nothing of the runtime layer above it: it reads
+the ``maple`` class attribute of a pending access).  A change point
 then stops that thread there, exactly as PCT's does; priorities, yields and
 new threads are PCT's.  A window of one sync decision among ``s`` is hit
 with probability ``1/s`` per change point instead of ``1/k``; a window
@@ -33,7 +35,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from rcu_harness.runtime.pending import is_sync
 from rcu_harness.sched.pct import PctStrategy
 from rcu_harness.sched.random_walk import RandomStrategy
 
@@ -80,7 +81,7 @@ class PctSyncStrategy(PctStrategy):
             choice = self._highest(runnable)
         threads = self._threads
         pending = threads[choice].pending if choice < len(threads) else None
-        if pending is None or not pending.maple:  # is_sync(), inline
+        if pending is None or not pending.maple:  # is_sync()
             step = self._step = self._step + 1
             points = self._change_points
             if points and points[0] == step:
@@ -109,6 +110,7 @@ class SyncCounter(RandomStrategy):
         """The random walk's choice, counted if it is a sync decision."""
         choice = super().next_thread(runnable, current, yielding)
         threads = self._threads
-        if is_sync(threads[choice].pending if choice < len(threads) else None):
+        pending = threads[choice].pending if choice < len(threads) else None
+        if pending is None or not pending.maple:  # is_sync()
             self.sync_decisions += 1
         return choice
