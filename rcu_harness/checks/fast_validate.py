@@ -30,7 +30,7 @@ reports the use after free).
 skipping the model's walk cannot change anything else: no access hook and
 no memory model (whose loads and barriers have effects), the checker's
 validator being ``maple.mt_validate`` itself with every model function it
-reaches unpatched (a mutant may swap one: :func:`validator_unpatched`).
+reaches unpatched (a mutant may swap one: :class:`Unpatched`).
 ``tests/checks/test_fast_validate.py`` runs both on every write of both
 designs of each default scenario, on the corrupted trees of
 ``tests/maple/test_validate.py`` and on randomly corrupted ones.

@@ -115,8 +115,8 @@ def calibrate(program: Callable[[Harness], None], strategy: str, seed: int, *,
     whose even executions are pct).  ``pct-sync`` (and a portfolio with a
     ``pct-sync`` member) gets ``sync_steps``, the number of those decisions
     that were *sync* decisions (the chosen thread not at a maple word:
-    :func:`~rcu_harness.runtime.pending.is_sync`), counted in the same
-    random execution while it watches pending accesses
+    :func:`~rcu_harness.runtime.pending.is_sync`), counted in a second
+    probe, the same random walk run again while it watches pending accesses
     (:class:`~rcu_harness.sched.pct_sync.SyncCounter`).  A *profiled*
     strategy (``surw``) gets
     its ``profile`` the same way, from one execution of its own made
