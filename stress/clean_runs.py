@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import multiprocessing
 import os
 import sys
 import time
@@ -37,7 +36,7 @@ from typing import TYPE_CHECKING, Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from stress.benchlib import machine, write_section
+from stress.benchlib import interruptible, machine, pool_results, write_section
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -182,14 +181,12 @@ def run(args: argparse.Namespace, configs: list[tuple[str, str]],
     tasks = [(c, args.strategy, args.seed, params[f"{c[0]}/{c[1]}"],
               args.memory_model) for c in todo]
     start = time.perf_counter()
-    ctx = multiprocessing.get_context("fork")
-    with ctx.Pool(args.jobs, maxtasksperchild=10) as pool:
-        if getattr(args, "threaded_seconds", 0):
-            threaded = [(s, d, args.threaded_seconds, args.seed) for s, d in configs
-                        if threaded_key(s, d, args.threaded_seconds) not in state]
-            _collect(pool.imap_unordered(run_threaded_clean, threaded), state,
-                     path, start)
-        _collect(pool.imap_unordered(run_chunk, tasks), state, path, start)
+    if getattr(args, "threaded_seconds", 0):
+        threaded = [(s, d, args.threaded_seconds, args.seed) for s, d in configs
+                    if threaded_key(s, d, args.threaded_seconds) not in state]
+        _collect(pool_results(run_threaded_clean, threaded, args.jobs, 10), state,
+                 path, start)
+    _collect(pool_results(run_chunk, tasks, args.jobs, 10), state, path, start)
     return time.perf_counter() - start
 
 
@@ -292,8 +289,16 @@ def estimate(args: argparse.Namespace, configs: list[tuple[str, str]]) -> None:
           f" {total / 3600 / args.jobs:.2f} h on {args.jobs} processes")
 
 
-def main(argv: list[str]) -> None:
-    """Run (or estimate) the long clean runs."""
+KEPT = ("every finished chunk is kept in reports/runs/; "
+        "the same command resumes from it")
+
+
+def main(argv: list[str]) -> int:
+    """Run (or estimate) the long clean runs; the exit status."""
+    return interruptible(lambda: _main(argv), KEPT)
+
+
+def _main(argv: list[str]) -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--executions", type=int, default=100_000)
     p.add_argument("--chunk", type=int, default=2000)
@@ -322,4 +327,4 @@ def main(argv: list[str]) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    sys.exit(main(sys.argv[1:]))

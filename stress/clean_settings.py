@@ -32,7 +32,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from stress import clean_runs
-from stress.benchlib import machine, write_section
+from stress.benchlib import interruptible, machine, write_section
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -150,4 +150,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(interruptible(main, clean_runs.KEPT))

@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import multiprocessing
 import os
 import statistics
 import sys
@@ -47,7 +46,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from stress.benchlib import machine, write_section
+from stress.benchlib import interruptible, machine, pool_results, write_section
 
 ROOT = Path(__file__).resolve().parents[1]
 FIX = "maps-restart-at-last-addr"
@@ -301,15 +300,13 @@ def known_section(args: argparse.Namespace) -> str:
 def _pool(fn: Any, tasks: list[Any], state: dict[str, Any], path: Path,
           jobs: int) -> None:
     start = time.perf_counter()
-    ctx = multiprocessing.get_context("fork")
-    with ctx.Pool(jobs, maxtasksperchild=20) as pool:
-        for rec in pool.imap_unordered(fn, tasks):
-            state[rec["key"]] = rec
-            save(path, state)
-            print(f"[{time.perf_counter() - start:7.0f}s] {rec['key']}: "
-                  f"{rec.get('executions')} executions, "
-                  f"{len(rec['findings']) if 'findings' in rec else rec['found']}",
-                  flush=True)
+    for rec in pool_results(fn, tasks, jobs):
+        state[rec["key"]] = rec
+        save(path, state)
+        print(f"[{time.perf_counter() - start:7.0f}s] {rec['key']}: "
+              f"{rec.get('executions')} executions, "
+              f"{len(rec['findings']) if 'findings' in rec else rec['found']}",
+              flush=True)
 
 
 def main(argv: list[str]) -> None:
@@ -348,4 +345,6 @@ def main(argv: list[str]) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    sys.exit(interruptible(lambda: main(sys.argv[1:]),
+                           "every finished chunk or attempt is kept in "
+                           "reports/runs/; the same command resumes from it"))

@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import multiprocessing
 import statistics
 import sys
 import time
@@ -41,7 +40,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from stress.benchlib import machine, write_section
+from stress.benchlib import interruptible, machine, pool_results, write_section
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "reports" / "runs" / "scoreboard.jsonl"
@@ -193,9 +192,8 @@ def run_plan(attempts: list[Attempt], jobs: int, path: Path = RESULTS) -> None:
     """Run @attempts in @jobs processes, appending outcomes as they arrive."""
     path.parent.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
-    ctx = multiprocessing.get_context("fork")
-    with ctx.Pool(jobs, maxtasksperchild=20) as pool, path.open("a") as out:
-        for n, o in enumerate(pool.imap_unordered(run_attempt, attempts), 1):
+    with path.open("a") as out:
+        for n, o in enumerate(pool_results(run_attempt, attempts, jobs), 1):
             out.write(json.dumps(asdict(o)) + "\n")
             out.flush()
             what = f"{o.kind} after {o.executions} ex" if o.found else o.stop
@@ -425,13 +423,19 @@ def parse(argv: list[str]) -> argparse.Namespace:
     return args
 
 
-def main(argv: list[str]) -> None:
-    """Run the scoreboard (or, with --clean, the long clean runs)."""
+def main(argv: list[str]) -> int:
+    """Run the scoreboard (or, with --clean, the long clean runs); the exit
+    status."""
     if "--clean" in argv:
         from stress.clean_runs import main as clean_main
 
-        clean_main([a for a in argv if a != "--clean"])
-        return
+        return clean_main([a for a in argv if a != "--clean"])
+    return interruptible(lambda: _board(argv),
+                         "every finished attempt is kept in its results file; "
+                         "the same command skips them")
+
+
+def _board(argv: list[str]) -> None:
     from rcu_harness.scenarios import MUTANTS
 
     args = parse(argv)
@@ -454,4 +458,4 @@ def main(argv: list[str]) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    sys.exit(main(sys.argv[1:]))

@@ -26,7 +26,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import multiprocessing
 import random
 import subprocess
 import sys
@@ -37,7 +36,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from stress.benchlib import machine, write_section
+from stress.benchlib import interruptible, machine, pool_results, write_section
 
 ROOT = Path(__file__).resolve().parents[1]
 HEADING = "## Clean soak across the documented parameter space (stress/soak.py)"
@@ -198,9 +197,10 @@ def main() -> int:
     done = load(path)
     todo = [c for c in combinations(scenarios, args.combinations, args.seed)
             if c["id"] not in done]
-    with multiprocessing.Pool(args.jobs) as pool, path.open("a") as out:
-        for record in pool.imap_unordered(
-                run_one, [(c, args.executions, args.seconds) for c in todo]):
+    with path.open("a") as out:
+        for record in pool_results(
+                run_one, [(c, args.executions, args.seconds) for c in todo],
+                args.jobs):
             out.write(json.dumps(record) + "\n")
             out.flush()
             done[record["id"]] = record
@@ -219,4 +219,6 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(interruptible(main, "every finished combination is kept in "
+                                   "reports/runs/soak-seed*.jsonl; the same "
+                                   "command skips them"))
