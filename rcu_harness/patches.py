@@ -20,6 +20,16 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator
 
 
+class _State:
+    """How many :func:`patched` blocks are open (setup snapshots are made and
+    replayed only outside them: :mod:`rcu_harness.runtime.snapshot`)."""
+
+    active = 0
+
+
+STATE = _State()
+
+
 @dataclass(frozen=True, slots=True)
 class Patch:
     """Replace @original by @replacement (in @modules only, if given)."""
@@ -53,6 +63,7 @@ def patched(patches: Iterable[Patch], *, skip: tuple[str, ...] = ()
     define the variants and keep the originals on purpose), restoring the
     originals after."""
     swapped: list[tuple[Any, str, Any]] = []
+    STATE.active += 1
     try:
         for patch in patches:
             for module, attr in _targets(patch, skip):
@@ -62,3 +73,4 @@ def patched(patches: Iterable[Patch], *, skip: tuple[str, ...] = ()
     finally:
         for module, attr, original in reversed(swapped):
             setattr(module, attr, original)
+        STATE.active -= 1

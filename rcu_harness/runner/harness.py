@@ -55,6 +55,10 @@ class Harness:
     def __init__(self, ex: Execution) -> None:
         self._ex = ex
         self._port: InstrumentedPort | None = None
+        self.setup_cache: dict[Any, Any] | None = None
+        """The program's setup snapshots (:mod:`rcu_harness.runtime.snapshot`),
+        when the program keeps them (the scenario catalog's do): set before
+        setup runs, read by :func:`~rcu_harness.scenarios.mm.populate`."""
 
     # -- world building --------------------------------------------------
     @property

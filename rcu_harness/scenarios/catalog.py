@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 from types import MappingProxyType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from rcu_harness.known.fixes import FixError, get_fix, parse_fixes
 from rcu_harness.memory.wmm import MemoryModelError, check_name, with_memory_model
@@ -135,8 +135,10 @@ def program(cfg: Config) -> Callable[[Harness], None]:
     """The ``setup(h)`` callable that runs @cfg's scenario (under its
     memory model)."""
     scenario = get_scenario(cfg.scenario)
+    snapshots: dict[Any, Any] = {}
 
     def setup(h: Harness) -> None:
+        h.setup_cache = snapshots
         scenario.build(h, cfg)
 
     setup.__qualname__ = f"scenario_{cfg.scenario}"
