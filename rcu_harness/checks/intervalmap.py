@@ -17,6 +17,7 @@ from rcu_harness.trace.events import summarize
 
 Range = tuple[int, int, object]
 _start = itemgetter(0)
+_end = itemgetter(1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,20 +27,27 @@ class IntervalMap:
     ranges: tuple[Range, ...] = ()
 
     def store(self, index: int, last: int, entry: object) -> IntervalMap:
-        """A new map with @entry over [index, last] (None erases)."""
-        out: list[Range] = []
-        for start, end, value in self.ranges:
-            if end < index or start > last:
-                out.append((start, end, value))
-                continue
+        """A new map with @entry over [index, last] (None erases).
+
+        The ranges are sorted and disjoint, so their ends are sorted too:
+        the ranges that overlap [index, last] are one run, found by
+        bisection; only the first and the last of them can keep a part.
+        """
+        ranges = self.ranges
+        i = bisect.bisect_left(ranges, index, key=_end)
+        j = bisect.bisect_right(ranges, last, lo=i, key=_start)
+        mid: list[Range] = []
+        if i < j:
+            start, end, value = ranges[i]
             if start < index:
-                out.append((start, index - 1, value))
-            if end > last:
-                out.append((last + 1, end, value))
+                mid.append((start, index - 1, value))
         if entry is not None:
-            out.append((index, last, entry))
-        out.sort(key=_start)
-        return IntervalMap(tuple(out))
+            mid.append((index, last, entry))
+        if i < j:
+            start, end, value = ranges[j - 1]
+            if end > last:
+                mid.append((last + 1, end, value))
+        return IntervalMap((*ranges[:i], *mid, *ranges[j:]))
 
     def lookup(self, index: int) -> object:
         """The entry covering @index, or None."""

@@ -316,9 +316,21 @@ def vma_layout(n: int, *, seed: int, dontcopy_every: int = 0,
                layout: Layout | str = Layout.LOW) -> list[tuple[int, int, int]]:
     """@n VMAs as [start, end, flags] in @layout (see :mod:`.layouts`).
 
-    Deterministic in @seed (a scenario parameter, not the strategy's seed).
+    Deterministic in @seed (a scenario parameter, not the strategy's seed),
+    so computed once per process and arguments (a fresh list each call),
+    unless model patches are applied (a mutant could change the layout).
     """
-    return make_layout(layout, n, seed=seed, dontcopy_every=dontcopy_every)
+    if PATCHES.active:
+        return make_layout(layout, n, seed=seed, dontcopy_every=dontcopy_every)
+    key = (n, seed, dontcopy_every, Layout(layout))
+    spans = _LAYOUTS.get(key)
+    if spans is None:
+        spans = _LAYOUTS[key] = tuple(make_layout(layout, n, seed=seed,
+                                                  dontcopy_every=dontcopy_every))
+    return list(spans)
+
+
+_LAYOUTS: dict[tuple[int, int, int, Layout], tuple[tuple[int, int, int], ...]] = {}
 
 
 def mm_store(h: Harness, mm: Mm, first: int, last: int, entry: object, *,
