@@ -235,21 +235,27 @@ class _Codegen:
             cls = self.const(type(obj))
             if isinstance(obj, tuple):
                 tuples.append(obj)
+            elif type(obj) is types.FunctionType:
+                continue
             elif isinstance(obj, list):
                 out.append(f"    {self.names[i]} = _lnew({cls})")
             elif isinstance(obj, dict):
                 out.append(f"    {self.names[i]} = {{}}")
             else:
                 out.append(f"    {self.names[i]} = _onew({cls})")
+        for i, obj in self.new.items():
+            if type(obj) is types.FunctionType:
+                self._closure(self.names[i], obj)
         self._tuples(tuples)
         for i, obj in self.new.items():
-            if not isinstance(obj, tuple):
+            if not isinstance(obj, (tuple, types.FunctionType)):
                 self._fill(self.names[i], obj)
         self._roles()
         out.append(f"    return {self.expr(self.result)}")
         src = "def replay(R):\n" + "\n".join(out) + "\n"
         ns: dict[str, Any] = {"_onew": object.__new__, "_lnew": list.__new__,
                               "_tnew": tuple.__new__, "_lext": list.extend,
+                              "_fnew": types.FunctionType, "_cell": types.CellType,
                               **self.consts}
         exec(compile(src, "<setup snapshot>", "exec"), ns)
         replay: Callable[[dict[str, Any]], Any] = ns["replay"]
@@ -273,6 +279,18 @@ class _Codegen:
                 raise Uncacheable(f"tuple subclass with slot {name} {desc}")
         for t in tuples:
             emit(t)
+
+    def _closure(self, var: str, fn: types.FunctionType) -> None:
+        """A closure made by the step (an RCU callback): the same code,
+        globals, name and defaults, new cells with the values remapped."""
+        values = [c.cell_contents for c in fn.__closure__ or ()]
+        if any(isinstance(v, tuple) and id(v) in self.names for v in values):
+            raise Uncacheable("a closure holds a tuple made by the step")
+        cells = ", ".join(f"_cell({self.expr(v)})" for v in values)
+        self.lines.append(
+            f"    {var} = _fnew({self.const(fn.__code__)}, "
+            f"{self.const(fn.__globals__)}, {fn.__name__!r}, "
+            f"{self.expr(fn.__defaults__)}, ({cells},))")
 
     def _fill(self, var: str, obj: Any) -> None:
         out = self.lines
@@ -306,7 +324,7 @@ class _Codegen:
             var = self.role_ids.get(i)
             if var is None:
                 raise Uncacheable(f"changes an older {type(obj).__name__} "
-                                  "that is no role")
+                                  f"that is no role: {_diff(rec.states[i], now)}")
             old = rec.states[i]
             if isinstance(obj, list):
                 if type(obj) is not list or now[1][:len(old[1])] != old[1]:
@@ -331,10 +349,22 @@ class _Codegen:
                 self._attrs(var, obj, changed)
 
 
+def _diff(old: Any, now: Any) -> str:
+    """What changed between two :func:`shallow` states (for the reason)."""
+    if not (isinstance(old, tuple) and isinstance(now, tuple)):
+        return "?"
+    pairs = [x for x in now[1:] if x not in old[1:]]
+    return ", ".join(str(p[0]) if isinstance(p, tuple) and p else "items"
+                     for p in pairs)[:200] or "items"
+
+
 def _check_copyable(obj: Any) -> None:
     """Raise :class:`Uncacheable` unless :class:`_Codegen` can remake @obj."""
     cls: Any = type(obj)
-    if isinstance(obj, tuple):
+    if type(obj) is types.FunctionType:
+        ok = (not obj.__dict__ and obj.__kwdefaults__ is None
+              and _is_const(obj.__defaults__) and obj.__closure__ is not None)
+    elif isinstance(obj, tuple):
         ok = cls.__new__ is tuple.__new__
     elif isinstance(obj, list):
         ok = cls.__new__ is list.__new__ and cls.__init__ is list.__init__

@@ -287,7 +287,9 @@ def _populate_roles(h: Harness, mm: Mm) -> dict[str, Any]:
             "objects": ex.heap.objects, "metrics": ex.metrics,
             "writers": ex.metrics.writers, "nodes": port.nodes,
             "setup_quiet": port.setup_quiet, "mm": mm, "mt": mm.mm_mt,
-            "lock": port.tree_lock(mm.mm_mt), "rcu": ex.rcu, "cur": ex.cur}
+            "lock": port.tree_lock(mm.mm_mt), "rcu": ex.rcu, "cur": ex.cur,
+            "rcu_pending": ex.rcu.pending, "waiting": ex.metrics.waiting,
+            "spinlock": port.locks[mm.mm_mt.addr], "context": ex.context}
 
 
 def _populate_snapshot(cache: dict[Any, Any], key: tuple[object, ...], h: Harness,
