@@ -304,13 +304,14 @@ class _Codegen:
     def _attrs(self, var: str, obj: Any, values: list[tuple[str, Any]]) -> None:
         cls = type(obj)
         slots = dict(_slots(cls))
+        plain_setattr = cls.__setattr__ is object.__setattr__
         for name, value in values:
             desc = slots.get(name)
             if desc is None:  # __dict__
                 self.lines.append(f"    {var}.__dict__[{name!r}] = {self.expr(value)}")
-            elif getattr(cls, name, None) is desc:
+            elif getattr(cls, name, None) is desc and plain_setattr:
                 self.lines.append(f"    {var}.{name} = {self.expr(value)}")
-            else:  # shadowed by a property of a subclass
+            else:  # shadowed by a property, or a __setattr__ (frozen dataclass)
                 self.lines.append(f"    {self.const(desc)}.__set__({var}, "
                                   f"{self.expr(value)})")
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import types
+from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
@@ -229,3 +230,20 @@ def test_recorder_remakes_closures_over_roles() -> None:
     replay({"role": fresh, "items": fresh.items})
     assert fresh.items[0] is not callback
     assert fresh.items[0]() == 7
+
+
+@dataclass(frozen=True, slots=True)
+class _Frozen:
+    box: _Box
+    n: int
+
+
+def test_recorder_remakes_frozen_instances() -> None:
+    role = _Box()
+    rec = Recorder({"role": role, "items": role.items})
+    role.items.append(_Frozen(role, 3))
+    replay = rec.finish(None)
+    fresh = _Box()
+    replay({"role": fresh, "items": fresh.items})
+    assert fresh.items == [_Frozen(fresh, 3)]
+    assert fresh.items[0].box is fresh
