@@ -302,7 +302,7 @@ class _Codegen:
         self._attrs(var, obj, _slot_values(obj))
 
     def _attrs(self, var: str, obj: Any, values: list[tuple[str, Any]]) -> None:
-        cls = type(obj)
+        cls: Any = type(obj)
         slots = dict(_slots(cls))
         plain_setattr = cls.__setattr__ is object.__setattr__
         for name, value in values:
