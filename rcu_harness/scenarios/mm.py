@@ -262,11 +262,13 @@ def _populate_key(h: Harness, mm: Mm, layout: list[tuple[int, int, int]]
     """What populate() can depend on, or None where it is never replayed:
     model patches applied (a mutant), events recorded (full call chains),
     an access hook or a memory model (they see setup's accesses), a tree
-    that is not empty."""
+    that is not empty, program data drawn before it (the state before would
+    then depend on the execution)."""
     ex = current()
     mt = mm.mm_mt
     if (PATCHES.active or ex.record or ex.access_hook is not None
-            or ex.memory_model is not None or mt.ma_root is not None):
+            or ex.memory_model is not None or mt.ma_root is not None
+            or ex.decisions):
         return None
     port = h.port
     heap, rcu = ex.heap, ex.rcu
