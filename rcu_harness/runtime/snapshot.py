@@ -52,6 +52,9 @@ _OPAQUE = (types.FunctionType, types.MethodType, types.BuiltinFunctionType,
 ENABLED = True
 """Replays are made and used (False: every step runs through the model; for
 comparisons)."""
+MAX_LINES = 40_000
+"""A longer replay is not compiled (``compile()`` is one uninterruptible C
+call, about 10 us per line)."""
 _SKIP_SLOTS = frozenset(("__dict__", "__weakref__"))
 _MISSING = object()
 _slot_cache: dict[type, tuple[tuple[str, Any], ...]] = {}
@@ -252,6 +255,8 @@ class _Codegen:
                 self._fill(self.names[i], obj)
         self._roles()
         out.append(f"    return {self.expr(self.result)}")
+        if len(out) > MAX_LINES:
+            raise Uncacheable(f"a replay of {len(out)} lines (at most {MAX_LINES})")
         src = "def replay(R):\n" + "\n".join(out) + "\n"
         ns: dict[str, Any] = {"_onew": object.__new__, "_lnew": list.__new__,
                               "_tnew": tuple.__new__, "_lext": list.extend,

@@ -263,12 +263,12 @@ def _populate_key(h: Harness, mm: Mm, layout: list[tuple[int, int, int]]
     model patches applied (a mutant), events recorded (full call chains),
     an access hook or a memory model (they see setup's accesses), a tree
     that is not empty, program data drawn before it (the state before would
-    then depend on the execution)."""
+    then depend on the execution), more than :data:`SNAPSHOT_MAX_VMAS`."""
     ex = current()
     mt = mm.mm_mt
     if (PATCHES.active or ex.record or ex.access_hook is not None
             or ex.memory_model is not None or mt.ma_root is not None
-            or ex.decisions):
+            or ex.decisions or len(layout) > SNAPSHOT_MAX_VMAS):
         return None
     port = h.port
     heap, rcu = ex.heap, ex.rcu
@@ -314,6 +314,11 @@ def _populate_snapshot(cache: dict[Any, Any], key: tuple[object, ...], h: Harnes
 
 
 _MISS = object()
+SNAPSHOT_MAX_VMAS = 256
+"""Larger layouts build every time: recording costs about ten builds (the
+walks, and compiling the replay, one uninterruptible ``compile()`` of some
+70 lines per VMA), which only pays over many executions, and a run with
+thousands of VMAs makes few."""
 
 
 def vma_layout(n: int, *, seed: int, dontcopy_every: int = 0,
