@@ -69,10 +69,8 @@ from rcu_harness.kernel import (
     kfree_rcu,
     kmalloc,
 )
-from rcu_harness.patches import STATE as PATCHES
 from rcu_harness.runtime import snapshot
-from rcu_harness.runtime.current import current
-from rcu_harness.runtime.snapshot import Recorder, Uncacheable
+from rcu_harness.scenarios import populate_cache
 from rcu_harness.scenarios.design import Design
 from rcu_harness.scenarios.layouts import (
     LAYOUT_CHOICES,
@@ -80,7 +78,6 @@ from rcu_harness.scenarios.layouts import (
     VM_ACCOUNT,
     VM_DONTCOPY,
     Layout,
-    make_layout,
 )
 from rcu_harness.scenarios.spec import Param
 from rcu_harness.scenarios.vma import (
@@ -231,14 +228,14 @@ def populate(h: Harness, mm: Mm, layout: list[tuple[int, int, int]]) -> list[Vma
 
     The same in every execution of a program, so, where the program keeps
     setup snapshots (``h.setup_cache``), built by the model once per
-    program and state before it, then replayed (:func:`_populate_snapshot`).
+    program and state before it, then replayed (:mod:`.populate_cache`).
     """
     cache = h.setup_cache if snapshot.ENABLED else None
-    key = None if cache is None else _populate_key(h, mm, layout)
+    key = None if cache is None else populate_cache.populate_key(h, mm, layout)
     if cache is None or key is None:
         vmas = _populate(h, mm, layout)
     else:
-        vmas = _populate_snapshot(cache, key, h, mm, layout)
+        vmas = populate_cache.replay_or_build(cache, key, h, mm, layout, _populate)
     h.initial_contents(mm.mm_mt, [(v_start, v_end - 1, vma) for (v_start, v_end, _),
                                   vma in zip(layout, vmas, strict=True)])
     return vmas
@@ -257,89 +254,15 @@ def _populate(h: Harness, mm: Mm, layout: list[tuple[int, int, int]]) -> list[Vm
     return vmas
 
 
-def _populate_key(h: Harness, mm: Mm, layout: list[tuple[int, int, int]]
-                  ) -> tuple[object, ...] | None:
-    """What populate() can depend on, or None where it is never replayed:
-    model patches applied (a mutant), events recorded (full call chains),
-    an access hook or a memory model (they see setup's accesses), a tree
-    that is not empty, program data drawn before it (the state before would
-    then depend on the execution), more than :data:`SNAPSHOT_MAX_VMAS`."""
-    ex = current()
-    mt = mm.mm_mt
-    if (PATCHES.active or ex.record or ex.access_hook is not None
-            or ex.memory_model is not None or mt.ma_root is not None
-            or ex.decisions or len(layout) > SNAPSHOT_MAX_VMAS):
-        return None
-    port = h.port
-    heap, rcu = ex.heap, ex.rcu
-    return (tuple(map(tuple, layout)), mm.name, mm.design, mm.vma_asserts,
-            mm.map_count, mt.name, mt.addr, mt.ma_flags, type(port),
-            port.private_nodes, len(port.nodes), len(port.setup_quiet),
-            type(port.tree_lock(mt)), heap._next, heap._next_static,
-            len(heap.records), heap.total_allocated, heap.total_freed,
-            ex.quiet, ex.phase, ex.cur_tid, ex.cur.label, ex.step,
-            rcu.running is None, rcu.gp_seq, rcu.running_gp, rcu.completed)
-
-
-def _populate_roles(h: Harness, mm: Mm) -> dict[str, Any]:
-    """The objects populate() may change or refer to, by name."""
-    ex = current()
-    port = h.port
-    return {"ex": ex, "port": port, "heap": ex.heap, "records": ex.heap.records,
-            "objects": ex.heap.objects, "metrics": ex.metrics,
-            "writers": ex.metrics.writers, "nodes": port.nodes,
-            "setup_quiet": port.setup_quiet, "mm": mm, "mt": mm.mm_mt,
-            "lock": port.tree_lock(mm.mm_mt), "rcu": ex.rcu, "cur": ex.cur,
-            "rcu_pending": ex.rcu.pending, "waiting": ex.metrics.waiting,
-            "spinlock": port.locks[mm.mm_mt.addr], "context": ex.context}
-
-
-def _populate_snapshot(cache: dict[Any, Any], key: tuple[object, ...], h: Harness,
-                       mm: Mm, layout: list[tuple[int, int, int]]) -> list[Vma]:
-    """populate() by its replay (:mod:`rcu_harness.runtime.snapshot`); the
-    first time for @key, through the model, watched, to make the replay."""
-    replay = cache.get(key, _MISS)
-    if replay is _MISS:
-        recorder = Recorder(_populate_roles(h, mm), [layout])
-        vmas = _populate(h, mm, layout)
-        try:
-            cache[key] = recorder.finish(vmas)
-        except Uncacheable as why:
-            cache[key] = why
-        return vmas
-    if isinstance(replay, Uncacheable):
-        return _populate(h, mm, layout)
-    vmas_: list[Vma] = replay(_populate_roles(h, mm))
-    return vmas_
-
-
-_MISS = object()
-SNAPSHOT_MAX_VMAS = 256
-"""Larger layouts build every time: recording costs about ten builds (the
-walks, and compiling the replay, one uninterruptible ``compile()`` of some
-70 lines per VMA), which only pays over many executions, and a run with
-thousands of VMAs makes few."""
-
-
 def vma_layout(n: int, *, seed: int, dontcopy_every: int = 0,
                layout: Layout | str = Layout.LOW) -> list[tuple[int, int, int]]:
     """@n VMAs as [start, end, flags] in @layout (see :mod:`.layouts`).
 
-    Deterministic in @seed (a scenario parameter, not the strategy's seed),
-    so computed once per process and arguments (a fresh list each call),
-    unless model patches are applied (a mutant could change the layout).
+    Deterministic in @seed (a scenario parameter, not the strategy's seed):
+    computed once per process and arguments
+    (:func:`~.populate_cache.cached_layout`).
     """
-    if PATCHES.active:
-        return make_layout(layout, n, seed=seed, dontcopy_every=dontcopy_every)
-    key = (n, seed, dontcopy_every, Layout(layout))
-    spans = _LAYOUTS.get(key)
-    if spans is None:
-        spans = _LAYOUTS[key] = tuple(make_layout(layout, n, seed=seed,
-                                                  dontcopy_every=dontcopy_every))
-    return list(spans)
-
-
-_LAYOUTS: dict[tuple[int, int, int, Layout], tuple[tuple[int, int, int], ...]] = {}
+    return populate_cache.cached_layout(n, seed, dontcopy_every, Layout(layout))
 
 
 def mm_store(h: Harness, mm: Mm, first: int, last: int, entry: object, *,

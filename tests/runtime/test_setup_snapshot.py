@@ -25,6 +25,7 @@ from rcu_harness.runtime import snapshot
 from rcu_harness.runtime.callchain import CallChain
 from rcu_harness.runtime.snapshot import Recorder, Uncacheable, shallow, walk
 from rcu_harness.scenarios import mm as mm_mod
+from rcu_harness.scenarios import populate_cache
 from rcu_harness.scenarios.catalog import configure, program
 from rcu_harness.scenarios.design import Design
 from rcu_harness.scenarios.mm import mm_alloc, populate, vma_layout
@@ -120,13 +121,13 @@ def test_default_scenarios_replay(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_no_replay_under_patches_events_or_lkmm(
         monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[int] = []
-    real = mm_mod._populate_snapshot
+    real = populate_cache.replay_or_build
 
     def spy(*args: Any, **kw: Any) -> Any:
         calls.append(1)
         return real(*args, **kw)
 
-    monkeypatch.setattr(mm_mod, "_populate_snapshot", spy)
+    monkeypatch.setattr(populate_cache, "replay_or_build", spy)
     setup = program(configure("mmput_race"))
     strategy = make_strategy("random", 0)
     noop = Patch(mm_mod.vma_layout, mm_mod.vma_layout)
