@@ -136,7 +136,7 @@ def calibrate(program: Callable[[Harness], None], strategy: str, seed: int, *,
         ex = run_execution(program, probe, 0, max_steps=max_steps, record=0)
         params["steps"] = max(1, sum(1 for d in ex.decisions if d >= 0))
     if not params.get("sync_steps") and counts_sync(strategy, params):
-        counter = SyncCounter(seed)
+        counter = SyncCounter(seed, str(params.get("points", "sync")))
         counter.new_execution(0)
         run_execution(program, counter, 0, max_steps=max_steps, record=0)
         params["sync_steps"] = max(1, counter.sync_decisions)

@@ -29,6 +29,14 @@ The strategy watches pending accesses
 (:class:`~rcu_harness.sched.protocol.Watching`); the decision it adds to
 PCT's is one attribute load on the chosen thread's pending access.
 Execution ``i`` draws from ``derive(seed, i)`` alone.
+
+``points`` narrows the candidates further, aiming the stall at the
+pending access (docs/search.md, *Aiming the stall*): ``sync`` (the
+default, above), ``access`` (a non-maple memory access: a VMA or mm field
+load or store, a field's read-modify-write, a lock operation; not an RCU
+primitive, a yield, an ``Atomic`` counter or a free, which have no pending
+access) or ``field`` (those without the lock operations).  ``sync_steps``
+then counts the decisions of that kind.
 """
 
 from __future__ import annotations
@@ -42,6 +50,26 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
 
+POINTS = ("sync", "access", "field")
+"""The kinds of decision ``pct-sync`` draws its change points among."""
+
+
+def _kinds(points: str) -> tuple[bool, bool]:
+    """(counts a point without a pending access, counts a lock operation)."""
+    if points not in POINTS:
+        raise ValueError(f"pct-sync points must be one of {', '.join(POINTS)} "
+                         f"(got {points!r})")
+    return points == "sync", points != "field"
+
+
+def counted(pending: Any, at_none: bool, at_locks: bool) -> bool:
+    """Is a decision whose chosen thread's pending access is @pending a
+    change point candidate (see :data:`POINTS`)?"""
+    if pending is None:
+        return at_none
+    return not pending.maple and (at_locks or pending.word != "lock")
+
+
 class PctSyncStrategy(PctStrategy):
     """PCT with depth ``depth`` over the sync decisions of an execution."""
 
@@ -49,9 +77,12 @@ class PctSyncStrategy(PctStrategy):
     counts_sync = True
     """It takes ``sync_steps`` (calibration measures it when not given)."""
 
-    def __init__(self, seed: int = 0, *, depth: int = 3, sync_steps: int = 0) -> None:
+    def __init__(self, seed: int = 0, *, depth: int = 3, sync_steps: int = 0,
+                 points: str = "sync") -> None:
         if sync_steps < 0:
             raise ValueError(f"pct-sync sync_steps must be >= 0 (got {sync_steps})")
+        self._at_none, self._at_locks = _kinds(points)
+        self.points = points
         # PCT's step counter and estimate count sync decisions here.
         super().__init__(seed, depth=depth, steps=sync_steps)
         self._threads: Sequence[Any] = ()
@@ -81,7 +112,8 @@ class PctSyncStrategy(PctStrategy):
             choice = self._highest(runnable)
         threads = self._threads
         pending = threads[choice].pending if choice < len(threads) else None
-        if pending is None or not pending.maple:  # is_sync()
+        if (self._at_none if pending is None else not pending.maple and (
+                self._at_locks or pending.word != "lock")):  # counted()
             step = self._step = self._step + 1
             points = self._change_points
             if points and points[0] == step:
@@ -92,11 +124,12 @@ class PctSyncStrategy(PctStrategy):
 
 
 class SyncCounter(RandomStrategy):
-    """The random walk, counting its sync decisions (the calibration probe
-    of ``sync_steps``)."""
+    """The random walk, counting its sync decisions, or those of the kind
+    @points names (the calibration probe of ``sync_steps``)."""
 
-    def __init__(self, seed: int = 0) -> None:
+    def __init__(self, seed: int = 0, points: str = "sync") -> None:
         super().__init__(seed)
+        self._at_none, self._at_locks = _kinds(points)
         self._threads: Sequence[Any] = ()
         self.sync_decisions = 0
 
@@ -111,6 +144,6 @@ class SyncCounter(RandomStrategy):
         choice = super().next_thread(runnable, current, yielding)
         threads = self._threads
         pending = threads[choice].pending if choice < len(threads) else None
-        if pending is None or not pending.maple:  # is_sync()
+        if counted(pending, self._at_none, self._at_locks):
             self.sync_decisions += 1
         return choice

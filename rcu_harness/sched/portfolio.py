@@ -51,7 +51,8 @@ MEMBERS: dict[str, Callable[..., Any]] = {
                                          interesting=p["interesting"]),
     "rff": lambda seed, p: RffStrategy(seed, depth=p["depth"]),
     "pct-sync": lambda seed, p: PctSyncStrategy(seed, depth=p["depth"],
-                                                sync_steps=p["sync_steps"]),
+                                                sync_steps=p["sync_steps"],
+                                                points=p["points"]),
 }
 """How each possible member is made from the portfolio's parameters."""
 
@@ -63,14 +64,16 @@ class PortfolioStrategy:
 
     def __init__(self, seed: int = 0, *, members: str = "pct,surw", depth: int = 3,
                  steps: int = 0, profile: str = "",
-                 interesting: str = "points", sync_steps: int = 0) -> None:
+                 interesting: str = "points", sync_steps: int = 0,
+                 points: str = "sync") -> None:
         names = [m.strip() for m in str(members).split(",") if m.strip()]
         unknown = [m for m in names if m not in MEMBERS]
         if not names or unknown:
             raise ValueError(f"portfolio members must be a comma-separated list "
                              f"of {', '.join(MEMBERS)} (got {members!r})")
         params = {"depth": depth, "steps": steps, "profile": profile,
-                  "interesting": interesting, "sync_steps": sync_steps}
+                  "interesting": interesting, "sync_steps": sync_steps,
+                  "points": points}
         self.seed = seed
         self.members: list[Any] = [MEMBERS[m](seed, params) for m in names]
         self.counts_sync = "pct-sync" in names
