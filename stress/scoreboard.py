@@ -112,8 +112,8 @@ def strategy_attempt(a: Attempt) -> Outcome:
 
     strategy, _, model = a.mode.partition("@")
     strategy, _, given = strategy.partition(":")
-    params = dict(kv.replace("+", ",").split("=", 1)
-                  for kv in given.split(";") if kv)
+    pairs = (kv.replace("+", ",").split("=", 1) for kv in given.split(";") if kv)
+    params: dict[str, object] = {k: int(v) if v.isdigit() else v for k, v in pairs}
     cfg = configure(MUTANTS[a.mutant].scenario,
                     {"memory_model": model} if model else None, mutant=a.mutant)
     with applied(a.mutant):
