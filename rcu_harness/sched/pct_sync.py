@@ -54,10 +54,10 @@ POINTS = ("sync", "access", "field")
 """The kinds of decision ``pct-sync`` draws its change points among."""
 
 
-def _kinds(points: str) -> tuple[bool, bool]:
+def point_kinds(points: str, strategy: str = "pct-sync") -> tuple[bool, bool]:
     """(counts a point without a pending access, counts a lock operation)."""
     if points not in POINTS:
-        raise ValueError(f"pct-sync points must be one of {', '.join(POINTS)} "
+        raise ValueError(f"{strategy} points must be one of {', '.join(POINTS)} "
                          f"(got {points!r})")
     return points == "sync", points != "field"
 
@@ -81,7 +81,7 @@ class PctSyncStrategy(PctStrategy):
                  points: str = "sync") -> None:
         if sync_steps < 0:
             raise ValueError(f"pct-sync sync_steps must be >= 0 (got {sync_steps})")
-        self._at_none, self._at_locks = _kinds(points)
+        self._at_none, self._at_locks = point_kinds(points)
         self.points = points
         # PCT's step counter and estimate count sync decisions here.
         super().__init__(seed, depth=depth, steps=sync_steps)
@@ -129,7 +129,7 @@ class SyncCounter(RandomStrategy):
 
     def __init__(self, seed: int = 0, points: str = "sync") -> None:
         super().__init__(seed)
-        self._at_none, self._at_locks = _kinds(points)
+        self._at_none, self._at_locks = point_kinds(points)
         self._threads: Sequence[Any] = ()
         self.sync_decisions = 0
 

@@ -13,7 +13,8 @@ the measurements behind the choice.
 Members are strategies of the registry that are neither sequential nor
 portfolios.  Their parameters are the portfolio's: ``depth`` and ``steps``
 go to ``pct``, ``profile`` and ``interesting`` to ``surw``, ``depth`` and
-``sync_steps`` to ``pct-sync``; calibration fills ``steps``, ``profile``
+``sync_steps`` and ``points`` to ``pct-sync``, ``sync_points`` (its
+``points``) to ``random-sync``; calibration fills ``steps``, ``profile``
 and (with a ``pct-sync`` member) ``sync_steps`` before a run.  The
 member's bound methods are installed on this object at
 :meth:`new_execution`, so a decision costs what it costs in that member; a
@@ -34,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 from rcu_harness.sched.pct import PctStrategy
 from rcu_harness.sched.pct_sync import PctSyncStrategy
 from rcu_harness.sched.pos import PosStrategy
+from rcu_harness.sched.random_sync import RandomSyncStrategy
 from rcu_harness.sched.random_walk import RandomStrategy
 from rcu_harness.sched.rff import RffStrategy
 from rcu_harness.sched.surw import SurwStrategy
@@ -53,6 +55,7 @@ MEMBERS: dict[str, Callable[..., Any]] = {
     "pct-sync": lambda seed, p: PctSyncStrategy(seed, depth=p["depth"],
                                                 sync_steps=p["sync_steps"],
                                                 points=p["points"]),
+    "random-sync": lambda seed, p: RandomSyncStrategy(seed, points=p["sync_points"]),
 }
 """How each possible member is made from the portfolio's parameters."""
 
@@ -65,7 +68,7 @@ class PortfolioStrategy:
     def __init__(self, seed: int = 0, *, members: str = "pct,surw", depth: int = 3,
                  steps: int = 0, profile: str = "",
                  interesting: str = "points", sync_steps: int = 0,
-                 points: str = "sync") -> None:
+                 points: str = "sync", sync_points: str = "access") -> None:
         names = [m.strip() for m in str(members).split(",") if m.strip()]
         unknown = [m for m in names if m not in MEMBERS]
         if not names or unknown:
@@ -73,7 +76,7 @@ class PortfolioStrategy:
                              f"of {', '.join(MEMBERS)} (got {members!r})")
         params = {"depth": depth, "steps": steps, "profile": profile,
                   "interesting": interesting, "sync_steps": sync_steps,
-                  "points": points}
+                  "points": points, "sync_points": sync_points}
         self.seed = seed
         self.members: list[Any] = [MEMBERS[m](seed, params) for m in names]
         self.counts_sync = "pct-sync" in names

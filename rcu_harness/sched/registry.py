@@ -19,6 +19,7 @@ from rcu_harness.sched.pct_sync import PctSyncStrategy
 from rcu_harness.sched.portfolio import PortfolioStrategy
 from rcu_harness.sched.pos import PosStrategy
 from rcu_harness.sched.protocol import Guided
+from rcu_harness.sched.random_sync import RandomSyncStrategy
 from rcu_harness.sched.random_walk import RandomStrategy
 from rcu_harness.sched.rff import RffStrategy
 from rcu_harness.sched.surw import SurwStrategy
@@ -76,6 +77,7 @@ STRATEGIES: Mapping[str, StrategyKind] = MappingProxyType({k.name: k for k in (
                  watching=True, sync_calibrated=True),
     StrategyKind("rff", RffStrategy, guided=True),
     StrategyKind("pct-sync", PctSyncStrategy, watching=True, sync_calibrated=True),
+    StrategyKind("random-sync", RandomSyncStrategy, watching=True),
 )})
 
 

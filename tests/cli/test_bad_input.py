@@ -148,7 +148,7 @@ def _spoiled(tmp_path, trace, change):
      "(seed must be an integer (got 'abc'))"),
     (lambda t: json.dumps({**json.loads(t), "strategy": "nope"}),
      "(unknown strategy 'nope' (known: dfs, mix, pct, pct-sync, portfolio, pos, "
-     "random, rff, surw))"),
+     "random, random-sync, rff, surw))"),
     (lambda t: json.dumps({**json.loads(t), "execution": -3}),
      "(execution must be >= 0 (got -3))"),
     (lambda t: json.dumps({**json.loads(t), "max_steps": True}),

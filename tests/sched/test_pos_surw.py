@@ -124,7 +124,8 @@ def test_surw_profile_errors_say_what_is_wrong(text):
 
 @pytest.mark.parametrize(("name", "params"), [("pos", {}),
                                               ("surw", {"interesting": "accesses"}),
-                                              ("pct-sync", {})])
+                                              ("pct-sync", {}),
+                                              ("random-sync", {})])
 def test_watching_strategies_see_each_runnable_threads_pending_access(name, params):
     seen = []
 

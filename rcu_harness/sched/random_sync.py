@@ -1,0 +1,74 @@
+"""The ``random-sync`` strategy: a random walk that switches only at sync points.
+
+The uniform random walk (:mod:`rcu_harness.sched.random_walk`) may switch
+at every scheduling point, and most of a page_fault execution's points are
+maple node words (a walk loads a pivot and a slot per level): a pattern of
+several hand-overs at a few VMA fields and locks, such as
+``vma-start-read-skips-seq-recheck``'s (the fault stopped between its
+``vm_lock_seq`` and ``sequence`` loads while the writer write-locks the
+VMA, then the writer stopped while the fault takes the lock, then the
+writer's store while the fault holds it), is drowned in switches inside
+tree walks.  ``random-sync`` keeps the current thread running while its
+next point is not of the kind ``points`` names, and draws uniformly among
+the runnable threads (as the random walk does) at the others, as CHESS
+preempts only at synchronisation operations:
+
+* ``sync``: a point that is not a maple word
+  (:func:`~rcu_harness.runtime.pending.is_sync`);
+* ``access`` (the default): a non-maple memory access (a VMA or mm field,
+  a field's read-modify-write, a lock operation), not an RCU primitive, a
+  yield, an ``Atomic`` counter or a free;
+* ``field``: those without the lock operations.
+
+(the kinds of :mod:`rcu_harness.sched.pct_sync`).  A thread that yields,
+blocks or finishes gives way as in the random walk.  Preemptions inside a
+maple operation are never made, so a bug that needs one (a reader between
+two node words of a writer's store) is left to the members beside it in a
+portfolio.  It watches pending accesses
+(:class:`~rcu_harness.sched.protocol.Watching`); execution ``i`` draws
+from ``derive(seed, i)`` alone, as the random walk's.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from rcu_harness.sched.pct_sync import point_kinds
+from rcu_harness.sched.random_walk import RandomStrategy
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+
+class RandomSyncStrategy(RandomStrategy):
+    """The random walk that switches only at points of one kind."""
+
+    name = "random-sync"
+
+    def __init__(self, seed: int = 0, *, points: str = "access") -> None:
+        super().__init__(seed)
+        self._at_none, self._at_locks = point_kinds(points, self.name)
+        self.points = points
+        self._threads: Sequence[Any] = ()
+
+    def new_execution(self, index: int) -> bool:
+        """Seed execution @index from (seed, index)."""
+        self._threads = ()
+        return super().new_execution(index)
+
+    def watch(self, threads: Sequence[Any]) -> bool:
+        """Keep the execution's threads: their pending accesses say where
+        a switch may happen."""
+        self._threads = threads
+        return True
+
+    def next_thread(self, runnable: Sequence[int], current: int | None,
+                    yielding: bool = False) -> int:
+        """The current thread if its next point is not of the kind, else
+        the random walk's choice."""
+        if not yielding and current is not None and current < len(self._threads):
+            pending = self._threads[current].pending
+            if not (self._at_none if pending is None else not pending.maple and (
+                    self._at_locks or pending.word != "lock")) and current in runnable:
+                return current
+        return super().next_thread(runnable, current, yielding)
