@@ -212,6 +212,8 @@ def main() -> None:
         "maple/rff+coverage": (maple_program(60), "rff", 0, True),
         "simstruct/pct-sync": (simple, "pct-sync", 0),
         "maple/pct-sync": (maple_program(60), "pct-sync", 0),
+        "simstruct/random-sync": (simple, "random-sync", 0),
+        "maple/random-sync": (maple_program(60), "random-sync", 0),
     }
     if args.only:
         wanted = args.only.split(",")
