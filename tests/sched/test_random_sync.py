@@ -6,13 +6,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from rcu_harness.campaign.coordinator import Interrupt, StopReason
 from rcu_harness.campaign.jobs import RunSpec
-from rcu_harness.campaign.plan import Budget, PlanError, check_strategy, resolve
-from rcu_harness.campaign.progress import NoProgress
-from rcu_harness.campaign.session import resume_run, start_run
-from rcu_harness.campaign.worker import WorkUnit, run_unit
-from rcu_harness.runner.replay import schedule_of
+from rcu_harness.campaign.plan import PlanError, check_strategy, resolve
 from rcu_harness.runner.run import run_execution
 from rcu_harness.runtime.execution import PENDING_ONLY
 from rcu_harness.runtime.pending import Access, MapleAccess
@@ -20,7 +15,10 @@ from rcu_harness.scenarios import MUTANTS, applied, configure, program
 from rcu_harness.sched.pct_sync import counted
 from rcu_harness.sched.random_sync import RandomSyncStrategy
 from rcu_harness.sched.registry import make_strategy
-from tests.campaign.test_coordinator import StopAt, _content, _run
+from tests.sched.campaign_checks import (
+    assert_blocks_split_exactly,
+    assert_resume_matches_whole,
+)
 from tests.sched.test_strategy_contract import (
     assert_runs_are_byte_identical_and_replay,
 )
@@ -116,31 +114,11 @@ def test_maple_traces_are_byte_identical_for_a_seed_and_replay_exactly():
 
 def test_a_block_split_anywhere_gives_the_same_executions_and_seeds_replay():
     plan = resolve(SPEC)
-    whole = run_unit(WorkUnit(plan, 0, 12)).executions
-    parts = [e for a, b in ((0, 5), (5, 12))
-             for e in run_unit(WorkUnit(plan, a, b)).executions]
-    rows = [(e.idx, e.seed, e.steps, e.signature) for e in whole]
-    assert rows == [(e.idx, e.seed, e.steps, e.signature) for e in parts]
-    cfg = plan.config()
-    with applied(cfg.mutant, cfg.fixes):
-        for i in (0, 7, 11):
-            schedule = schedule_of(program(cfg), strategy="random-sync",
-                                   seed=plan.seed, execution=i,
-                                   max_steps=plan.max_steps,
-                                   strategy_params=dict(plan.strategy_params))
-            assert schedule.seed == whole[i].seed
+    assert_blocks_split_exactly(plan, ((0, 5), (5, 12)))
 
 
 def test_an_interrupted_run_resumes_to_the_same_executions(tmp_path):
-    interrupt = Interrupt()
-    first = start_run(resolve(SPEC), Budget(32), out=tmp_path / "r", jobs=1,
-                      progress=StopAt(interrupt, 16), interrupt=interrupt)
-    assert first.outcome.stopped is StopReason.INTERRUPTED
-    second = resume_run(first.run_dir, jobs=2, executions=None, seconds=None,
-                        progress=NoProgress(), interrupt=Interrupt())
-    assert second.summary.executions == 32
-    whole = _run(tmp_path, SPEC, Budget(32), name="whole")
-    assert _content(second.run_dir) == _content(whole.run_dir)
+    assert_resume_matches_whole(tmp_path, SPEC, 32, finds=False)
 
 
 def test_it_finds_the_two_stall_seq_recheck_bug():

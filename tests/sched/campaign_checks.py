@@ -1,0 +1,59 @@
+"""Checks every strategy's campaign tests share: a block split anywhere
+gives the same executions, whose seeds replay, and an interrupted run
+resumes to what an uninterrupted one stores."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from rcu_harness.campaign.coordinator import Interrupt, StopReason
+from rcu_harness.campaign.plan import Budget, resolve
+from rcu_harness.campaign.progress import NoProgress
+from rcu_harness.campaign.session import resume_run, start_run
+from rcu_harness.campaign.worker import WorkUnit, run_unit
+from rcu_harness.runner.replay import schedule_of
+from rcu_harness.scenarios import applied, program
+from tests.campaign.test_coordinator import StopAt, _content, _run
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from rcu_harness.campaign.jobs import RunSpec
+    from rcu_harness.campaign.plan import RunPlan
+
+
+def assert_blocks_split_exactly(plan: RunPlan,
+                                splits: tuple[tuple[int, int], ...]) -> None:
+    """Executions 0..N-1 of @plan run as one block and as @splits are the
+    same, and the seeds of three of them replay by seed alone."""
+    end = splits[-1][1]
+    whole = run_unit(WorkUnit(plan, 0, end)).executions
+    parts = [e for a, b in splits for e in run_unit(WorkUnit(plan, a, b)).executions]
+    rows = [(e.idx, e.seed, e.steps, e.signature) for e in whole]
+    assert rows == [(e.idx, e.seed, e.steps, e.signature) for e in parts]
+    cfg = plan.config()
+    with applied(cfg.mutant, cfg.fixes):
+        for i in (0, end // 2 + 1, end - 1):
+            schedule = schedule_of(program(cfg), strategy=plan.strategy,
+                                   seed=plan.seed, execution=i,
+                                   max_steps=plan.max_steps,
+                                   strategy_params=dict(plan.strategy_params))
+            assert schedule.seed == whole[i].seed
+
+
+def assert_resume_matches_whole(tmp_path: Path, spec: RunSpec, executions: int,
+                                finds: bool = True) -> None:
+    """A run of @spec interrupted at half its @executions and resumed with
+    --jobs 2 stores what an uninterrupted run stores (and, if @finds, a
+    finding)."""
+    interrupt = Interrupt()
+    first = start_run(resolve(spec), Budget(executions), out=tmp_path / "r", jobs=1,
+                      progress=StopAt(interrupt, executions // 2), interrupt=interrupt)
+    assert first.outcome.stopped is StopReason.INTERRUPTED
+    second = resume_run(first.run_dir, jobs=2, executions=None, seconds=None,
+                        progress=NoProgress(), interrupt=Interrupt())
+    assert second.summary.executions == executions
+    whole = _run(tmp_path, spec, Budget(executions), name="whole")
+    assert _content(second.run_dir) == _content(whole.run_dir)
+    if finds:
+        assert _content(whole.run_dir)[1], f"{spec.mutant} found in {executions}"
