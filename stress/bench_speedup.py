@@ -29,17 +29,15 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import statistics
 import subprocess
 import sys
-import tarfile
 import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from stress.benchlib import machine, write_section
+from stress.benchlib import callgrind, export, machine, write_section
 
 ROOT = Path(__file__).resolve().parents[1]
 PROBE = ROOT / "stress" / "speed_probe.py"
@@ -47,20 +45,6 @@ HEADING = "## Executions per second, before and after (stress/bench_speedup.py)"
 CG_HEADING = "## Instructions per execution, before and after (stress/bench_speedup.py)"
 SCENARIOS = {"dup_mmap": 40, "rcu_transitions": 40, "mmput_race": 150}
 """Executions per probe run (about the same CPU time each)."""
-
-
-def export(rev: str, into: Path) -> Path:
-    """The source tree of git revision @rev (or @rev itself, a directory)."""
-    if Path(rev).is_dir():
-        return Path(rev).resolve()
-    tar = into / "src.tar"
-    subprocess.run(["git", "-C", str(ROOT), "archive", "-o", str(tar), rev],
-                   check=True)
-    dest = into / rev.replace("/", "_")
-    dest.mkdir()
-    with tarfile.open(tar) as t:
-        t.extractall(dest, filter="data")
-    return dest
 
 
 def probe(tree: Path, scenario: str, n: int, bare: bool) -> dict[str, float]:
@@ -74,16 +58,8 @@ def probe(tree: Path, scenario: str, n: int, bare: bool) -> dict[str, float]:
 
 
 def instructions(tree: Path, scenario: str, n: int) -> int:
-    with tempfile.TemporaryDirectory() as tmp:
-        cmd = ["valgrind", "--tool=callgrind",
-               f"--callgrind-out-file={tmp}/cg.out", sys.executable, str(PROBE),
-               str(tree), scenario, str(n)]
-        proc = subprocess.run(cmd, capture_output=True, text=True, check=True,
-                              env=dict(os.environ, PYTHONHASHSEED="0"))
-    match = re.search(r"Collected : (\d+)", proc.stderr)
-    if match is None:
-        raise SystemExit(f"no instruction count from callgrind:\n{proc.stderr}")
-    return int(match.group(1))
+    parts, _ = callgrind([str(PROBE), str(tree), scenario, str(n)])
+    return sum(parts)
 
 
 def timing(trees: dict[str, Path], reps: int,

@@ -18,9 +18,13 @@ from __future__ import annotations
 import multiprocessing
 import os
 import platform
+import re
+import shutil
 import signal
 import subprocess
 import sys
+import tarfile
+import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -31,7 +35,8 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 R = TypeVar("R")
 
-BENCHMARKS = Path(__file__).resolve().parents[1] / "reports" / "BENCHMARKS.md"
+ROOT = Path(__file__).resolve().parents[1]
+BENCHMARKS = ROOT / "reports" / "BENCHMARKS.md"
 
 
 def machine() -> list[str]:
@@ -148,3 +153,65 @@ def interruptible(main: Callable[[], Any], kept: str) -> int:
         for s, handler in previous.items():
             signal.signal(s, handler)
     return int(status or 0)
+
+
+def export(rev: str, into: Path) -> Path:
+    """The source tree of git revision @rev (or @rev itself, a directory),
+    exported under @into."""
+    if Path(rev).is_dir():
+        return Path(rev).resolve()
+    tar = into / "src.tar"
+    subprocess.run(["git", "-C", str(ROOT), "archive", "-o", str(tar), rev],
+                   check=True)
+    dest = into / rev.replace("/", "_")
+    dest.mkdir()
+    with tarfile.open(tar) as t:
+        t.extractall(dest, filter="data")
+    return dest
+
+
+MARK = "getppid"
+"""The C function whose entry makes callgrind dump its counters: a probe
+calls :func:`mark` between the parts it measures (nothing else in a
+benchmark probe calls getppid())."""
+
+
+def mark() -> None:
+    """End a measured part of a probe run under :func:`callgrind`."""
+    os.getppid()
+
+
+def valgrind_missing() -> str | None:
+    """Why callgrind cannot count here (None: it can)."""
+    if shutil.which("valgrind") is None:
+        return "valgrind is not installed (apt-get install valgrind)"
+    return None
+
+
+def callgrind(argv: list[str]) -> tuple[list[int], str]:
+    """Run ``python @argv`` under ``valgrind --tool=callgrind``
+    (``PYTHONHASHSEED=0``): the instructions of each part, in order (the
+    parts are separated by the probe's :func:`mark` calls; the last one ends
+    at exit), and the probe's stdout.  Instruction counts do not depend on
+    other load on the machine: the same run counts the same."""
+    missing = valgrind_missing()
+    if missing:
+        raise SystemExit(missing)
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "cg.out"
+        cmd = ["valgrind", "--tool=callgrind", f"--dump-before={MARK}",
+               f"--callgrind-out-file={out}", sys.executable, *argv]
+        proc = subprocess.run(cmd, capture_output=True, text=True, check=False,
+                              env=dict(os.environ, PYTHONHASHSEED="0"))
+        if proc.returncode != 0:
+            raise SystemExit(f"callgrind run failed: {' '.join(argv)}\n"
+                             f"{proc.stderr[-3000:]}")
+        files = sorted(Path(tmp).glob("cg.out.*"),
+                       key=lambda p: int(p.suffix[1:]))
+        parts = []
+        for path in [*files, out]:
+            found = re.search(r"^totals: (\d+)", path.read_text(), re.M)
+            if found is None:
+                raise SystemExit(f"no instruction total in {path.name}")
+            parts.append(int(found.group(1)))
+    return parts, proc.stdout
