@@ -91,6 +91,10 @@ class SurwStrategy:
         self._counting = not self.profile
         self._last: int | None = None
         self._last_access: Any = None
+        # Invariant: _total = the sum of _weight[t] over _runnable, the
+        # runnable threads of the last decision (None: recompute).
+        self._runnable: list[int] | None = None
+        self._total = 0
         self.new_execution(0)
 
     def new_execution(self, index: int) -> bool:
@@ -105,6 +109,7 @@ class SurwStrategy:
         self._last = None
         self._last_access = None
         self._threads = ()
+        self._runnable = None
         return True
 
     def watch(self, threads: Sequence[Any]) -> bool:
@@ -132,29 +137,46 @@ class SurwStrategy:
             if self._counting:
                 self.done[last] = self.done.get(last, 0) + 1
         self._last = None
+        self._runnable = None
 
     def next_thread(self, runnable: Sequence[int], current: int | None,
                     yielding: bool = False) -> int:
         """A runnable thread, with probability proportional to its
-        remaining interesting events (at least 1)."""
+        remaining interesting events (at least 1).
+
+        Hot path: the total weight of the runnable threads is kept from
+        one decision to the next while they stay the same (the chosen
+        thread's weight went down by one or not at all), and summed again
+        only when they change; the draw subtracts the weights in thread
+        order from ``random() * total`` as before, so the choices are the
+        same float operations on the same values.
+        """
         weight = self._weight
         last = self._last
         if last is not None and (self._all or self._last_access is not None):
-            if last < len(weight) and weight[last] > 1:  # _account() inline
+            if weight[last] > 1:  # _account() inline; last < len(weight)
                 weight[last] -= 1
+                self._total -= 1
             if self._counting:
                 self.done[last] = self.done.get(last, 0) + 1
         if yielding:
             runnable = [t for t in runnable if t != current]
-        if runnable[-1] >= len(weight):
-            weight.extend([1] * (runnable[-1] + 1 - len(weight)))
-        x = self._random() * sum(map(weight.__getitem__, runnable))
-        choice = runnable[-1]
-        for tid in runnable:
-            x -= weight[tid]
+        if runnable != self._runnable:
+            top = runnable[-1]
+            if top >= len(weight):
+                weight.extend([1] * (top + 1 - len(weight)))
+            total = 0
+            for tid in runnable:
+                total += weight[tid]
+            self._total = total
+            self._runnable = list(runnable)
+        x = self._random() * self._total
+        for choice in runnable:
+            x -= weight[choice]
             if x < 0:
-                choice = tid
                 break
+        else:
+            choice = runnable[-1]
         self._last = choice
         if not self._all:
             threads = self._threads

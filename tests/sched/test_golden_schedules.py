@@ -1,0 +1,113 @@
+"""The decisions of the strategies that read pending accesses or weigh
+threads (surw, pos, pct-sync, portfolio) are pinned: a change of their hot
+path must keep every decision.
+
+The digests are of the schedules of executions 0..3 (seed 0, calibrated as
+a run calibrates) on each default scenario, recorded on main at d71ff59,
+before surw kept its total weight between decisions.  The golden traces
+(tests/trace) pin mix only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+
+import pytest
+
+from rcu_harness.runner.block import calibrate
+from rcu_harness.runner.run import run_execution
+from rcu_harness.scenarios.catalog import configure, program
+from rcu_harness.sched.registry import make_strategy
+from rcu_harness.sched.surw import SurwStrategy
+
+GOLDEN = {
+    "dup_mmap": {
+        "surw": "26540a5053376bc4dd17c3131d1d3481",
+        "surw:accesses": "2e344d47f2efba2863609a2d798a79d3",
+        "portfolio": "6e9596306475b996706366fb95d9566b",
+        "pos": "d2ad501d070c7c0fb84de61ba6bb78c4",
+        "pct-sync": "488803cab15e700528516f8a7352fef7",
+    },
+    "rcu_transitions": {
+        "surw": "0e989b162f2150ce58b300eb14b2e448",
+        "surw:accesses": "d6286233004029eaf57c5d5ce7c53394",
+        "portfolio": "1f630b69f63aac3efaa6ccd19bfa819c",
+        "pos": "cf78a0284ece09259772bb769beaa53e",
+        "pct-sync": "185777cd0495daeaa7ffab61a7dd99ac",
+    },
+    "mmput_race": {
+        "surw": "bb8dca6efca65b86cdb811c9af5dbaa5",
+        "surw:accesses": "e32b1cf66416fb0b4d0ff375d24539c7",
+        "portfolio": "6e585ce5efccc1da54e9fbae95f773f0",
+        "pos": "1f2b17f755be9e74261ad217b952a033",
+        "pct-sync": "56574e8b5433823e09d984f13980d0ce",
+    },
+    "page_fault": {
+        "surw": "56f64549fcc4a886020dc14da83e9a7c",
+        "surw:accesses": "f98927c2d6b4253ba9c3491f7021d007",
+        "portfolio": "796a55c8b428535de5c13d9a22a85124",
+        "pos": "46a43d37dbcf113f97741f077d5d6cde",
+        "pct-sync": "db98b11cc9ed78fab14cef952f631fc1",
+    },
+}
+
+
+@pytest.mark.parametrize("scenario", sorted(GOLDEN))
+def test_schedules_are_the_recorded_ones(scenario: str) -> None:
+    setup = program(configure(scenario))
+    got = {}
+    for key in GOLDEN[scenario]:
+        name, _, interesting = key.partition(":")
+        params = {"interesting": interesting} if interesting else {}
+        params = calibrate(setup, name, 0, strategy_params=params)
+        strategy = make_strategy(name, 0, **params)
+        digest = hashlib.blake2b(digest_size=16)
+        for i in range(4):
+            strategy.new_execution(i)
+            ex = run_execution(setup, strategy, i, record=0)
+            digest.update(ex.schedule().encode().encode())
+        got[key] = digest.hexdigest()
+    assert got == GOLDEN[scenario]
+
+
+def _reference_surw(weight: list[int], last: int | None, draw: float,
+                    runnable: list[int], current: int | None,
+                    yielding: bool) -> int:
+    """surw's decision as first written: weights summed at every decision."""
+    if last is not None and last < len(weight) and weight[last] > 1:
+        weight[last] -= 1
+    if yielding:
+        runnable = [t for t in runnable if t != current]
+    if runnable[-1] >= len(weight):
+        weight.extend([1] * (runnable[-1] + 1 - len(weight)))
+    x = draw * sum(map(weight.__getitem__, runnable))
+    choice = runnable[-1]
+    for tid in runnable:
+        x -= weight[tid]
+        if x < 0:
+            choice = tid
+            break
+    return choice
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_surw_keeps_the_choices_of_the_summing_decision(seed: int) -> None:
+    """Runnable sets that change (threads block, wake, appear, yield)
+    between decisions: the kept total gives every choice of the original."""
+    rng = random.Random(seed)
+    surw = SurwStrategy(seed, profile="1:9,2:4,3:30,5:2")
+    surw.new_execution(seed)
+    draws = random.Random(surw.execution_seed).random
+    weight = [max(1, {1: 9, 2: 4, 3: 30, 5: 2}.get(t, 1)) for t in range(6)]
+    last: int | None = None
+    current: int | None = None
+    runnable: list[int] = [1, 2]
+    for _ in range(300):
+        if rng.random() < 0.3:  # a thread blocked, woke, appeared...
+            runnable = sorted(rng.sample(range(8), rng.randint(2, 4)))
+        yielding = current in runnable and rng.random() < 0.1
+        want = _reference_surw(weight, last, draws(), runnable, current, yielding)
+        got = surw.next_thread(list(runnable), current, yielding)
+        assert got == want
+        last = current = got
