@@ -37,6 +37,7 @@ import statistics
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -183,9 +184,12 @@ def counting(args: argparse.Namespace, chosen: dict[str, Case]) -> str:
         if args.before:
             trees = {"before": export(args.before, Path(tmp)), "after": ROOT}
         names = [*BASELINES, *chosen]
-        got = {(t, n): count(tree, [n], args.points, args.callgrind,
-                             args.seed)[n]
-               for n in names for t, tree in trees.items()}
+        jobs = [(t, n) for n in names for t in trees]
+        with ThreadPoolExecutor(args.jobs) as pool:
+            counted = pool.map(lambda job: count(
+                trees[job[0]], [job[1]], args.points, args.callgrind,
+                args.seed)[job[1]], jobs)
+            got = dict(zip(jobs, counted, strict=True))
     rows = []
     for name in names:
         cells = []
@@ -234,6 +238,9 @@ def main() -> None:
                              "or directory, side by side")
     parser.add_argument("--seed", type=int, default=0,
                         help="with --callgrind: the seed of every case")
+    parser.add_argument("--jobs", type=int, default=1,
+                        help="with --callgrind: probe processes at once (an "
+                             "instruction count does not depend on the load)")
     parser.add_argument("--note", default="")
     args = parser.parse_args()
     chosen = cases()
@@ -245,6 +252,8 @@ def main() -> None:
         chosen = {name: chosen[name] for name in wanted}
     if args.before and not args.callgrind:
         parser.error("--before needs --callgrind")
+    if args.jobs < 1 or args.callgrind < 0:
+        parser.error("--jobs must be at least 1 and --callgrind at least 0")
     text = counting(args, chosen) if args.callgrind else wall(args, chosen)
     print(text)
     if args.write:

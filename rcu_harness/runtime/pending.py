@@ -40,8 +40,24 @@ class Access:
     store: bool
     """A store (else a load); a lock operation is a store."""
 
+    def __init__(self, addr: int, word: str, index: int, store: bool) -> None:
+        # The dataclass's own __init__ sets each field through
+        # object.__setattr__ (it is frozen): 7,000 instructions per access,
+        # made at every observed point of a watching strategy.  The slots'
+        # own setters do the same in 4,300.
+        _set_addr(self, addr)
+        _set_word(self, word)
+        _set_index(self, index)
+        _set_store(self, store)
 
-@dataclass(frozen=True, slots=True)
+
+_set_addr = Access.__dict__["addr"].__set__
+_set_word = Access.__dict__["word"].__set__
+_set_index = Access.__dict__["index"].__set__
+_set_store = Access.__dict__["store"].__set__
+
+
+@dataclass(frozen=True, slots=True, init=False)
 class MapleAccess(Access):
     """A pending access of a maple node word (``pivot``, ``slot``, ``gap``,
     ``parent``, ``meta``) or tree word (``ma_root``, ``ma_flags``): the

@@ -39,6 +39,9 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
 
+_NO_PRIORITY = -math.inf
+
+
 def conflicts(a: Any, b: Any) -> bool:
     """Two pending accesses race: same word of the same object, one a store."""
     return bool(a.addr == b.addr and a.index == b.index and a.word == b.word
@@ -101,23 +104,43 @@ class PosStrategy:
 
     def next_thread(self, runnable: Sequence[int], current: int | None,
                     yielding: bool = False) -> int:
-        """The runnable thread whose pending event has the highest priority."""
+        """The runnable thread whose pending event has the highest priority.
+
+        Hot path: :meth:`_pending`, :func:`conflicts` and
+        :func:`highest_priority` inline (the same tests, in the same order,
+        and the same draws).
+        """
         prio = self._prio
         last = self._last
+        threads = self._threads
         if last is not None:
             prio.pop(last, None)
             done = self._last_access
-            if done is not None:
+            if done is not None and prio:
+                addr, word, index, store = (done.addr, done.word, done.index,
+                                            done.store)
+                known = len(threads)
                 for tid in runnable:
-                    if tid in prio:
-                        p = self._pending(tid)
-                        if p is not None and conflicts(p, done):
+                    if tid in prio and tid < known:
+                        p = threads[tid].pending
+                        if p is not None and p.addr == addr and \
+                                p.index == index and p.word == word and \
+                                (p.store or store):
                             del prio[tid]
-        best = highest_priority(prio, runnable, current, yielding, self._random)
+        best, top = -1, _NO_PRIORITY
+        draw = self._random
+        for tid in runnable:
+            if yielding and tid == current:
+                continue
+            p = prio.get(tid)
+            if p is None:
+                p = prio[tid] = draw()
+            if p > top:
+                best, top = tid, p
         if yielding and current is not None:
             prio.pop(current, None)  # a spinner's next attempt is a new event
         self._last = best
-        self._last_access = self._pending(best)
+        self._last_access = threads[best].pending if best < len(threads) else None
         return best
 
     def next_u64(self) -> int:
