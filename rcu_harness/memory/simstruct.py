@@ -62,6 +62,14 @@ SLAB_TYPESAFE_BY_RCU cache (readable, but nobody may write it)."""
 _STORE = EventKind.STORE.value
 _RUN = Phase.RUN
 _getframe = sys._getframe
+_LOADS: dict[tuple[int, str], Access] = {}
+"""The pending access of a load of each (address, field) met so far, made
+once: an Access is immutable and making one costs about a bare greenlet
+switch round trip, at every observed point of a watching strategy.
+Addresses are the same in every execution (:mod:`rcu_harness.memory.heap`),
+so this holds at most the fields of the objects of the largest execution."""
+_STORES: dict[tuple[int, str], Access] = {}
+"""The same for stores."""
 S = TypeVar("S", bound="SimStruct")
 
 
@@ -178,7 +186,11 @@ def _hooked_load(ex: Execution, obj: SimStruct, i: int, name: str) -> Any:
     hook = ex.access_hook
     assert hook is not None
     if hook.wants_pending:
-        ex.cur.pending = Access(obj.addr, name, -1, False)
+        key = (obj.addr, name)
+        pending = _LOADS.get(key)
+        if pending is None:
+            pending = _LOADS[key] = Access(obj.addr, name, -1, False)
+        ex.cur.pending = pending
     ex.point()
     if obj._w > PUBLISHED:
         _dead_read(ex, obj, name)
@@ -197,7 +209,11 @@ def _hooked_store(ex: Execution, obj: SimStruct, i: int, name: str,
     hook = ex.access_hook
     assert hook is not None
     if hook.wants_pending:
-        ex.cur.pending = Access(obj.addr, name, -1, True)
+        key = (obj.addr, name)
+        pending = _STORES.get(key)
+        if pending is None:
+            pending = _STORES[key] = Access(obj.addr, name, -1, True)
+        ex.cur.pending = pending
     ex.point()
     if obj._w & FREED:
         _uaf(ex, obj, "Write", name)

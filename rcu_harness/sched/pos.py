@@ -16,10 +16,11 @@ on SCTBench).
 The events are the scheduling points; a point's event is the thread's
 pending access (:class:`~rcu_harness.memory.access.Access`, read through
 :class:`~rcu_harness.sched.protocol.Watching`), or ``None`` for a point that
-is not a memory access (a lock, an RCU primitive, a yield), which conflicts
-with nothing.  Programs without maple nodes (SimStruct fields only) have no
-pending accesses: there POS is "redraw the thread that ran", still a valid
-sampler.
+is not a memory access (an RCU primitive, a yield), which conflicts
+with nothing.  SimStruct fields (a VMA's, an mm's) and lock words have
+pending accesses (an :class:`~rcu_harness.runtime.pending.Access`) like
+maple node words; a program whose threads touch no shared word is
+scheduled as "redraw the thread that ran", still a valid sampler.
 
 A yielding (spinning) thread gives way: the highest-priority *other*
 runnable thread runs.  Under a weak memory model a load that may read one
