@@ -22,11 +22,11 @@ pytestmark = pytest.mark.skipif(valgrind_missing() is not None,
 @pytest.mark.slow
 @pytest.mark.timeout(600)
 def test_callgrind_counts_instructions_per_point() -> None:
-    got = count(ROOT, [BARE_NAME, "simstruct/random"], points=10, k=2, seed=0)
+    got = count(ROOT, [BARE_NAME, "simstruct/random"], points=100, k=2, seed=0)
     bare, trips, _, bare_spread = got[BARE_NAME]
     per, points, digest, spread = got["simstruct/random"]
     assert trips == 20_000
-    assert points == 4 * 3 * 10  # 4 workers, 10 iterations of 3 points each
+    assert points == 4 * 3 * 100  # 4 workers, 100 iterations of 3 points each
     assert digest != "-"  # the rounds made one schedule (count() checks it)
     # A round trip is thousands of instructions, a round's count steady
     # (the first, warming round is dropped).
