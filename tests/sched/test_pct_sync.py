@@ -19,9 +19,6 @@ from tests.sched.campaign_checks import (
     assert_blocks_split_exactly,
     assert_resume_matches_whole,
 )
-from tests.sched.test_strategy_contract import (
-    assert_runs_are_byte_identical_and_replay,
-)
 
 UNLOCK = configure(MUTANTS["vma-used-after-rcu-unlock"].scenario,
                    mutant="vma-used-after-rcu-unlock")
@@ -126,18 +123,6 @@ def test_depth_and_sync_steps_are_bounded_by_the_execution():
     check_bounds("pct-sync", {"sync_steps": 4, "depth": 5}, 400)
     with pytest.raises(ValueError, match="pct-sync sync_steps must be >= 0"):
         PctSyncStrategy(0, sync_steps=-1)
-
-
-def test_maple_traces_are_byte_identical_for_a_seed_and_replay_exactly():
-    prog = program(configure("rcu_transitions", mutant="publish-before-fill"))
-    params = calibrate(prog, "pct-sync", 7)
-
-    def run(index):
-        strategy = make_strategy("pct-sync", 7, **params)
-        strategy.new_execution(index)
-        return run_execution(prog, strategy, index, record=2)
-
-    assert_runs_are_byte_identical_and_replay(prog, run, (0, 3, 4))
 
 
 def test_a_block_split_anywhere_gives_the_same_executions_and_seeds_replay():

@@ -92,10 +92,12 @@ def test_a_bad_kind_is_a_one_line_error():
         check_strategy("pct-sync", {"points": "locks"})
 
 
-@pytest.mark.parametrize("points", ["access", "field"])
+@pytest.mark.parametrize("points", [None, "access", "field"])
 def test_maple_traces_are_byte_identical_for_a_seed_and_replay_exactly(points):
+    """Each kind, and the default (None: ``sync``)."""
     prog = program(configure("rcu_transitions", mutant="publish-before-fill"))
-    params = calibrate(prog, "pct-sync", 7, strategy_params={"points": points})
+    own = {"points": points} if points else None
+    params = calibrate(prog, "pct-sync", 7, strategy_params=own)
 
     def run(index):
         strategy = make_strategy("pct-sync", 7, **params)
