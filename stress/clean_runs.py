@@ -175,8 +175,9 @@ def run(args: argparse.Namespace, configs: list[tuple[str, str]],
     campaign's own); returns the wall seconds spent."""
     path = path or state_path(args.strategy, args.seed, args.memory_model)
     state = load_state(path)
+    done = {f"{s}/{d}": ranges(state, s, d) for s, d in configs}
     todo = [c for c in chunks(configs, args.executions, args.chunk)
-            if chunk_key(c) not in state]
+            if not any(a <= c[2] and c[3] <= b for a, b in done[f"{c[0]}/{c[1]}"])]
     params = strategy_params(configs, args.strategy, args.seed, args.memory_model)
     tasks = [(c, args.strategy, args.seed, params[f"{c[0]}/{c[1]}"],
               args.memory_model) for c in todo]
@@ -201,14 +202,26 @@ def _collect(records: Iterator[dict[str, Any]], state: dict[str, Any],
               f"{len(rec['findings'])} findings", flush=True)
 
 
+def records(state: dict[str, Any], scenario: str, design: str) -> list[dict[str, Any]]:
+    """The chunk records of one configuration (a record may cover more than
+    one chunk: a range carried from an earlier table, say)."""
+    return [r for k, r in state.items() if k.startswith(f"{scenario}/{design}/")
+            and k[len(scenario) + len(design) + 2:][:1].isdigit()]
+
+
+def ranges(state: dict[str, Any], scenario: str, design: str) -> list[tuple[int, int]]:
+    """The execution index ranges [first, end) recorded for one configuration,
+    sorted."""
+    return sorted((int(a), int(b)) for a, b in
+                  (r["key"].rsplit("/", 1)[1].split("-")
+                   for r in records(state, scenario, design)))
+
+
 def totals(state: dict[str, Any], scenario: str, design: str) -> dict[str, Any]:
     """Executions, findings, steps and seconds of one configuration."""
-    recs = [r for k, r in state.items() if k.startswith(f"{scenario}/{design}/")
-            and k[len(scenario) + len(design) + 2:][:1].isdigit()]
-    covered = sorted(tuple(map(int, k.rsplit("/", 1)[1].split("-"))) for k in
-                     (r["key"] for r in recs))
+    recs = records(state, scenario, design)
     prefix = 0
-    for first, end in covered:
+    for first, end in ranges(state, scenario, design):
         if first != prefix:
             break
         prefix = end

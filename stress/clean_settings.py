@@ -2,7 +2,7 @@
 
 Usage:
   python stress/clean_settings.py [--executions 100000] [--seed 0]
-      [--chunk 500] [--jobs 1] [--only NAME ...] [--write]
+      [--chunk 500] [--jobs 1] [--only NAME ...] [--carry REV] [--write]
 
 Each setting (a scenario and the parameter values it differs in) runs on
 the correct model with mix, the default strategy, for executions
@@ -19,15 +19,22 @@ seed and i).  Settings where the kernel itself has a bug are listed as
 such: the 2023 design without a guard gap (StackRot, the syzbot report),
 reverse walks in a shrinking rebalance (maple-rebalance-stale-parent-slot)
 and trees emptied under iterating readers (maple-rewalk-null-node).
+--carry REV starts a lost or new state file from this section's table in
+reports/BENCHMARKS.md at git revision REV: each setting without a record
+gets one record covering executions 0..n-1 of its row (n complete, with the
+row's worker seconds and finding counts, marked as carried from REV), and
+only the executions after them run; the table says which were carried.
 --write puts the table into reports/BENCHMARKS.md.
 """
 
 from __future__ import annotations
 
 import argparse
+import subprocess
 import sys
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -99,6 +106,62 @@ def findings_text(findings: list[dict[str, object]]) -> str:
     return ", ".join(f"{k} ({c})" for k, c in sorted(kinds.items())) or "none"
 
 
+def carried(rev: str, seed: int) -> dict[str, dict[str, Any]]:
+    """This section's table at git revision @rev (run from base seed @seed),
+    as one state record per setting (by setting name) covering its complete
+    executions."""
+    got = subprocess.run(["git", "-C", str(ROOT), "show",
+                          f"{rev}:reports/BENCHMARKS.md"],
+                         capture_output=True, text=True, check=False)
+    if got.returncode:
+        raise SystemExit(f"clean_settings: --carry {rev}: no reports/BENCHMARKS.md "
+                         "at that revision")
+    lines = got.stdout.splitlines()
+    if HEADING not in lines:
+        raise SystemExit(f"clean_settings: --carry {rev}: no section {HEADING!r}")
+    command = lines[lines.index(HEADING) + 2]
+    if f"--seed {seed} " not in command:
+        raise SystemExit(f"clean_settings: --carry {rev}: its table was not run "
+                         f"with --seed {seed}")
+    known = {name: (scenario, params) for name, scenario, params, _ in SETTINGS}
+    out = {}
+    for line in lines[lines.index(HEADING) + 1:]:
+        if line.startswith("## "):
+            break
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) != 6 or cells[0] not in known:
+            continue
+        n, prefix = (int(x.replace(",", "")) for x in
+                     cells[2].replace("(", " ").replace(")", " ").split())
+        if n != prefix:
+            raise SystemExit(f"clean_settings: --carry {rev}: {cells[0]!r} has "
+                             f"{n:,} executions but only {prefix:,} complete")
+        scenario, params = known[cells[0]]
+        findings = [] if cells[4] == "none" else [
+            {"kind": kind, "count": int(count.rstrip(")")), "execution": None,
+             "message": "", "replay": ""}
+            for kind, count in (f.split(" (") for f in cells[4].split(", "))]
+        out[cells[0]] = {"key": f"{scenario}/{design_of(params)}/0-{n}",
+                         "executions": n, "steps": 0,
+                         "seconds": float(cells[3].replace(",", "")),
+                         "findings": findings, "carried": rev}
+    return out
+
+
+def carry(rev: str, seed: int,
+          chosen: list[tuple[str, str, dict[str, object], str]]) -> None:
+    """Give each of @chosen without a record its row of the table at @rev."""
+    path = state_file(seed)
+    state = clean_runs.load_state(path)
+    rows = carried(rev, seed)
+    for name, scenario, params, _ in chosen:
+        if name not in rows:
+            raise SystemExit(f"clean_settings: --carry {rev}: no row for {name!r}")
+        if not clean_runs.records(state, scenario, design_of(params)):
+            state[rows[name]["key"]] = rows[name]
+    clean_runs.save_state(path, state)
+
+
 def table(args: argparse.Namespace, chosen: list[tuple[str, str, dict[str, object],
                                                         str]], wall: float) -> str:
     """The BENCHMARKS.md section."""
@@ -114,6 +177,11 @@ def table(args: argparse.Namespace, chosen: list[tuple[str, str, dict[str, objec
         "| worker seconds | findings | kernel bug expected |",
         "|---|---|---|---|---|---|",
     ]
+    revs = sorted({str(r["carried"]) for r in state.values() if r.get("carried")})
+    if revs:
+        lines[2] += (" Executions 0..n-1 of a setting's first record were carried "
+                     f"from this table at {', '.join(revs)} (`--carry`), where "
+                     "they ran; the executions after them ran here.")
     for name, scenario, params, expected in chosen:
         t = clean_runs.totals(state, scenario, design_of(params))
         lines.append(f"| {name} | {scenario} | {t['executions']:,} "
@@ -130,6 +198,9 @@ def main() -> int:
     ap.add_argument("--jobs", type=int, default=1)
     ap.add_argument("--only", action="append", default=[], metavar="NAME",
                     help="run only this setting (repeatable; names contain commas)")
+    ap.add_argument("--carry", metavar="REV",
+                    help="start settings with no record from this section's "
+                         "table at git revision REV")
     ap.add_argument("--write", action="store_true")
     args = ap.parse_args()
     only = set(args.only)
@@ -137,6 +208,8 @@ def main() -> int:
     if unknown:
         ap.error(f"unknown settings: {', '.join(unknown)}")
     chosen = [s for s in SETTINGS if not only or s[0] in only]
+    if args.carry:
+        carry(args.carry, args.seed, chosen)
     configs = [(scenario, design_of(params)) for _, scenario, params, _ in chosen]
     run_args = argparse.Namespace(strategy=STRATEGY, seed=args.seed,
                                   memory_model="sc", executions=args.executions,
