@@ -116,13 +116,20 @@ def carried(rev: str, seed: int) -> dict[str, dict[str, Any]]:
     if got.returncode:
         raise SystemExit(f"clean_settings: --carry {rev}: no reports/BENCHMARKS.md "
                          "at that revision")
-    lines = got.stdout.splitlines()
+    try:
+        return carried_rows(got.stdout, rev, seed)
+    except ValueError as e:
+        raise SystemExit(f"clean_settings: --carry {rev}: {e}") from None
+
+
+def carried_rows(text: str, rev: str, seed: int) -> dict[str, dict[str, Any]]:
+    """The records of carried() from the text of a BENCHMARKS.md."""
+    lines = text.splitlines()
     if HEADING not in lines:
-        raise SystemExit(f"clean_settings: --carry {rev}: no section {HEADING!r}")
+        raise ValueError(f"no section {HEADING!r}")
     command = lines[lines.index(HEADING) + 2]
     if f"--seed {seed} " not in command:
-        raise SystemExit(f"clean_settings: --carry {rev}: its table was not run "
-                         f"with --seed {seed}")
+        raise ValueError(f"its table was not run with --seed {seed}")
     known = {name: (scenario, params) for name, scenario, params, _ in SETTINGS}
     out = {}
     for line in lines[lines.index(HEADING) + 1:]:
@@ -134,8 +141,8 @@ def carried(rev: str, seed: int) -> dict[str, dict[str, Any]]:
         n, prefix = (int(x.replace(",", "")) for x in
                      cells[2].replace("(", " ").replace(")", " ").split())
         if n != prefix:
-            raise SystemExit(f"clean_settings: --carry {rev}: {cells[0]!r} has "
-                             f"{n:,} executions but only {prefix:,} complete")
+            raise ValueError(f"{cells[0]!r} has {n:,} executions but only "
+                             f"{prefix:,} complete")
         scenario, params = known[cells[0]]
         findings = [] if cells[4] == "none" else [
             {"kind": kind, "count": int(count.rstrip(")")), "execution": None,
