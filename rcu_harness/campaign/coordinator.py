@@ -446,8 +446,13 @@ class Campaign:
             if not inflight or self.interrupt.count > 1:
                 break
             wait(list(inflight.values()), timeout=0.25, return_when=FIRST_COMPLETED)
+            failed: CampaignError | None = None
             for seq in sorted(s for s, f in inflight.items() if f.done()):
-                result = self._result(inflight.pop(seq))
+                try:
+                    result = self._result(inflight.pop(seq))
+                except CampaignError as exc:
+                    failed = failed or exc  # the lowest unit's
+                    continue
                 if result is not None:
                     ready[seq] = result
             while next_seq in ready and self.stop not in (
@@ -456,6 +461,9 @@ class Campaign:
                 if self.epochs.take(next_seq, result):
                     self._absorb(result)
                 next_seq += 1
+            if failed is not None:  # after absorbing the units before it
+                self.flush()
+                raise failed
             if self._ended():
                 break
             if self.pending.due():
@@ -479,16 +487,15 @@ class Campaign:
             self.lost = self.lost or str(exc).splitlines()[0]
 
     def _result(self, future: Future[UnitResult]) -> UnitResult | None:
-        """The unit's result; None if the executor was lost meanwhile."""
+        """The unit's result; None if the executor was lost meanwhile;
+        CampaignError (one line) if the unit failed."""
         try:
             return future.result()
         except ExecutorLost as exc:
             self._lose(exc)
             return None
         except WorkerError as exc:
-            self.flush()
             raise CampaignError(str(exc).splitlines()[0]) from exc
         except Exception as exc:
-            self.flush()
             raise CampaignError(f"a worker failed: {type(exc).__name__}: "
                                 f"{exc}".splitlines()[0]) from exc

@@ -7,8 +7,8 @@ from dataclasses import replace
 
 import pytest
 
-from rcu_harness.campaign.coordinator import Interrupt, StopReason
-from rcu_harness.campaign.executor import InlineExecutor
+from rcu_harness.campaign.coordinator import CampaignError, Interrupt, StopReason
+from rcu_harness.campaign.executor import InlineExecutor, WorkerError
 from rcu_harness.campaign.jobs import RunSpec
 from rcu_harness.campaign.plan import Budget, resolve
 from rcu_harness.campaign.progress import NoProgress
@@ -115,6 +115,34 @@ def test_the_first_finding_ends_the_run_at_the_same_execution_in_any_order(tmp_p
     assert rows[-1][3] is not None
     assert all(r[3] is None for r in rows[:-1])
     assert len(findings) == 1
+
+
+class FailingThirdUnit(InlineExecutor):
+    """Four units in flight, each done when submitted; the third (executions
+    32..47) fails on its worker, so the coordinator finds it failed beside
+    the two finished units before it."""
+
+    inflight = 4
+
+    def submit(self, unit):
+        if unit.start != 32:
+            return super().submit(unit)
+        future = Future()
+        future.set_exception(WorkerError("worker tcp://10.0.0.7:4000 (host lab7) "
+                                         "failed on executions 32..47: boom"))
+        return future
+
+
+def test_a_failed_unit_ends_the_run_after_the_units_before_it_are_committed(
+        tmp_path):
+    with pytest.raises(CampaignError, match=r"^worker tcp://10\.0\.0\.7:4000 "
+                       r"\(host lab7\) failed on executions 32\.\.47: boom$"):
+        _run(tmp_path, UAF, Budget(96), FailingThirdUnit)
+    (run_dir,) = (tmp_path / "run").iterdir()
+    store = RunStore.open(run_dir)
+    assert store.meta()["status"] == "failed"
+    assert [r.idx for r in store.executions()] == list(range(32))
+    store.close()
 
 
 def test_the_executions_budget_ends_a_clean_run(tmp_path):
