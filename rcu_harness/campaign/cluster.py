@@ -21,14 +21,24 @@ Failure semantics (each tested in tests/cluster):
 * a worker that dies mid-unit (kill -9): the scheduler reruns its units on
   other workers; the coordinator receives each unit's result once, in
   index order, so nothing is lost or counted twice;
+* a unit whose result does not arrive while the client is still connected
+  (its worker died holding the finished result, so Dask reports the future
+  ``lost``; the fetch failed; the scheduler dropped the task): the unit is
+  submitted again under a fresh key, at most :data:`UNIT_RETRIES` times,
+  then a :class:`~rcu_harness.campaign.executor.WorkerError` naming the
+  unit; a rerun gives the same records (execution *i* depends only on the
+  plan and *i*);
 * the scheduler lost (the client's connection breaks; Dask then cancels
-  every future): :class:`~rcu_harness.campaign.executor.ExecutorLost`, the
-  coordinator stops as on a second Ctrl-C (status ``interrupted``, stopped
+  every future), and only then:
+  :class:`~rcu_harness.campaign.executor.ExecutorLost`, the coordinator
+  stops as on a second Ctrl-C (status ``interrupted``, stopped
   ``cluster-lost``), keeps what it absorbed, and ``--resume`` continues on
   any executor with identical results;
 * a unit that fails on a worker (a worker that joined later and cannot load
   the scenario, another version): a
-  :class:`~rcu_harness.campaign.executor.WorkerError` naming the worker.
+  :class:`~rcu_harness.campaign.executor.WorkerError` naming the worker; a
+  unit that killed every worker it ran on (Dask's ``KilledWorker``): one
+  naming the unit.
 
 Units run one at a time per worker process (:data:`_RUN` guards it even on
 a worker started with several threads, which the start-up check refuses):
@@ -77,6 +87,11 @@ CONNECT_SECONDS = 10.0
 """How long to try reaching the scheduler, and to wait for a first worker."""
 RESULT_SECONDS = 120.0
 """How long fetching a finished unit's result from its worker may take."""
+UNIT_RETRIES = 3
+"""How many times a unit is submitted again when its result does not
+arrive while the scheduler is still connected (its worker died holding
+the result, the fetch failed, the scheduler dropped the task); once more
+ends the run naming the unit."""
 THREADS_SECONDS = 2.0
 """How long the cluster's thread count is cached."""
 LOCAL_CONFIG = {
@@ -201,6 +216,18 @@ def _quiet() -> None:
 def _one_line(exc: BaseException) -> str:
     text = str(exc).splitlines()[0] if str(exc) else ""
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def _failed(unit: WorkUnit, error: BaseException | None) -> Exception:
+    """What a unit whose task erred raises: the worker's own
+    :class:`~rcu_harness.campaign.executor.WorkerError`, or one naming the
+    unit (Dask's ``KilledWorker``: the unit's task killed every worker it
+    ran on, ``distributed.scheduler.allowed-failures`` + 1 of them)."""
+    if isinstance(error, WorkerError):
+        return error
+    what = _one_line(error) if error is not None else "no error given"
+    return WorkerError(f"unit of executions {unit.start}..{unit.stop - 1} failed "
+                       f"on the cluster: {what}")
 
 
 class Cluster:
@@ -361,36 +388,68 @@ class DaskExecutor:
         client = self.cluster.client
         if client.status != "running":
             raise self._lost(f"client {client.status}")
-        try:
-            task = client.submit(run_on_worker, unit, self.cluster.expect,
-                                 pure=False, key=f"rcu-unit-{unit.start}-"
-                                 f"{uuid.uuid4().hex[:12]}")
-        except Exception as exc:
-            raise self._lost(_one_line(exc)) from exc
         future: Future[UnitResult] = Future()
         future.set_running_or_notify_cancel()
-        with self._lock:
-            self._pending.add(task)
-        task.add_done_callback(lambda done: self._done(future, done))
+        self._send(unit, future, 0)
         return future
 
-    def _done(self, future: Future[UnitResult],
-              task: distributed.Future[UnitResult]) -> None:
+    def _send(self, unit: WorkUnit, future: Future[UnitResult], tries: int) -> None:
+        """Submit @unit's task (a fresh key), @tries times submitted before."""
+        try:
+            task = self.cluster.client.submit(
+                run_on_worker, unit, self.cluster.expect, pure=False,
+                key=f"rcu-unit-{unit.start}-{uuid.uuid4().hex[:12]}")
+        except Exception as exc:
+            raise self._lost(_one_line(exc)) from exc
+        with self._lock:
+            self._pending.add(task)
+        task.add_done_callback(lambda done: self._done(unit, future, done, tries))
+
+    def _done(self, unit: WorkUnit, future: Future[UnitResult],
+              task: distributed.Future[UnitResult], tries: int) -> None:
+        """Dask's callback (its callback thread): complete @future, or submit
+        @unit again if its worker died before the result was fetched."""
         with self._lock:
             self._pending.discard(task)
+        try:
+            if self._closing:
+                raise self._lost("shut down")
+            status = task.status
+            if status == "finished":
+                try:
+                    result = task.result(timeout=RESULT_SECONDS)
+                except Exception as exc:
+                    why = f"fetching its result failed ({_one_line(exc)})"
+                else:
+                    future.set_result(result)
+                    return
+            elif status == "error":
+                raise _failed(unit, task.exception(timeout=RESULT_SECONDS))
+            elif status == "lost":
+                why = "its worker died holding its result"
+            else:  # "cancelled" (the scheduler or the connection dropped it)
+                why = f"its task was {status}"
+            self._again(unit, future, task, tries, why)
+        except Exception as exc:  # never leave the coordinator waiting
+            future.set_exception(exc)
+
+    def _again(self, unit: WorkUnit, future: Future[UnitResult],
+               task: distributed.Future[UnitResult], tries: int, why: str) -> None:
+        """@unit's result did not arrive (@why): the cluster is lost if the
+        client's connection to the scheduler is, else submit @unit again."""
+        client = self.cluster.client
+        if client.status != "running":
+            raise self._lost(f"client {client.status}")
+        # drop the old key, so that the scheduler does not recompute it too
+        task.release()
+        if tries >= UNIT_RETRIES:
+            raise WorkerError(f"unit of executions {unit.start}..{unit.stop - 1} "
+                              f"was submitted {tries + 1} times and its result "
+                              f"never arrived (last time {why}); check the "
+                              "workers and their logs")
         if self._closing:
-            future.set_exception(self._lost("shut down"))
-        elif task.status == "finished":
-            try:
-                future.set_result(task.result(timeout=RESULT_SECONDS))
-            except Exception as exc:
-                future.set_exception(self._lost(type(exc).__name__))
-        elif task.status == "error":
-            error = task.exception(timeout=RESULT_SECONDS)
-            future.set_exception(error if isinstance(error, Exception)
-                                 else WorkerError(str(error)))
-        else:
-            future.set_exception(self._lost(f"unit {task.status}"))
+            raise self._lost("shut down")
+        self._send(unit, future, tries + 1)
 
     def shutdown(self, *, cancel: bool) -> None:
         """Stop delivering results; @cancel: cancel this executor's tasks

@@ -53,7 +53,8 @@ PRELOAD = ["rcu_harness.campaign.worker", "rcu_harness.scenarios"]
 
 
 class WorkerError(RuntimeError):
-    """A unit failed on a worker; the message (one line) names the worker."""
+    """A unit failed on a worker; the message (one line) names the worker, or
+    the unit when no one worker is to blame (its result lost too often)."""
 
 
 class ClusterError(ValueError):

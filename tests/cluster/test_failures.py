@@ -1,17 +1,29 @@
 """Failures on a cluster, as for the local pool: a worker killed mid-unit has
-its units run again (nothing lost, nothing counted twice); a lost scheduler
-stops the run like Ctrl-C, keeps what finished, and ``--resume`` finishes it
-on another executor with identical results; ``local:N`` workers survive a
-Ctrl-C to the process group and exit with a SIGKILLed coordinator."""
+its units run again (nothing lost, nothing counted twice), also when it dies
+holding a finished unit's result (the unit is submitted again, a bounded
+number of times); a lost scheduler stops the run like Ctrl-C, keeps what
+finished, and ``--resume`` finishes it on another executor with identical
+results; ``local:N`` workers survive a Ctrl-C to the process group and exit
+with a SIGKILLed coordinator."""
 
 import json
 import os
 import signal
+import threading
 import time
 from pathlib import Path
 
 import pytest
 
+from rcu_harness.campaign import cluster as cluster_mod
+from rcu_harness.campaign.coordinator import CampaignError, Interrupt, StopReason
+from rcu_harness.campaign.executor import InlineExecutor
+from rcu_harness.campaign.jobs import RunSpec
+from rcu_harness.campaign.plan import Budget, resolve
+from rcu_harness.campaign.progress import NoProgress
+from rcu_harness.campaign.session import start_run
+from rcu_harness.campaign.worker import WorkUnit, run_unit
+from rcu_harness.store.runstore import RunStore
 from tests.cli.helpers import run
 from tests.cluster.procs import DaskProcs
 from tests.cluster.runs import UAF, committed, content, start, stress, summary, workers
@@ -68,7 +80,8 @@ def test_a_worker_killed_mid_unit_has_its_units_run_again(tmp_path, procs, refer
     assert coordinator.returncode == 1, stderr
     assert "Traceback" not in stderr
     out = json.loads(stdout)
-    assert (out["status"], out["stopped"]) == ("complete", "executions")
+    assert (out["status"], out["stopped"]) == ("complete", "executions"), (
+        out["notes"], stderr)
     assert summary(out) == summary(reference)
     assert content(out["run_dir"]) == content(reference["run_dir"])
     tallies = workers(out["run_dir"])
@@ -165,3 +178,192 @@ def test_local_workers_ignore_ctrl_c_and_exit_with_their_coordinator(tmp_path):
     finally:
         coordinator.kill()
     assert not _gone(kids), "local workers outlived their coordinator"
+
+
+# -- a unit whose result does not arrive ---------------------------------------------
+
+def _until(condition, what, timeout=60):
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"{what} did not happen in time")
+        time.sleep(0.01)
+
+
+SMALL = resolve(RunSpec("mmput_race", strategy="random", params={"vmas": 2}))
+
+
+def test_a_unit_whose_worker_died_holding_its_result_runs_again(
+        tmp_path, procs, monkeypatch):
+    """The window of the old flake, forced: the unit finished on its only
+    worker, which is killed before the coordinator fetched the result, so
+    Dask reports the unit's future ``lost`` (not the scheduler)."""
+    procs.scheduler()
+    procs.worker("w1")
+    ((victim, pid),) = procs.wait_for_workers(1).items()
+    gate, held = threading.Event(), []
+    done = cluster_mod.DaskExecutor._done
+
+    def hold_first(self, unit, future, task, tries):
+        if not held:
+            held.append(task)
+            gate.wait(120)
+        done(self, unit, future, task, tries)
+
+    monkeypatch.setattr(cluster_mod.DaskExecutor, "_done", hold_first)
+    with cluster_mod.Cluster(procs.address) as cluster:
+        unit = WorkUnit(SMALL, 0, 4)
+        future = cluster.executor(SMALL, 1).submit(unit)
+        _until(lambda: held, "the unit finishing")
+        os.kill(pid, signal.SIGKILL)
+        _until(lambda: held[0].status == "lost", "Dask reporting the result lost")
+        procs.worker("w2")
+        gate.set()
+        result = future.result(timeout=120)
+    assert result.worker.startswith("tcp://127.0.0.1:")
+    assert result.worker != victim
+    assert _records(result) == _records(run_unit(unit))
+
+
+def _records(result):
+    """A unit result's executions, less the wall-clock figures."""
+    return [(r.idx, r.seed, r.steps, r.signature, r.counters)
+            for r in result.executions]
+
+
+UAF_PLAN = resolve(RunSpec("rcu_transitions", strategy="random",
+                           mutant="free-without-grace-period", keep_going=True,
+                           params={"vmas": 4}))
+BUDGET = Budget(96)
+
+
+class FakeTask:
+    """A Dask future as the executor sees it, ending as scripted: ``finished``
+    (the unit runs here when its result is fetched), ``fetch`` (finished, but
+    fetching the result fails), ``lost`` (its worker died holding the result),
+    ``cancelled``, ``killed`` (Dask's KilledWorker), ``disconnect`` (the
+    client lost the scheduler, which cancels every future)."""
+
+    def __init__(self, client, ending, run):
+        self.client, self.ending, self.run = client, ending, run
+        self.status = {"fetch": "finished", "killed": "error",
+                       "disconnect": "cancelled"}.get(ending, ending)
+        self.released = False
+
+    def add_done_callback(self, fn):
+        if self.ending == "disconnect":
+            self.client.status = "connecting"
+        fn(self)
+
+    def result(self, timeout=None):
+        if self.ending == "fetch":
+            raise OSError("Timed out trying to connect to tcp://10.0.0.7:4000")
+        return self.run()
+
+    def exception(self, timeout=None):
+        return KilledWorker("Attempted to run task 'rcu-unit-32-0' on 4 different "
+                            "workers, but all those workers died while running it.")
+
+    def release(self):
+        self.released = True
+
+
+class KilledWorker(Exception):
+    """Dask's, by name."""
+
+
+class FakeClient:
+    """Hands out :class:`FakeTask` s, ending as @script says per unit start
+    (a list, one ending per submission; then ``finished``)."""
+
+    def __init__(self, script):
+        self.script = {start: list(endings) for start, endings in script.items()}
+        self.status = "running"
+        self.submitted: list[int] = []
+        self.tasks: list[FakeTask] = []
+
+    def submit(self, fn, unit, expect, *, pure, key):
+        if self.status != "running":
+            raise OSError("not connected")
+        self.submitted.append(unit.start)
+        endings = self.script.get(unit.start, [])
+        task = FakeTask(self, endings.pop(0) if endings else "finished",
+                        lambda: fn(unit, expect))
+        self.tasks.append(task)
+        return task
+
+    def nthreads(self):
+        return {"tcp://10.0.0.7:4000": 1, "tcp://10.0.0.8:4000": 1}
+
+
+class FakeCluster:
+    address = "tcp://10.0.0.1:8786"
+
+    def __init__(self, script):
+        self.client = FakeClient(script)
+        self.expect = cluster_mod.identity()
+
+
+def _run(tmp_path, executor):
+    return start_run(UAF_PLAN, BUDGET, out=tmp_path, jobs=2, progress=NoProgress(),
+                     interrupt=Interrupt(), executor_for=lambda p, j: executor)
+
+
+@pytest.fixture(scope="module")
+def inline(tmp_path_factory):
+    """The 96 executions run in this process."""
+    return _run(tmp_path_factory.mktemp("inline"), InlineExecutor())
+
+
+@pytest.mark.parametrize("ending", ["lost", "fetch", "cancelled"])
+def test_a_unit_whose_result_does_not_arrive_runs_again_with_the_same_findings(
+        tmp_path, inline, ending):
+    fake = FakeCluster({32: [ending], 48: [ending] * cluster_mod.UNIT_RETRIES})
+    done = _run(tmp_path, cluster_mod.DaskExecutor(fake, None))
+    assert done.outcome.stopped is StopReason.EXECUTIONS
+    assert done.outcome.session == 96
+    assert done.summary.findings, "the run has findings to compare"
+    assert content(done.run_dir) == content(inline.run_dir)
+    client = fake.client
+    assert client.submitted.count(32) == 2
+    assert client.submitted.count(48) == 1 + cluster_mod.UNIT_RETRIES
+    assert sorted(set(client.submitted)) == list(range(0, 96, 16))
+    assert [t.released for t in client.tasks if t.ending == ending] == [True] * (
+        1 + cluster_mod.UNIT_RETRIES)
+
+
+def test_a_unit_whose_result_never_arrives_ends_the_run_in_one_line_naming_it(
+        tmp_path):
+    fake = FakeCluster({32: ["lost"] * (cluster_mod.UNIT_RETRIES + 1)})
+    with pytest.raises(CampaignError) as caught:
+        _run(tmp_path, cluster_mod.DaskExecutor(fake, None))
+    assert str(caught.value) == (
+        "unit of executions 32..47 was submitted 4 times and its result never "
+        "arrived (last time its worker died holding its result); check the "
+        "workers and their logs")
+    (run_dir,) = tmp_path.iterdir()
+    store = RunStore.open(run_dir)
+    assert store.meta()["status"] == "failed"
+    assert [r.idx for r in store.executions()] == list(range(32))
+    store.close()
+
+
+def test_a_unit_that_killed_its_workers_ends_the_run_naming_it(tmp_path):
+    fake = FakeCluster({32: ["killed"]})
+    with pytest.raises(CampaignError, match=r"^unit of executions 32\.\.47 failed "
+                       r"on the cluster: KilledWorker: Attempted to run task "):
+        _run(tmp_path, cluster_mod.DaskExecutor(fake, None))
+    assert fake.client.submitted.count(32) == 1
+
+
+def test_a_unit_cancelled_with_the_scheduler_gone_stops_the_run_as_cluster_lost(
+        tmp_path):
+    fake = FakeCluster({32: ["disconnect"]})
+    done = _run(tmp_path, cluster_mod.DaskExecutor(fake, None))
+    assert done.outcome.stopped is StopReason.LOST
+    assert done.outcome.detail == ("lost the Dask scheduler tcp://10.0.0.1:8786: "
+                                   "client connecting")
+    assert 32 <= done.outcome.session < 96
+    assert fake.client.submitted.count(32) == 1
+    rows, _ = content(done.run_dir)
+    assert [r[0] for r in rows] == list(range(done.outcome.session))
