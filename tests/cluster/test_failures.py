@@ -213,12 +213,14 @@ def test_a_unit_whose_worker_died_holding_its_result_runs_again(
     monkeypatch.setattr(cluster_mod.DaskExecutor, "_done", hold_first)
     with cluster_mod.Cluster(procs.address) as cluster:
         unit = WorkUnit(SMALL, 0, 4)
-        future = cluster.executor(SMALL, 1).submit(unit)
-        _until(lambda: held, "the unit finishing")
-        os.kill(pid, signal.SIGKILL)
-        _until(lambda: held[0].status == "lost", "Dask reporting the result lost")
+        try:
+            future = cluster.executor(SMALL, 1).submit(unit)
+            _until(lambda: held, "the unit finishing")
+            os.kill(pid, signal.SIGKILL)
+            _until(lambda: held[0].status == "lost", "Dask reporting the result lost")
+        finally:
+            gate.set()  # with no worker left, the callback sees the future lost
         procs.worker("w2")
-        gate.set()
         result = future.result(timeout=120)
     assert result.worker.startswith("tcp://127.0.0.1:")
     assert result.worker != victim
