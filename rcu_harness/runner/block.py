@@ -113,10 +113,12 @@ def calibrate(program: Callable[[Harness], None], strategy: str, seed: int, *,
     from one ``random`` execution whose seed derives from the base seed alone,
     and passed as ``steps`` to calibrated strategies (``pct``, and ``mix``,
     whose even executions are pct).  ``pct-sync`` (and a portfolio with a
-    ``pct-sync`` member) gets ``sync_steps``, the number of those decisions
-    that were *sync* decisions (the chosen thread not at a maple word:
-    :func:`~rcu_harness.runtime.pending.is_sync`), counted in a second
-    probe, the same random walk run again while it watches pending accesses
+    ``pct-sync`` member, such as ``aimed``) gets ``sync_steps``, the number
+    of those decisions that were of the kind its ``points`` names (given,
+    else the strategy's own default: ``sync``, the chosen thread not at a
+    maple word, :func:`~rcu_harness.runtime.pending.is_sync`, or ``field``
+    for ``aimed``), counted in a second probe, the same random walk run
+    again while it watches pending accesses
     (:class:`~rcu_harness.sched.pct_sync.SyncCounter`).  A *profiled*
     strategy (``surw``) gets
     its ``profile`` the same way, from one execution of its own made
@@ -136,7 +138,8 @@ def calibrate(program: Callable[[Harness], None], strategy: str, seed: int, *,
         ex = run_execution(program, probe, 0, max_steps=max_steps, record=0)
         params["steps"] = max(1, sum(1 for d in ex.decisions if d >= 0))
     if not params.get("sync_steps") and counts_sync(strategy, params):
-        counter = SyncCounter(seed, str(params.get("points", "sync")))
+        points = params.get("points", kind.options().get("points", "sync"))
+        counter = SyncCounter(seed, str(points))
         counter.new_execution(0)
         run_execution(program, counter, 0, max_steps=max_steps, record=0)
         params["sync_steps"] = max(1, counter.sync_decisions)

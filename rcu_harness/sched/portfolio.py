@@ -4,7 +4,9 @@ Execution ``i`` is execution ``i`` of member ``i mod len(members)`` (same
 base seed, same index, hence the same execution seed as that member alone),
 so it depends on nothing but the seed and ``i``, and a bug that one member
 finds within ``n`` executions is found by the portfolio within about
-``len(members) * n``.  ``mix`` is the portfolio ``pct,random``; the default
+``len(members) * n``.  ``mix`` is the portfolio ``pct,random``, ``aimed`` (the
+project's default strategy, :mod:`rcu_harness.sched.aimed`) the portfolio
+``pct,random-sync,pct-sync,random`` with aimed points; the default
 portfolio, ``pct,surw``, pairs PCT (a thread stalled across another's whole
 operation) with SURW (fine-grained switches inside one operation, every
 interleaving of the threads' events equally likely), see docs/search.md for
@@ -60,8 +62,11 @@ MEMBERS: dict[str, Callable[..., Any]] = {
 """How each possible member is made from the portfolio's parameters."""
 
 
-class PortfolioStrategy:
-    """Members in turn: execution ``i`` is member ``i mod n``'s execution ``i``."""
+class MembersInTurn:
+    """Members in turn: execution ``i`` is member ``i mod n``'s execution ``i``.
+
+    The portfolio without a profile (``aimed`` is one: it has no ``surw``
+    member, so it is not :class:`~rcu_harness.sched.protocol.Profiled`)."""
 
     name = "portfolio"
 
@@ -106,6 +111,10 @@ class PortfolioStrategy:
         """What the current member says (False for members that do not watch)."""
         watch = getattr(self._inner, "watch", None)
         return bool(watch(threads)) if watch is not None else False
+
+
+class PortfolioStrategy(MembersInTurn):
+    """Members in turn, with the profile of its ``surw`` member (if any)."""
 
     def profile_probe(self) -> Profiled:
         """The probe of the first member that takes a profile."""

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
+from rcu_harness.sched.aimed import AimedStrategy
 from rcu_harness.sched.dfs import DfsStrategy
 from rcu_harness.sched.mix import MixStrategy
 from rcu_harness.sched.pct import PctStrategy
@@ -78,6 +79,8 @@ STRATEGIES: Mapping[str, StrategyKind] = MappingProxyType({k.name: k for k in (
     StrategyKind("rff", RffStrategy, guided=True),
     StrategyKind("pct-sync", PctSyncStrategy, watching=True, sync_calibrated=True),
     StrategyKind("random-sync", RandomSyncStrategy, watching=True),
+    StrategyKind("aimed", AimedStrategy, calibrated=True, watching=True,
+                 sync_calibrated=True),
 )})
 
 

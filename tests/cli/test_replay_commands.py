@@ -30,6 +30,8 @@ CASES = {
     "random-sync-points": ("--mutant", "vma-used-after-rcu-unlock",
                            "--strategy", "random-sync", "--strategy-param",
                            "points=field", "--seed", "2"),
+    "aimed-depth": ("--mutant", "vma-freed-without-rcu", "--strategy", "aimed",
+                    "--strategy-param", "depth=4", "--seed", "3"),
     "program-set": ("--program", "tests.programs.sessions:program", "--seed", "1",
                     "--set", "readers=3"),
     "program-dfs-history": ("--program", "tests.programs.sessions:program",

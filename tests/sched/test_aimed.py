@@ -1,0 +1,140 @@
+"""``aimed``, the default strategy: the portfolio pct, random-sync, pct-sync,
+random with points=field and sync_points=access under one name, schedule
+for schedule; its parameters, determinism (traces, replay, blocks, resume),
+and that it is the default of jobs, the CLI and the Python API."""
+
+import inspect
+
+import pytest
+
+from rcu_harness import explore
+from rcu_harness.campaign.jobs import DEFAULT_STRATEGY, RunSpec
+from rcu_harness.campaign.plan import PlanError, check_strategy, resolve
+from rcu_harness.runner.run import run_execution
+from rcu_harness.scenarios import applied, configure, program
+from rcu_harness.scenarios.run import explore_scenario
+from rcu_harness.sched.protocol import Profiled
+from rcu_harness.sched.registry import STRATEGIES, make_strategy
+from rcu_harness.testing import check
+from rcu_harness.trace.events import decode_all, events_digest
+from tests.sched.campaign_checks import (
+    assert_blocks_split_exactly,
+    assert_resume_matches_whole,
+)
+from tests.sched.test_strategy_contract import (
+    assert_runs_are_byte_identical_and_replay,
+)
+
+LONG = {"members": "pct,random-sync,pct-sync,random", "points": "field",
+        "sync_points": "access"}
+"""The portfolio spelling of ``aimed``."""
+SPEC = RunSpec("page_fault", strategy="aimed", mutant="vma-freed-without-rcu",
+               keep_going=True, params={"vmas": 6})
+
+
+def _traces(spec, executions):
+    """(schedule bytes, events digest) of executions 0..@executions-1 of
+    @spec's resolved plan, recorded with events."""
+    plan = resolve(spec)
+    cfg = plan.config()
+    prog = program(cfg)
+    out = []
+    with applied(cfg.mutant, cfg.fixes):
+        for index in range(executions):
+            strategy = make_strategy(plan.strategy, plan.seed,
+                                     **plan.strategy_params)
+            strategy.new_execution(index)
+            ex = run_execution(prog, strategy, index, max_steps=plan.max_steps,
+                               record=2)
+            out.append((ex.schedule().encode(), events_digest(decode_all(ex.events))))
+    return plan, out
+
+
+@pytest.mark.parametrize("seed", [0, 3])
+def test_aimed_runs_the_long_portfolio_spellings_executions_byte_for_byte(seed):
+    aimed, short = _traces(RunSpec("page_fault", strategy="aimed", seed=seed,
+                                   mutant="vma-freed-without-rcu"), 8)
+    portfolio, long = _traces(RunSpec("page_fault", strategy="portfolio", seed=seed,
+                                      mutant="vma-freed-without-rcu",
+                                      strategy_params=LONG), 8)
+    assert short == long
+    assert len({schedule for schedule, _ in short}) == 8
+    for key in ("steps", "sync_steps"):
+        assert aimed.strategy_params[key] == portfolio.strategy_params[key]
+
+
+def test_its_calibration_counts_field_points_as_the_long_spelling_does():
+    field = resolve(RunSpec("page_fault", strategy="aimed"))
+    sync = resolve(RunSpec("page_fault", strategy="aimed",
+                           strategy_params={"points": "sync"}))
+    assert set(field.strategy_params) == {"steps", "sync_steps"}
+    assert field.strategy_params["sync_steps"] < sync.strategy_params["sync_steps"]
+    assert field.strategy_params["steps"] == sync.strategy_params["steps"]
+
+
+def test_it_takes_the_portfolios_per_member_parameters_but_not_members():
+    kind = STRATEGIES["aimed"]
+    assert kind.options() == {"depth": 3, "steps": 0, "sync_steps": 0,
+                              "points": "field", "sync_points": "access"}
+    assert not kind.profiled
+    assert not isinstance(kind.make(0), Profiled)
+    assert check_strategy("aimed", {"depth": "4", "steps": "900"}) == {
+        "depth": 4, "steps": 900}
+    with pytest.raises(PlanError, match="strategy aimed has no parameter 'members'"):
+        check_strategy("aimed", {"members": "pct,random"})
+    with pytest.raises(PlanError, match="random-sync points must be one of"):
+        check_strategy("aimed", {"sync_points": "nodes"})
+
+
+def test_execution_i_is_member_i_mod_4s_execution_i():
+    prog = program(configure("page_fault", mutant="vma-freed-without-rcu"))
+    members = (("pct", {"steps": 300}), ("random-sync", {}),
+               ("pct-sync", {"sync_steps": 40, "points": "field"}), ("random", {}))
+
+    def schedule(name, index, **params):
+        strategy = make_strategy(name, 2, **params)
+        strategy.new_execution(index)
+        with applied("vma-freed-without-rcu"):
+            return run_execution(prog, strategy, index, record=0).schedule()
+
+    for index in range(8):
+        name, params = members[index % 4]
+        assert schedule("aimed", index, steps=300, sync_steps=40) == schedule(
+            name, index, **params)
+
+
+def test_maple_traces_are_byte_identical_for_a_seed_and_replay_exactly():
+    prog = program(configure("rcu_transitions", mutant="publish-before-fill"))
+
+    def run(index):
+        strategy = make_strategy("aimed", 7, steps=500, sync_steps=30)
+        strategy.new_execution(index)
+        return run_execution(prog, strategy, index, record=2)
+
+    assert_runs_are_byte_identical_and_replay(prog, run, (0, 1, 2, 3, 6))
+
+
+def test_a_block_split_anywhere_gives_the_same_executions_and_seeds_replay():
+    assert_blocks_split_exactly(resolve(SPEC), ((0, 5), (5, 12)))
+
+
+def test_an_interrupted_run_resumes_to_the_same_executions(tmp_path):
+    assert_resume_matches_whole(tmp_path, SPEC, 32)
+
+
+def test_aimed_is_the_default_of_jobs_and_of_the_python_api():
+    assert DEFAULT_STRATEGY == "aimed"
+    assert RunSpec("dup_mmap").strategy == "aimed"
+    for function in (explore, explore_scenario, check):
+        default = inspect.signature(function).parameters["strategy"].default
+        assert default == DEFAULT_STRATEGY, function.__name__
+
+
+def test_explore_without_a_strategy_runs_aimeds_executions():
+    cfg = configure("page_fault", mutant="vma-freed-without-rcu")
+    with applied(cfg.mutant):
+        default = explore(program(cfg), executions=12, stop_on_first=False)
+        aimed = explore(program(cfg), strategy="aimed", executions=12,
+                        stop_on_first=False)
+    assert default.strategy == "aimed"
+    assert (default.steps, default.counts) == (aimed.steps, aimed.counts)
