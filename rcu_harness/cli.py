@@ -134,8 +134,9 @@ def _stress_parser(sub: Any) -> None:
                    help="job file, or the name of one in stress/")
     _add_scenario_options(p)
     p.add_argument("--strategy", metavar="S",
-                   help="mix (default: pct and random in turn), pct, random, "
-                   "dfs, pos or surw (docs/search.md)")
+                   help="aimed (default: pct, random-sync, pct-sync and random "
+                   "in turn), mix, pct, random, dfs, pos, surw, portfolio, rff, "
+                   "pct-sync or random-sync (docs/search.md)")
     p.add_argument("--seed", type=_natural, metavar="N", help="base seed")
     p.add_argument("--executions", type=_count, metavar="N",
                    help="executions budget per run")
@@ -181,7 +182,7 @@ def _replay_parser(sub: Any) -> None:
     p.add_argument("trace", nargs="?", type=_path, metavar="TRACE.json")
     _add_scenario_options(p)
     p.add_argument("--strategy", metavar="S",
-                   help="strategy of the run (default mix)")
+                   help="strategy of the run (default aimed)")
     p.add_argument("--seed", type=_natural, metavar="N",
                    help="base seed of the run")
     p.add_argument("--execution", type=_natural, metavar="I",
@@ -466,7 +467,7 @@ def cmd_stress(args: argparse.Namespace) -> int:
 # -- replay --------------------------------------------------------------------------
 
 def _target(args: argparse.Namespace) -> Target:
-    from rcu_harness.campaign.jobs import parse_assignments
+    from rcu_harness.campaign.jobs import DEFAULT_STRATEGY, parse_assignments
     from rcu_harness.campaign.plan import check_strategy
     from rcu_harness.campaign.replay import from_seed, from_trace
     from rcu_harness.scenarios.catalog import configure
@@ -496,7 +497,7 @@ def _target(args: argparse.Namespace) -> Target:
     cfg = configure(workload,
                     _with_model(parse_assignments(args.settings, "--set"), args),
                     args.mutant)
-    strategy = args.strategy or "mix"
+    strategy = args.strategy or DEFAULT_STRATEGY
     sparams = check_strategy(strategy, parse_assignments(
         args.strategy_params, "--strategy-param"))
     return from_seed(cfg, strategy=strategy, seed=args.seed or 0,
