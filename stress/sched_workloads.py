@@ -172,7 +172,7 @@ class Case:
         return maple_program(60, private=self.workload == "maple")
 
 
-NEW = ("mix", "pos", "surw", "rff", "pct-sync", "random-sync", "portfolio")
+NEW = ("mix", "pos", "surw", "rff", "pct-sync", "random-sync", "portfolio", "aimed")
 """Strategies measured on both workloads beside random and pct."""
 
 
