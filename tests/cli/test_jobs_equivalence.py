@@ -42,7 +42,7 @@ def _findings(out):
      "--executions", "40", "--keep-going"),
     ("--mutant", "vma-start-read-skips-seq-recheck", "--strategy", "random-sync",
      "--executions", "24", "--keep-going"),
-    ("--mutant", "vma-freed-without-rcu", "--executions", "40", "--keep-going"),
+    ("--mutant", "vma-used-after-rcu-unlock", "--executions", "40", "--keep-going"),
 ], ids=["random-keep-going", "pct-keep-going", "pct-first-finding", "dfs",
         "pos-keep-going", "surw-keep-going", "rff-keep-going",
         "pct-sync-keep-going", "random-sync-keep-going", "aimed-default-keep-going"])

@@ -19,7 +19,7 @@ PROGRAM = "tests.programs.sessions:program"
 def test_a_program_runs_like_a_scenario_and_its_replay_command_works(capsys,
                                                                      tmp_path):
     code, out = stress_json(capsys, tmp_path, "--program", PROGRAM, "--seed", "1",
-                            "--executions", "60", "--keep-going")
+                            "--executions", "100", "--keep-going")
     assert code == 1
     assert out["plan"]["scenario"] == PROGRAM
     assert out["plan"]["params"] == {"readers": 2, "reads": 3, "updates": 4,

@@ -77,8 +77,8 @@ def test_a_job_of_several_runs_prints_one_object_with_the_runs_inside(capsys,
     assert code == 1
     assert out["job"] == "two"
     assert out["run_dir"] is None
-    assert [r["label"] for r in out["runs"]] == ["mmput_race/mix",
-                                                 "dup_mmap+entry-count-short/mix"]
+    assert [r["label"] for r in out["runs"]] == ["mmput_race/aimed",
+                                                 "dup_mmap+entry-count-short/aimed"]
     assert out["executions"] == sum(r["executions"] for r in out["runs"])
     assert out["steps"] == sum(r["steps"] for r in out["runs"])
     assert out["findings"][0]["run_dir"] == out["runs"][1]["run_dir"]
@@ -104,7 +104,7 @@ def test_the_json_shape_of_a_job_does_not_depend_on_how_it_ended(capsys, tmp_pat
     code, out = stress_json(capsys, tmp_path, job, "--executions", "3")
     assert code == 0
     assert (out["job"], out["runs_planned"], out["runs_not_started"]) == ("two", 2, 1)
-    assert [r["label"] for r in out["runs"]] == ["mmput_race/mix"]
+    assert [r["label"] for r in out["runs"]] == ["mmput_race/aimed"]
     assert out["executions"] == 3
 
 
@@ -129,13 +129,14 @@ def test_a_mutant_alone_runs_against_its_own_scenario(capsys, tmp_path):
 
 @pytest.mark.slow
 def test_the_cli_and_the_python_api_run_the_same_executions(capsys, tmp_path):
-    # one pct calibration for every entry point: the same seed, the same runs
+    # one calibration (steps, sync_steps) for every entry point: the same
+    # seed, the same runs
     from rcu_harness.scenarios import explore_scenario
 
     _, out = stress_json(capsys, tmp_path, "--mutant", "vma-used-after-rcu-unlock",
                          "--seed", "1", "--executions", "300")
     api = explore_scenario("rcu_transitions", mutant="vma-used-after-rcu-unlock",
-                           strategy="mix", executions=300, seed=1)
+                           executions=300, seed=1)
     assert out["findings"][0]["first_execution"] == api.findings[0].execution
     assert out["findings"][0]["signature"] == api.findings[0].signature
 
