@@ -41,7 +41,10 @@ MODULES = {"rcu_transitions": "rcu_harness.scenarios.transitions",
 def _trace(tmp_path, mutant, seed):
     scenario = MUTANTS[mutant].scenario
     cfg = configure(scenario, None, mutant)
-    result = explore_scenario(cfg, executions=60, seed=seed)
+    # mix, as the trace says: the seeds are those where mix finds each
+    # barrier mutant within 60 executions (aimed, the default, finds them
+    # slower: docs/search.md, *aimed: the default*)
+    result = explore_scenario(cfg, executions=60, seed=seed, strategy="mix")
     assert result.findings, f"{mutant} not found"
     finding = result.findings[0]
     path = tmp_path / f"{mutant}.json"
