@@ -31,7 +31,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 BLOCKS: dict[str, list[list[str]]] = {
-    "README.md": [["readme#1"], ["readme#2|frames=3|il=10"]],
+    "README.md": [["readme#1"], ["readme#2|frames=2|il=6"]],
     "docs/cli.md": [["list"], ["stress-default"], ["readme#1"], ["stress-json|json=2"],
                     ["stress-resume|resume"], ["errors"]],
     "docs/finding-reports.md": [
