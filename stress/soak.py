@@ -13,7 +13,8 @@ an integer log-uniformly between its minimum and maximum (so the sizes span
 integer without a maximum within 64 of its minimum.  The first combination
 of each scenario puts its size parameter (``vmas``) at the maximum.  Each
 combination runs as ``rcu-harness stress --scenario ... --set ...`` on the
-correct model (the command a user types, default strategy mix, its step
+correct model (the command a user types, the default strategy: aimed, mix
+before it; its step
 bound derived from the scenario), capped at --executions executions and
 --seconds seconds.  Outcomes go to reports/runs/soak-seed<seed>.jsonl as they
 arrive (a rerun skips combinations already there unless --fresh); --write
@@ -36,6 +37,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from rcu_harness.campaign.jobs import DEFAULT_STRATEGY
 from stress.benchlib import interruptible, machine, pool_results, write_section
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -159,7 +161,8 @@ def table(rows: list[dict[str, Any]], args: argparse.Namespace) -> str:
         lines.append(f"| {r['id']} | {r['scenario']} | {params} | {n:,} | {per} | "
                      f"{starved} | {result} |")
     lines += ["", "Each row is one `rcu-harness stress` run of the correct model "
-              "(strategy mix, step bound derived from the scenario's size), capped "
+              f"(strategy {DEFAULT_STRATEGY}, the default; step bound derived from "
+              "the scenario's size), capped "
               f"at {args.executions} executions or {args.seconds} s; the first row of "
               "each scenario has the largest documented tree.  `unfair_starvation` "
               "counts executions in which the strategy starved a thread until the "
