@@ -89,7 +89,7 @@ if TYPE_CHECKING:
     from rcu_harness.memory.heap import Heap
     from rcu_harness.memory.wmm.api import MemoryModel
     from rcu_harness.rcu.state import RcuState
-    from rcu_harness.sched.protocol import Strategy
+    from rcu_harness.sched.protocol import Keeping, Strategy
     from rcu_harness.trace.events import RawEvent
 
 _EXIT = EventKind.EXIT.value
@@ -216,11 +216,30 @@ class Execution:
         C calls (``nullcontext``'s are Python calls, a few hundred per
         execution).  A driver (OS threads) brings its own lock, shared by
         its threads."""
+        self._lease = 0
+        """Decisions the strategy's keeper said keep the current thread
+        (zeroed whenever the runnable set changes)."""
+        self._kept = 0
+        """Decisions made under a lease that the keeper was not told of."""
+        self._keeper: Keeping | None = None
+        self._uniform: Callable[[], float] | None = None
         if driver is not None:
             driver.attach(self)
             self.atomic = driver.atomic
             for name in SWITCHING:
                 setattr(self, name, getattr(driver, name))
+        else:
+            self._keeper = getattr(strategy, "keeper", None)
+            if self._keeper is not None:
+                self._ask = strategy.next_thread
+                self._next_thread = self._ask_keeper
+                setattr(self, "point", self._point_kept)  # noqa: B010
+                setattr(self, "decide", self._decide_kept)  # noqa: B010
+            else:
+                self._uniform = getattr(strategy, "uniform", None)
+                if self._uniform is not None:
+                    setattr(self, "point", self._point_uniform)  # noqa: B010
+                    setattr(self, "decide", self._decide_uniform)  # noqa: B010
         self.rcu: RcuState = rcu(self)
         self.heap: Heap = heap(self)
         self.rcu.gp_thread  # noqa: B018 - rcu_gp is always thread 0
@@ -269,6 +288,122 @@ class Execution:
         if not self.fair:
             self.decisions.append(nxt)
         if nxt != cur:
+            t = self.threads[nxt]
+            self.cur = t
+            self.cur_tid = nxt
+            t.glet.switch()  # type: ignore[union-attr]
+
+    _point_asking = point
+    _decide_asking = decide
+
+    # The same two, for a strategy with a keeper or a uniform draw
+    # (:class:`~rcu_harness.sched.protocol.Keeping`, ``Uniform``): the
+    # decisions are the ones the strategy's call would make, without it.
+    def _point_kept(self) -> None:
+        """:meth:`point`, skipping the call while the keeper's lease holds."""
+        if self.quiet:
+            return
+        step = self.step = self.step + 1
+        if step > self.max_steps:
+            self.livelock()
+        runnable = self.runnable
+        if len(runnable) > 1:
+            t = self.cur
+            if t.fresh:
+                t.fresh = False
+                if self.priming:
+                    self.main.switch()
+                    return
+                nxt = self._next_thread(runnable, None)
+            elif self._lease:  # the keeper's answer: the current thread
+                self._lease -= 1
+                self._kept += 1
+                self.decisions.append(self.cur_tid)
+                return
+            else:
+                nxt = self._next_thread(runnable, self.cur_tid)
+            if not self.fair:
+                self.decisions.append(nxt)
+            if nxt != self.cur_tid:
+                t = self.threads[nxt]
+                self.cur = t
+                self.cur_tid = nxt
+                t.glet.switch()  # type: ignore[union-attr]
+
+    def _decide_kept(self) -> None:
+        """:meth:`decide` under a keeper's lease (see :meth:`_point_kept`)."""
+        t = self.cur
+        if t.fresh:
+            t.fresh = False
+            if self.priming:
+                self.main.switch()
+                return
+            nxt = self._next_thread(self.runnable, None)
+        elif self._lease:
+            self._lease -= 1
+            self._kept += 1
+            self.decisions.append(self.cur_tid)
+            return
+        else:
+            nxt = self._next_thread(self.runnable, self.cur_tid)
+        if not self.fair:
+            self.decisions.append(nxt)
+        if nxt != self.cur_tid:
+            t = self.threads[nxt]
+            self.cur = t
+            self.cur_tid = nxt
+            t.glet.switch()  # type: ignore[union-attr]
+
+    def _ask_keeper(self, runnable: Sequence[int], current: int | None,
+                    yielding: bool = False) -> int:
+        """The strategy's decision, told first of the decisions kept since
+        the last one; its keeper's ``keep`` becomes the lease."""
+        keeper = self._keeper
+        if self._kept:
+            keeper.skip(self._kept)  # type: ignore[union-attr]
+            self._kept = 0
+        nxt = self._ask(runnable, current, yielding)
+        self._lease = keeper.keep  # type: ignore[union-attr]
+        return nxt
+
+    def _point_uniform(self) -> None:
+        """:meth:`point` with the strategy's uniform draw made here."""
+        if self.quiet:
+            return
+        step = self.step = self.step + 1
+        if step > self.max_steps:
+            self.livelock()  # the fair continuation decides from here on
+            if len(self.runnable) > 1:
+                self._decide_asking()
+            return
+        runnable = self.runnable
+        if len(runnable) > 1:
+            t = self.cur
+            if t.fresh:
+                t.fresh = False
+                if self.priming:
+                    self.main.switch()
+                    return
+            nxt = runnable[int(self._uniform() * len(runnable))]  # type: ignore[misc]
+            self.decisions.append(nxt)
+            if nxt != self.cur_tid:
+                t = self.threads[nxt]
+                self.cur = t
+                self.cur_tid = nxt
+                t.glet.switch()  # type: ignore[union-attr]
+
+    def _decide_uniform(self) -> None:
+        """:meth:`decide` with the strategy's uniform draw made here."""
+        t = self.cur
+        if t.fresh:
+            t.fresh = False
+            if self.priming:
+                self.main.switch()
+                return
+        runnable = self.runnable
+        nxt = runnable[int(self._uniform() * len(runnable))]  # type: ignore[misc]
+        self.decisions.append(nxt)
+        if nxt != self.cur_tid:
             t = self.threads[nxt]
             self.cur = t
             self.cur_tid = nxt
@@ -349,6 +484,7 @@ class Execution:
         self.threads.append(t)
         if state is ThreadState.RUNNABLE:
             bisect.insort(self.runnable, t.tid)
+            self._lease = 0
         if self.phase is Phase.RUN:
             self.emit(_SPAWN, 0, name, t.tid)
             if self.memory_model is not None:
@@ -398,6 +534,7 @@ class Execution:
         t.state = ThreadState.FINISHED
         if t.tid in self.runnable:
             self.runnable.remove(t.tid)
+            self._lease = 0
 
     def block(self, reason: str, state: ThreadState = ThreadState.BLOCKED) -> None:
         """Make the current thread non-runnable until someone wakes it."""
@@ -409,6 +546,7 @@ class Execution:
         t.state = state
         t.wait_reason = reason
         self.runnable.remove(t.tid)
+        self._lease = 0
         self.emit(_BLOCK, 0, reason)
         runnable = self.runnable
         if not runnable:
@@ -455,6 +593,7 @@ class Execution:
         t.state = ThreadState.RUNNABLE
         t.wait_reason = ""
         bisect.insort(self.runnable, t.tid)
+        self._lease = 0
         self.emit(_WAKE, 0, t.name, t.tid)
 
     # -- findings -------------------------------------------------------------
@@ -474,6 +613,10 @@ class Execution:
             self.fair = True
             self.max_steps += self.step_bound
             self._next_thread = round_robin
+            self._lease = 0
+            if self._uniform is not None:  # the draw is the strategy's choice
+                setattr(self, "point", self._point_asking)  # noqa: B010
+                setattr(self, "decide", self._decide_asking)  # noqa: B010
             return
         self.max_steps = 1 << 62
         self.fail(livelock_violation(self))
@@ -504,6 +647,9 @@ class Execution:
             self.release()
             self.phase = Phase.DONE
             SLOT.ex = None
+            if self._kept:  # the keeper counts every decision it answered
+                self._keeper.skip(self._kept)  # type: ignore[union-attr]
+                self._kept = 0
         if self.error is not None:
             raise self.error
 

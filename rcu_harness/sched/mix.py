@@ -17,7 +17,7 @@ inner strategy's bound methods are installed on this object at
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from rcu_harness.sched.pct import PctStrategy
 from rcu_harness.sched.random_walk import RandomStrategy
@@ -39,6 +39,10 @@ class MixStrategy:
         self.next_thread: Callable[..., int] = self.pct.next_thread
         self.next_u64: Callable[[], int] = self.pct.next_u64
         self.next_read: Callable[[int, int], int] = self.pct.next_read
+        self.keeper: Any = getattr(self.pct, "keeper", None)
+        """The member's :class:`~rcu_harness.sched.protocol.Keeping` (or None)."""
+        self.uniform: Callable[[], float] | None = getattr(self.pct, "uniform", None)
+        """The member's :class:`~rcu_harness.sched.protocol.Uniform` draw (or None)."""
 
     def new_execution(self, index: int) -> bool:
         """Prepare execution @index with pct (even) or random (odd)."""
@@ -48,4 +52,6 @@ class MixStrategy:
         self.next_thread = inner.next_thread
         self.next_u64 = inner.next_u64
         self.next_read = inner.next_read
+        self.keeper = getattr(inner, "keeper", None)
+        self.uniform = getattr(inner, "uniform", None)
         return True

@@ -32,6 +32,10 @@ probability ``1 / (n * k**(d-1))``, so depths beyond a handful find nothing
 more, and each execution draws ``depth - 1`` change points."""
 
 
+KEEP_ALL = 1 << 62
+"""``keep`` when no change point is left: every later decision."""
+
+
 class PctStrategy:
     """PCT with depth ``depth``."""
 
@@ -61,6 +65,21 @@ class PctStrategy:
         self._step = 0
         self._rng = random.Random(self.execution_seed)
         self._data = DataSource(self.execution_seed)
+        self.keep = 0
+        """How many of the decisions after the last one surely choose the
+        same thread, while the runnable set stays the same and no thread
+        yields: the decisions before the next change point (see
+        :class:`~rcu_harness.sched.protocol.Keeping`)."""
+
+    @property
+    def keeper(self) -> PctStrategy | None:
+        """This strategy, whose answer holds between change points (not a
+        subclass that decides otherwise, such as ``pct-sync``)."""
+        return self if type(self).next_thread is PctStrategy.next_thread else None
+
+    def skip(self, n: int) -> None:
+        """@n decisions were made without a call, each the kept thread."""
+        self._step += n
 
     @property
     def estimated_steps(self) -> int:
@@ -116,10 +135,14 @@ class PctStrategy:
                 break
         else:
             choice = self._highest(runnable)
-        if self._change_points and self._change_points[0] == self._step:
-            self._change_points.pop(0)
+        points = self._change_points
+        if points and points[0] == self._step:
+            points.pop(0)
             self._lower(choice, lowest=False)
             choice = self._highest(runnable)
+        # Priorities change only at change points, yields and new threads:
+        # until the next change point the highest runnable stays the choice.
+        self.keep = points[0] - self._step - 1 if points else KEEP_ALL
         return choice
 
     def _lower(self, tid: int, *, lowest: bool) -> None:

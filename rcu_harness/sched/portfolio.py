@@ -91,6 +91,10 @@ class MembersInTurn:
         self.next_thread: Callable[..., int] = self._inner.next_thread
         self.next_u64: Callable[[], int] = self._inner.next_u64
         self.next_read: Callable[[int, int], int] = self._inner.next_read
+        self.keeper: Any = getattr(self._inner, "keeper", None)
+        """The member's :class:`~rcu_harness.sched.protocol.Keeping` (or None)."""
+        self.uniform: Callable[[], float] | None = getattr(self._inner, "uniform", None)
+        """The member's :class:`~rcu_harness.sched.protocol.Uniform` draw (or None)."""
         for member in self.members:
             if isinstance(member, RffStrategy):
                 self.epoch_bounds = member.epoch_bounds
@@ -105,6 +109,8 @@ class MembersInTurn:
         self.next_thread = inner.next_thread
         self.next_u64 = inner.next_u64
         self.next_read = inner.next_read
+        self.keeper = getattr(inner, "keeper", None)
+        self.uniform = getattr(inner, "uniform", None)
         return True
 
     def watch(self, threads: Sequence[Any]) -> bool:

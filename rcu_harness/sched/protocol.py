@@ -41,6 +41,17 @@ Optional capabilities, declared here and nowhere else tested by name:
   stores asks ``next_read``; every strategy of the registry has it.  The
   reads-from choice is a decision like a thread choice (the execution
   records it), so replay, shrinking and dfs handle it the same way.
+* :class:`Keeping` and :class:`Uniform`: ways for a strategy to let the
+  execution make a decision without a call, with the very choice the call
+  would make (a call per decision is most of a strategy's cost).  A
+  ``keeper`` says how many following decisions surely choose the thread
+  just chosen while the runnable set stays the same and no thread yields
+  (``pct``: every decision up to its next change point); a ``uniform``
+  draw says the choice of a decision that does not yield is
+  ``runnable[int(draw() * len(runnable))]`` (``random``).  A portfolio
+  exposes its current member's (``keeper``/``uniform`` None: ask).  Only
+  the greenlet hot path uses them; every other caller calls
+  ``next_thread`` as before.
 """
 
 from __future__ import annotations
@@ -48,7 +59,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
     from typing import Any
 
     from rcu_harness.sched.rff import CorpusEntry
@@ -140,6 +151,32 @@ class Guided(Strategy, Protocol):
         """The corpus for the executions that follow: every execution
         before their epoch that made a reads-from pair no earlier execution
         made, in index order."""
+        ...
+
+
+class Keeping(Protocol):
+    """The ``keeper`` of a strategy whose answer holds for a while (``pct``)."""
+
+    keep: int
+    """Set by every ``next_thread`` call: how many of the decisions that
+    follow it choose the same thread, as long as the runnable set stays the
+    same and no thread yields, whatever the current thread."""
+
+    def skip(self, n: int) -> None:
+        """@n decisions were made without calling ``next_thread``, each
+        within the last call's ``keep`` (told before the next call and when
+        the execution ends)."""
+        ...
+
+
+class Uniform(Protocol):
+    """A strategy whose decision that does not yield is a uniform draw."""
+
+    @property
+    def uniform(self) -> Callable[[], float] | None:
+        """The draw ``u`` in [0, 1) of ``runnable[int(u * len(runnable))]``,
+        for the execution prepared by the last ``new_execution`` (None: the
+        strategy decides otherwise, ask it)."""
         ...
 
 

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from rcu_harness.sched.seeds import DataSource, derive
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
 
 
 class RandomStrategy:
@@ -35,6 +35,17 @@ class RandomStrategy:
         self._random = random.Random(self.execution_seed).random
         self._data = DataSource(self.execution_seed)
         return True
+
+    @property
+    def uniform(self) -> Callable[[], float] | None:
+        """The generator whose draw ``u`` makes the choice
+        ``runnable[int(u * len(runnable))]`` of a decision that does not
+        yield, for an execution to make without a call (see
+        :class:`~rcu_harness.sched.protocol.Uniform`); None for a subclass
+        that decides otherwise (``random-sync``)."""
+        if type(self).next_thread is RandomStrategy.next_thread:
+            return self._random
+        return None
 
     def next_thread(self, runnable: Sequence[int], current: int | None,
                     yielding: bool = False) -> int:
