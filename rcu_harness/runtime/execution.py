@@ -240,6 +240,7 @@ class Execution:
                 if self._uniform is not None:
                     setattr(self, "point", self._point_uniform)  # noqa: B010
                     setattr(self, "decide", self._decide_uniform)  # noqa: B010
+                    setattr(self, "yield_point", self._yield_point_uniform)  # noqa: B010
         self.rcu: RcuState = rcu(self)
         self.heap: Heap = heap(self)
         self.rcu.gp_thread  # noqa: B018 - rcu_gp is always thread 0
@@ -432,6 +433,37 @@ class Execution:
                 self.cur_tid = nxt
                 t.glet.switch()  # type: ignore[union-attr]
 
+    _yield_point_asking = yield_point
+
+    def _yield_point_uniform(self) -> None:
+        """:meth:`yield_point` with the strategy's uniform draw made here:
+        among the runnable threads other than the current one."""
+        if self.quiet:
+            return
+        step = self.step = self.step + 1
+        if step > self.max_steps:
+            self.livelock()  # the fair continuation decides from here on
+            self.step -= 1
+            self._yield_point_asking()
+            return
+        if self.memory_model is not None:
+            self.memory_model.propagate(self.cur)
+        runnable = self.runnable
+        n = len(runnable)
+        if n > 1:
+            cur = self.cur_tid
+            if cur in runnable:  # the others, without a list: skip cur's slot
+                k = int(self._uniform() * (n - 1))  # type: ignore[misc]
+                nxt = runnable[k] if runnable[k] < cur else runnable[k + 1]
+            else:
+                nxt = runnable[int(self._uniform() * n)]  # type: ignore[misc]
+            self.decisions.append(nxt)
+            if nxt != cur:
+                t = self.threads[nxt]
+                self.cur = t
+                self.cur_tid = nxt
+                t.glet.switch()  # type: ignore[union-attr]
+
     def emit(self, kind: int, addr: int = 0, word: str | None = None,
              index: int = -1, value: object = None, code: Any = None) -> None:
         """Record one event for the current thread at the current step."""
@@ -617,6 +649,7 @@ class Execution:
             if self._uniform is not None:  # the draw is the strategy's choice
                 setattr(self, "point", self._point_asking)  # noqa: B010
                 setattr(self, "decide", self._decide_asking)  # noqa: B010
+                setattr(self, "yield_point", self._yield_point_asking)  # noqa: B010
             return
         self.max_steps = 1 << 62
         self.fail(livelock_violation(self))

@@ -1,11 +1,13 @@
 """The decisions of the strategies that read pending accesses or weigh
-threads (surw, pos, pct-sync, portfolio) are pinned: a change of their hot
-path must keep every decision.
+threads (surw, pos, pct-sync, portfolio), and of those whose decisions the
+execution makes without a call (pct, random, mix; random-sync beside them),
+are pinned: a change of their hot path must keep every decision.
 
 The digests are of the schedules of executions 0..3 (seed 0, calibrated as
 a run calibrates) on each default scenario, recorded on main at d71ff59,
-before surw kept its total weight between decisions.  The golden traces
-(tests/trace) pin mix only.
+before surw kept its total weight between decisions (pct, random, mix and
+random-sync: on main at f1693fb, before pct's keeper and random's draw in
+the hot path).  The golden traces (tests/trace) pin mix's events too.
 """
 
 from __future__ import annotations
@@ -28,6 +30,10 @@ GOLDEN = {
         "portfolio": "6e9596306475b996706366fb95d9566b",
         "pos": "d2ad501d070c7c0fb84de61ba6bb78c4",
         "pct-sync": "488803cab15e700528516f8a7352fef7",
+        "pct": "6c0d47aefc1165aba1e36ec9b087f13f",
+        "random": "2df47f4785d476b23e23a2c3c347c96e",
+        "mix": "6bdd49c61de12e1b43d8f0082361e4fa",
+        "random-sync": "dfa4381ee198d954232250a4e02d9892",
     },
     "rcu_transitions": {
         "surw": "0e989b162f2150ce58b300eb14b2e448",
@@ -35,6 +41,10 @@ GOLDEN = {
         "portfolio": "1f630b69f63aac3efaa6ccd19bfa819c",
         "pos": "cf78a0284ece09259772bb769beaa53e",
         "pct-sync": "185777cd0495daeaa7ffab61a7dd99ac",
+        "pct": "d281f5cbd216a91c5c8e88b5e95d1b45",
+        "random": "3a4daf48ba1228797a09eb7f67980e85",
+        "mix": "eadaaddcee404519341edf041731282a",
+        "random-sync": "85fa59a02e8c0d916780e9e6f173ba5a",
     },
     "mmput_race": {
         "surw": "bb8dca6efca65b86cdb811c9af5dbaa5",
@@ -42,6 +52,10 @@ GOLDEN = {
         "portfolio": "6e585ce5efccc1da54e9fbae95f773f0",
         "pos": "1f2b17f755be9e74261ad217b952a033",
         "pct-sync": "56574e8b5433823e09d984f13980d0ce",
+        "pct": "04945fed4d9047f10ef537fa9631ebc4",
+        "random": "26f7d761e4d8e6a9a70ad33fa6571ea4",
+        "mix": "b62b38c90ff5d87295ebe2229936f400",
+        "random-sync": "cb00654ca025f025843c9082b6aa501b",
     },
     "page_fault": {
         "surw": "56f64549fcc4a886020dc14da83e9a7c",
@@ -49,6 +63,10 @@ GOLDEN = {
         "portfolio": "796a55c8b428535de5c13d9a22a85124",
         "pos": "46a43d37dbcf113f97741f077d5d6cde",
         "pct-sync": "db98b11cc9ed78fab14cef952f631fc1",
+        "pct": "13475688469b544314d3b1a99f65f883",
+        "random": "0a0efed2455e9a5951dad57c6f40d8e0",
+        "mix": "87a3456dccc37e6a0bd84190f686f038",
+        "random-sync": "8d1e115939226b27390657b36f47d806",
     },
 }
 

@@ -1,0 +1,166 @@
+"""Decisions the execution makes without calling the strategy (pct's keeper
+leasing the current thread, random's uniform draw made in the hot path) are
+the decisions the strategy's call makes: the same schedules, steps,
+counters and findings as the same strategy asked at every decision, through
+the step bound's fair continuation, livelocks, blocking and waking."""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import Any
+
+import pytest
+
+from rcu_harness.kernel import SimStruct, SpinLock, schedule, spin_lock, spin_unlock
+from rcu_harness.runner.block import calibrate
+from rcu_harness.runner.run import run_execution
+from rcu_harness.scenarios.catalog import configure, program
+from rcu_harness.sched.registry import make_strategy
+
+
+class Flag(SimStruct):
+    fields = ("value",)
+
+
+class Asking:
+    """@inner asked at every decision: no keeper, no uniform draw."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.calls = 0
+
+    @property
+    def execution_seed(self) -> int:
+        return int(self.inner.execution_seed)
+
+    def new_execution(self, index: int) -> bool:
+        return bool(self.inner.new_execution(index))
+
+    def next_thread(self, runnable: Any, current: Any, yielding: bool = False) -> int:
+        self.calls += 1
+        return int(self.inner.next_thread(runnable, current, yielding))
+
+    def next_u64(self) -> int:
+        return int(self.inner.next_u64())
+
+    def next_read(self, options: int, thread: int) -> int:
+        return int(self.inner.next_read(options, thread))
+
+
+def busy_wait(h: Any, *, yields: bool) -> None:
+    """A waiter polls a flag a writer sets after some work (pct starves the
+    writer in some executions without the yield: the fair continuation)."""
+    flag = h.static(Flag, value=0)
+    work = h.static(Flag, value=0)
+
+    def waiter() -> None:
+        while not flag.value:
+            if yields:
+                schedule()
+
+    def writer() -> None:
+        for i in range(20):
+            work.value = i
+        flag.value = 1
+
+    h.spawn("waiter", waiter)
+    h.spawn("writer", writer)
+
+
+def polite(h: Any) -> None:
+    """Two threads that never stop giving way: a livelock."""
+    mine, theirs = h.static(Flag, value=1), h.static(Flag, value=1)
+
+    def spin(me: Any, other: Any) -> None:
+        while other.value:
+            me.value = 0
+            me.value = 1
+
+    h.spawn("a", spin, mine, theirs)
+    h.spawn("b", spin, theirs, mine)
+
+
+def locking(h: Any) -> None:
+    """Threads that block on a lock, wake, spawn a thread and exit."""
+    lock = SpinLock("L")
+    cell = h.static(Flag, value=0)
+
+    def worker(n: int) -> None:
+        for i in range(n):
+            spin_lock(lock)
+            cell.value = i
+            cell.value = cell.value + 1
+            spin_unlock(lock)
+            cell.value = i
+
+    def spawner() -> None:
+        worker(3)
+        h.spawn("late", worker, 4)
+        worker(3)
+
+    h.spawn("a", worker, 5)
+    h.spawn("b", worker, 6)
+    h.spawn("c", spawner)
+
+
+def _outcome(prog: Any, strategy: Any, i: int, max_steps: int) -> tuple[Any, ...]:
+    strategy.new_execution(i)
+    ex = run_execution(prog, strategy, i, max_steps=max_steps, record=0)
+    message = ex.violation.message if ex.violation is not None else None
+    return (ex.schedule().encode(), ex.step, sorted(ex.counters.items()), message)
+
+
+PROGRAMS = {
+    "busy-wait": (partial(busy_wait, yields=False), 300),
+    "busy-wait-yielding": (partial(busy_wait, yields=True), 300),
+    "livelock": (polite, 400),
+    "locking": (locking, 10_000),
+}
+
+
+@pytest.mark.parametrize("name", ["pct", "random", "mix"])
+@pytest.mark.parametrize("prog", sorted(PROGRAMS))
+def test_decisions_made_without_a_call_are_the_strategys(name: str, prog: str) -> None:
+    program_fn, max_steps = PROGRAMS[prog]
+    fast = make_strategy(name, 5)  # pct with no steps: it counts them itself
+    asked = Asking(make_strategy(name, 5))
+    for i in range(12):
+        assert _outcome(program_fn, fast, i, max_steps) == \
+            _outcome(program_fn, asked, i, max_steps), (name, prog, i)
+    if name != "random":  # pct counted the decisions it did not make
+        fast.new_execution(12)
+        asked.new_execution(12)
+        pct_fast = getattr(fast, "pct", fast)
+        pct_asked = getattr(asked.inner, "pct", asked.inner)
+        assert pct_fast.estimated_steps == pct_asked.estimated_steps
+
+
+@pytest.mark.parametrize("scenario", ["dup_mmap", "rcu_transitions", "mmput_race"])
+def test_default_scenarios_make_the_asked_decisions_with_few_calls(
+        scenario: str) -> None:
+    setup = program(configure(scenario))
+    params = calibrate(setup, "mix", 0)
+    fast = make_strategy("mix", 0, **params)
+    asked = Asking(make_strategy("mix", 0, **params))
+    decisions = 0
+    for i in range(4):
+        got = _outcome(setup, fast, i, 100_000)
+        calls = asked.calls
+        want = _outcome(setup, asked, i, 100_000)
+        assert got == want, (scenario, i)
+        if i % 2 == 0:  # pct's executions
+            decisions += asked.calls - calls
+    pct_calls = [0]
+    inner = fast.pct.next_thread
+
+    def counting(*args: Any) -> int:
+        pct_calls[0] += 1
+        return int(inner(*args))
+
+    fast.pct.next_thread = counting  # type: ignore[method-assign]
+    for i in (0, 2):
+        fast.new_execution(i)
+        fast.next_thread = counting  # type: ignore[method-assign]
+        run_execution(setup, fast, i, record=0)
+    # pct is asked at change points and when the runnable set changed
+    assert pct_calls[0] * 5 < decisions
