@@ -154,7 +154,7 @@ def capture_top(skip: int = 1) -> CallChain:
         if model is None:
             model = is_model_file(filename)
         if model:
-            key = (id(code), frame.f_lineno)
+            key = (id(code), frame.f_lasti)  # f_lineno decodes the line table
             hit = _tops.get(key)
             if hit is None or hit.frames[0][0] is not code:
                 hit = _tops[key] = CallChain(((code, frame.f_lineno),))
@@ -164,9 +164,10 @@ def capture_top(skip: int = 1) -> CallChain:
 
 
 _tops: dict[tuple[int, int], CallChain] = {}
-"""One-frame chains by (code object id, line): a chain is immutable, so
-every site at the same line shares one (the code object is checked, since
-an id may be reused once a code object is gone)."""
+"""One-frame chains by (code object id, instruction offset): a chain is
+immutable, so every site at the same instruction shares one (its line is
+the instruction's; the code object is checked, since an id may be reused
+once a code object is gone)."""
 
 
 def from_traceback(tb: TracebackType | None) -> CallChain:
