@@ -18,7 +18,10 @@ greenlet switch round trip measured in the same process after the run.
 ``--callgrind K``: instead of timing, count instructions per execution
 with ``valgrind --tool=callgrind`` (runs of 1 and 1+K executions, the
 difference divided by K; ``PYTHONHASHSEED=0``), which no other load on the
-machine changes.
+machine changes; and, in the run of 1+K executions, the cost per
+scheduling point of those executions (their instructions over their
+points) beside a bare greenlet switch round trip counted in the same
+process after them.
 
 Usage: python stress/bench_speedup.py [--before 572b98a] [--reps 5]
        [--callgrind 4] [--write reports/BENCHMARKS.md]
@@ -41,6 +44,8 @@ from stress.benchlib import callgrind, export, machine, write_section
 
 ROOT = Path(__file__).resolve().parents[1]
 PROBE = ROOT / "stress" / "speed_probe.py"
+ROUNDTRIPS = 20_000
+"""stress/speed_probe.py's ROUNDTRIPS (``--count``)."""
 HEADING = "## Executions per second, before and after (stress/bench_speedup.py)"
 CG_HEADING = "## Instructions per execution, before and after (stress/bench_speedup.py)"
 SCENARIOS = {"dup_mmap": 40, "rcu_transitions": 40, "mmput_race": 150}
@@ -57,9 +62,16 @@ def probe(tree: Path, scenario: str, n: int, bare: bool) -> dict[str, float]:
     return result
 
 
-def instructions(tree: Path, scenario: str, n: int) -> int:
-    parts, _ = callgrind([str(PROBE), str(tree), scenario, str(n)])
-    return sum(parts)
+def instructions(tree: Path, scenario: str, n: int) -> tuple[int, float, float]:
+    """Instructions of the probe's run of @n executions without its bare
+    round trips; instructions per scheduling point of those executions and
+    per bare round trip, counted in the same process."""
+    parts, out = callgrind([str(PROBE), str(tree), scenario, str(n), "--count"])
+    # parts: start-up and warm-up, the executions, the round trips' warm-up,
+    # the round trips, exit
+    result = json.loads(out.strip().splitlines()[-1])
+    return (sum(parts) - parts[2] - parts[3], parts[1] / result["steps"],
+            parts[3] / ROUNDTRIPS)
 
 
 def timing(trees: dict[str, Path], reps: int,
@@ -99,14 +111,18 @@ def counting(trees: dict[str, Path], k: int) -> list[str]:
     rows = []
     for scenario in SCENARIOS:
         per: dict[str, float] = {}
+        ratio: dict[str, str] = {}
         for name, tree in trees.items():
-            one = instructions(tree, scenario, 1)
-            more = instructions(tree, scenario, 1 + k)
+            one, _, _ = instructions(tree, scenario, 1)
+            more, point, bare = instructions(tree, scenario, 1 + k)
             per[name] = (more - one) / k
-            print(f"{scenario} {name}: {per[name] / 1e6:.1f} M", file=sys.stderr)
+            ratio[name] = f"{point:,.0f} / {bare:,.0f} = **{point / bare:.2f}x**"
+            print(f"{scenario} {name}: {per[name] / 1e6:.1f} M, per point "
+                  f"{ratio[name]}", file=sys.stderr)
         before, after = list(trees)
         rows.append(f"| {scenario} | {per[before] / 1e6:.1f} M | "
-                    f"{per[after] / 1e6:.1f} M | **{per[before] / per[after]:.2f}x** |")
+                    f"{per[after] / 1e6:.1f} M | **{per[before] / per[after]:.2f}x** "
+                    f"| {ratio[before]} | {ratio[after]} |")
     return rows
 
 
@@ -135,7 +151,8 @@ def main() -> None:
                 f"`{args.before}`, after = {after}. {args.note}".rstrip(),
                 "", *machine(), "",
                 "| scenario | before (instructions per execution) | after | "
-                "speed-up |", "|---|---|---|---|", *rows, ""])
+                "speed-up | before: per point / per bare round trip | after |",
+                "|---|---|---|---|---|---|", *rows, ""])
             heading = CG_HEADING
         else:
             rows, notes = timing(trees, args.reps, args.scale)

@@ -8,6 +8,10 @@ seed 0, calibrated once, no events recorded, samples collected), and prints
 one JSON line: CPU seconds, wall seconds, scheduling points, a digest of
 every execution's schedule (the same executions in every tree), and, with
 ``--bare``, the bare greenlet switch round trip measured in this process.
+With ``--count`` (under callgrind, :func:`stress.benchlib.callgrind`) it
+marks the parts: the measured executions, a warm-up of the bare round
+trip, then :data:`ROUNDTRIPS` bare round trips, so that a scheduling
+point's instructions and a round trip's are counted in one process.
 
 Uses only the API that every version of the harness has (``configure``,
 ``program``, ``calibrate``, ``make_strategy``, ``run_execution``,
@@ -18,8 +22,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import sys
 import time
+
+ROUNDTRIPS = 20_000
+"""Bare round trips counted after the executions with ``--count``."""
 
 
 def _bare(n: int = 200_000) -> float:
@@ -71,6 +79,9 @@ def main() -> None:
     run_execution(setup, strategy, 0, record=0)  # warm caches and imports
     schedules = []
     steps = 0
+    counting = "--count" in sys.argv
+    if counting:
+        os.getppid()  # stress/benchlib.py's mark(): callgrind dumps here
     cpu, wall = time.process_time(), time.perf_counter()
     for i in range(n):
         strategy.new_execution(i)
@@ -79,6 +90,12 @@ def main() -> None:
         steps += ex.step
         schedules.append(ex.schedule())
     cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+    if counting:  # the executions, then ROUNDTRIPS bare round trips
+        os.getppid()
+        _bare(100)
+        os.getppid()
+        _bare(ROUNDTRIPS)
+        os.getppid()
     digest = hashlib.blake2b(digest_size=8)
     for schedule in schedules:
         digest.update(schedule.encode().encode())
