@@ -155,8 +155,11 @@ def _walk(frame: FrameType | None) -> str:
     function encloses."""
     phase = ""
     n = 0
+    kinds = _kinds
     while frame is not None and n < _MAX_FRAMES:
-        kind = _kind(frame.f_code)
+        code = frame.f_code  # _kind(code), inline
+        known = kinds.get(id(code))
+        kind = known[1] if known is not None and known[0] is code else _kind(code)
         if kind is None:
             break
         if kind[0] == _STORE:
@@ -209,8 +212,11 @@ def _past_harness(frame: FrameType | None) -> FrameType | None:
     While it is the same frame object the writer is still inside that call
     (the cache holds it, so its identity cannot be reused), and its write
     path, which only the frames from there outward decide, is unchanged."""
+    kinds = _kinds
     while frame is not None:
-        kind = _kind(frame.f_code)
+        code = frame.f_code  # _kind(code), inline
+        known = kinds.get(id(code))
+        kind = known[1] if known is not None and known[0] is code else _kind(code)
         if kind is None or kind[0] != _HARNESS:
             return frame
         frame = frame.f_back
