@@ -11,7 +11,13 @@ step bound, and, only if more than one thread is runnable, ask the
 strategy.  When the strategy keeps the current thread nothing else happens:
 no switch, just a call.  Callers record what they did as a plain tuple in
 ``events`` after the point returns (the access happens atomically when the
-thread runs again).
+thread runs again).  A strategy whose answer is known without the call
+(:class:`~rcu_harness.sched.protocol.Keeping`: ``pct`` keeps the current
+thread until its next change point or a change of the runnable set;
+:class:`~rcu_harness.sched.protocol.Uniform`: ``random``'s draw) gets its
+own versions of the point, the decision and the yield point, installed on
+the execution at construction, that make the same decisions without
+asking; every other strategy's hot path is the one above.
 
 Liveness and fairness.  Retry loops (a reader restarting on a dead node, a
 ``schedule()`` wait) are *yield points*: the strategy is told the thread
