@@ -164,3 +164,19 @@ def test_default_scenarios_make_the_asked_decisions_with_few_calls(
         run_execution(setup, fast, i, record=0)
     # pct is asked at change points and when the runnable set changed
     assert pct_calls[0] * 5 < decisions
+
+
+def test_only_strategies_that_decide_as_pct_or_random_offer_a_shortcut() -> None:
+    portfolio = make_strategy("portfolio", 3, members="pct,random,pct-sync,random-sync",
+                              steps=100, sync_steps=10)
+    offered = []
+    for i in range(4):
+        portfolio.new_execution(i)
+        offered.append((portfolio.keeper is not None, portfolio.uniform is not None))
+    # pct-sync and random-sync decide from pending accesses: they are asked
+    assert offered == [(True, False), (False, True), (False, False), (False, False)]
+    for name in ("pos", "surw", "rff", "dfs"):
+        strategy = make_strategy(name, 3)
+        strategy.new_execution(0)
+        assert getattr(strategy, "keeper", None) is None, name
+        assert getattr(strategy, "uniform", None) is None, name
