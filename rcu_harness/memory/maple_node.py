@@ -122,7 +122,13 @@ class Words(RawWords):
         if type(i) is not int:  # a slice: word by word, through the port
             return node._port.load_words(node, self, i)
         # An observed load, inline: InstrumentedPort.load_words's steps.
-        ex.point()
+        if ex.lease:  # Execution._point_kept's first branch: the kept thread
+            ex.lease -= 1
+            ex.kept += 1
+            ex.step += 1
+            ex.decisions.append(ex.cur_tid)
+        else:
+            ex.point()
         if node._w != PUBLISHED:  # retired or freed (checked after the point)
             node._port._dead_load(node, "Read", self._word, i)
         t = ex.cur
@@ -151,7 +157,13 @@ class Words(RawWords):
         # InstrumentedPort.store_words's steps, inline.
         ex = node._ex
         if w & PUBLISHED and not ex.quiet:
-            ex.point()
+            if ex.lease:  # Execution._point_kept's first branch: the kept thread
+                ex.lease -= 1
+                ex.kept += 1
+                ex.step += 1
+                ex.decisions.append(ex.cur_tid)
+            else:
+                ex.point()
             if node._w & FREED:
                 node._port._uaf(node, "Write", self._word, i)
             lock = node._lock
@@ -236,7 +248,13 @@ class SimMapleNode(MapleNode):
                 self._port.load_word(self, "parent")
             return self._p
         # InstrumentedPort.load_word's steps, inline.
-        ex.point()
+        if ex.lease:  # Execution._point_kept's first branch: the kept thread
+            ex.lease -= 1
+            ex.kept += 1
+            ex.step += 1
+            ex.decisions.append(ex.cur_tid)
+        else:
+            ex.point()
         if self._w != PUBLISHED:
             self._port._dead_load(self, "Read", "parent", -1)
         t = ex.cur

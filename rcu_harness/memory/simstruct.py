@@ -118,11 +118,17 @@ def _field(i: int, name: str) -> property:
         if w & PUBLISHED and not ex.quiet:
             if ex.access_hook is not None:
                 return _hooked_load(ex, self, i, name)
-            step = ex.step = ex.step + 1  # Execution.point(), inlined
-            if step > ex.max_steps:
-                ex.livelock()
-            if len(ex.runnable) > 1:
-                ex.decide()
+            if ex.lease:  # Execution.point(), inlined (_point_kept's lease)
+                ex.lease -= 1
+                ex.kept += 1
+                ex.step += 1
+                ex.decisions.append(ex.cur_tid)
+            else:
+                step = ex.step = ex.step + 1
+                if step > ex.max_steps:
+                    ex.livelock()
+                if len(ex.runnable) > 1:
+                    ex.decide()
             if self._w > PUBLISHED:
                 _dead_read(ex, self, name)
             value = self._v[i]
@@ -154,11 +160,17 @@ def _field(i: int, name: str) -> property:
             if ex.access_hook is not None:
                 _hooked_store(ex, self, i, name, value)
                 return
-            step = ex.step = ex.step + 1  # Execution.point(), inlined
-            if step > ex.max_steps:
-                ex.livelock()
-            if len(ex.runnable) > 1:
-                ex.decide()
+            if ex.lease:  # Execution.point(), inlined (_point_kept's lease)
+                ex.lease -= 1
+                ex.kept += 1
+                ex.step += 1
+                ex.decisions.append(ex.cur_tid)
+            else:
+                step = ex.step = ex.step + 1
+                if step > ex.max_steps:
+                    ex.livelock()
+                if len(ex.runnable) > 1:
+                    ex.decide()
             w = self._w
             if w & _NO_WRITE:
                 _uaf(ex, self, "Write", name)

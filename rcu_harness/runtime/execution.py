@@ -222,10 +222,15 @@ class Execution:
         C calls (``nullcontext``'s are Python calls, a few hundred per
         execution).  A driver (OS threads) brings its own lock, shared by
         its threads."""
-        self._lease = 0
-        """Decisions the strategy's keeper said keep the current thread
-        (zeroed whenever the runnable set changes)."""
-        self._kept = 0
+        self.lease = 0
+        """How many of the next decisions are the current thread without
+        asking: what the strategy's keeper said, within the step bound;
+        zeroed whenever the runnable set changes.  While it is positive,
+        more than one thread is runnable, the current thread is past its
+        first point and the step bound is not reached, so an accessor may
+        make such a decision inline (``step``, ``lease``, ``kept``,
+        ``decisions``: :meth:`_point_kept`'s first branch)."""
+        self.kept = 0
         """Decisions made under a lease that the keeper was not told of."""
         self._keeper: Keeping | None = None
         self._uniform: Callable[[], float] | None = None
@@ -240,7 +245,6 @@ class Execution:
                 self._ask = strategy.next_thread
                 self._next_thread = self._ask_keeper
                 setattr(self, "point", self._point_kept)  # noqa: B010
-                setattr(self, "decide", self._decide_kept)  # noqa: B010
             else:
                 self._uniform = getattr(strategy, "uniform", None)
                 if self._uniform is not None:
@@ -303,12 +307,18 @@ class Execution:
     _point_asking = point
     _decide_asking = decide
 
-    # The same two, for a strategy with a keeper or a uniform draw
+    # The same, for a strategy with a keeper or a uniform draw
     # (:class:`~rcu_harness.sched.protocol.Keeping`, ``Uniform``): the
     # decisions are the ones the strategy's call would make, without it.
     def _point_kept(self) -> None:
         """:meth:`point`, skipping the call while the keeper's lease holds."""
         if self.quiet:
+            return
+        if self.lease:  # the keeper's answer: the current thread
+            self.lease -= 1
+            self.kept += 1
+            self.step += 1
+            self.decisions.append(self.cur_tid)
             return
         step = self.step = self.step + 1
         if step > self.max_steps:
@@ -322,11 +332,6 @@ class Execution:
                     self.main.switch()
                     return
                 nxt = self._next_thread(runnable, None)
-            elif self._lease:  # the keeper's answer: the current thread
-                self._lease -= 1
-                self._kept += 1
-                self.decisions.append(self.cur_tid)
-                return
             else:
                 nxt = self._next_thread(runnable, self.cur_tid)
             if not self.fair:
@@ -337,40 +342,21 @@ class Execution:
                 self.cur_tid = nxt
                 t.glet.switch()  # type: ignore[union-attr]
 
-    def _decide_kept(self) -> None:
-        """:meth:`decide` under a keeper's lease (see :meth:`_point_kept`)."""
-        t = self.cur
-        if t.fresh:
-            t.fresh = False
-            if self.priming:
-                self.main.switch()
-                return
-            nxt = self._next_thread(self.runnable, None)
-        elif self._lease:
-            self._lease -= 1
-            self._kept += 1
-            self.decisions.append(self.cur_tid)
-            return
-        else:
-            nxt = self._next_thread(self.runnable, self.cur_tid)
-        if not self.fair:
-            self.decisions.append(nxt)
-        if nxt != self.cur_tid:
-            t = self.threads[nxt]
-            self.cur = t
-            self.cur_tid = nxt
-            t.glet.switch()  # type: ignore[union-attr]
-
     def _ask_keeper(self, runnable: Sequence[int], current: int | None,
                     yielding: bool = False) -> int:
         """The strategy's decision, told first of the decisions kept since
         the last one; its keeper's ``keep`` becomes the lease."""
         keeper = self._keeper
-        if self._kept:
-            keeper.skip(self._kept)  # type: ignore[union-attr]
-            self._kept = 0
+        if self.kept:
+            keeper.skip(self.kept)  # type: ignore[union-attr]
+            self.kept = 0
         nxt = self._ask(runnable, current, yielding)
-        self._lease = keeper.keep  # type: ignore[union-attr]
+        keep = keeper.keep  # type: ignore[union-attr]
+        room = self.max_steps - self.step  # a lease never reaches the bound
+        if keep > room:
+            keep = room
+        # a thread before its first point takes the fresh path, unleased
+        self.lease = keep if keep > 0 and not self.threads[nxt].fresh else 0
         return nxt
 
     def _point_uniform(self) -> None:
@@ -522,7 +508,7 @@ class Execution:
         self.threads.append(t)
         if state is ThreadState.RUNNABLE:
             bisect.insort(self.runnable, t.tid)
-            self._lease = 0
+            self.lease = 0
         if self.phase is Phase.RUN:
             self.emit(_SPAWN, 0, name, t.tid)
             if self.memory_model is not None:
@@ -572,7 +558,7 @@ class Execution:
         t.state = ThreadState.FINISHED
         if t.tid in self.runnable:
             self.runnable.remove(t.tid)
-            self._lease = 0
+            self.lease = 0
 
     def block(self, reason: str, state: ThreadState = ThreadState.BLOCKED) -> None:
         """Make the current thread non-runnable until someone wakes it."""
@@ -584,7 +570,7 @@ class Execution:
         t.state = state
         t.wait_reason = reason
         self.runnable.remove(t.tid)
-        self._lease = 0
+        self.lease = 0
         self.emit(_BLOCK, 0, reason)
         runnable = self.runnable
         if not runnable:
@@ -631,7 +617,7 @@ class Execution:
         t.state = ThreadState.RUNNABLE
         t.wait_reason = ""
         bisect.insort(self.runnable, t.tid)
-        self._lease = 0
+        self.lease = 0
         self.emit(_WAKE, 0, t.name, t.tid)
 
     # -- findings -------------------------------------------------------------
@@ -651,7 +637,7 @@ class Execution:
             self.fair = True
             self.max_steps += self.step_bound
             self._next_thread = round_robin
-            self._lease = 0
+            self.lease = 0
             if self._uniform is not None:  # the draw is the strategy's choice
                 setattr(self, "point", self._point_asking)  # noqa: B010
                 setattr(self, "decide", self._decide_asking)  # noqa: B010
@@ -686,9 +672,9 @@ class Execution:
             self.release()
             self.phase = Phase.DONE
             SLOT.ex = None
-            if self._kept:  # the keeper counts every decision it answered
-                self._keeper.skip(self._kept)  # type: ignore[union-attr]
-                self._kept = 0
+            if self.kept:  # the keeper counts every decision it answered
+                self._keeper.skip(self.kept)  # type: ignore[union-attr]
+                self.kept = 0
         if self.error is not None:
             raise self.error
 
@@ -737,6 +723,7 @@ class Execution:
     def _kill_all(self) -> None:
         self.aborting = True
         self.runnable = []
+        self.lease = 0
         self.max_steps = 1 << 62
         for t in self.threads:
             g = t.glet

@@ -103,6 +103,29 @@ def locking(h: Any) -> None:
     h.spawn("c", spawner)
 
 
+def failing(h: Any) -> None:
+    """A thread fails while others are inside ``try``/``finally`` blocks that
+    load shared words: those loads run while the execution is torn down."""
+    cell = h.static(Flag, value=0)
+
+    def reader() -> None:
+        try:
+            for _ in range(30):
+                cell.value  # noqa: B018 - a load
+        finally:
+            for _ in range(5):
+                cell.value  # noqa: B018
+
+    def writer() -> None:
+        for i in range(25):
+            cell.value = i
+        raise ValueError("the writer fails")
+
+    h.spawn("r1", reader)
+    h.spawn("w", writer)
+    h.spawn("r2", reader)
+
+
 def _outcome(prog: Any, strategy: Any, i: int, max_steps: int) -> tuple[Any, ...]:
     strategy.new_execution(i)
     ex = run_execution(prog, strategy, i, max_steps=max_steps, record=0)
@@ -115,6 +138,7 @@ PROGRAMS = {
     "busy-wait-yielding": (partial(busy_wait, yields=True), 300),
     "livelock": (polite, 400),
     "locking": (locking, 10_000),
+    "failing": (failing, 10_000),
 }
 
 
