@@ -93,6 +93,9 @@ class NodeWordsPath:
     def load_words(self, node: SimMapleNode, words: Words, i: Any) -> Any:
         """Load @words[@i] (an index or a slice) of a watched node."""
         if isinstance(i, slice):
+            ex = self.ex
+            if ex.access_hook is None and ex.record < 2:
+                return self._load_slice(node, words, i)
             return [self.load_words(node, words, k)
                     for k in range(*i.indices(len(words)))]
         ex = self.ex
@@ -100,7 +103,13 @@ class NodeWordsPath:
             hook = ex.access_hook
             if hook is not None and hook.wants_pending:
                 ex.cur.pending = MapleAccess(node.addr, words._word, i, False)
-            ex.point()
+            if ex.lease:  # Execution._point_kept's first branch: the kept thread
+                ex.lease -= 1
+                ex.kept += 1
+                ex.step += 1
+                ex.decisions.append(ex.cur_tid)
+            else:
+                ex.point()
             if node._w > PUBLISHED:
                 self._dead_load(node, "Read", words._word, i)
             self._check_load(node, f"{words._word}[{i}]")
@@ -120,6 +129,43 @@ class NodeWordsPath:
         if node._w & FREED:
             self._uaf(node, "Read", words._word, i)
         return _lget(words, i)
+
+    def _load_slice(self, node: SimMapleNode, words: Words, i: slice) -> list[Any]:
+        """:meth:`load_words` of each index of slice @i, written out in one
+        loop (no access hook, no model functions recorded: nothing reads
+        the call stack), the same checks in the same order per word."""
+        ex = self.ex
+        word = words._word
+        out: list[Any] = []
+        for k in range(*i.indices(len(words))):
+            if node._w & PUBLISHED and not ex.quiet:
+                if ex.lease:  # Execution._point_kept's first branch
+                    ex.lease -= 1
+                    ex.kept += 1
+                    ex.step += 1
+                    ex.decisions.append(ex.cur_tid)
+                else:
+                    ex.point()
+                if node._w > PUBLISHED:
+                    self._dead_load(node, "Read", word, k)
+                t = ex.cur
+                lock = node._lock
+                if not (t.rcu_nesting or lock is None or lock.owner is t
+                        or t.tid == 0):
+                    self.lockdep(node, f"{word}[{k}]", lock)
+                value = _lget(words, k)
+                if ex.record:
+                    ex.events.append((ex.step, ex.cur_tid, _LOAD, node.addr,
+                                      word, k, value, None))
+                if self.writers and lock in self.writers \
+                        and not ex.cur.write_ops:
+                    reader_load(ex.metrics, ex.cur, node, lock)
+                out.append(value)
+            else:
+                if node._w & FREED:
+                    self._uaf(node, "Read", word, k)
+                out.append(_lget(words, k))
+        return out
 
     def store_words(self, node: SimMapleNode, words: Words, i: Any,
                     value: Any) -> None:
@@ -150,7 +196,13 @@ class NodeWordsPath:
             access = ex.access_hook
             if access is not None and access.wants_pending:
                 ex.cur.pending = MapleAccess(node.addr, words._word, i, True)
-            ex.point()
+            if ex.lease:  # Execution._point_kept's first branch: the kept thread
+                ex.lease -= 1
+                ex.kept += 1
+                ex.step += 1
+                ex.decisions.append(ex.cur_tid)
+            else:
+                ex.point()
             if node._w & FREED:
                 self._uaf(node, "Write", words._word, i)
             if node._lock is not None:
@@ -197,7 +249,13 @@ class NodeWordsPath:
             hook = ex.access_hook
             if hook is not None and hook.wants_pending:
                 ex.cur.pending = MapleAccess(node.addr, word, -1, False)
-            ex.point()
+            if ex.lease:  # Execution._point_kept's first branch: the kept thread
+                ex.lease -= 1
+                ex.kept += 1
+                ex.step += 1
+                ex.decisions.append(ex.cur_tid)
+            else:
+                ex.point()
             if node._w > PUBLISHED:
                 self._dead_load(node, "Read", word, -1)
             self._check_load(node, word)
@@ -232,7 +290,13 @@ class NodeWordsPath:
             access = ex.access_hook
             if access is not None and access.wants_pending:
                 ex.cur.pending = MapleAccess(node.addr, word, -1, True)
-            ex.point()
+            if ex.lease:  # Execution._point_kept's first branch: the kept thread
+                ex.lease -= 1
+                ex.kept += 1
+                ex.step += 1
+                ex.decisions.append(ex.cur_tid)
+            else:
+                ex.point()
             if node._w & FREED:
                 self._uaf(node, "Write", word, -1)
             if node._lock is not None:
