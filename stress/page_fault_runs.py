@@ -13,14 +13,15 @@ Usage:
   (clean and mutants also take --memory-model lkmm: their own state files,
   page-fault-clean-lkmm.json and page-fault-mutants-lkmm.json, and sections)
 
-``clean``: executions 0..N-1 of the default strategy (mix, base seed 0) of
+``clean``: executions 0..N-1 of mix (base seed 0; the default strategy
+when these runs were recorded, before aimed) of
 ``page_fault`` in each design with no mutant, in chunks (execution i
 depends only on the seed and i, so the split is exact; pct's ``steps`` is
 calibrated once per design); ``vma_refcnt`` runs with the candidate fix
 ``maps-restart-at-last-addr`` of the known finding proc-maps-stale-iterator
 (without it that finding is what the run finds: ``known`` measures how
 often).  ``mutants``: for each per-VMA lock mutant (``VMA_MUTANTS``) and
-base seed 0..S-1, ``explore_scenario`` with the default strategy until the
+base seed 0..S-1, ``explore_scenario`` with mix until the
 first finding, at most --max-executions executions; the kinds of the
 findings are recorded and shown (a clean model finds nothing: any finding
 is the mutant's).  ``race``: the writer-side mutants
@@ -196,7 +197,7 @@ def clean_section(args: argparse.Namespace) -> str:
         "Command: `nice -n 10 python stress/page_fault_runs.py clean "
         f"--executions {args.executions} --chunk {args.chunk} --jobs {args.jobs}"
         f"{model_option(args.memory_model)} --write` (the same --chunk "
-        "resumes it; default strategy mix, base seed 0, scenario defaults; "
+        "resumes it; mix, base seed 0, scenario defaults; "
         "vma_refcnt with the candidate fix of the known finding "
         "proc-maps-stale-iterator, docs/kernel-findings.md).", "", *machine(),
         "", *rows, "", *notes]).rstrip() + "\n"
@@ -224,7 +225,7 @@ def attempt(task: tuple[str, int, int, dict[str, Any]]) -> dict[str, Any]:
     mutant = None if name == "known" else name
     start = time.perf_counter()
     r = explore_scenario("page_fault", params=params or None, mutant=mutant,
-                         executions=cap, seed=seed)
+                         strategy="mix", executions=cap, seed=seed)
     f = r.findings[0] if r.findings else None
     return {"key": f"{name}/{seed}", "found": f is not None,
             "executions": r.executions, "kind": f.kind if f else "",
@@ -272,7 +273,7 @@ def mutants_section(args: argparse.Namespace, names: list[str],
         heading(what, args.memory_model), "",
         f"Command: `nice -n 10 python stress/page_fault_runs.py {what} --seeds "
         f"{args.seeds} --max-executions {args.max_executions} --jobs {args.jobs}"
-        f"{model_option(args.memory_model)} --write` (default strategy mix "
+        f"{model_option(args.memory_model)} --write` (mix "
         "from base seeds 0..S-1, each mutant in page_fault with its own "
         f"parameters{extra}, to the first finding).", "",
         *machine(), "", *rows]).rstrip() + "\n"
@@ -288,7 +289,7 @@ def known_section(args: argparse.Namespace) -> str:
         HEADINGS["known"], "",
         "Command: `nice -n 10 python stress/page_fault_runs.py known --seeds "
         f"{args.seeds} --max-executions {args.max_executions} --write` "
-        "(page_fault, design=vma_refcnt, no kernel_fixes, default strategy mix "
+        "(page_fault, design=vma_refcnt, no kernel_fixes, mix "
         "from base seeds 0..S-1, to the first finding).", "",
         f"- seeds that found it: {len(found)}/{len(outs)}; executions to find: "
         f"median {statistics.median(execs) if execs else '-'}, max "
