@@ -41,7 +41,7 @@ def run(scenario: str, mutant: str, params: dict[str, object], executions: int,
     values.update(params)
     cfg = Config(scenario, MappingProxyType(values), mutant)
     with applied(mutant):
-        r = explore_scenario(cfg, executions=executions, seed=seed)
+        r = explore_scenario(cfg, strategy="mix", executions=executions, seed=seed)
     if r.findings:
         return r.findings[0].execution + 1, str(r.findings[0].kind)
     return 0, ""
