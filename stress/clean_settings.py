@@ -178,9 +178,9 @@ def table(args: argparse.Namespace, chosen: list[tuple[str, str, dict[str, objec
         HEADING, "",
         f"Command: `python stress/clean_settings.py --executions {args.executions} "
         f"--seed {args.seed} --chunk {args.chunk} --jobs {args.jobs} --write` (mix, "
-        "the default strategy before aimed; findings by kind, with the executions that had "
-        f"one; {wall / 60:.0f} min wall time in the last invocation; rerunning "
-        "it runs only the missing chunks).", "", *machine(), "",
+        "the default strategy before aimed; findings by kind, with the "
+        f"executions that had one; {wall / 60:.0f} min wall time in the last "
+        "invocation; rerunning it runs only the missing chunks).", "", *machine(), "",
         "| setting | scenario | executions (indices 0..n-1 complete) "
         "| worker seconds | findings | kernel bug expected |",
         "|---|---|---|---|---|---|",
