@@ -115,12 +115,8 @@ def carried(rev: str, seed: int) -> dict[str, dict[str, Any]]:
                           f"{rev}:reports/BENCHMARKS.md"],
                          capture_output=True, text=True, check=False)
     if got.returncode:
-        raise SystemExit(f"clean_settings: --carry {rev}: no reports/BENCHMARKS.md "
-                         "at that revision")
-    try:
-        return carried_rows(got.stdout, rev, seed)
-    except ValueError as e:
-        raise SystemExit(f"clean_settings: --carry {rev}: {e}") from None
+        raise ValueError("no reports/BENCHMARKS.md at that revision")
+    return carried_rows(got.stdout, rev, seed)
 
 
 def carried_rows(text: str, rev: str, seed: int) -> dict[str, dict[str, Any]]:
@@ -158,13 +154,14 @@ def carried_rows(text: str, rev: str, seed: int) -> dict[str, dict[str, Any]]:
 
 def carry(rev: str, seed: int,
           chosen: list[tuple[str, str, dict[str, object], str]]) -> None:
-    """Give each of @chosen without a record its row of the table at @rev."""
+    """Give each of @chosen without a record its row of the table at @rev
+    (ValueError if the table cannot give them)."""
     path = state_file(seed)
     state = clean_runs.load_state(path)
     rows = carried(rev, seed)
     for name, scenario, params, _ in chosen:
         if name not in rows:
-            raise SystemExit(f"clean_settings: --carry {rev}: no row for {name!r}")
+            raise ValueError(f"no row for {name!r}")
         if not clean_runs.records(state, scenario, design_of(params)):
             state[rows[name]["key"]] = rows[name]
     clean_runs.save_state(path, state)
@@ -217,7 +214,11 @@ def main() -> int:
         ap.error(f"unknown settings: {', '.join(unknown)}")
     chosen = [s for s in SETTINGS if not only or s[0] in only]
     if args.carry:
-        carry(args.carry, args.seed, chosen)
+        try:
+            carry(args.carry, args.seed, chosen)
+        except ValueError as e:
+            print(f"clean_settings: --carry {args.carry}: {e}", file=sys.stderr)
+            return 2
     configs = [(scenario, design_of(params)) for _, scenario, params, _ in chosen]
     run_args = argparse.Namespace(strategy=STRATEGY, seed=args.seed,
                                   memory_model="sc", executions=args.executions,

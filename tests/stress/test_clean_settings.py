@@ -4,15 +4,15 @@ from the table at a git revision, and only the executions after it run."""
 from __future__ import annotations
 
 import argparse
-from typing import TYPE_CHECKING, Any
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
 
 import pytest
 
 from stress import clean_runs, clean_settings
 from stress.clean_settings import HEADING, SETTINGS, carried_rows, design_of
-
-if TYPE_CHECKING:
-    from pathlib import Path
 
 WALK = design_of(next(p for name, _, p, _ in SETTINGS if name == "read_kind=walk"))
 COMMAND = ("Command: `python stress/clean_settings.py --executions 1000 --seed 0 "
@@ -106,3 +106,14 @@ def test_the_table_says_which_executions_were_carried_and_sums_them(
     assert "carried from this table at abc123" in text
     assert ("| read_kind=walk | rcu_transitions | 1,500 (1,500) | 15 | none | - |"
             in text)
+
+
+def test_a_revision_without_the_table_is_one_line_and_exit_2() -> None:
+    script = Path(__file__).resolve().parents[2] / "stress" / "clean_settings.py"
+    done = subprocess.run([sys.executable, str(script), "--carry", "no-such-rev",
+                           "--executions", "0"],
+                          capture_output=True, text=True, check=False, timeout=60)
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [
+        "clean_settings: --carry no-such-rev: no reports/BENCHMARKS.md at that "
+        "revision"]
