@@ -146,10 +146,12 @@ def interruptible(main: Callable[[], Any], kept: str) -> int:
     try:
         status = main()
     except Interrupted as stop:
+        _Signals.holding = True  # a second signal (timeout's to the group) waits
         name = Path(sys.argv[0]).name
         print(f"{name}: interrupted by {stop}; {kept}", file=sys.stderr, flush=True)
         return 128 + stop.signum
     finally:
+        _Signals.holding, _Signals.pending = False, 0
         for s, handler in previous.items():
             signal.signal(s, handler)
     return int(status or 0)

@@ -110,3 +110,31 @@ def test_write_section_replaces_a_section_in_place(tmp_path: Path) -> None:
     write_section("## a", "## a\n\nnew\n", path)
     assert path.read_text() == "# Benchmarks\n\n## a\n\nnew\n\n## b\n\nkeep\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["B.md"]
+
+
+def test_a_second_signal_while_the_stop_line_is_printed_is_not_a_traceback(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    class SignalOnWrite:
+        """stderr that receives a second SIGTERM while the line is written."""
+
+        def __init__(self) -> None:
+            self.text = ""
+
+        def write(self, s: str) -> int:
+            if not self.text:
+                os.kill(os.getpid(), signal.SIGTERM)
+            self.text += s
+            return len(s)
+
+        def flush(self) -> None:
+            pass
+
+    err = SignalOnWrite()
+    monkeypatch.setattr(sys, "stderr", err)
+
+    def main() -> None:
+        raise Interrupted(signal.SIGTERM)
+
+    assert interruptible(main, "kept") == 128 + signal.SIGTERM
+    assert err.text.count("\n") == 1
+    assert "interrupted by SIGTERM; kept" in err.text
