@@ -1,8 +1,9 @@
 """Reader results are consistent with the writer history.
 
-The scenario records each writer operation (store or erase of a range)
-with its begin and end steps, and each reader operation with its results
-and its begin and end steps (``h.writing()``, ``h.reading()``).  The checker
+The scenario records each writer operation (store or erase of a range, or
+a whole copy as ``__mt_dup()`` makes) with its begin and end steps, and
+each reader operation with its results and its begin and end steps
+(``h.writing()``, ``h.copying()``, ``h.reading()``).  The checker
 keeps the interval-map *version* after every write: version ``k`` is the
 tree after write ``k``, and is *possibly current* from the begin of write
 ``k`` (its stores may already be visible) to the end of write ``k + 1``
@@ -144,8 +145,11 @@ class ResultCheck(Observer):
     def write_begin(self, ex: Execution, t: SimThread, rec: WriteRecord) -> None:
         """A new version exists from now on."""
         hist = self._history(rec.tree)
-        entry = None if rec.op is WriteOp.ERASE else rec.entry
-        newest = hist.versions[-1].store(rec.index, rec.last, entry)
+        if rec.op is WriteOp.COPY:
+            newest = IntervalMap(rec.entries)
+        else:
+            entry = None if rec.op is WriteOp.ERASE else rec.entry
+            newest = hist.versions[-1].store(rec.index, rec.last, entry)
         if rec.begin < 0:
             hist.versions[-1] = newest
             return

@@ -173,15 +173,30 @@ class Harness:
         """
         ex = self._ex
         op = WriteOp.ERASE if entry is None else WriteOp.STORE
-        rec = WriteRecord(mt, op, index, last, entry, ex.cur.label, ex.step)
-        self.write_op_begin(mt)
+        yield from self._write(WriteRecord(mt, op, index, last, entry,
+                                           ex.cur.label, ex.step))
+
+    @contextmanager
+    def copying(self, mt: Any, entries: Iterable[tuple[int, int, object]],
+                ) -> Iterator[WriteRecord]:
+        """Bracket one writer operation after which @mt holds exactly
+        @entries, whatever it held before (``__mt_dup()`` into an empty
+        tree: readers may see the whole copy from its begin on)."""
+        ex = self._ex
+        ranges = tuple(sorted(entries, key=lambda r: r[0]))
+        yield from self._write(WriteRecord(mt, WriteOp.COPY, 0, ULONG_MAX, None,
+                                           ex.cur.label, ex.step, entries=ranges))
+
+    def _write(self, rec: WriteRecord) -> Iterator[WriteRecord]:
+        ex = self._ex
+        self.write_op_begin(rec.tree)
         for hook in ex.hooks.write_begin:
             hook(ex, ex.cur, rec)
         yield rec
         rec.end = ex.step
         for hook in ex.hooks.write_end:
             hook(ex, ex.cur, rec)
-        self.write_op_done(mt)
+        self.write_op_done(rec.tree)
 
     def initial_contents(self, mt: Any,
                          entries: Iterable[tuple[int, int, object]]) -> None:

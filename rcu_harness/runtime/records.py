@@ -19,6 +19,9 @@ class WriteOp(Enum):
 
     STORE = "store"
     ERASE = "erase"
+    COPY = "copy"
+    """The tree now holds exactly the record's ``entries`` (``__mt_dup()``:
+    the whole copy becomes visible at once, so it is one operation)."""
 
 
 class ReadKind(Enum):
@@ -58,7 +61,8 @@ class ReadKind(Enum):
 
 @dataclass(slots=True)
 class WriteRecord:
-    """One writer operation: store @entry over [index, last], or erase."""
+    """One writer operation: store @entry over [index, last], erase, or
+    copy (the tree becomes @entries)."""
 
     tree: Any
     op: WriteOp
@@ -68,6 +72,8 @@ class WriteRecord:
     thread: str
     begin: int
     end: int | None = None
+    entries: tuple[tuple[int, int, object], ...] = ()
+    """For ``COPY``: the sorted, disjoint ranges the tree holds after it."""
 
 
 @dataclass(slots=True)

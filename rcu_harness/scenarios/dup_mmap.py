@@ -173,12 +173,14 @@ def dup_mmap_modern(h: Harness, cfg: Config, w: World) -> int:
     mm, oldmm = w.child, w.parent
     mt = mm.mm_mt
     # Both trees' external lock, mmap_lock, is held for write by fork.
-    retval = __mt_dup(oldmm.mm_mt, mt)
-    if retval:
-        return retval
-    for vma in w.parent_vmas:  # what the copy now holds, for the result check
-        with h.writing(mt, vma.vm_start, vma.vm_end - 1, vma):
+    with h.unobserved():  # what the copy will hold, for the result check
+        held = [(vma.vm_start, vma.vm_end - 1, vma) for vma in w.parent_vmas]
+    with h.copying(mt, held):  # readers of an early-visible child see it whole
+        retval = __mt_dup(oldmm.mm_mt, mt)
+    if retval:  # mas_dup_free() left the tree empty
+        with h.writing(mt, 0, ULONG_MAX, None):
             pass
+        return retval
     mt_clear_in_rcu(mt)
     mas = MaState(mt, 0, 0)
     index = 0
@@ -310,7 +312,9 @@ SCENARIO = Scenario(
         Param("parent_readers", 1, "lockless readers of the parent", 0, 16),
         Param("child_readers", 1, "lockless readers of the child", 0, 16),
         Param("child_visible_early", False, "let child readers in before fork "
-              "finishes (not possible in the kernel)"),
+              "finishes (not possible in the kernel)",
+              lifts="copy_process() exposes the child only after dup_mmap(), "
+                    "which relies on it"),
     ),
     build,
     work,

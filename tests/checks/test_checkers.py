@@ -194,6 +194,17 @@ def test_result_from_a_version_gone_before_the_read_is_rejected():
     assert failed[0].kind == "result-inconsistent"
 
 
+def test_a_copy_is_possibly_current_as_a_whole_from_its_begin():
+    copy = WriteRecord("mt", WriteOp.COPY, 0, 99, None, "w", 10, 20,
+                       entries=((0, 4, "C"), (5, 9, "D")))
+    check, ex = _history(copy)
+    assert not _read(check, ex, ReadKind.ITERATE, 12, 13, [(0, 4, "C"), (5, 9, "D")])
+    assert not _read(check, ex, ReadKind.ITERATE, 12, 13, [(0, 9, "A")])
+    assert _read(check, ex, ReadKind.FIND, 1, 5, [(5, 9, "D")])  # before the copy
+    failed = _read(check, ex, ReadKind.FIND, 25, 30, [(0, 9, "A")])  # replaced
+    assert failed[-1].kind == "result-inconsistent"
+
+
 def test_entry_never_present_is_rejected():
     check, ex = _history()
     assert _read(check, ex, ReadKind.FIND, 1, 2, [(0, 4, "A")])
