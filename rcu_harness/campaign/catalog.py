@@ -23,7 +23,8 @@ def scenarios() -> list[dict[str, Any]]:
         s = SCENARIOS[name]
         params = [{"name": p.name, "default": p.default, "help": p.help,
                    "minimum": p.minimum, "maximum": p.maximum,
-                   "choices": list(p.choices)} for p in s.params]
+                   "choices": list(p.choices), "lifts": p.lifts}
+                  for p in s.params]
         out.append({"name": name, "description": s.description, "params": params})
     return out
 

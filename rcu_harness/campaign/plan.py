@@ -90,6 +90,10 @@ class RunPlan:
         """Executions learn from earlier epochs' reads-from pairs (rff)."""
         return is_guided(self.strategy, self.strategy_params)
 
+    def lifted(self) -> list[str]:
+        """Notes on the kernel guarantees the plan's parameters lift."""
+        return get_scenario(self.scenario).lifted(self.params)
+
     @property
     def scenario_module(self) -> str:
         """The module that defines the scenario (part of the trace fingerprint)."""

@@ -156,17 +156,20 @@ class _Session:
 def _session(plan: RunPlan, jobs: int | None, progress: Progress,
              executor_for: ExecutorFor) -> Iterator[_Session]:
     """The session's executor, shut down (and @progress closed) on leaving."""
-    notes: tuple[str, ...] = ()
+    notes = tuple(plan.lifted())
+    for note in notes:
+        progress.note("note: " + note)
     try:
         if not plan.sequential:
             executor = executor_for(plan, jobs)
         else:
             executor = InlineExecutor()
             if jobs != 1:
-                notes = (f"{plan.strategy} explores in order (each execution "
-                         "backtracks from the previous one): this run uses one "
-                         "worker, this process",)
-                progress.note("note: " + notes[0])
+                note = (f"{plan.strategy} explores in order (each execution "
+                        "backtracks from the previous one): this run uses one "
+                        "worker, this process")
+                notes += (note,)
+                progress.note("note: " + note)
     except BaseException:
         progress.close()
         raise

@@ -35,6 +35,10 @@ class Param:
     minimum: int | None = None
     maximum: int | None = None
     choices: tuple[str, ...] = ()
+    lifts: str = ""
+    """The kernel guarantee a value other than the default lifts, if any:
+    findings under such a value are what the lifted guarantee prevents, not
+    kernel bugs, so a run says so and clean runs keep the default."""
 
     def parse(self, value: object) -> int | str | bool:
         """Check @value (text or typed) and return it typed."""
@@ -153,6 +157,13 @@ class Scenario:
         """Every parameter at its default."""
         return {p.name: p.default for p in self.params}
 
+    def lifted(self, values: Mapping[str, Any]) -> list[str]:
+        """A note per kernel guarantee @values lift (see :attr:`Param.lifts`)."""
+        return [f"{p.name}={_text(values[p.name])} lifts a kernel guarantee "
+                f"({p.lifts}): its findings are not kernel bugs"
+                for p in self.params
+                if p.lifts and p.name in values and values[p.name] != p.default]
+
     def default_max_steps(self, cfg: Config) -> int:
         """The step bound of @cfg's executions unless the user gives one."""
         work = self.work
@@ -162,3 +173,7 @@ class Scenario:
     def source_module(self) -> str:
         """The module whose source defines the workload."""
         return self.module or self.build.__module__
+
+
+def _text(value: object) -> str:
+    return str(value).lower() if isinstance(value, bool) else str(value)

@@ -172,3 +172,17 @@ def test_the_report_is_written_unless_told_not_to(capsys, tmp_path, monkeypatch)
                        "vmas=2", "--executions", "1", "--out", tmp_path, "--json")
     assert code == 0
     assert [str(p) for p in written] == [json.loads(out)["run_dir"]]
+
+
+def test_a_run_that_lifts_a_kernel_guarantee_says_its_findings_are_not_kernel_bugs(
+        capsys, tmp_path):
+    code, out = stress_json(capsys, tmp_path, "--scenario", "dup_mmap", "--set",
+                            "child_visible_early=true", "--executions", "1")
+    assert code == 1  # the child's readers meet a tree dup_mmap() still fills
+    assert out["notes"] == [
+        "child_visible_early=true lifts a kernel guarantee (copy_process() "
+        "exposes the child only after dup_mmap(), which relies on it): its "
+        "findings are not kernel bugs"]
+    code, out = stress_json(capsys, tmp_path, "--scenario", "dup_mmap",
+                            "--executions", "1")
+    assert (code, out["notes"]) == (0, [])

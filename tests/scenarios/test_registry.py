@@ -107,3 +107,14 @@ def test_replay_command_names_a_step_bound_that_is_not_the_default():
     bounded = replay_command(cfg, strategy="mix", seed=1, execution=2, max_steps=77)
     assert "--max-steps" not in plain
     assert bounded.endswith("--max-steps 77")
+
+
+def test_only_a_value_that_lifts_a_kernel_guarantee_gets_a_note():
+    dup = get_scenario("dup_mmap")
+    assert dup.lifted(dup.defaults()) == []
+    notes = dup.lifted({**dup.defaults(), "child_visible_early": True})
+    assert len(notes) == 1
+    assert notes[0].startswith("child_visible_early=true lifts a kernel guarantee")
+    lifting = {(s.name, p.name) for s in SCENARIOS.values()
+               for p in s.params if p.lifts}
+    assert lifting == {("dup_mmap", "child_visible_early")}
