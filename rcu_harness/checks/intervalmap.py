@@ -51,28 +51,37 @@ class IntervalMap:
 
     def lookup(self, index: int) -> object:
         """The entry covering @index, or None."""
-        starts = [r[0] for r in self.ranges]
-        pos = bisect.bisect_right(starts, index) - 1
+        ranges = self.ranges
+        pos = bisect.bisect_right(ranges, index, key=_start) - 1
         if pos >= 0:
-            start, end, value = self.ranges[pos]
+            start, end, value = ranges[pos]
             if start <= index <= end:
                 return value
         return None
 
     def has_exact(self, index: int, last: int, entry: object) -> bool:
-        """Is @entry stored over exactly [index, last]?"""
-        for start, end, value in self.ranges:
-            if start == index and end == last and value == entry:
-                return True
+        """Is @entry stored over exactly [index, last]?  (Starts are
+        distinct: the one range that may start at @index, by bisection.)"""
+        ranges = self.ranges
+        pos = bisect.bisect_left(ranges, index, key=_start)
+        if pos < len(ranges):
+            start, end, value = ranges[pos]
+            return start == index and end == last and value == entry
         return False
 
     def empty_over(self, index: int, last: int) -> bool:
-        """Is all of [index, last] NULL?"""
-        return not any(r[0] <= last and r[1] >= index for r in self.ranges)
+        """Is all of [index, last] NULL?  (The first range ending at or
+        after @index is the only one that can start first.)"""
+        ranges = self.ranges
+        pos = bisect.bisect_left(ranges, index, key=_end)
+        return pos == len(ranges) or ranges[pos][0] > last
 
     def overlapping(self, first: int, limit: int) -> list[Range]:
-        """The ranges that intersect [first, limit]."""
-        return [r for r in self.ranges if r[0] <= limit and r[1] >= first]
+        """The ranges that intersect [first, limit] (one run, as in
+        :meth:`store`)."""
+        ranges = self.ranges
+        i = bisect.bisect_left(ranges, first, key=_end)
+        return list(ranges[i:bisect.bisect_right(ranges, limit, lo=i, key=_start)])
 
     def summary(self, limit: int = 8) -> str:
         """A short text form for reports."""

@@ -1,4 +1,5 @@
-"""IntervalMap.store by bisection gives the ranges of the plain definition."""
+"""IntervalMap.store and its queries by bisection give the answers of the
+plain definitions."""
 
 from __future__ import annotations
 
@@ -45,3 +46,33 @@ def test_store_at_the_edges() -> None:
         for entry in (None, "x"):
             assert m.store(index, last, entry).ranges == \
                 reference_store(m.ranges, index, last, entry)
+
+
+def test_queries_match_the_definitions_on_random_histories() -> None:
+    """lookup, has_exact, empty_over and overlapping, by bisection, answer
+    as scans of every range do, at, inside, between and past the ranges."""
+    rng = random.Random(29)
+    answers = set()
+    for _ in range(200):
+        m = IntervalMap()
+        for step in range(30):
+            index = rng.randrange(0, 200)
+            m = m.store(index, index + rng.choice((0, 1, 3, 10, 60)),
+                        None if rng.random() < 0.3 else f"e{step % 4}")
+            ranges = m.ranges
+            for _ in range(4):
+                first = rng.randrange(0, 280)
+                last = first + rng.choice((0, 0, 1, 5, 30))
+                entry = rng.choice([None, "e0", "e1", *(r[2] for r in ranges)])
+                if ranges and rng.random() < 0.5:  # a range's own bounds
+                    first, last, entry = rng.choice(ranges)
+                    last += rng.choice((0, 0, 1, -1))
+                covering = [r[2] for r in ranges if r[0] <= first <= r[1]]
+                exact = any(r == (first, last, entry) for r in ranges)
+                overlap = [r for r in ranges if r[0] <= last and r[1] >= first]
+                assert m.lookup(first) == (covering[0] if covering else None)
+                assert m.has_exact(first, last, entry) is exact
+                assert m.empty_over(first, last) is (not overlap)
+                assert m.overlapping(first, last) == overlap
+                answers.add((exact, bool(overlap)))
+    assert answers == {(True, True), (False, True), (False, False)}
