@@ -190,8 +190,8 @@ class ResultCheck(Observer):
             return window
         rest = cands[1:]
         for r in cands[0].overlapping(*window):
-            if r in rec.results:  # returned as it is: covered (mostly)
-                continue
+            if r in rec.results:  # returned as it is: covered (in C; an
+                continue  # entry equals itself, as every stored one does)
             stable = all(v.has_exact(*r) for v in rest)
             if stable and not _covers(rec, r):
                 what = "missed" if rec.kind in _SEQUENCES else "skipped"
