@@ -12,8 +12,10 @@ reader results (``h.reading()``), mm references held by lockless readers
 from __future__ import annotations
 
 from contextlib import contextmanager
+from itertools import pairwise
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from rcu_harness.errors import HarnessUsageError
 from rcu_harness.memory.maple_port import InstrumentedPort
 from rcu_harness.memory.simstruct import static
 from rcu_harness.runtime.records import ReadKind, ReadRecord, WriteOp, WriteRecord
@@ -184,6 +186,10 @@ class Harness:
         tree: readers may see the whole copy from its begin on)."""
         ex = self._ex
         ranges = tuple(sorted(entries, key=lambda r: r[0]))
+        for (_, last, _), (first, _, _) in pairwise(ranges):
+            if first <= last:
+                raise HarnessUsageError(f"h.copying(): ranges overlap at {first:#x}"
+                                        " (a tree holds disjoint ranges)")
         yield from self._write(WriteRecord(mt, WriteOp.COPY, 0, ULONG_MAX, None,
                                            ex.cur.label, ex.step, entries=ranges))
 

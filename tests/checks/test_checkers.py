@@ -1,8 +1,11 @@
 """Each generic checker fires on a small buggy program and is quiet on the fixed one."""
 
+import pytest
+
 from rcu_harness import ReadKind, explore
 from rcu_harness.checks.intervalmap import IntervalMap
 from rcu_harness.checks.results import ResultCheck
+from rcu_harness.errors import HarnessUsageError
 from rcu_harness.kernel import (
     Atomic,
     RwSemaphore,
@@ -203,6 +206,18 @@ def test_a_copy_is_possibly_current_as_a_whole_from_its_begin():
     assert _read(check, ex, ReadKind.FIND, 1, 5, [(5, 9, "D")])  # before the copy
     failed = _read(check, ex, ReadKind.FIND, 25, 30, [(0, 9, "A")])  # replaced
     assert failed[-1].kind == "result-inconsistent"
+
+
+def test_a_copy_of_overlapping_ranges_is_a_usage_error():
+    def program(h):
+        def writer():
+            with h.copying("mt", [(0, 9, "A"), (5, 19, "B")]):
+                pass
+
+        h.spawn("w", writer)
+
+    with pytest.raises(HarnessUsageError, match="overlap at 0x5"):
+        explore(program, executions=1)
 
 
 def test_entry_never_present_is_rejected():
