@@ -44,11 +44,14 @@ def cell(outcomes: list[Outcome]) -> str:
     return f"{found}/{len(outcomes)}: {shown}"
 
 
-def board(results: dict[str, Outcome], modes: list[str], cap: str) -> list[str]:
-    """The table rows and the slowest-mutant row."""
+def board(results: dict[str, Outcome], modes: list[str], cap: str,
+          only: set[str] | None = None) -> list[str]:
+    """The table rows and the slowest-mutant row (of the mutants in @only,
+    every mutant the results have when None)."""
     by: dict[tuple[str, str], dict[int, Outcome]] = {}
     for o in results.values():
-        if o.mode in modes and o.key.endswith(cap):
+        if o.mode in modes and o.key.endswith(cap) and (only is None
+                                                         or o.mutant in only):
             by.setdefault((o.mutant, o.mode), {})[o.seed] = o
     mutants = sorted({m for m, _ in by}, key=lambda m: list(dict.fromkeys(
         o.mutant for o in results.values())).index(m))
@@ -82,12 +85,16 @@ def main() -> None:
     p.add_argument("--max-executions", type=int, default=10_000)
     p.add_argument("--max-seconds", default="20")
     p.add_argument("--results", default=str(RESULTS))
+    p.add_argument("--mutants", default="",
+                   help="comma-separated mutants to show (default: every mutant "
+                        "the results have)")
     p.add_argument("--note", default="")
     p.add_argument("--write", default="")
     args = p.parse_args()
     modes = args.modes.split(",")
     cap = f"|{args.max_executions}|{args.max_seconds}"
     results = load_results(Path(args.results))
+    only = {m for m in args.mutants.split(",") if m} or None
     text = "\n".join([
         HEADING, "",
         f"Command: `python stress/search_board.py --modes {args.modes} "
@@ -95,7 +102,7 @@ def main() -> None:
         "the outcomes of `python stress/scoreboard.py --seeds 10 --max-executions "
         f"{args.max_executions} --max-seconds {args.max_seconds} --jobs 1 --modes "
         f"{args.modes}` (run at nice 10 beside other work).  {args.note}", "",
-        *machine(), "", *board(results, modes, cap), "",
+        *machine(), "", *board(results, modes, cap, only), "",
         "Cells: `found/attempts: median executions to the first finding`, an "
         "attempt without a finding counting as infinitely late.  Executions are "
         "a function of the seed for every strategy here; the time cap only "
