@@ -1,0 +1,38 @@
+"""stress/search_board.py: the table over the mutants asked for."""
+
+from __future__ import annotations
+
+from stress.scoreboard import Outcome
+from stress.search_board import board
+
+CAP = "|100|20"
+
+
+def outcome(mutant: str, mode: str, seed: int, found: bool, executions: int) -> Outcome:
+    key = f"{mutant}|{mode}|{seed}{CAP}"
+    return Outcome(key, mutant, mode, seed, found, executions, 0.1)
+
+
+RESULTS = {o.key: o for o in (
+    outcome("fast", "a", 0, True, 2), outcome("fast", "a", 1, True, 4),
+    outcome("slow", "a", 0, True, 90), outcome("slow", "a", 1, False, 100),
+    outcome("slow", "a", 2, True, 50),
+)}
+
+
+def test_board_shows_every_mutant_over_the_seeds_all_completed() -> None:
+    rows = board(RESULTS, ["a"], CAP)
+    assert rows[0].startswith("Seeds 0, 1 (")
+    assert "| fast | 2/2: 3 |" in rows
+    assert "| slow | 1/2: not found |" in rows
+    assert rows[-1] == "| **slowest mutant (median)** | not found (slow) |"
+
+
+def test_board_over_some_mutants_takes_their_seeds_and_slowest() -> None:
+    rows = board(RESULTS, ["a"], CAP, {"fast"})
+    assert rows[0].startswith("Seeds 0, 1 (")
+    assert not any(r.startswith("| slow |") for r in rows)
+    assert rows[-1] == "| **slowest mutant (median)** | 3 (fast) |"
+    only_slow = board(RESULTS, ["a"], CAP, {"slow"})
+    assert only_slow[0].startswith("Seeds 0, 1, 2 (")
+    assert "| slow | 2/3: 90 |" in only_slow
