@@ -124,6 +124,14 @@ def calibrate(program: Callable[[Harness], None], strategy: str, seed: int, *,
     its ``profile`` the same way, from one execution of its own made
     without one.  Other strategies need nothing.
 
+    A probe that livelocks (a mutant's reader spinning on a dead node) can
+    make more decisions than the step bound: past the bound the execution
+    goes on under a fair round-robin for up to the bound again before the
+    livelock is reported.  Its counts are then taken as the bound, the most
+    decisions an execution can make before livelock is diagnosed, so that
+    the run goes on (and finds the livelock) instead of refusing its own
+    calibration.
+
     Bounds are checked (:func:`~rcu_harness.sched.registry.check_bounds`)
     once ``steps`` is known: a PCT depth beyond it is refused.
     """
@@ -136,13 +144,14 @@ def calibrate(program: Callable[[Harness], None], strategy: str, seed: int, *,
         probe = strategy_kind("random").make(seed)
         probe.new_execution(0)
         ex = run_execution(program, probe, 0, max_steps=max_steps, record=0)
-        params["steps"] = max(1, sum(1 for d in ex.decisions if d >= 0))
+        params["steps"] = min(max_steps, max(1, sum(1 for d in ex.decisions
+                                                    if d >= 0)))
     if not params.get("sync_steps") and counts_sync(strategy, params):
         points = params.get("points", kind.options().get("points", "sync"))
         counter = SyncCounter(seed, str(points))
         counter.new_execution(0)
         run_execution(program, counter, 0, max_steps=max_steps, record=0)
-        params["sync_steps"] = max(1, counter.sync_decisions)
+        params["sync_steps"] = min(max_steps, max(1, counter.sync_decisions))
     check_bounds(strategy, params, max_steps)
     return params
 

@@ -14,7 +14,9 @@ from rcu_harness.kernel import (
     spin_lock,
     spin_unlock,
 )
+from rcu_harness.runner.block import calibrate
 from rcu_harness.runner.run import run_execution
+from rcu_harness.scenarios import MUTANTS, applied, configure, program
 from rcu_harness.sched.registry import make_strategy
 from rcu_harness.trace.events import decode_all, events_digest
 
@@ -182,3 +184,16 @@ def test_a_livelock_is_a_finding_only_after_the_fair_continuation():
     assert f.kind == "livelock"
     assert f.step == 1001  # 500 steps, then 500 more round-robin, then over
     assert "and 500 more under a fair round-robin" in f.report
+
+
+def test_a_calibration_probe_that_livelocks_counts_as_the_step_bound():
+    # Seed 13's random probe of this mutant spins a reader on a dead node
+    # past the bound, through the fair continuation (twice the bound's
+    # decisions): the run calibrates to the bound and finds the bug.
+    cfg = configure(MUTANTS["reader-skips-dead-check"].scenario, None,
+                    mutant="reader-skips-dead-check")
+    with applied(cfg.mutant, cfg.fixes):
+        params = calibrate(program(cfg), "aimed", 13, max_steps=5000)
+        assert params["steps"] == 5000
+        result = explore(program(cfg), executions=20, seed=13, max_steps=5000)
+    assert result.findings
