@@ -39,6 +39,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from rcu_harness.scenarios.spec import value_text
 from stress import clean_runs
 from stress.benchlib import interruptible, machine, write_section
 
@@ -89,9 +90,7 @@ STRATEGY = "mix"
 
 def design_of(params: dict[str, object]) -> str:
     """@params as a stress/clean_runs.py configuration string."""
-    def text(v: object) -> str:
-        return str(v).lower() if isinstance(v, bool) else str(v)
-    return "+".join(["default", *(f"{k}={text(v)}" for k, v in params.items())])
+    return "+".join(["default", *(f"{k}={value_text(v)}" for k, v in params.items())])
 
 
 def state_file(seed: int) -> Path:

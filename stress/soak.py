@@ -40,6 +40,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from rcu_harness.campaign.jobs import DEFAULT_STRATEGY
+from rcu_harness.scenarios.spec import value_text
 from stress.benchlib import interruptible, machine, pool_results, write_section
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -93,15 +94,11 @@ def combinations(scenarios: list[dict[str, Any]], count: int,
     return out
 
 
-def _text(value: Any) -> str:
-    return str(value).lower() if isinstance(value, bool) else str(value)
-
-
 def run_one(task: tuple[dict[str, Any], int, int]) -> dict[str, Any]:
     """Run one combination through the CLI; its outcome."""
     combo, executions, seconds = task
     settings = [a for k, v in sorted(combo["params"].items())
-                for a in ("--set", f"{k}={_text(v)}")]
+                for a in ("--set", f"{k}={value_text(v)}")]
     with tempfile.TemporaryDirectory() as out:
         cmd = [sys.executable, "-m", "rcu_harness", "stress", "--scenario",
                combo["scenario"], *settings, "--executions", str(executions),
@@ -154,7 +151,8 @@ def table(rows: list[dict[str, Any]], args: argparse.Namespace) -> str:
              "| # | scenario | parameters | executions | steps/execution | "
              "unfair_starvation | result |", "|---|---|---|---|---|---|---|"]
     for r in sorted(rows, key=lambda r: r["id"]):
-        params = ", ".join(f"{k}={_text(v)}" for k, v in sorted(r["params"].items()))
+        params = ", ".join(f"{k}={value_text(v)}"
+                           for k, v in sorted(r["params"].items()))
         n = r.get("executions", 0)
         per = f"{r['steps'] // n:,}" if n else "-"
         starved = r.get("benign", {}).get("unfair_starvation", 0)

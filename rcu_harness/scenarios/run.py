@@ -24,7 +24,7 @@ from rcu_harness.scenarios.catalog import (
 )
 from rcu_harness.scenarios.mutants import get_mutant
 from rcu_harness.scenarios.programs import is_program
-from rcu_harness.scenarios.spec import MEMORY_MODEL, Config
+from rcu_harness.scenarios.spec import MEMORY_MODEL, Config, value_text
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -39,15 +39,12 @@ def _settings(cfg: Config) -> list[str]:
     defaults[MEMORY_MODEL] = "sc"
     if cfg.mutant is not None:
         defaults.update(get_mutant(cfg.mutant).params)
-    out = [f"--set {key}={_text(value)}" for key, value in sorted(cfg.values.items())
+    out = [f"--set {key}={value_text(value)}"
+           for key, value in sorted(cfg.values.items())
            if defaults.get(key) != value and key != MEMORY_MODEL]
     if defaults[MEMORY_MODEL] != cfg.memory_model:
         out.append(f"--memory-model {cfg.memory_model}")
     return out
-
-
-def _text(value: object) -> str:
-    return str(value).lower() if isinstance(value, bool) else str(value)
 
 
 def replay_command(cfg: Config, *, strategy: str, seed: int, execution: int,

@@ -159,7 +159,7 @@ class Scenario:
 
     def lifted(self, values: Mapping[str, Any]) -> list[str]:
         """A note per kernel guarantee @values lift (see :attr:`Param.lifts`)."""
-        return [f"{p.name}={_text(values[p.name])} lifts a kernel guarantee "
+        return [f"{p.name}={value_text(values[p.name])} lifts a kernel guarantee "
                 f"({p.lifts}): its findings are not kernel bugs"
                 for p in self.params
                 if p.lifts and p.name in values and values[p.name] != p.default]
@@ -175,5 +175,7 @@ class Scenario:
         return self.module or self.build.__module__
 
 
-def _text(value: object) -> str:
+def value_text(value: object) -> str:
+    """A parameter value as ``--set NAME=VALUE`` spells it (booleans in
+    lower case)."""
     return str(value).lower() if isinstance(value, bool) else str(value)
