@@ -44,7 +44,7 @@ from rcu_harness.runner.explore import explore
 from rcu_harness.runner.run import run_execution
 from rcu_harness.scenarios.catalog import applied, configure, default_max_steps, program
 from rcu_harness.scenarios.mutants import MUTANTS
-from rcu_harness.sched.registry import make_strategy
+from rcu_harness.sched.registry import STRATEGIES, make_strategy
 
 DEFAULT_MODES = "pct,random-sync,pct-sync:points=field,random,surw,pos"
 """aimed's members as it configures them, and surw and pos."""
@@ -134,6 +134,21 @@ def fixed_draws(mutant: str, source: str, modes: list[str], findings: int,
         harness.Harness.random = _random  # type: ignore[method-assign]
 
 
+def bad_input(mutants: list[str], modes: list[str], counts: list[int]) -> str:
+    """A one-line problem with the command line, or ''."""
+    unknown = [m for m in mutants if m not in MUTANTS]
+    if not mutants or unknown:
+        return f"unknown mutant(s): {', '.join(unknown) or '(none)'}"
+    strategies = [parse_mode(m)[0] for m in modes]
+    wrong = [s for s in strategies if s not in STRATEGIES]
+    if not modes or wrong:
+        return (f"unknown strategy(s): {', '.join(wrong) or '(none)'} (known: "
+                f"{', '.join(sorted(STRATEGIES))})")
+    if min(counts) < 1:
+        return "--executions, --findings and --draw-executions must be at least 1"
+    return ""
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("mutants", help="comma-separated mutant names")
@@ -145,10 +160,13 @@ def main() -> None:
     parser.add_argument("--draw-executions", type=int, default=300)
     args = parser.parse_args()
     mutants = [m for m in args.mutants.split(",") if m]
-    unknown = [m for m in mutants if m not in MUTANTS]
-    if not mutants or unknown:
-        sys.exit(f"member_rates: unknown mutant(s): {', '.join(unknown) or '(none)'}")
     modes = [m for m in args.modes.split(",") if m]
+    sources = [args.fixed_draws] if args.fixed_draws else []
+    problem = bad_input(mutants, modes + sources,
+                        [args.executions, args.findings, args.draw_executions])
+    if problem:
+        print(f"member_rates: {problem}", file=sys.stderr)
+        raise SystemExit(2)
     for mutant in mutants:
         if args.fixed_draws:
             for line in fixed_draws(mutant, args.fixed_draws, modes, args.findings,

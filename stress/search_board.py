@@ -95,6 +95,11 @@ def main() -> None:
     cap = f"|{args.max_executions}|{args.max_seconds}"
     results = load_results(Path(args.results))
     only = {m for m in args.mutants.split(",") if m} or None
+    absent = sorted((only or set()) - {o.mutant for o in results.values()})
+    if absent:
+        print(f"search_board: no outcomes of {', '.join(absent)} in {args.results}",
+              file=sys.stderr)
+        raise SystemExit(2)
     text = "\n".join([
         HEADING, "",
         f"Command: `python stress/search_board.py --modes {args.modes} "

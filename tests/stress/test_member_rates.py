@@ -52,3 +52,11 @@ def test_fixed_draws_run_every_mode_per_finding_and_restore_the_harness() -> Non
     assert [(line["finding"], line["mode"]) for line in lines] == [
         (0, "surw"), (0, "pct"), (1, "surw"), (1, "pct")]
     assert all(line["draws"] > 0 and 0 <= line["found"] <= 3 for line in lines)
+
+
+def test_bad_command_lines_are_one_line_problems() -> None:
+    assert member_rates.bad_input([MUTANT], ["pct"], [1, 1, 1]) == ""
+    assert "unknown mutant(s): nope" in member_rates.bad_input(["nope"], ["pct"], [1])
+    assert member_rates.bad_input([MUTANT], ["pct", "nope:depth=2"], [1]).startswith(
+        "unknown strategy(s): nope (known: ")
+    assert "at least 1" in member_rates.bad_input([MUTANT], ["pct"], [5, 0, 3])

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+from dataclasses import asdict
+from pathlib import Path
+
 from stress.scoreboard import Outcome
 from stress.search_board import board
 
 CAP = "|100|20"
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def outcome(mutant: str, mode: str, seed: int, found: bool, executions: int) -> Outcome:
@@ -36,3 +43,13 @@ def test_board_over_some_mutants_takes_their_seeds_and_slowest() -> None:
     only_slow = board(RESULTS, ["a"], CAP, {"slow"})
     assert only_slow[0].startswith("Seeds 0, 1, 2 (")
     assert "| slow | 2/3: 90 |" in only_slow
+
+
+def test_asking_for_a_mutant_the_results_lack_is_a_one_line_error(tmp_path) -> None:
+    results = tmp_path / "board.jsonl"
+    results.write_text("".join(json.dumps(asdict(o)) + "\n" for o in RESULTS.values()))
+    proc = subprocess.run([sys.executable, str(ROOT / "stress" / "search_board.py"),
+                           "--results", str(results), "--mutants", "fast,nope"],
+                          capture_output=True, text=True, check=False, timeout=60)
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == f"search_board: no outcomes of nope in {results}"
