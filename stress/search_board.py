@@ -45,13 +45,16 @@ def cell(outcomes: list[Outcome]) -> str:
 
 
 def board(results: dict[str, Outcome], modes: list[str], cap: str,
-          only: set[str] | None = None) -> list[str]:
+          only: set[str] | None = None, threads_cap: str = "") -> list[str]:
     """The table rows and the slowest-mutant row (of the mutants in @only,
-    every mutant the results have when None)."""
+    every mutant the results have when None).  The ``threads`` mode's
+    attempts are read under @threads_cap (scoreboard.py records them with
+    no execution cap and their own wall time) when given."""
     by: dict[tuple[str, str], dict[int, Outcome]] = {}
     for o in results.values():
-        if o.mode in modes and o.key.endswith(cap) and (only is None
-                                                         or o.mutant in only):
+        mode_cap = threads_cap if o.mode == "threads" and threads_cap else cap
+        if o.mode in modes and o.key.endswith(mode_cap) and (only is None
+                                                              or o.mutant in only):
             by.setdefault((o.mutant, o.mode), {})[o.seed] = o
     mutants = sorted({m for m, _ in by}, key=lambda m: list(dict.fromkeys(
         o.mutant for o in results.values())).index(m))
@@ -84,6 +87,9 @@ def main() -> None:
     p.add_argument("--modes", default="portfolio,surw,pos,mix,pct")
     p.add_argument("--max-executions", type=int, default=10_000)
     p.add_argument("--max-seconds", default="20")
+    p.add_argument("--threaded-seconds", default="",
+                   help="the wall time of the threads mode's attempts "
+                        "(default: --max-seconds)")
     p.add_argument("--results", default=str(RESULTS))
     p.add_argument("--mutants", default="",
                    help="comma-separated mutants to show (default: every mutant "
@@ -93,6 +99,7 @@ def main() -> None:
     args = p.parse_args()
     modes = args.modes.split(",")
     cap = f"|{args.max_executions}|{args.max_seconds}"
+    threads_cap = f"|0|{args.threaded_seconds or args.max_seconds}"
     results = load_results(Path(args.results))
     only = {m for m in args.mutants.split(",") if m} or None
     absent = sorted((only or set()) - {o.mutant for o in results.values()})
@@ -107,11 +114,14 @@ def main() -> None:
         "the outcomes of `python stress/scoreboard.py --seeds 10 --max-executions "
         f"{args.max_executions} --max-seconds {args.max_seconds} --jobs 1 --modes "
         f"{args.modes}` (run at nice 10 beside other work).  {args.note}", "",
-        *machine(), "", *board(results, modes, cap, only), "",
+        *machine(), "", *board(results, modes, cap, only, threads_cap), "",
         "Cells: `found/attempts: median executions to the first finding`, an "
         "attempt without a finding counting as infinitely late.  Executions are "
         "a function of the seed for every strategy here; the time cap only "
-        "decides when an attempt gives up.", ""])
+        "decides when an attempt gives up." + (
+            "  OS threads (`threads`) run each attempt for a fixed wall time; "
+            "their executions depend on the machine's timing, not on the seed."
+            if "threads" in modes else ""), ""])
     print(text)
     if args.write:
         write_section(HEADING, text, Path(args.write))

@@ -53,3 +53,26 @@ def test_asking_for_a_mutant_the_results_lack_is_a_one_line_error(tmp_path) -> N
                           capture_output=True, text=True, check=False, timeout=60)
     assert proc.returncode == 2
     assert proc.stderr.strip() == f"search_board: no outcomes of nope in {results}"
+
+
+def test_board_reads_os_thread_attempts_under_their_own_cap() -> None:
+    threads = Outcome("fast|threads|0|0|60", "fast", "threads", 0, True, 7, 1.5)
+    both = {**RESULTS, threads.key: threads}
+    rows = board(both, ["a", "threads"], CAP, {"fast"}, "|0|60")
+    assert rows[0].startswith("Seeds 0 (")
+    assert "| fast | 1/1: 2 | 1/1: 7 |" in rows
+    without = board(both, ["threads"], CAP, {"fast"})
+    assert not any(r.startswith("| fast |") for r in without)
+
+
+def test_a_board_with_os_threads_says_their_executions_are_not_the_seeds(
+        tmp_path) -> None:
+    threads = Outcome("fast|threads|0|0|60", "fast", "threads", 0, True, 7, 1.5)
+    results = tmp_path / "board.jsonl"
+    results.write_text(json.dumps(asdict(threads)) + "\n")
+    proc = subprocess.run([sys.executable, str(ROOT / "stress" / "search_board.py"),
+                           "--results", str(results), "--modes", "threads",
+                           "--max-seconds", "60"],
+                          capture_output=True, text=True, check=True, timeout=60)
+    assert "| fast | 1/1: 7 |" in proc.stdout
+    assert "depend on the machine's timing, not on the seed" in proc.stdout
