@@ -56,16 +56,18 @@ def _aim(mm: Any, address: int) -> int:
 
 def _patch() -> None:
     store, lookup = mm_module.mm_store, readers.lookup
-    lvur, fault = reads.lock_vma_under_rcu, page_fault.do_user_addr_fault
+    lvur = reads.lock_vma_under_rcu
+    fault = page_fault.do_user_addr_fault  # type: ignore[attr-defined]
 
     def mm_store(h: Any, mm: Any, first: int, last: int, entry: Any, **kw: Any) -> Any:
         STORES.append((mm.name, first, last, _order()))
         return store(h, mm, first, last, entry, **kw)
 
-    mm_module.mm_store = vma_ops.mm_store = mm_store  # type: ignore[assignment]
-    readers.lookup = lambda h, mm, i, **kw: lookup(h, mm, _aim(mm, i), **kw)  # type: ignore[assignment]
-    reads.lock_vma_under_rcu = lambda h, mm, a, **kw: lvur(h, mm, _aim(mm, a), **kw)  # type: ignore[assignment]
-    page_fault.do_user_addr_fault = lambda h, mm, a, *r, **kw: fault(  # type: ignore[assignment]
+    mm_module.mm_store = mm_store
+    vma_ops.mm_store = mm_store  # type: ignore[attr-defined]
+    readers.lookup = lambda h, mm, i, **kw: lookup(h, mm, _aim(mm, i), **kw)
+    reads.lock_vma_under_rcu = lambda h, mm, a, **kw: lvur(h, mm, _aim(mm, a), **kw)
+    page_fault.do_user_addr_fault = lambda h, mm, a, *r, **kw: fault(  # type: ignore[attr-defined]
         h, mm, _aim(mm, a), *r, **kw)
 
 

@@ -53,7 +53,8 @@ def row(mutant: str, args: argparse.Namespace) -> str:
     bug = MUTANTS[mutant]
     cells = []
     for k, scenario in enumerate((*OLD, bug.scenario)):
-        params = {"layout": "low"} if k < len(OLD) else dict(bug.params)
+        params: dict[str, object] = ({"layout": "low"} if k < len(OLD)
+                                     else dict(bug.params))
         if k < len(OLD) and not bug.patches:
             cells.append("unreachable")  # its code path is in new code only
             continue

@@ -39,6 +39,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -82,7 +83,7 @@ def busy_seconds() -> float:
 
 
 def run_default_job(jobs: int, seconds: int, out: Path
-                    ) -> tuple[list[dict], float, float]:
+                    ) -> tuple[list[dict[str, Any]], float, float]:
     """Run the default job once; the per-run JSON objects, the CPU seconds its
     whole process tree used (sampled from /proc every 0.1 s) and the CPU
     seconds every other process on the machine used meanwhile."""
@@ -139,7 +140,7 @@ def scaling(seconds: int, reps: int
     return rows, rate, per_exec, foreign
 
 
-def _single(out: Path, executions: int) -> subprocess.Popen[str]:
+def _single(out: Path, executions: int) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
         [sys.executable, "-m", "rcu_harness", "stress", "--scenario", "mmput_race",
          "--executions", str(executions), "--time", "0", "--jobs", "1", "--out",
@@ -147,7 +148,7 @@ def _single(out: Path, executions: int) -> subprocess.Popen[str]:
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT)
 
 
-def _cpu_of(proc: subprocess.Popen[str]) -> float:
+def _cpu_of(proc: subprocess.Popen[bytes]) -> float:
     _, _, usage = os.wait4(proc.pid, 0)
     proc.returncode = 0
     return usage.ru_utime + usage.ru_stime

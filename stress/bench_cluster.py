@@ -278,10 +278,9 @@ def section(args: argparse.Namespace, tallies: dict[str, Tally],
 
 
 def _versions() -> str:
-    import dask
-    import distributed
+    from importlib.metadata import version
 
-    return f"dask {dask.__version__}, distributed {distributed.__version__}"
+    return f"dask {version('dask')}, distributed {version('distributed')}"
 
 
 def main() -> None:

@@ -31,6 +31,7 @@ Usage: python stress/bench_sched.py [--reps 7] [--write reports/BENCHMARKS.md]
 from __future__ import annotations
 
 import argparse
+import functools
 import gc
 import json
 import statistics
@@ -128,7 +129,7 @@ def wall(args: argparse.Namespace, chosen: dict[str, Case]) -> str:
     points: dict[str, int] = {}
     for rep in range(args.reps):
         for name, trips in BASELINES.items():
-            samples[name].append(timed(lambda t=trips: t(200_000)) / 200_000)
+            samples[name].append(timed(functools.partial(trips, 200_000)) / 200_000)
         for name, case in chosen.items():
             cost, n, secs = per_point(case, args.points, rep)
             samples[name].append(cost)

@@ -58,7 +58,9 @@ def settings(design: str, memory_model: str) -> dict[str, str]:
     settings (``default+kernel_fixes=rewalk-no-node``)."""
     name, *extra = design.split("+")
     out = {} if name == "default" else {"design": name}
-    out.update(item.split("=", 1) for item in extra)  # type: ignore[arg-type]
+    for item in extra:
+        key, _, value = item.partition("=")
+        out[key] = value
     if memory_model != "sc":
         out["memory_model"] = memory_model
     return out

@@ -53,12 +53,15 @@ STALE_SLOT = "maple-rebalance-stale-parent-slot"
 read_kind=all: with reader_seed 0 and the default 2 reads per reader, its
 readers draw find_vma_prev, mt_find and fault, mt_find (no reverse walk)."""
 SETTINGS: tuple[tuple[str, str, dict[str, object], str], ...] = (
-    *((f"read_kind={k}", "rcu_transitions", {"read_kind": k, "op_set": "mprotect"},
+    *((f"read_kind={k}", "rcu_transitions",
+       dict[str, object](read_kind=k, op_set="mprotect"),
        STALE_SLOT if k in ("reverse", "prev") else "") for k in KINDS),
     *((f"read_kind={k}, kernel_fixes=rebalance-parent-slot", "rcu_transitions",
-       {"read_kind": k, "op_set": "mprotect", "kernel_fixes": "rebalance-parent-slot"},
+       dict[str, object](read_kind=k, op_set="mprotect",
+                         kernel_fixes="rebalance-parent-slot"),
        "") for k in ("reverse", "prev", "all")),
-    *((f"layout={x}", "rcu_transitions", {"layout": x, "read_kind": "all"}, "")
+    *((f"layout={x}", "rcu_transitions", dict[str, object](layout=x, read_kind="all"),
+       "")
       for x in ("x86_64", "la57", "dense", "low")),
     ("op_set=mprotect", "rcu_transitions", {"op_set": "mprotect", "read_kind": "all"},
      ""),

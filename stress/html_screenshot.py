@@ -39,6 +39,7 @@ import tempfile
 import time
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 CANDIDATES = ("chromium", "chromium-browser", "google-chrome", "chrome")
@@ -143,9 +144,9 @@ class Page:
     def __init__(self, ws: WebSocket) -> None:
         self.ws = ws
         self.next_id = 0
-        self.events: list[dict] = []
+        self.events: list[dict[str, Any]] = []
 
-    def call(self, method: str, **params: object) -> dict:
+    def call(self, method: str, **params: object) -> dict[str, Any]:
         self.next_id += 1
         self.ws.send(json.dumps({"id": self.next_id, "method": method,
                                  "params": params}))
@@ -154,7 +155,8 @@ class Page:
             if msg.get("id") == self.next_id:
                 if "error" in msg:
                     raise PageError(f"{method}: {msg['error'].get('message')}")
-                return msg.get("result", {})
+                result: dict[str, Any] = msg.get("result", {})
+                return result
             if "method" in msg:
                 self.events.append(msg)
 
@@ -180,7 +182,7 @@ class Page:
             self.ws.sock.settimeout(TIMEOUT)
 
 
-def console_errors(events: list[dict]) -> list[str]:
+def console_errors(events: list[dict[str, Any]]) -> list[str]:
     """One line per console error, exception or error log entry in @events."""
     out = []
     for e in events:

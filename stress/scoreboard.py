@@ -37,6 +37,7 @@ import sys
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -114,7 +115,7 @@ def strategy_attempt(a: Attempt) -> Outcome:
     strategy, _, model = a.mode.partition("@")
     strategy, _, given = strategy.partition(":")
     pairs = (kv.replace("+", ",").split("=", 1) for kv in given.split(";") if kv)
-    params: dict[str, object] = {k: int(v) if v.isdigit() else v for k, v in pairs}
+    params: dict[str, Any] = {k: int(v) if v.isdigit() else v for k, v in pairs}
     cfg = configure(MUTANTS[a.mutant].scenario,
                     {"memory_model": model} if model else None, mutant=a.mutant)
     with applied(a.mutant):
@@ -270,10 +271,10 @@ def table(results: dict[str, Outcome], attempts: list[Attempt]) -> list[str]:
     for name in dict.fromkeys(a.mutant for a in attempts):
         cells = [kinds(by.get((name, first), [])) or "-"]
         for m in modes:
-            a = next((a for a in attempts if a.mutant == name and a.mode == m),
-                     None)
-            cap = ("" if a is None
-                   else f"cap {a.max_executions:,} ex / {a.max_seconds:g} s")
+            one = next((a for a in attempts if a.mutant == name and a.mode == m),
+                       None)
+            cap = ("" if one is None
+                   else f"cap {one.max_executions:,} ex / {one.max_seconds:g} s")
             cells.append(cell(by.get((name, m), []), cap))
         if threaded:
             threads = by.get((name, "threads"), [])

@@ -60,11 +60,11 @@ def main() -> None:
         from rcu_harness.runner.run import run_execution
         from rcu_harness.scenarios.catalog import configure, program
     except ImportError:
-        from rcu_harness.runtime.runner import (  # type: ignore[no-redef]
+        from rcu_harness.runtime.runner import (  # type: ignore[import-not-found,no-redef]
             calibrate,
             run_execution,
         )
-        from rcu_harness.scenarios.registry import (  # type: ignore[no-redef]
+        from rcu_harness.scenarios.registry import (  # type: ignore[import-not-found,no-redef]
             configure,
             program,
         )

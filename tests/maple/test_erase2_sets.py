@@ -101,7 +101,8 @@ def run_after(mt: MapleTree, ref: IntervalMap, check: dict[str, Any]) -> None:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("erase2_set", SETS, ids=[s["name"] for s in SETS])
-def test_kernel_erase2_set_matches_interval_oracle_after_every_op(erase2_set):
+def test_kernel_erase2_set_matches_interval_oracle_after_every_op(
+        erase2_set: dict[str, Any]) -> None:
     mt = MapleTree(_flags(erase2_set["flags"]))
     ref = IntervalMap()
     ops = erase2_set["ops"]
@@ -111,6 +112,6 @@ def test_kernel_erase2_set_matches_interval_oracle_after_every_op(erase2_set):
     assert contents(mt) == ref.items()
 
 
-def test_erase2_data_holds_every_recorded_set():
+def test_erase2_data_holds_every_recorded_set() -> None:
     assert len(SETS) == 43
     assert sum(len(s["ops"]) for s in SETS) == 32656
