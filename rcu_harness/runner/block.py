@@ -113,14 +113,14 @@ def calibrate(program: Callable[[Harness], None], strategy: str, seed: int, *,
     from one ``random`` execution whose seed derives from the base seed alone,
     and passed as ``steps`` to calibrated strategies (``pct``, and ``mix``,
     whose even executions are pct).  ``pct-sync`` (and a portfolio with a
-    ``pct-sync`` member, such as ``aimed``) gets ``sync_steps``, the number
+    ``pct-sync`` member, such as ``aimed-surw``) gets ``sync_steps``, the number
     of those decisions that were of the kind its ``points`` names (given,
     else the strategy's own default: ``sync``, the chosen thread not at a
     maple word, :func:`~rcu_harness.runtime.pending.is_sync`, or ``field``
-    for ``aimed``), counted in a second probe, the same random walk run
-    again while it watches pending accesses
+    for ``aimed`` and ``aimed-surw``), counted in a second probe, the same
+    random walk run again while it watches pending accesses
     (:class:`~rcu_harness.sched.pct_sync.SyncCounter`).  A *profiled*
-    strategy (``surw``) gets
+    strategy (``surw``, a portfolio with a ``surw`` member) gets
     its ``profile`` the same way, from one execution of its own made
     without one.  Other strategies need nothing.
 

@@ -13,6 +13,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from rcu_harness.sched.aimed import AimedStrategy
+from rcu_harness.sched.aimed_surw import AimedSurwStrategy
 from rcu_harness.sched.dfs import DfsStrategy
 from rcu_harness.sched.mix import MixStrategy
 from rcu_harness.sched.pct import PctStrategy
@@ -81,6 +82,8 @@ STRATEGIES: Mapping[str, StrategyKind] = MappingProxyType({k.name: k for k in (
     StrategyKind("random-sync", RandomSyncStrategy, watching=True),
     StrategyKind("aimed", AimedStrategy, calibrated=True, watching=True,
                  sync_calibrated=True),
+    StrategyKind("aimed-surw", AimedSurwStrategy, calibrated=True, profiled=True,
+                 watching=True, sync_calibrated=True),
 )})
 
 

@@ -37,7 +37,8 @@ def test_python_dash_m_lists_mutants_as_json():
     ("scenarios", {"dup_mmap", "rcu_transitions", "mmput_race", "stack_expand",
                    "tree_destroy", "page_fault"}),
     ("strategies", {"mix", "random", "pct", "dfs", "pos", "surw", "portfolio",
-                    "rff", "pct-sync", "random-sync", "aimed"}),
+                    "rff", "pct-sync", "random-sync", "aimed",
+                    "aimed-surw"}),
 ])
 def test_list_prints_a_table_or_json(capsys, what, names):
     code, out, _ = cli(capsys, "list", what)

@@ -12,7 +12,7 @@ from rcu_harness.sched.registry import STRATEGIES, make_strategy
 from rcu_harness.trace.events import decode_all, events_digest
 
 NAMES = ("random", "pct", "dfs", "mix", "pos", "surw", "portfolio", "rff",
-         "pct-sync", "random-sync", "aimed")
+         "pct-sync", "random-sync", "aimed", "aimed-surw")
 
 
 class Cell(SimStruct):

@@ -1,0 +1,112 @@
+"""``aimed-surw``: the portfolio pct, random-sync, pct-sync, surw, pct-sync
+with points=field and sync_points=access under one name, schedule for
+schedule; its parameters, its calibration (steps, sync_steps and surw's
+profile), determinism (traces, replay, blocks, resume)."""
+
+import pytest
+
+from rcu_harness.campaign.jobs import RunSpec
+from rcu_harness.campaign.plan import PlanError, check_strategy, resolve
+from rcu_harness.runner.run import run_execution
+from rcu_harness.scenarios import applied, configure, program
+from rcu_harness.sched.protocol import Profiled
+from rcu_harness.sched.registry import STRATEGIES, make_strategy
+from tests.sched.campaign_checks import (
+    assert_blocks_split_exactly,
+    assert_resume_matches_whole,
+)
+from tests.sched.test_aimed import _traces
+from tests.sched.test_strategy_contract import (
+    assert_runs_are_byte_identical_and_replay,
+)
+
+LONG = {"members": "pct,random-sync,pct-sync,surw,pct-sync", "points": "field",
+        "sync_points": "access"}
+"""The portfolio spelling of ``aimed-surw``."""
+SPEC = RunSpec("page_fault", strategy="aimed-surw", mutant="vma-freed-without-rcu",
+               keep_going=True, params={"vmas": 6})
+
+
+@pytest.mark.parametrize("seed", [0, 3])
+def test_it_runs_the_long_portfolio_spellings_executions_byte_for_byte(seed):
+    short_plan, short = _traces(RunSpec("page_fault", strategy="aimed-surw",
+                                        seed=seed, mutant="vma-freed-without-rcu"), 10)
+    long_plan, long = _traces(RunSpec("page_fault", strategy="portfolio", seed=seed,
+                                      mutant="vma-freed-without-rcu",
+                                      strategy_params=LONG), 10)
+    assert short == long
+    assert len({schedule for schedule, _ in short}) == 10
+    assert set(short_plan.strategy_params) == {"steps", "sync_steps", "profile"}
+    for key in ("steps", "sync_steps", "profile"):
+        assert short_plan.strategy_params[key] == long_plan.strategy_params[key]
+
+
+def test_its_calibration_counts_field_points_and_measures_surws_profile():
+    field = resolve(RunSpec("page_fault", strategy="aimed-surw"))
+    sync = resolve(RunSpec("page_fault", strategy="aimed-surw",
+                           strategy_params={"points": "sync"}))
+    aimed = resolve(RunSpec("page_fault", strategy="aimed"))
+    surw = resolve(RunSpec("page_fault", strategy="surw"))
+    assert field.strategy_params["sync_steps"] < sync.strategy_params["sync_steps"]
+    assert field.strategy_params["steps"] == sync.strategy_params["steps"]
+    for key in ("steps", "sync_steps"):
+        assert field.strategy_params[key] == aimed.strategy_params[key]
+    assert field.strategy_params["profile"] == surw.strategy_params["profile"] != ""
+
+
+def test_it_takes_the_portfolios_per_member_parameters_but_not_members():
+    kind = STRATEGIES["aimed-surw"]
+    assert kind.options() == {"depth": 3, "steps": 0, "sync_steps": 0,
+                              "profile": "", "interesting": "points",
+                              "points": "field", "sync_points": "access"}
+    assert (kind.profiled, kind.calibrated, kind.sync_calibrated) == (True,) * 3
+    assert isinstance(kind.make(0), Profiled)
+    assert check_strategy("aimed-surw", {"depth": "4", "interesting": "accesses"}) == {
+        "depth": 4, "interesting": "accesses"}
+    with pytest.raises(PlanError,
+                       match="strategy aimed-surw has no parameter 'members'"):
+        check_strategy("aimed-surw", {"members": "pct,random"})
+    with pytest.raises(PlanError, match="surw interesting must be one of"):
+        check_strategy("aimed-surw", {"interesting": "nodes"})
+    with pytest.raises(PlanError, match="random-sync points must be one of"):
+        check_strategy("aimed-surw", {"sync_points": "nodes"})
+
+
+def test_execution_i_is_member_i_mod_5s_execution_i():
+    prog = program(configure("page_fault", mutant="vma-freed-without-rcu"))
+    profile = resolve(RunSpec("page_fault", strategy="surw",
+                              mutant="vma-freed-without-rcu")).strategy_params["profile"]
+    sync = {"sync_steps": 40, "points": "field"}
+    members = (("pct", {"steps": 300}), ("random-sync", {}), ("pct-sync", sync),
+               ("surw", {"profile": profile}), ("pct-sync", sync))
+
+    def schedule(name, index, **params):
+        strategy = make_strategy(name, 2, **params)
+        strategy.new_execution(index)
+        with applied("vma-freed-without-rcu"):
+            return run_execution(prog, strategy, index, record=0).schedule()
+
+    for index in range(10):
+        name, params = members[index % 5]
+        assert schedule("aimed-surw", index, steps=300, sync_steps=40,
+                        profile=profile) == schedule(name, index, **params)
+
+
+def test_maple_traces_are_byte_identical_for_a_seed_and_replay_exactly():
+    prog = program(configure("rcu_transitions", mutant="publish-before-fill"))
+
+    def run(index):
+        strategy = make_strategy("aimed-surw", 7, steps=500, sync_steps=30,
+                                 profile="1:200,2:150,3:150")
+        strategy.new_execution(index)
+        return run_execution(prog, strategy, index, record=2)
+
+    assert_runs_are_byte_identical_and_replay(prog, run, (0, 1, 2, 3, 4, 8))
+
+
+def test_a_block_split_anywhere_gives_the_same_executions_and_seeds_replay():
+    assert_blocks_split_exactly(resolve(SPEC), ((0, 7), (7, 15)))
+
+
+def test_an_interrupted_run_resumes_to_the_same_executions(tmp_path):
+    assert_resume_matches_whole(tmp_path, SPEC, 40)
