@@ -1,13 +1,16 @@
-"""The ``aimed`` strategy: the default: pct, random-sync, pct-sync, random in turn.
+"""The ``aimed`` strategy: the former default: pct, random-sync, pct-sync, random.
 
 ``aimed`` is the portfolio (:mod:`rcu_harness.sched.portfolio`) with
 members ``pct,random-sync,pct-sync,random``, ``points=field`` (pct-sync's
 change points only where the stopped thread is at a VMA or mm field) and
 ``sync_points=access`` (random-sync's switches only where the running
 thread is at a non-maple memory access), under one short name, so a replay
-command of the default reads ``--strategy aimed``.  It is mix's pct and
-random halves, each shared with the member that aims its kind of stall
-away from the maple node words: execution ``i`` is execution ``i`` of
+command of the default read ``--strategy aimed``.  The default is now
+``aimed-surw`` (:mod:`rcu_harness.sched.aimed_surw`: surw in random's turn
+and pct-sync twice); aimed stays under its name with the same executions,
+so its replay commands replay exactly.  It is mix's pct and random halves,
+each shared with the member that aims its kind of stall away from the
+maple node words: execution ``i`` is execution ``i`` of
 member ``i mod 4``, the same schedule as ``--strategy portfolio
 --strategy-param members=pct,random-sync,pct-sync,random --strategy-param
 points=field --strategy-param sync_points=access`` for the same seed and

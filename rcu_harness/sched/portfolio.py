@@ -4,9 +4,11 @@ Execution ``i`` is execution ``i`` of member ``i mod len(members)`` (same
 base seed, same index, hence the same execution seed as that member alone),
 so it depends on nothing but the seed and ``i``, and a bug that one member
 finds within ``n`` executions is found by the portfolio within about
-``len(members) * n``.  ``mix`` is the portfolio ``pct,random``, ``aimed`` (the
-project's default strategy, :mod:`rcu_harness.sched.aimed`) the portfolio
-``pct,random-sync,pct-sync,random`` with aimed points; the default
+``len(members) * n``.  ``mix`` is the portfolio ``pct,random``, ``aimed``
+(:mod:`rcu_harness.sched.aimed`) the portfolio
+``pct,random-sync,pct-sync,random`` with aimed points, ``aimed-surw`` (the
+project's default strategy, :mod:`rcu_harness.sched.aimed_surw`) the
+portfolio ``pct,random-sync,pct-sync,surw,pct-sync`` with the same; the default
 portfolio, ``pct,surw``, pairs PCT (a thread stalled across another's whole
 operation) with SURW (fine-grained switches inside one operation, every
 interleaving of the threads' events equally likely), see docs/search.md for

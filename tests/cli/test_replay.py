@@ -122,7 +122,7 @@ def test_stress_and_replay_agree_on_strategy_parameters(capsys, tmp_path):
 
 
 @pytest.mark.parametrize("strategy", ["random", "pct", "mix", "dfs", "pct-sync",
-                                      "random-sync", "aimed"])
+                                      "random-sync", "aimed", "aimed-surw"])
 def test_execution_i_by_seed_is_execution_i_of_the_run(strategy):
     from rcu_harness.campaign.jobs import RunSpec
     from rcu_harness.campaign.plan import resolve
@@ -141,17 +141,17 @@ def test_execution_i_by_seed_is_execution_i_of_the_run(strategy):
             assert schedule.seed == ran[i].seed
 
 
-def test_replay_and_stress_default_to_the_aimed_strategy(capsys, tmp_path):
+def test_replay_and_stress_default_to_the_aimed_surw_strategy(capsys, tmp_path):
     args = ("--scenario", "page_fault", "--mutant", "vma-freed-without-rcu")
     code, out = stress_json(capsys, tmp_path, *args, "--executions", "60")
     assert code == 1
-    assert "--strategy aimed " in out["findings"][0]["replay"]
+    assert "--strategy aimed-surw " in out["findings"][0]["replay"]
     execution = str(out["findings"][0]["first_execution"])
     _, default, _ = cli(capsys, "replay", *args, "--execution", execution)
-    _, aimed, _ = cli(capsys, "replay", *args, "--execution", execution,
-                      "--strategy", "aimed")
+    _, named, _ = cli(capsys, "replay", *args, "--execution", execution,
+                      "--strategy", "aimed-surw")
     _, by_trace, _ = cli(capsys, "replay", out["findings"][0]["trace"])
-    assert _digest(default) == _digest(aimed) == _digest(by_trace)
+    assert _digest(default) == _digest(named) == _digest(by_trace)
 
 
 def test_a_far_execution_replays_at_once_and_the_index_is_bounded(capsys):

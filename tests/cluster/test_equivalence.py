@@ -72,9 +72,11 @@ def test_a_run_started_here_resumes_on_the_cluster(tmp_path, reference, cluster)
     assert content(done["run_dir"]) == content(reference[0]["run_dir"])
 
 
-PROGRAM = ("--program", "tests.programs.sessions:program", "--seed", "1",
+PROGRAM = ("--program", "tests.programs.sessions:program", "--seed", "0",
            "--executions", "60", "--keep-going")
-"""A user's program (docs/python-api.md): the workers import it by name."""
+"""A user's program (docs/python-api.md): the workers import it by name (seed
+0: the default strategy finds its planted bug from execution 3; seed 1, the
+document's, first at 70)."""
 
 
 @pytest.mark.parametrize("mode", ["local-2", "hand-started"])
