@@ -59,7 +59,7 @@ REVERSE = ("--scenario", "rcu_transitions", "--set", "op_set=mprotect", "--set",
            "read_kind=reverse", "--strategy", "mix", "--executions", "100", "--seed",
            "0")
 """mix finds the stale parent slot at execution 94 of seed 0; aimed, the
-default, first at 908 (a fine-grained window inside a rebalance, which
+default before aimed-surw, first at 908 (a fine-grained window inside a rebalance, which
 only its plain pct and random quarters reach)."""
 
 

@@ -42,8 +42,9 @@ def _trace(tmp_path, mutant, seed):
     scenario = MUTANTS[mutant].scenario
     cfg = configure(scenario, None, mutant)
     # mix, as the trace says: the seeds are those where mix finds each
-    # barrier mutant within 60 executions (aimed, the default, finds them
-    # slower: docs/search.md, *aimed: the default*)
+    # barrier mutant within 60 executions (aimed, the default before
+    # aimed-surw, finds them slower: docs/search.md, *aimed: the default
+    # before aimed-surw*)
     result = explore_scenario(cfg, executions=60, seed=seed, strategy="mix")
     assert result.findings, f"{mutant} not found"
     finding = result.findings[0]

@@ -112,8 +112,8 @@ def test_a_read_choice_is_a_decision_that_replays():
 
 
 def test_stress_replay_and_minimize_under_lkmm(capsys, tmp_path):
-    # mix: dead-node-no-rmb is the mutant aimed, the default, finds slowest
-    # (median 203 executions against mix's 98, docs/search.md)
+    # mix: dead-node-no-rmb is the mutant aimed, the default before aimed-surw,
+    # finds slowest (median 203 executions against mix's 98, docs/search.md)
     code, out, _ = cli(capsys, "stress", "--mutant", "dead-node-no-rmb", "--seed", "1",
                        "--strategy", "mix", "--executions", "60", "--out",
                        tmp_path / "runs", "--json", "--quiet", "--no-report")

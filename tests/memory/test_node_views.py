@@ -81,9 +81,9 @@ def test_views_follow_publication_free_and_the_end_of_setup():
         h.spawn("writer", writer)
         h.at_exit(lambda: mtree_destroy(mt))
 
-    # mix: under a strategy that watches pending accesses (aimed's random-sync
-    # and pct-sync executions) every node is a HookedSimMapleNode, with no
-    # private or quiet view to follow
+    # mix: under a strategy that watches pending accesses (the random-sync,
+    # pct-sync and surw executions of aimed-surw, the default) every node is
+    # a HookedSimMapleNode, with no private or quiet view to follow
     result = explore(program, executions=3, seed=1, strategy="mix")
     assert result.ok, result.findings[0].report
     assert seen["setup"] == {"quiet"}  # published during setup

@@ -72,7 +72,8 @@ def test_stress_confirm_marks_the_stored_finding(oracle, tmp_path, capsys):
 @pytest.mark.parametrize(("mutant", "status", "why"), [
     ("free-without-grace-period", 1, "heap-use-after-free"),
     ("publish-before-fill", 2, "needs a finer interleaving"),
-    # aimed's finding (seed 0, execution 1): the reader's mas_find() loop,
+    # the default's finding (seed 0, execution 1, random-sync's in aimed-surw
+    # as in aimed before it): the reader's mas_find() loop,
     # with whole stores between its calls, steps onto the node one of them
     # edited in place; mix's needed the reader inside the store
     ("in-place-write-in-rcu", 1, "BUG: wrong result"),
@@ -100,7 +101,8 @@ def test_bad_input_is_one_line_and_exit_2(oracle, tmp_path, capsys):
 REVERSE = ("--scenario", "rcu_transitions", "--set", "op_set=mprotect", "--set",
            "read_kind=reverse", "--strategy", "mix", "--executions", "100", "--seed",
            "0")
-"""mix finds it at execution 94; aimed, the default, first at 908."""
+"""mix finds it at execution 94; aimed, the default before aimed-surw, first at
+908."""
 
 
 def test_the_reverse_walk_finding_is_confirmed_with_reads_inside_the_write(
