@@ -172,7 +172,8 @@ class Case:
         return maple_program(60, private=self.workload == "maple")
 
 
-NEW = ("mix", "pos", "surw", "rff", "pct-sync", "random-sync", "portfolio", "aimed")
+NEW = ("mix", "pos", "surw", "rff", "pct-sync", "random-sync", "portfolio", "aimed",
+       "aimed-surw")
 """Strategies measured on both workloads beside random and pct."""
 
 
