@@ -72,6 +72,8 @@ def test_it_takes_the_portfolios_per_member_parameters_but_not_members():
     with pytest.raises(PlanError,
                        match="strategy aimed-surw has no parameter 'members'"):
         check_strategy("aimed-surw", {"members": "pct,random"})
+    with pytest.raises(PlanError, match="surw profile item 'garbage' is not TID:COUNT"):
+        check_strategy("aimed-surw", {"profile": "garbage"})
     with pytest.raises(PlanError, match="surw interesting must be one of"):
         check_strategy("aimed-surw", {"interesting": "nodes"})
     with pytest.raises(PlanError, match="random-sync points must be one of"):
