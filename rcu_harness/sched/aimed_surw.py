@@ -12,16 +12,18 @@ aimed's aimed points, and surw.  Execution ``i`` is execution ``i`` of
 member ``i mod 5``, the same schedule as ``--strategy portfolio
 --strategy-param members=pct,random-sync,pct-sync,surw,pct-sync
 --strategy-param points=field --strategy-param sync_points=access`` for the
-same seed and calibration (both pct-sync turns are one pct-sync, the same
-strategy at different indices).
+same seed and calibration (its two pct-sync turns are two instances of
+pct-sync with the same seed and parameters, so each of their executions is
+what pct-sync alone runs at that index).
 
 It was candidate C2 of docs/search.md, *aimed's slow tail*: surw finds the
 barrier mutants that random was aimed's slot for (surw keeps the readers
 and the writer interleaved), and pct-sync, the best member on the
 page_fault tail, runs two executions in five instead of one in four.  On
 the 35 seeded mutants, seeds 0 to 19, caps 10,000 executions or 60 s
-(reports/BENCHMARKS.md, *The slow tail of aimed*), it finds every one on 20
-of 20 seeds, the slowest at a median of 126 executions
+(reports/BENCHMARKS.md, *The slow tail of aimed*; reader-skips-dead-check's
+seeds 13 and 17 rerun after calibrate()'s livelock fix), it finds every one
+on 20 of 20 seeds, the slowest at a median of 126 executions
 (``vma-reuse-skips-mm-check``) against aimed's 147; faster than aimed on 11
 mutants (``dead-node-no-rmb`` 34 against 122, ``replace-node-no-release``
 9 against 117), slower on 4 (at most ``vma-start-read-refcount-relaxed``'s
