@@ -38,9 +38,15 @@ from rcu_harness.runner.run import DEFAULT_MAX_STEPS, run_execution
 from rcu_harness.runtime.finding import Finding, signature
 from rcu_harness.runtime.metrics import collect
 from rcu_harness.sched.errors import NondeterminismError
+from rcu_harness.sched.pct_site import SiteCounter
 from rcu_harness.sched.pct_sync import SyncCounter
 from rcu_harness.sched.protocol import Guided, Profiled, Sequential
-from rcu_harness.sched.registry import check_bounds, counts_sync, strategy_kind
+from rcu_harness.sched.registry import (
+    check_bounds,
+    counts_sites,
+    counts_sync,
+    strategy_kind,
+)
 from rcu_harness.trace.events import decode_all, events_digest
 
 if TYPE_CHECKING:
@@ -122,7 +128,11 @@ def calibrate(program: Callable[[Harness], None], strategy: str, seed: int, *,
     (:class:`~rcu_harness.sched.pct_sync.SyncCounter`).  A *profiled*
     strategy (``surw``, a portfolio with a ``surw`` member) gets
     its ``profile`` the same way, from one execution of its own made
-    without one.  Other strategies need nothing.
+    without one.  ``pct-site`` (and a portfolio with a ``pct-site``
+    member) gets ``sites``, the number of distinct sites (fields) of that
+    random walk's decisions of its ``points`` kind
+    (:class:`~rcu_harness.sched.pct_site.SiteCounter`).  Other strategies
+    need nothing.
 
     A probe that livelocks (a mutant's reader spinning on a dead node) can
     make more decisions than the step bound: past the bound the execution
@@ -152,6 +162,12 @@ def calibrate(program: Callable[[Harness], None], strategy: str, seed: int, *,
         counter.new_execution(0)
         run_execution(program, counter, 0, max_steps=max_steps, record=0)
         params["sync_steps"] = min(max_steps, max(1, counter.sync_decisions))
+    if not params.get("sites") and counts_sites(strategy, params):
+        points = params.get("points", kind.options().get("points", "field"))
+        sites = SiteCounter(seed, str(points))
+        sites.new_execution(0)
+        run_execution(program, sites, 0, max_steps=max_steps, record=0)
+        params["sites"] = min(max_steps, max(1, len(sites.sites)))
     check_bounds(strategy, params, max_steps)
     return params
 

@@ -18,8 +18,9 @@ Members are strategies of the registry that are neither sequential nor
 portfolios.  Their parameters are the portfolio's: ``depth`` and ``steps``
 go to ``pct``, ``profile`` and ``interesting`` to ``surw``, ``depth`` and
 ``sync_steps`` and ``points`` to ``pct-sync``, ``sync_points`` (its
-``points``) to ``random-sync``; calibration fills ``steps``, ``profile``
-and (with a ``pct-sync`` member) ``sync_steps`` before a run.  The
+``points``) to ``random-sync``, ``sites`` and ``points`` to ``pct-site``;
+calibration fills ``steps``, ``profile`` and (with a ``pct-sync`` member)
+``sync_steps`` and (with a ``pct-site`` member) ``sites`` before a run.  The
 member's bound methods are installed on this object at
 :meth:`new_execution`, so a decision costs what it costs in that member; a
 read choice under a weak memory model is the member's too (every member
@@ -37,6 +38,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from rcu_harness.sched.pct import PctStrategy
+from rcu_harness.sched.pct_site import PctSiteStrategy
 from rcu_harness.sched.pct_sync import PctSyncStrategy
 from rcu_harness.sched.pos import PosStrategy
 from rcu_harness.sched.random_sync import RandomSyncStrategy
@@ -60,6 +62,8 @@ MEMBERS: dict[str, Callable[..., Any]] = {
                                                 sync_steps=p["sync_steps"],
                                                 points=p["points"]),
     "random-sync": lambda seed, p: RandomSyncStrategy(seed, points=p["sync_points"]),
+    "pct-site": lambda seed, p: PctSiteStrategy(seed, sites=p["sites"],
+                                                points=p["points"]),
 }
 """How each possible member is made from the portfolio's parameters."""
 
@@ -75,7 +79,8 @@ class MembersInTurn:
     def __init__(self, seed: int = 0, *, members: str = "pct,surw", depth: int = 3,
                  steps: int = 0, profile: str = "",
                  interesting: str = "points", sync_steps: int = 0,
-                 points: str = "sync", sync_points: str = "access") -> None:
+                 points: str = "sync", sync_points: str = "access",
+                 sites: int = 0) -> None:
         names = [m.strip() for m in str(members).split(",") if m.strip()]
         unknown = [m for m in names if m not in MEMBERS]
         if not names or unknown:
@@ -83,11 +88,13 @@ class MembersInTurn:
                              f"of {', '.join(MEMBERS)} (got {members!r})")
         params = {"depth": depth, "steps": steps, "profile": profile,
                   "interesting": interesting, "sync_steps": sync_steps,
-                  "points": points, "sync_points": sync_points}
+                  "points": points, "sync_points": sync_points, "sites": sites}
         self.seed = seed
         self.members: list[Any] = [MEMBERS[m](seed, params) for m in names]
         self.counts_sync = "pct-sync" in names
         """It takes ``sync_steps`` (for its ``pct-sync`` member)."""
+        self.counts_sites = "pct-site" in names
+        """It takes ``sites`` (for its ``pct-site`` member)."""
         self._inner: Any = self.members[0]
         self.execution_seed = self._inner.execution_seed
         self.next_thread: Callable[..., int] = self._inner.next_thread

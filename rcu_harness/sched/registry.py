@@ -17,6 +17,7 @@ from rcu_harness.sched.aimed_surw import AimedSurwStrategy
 from rcu_harness.sched.dfs import DfsStrategy
 from rcu_harness.sched.mix import MixStrategy
 from rcu_harness.sched.pct import PctStrategy
+from rcu_harness.sched.pct_site import PctSiteStrategy
 from rcu_harness.sched.pct_sync import PctSyncStrategy
 from rcu_harness.sched.portfolio import PortfolioStrategy
 from rcu_harness.sched.pos import PosStrategy
@@ -47,6 +48,10 @@ class StrategyKind:
     """It takes ``sync_steps`` (``pct-sync``'s ``k``), calibrated before a
     run unless given, when an instance has ``counts_sync`` (a portfolio only
     with a ``pct-sync`` member: :func:`counts_sync`)."""
+    site_calibrated: bool = False
+    """It takes ``sites`` (``pct-site``'s number of sites), calibrated
+    before a run unless given, when an instance has ``counts_sites`` (a
+    portfolio only with a ``pct-site`` member: :func:`counts_sites`)."""
     profiled: bool = False
     """It takes ``profile``, measured before a run unless given."""
     watching: bool = False
@@ -76,10 +81,11 @@ STRATEGIES: Mapping[str, StrategyKind] = MappingProxyType({k.name: k for k in (
     StrategyKind("pos", PosStrategy, watching=True),
     StrategyKind("surw", SurwStrategy, profiled=True, watching=True),
     StrategyKind("portfolio", PortfolioStrategy, calibrated=True, profiled=True,
-                 watching=True, sync_calibrated=True),
+                 watching=True, sync_calibrated=True, site_calibrated=True),
     StrategyKind("rff", RffStrategy, guided=True),
     StrategyKind("pct-sync", PctSyncStrategy, watching=True, sync_calibrated=True),
     StrategyKind("random-sync", RandomSyncStrategy, watching=True),
+    StrategyKind("pct-site", PctSiteStrategy, watching=True, site_calibrated=True),
     StrategyKind("aimed", AimedStrategy, calibrated=True, watching=True,
                  sync_calibrated=True),
     StrategyKind("aimed-surw", AimedSurwStrategy, calibrated=True, profiled=True,
@@ -107,6 +113,13 @@ def counts_sync(name: str, params: Mapping[str, Any]) -> bool:
     a portfolio with a ``pct-sync`` member)?"""
     return strategy_kind(name).sync_calibrated and bool(getattr(
         make_strategy(name, 0, **params), "counts_sync", False))
+
+
+def counts_sites(name: str, params: Mapping[str, Any]) -> bool:
+    """Does strategy @name with @params take ``sites`` (``pct-site``, a
+    portfolio with a ``pct-site`` member)?"""
+    return strategy_kind(name).site_calibrated and bool(getattr(
+        make_strategy(name, 0, **params), "counts_sites", False))
 
 
 MAX_EXECUTION = (1 << 63) - 1
@@ -167,6 +180,10 @@ def check_bounds(name: str, params: dict[str, Any], max_steps: int) -> None:
                 f"strategy {name}: depth={depth} exceeds {key} + 1 = {steps + 1} "
                 f"(depth - 1 change points among the {steps} decisions of an "
                 f"execution); use a depth of at most {steps + 1}")
+    if params.get("sites", 0) > max_steps:
+        raise StrategyParamError(
+            f"strategy {name}: sites={params['sites']} exceeds the step bound "
+            f"{max_steps} (a site is reached at a decision)")
     bound = params.get("preemption_bound", 0)
     if bound > max_steps:
         raise StrategyParamError(

@@ -12,7 +12,11 @@ from rcu_harness.sched.registry import STRATEGIES, make_strategy
 from rcu_harness.trace.events import decode_all, events_digest
 
 NAMES = ("random", "pct", "dfs", "mix", "pos", "surw", "portfolio", "rff",
-         "pct-sync", "random-sync", "aimed", "aimed-surw")
+         "pct-sync", "random-sync", "aimed", "aimed-surw", "pct-site")
+ONE_STALL_BEFORE_A_FIELD = ("pct-site",)
+"""Strategies whose one stall falls before a field's first visit: a window
+between two accesses of one field by one thread (the lost update's load and
+store) is not theirs (docs/search.md, *pct-site*)."""
 
 
 class Cell(SimStruct):
@@ -120,7 +124,7 @@ def test_execution_seed_depends_only_on_base_seed_and_index():
     assert [a.next_u64() for _ in range(3)] == [b.next_u64() for _ in range(3)]
 
 
-def test_lost_update_is_found_by_every_strategy():
+def test_lost_update_is_found_by_every_strategy_that_can_stop_inside_an_rmw():
     def program(h):
         cell = h.static(Cell, value=0)
 
@@ -138,6 +142,9 @@ def test_lost_update_is_found_by_every_strategy():
 
     for name in NAMES:
         result = explore(program, strategy=name, executions=200, seed=3)
+        if name in ONE_STALL_BEFORE_A_FIELD:
+            assert not result.findings, name  # its stall precedes both loads
+            continue
         assert result.findings, name
         assert "lost update" in result.findings[0].report
 
@@ -149,6 +156,7 @@ def test_the_registry_states_each_strategys_capabilities_truly(name):
     assert kind.sequential == isinstance(strategy, Sequential)
     assert kind.calibrated == ("steps" in kind.options())
     assert kind.sync_calibrated == ("sync_steps" in kind.options())
+    assert kind.site_calibrated == ("sites" in kind.options())
     assert kind.profiled == ("profile" in kind.options()) == isinstance(strategy,
                                                                        Profiled)
     assert kind.watching == isinstance(strategy, Watching)

@@ -1,0 +1,168 @@
+"""The ``pct-site`` strategy: one stall, at the first visit of a site drawn uniformly.
+
+PCT (:mod:`rcu_harness.sched.pct`) and ``pct-sync``
+(:mod:`rcu_harness.sched.pct_sync`) draw a change point uniformly among
+the *decisions* of an execution.  The per-VMA-lock windows of the slow
+page_fault mutants are early and narrow: ``vma-reuse-skips-mm-check``
+needs a fault stopped inside its first ``vma_start_read()``, after its
+loads of ``vm_lock_seq`` and the mm's ``sequence`` and before its
+``vm_refcnt`` increment, while the owner munmaps and another process
+reuses the VMA: about 2 of pct-sync's 198 field decisions, so 1.2% of its
+executions find it (docs/search.md, *aimed's slow tail*).  Most of those
+198 decisions are the same few code sites visited again and again (a VMA
+field per fault, per VMA, per thread).
+
+``pct-site`` draws the stall among *sites* instead: a site is the field
+a thread is about to access (the ``word`` of its pending access: a VMA's
+``vm_refcnt``, an mm's ``sequence``; every point without a pending access
+is the one site ``""`` under ``points=sync``).  The execution counts the
+sites as the threads PCT runs reach them, each at its first visit by any
+thread (the chosen thread at a decision of the kind ``points`` names, as
+``pct-sync``'s ``points``), and the ``j``-th distinct site reached, ``j``
+drawn uniformly from ``1..sites``, is the stall: that thread drops to the
+lowest priority of all (below every thread, as a yield puts it) and stays
+there, so every other thread runs first until it blocks or finishes (the
+owner's whole munmap series, the other process's whole mmap series).
+Before and after the stall, priorities are PCT's: random and distinct
+per thread, drawn from the execution's generator, a new thread at a random
+position, a yielding thread lowest.  A window one of ``s`` sites wide,
+reached first by the thread to stop, is hit in about ``1/s`` of the
+executions instead of ``1/k``: ``s`` is 9 for ``vma-reuse-skips-mm-check``
+(``points=field``) against ``k`` = 198 (BENCHMARKS, *pct-site*).
+
+Measured against the alternatives (a stall site keyed by field and load or
+store, or by thread as well; a uniformly drawn visit of the site instead of
+its first; a random walk before or after the stall; two or three stalls),
+this form had the highest chance on ``vma-reuse-skips-mm-check``
+(BENCHMARKS, *pct-site*, the negative results).
+
+``sites`` is the number of distinct sites of one ``random`` execution
+seeded by the base seed alone (:class:`SiteCounter`, measured before a run
+by :func:`rcu_harness.runner.block.calibrate`), or given; without either,
+the most an earlier execution of this instance reached, as PCT's ``steps``.
+The strategy watches pending accesses
+(:class:`~rcu_harness.sched.protocol.Watching`); until the stall a
+decision adds to PCT's one pending-access load, a kind test and a set
+lookup, after it nothing.  Execution ``i`` draws from ``derive(seed, i)``
+alone.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from rcu_harness.sched.pct import PctStrategy
+from rcu_harness.sched.pct_sync import counted, point_kinds
+from rcu_harness.sched.random_walk import RandomStrategy
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+NO_ACCESS = ""
+"""The site of a point without a pending access (an RCU primitive, a
+yield, an ``Atomic`` counter, a free), counted under ``points=sync``."""
+
+
+def site_of(pending: Any) -> str:
+    """The site of a decision whose chosen thread's pending access is
+    @pending: the field or word it accesses."""
+    return NO_ACCESS if pending is None else str(pending.word)
+
+
+class PctSiteStrategy(PctStrategy):
+    """PCT whose one change point is the first visit of a drawn site."""
+
+    name = "pct-site"
+    counts_sites = True
+    """It takes ``sites`` (calibration measures it when not given)."""
+
+    def __init__(self, seed: int = 0, *, sites: int = 0,
+                 points: str = "field") -> None:
+        if sites < 0:
+            raise ValueError(f"pct-site sites must be >= 0 (got {sites})")
+        self._at_none, self._at_locks = point_kinds(points, self.name)
+        self.points = points
+        self._sites_param = sites
+        self._max_sites = 0
+        # depth 1: PCT's priorities, yields and new threads, no change point.
+        super().__init__(seed, depth=1)
+        self._threads: Sequence[Any] = ()
+        # Invariant: the sites reached this execution (membership only).
+        self._visited: set[str] = set()
+        # Invariant: how many more new sites until the stall; 0 once it
+        # happened.
+        self._left = 0
+
+    @property
+    def estimated_sites(self) -> int:
+        """The number of sites the stall is drawn among."""
+        return self._sites_param or max(self._max_sites, 1)
+
+    def new_execution(self, index: int) -> bool:
+        """Draw the stall's site (its rank among the sites reached) for
+        execution @index."""
+        self._max_sites = max(self._max_sites, len(self._visited))
+        self._threads = ()
+        super().new_execution(index)
+        self._visited = set()
+        self._left = self._rng.randint(1, self.estimated_sites)
+        return True
+
+    def watch(self, threads: Sequence[Any]) -> bool:
+        """Keep the execution's threads: their pending accesses are the
+        sites."""
+        self._threads = threads
+        return True
+
+    def next_thread(self, runnable: Sequence[int], current: int | None,
+                    yielding: bool = False) -> int:
+        """PCT's choice; the first visit of the drawn site stalls it."""
+        if not self._known.issuperset(runnable):
+            self._see(runnable)
+        if yielding and current is not None:
+            self._lower(current, lowest=True)
+        for choice in self._order:  # _highest(), its usual first loop inline
+            if choice in runnable:
+                break
+        else:
+            choice = self._highest(runnable)
+        if self._left:
+            threads = self._threads
+            pending = threads[choice].pending if choice < len(threads) else None
+            if (self._at_none if pending is None else not pending.maple and (
+                    self._at_locks or pending.word != "lock")):  # counted()
+                site = NO_ACCESS if pending is None else pending.word
+                if site not in self._visited:
+                    self._visited.add(site)
+                    self._left -= 1
+                    if not self._left:
+                        self._lower(choice, lowest=True)
+                        choice = self._highest(runnable)
+        return choice
+
+
+class SiteCounter(RandomStrategy):
+    """The random walk, collecting the sites of its decisions of the kind
+    @points names (the calibration probe of ``sites``)."""
+
+    def __init__(self, seed: int = 0, points: str = "field") -> None:
+        super().__init__(seed)
+        self._at_none, self._at_locks = point_kinds(points, PctSiteStrategy.name)
+        self._threads: Sequence[Any] = ()
+        self.sites: set[str] = set()
+        """The distinct sites reached (membership and size only)."""
+
+    def watch(self, threads: Sequence[Any]) -> bool:
+        """Read pending accesses (they are the sites)."""
+        self._threads = threads
+        return True
+
+    def next_thread(self, runnable: Sequence[int], current: int | None,
+                    yielding: bool = False) -> int:
+        """The random walk's choice, its site collected if it is of the kind."""
+        choice = super().next_thread(runnable, current, yielding)
+        threads = self._threads
+        pending = threads[choice].pending if choice < len(threads) else None
+        if counted(pending, self._at_none, self._at_locks):
+            self.sites.add(site_of(pending))
+        return choice

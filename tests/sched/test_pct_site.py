@@ -1,0 +1,216 @@
+"""``pct-site``: one stall at the first visit of a drawn site, its
+calibration and bounds, determinism (traces, replay, blocks, resume), a
+portfolio member, bad parameters, and that it finds the VMA-reuse window."""
+
+from types import SimpleNamespace
+
+import pytest
+
+from rcu_harness.campaign.jobs import RunSpec
+from rcu_harness.campaign.plan import PlanError, check_strategy, resolve
+from rcu_harness.runner.block import calibrate
+from rcu_harness.runner.run import run_execution
+from rcu_harness.runtime.execution import PENDING_ONLY
+from rcu_harness.runtime.pending import Access, MapleAccess
+from rcu_harness.scenarios import MUTANTS, applied, configure, program
+from rcu_harness.sched.pct_site import PctSiteStrategy, site_of
+from rcu_harness.sched.registry import StrategyParamError, check_bounds, make_strategy
+from tests.sched.campaign_checks import (
+    assert_blocks_split_exactly,
+    assert_resume_matches_whole,
+)
+from tests.sched.test_strategy_contract import (
+    assert_runs_are_byte_identical_and_replay,
+)
+
+REUSE = configure(MUTANTS["vma-reuse-skips-mm-check"].scenario,
+                  mutant="vma-reuse-skips-mm-check")
+FAULT = configure("page_fault", mutant="vma-freed-without-rcu")
+SPEC = RunSpec("page_fault", strategy="pct-site", mutant="vma-freed-without-rcu",
+               keep_going=True, params={"vmas": 6})
+NODE = MapleAccess(0x200, "slot", 3, False)
+SEQ = Access(0x100, "vm_lock_seq", -1, False)
+REF = Access(0x100, "vm_refcnt", -1, True)
+LOCK = Access(0x180, "lock", -1, True)
+
+
+def _threads(*pending):
+    return [SimpleNamespace(pending=p) for p in pending]
+
+
+def _strategy(sites, left, **params):
+    """Execution 0 of a pct-site whose stall is the @left-th site reached."""
+    strategy = PctSiteStrategy(3, sites=sites, **params)
+    strategy.new_execution(0)
+    strategy._left = left
+    return strategy
+
+
+def test_the_drawn_sites_first_visit_drops_its_thread_below_every_other():
+    strategy = _strategy(4, 2)
+    threads = _threads(SEQ, REF, NODE)
+    strategy.watch(threads)
+    first = strategy.next_thread([0, 1, 2], None)  # PCT's highest
+    order = list(strategy._order)
+    assert first == order[0]
+    threads[first].pending = NODE  # node words are no site under field
+    assert strategy.next_thread([0, 1, 2], first) == first
+    site = {0: SEQ, 1: REF, 2: REF}[first]
+    threads[first].pending = SEQ if site is REF else REF  # a second site
+    got = strategy.next_thread([0, 1, 2], first)
+    assert got != first and got == order[1]
+    assert strategy._lowered == [first] and not strategy._left
+    # Stalled for good: it runs only when no other thread can.
+    threads[got].pending = SEQ
+    assert strategy.next_thread([0, 1, 2], got) == got
+    assert strategy.next_thread([first], None) == first
+
+
+def test_a_site_visited_again_or_a_point_not_of_the_kind_is_no_new_site():
+    strategy = _strategy(3, 2)
+    strategy.watch(_threads(SEQ, SEQ))
+    choice = strategy.next_thread([0, 1], None)
+    for _ in range(20):  # vm_lock_seq again and again: one site
+        assert strategy.next_thread([0, 1], choice) == choice
+    assert strategy._visited == {"vm_lock_seq"} and strategy._left == 1
+    strategy.watch(_threads(LOCK, LOCK))
+    assert strategy.next_thread([0, 1], choice) == choice  # field: not a lock
+    assert strategy._left == 1
+    locks = _strategy(3, 1, points="access")
+    locks.watch(_threads(LOCK, LOCK))
+    first = locks._order[0] if locks._order else None
+    got = locks.next_thread([0, 1], first)
+    assert locks._lowered and got not in locks._lowered
+
+
+def test_until_the_stall_every_choice_is_the_highest_priority_thread():
+    strategy = _strategy(9, 9)  # the ninth site: never reached here
+    strategy.watch(_threads(SEQ, REF, LOCK))
+    for runnable, current in (([0, 1, 2], None), ([0, 1, 2], 0), ([1, 2], 1),
+                              ([0, 2], 2)):
+        got = strategy.next_thread(runnable, current)
+        assert got == next(t for t in strategy._order if t in runnable)
+    assert not strategy._lowered and strategy._left == 7
+    spinner = strategy._order[0]
+    others = [t for t in (0, 1, 2) if t != spinner]
+    assert strategy.next_thread([0, 1, 2], spinner, True) in others
+    assert strategy._lowered == [spinner]  # a yield, as in PCT
+
+
+def test_sites_are_the_fields_of_the_points_of_the_kind():
+    assert site_of(SEQ) == "vm_lock_seq"
+    assert site_of(None) == ""
+    prog = program(FAULT)
+    with applied(FAULT.mutant):
+        field = calibrate(prog, "pct-site", 0)["sites"]
+        sync = calibrate(prog, "pct-site", 0,
+                         strategy_params={"points": "sync"})["sites"]
+        steps = calibrate(prog, "pct-sync", 0,
+                          strategy_params={"points": "field"})["sync_steps"]
+    assert 3 <= field < sync <= field + 2  # + the lock word, + no access
+    assert field < steps / 10  # a few fields, visited again and again
+    assert calibrate(prog, "pct-site", 0) == {"sites": field}
+    assert calibrate(prog, "pct-site", 0, strategy_params={"sites": 4}) == {
+        "sites": 4}
+
+
+def test_every_stall_of_a_fault_is_at_a_site_of_its_kind():
+    class Spy(PctSiteStrategy):
+        def next_thread(self, runnable, current, yielding=False):
+            before = self._left
+            got = super().next_thread(runnable, current, yielding)
+            if before and not self._left:
+                self.stalled.append(self._threads[self._lowered[0]].pending)
+            return got
+
+    prog = program(FAULT)
+    params = calibrate(prog, "pct-site", 0)
+    with applied(FAULT.mutant):
+        stalls = []
+        for index in range(8):
+            spy = Spy(0, **params)
+            spy.stalled = stalls
+            spy.new_execution(index)
+            ex = run_execution(prog, spy, index, record=0)
+            assert ex.access_hook is PENDING_ONLY
+    assert len(stalls) >= 4
+    assert all(isinstance(p, Access) and not p.maple and p.word != "lock"
+               for p in stalls), stalls
+
+
+def test_portfolios_take_sites_only_with_a_pct_site_member():
+    prog = program(FAULT)
+    mixed = calibrate(prog, "portfolio", 3,
+                      strategy_params={"members": "pct,pct-site", "points": "field"})
+    assert mixed["sites"] == calibrate(prog, "pct-site", 3)["sites"]
+    assert "sites" not in calibrate(prog, "portfolio", 3,
+                                    strategy_params={"profile": "1:9"})
+
+
+def test_a_portfolio_execution_is_its_pct_site_members_execution():
+    prog = program(FAULT)
+
+    def schedule(name, index, **p):
+        strategy = make_strategy(name, 2, **p)
+        strategy.new_execution(index)
+        with applied(FAULT.mutant):
+            return run_execution(prog, strategy, index, record=0).schedule()
+
+    assert schedule("portfolio", 5, members="pct,pct-site", steps=300, sites=7,
+                    points="field") == schedule("pct-site", 5, sites=7)
+
+
+@pytest.mark.parametrize(("params", "message"), [
+    ({"sites": "-1"}, "must be a non-negative integer"),
+    ({"points": "nodes"}, "pct-site points must be one of sync, access, field"),
+    ({"depth": "2"}, "has no parameter 'depth'"),
+])
+def test_bad_parameters_are_one_line_errors(params, message):
+    with pytest.raises(PlanError, match=message) as info:
+        check_strategy("pct-site", params)
+    assert "\n" not in str(info.value)
+
+
+def test_sites_are_bounded_by_the_execution():
+    with pytest.raises(StrategyParamError, match="sites=500 exceeds the step bound"):
+        check_bounds("pct-site", {"sites": 500}, 400)
+    check_bounds("pct-site", {"sites": 400}, 400)
+    with pytest.raises(ValueError, match="pct-site sites must be >= 0"):
+        PctSiteStrategy(0, sites=-1)
+
+
+def test_traces_are_byte_identical_for_a_seed_and_replay_exactly():
+    prog = program(REUSE)
+
+    def run(index):
+        strategy = make_strategy("pct-site", 7, sites=9)
+        strategy.new_execution(index)
+        with applied(REUSE.mutant):
+            return run_execution(prog, strategy, index, record=2)
+
+    with applied(REUSE.mutant):
+        assert_runs_are_byte_identical_and_replay(prog, run, (0, 3, 4))
+
+
+def test_a_block_split_anywhere_gives_the_same_executions_and_seeds_replay():
+    plan = resolve(SPEC)
+    assert plan.strategy_params["sites"] > 1
+    assert plan == resolve(SPEC)
+    assert_blocks_split_exactly(plan, ((0, 5), (5, 6), (6, 12)))
+
+
+def test_an_interrupted_run_resumes_to_the_same_executions(tmp_path):
+    assert_resume_matches_whole(tmp_path, SPEC, 40, finds=True)
+
+
+def test_it_stops_a_fault_inside_vma_start_read_while_the_vma_is_reused():
+    """vma-reuse-skips-mm-check: a fault stopped in its first
+    vma_start_read() while the owner unmaps and another mm reuses the VMA;
+    pct-sync finds it in 1.2% of its executions, pct-site in 3.8%
+    (reports/BENCHMARKS.md, *pct-site*); seed 0 in its fifth."""
+    from rcu_harness import explore
+
+    with applied(REUSE.mutant):
+        result = explore(program(REUSE), strategy="pct-site", executions=5, seed=0)
+    assert result.findings
+    assert result.findings[0].kind == "vma-lock"
