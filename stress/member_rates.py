@@ -21,7 +21,7 @@ the program's choices (swarm testing, a strategy-chosen distribution)
 could gain.
 
     nice -n 10 python stress/member_rates.py MUTANT[,MUTANT...]
-        [--modes pct,random-sync,pct-sync:points=field,random,surw,pos]
+        [--modes pct,random-sync,pct-sync:points=field,random,surw,pos,pct-site]
         [--executions 2000] [--seed 0]
         [--fixed-draws pct-sync:points=field --findings 3 --draw-executions 300]
 
@@ -46,8 +46,8 @@ from rcu_harness.scenarios.catalog import applied, configure, default_max_steps,
 from rcu_harness.scenarios.mutants import MUTANTS
 from rcu_harness.sched.registry import STRATEGIES, make_strategy
 
-DEFAULT_MODES = "pct,random-sync,pct-sync:points=field,random,surw,pos"
-"""aimed's members as it configures them, and surw and pos."""
+DEFAULT_MODES = "pct,random-sync,pct-sync:points=field,random,surw,pos,pct-site"
+"""aimed's members as it configures them, and surw, pos and pct-site."""
 
 _DRAWS: list[tuple[str, int, int]] = []
 """(thread, bound, value) of each ``h.random()`` draw of this execution."""

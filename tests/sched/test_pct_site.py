@@ -58,8 +58,10 @@ def test_the_drawn_sites_first_visit_drops_its_thread_below_every_other():
     site = {0: SEQ, 1: REF, 2: REF}[first]
     threads[first].pending = SEQ if site is REF else REF  # a second site
     got = strategy.next_thread([0, 1, 2], first)
-    assert got != first and got == order[1]
-    assert strategy._lowered == [first] and not strategy._left
+    assert got != first
+    assert got == order[1]
+    assert strategy._lowered == [first]
+    assert not strategy._left
     # Stalled for good: it runs only when no other thread can.
     threads[got].pending = SEQ
     assert strategy.next_thread([0, 1, 2], got) == got
@@ -72,15 +74,16 @@ def test_a_site_visited_again_or_a_point_not_of_the_kind_is_no_new_site():
     choice = strategy.next_thread([0, 1], None)
     for _ in range(20):  # vm_lock_seq again and again: one site
         assert strategy.next_thread([0, 1], choice) == choice
-    assert strategy._visited == {"vm_lock_seq"} and strategy._left == 1
+    assert strategy._visited == {"vm_lock_seq"}
+    assert strategy._left == 1
     strategy.watch(_threads(LOCK, LOCK))
     assert strategy.next_thread([0, 1], choice) == choice  # field: not a lock
     assert strategy._left == 1
     locks = _strategy(3, 1, points="access")
     locks.watch(_threads(LOCK, LOCK))
-    first = locks._order[0] if locks._order else None
-    got = locks.next_thread([0, 1], first)
-    assert locks._lowered and got not in locks._lowered
+    got = locks.next_thread([0, 1], None)
+    assert locks._lowered
+    assert got not in locks._lowered
 
 
 def test_until_the_stall_every_choice_is_the_highest_priority_thread():
@@ -90,7 +93,8 @@ def test_until_the_stall_every_choice_is_the_highest_priority_thread():
                               ([0, 2], 2)):
         got = strategy.next_thread(runnable, current)
         assert got == next(t for t in strategy._order if t in runnable)
-    assert not strategy._lowered and strategy._left == 7
+    assert not strategy._lowered
+    assert strategy._left == 7
     spinner = strategy._order[0]
     others = [t for t in (0, 1, 2) if t != spinner]
     assert strategy.next_thread([0, 1, 2], spinner, True) in others
