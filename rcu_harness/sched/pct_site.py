@@ -43,15 +43,16 @@ the most an earlier execution of this instance reached, as PCT's ``steps``.
 The strategy watches pending accesses
 (:class:`~rcu_harness.sched.protocol.Watching`); until the stall a
 decision adds to PCT's one pending-access load, a kind test and a set
-lookup, after it nothing.  Execution ``i`` draws from ``derive(seed, i)``
-alone.
+lookup; after it the strategy is PCT without a change point left, whose
+answer the execution keeps without a call (``keeper``, as PCT's).
+Execution ``i`` draws from ``derive(seed, i)`` alone.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from rcu_harness.sched.pct import PctStrategy
+from rcu_harness.sched.pct import KEEP_ALL, PctStrategy
 from rcu_harness.sched.pct_sync import counted, point_kinds
 from rcu_harness.sched.random_walk import RandomStrategy
 
@@ -94,6 +95,13 @@ class PctSiteStrategy(PctStrategy):
         self._left = 0
 
     @property
+    def keeper(self) -> PctSiteStrategy:
+        """This strategy: ``keep`` is 0 until the stall (any decision may
+        reach a new site), every later decision after it (PCT without a
+        change point left; :class:`~rcu_harness.sched.protocol.Keeping`)."""
+        return self
+
+    @property
     def estimated_sites(self) -> int:
         """The number of sites the stall is drawn among."""
         return self._sites_param or max(self._max_sites, 1)
@@ -106,6 +114,7 @@ class PctSiteStrategy(PctStrategy):
         super().new_execution(index)
         self._visited = set()
         self._left = self._rng.randint(1, self.estimated_sites)
+        self.keep = 0
         return True
 
     def watch(self, threads: Sequence[Any]) -> bool:
@@ -138,6 +147,7 @@ class PctSiteStrategy(PctStrategy):
                     if not self._left:
                         self._lower(choice, lowest=True)
                         choice = self._highest(runnable)
+                        self.keep = KEEP_ALL
         return choice
 
 
