@@ -27,7 +27,7 @@ Before and after the stall, priorities are PCT's: random and distinct
 per thread, drawn from the execution's generator, a new thread at a random
 position, a yielding thread lowest.  A window one of ``s`` sites wide,
 reached first by the thread to stop, is hit in about ``1/s`` of the
-executions instead of ``1/k``: ``s`` is 9 for ``vma-reuse-skips-mm-check``
+executions instead of ``1/k``: ``s`` is 11 for ``vma-reuse-skips-mm-check``
 (``points=field``) against ``k`` = 198 (BENCHMARKS, *pct-site*).
 
 Measured against the alternatives (a stall site keyed by field and load or
