@@ -129,8 +129,8 @@ def calibrate(program: Callable[[Harness], None], strategy: str, seed: int, *,
     strategy (``surw``, a portfolio with a ``surw`` member) gets
     its ``profile`` the same way, from one execution of its own made
     without one.  ``pct-site`` (and a portfolio with a ``pct-site``
-    member) gets ``sites``, the number of distinct sites (fields) of that
-    random walk's decisions of its ``points`` kind
+    member, such as ``aimed-site``) gets ``sites``, the number of distinct
+    sites (fields) of that random walk's decisions of its ``points`` kind
     (:class:`~rcu_harness.sched.pct_site.SiteCounter`).  Other strategies
     need nothing.
 

@@ -12,7 +12,8 @@ from rcu_harness.sched.registry import STRATEGIES, make_strategy
 from rcu_harness.trace.events import decode_all, events_digest
 
 NAMES = ("random", "pct", "dfs", "mix", "pos", "surw", "portfolio", "rff",
-         "pct-sync", "random-sync", "aimed", "aimed-surw", "pct-site")
+         "pct-sync", "random-sync", "aimed", "aimed-surw", "pct-site",
+         "aimed-site")
 ONE_STALL_BEFORE_A_FIELD = ("pct-site",)
 """Strategies whose one stall falls before a field's first visit: a window
 between two accesses of one field by one thread (the lost update's load and

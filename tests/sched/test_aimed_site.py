@@ -1,0 +1,127 @@
+"""``aimed-site``, the default strategy: the portfolio pct, random-sync,
+pct-site, surw, pct-site with points=field and sync_points=access under one
+name, schedule for schedule; its parameters, its calibration (steps, sites
+and surw's profile), determinism (traces, replay, blocks, resume), and that
+it is the default of jobs, the CLI and the Python API."""
+
+import pytest
+
+from rcu_harness.campaign.jobs import RunSpec
+from rcu_harness.campaign.plan import PlanError, check_strategy, resolve
+from rcu_harness.runner.run import run_execution
+from rcu_harness.scenarios import applied, configure, program
+from rcu_harness.sched.protocol import Profiled
+from rcu_harness.sched.registry import STRATEGIES, make_strategy
+from tests.sched.campaign_checks import (
+    assert_blocks_split_exactly,
+    assert_resume_matches_whole,
+)
+from tests.sched.test_aimed import _traces
+from tests.sched.test_strategy_contract import (
+    assert_runs_are_byte_identical_and_replay,
+)
+
+LONG = {"members": "pct,random-sync,pct-site,surw,pct-site", "points": "field",
+        "sync_points": "access"}
+"""The portfolio spelling of ``aimed-site``."""
+SPEC = RunSpec("page_fault", strategy="aimed-site", mutant="vma-freed-without-rcu",
+               keep_going=True, params={"vmas": 6})
+
+
+@pytest.mark.parametrize("seed", [0, 3])
+def test_it_runs_the_long_portfolio_spellings_executions_byte_for_byte(seed):
+    short_plan, short = _traces(RunSpec("page_fault", strategy="aimed-site",
+                                        seed=seed, mutant="vma-freed-without-rcu"), 10)
+    long_plan, long = _traces(RunSpec("page_fault", strategy="portfolio", seed=seed,
+                                      mutant="vma-freed-without-rcu",
+                                      strategy_params=LONG), 10)
+    assert short == long
+    assert len({schedule for schedule, _ in short}) == 10
+    assert set(short_plan.strategy_params) == {"steps", "sites", "profile"}
+    for key in ("steps", "sites", "profile"):
+        assert short_plan.strategy_params[key] == long_plan.strategy_params[key]
+
+
+def test_its_calibration_counts_field_sites_and_measures_surws_profile():
+    field = resolve(RunSpec("page_fault", strategy="aimed-site"))
+    sync = resolve(RunSpec("page_fault", strategy="aimed-site",
+                           strategy_params={"points": "sync"}))
+    pct_site = resolve(RunSpec("page_fault", strategy="pct-site",
+                               strategy_params={"points": "field"}))
+    aimed_surw = resolve(RunSpec("page_fault", strategy="aimed-surw"))
+    surw = resolve(RunSpec("page_fault", strategy="surw"))
+    assert field.strategy_params["sites"] < sync.strategy_params["sites"]
+    assert field.strategy_params["sites"] == pct_site.strategy_params["sites"]
+    assert field.strategy_params["steps"] == sync.strategy_params["steps"]
+    assert field.strategy_params["steps"] == aimed_surw.strategy_params["steps"]
+    assert "sync_steps" not in field.strategy_params
+    assert field.strategy_params["profile"] == surw.strategy_params["profile"] != ""
+
+
+def test_it_takes_the_portfolios_per_member_parameters_but_not_members():
+    kind = STRATEGIES["aimed-site"]
+    assert kind.options() == {"depth": 3, "steps": 0, "sites": 0, "profile": "",
+                              "interesting": "points", "points": "field",
+                              "sync_points": "access"}
+    assert (kind.profiled, kind.calibrated, kind.site_calibrated) == (True,) * 3
+    assert not kind.sync_calibrated
+    assert isinstance(kind.make(0), Profiled)
+    assert check_strategy("aimed-site", {"depth": "4", "sites": "9",
+                                         "interesting": "accesses"}) == {
+        "depth": 4, "sites": 9, "interesting": "accesses"}
+    with pytest.raises(PlanError,
+                       match="strategy aimed-site has no parameter 'members'"):
+        check_strategy("aimed-site", {"members": "pct,random"})
+    with pytest.raises(PlanError,
+                       match="strategy aimed-site has no parameter 'sync_steps'"):
+        check_strategy("aimed-site", {"sync_steps": "40"})
+    with pytest.raises(PlanError, match="surw profile item 'garbage' is not TID:COUNT"):
+        check_strategy("aimed-site", {"profile": "garbage"})
+    with pytest.raises(PlanError, match="surw interesting must be one of"):
+        check_strategy("aimed-site", {"interesting": "nodes"})
+    with pytest.raises(PlanError, match="random-sync points must be one of"):
+        check_strategy("aimed-site", {"sync_points": "nodes"})
+    with pytest.raises(PlanError, match="pct-site points must be one of"):
+        check_strategy("aimed-site", {"points": "nodes"})
+    with pytest.raises(PlanError, match="parameter sites must be a non-negative"):
+        check_strategy("aimed-site", {"sites": "-1"})
+
+
+def test_execution_i_is_member_i_mod_5s_execution_i():
+    prog = program(configure("page_fault", mutant="vma-freed-without-rcu"))
+    profile = resolve(RunSpec("page_fault", strategy="surw",
+                              mutant="vma-freed-without-rcu")).strategy_params["profile"]
+    site = {"sites": 11, "points": "field"}
+    members = (("pct", {"steps": 300}), ("random-sync", {}), ("pct-site", site),
+               ("surw", {"profile": profile}), ("pct-site", site))
+
+    def schedule(name, index, **params):
+        strategy = make_strategy(name, 2, **params)
+        strategy.new_execution(index)
+        with applied("vma-freed-without-rcu"):
+            return run_execution(prog, strategy, index, record=0).schedule()
+
+    for index in range(10):
+        name, params = members[index % 5]
+        assert schedule("aimed-site", index, steps=300, sites=11,
+                        profile=profile) == schedule(name, index, **params)
+
+
+def test_maple_traces_are_byte_identical_for_a_seed_and_replay_exactly():
+    prog = program(configure("rcu_transitions", mutant="publish-before-fill"))
+
+    def run(index):
+        strategy = make_strategy("aimed-site", 7, steps=500, sites=12,
+                                 profile="1:200,2:150,3:150")
+        strategy.new_execution(index)
+        return run_execution(prog, strategy, index, record=2)
+
+    assert_runs_are_byte_identical_and_replay(prog, run, (0, 1, 2, 3, 4, 8))
+
+
+def test_a_block_split_anywhere_gives_the_same_executions_and_seeds_replay():
+    assert_blocks_split_exactly(resolve(SPEC), ((0, 7), (7, 15)))
+
+
+def test_an_interrupted_run_resumes_to_the_same_executions(tmp_path):
+    assert_resume_matches_whole(tmp_path, SPEC, 40)
