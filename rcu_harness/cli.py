@@ -134,9 +134,10 @@ def _stress_parser(sub: Any) -> None:
                    help="job file, or the name of one in stress/")
     _add_scenario_options(p)
     p.add_argument("--strategy", metavar="S",
-                   help="aimed-surw (default: pct, random-sync, pct-sync, surw "
-                   "and pct-sync in turn), aimed, mix, pct, random, dfs, pos, "
-                   "surw, portfolio, rff, pct-sync or random-sync (docs/search.md)")
+                   help="aimed-site (default: pct, random-sync, pct-site, surw "
+                   "and pct-site in turn), aimed-surw, aimed, mix, pct, random, "
+                   "dfs, pos, surw, portfolio, rff, pct-sync, random-sync or "
+                   "pct-site (docs/search.md)")
     p.add_argument("--seed", type=_natural, metavar="N", help="base seed")
     p.add_argument("--executions", type=_count, metavar="N",
                    help="executions budget per run")
@@ -182,7 +183,7 @@ def _replay_parser(sub: Any) -> None:
     p.add_argument("trace", nargs="?", type=_path, metavar="TRACE.json")
     _add_scenario_options(p)
     p.add_argument("--strategy", metavar="S",
-                   help="strategy of the run (default aimed-surw)")
+                   help="strategy of the run (default aimed-site)")
     p.add_argument("--seed", type=_natural, metavar="N",
                    help="base seed of the run")
     p.add_argument("--execution", type=_natural, metavar="I",

@@ -1,11 +1,14 @@
-"""The ``aimed-surw`` strategy: the default: pct, random-sync, pct-sync, surw, pct-sync.
+"""The ``aimed-surw`` strategy: pct, random-sync, pct-sync, surw, pct-sync (C2).
 
 ``aimed-surw`` is the portfolio (:mod:`rcu_harness.sched.portfolio`) with
 members ``pct,random-sync,pct-sync,surw,pct-sync``, ``points=field``
 (pct-sync's change points only where the stopped thread is at a VMA or mm
 field) and ``sync_points=access`` (random-sync's switches only where the
 running thread is at a non-maple memory access), under one short name, so
-a replay command of the default reads ``--strategy aimed-surw``.  It is
+a replay command of the default read ``--strategy aimed-surw``.  The
+default is now ``aimed-site`` (:mod:`rcu_harness.sched.aimed_site`:
+pct-site in both of pct-sync's turns); aimed-surw stays under its name with
+the same executions, so its replay commands replay exactly.  It is
 ``aimed`` (:mod:`rcu_harness.sched.aimed`, kept unchanged under its name)
 with surw in random's turn and a second pct-sync turn, hence the name:
 aimed's aimed points, and surw.  Execution ``i`` is execution ``i`` of

@@ -44,11 +44,13 @@ def _findings(out):
      "--executions", "24", "--keep-going"),
     ("--mutant", "vma-used-after-rcu-unlock", "--strategy", "aimed",
      "--executions", "40", "--keep-going"),
+    ("--mutant", "vma-used-after-rcu-unlock", "--strategy", "aimed-surw",
+     "--executions", "40", "--keep-going"),
     ("--mutant", "vma-used-after-rcu-unlock", "--executions", "40", "--keep-going"),
 ], ids=["random-keep-going", "pct-keep-going", "pct-first-finding", "dfs",
         "pos-keep-going", "surw-keep-going", "rff-keep-going",
         "pct-sync-keep-going", "random-sync-keep-going", "aimed-keep-going",
-        "aimed-surw-default-keep-going"])
+        "aimed-surw-keep-going", "aimed-site-default-keep-going"])
 def test_one_and_two_jobs_give_identical_results(capsys, tmp_path, argv):
     one = stress_json(capsys, tmp_path / "1", *argv, "--jobs", "1")
     two = stress_json(capsys, tmp_path / "2", *argv, "--jobs", "2")

@@ -2,7 +2,7 @@
 random-sync, pct-sync, random with points=field and sync_points=access under
 one name, schedule for schedule; its parameters and determinism (traces,
 replay, blocks, resume).  It stays registered so that its replay commands
-replay exactly (tests/sched/test_aimed_surw.py tests the default)."""
+replay exactly (tests/sched/test_aimed_site.py tests the default)."""
 
 import pytest
 
