@@ -52,8 +52,8 @@ HEADING = "## Mutant scoreboard (stress/scoreboard.py)"
 BARRIER_HEADING = ("## Barrier mutants under lkmm and sc "
                    "(stress/scoreboard.py --barriers)")
 BARRIER_MODES = ("mix", "random", "pct", "mix@sc")
-STRATEGIES = ("aimed-surw", "aimed", "mix", "random", "pct", "dfs", "pos", "surw",
-              "portfolio")
+STRATEGIES = ("aimed-site", "aimed-surw", "aimed", "mix", "random", "pct", "dfs",
+              "pos", "surw", "portfolio")
 MODES = (*STRATEGIES, "threads")
 CHECKERS = {
     "use-after-free": "KASAN poison check (memory port / heap)",
@@ -368,8 +368,8 @@ def mutants_md(results: dict[str, Outcome], attempts: list[Attempt]) -> str:
              "baseline).  Each mutant is scored in the first scenario it applies "
              "to, with its own parameters; medians are over base seeds 0..9 of "
              "mix (even executions pct, odd random; the default strategy before "
-             "`aimed` and `aimed-surw`, whose medians are in "
-             "[search.md](search.md#aimed-surw-the-default)) "
+             "`aimed`, `aimed-surw` and `aimed-site`, whose medians are in "
+             "[search.md](search.md#aimed-site-the-default)) "
              "and of pct and random alone, caps 10,000 executions or 60 s per seed, a "
              "seed that did not find it counting as infinitely late; the checker "
              "column gives every finding kind seen with any of the three and on "
