@@ -1,4 +1,4 @@
-"""The ``aimed-surw`` strategy: pct, random-sync, pct-sync, surw, pct-sync (C2).
+"""The ``aimed-surw`` strategy: the default before aimed-site (pct-sync twice, surw).
 
 ``aimed-surw`` is the portfolio (:mod:`rcu_harness.sched.portfolio`) with
 members ``pct,random-sync,pct-sync,surw,pct-sync``, ``points=field``
