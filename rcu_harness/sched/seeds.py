@@ -17,13 +17,21 @@ def derive(seed: int, index: int, purpose: str = "sched") -> int:
 
 
 class DataSource:
-    """The generator behind ``next_u64()``: seeded by the execution seed."""
+    """The generator behind ``next_u64()``: seeded by the execution seed.
 
-    __slots__ = ("_rng",)
+    Seeded at the first draw, not at construction: every strategy makes one
+    per execution and most executions draw nothing (a Mersenne Twister
+    seeding is about 20,000 instructions); the values are the same."""
+
+    __slots__ = ("_rng", "_seed")
 
     def __init__(self, execution_seed: int) -> None:
-        self._rng = random.Random(derive(execution_seed, 0, "data"))
+        self._seed = execution_seed
+        self._rng: random.Random | None = None
 
     def next_u64(self) -> int:
         """The next 64-bit value."""
-        return self._rng.getrandbits(64)
+        rng = self._rng
+        if rng is None:
+            rng = self._rng = random.Random(derive(self._seed, 0, "data"))
+        return rng.getrandbits(64)
