@@ -34,6 +34,10 @@ class IntervalMap:
         bisection; only the first and the last of them can keep a part.
         """
         ranges = self.ranges
+        if not ranges or ranges[-1][1] < index:  # past every range (setup's
+            if entry is None:  # stores, in ascending order): nothing to split
+                return self
+            return _made(ranges + ((index, last, entry),))
         i = bisect.bisect_left(ranges, index, key=_end)
         j = bisect.bisect_right(ranges, last, lo=i, key=_start)
         mid: list[Range] = []
@@ -47,7 +51,7 @@ class IntervalMap:
             start, end, value = ranges[j - 1]
             if end > last:
                 mid.append((last + 1, end, value))
-        return IntervalMap((*ranges[:i], *mid, *ranges[j:]))
+        return _made((*ranges[:i], *mid, *ranges[j:]))
 
     def lookup(self, index: int) -> object:
         """The entry covering @index, or None."""
@@ -88,3 +92,14 @@ class IntervalMap:
         parts = [f"[{s:#x}-{e:#x}]={summarize(v)}" for s, e, v in self.ranges[:limit]]
         more = f" ... (+{len(self.ranges) - limit})" if len(self.ranges) > limit else ""
         return "{" + ", ".join(parts) + more + "}"
+
+
+_set_ranges = IntervalMap.__dict__["ranges"].__set__
+
+
+def _made(ranges: tuple[Range, ...]) -> IntervalMap:
+    """``IntervalMap(ranges)`` without the frozen dataclass's ``__init__``
+    (an ``object.__setattr__`` call): the slot set through its descriptor."""
+    new = object.__new__(IntervalMap)
+    _set_ranges(new, ranges)
+    return new

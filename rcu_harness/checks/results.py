@@ -73,6 +73,8 @@ _POINTS = frozenset((ReadKind.LOAD, ReadKind.FIRST, ReadKind.ITERATE_POINTS,
 _SEQUENCES = frozenset((ReadKind.ITERATE, ReadKind.ITERATE_REV,
                         ReadKind.ITERATE_POINTS, ReadKind.ITERATE_LOCKED))
 """Kinds that ran to completion over [first, limit]: every stable range counts."""
+_COPY = WriteOp.COPY  # members once: a look-up through the Enum class is slow
+_ERASE = WriteOp.ERASE
 
 
 def _order(rec: ReadRecord) -> str:
@@ -136,11 +138,14 @@ class ResultCheck(Observer):
 
     def write_begin(self, ex: Execution, t: SimThread, rec: WriteRecord) -> None:
         """A new version exists from now on."""
-        hist = self._history(rec.tree)
-        if rec.op is WriteOp.COPY:
+        hist = self.trees.get(rec.tree)  # self._history(rec.tree), inline
+        if hist is None:
+            hist = self.trees[rec.tree] = _History()
+        op = rec.op
+        if op is _COPY:
             newest = IntervalMap(rec.entries)
         else:
-            entry = None if rec.op is WriteOp.ERASE else rec.entry
+            entry = None if op is _ERASE else rec.entry
             newest = hist.versions[-1].store(rec.index, rec.last, entry)
         if rec.begin < 0:
             hist.versions[-1] = newest

@@ -208,12 +208,15 @@ class Harness:
                          entries: Iterable[tuple[int, int, object]]) -> None:
         """Declare what @mt holds when the threads start (for the result check)."""
         ex = self._ex
+        t = ex.cur
+        begin, end = ex.hooks.write_begin, ex.hooks.write_end
+        store = WriteOp.STORE
         for index, last, entry in entries:
-            rec = WriteRecord(mt, WriteOp.STORE, index, last, entry, "setup", -1, -1)
-            for hook in ex.hooks.write_begin:
-                hook(ex, ex.cur, rec)
-            for hook in ex.hooks.write_end:
-                hook(ex, ex.cur, rec)
+            rec = WriteRecord(mt, store, index, last, entry, "setup", -1, -1)
+            for hook in begin:
+                hook(ex, t, rec)
+            for hook in end:
+                hook(ex, t, rec)
 
     # -- reads -------------------------------------------------------------------
     @contextmanager
