@@ -118,8 +118,9 @@ class Hooks:
         plan = _PLANS.get(key)
         if plan is None:
             plan = _PLANS[key] = _plan(key)
-        for name, which in plan:
-            setattr(self, name, tuple(getattr(obs[i], name) for i in which))
+        for name, which in plan:  # most hooks have no observer: ()
+            setattr(self, name,
+                    tuple([getattr(obs[i], name) for i in which]) if which else ())
 
     def find(self, cls: type[Observer]) -> Observer | None:
         """The first attached observer of type @cls."""
