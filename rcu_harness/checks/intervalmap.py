@@ -37,7 +37,7 @@ class IntervalMap:
         if not ranges or ranges[-1][1] < index:  # past every range (setup's
             if entry is None:  # stores, in ascending order): nothing to split
                 return self
-            return _made(ranges + ((index, last, entry),))
+            return _made((*ranges, (index, last, entry)))
         i = bisect.bisect_left(ranges, index, key=_end)
         j = bisect.bisect_right(ranges, last, lo=i, key=_start)
         mid: list[Range] = []

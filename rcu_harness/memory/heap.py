@@ -67,6 +67,11 @@ HEAP_BASE = 0xFFFF_8880_0000_0000
 STATIC_BASE = 0xFFFF_FFFF_8300_0000
 _ALLOC = EventKind.ALLOC.value
 _FREE = EventKind.FREE.value
+# The states once: a look-up through the Enum class is slow (EnumType's
+# attribute hook), and every allocation, free and death made one or two.
+_LIVE = AllocState.LIVE
+_DEAD = AllocState.DEAD
+_FREED_STATE = AllocState.FREED
 
 
 class Heap:
@@ -132,10 +137,10 @@ class Heap:
         if rec is None:
             self.ex.fail(kasan.invalid_free(self.ex, obj))
             return
-        if rec.state is AllocState.FREED:
+        if rec.state is _FREED_STATE:
             self.ex.fail(kasan.double_free(self.ex, rec))
             return
-        rec.state = AllocState.FREED
+        rec.state = _FREED_STATE
         rec._free = self._site(3)
         rcu = self.ex.rcu
         rec.free_gp = rcu.running_gp if rcu.running is not None else 0
@@ -154,7 +159,7 @@ class Heap:
         """Hand @rec's object out again (a SLAB_TYPESAFE_BY_RCU cache): live,
         allocated here and now, its old death, call_rcu and free forgotten
         (the cache keeps its past lives, :mod:`rcu_harness.memory.slab`)."""
-        rec.state = AllocState.LIVE
+        rec.state = _LIVE
         rec._alloc = self._site(3)
         rec._death = rec._call_rcu = rec._free = None
         rec.free_gp = rec.call_rcu_gp = rec.retire_gp = 0
@@ -168,7 +173,7 @@ class Heap:
         rec = self.record_of(obj)
         if rec is None:
             return
-        if rec.state is AllocState.FREED:
+        if rec.state is _FREED_STATE:
             self.ex.fail(kasan.use_after_free(self.ex, rec, "Write", "rcu_head", -1,
                                               8))
             return
@@ -183,13 +188,13 @@ class Heap:
 
     def mark_dead(self, rec: AllocRecord) -> None:
         """The object was marked dead (mte_set_node_dead())."""
-        rec.state = AllocState.DEAD
+        rec.state = _DEAD
         rec._death = self._site(4)
         self._retire(rec)
 
     def revive(self, rec: AllocRecord) -> None:
         """A dead object was reinitialised for reuse."""
-        rec.state = AllocState.LIVE
+        rec.state = _LIVE
         rec.obj._w &= ~RETIRED
 
     def _rcu_release(self, rec: AllocRecord) -> None:
@@ -229,6 +234,6 @@ class Heap:
     def check_leaks(self) -> None:
         """Every leak-checked object must have been freed by now."""
         leaked = [r for r in self.records.values()
-                  if r.leak_checked and r.state is not AllocState.FREED]
+                  if r.leak_checked and r.state is not _FREED_STATE]
         if leaked:
             self.ex.fail(kasan.leak(self.ex, leaked))

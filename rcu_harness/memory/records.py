@@ -32,6 +32,10 @@ class Site:
     chain: CallChain
 
 
+_LIVE = AllocState.LIVE
+"""The member once (a look-up through the Enum class is slow): every
+allocation makes a record."""
+
 RawSite = tuple[str, int, "CallChain"]
 """A site as the heap records it: (thread, step, chain), made a :class:`Site`
 when something reads it (:class:`AllocRecord`'s properties)."""
@@ -62,7 +66,7 @@ class AllocRecord:
         self.addr = addr
         self.size = size
         self.type_name = type_name
-        self.state = AllocState.LIVE
+        self.state = _LIVE
         self._alloc: Site | RawSite = alloc
         self._death: Site | RawSite | None = None
         self._call_rcu: Site | RawSite | None = None

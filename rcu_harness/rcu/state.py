@@ -39,6 +39,12 @@ if TYPE_CHECKING:
     from rcu_harness.runtime.execution import Execution
     from rcu_harness.runtime.thread import SimThread
 
+# Members once: a look-up through the Enum class is slow (EnumType's
+# attribute hook), and every call_rcu() kicks rcu_gp.
+_RUN = Phase.RUN
+_IDLE = ThreadState.IDLE
+_BLOCKED = ThreadState.BLOCKED
+
 
 @dataclass(slots=True)
 class PendingCallback:
@@ -100,7 +106,7 @@ class RcuState:
         """
         with self.ex.atomic:
             t = self.gp_thread
-            if t.state is ThreadState.IDLE and self.ex.phase is Phase.RUN \
+            if t.state is _IDLE and self.ex.phase is _RUN \
                     and self.has_work():
                 self.ex.wake(t)
             if self.barrier_waiters:
@@ -123,7 +129,7 @@ class RcuState:
                 del waiting[t.tid]
                 if not waiting:
                     gp = self.gp_thread
-                    if gp.state is ThreadState.BLOCKED:
+                    if gp.state is _BLOCKED:
                         self.ex.wake(gp)
 
     def invoke(self, cb: PendingCallback, gp: int) -> None:

@@ -102,6 +102,12 @@ _EXIT = EventKind.EXIT.value
 _SPAWN = EventKind.SPAWN.value
 _BLOCK = EventKind.BLOCK.value
 _WAKE = EventKind.WAKE.value
+# Members once: a look-up through the Enum class is slow (EnumType's
+# attribute hook), and spawns, blocks, wakes and exits made several.
+_RUN = Phase.RUN
+_RUNNABLE = ThreadState.RUNNABLE
+_BLOCKED = ThreadState.BLOCKED
+_FINISHED = ThreadState.FINISHED
 
 
 def round_robin(runnable: Sequence[int], current: int | None,
@@ -495,7 +501,7 @@ class Execution:
     @property
     def in_threads(self) -> bool:
         """Is a simulated thread running observed code right now?"""
-        return self.phase is Phase.RUN and not self.quiet
+        return self.phase is _RUN and not self.quiet
 
     # -- threads ------------------------------------------------------------
     def spawn(self, name: str, fn: Callable[..., object], args: Sequence[object],
@@ -506,10 +512,10 @@ class Execution:
                           parent=self.main)
         t.state = state
         self.threads.append(t)
-        if state is ThreadState.RUNNABLE:
+        if state is _RUNNABLE:
             bisect.insort(self.runnable, t.tid)
             self.lease = 0
-        if self.phase is Phase.RUN:
+        if self.phase is _RUN:
             self.emit(_SPAWN, 0, name, t.tid)
             if self.memory_model is not None:
                 self.memory_model.spawned(t)
@@ -555,7 +561,7 @@ class Execution:
                 thread=t.label, step=self.step))
         for hook in self.hooks.thread_exit:
             hook(self, t)
-        t.state = ThreadState.FINISHED
+        t.state = _FINISHED
         if t.tid in self.runnable:
             self.runnable.remove(t.tid)
             self.lease = 0
@@ -564,7 +570,7 @@ class Execution:
         """Make the current thread non-runnable until someone wakes it."""
         if self.aborting:
             raise GreenletExit
-        if self.phase is not Phase.RUN or self.quiet:
+        if self.phase is not _RUN or self.quiet:
             raise HarnessUsageError(f"cannot block ({reason}) outside a thread")
         t = self.cur
         t.state = state
@@ -610,11 +616,11 @@ class Execution:
 
     def wake(self, t: SimThread) -> None:
         """Make @t runnable again (it runs when the strategy picks it)."""
-        if self.aborting or t.state is ThreadState.RUNNABLE:
+        if self.aborting or t.state is _RUNNABLE:
             return
-        if t.state is ThreadState.FINISHED:
+        if t.state is _FINISHED:
             return
-        t.state = ThreadState.RUNNABLE
+        t.state = _RUNNABLE
         t.wait_reason = ""
         bisect.insort(self.runnable, t.tid)
         self.lease = 0
@@ -690,7 +696,7 @@ class Execution:
         while self.violation is None and self.error is None:
             runnable = self.runnable
             if not runnable:
-                if any(t.state is ThreadState.BLOCKED for t in self.threads):
+                if any(t.state is _BLOCKED for t in self.threads):
                     self.fail(deadlock_violation(self))
                 return
             tid = self._choose(runnable)
