@@ -12,7 +12,9 @@ from rcu_harness.campaign.progress import NoProgress
 from rcu_harness.campaign.session import resume_run, start_run
 from rcu_harness.campaign.worker import WorkUnit, run_unit
 from rcu_harness.runner.replay import schedule_of
-from rcu_harness.scenarios import applied, program
+from rcu_harness.runner.run import run_execution
+from rcu_harness.scenarios import applied, configure, program
+from rcu_harness.sched.registry import make_strategy
 from tests.campaign.test_coordinator import StopAt, _content, _run
 
 if TYPE_CHECKING:
@@ -57,3 +59,22 @@ def assert_resume_matches_whole(tmp_path: Path, spec: RunSpec, executions: int,
     assert _content(second.run_dir) == _content(whole.run_dir)
     if finds:
         assert _content(whole.run_dir)[1], f"{spec.mutant} found in {executions}"
+
+
+def assert_members_take_turns(name: str, params: dict[str, object],
+                              members: tuple[tuple[str, dict[str, object]], ...],
+                              executions: int) -> None:
+    """Execution ``i`` of the named portfolio @name (built with @params) is
+    execution ``i`` of its member ``i mod len(members)`` (built with that
+    member's parameters): page_fault under vma-freed-without-rcu, seed 2."""
+    prog = program(configure("page_fault", mutant="vma-freed-without-rcu"))
+
+    def schedule(strategy_name: str, index: int, given: dict[str, object]) -> object:
+        strategy = make_strategy(strategy_name, 2, **given)
+        strategy.new_execution(index)
+        with applied("vma-freed-without-rcu"):
+            return run_execution(prog, strategy, index, record=0).schedule()
+
+    for index in range(executions):
+        member, given = members[index % len(members)]
+        assert schedule(name, index, params) == schedule(member, index, given), index

@@ -15,6 +15,7 @@ from rcu_harness.sched.registry import STRATEGIES, make_strategy
 from rcu_harness.trace.events import decode_all, events_digest
 from tests.sched.campaign_checks import (
     assert_blocks_split_exactly,
+    assert_members_take_turns,
     assert_resume_matches_whole,
 )
 from tests.sched.test_strategy_contract import (
@@ -83,20 +84,10 @@ def test_it_takes_the_portfolios_per_member_parameters_but_not_members():
 
 
 def test_execution_i_is_member_i_mod_4s_execution_i():
-    prog = program(configure("page_fault", mutant="vma-freed-without-rcu"))
-    members = (("pct", {"steps": 300}), ("random-sync", {}),
-               ("pct-sync", {"sync_steps": 40, "points": "field"}), ("random", {}))
-
-    def schedule(name, index, **params):
-        strategy = make_strategy(name, 2, **params)
-        strategy.new_execution(index)
-        with applied("vma-freed-without-rcu"):
-            return run_execution(prog, strategy, index, record=0).schedule()
-
-    for index in range(8):
-        name, params = members[index % 4]
-        assert schedule("aimed", index, steps=300, sync_steps=40) == schedule(
-            name, index, **params)
+    assert_members_take_turns(
+        "aimed", {"steps": 300, "sync_steps": 40},
+        (("pct", {"steps": 300}), ("random-sync", {}),
+         ("pct-sync", {"sync_steps": 40, "points": "field"}), ("random", {})), 8)
 
 
 def test_maple_traces_are_byte_identical_for_a_seed_and_replay_exactly():

@@ -19,6 +19,7 @@ from rcu_harness.sched.registry import STRATEGIES, make_strategy
 from rcu_harness.testing import check
 from tests.sched.campaign_checks import (
     assert_blocks_split_exactly,
+    assert_members_take_turns,
     assert_resume_matches_whole,
 )
 from tests.sched.test_aimed import _traces
@@ -93,23 +94,13 @@ def test_it_takes_the_portfolios_per_member_parameters_but_not_members():
 
 
 def test_execution_i_is_member_i_mod_5s_execution_i():
-    prog = program(configure("page_fault", mutant="vma-freed-without-rcu"))
     profile = resolve(RunSpec("page_fault", strategy="surw",
                               mutant="vma-freed-without-rcu")).strategy_params["profile"]
     site = {"sites": 11, "points": "field"}
-    members = (("pct", {"steps": 300}), ("random-sync", {}), ("pct-site", site),
-               ("surw", {"profile": profile}), ("pct-site", site))
-
-    def schedule(name, index, **params):
-        strategy = make_strategy(name, 2, **params)
-        strategy.new_execution(index)
-        with applied("vma-freed-without-rcu"):
-            return run_execution(prog, strategy, index, record=0).schedule()
-
-    for index in range(10):
-        name, params = members[index % 5]
-        assert schedule("aimed-site", index, steps=300, sites=11,
-                        profile=profile) == schedule(name, index, **params)
+    assert_members_take_turns(
+        "aimed-site", {"steps": 300, "sites": 11, "profile": profile},
+        (("pct", {"steps": 300}), ("random-sync", {}), ("pct-site", site),
+         ("surw", {"profile": profile}), ("pct-site", site)), 10)
 
 
 def test_maple_traces_are_byte_identical_for_a_seed_and_replay_exactly():

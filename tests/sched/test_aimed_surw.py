@@ -11,11 +11,12 @@ import pytest
 from rcu_harness.campaign.jobs import RunSpec
 from rcu_harness.campaign.plan import PlanError, check_strategy, resolve
 from rcu_harness.runner.run import run_execution
-from rcu_harness.scenarios import applied, configure, program
+from rcu_harness.scenarios import configure, program
 from rcu_harness.sched.protocol import Profiled
 from rcu_harness.sched.registry import STRATEGIES, make_strategy
 from tests.sched.campaign_checks import (
     assert_blocks_split_exactly,
+    assert_members_take_turns,
     assert_resume_matches_whole,
 )
 from tests.sched.test_aimed import _traces
@@ -78,23 +79,13 @@ def test_it_takes_the_portfolios_per_member_parameters_but_not_members():
 
 
 def test_execution_i_is_member_i_mod_5s_execution_i():
-    prog = program(configure("page_fault", mutant="vma-freed-without-rcu"))
     profile = resolve(RunSpec("page_fault", strategy="surw",
                               mutant="vma-freed-without-rcu")).strategy_params["profile"]
     sync = {"sync_steps": 40, "points": "field"}
-    members = (("pct", {"steps": 300}), ("random-sync", {}), ("pct-sync", sync),
-               ("surw", {"profile": profile}), ("pct-sync", sync))
-
-    def schedule(name, index, **params):
-        strategy = make_strategy(name, 2, **params)
-        strategy.new_execution(index)
-        with applied("vma-freed-without-rcu"):
-            return run_execution(prog, strategy, index, record=0).schedule()
-
-    for index in range(10):
-        name, params = members[index % 5]
-        assert schedule("aimed-surw", index, steps=300, sync_steps=40,
-                        profile=profile) == schedule(name, index, **params)
+    assert_members_take_turns(
+        "aimed-surw", {"steps": 300, "sync_steps": 40, "profile": profile},
+        (("pct", {"steps": 300}), ("random-sync", {}), ("pct-sync", sync),
+         ("surw", {"profile": profile}), ("pct-sync", sync)), 10)
 
 
 def test_maple_traces_are_byte_identical_for_a_seed_and_replay_exactly():
