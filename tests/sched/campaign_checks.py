@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from rcu_harness.campaign.coordinator import Interrupt, StopReason
+from rcu_harness.campaign.jobs import RunSpec
 from rcu_harness.campaign.plan import Budget, resolve
 from rcu_harness.campaign.progress import NoProgress
 from rcu_harness.campaign.session import resume_run, start_run
@@ -15,12 +16,12 @@ from rcu_harness.runner.replay import schedule_of
 from rcu_harness.runner.run import run_execution
 from rcu_harness.scenarios import applied, configure, program
 from rcu_harness.sched.registry import make_strategy
+from rcu_harness.trace.events import decode_all, events_digest
 from tests.campaign.test_coordinator import StopAt, _content, _run
 
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from rcu_harness.campaign.jobs import RunSpec
     from rcu_harness.campaign.plan import RunPlan
 
 
@@ -78,3 +79,60 @@ def assert_members_take_turns(name: str, params: dict[str, object],
     for index in range(executions):
         member, given = members[index % len(members)]
         assert schedule(name, index, params) == schedule(member, index, given), index
+
+
+def plan_traces(spec: RunSpec, executions: int
+                ) -> tuple[RunPlan, list[tuple[str, str]]]:
+    """@spec's resolved plan and the (schedule text, events digest) of its
+    executions 0..@executions-1, recorded with events."""
+    plan = resolve(spec)
+    cfg = plan.config()
+    prog = program(cfg)
+    out = []
+    with applied(cfg.mutant, cfg.fixes):
+        for index in range(executions):
+            strategy = make_strategy(plan.strategy, plan.seed,
+                                     **plan.strategy_params)
+            strategy.new_execution(index)
+            ex = run_execution(prog, strategy, index, max_steps=plan.max_steps,
+                               record=2)
+            out.append((ex.schedule().encode(), events_digest(decode_all(ex.events))))
+    return plan, out
+
+
+def assert_runs_as_its_long_spelling(name: str, long: dict[str, str], seed: int,
+                                     executions: int, calibrated: set[str]) -> None:
+    """The named portfolio @name runs the executions of ``portfolio`` with
+    @long's parameters byte for byte (page_fault under vma-freed-without-rcu,
+    @seed), every one a different schedule, and calibrates exactly
+    @calibrated to the long spelling's values."""
+    spec = {"seed": seed, "mutant": "vma-freed-without-rcu"}
+    short_plan, short = plan_traces(RunSpec("page_fault", strategy=name, **spec),
+                                    executions)
+    long_plan, long_runs = plan_traces(
+        RunSpec("page_fault", strategy="portfolio", strategy_params=long, **spec),
+        executions)
+    assert short == long_runs
+    assert len({schedule for schedule, _ in short}) == executions
+    assert set(short_plan.strategy_params) == calibrated
+    for key in calibrated:
+        assert short_plan.strategy_params[key] == long_plan.strategy_params[key], key
+
+
+def assert_maple_traces_replay(name: str, params: dict[str, object],
+                               indices: tuple[int, ...]) -> None:
+    """@name (seed 7, @params) gives byte-identical maple traces for each of
+    @indices and replays them exactly (rcu_transitions under
+    publish-before-fill)."""
+    from tests.sched.test_strategy_contract import (
+        assert_runs_are_byte_identical_and_replay,
+    )
+
+    prog = program(configure("rcu_transitions", mutant="publish-before-fill"))
+
+    def run(index: int) -> object:
+        strategy = make_strategy(name, 7, **params)
+        strategy.new_execution(index)
+        return run_execution(prog, strategy, index, record=2)
+
+    assert_runs_are_byte_identical_and_replay(prog, run, indices)

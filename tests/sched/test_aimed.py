@@ -8,18 +8,14 @@ import pytest
 
 from rcu_harness.campaign.jobs import RunSpec
 from rcu_harness.campaign.plan import PlanError, check_strategy, resolve
-from rcu_harness.runner.run import run_execution
-from rcu_harness.scenarios import applied, configure, program
 from rcu_harness.sched.protocol import Profiled
-from rcu_harness.sched.registry import STRATEGIES, make_strategy
-from rcu_harness.trace.events import decode_all, events_digest
+from rcu_harness.sched.registry import STRATEGIES
 from tests.sched.campaign_checks import (
     assert_blocks_split_exactly,
+    assert_maple_traces_replay,
     assert_members_take_turns,
     assert_resume_matches_whole,
-)
-from tests.sched.test_strategy_contract import (
-    assert_runs_are_byte_identical_and_replay,
+    assert_runs_as_its_long_spelling,
 )
 
 LONG = {"members": "pct,random-sync,pct-sync,random", "points": "field",
@@ -29,35 +25,9 @@ SPEC = RunSpec("page_fault", strategy="aimed", mutant="vma-freed-without-rcu",
                keep_going=True, params={"vmas": 6})
 
 
-def _traces(spec, executions):
-    """(schedule bytes, events digest) of executions 0..@executions-1 of
-    @spec's resolved plan, recorded with events."""
-    plan = resolve(spec)
-    cfg = plan.config()
-    prog = program(cfg)
-    out = []
-    with applied(cfg.mutant, cfg.fixes):
-        for index in range(executions):
-            strategy = make_strategy(plan.strategy, plan.seed,
-                                     **plan.strategy_params)
-            strategy.new_execution(index)
-            ex = run_execution(prog, strategy, index, max_steps=plan.max_steps,
-                               record=2)
-            out.append((ex.schedule().encode(), events_digest(decode_all(ex.events))))
-    return plan, out
-
-
 @pytest.mark.parametrize("seed", [0, 3])
 def test_aimed_runs_the_long_portfolio_spellings_executions_byte_for_byte(seed):
-    aimed, short = _traces(RunSpec("page_fault", strategy="aimed", seed=seed,
-                                   mutant="vma-freed-without-rcu"), 8)
-    portfolio, long = _traces(RunSpec("page_fault", strategy="portfolio", seed=seed,
-                                      mutant="vma-freed-without-rcu",
-                                      strategy_params=LONG), 8)
-    assert short == long
-    assert len({schedule for schedule, _ in short}) == 8
-    for key in ("steps", "sync_steps"):
-        assert aimed.strategy_params[key] == portfolio.strategy_params[key]
+    assert_runs_as_its_long_spelling("aimed", LONG, seed, 8, {"steps", "sync_steps"})
 
 
 def test_its_calibration_counts_field_points_as_the_long_spelling_does():
@@ -91,14 +61,8 @@ def test_execution_i_is_member_i_mod_4s_execution_i():
 
 
 def test_maple_traces_are_byte_identical_for_a_seed_and_replay_exactly():
-    prog = program(configure("rcu_transitions", mutant="publish-before-fill"))
-
-    def run(index):
-        strategy = make_strategy("aimed", 7, steps=500, sync_steps=30)
-        strategy.new_execution(index)
-        return run_execution(prog, strategy, index, record=2)
-
-    assert_runs_are_byte_identical_and_replay(prog, run, (0, 1, 2, 3, 6))
+    assert_maple_traces_replay("aimed", {"steps": 500, "sync_steps": 30},
+                               (0, 1, 2, 3, 6))
 
 
 def test_a_block_split_anywhere_gives_the_same_executions_and_seeds_replay():

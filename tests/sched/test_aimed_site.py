@@ -11,20 +11,17 @@ import pytest
 from rcu_harness import explore
 from rcu_harness.campaign.jobs import DEFAULT_STRATEGY, RunSpec
 from rcu_harness.campaign.plan import PlanError, check_strategy, resolve
-from rcu_harness.runner.run import run_execution
 from rcu_harness.scenarios import applied, configure, program
 from rcu_harness.scenarios.run import explore_scenario
 from rcu_harness.sched.protocol import Profiled
-from rcu_harness.sched.registry import STRATEGIES, make_strategy
+from rcu_harness.sched.registry import STRATEGIES
 from rcu_harness.testing import check
 from tests.sched.campaign_checks import (
     assert_blocks_split_exactly,
+    assert_maple_traces_replay,
     assert_members_take_turns,
     assert_resume_matches_whole,
-)
-from tests.sched.test_aimed import _traces
-from tests.sched.test_strategy_contract import (
-    assert_runs_are_byte_identical_and_replay,
+    assert_runs_as_its_long_spelling,
 )
 
 LONG = {"members": "pct,random-sync,pct-site,surw,pct-site", "points": "field",
@@ -36,16 +33,8 @@ SPEC = RunSpec("page_fault", strategy="aimed-site", mutant="vma-freed-without-rc
 
 @pytest.mark.parametrize("seed", [0, 3])
 def test_it_runs_the_long_portfolio_spellings_executions_byte_for_byte(seed):
-    short_plan, short = _traces(RunSpec("page_fault", strategy="aimed-site",
-                                        seed=seed, mutant="vma-freed-without-rcu"), 10)
-    long_plan, long = _traces(RunSpec("page_fault", strategy="portfolio", seed=seed,
-                                      mutant="vma-freed-without-rcu",
-                                      strategy_params=LONG), 10)
-    assert short == long
-    assert len({schedule for schedule, _ in short}) == 10
-    assert set(short_plan.strategy_params) == {"steps", "sites", "profile"}
-    for key in ("steps", "sites", "profile"):
-        assert short_plan.strategy_params[key] == long_plan.strategy_params[key]
+    assert_runs_as_its_long_spelling("aimed-site", LONG, seed, 10,
+                                     {"steps", "sites", "profile"})
 
 
 def test_its_calibration_counts_field_sites_and_measures_surws_profile():
@@ -104,15 +93,9 @@ def test_execution_i_is_member_i_mod_5s_execution_i():
 
 
 def test_maple_traces_are_byte_identical_for_a_seed_and_replay_exactly():
-    prog = program(configure("rcu_transitions", mutant="publish-before-fill"))
-
-    def run(index):
-        strategy = make_strategy("aimed-site", 7, steps=500, sites=12,
-                                 profile="1:200,2:150,3:150")
-        strategy.new_execution(index)
-        return run_execution(prog, strategy, index, record=2)
-
-    assert_runs_are_byte_identical_and_replay(prog, run, (0, 1, 2, 3, 4, 8))
+    assert_maple_traces_replay("aimed-site", {"steps": 500, "sites": 12,
+                                "profile": "1:200,2:150,3:150"},
+                               (0, 1, 2, 3, 4, 8))
 
 
 def test_a_block_split_anywhere_gives_the_same_executions_and_seeds_replay():

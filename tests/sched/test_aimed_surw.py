@@ -10,18 +10,14 @@ import pytest
 
 from rcu_harness.campaign.jobs import RunSpec
 from rcu_harness.campaign.plan import PlanError, check_strategy, resolve
-from rcu_harness.runner.run import run_execution
-from rcu_harness.scenarios import configure, program
 from rcu_harness.sched.protocol import Profiled
-from rcu_harness.sched.registry import STRATEGIES, make_strategy
+from rcu_harness.sched.registry import STRATEGIES
 from tests.sched.campaign_checks import (
     assert_blocks_split_exactly,
+    assert_maple_traces_replay,
     assert_members_take_turns,
     assert_resume_matches_whole,
-)
-from tests.sched.test_aimed import _traces
-from tests.sched.test_strategy_contract import (
-    assert_runs_are_byte_identical_and_replay,
+    assert_runs_as_its_long_spelling,
 )
 
 LONG = {"members": "pct,random-sync,pct-sync,surw,pct-sync", "points": "field",
@@ -33,16 +29,8 @@ SPEC = RunSpec("page_fault", strategy="aimed-surw", mutant="vma-freed-without-rc
 
 @pytest.mark.parametrize("seed", [0, 3])
 def test_it_runs_the_long_portfolio_spellings_executions_byte_for_byte(seed):
-    short_plan, short = _traces(RunSpec("page_fault", strategy="aimed-surw",
-                                        seed=seed, mutant="vma-freed-without-rcu"), 10)
-    long_plan, long = _traces(RunSpec("page_fault", strategy="portfolio", seed=seed,
-                                      mutant="vma-freed-without-rcu",
-                                      strategy_params=LONG), 10)
-    assert short == long
-    assert len({schedule for schedule, _ in short}) == 10
-    assert set(short_plan.strategy_params) == {"steps", "sync_steps", "profile"}
-    for key in ("steps", "sync_steps", "profile"):
-        assert short_plan.strategy_params[key] == long_plan.strategy_params[key]
+    assert_runs_as_its_long_spelling("aimed-surw", LONG, seed, 10,
+                                     {"steps", "sync_steps", "profile"})
 
 
 def test_its_calibration_counts_field_points_and_measures_surws_profile():
@@ -89,15 +77,9 @@ def test_execution_i_is_member_i_mod_5s_execution_i():
 
 
 def test_maple_traces_are_byte_identical_for_a_seed_and_replay_exactly():
-    prog = program(configure("rcu_transitions", mutant="publish-before-fill"))
-
-    def run(index):
-        strategy = make_strategy("aimed-surw", 7, steps=500, sync_steps=30,
-                                 profile="1:200,2:150,3:150")
-        strategy.new_execution(index)
-        return run_execution(prog, strategy, index, record=2)
-
-    assert_runs_are_byte_identical_and_replay(prog, run, (0, 1, 2, 3, 4, 8))
+    assert_maple_traces_replay("aimed-surw", {"steps": 500, "sync_steps": 30,
+                                "profile": "1:200,2:150,3:150"},
+                               (0, 1, 2, 3, 4, 8))
 
 
 def test_a_block_split_anywhere_gives_the_same_executions_and_seeds_replay():
