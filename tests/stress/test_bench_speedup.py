@@ -1,0 +1,41 @@
+"""bench_speedup's callgrind mode counts enough executions of each scenario.
+
+The instruction counts themselves need valgrind and minutes (the mode's
+own runs); here ``instructions()`` is replaced by a linear fake, so what is
+checked is which runs the mode asks for and how it divides them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from stress import bench_speedup
+
+PER_EXECUTION = {"dup_mmap": 26_000_000, "rcu_transitions": 32_000_000,
+                 "mmput_race": 7_000_000}
+FIXED = 900_000_000
+"""Start-up and exit instructions of a probe run (the fake's intercept)."""
+
+
+def test_mmput_race_counts_thirty_executions_against_the_collector(monkeypatch):
+    runs = []
+
+    def fake(tree, scenario, n):
+        runs.append((tree.name, scenario, n))
+        return FIXED + n * PER_EXECUTION[scenario], 14_000.0, 4_400.0
+
+    monkeypatch.setattr(bench_speedup, "instructions", fake)
+    rows = bench_speedup.counting({"before": Path("/b"), "after": Path("/a")}, 4)
+    longer = {(tree, scenario): n for tree, scenario, n in runs if n > 1}
+    assert longer == {("b", "dup_mmap"): 5, ("a", "dup_mmap"): 5,
+                      ("b", "rcu_transitions"): 5, ("a", "rcu_transitions"): 5,
+                      ("b", "mmput_race"): 30, ("a", "mmput_race"): 30}
+    assert sorted(n for _, _, n in runs).count(1) == 6  # each with its run of 1
+    # The difference is divided by the executions between the two runs.
+    mmput = next(r for r in rows if r.startswith("| mmput_race"))
+    assert mmput.startswith("| mmput_race (30 executions) | 7.0 M | 7.0 M | **1.00x**")
+
+
+def test_a_larger_k_counts_more_than_the_minimum():
+    assert bench_speedup.counted("mmput_race", 40) == 41
+    assert bench_speedup.counted("dup_mmap", 4) == 5
