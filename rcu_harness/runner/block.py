@@ -39,7 +39,6 @@ from rcu_harness.runtime.finding import Finding, signature
 from rcu_harness.runtime.metrics import collect
 from rcu_harness.sched.errors import NondeterminismError
 from rcu_harness.sched.pct_site import SiteCounter
-from rcu_harness.sched.pct_sync import SyncCounter
 from rcu_harness.sched.protocol import Guided, Profiled, Sequential
 from rcu_harness.sched.registry import (
     check_bounds,
@@ -123,16 +122,19 @@ def calibrate(program: Callable[[Harness], None], strategy: str, seed: int, *,
     of those decisions that were of the kind its ``points`` names (given,
     else the strategy's own default: ``sync``, the chosen thread not at a
     maple word, :func:`~rcu_harness.runtime.pending.is_sync`, or ``field``
-    for ``aimed`` and ``aimed-surw``), counted in a second probe, the same
-    random walk run again while it watches pending accesses
-    (:class:`~rcu_harness.sched.pct_sync.SyncCounter`).  A *profiled*
-    strategy (``surw``, a portfolio with a ``surw`` member) gets
-    its ``profile`` the same way, from one execution of its own made
-    without one.  ``pct-site`` (and a portfolio with a ``pct-site``
-    member, such as ``aimed-site``) gets ``sites``, the number of distinct
-    sites (fields) of that random walk's decisions of its ``points`` kind
-    (:class:`~rcu_harness.sched.pct_site.SiteCounter`).  Other strategies
-    need nothing.
+    for ``aimed`` and ``aimed-surw``), counted on the same random walk while
+    it watches pending accesses.  ``pct-site`` (and a portfolio
+    with a ``pct-site`` member, such as ``aimed-site``) gets ``sites``, the
+    number of distinct sites (fields) of that random walk's decisions of
+    its ``points`` kind (``field`` unless given).  The walk is run once:
+    when ``sync_steps`` or ``sites`` is wanted, the probe is
+    :class:`~rcu_harness.sched.pct_site.SiteCounter`, which counts both
+    while it walks, and ``steps`` is its decisions (watching pending
+    accesses changes no decision, so every value is the one separate
+    probes measured); else a plain ``random`` execution.  A *profiled*
+    strategy (``surw``, a portfolio with a ``surw`` member) gets its
+    ``profile`` the same way, from one execution of its own made without
+    one.  Other strategies need nothing.
 
     A probe that livelocks (a mutant's reader spinning on a dead node) can
     make more decisions than the step bound: past the bound the execution
@@ -150,24 +152,23 @@ def calibrate(program: Callable[[Harness], None], strategy: str, seed: int, *,
     if kind.profiled and not params.get("profile"):
         own = {k: v for k, v in params.items() if k != "steps"}
         params["profile"] = _profile(program, kind.make(seed, **own), max_steps)
-    if kind.calibrated and not params.get("steps"):
-        probe = strategy_kind("random").make(seed)
+    steps = kind.calibrated and not params.get("steps")
+    sync = not params.get("sync_steps") and counts_sync(strategy, params)
+    sites = not params.get("sites") and counts_sites(strategy, params)
+    points = params.get("points", kind.options().get("points"))
+    walk = SiteCounter(seed, str(points or "field"),
+                       str(points or "sync")) if sync or sites else None
+    if steps or walk is not None:
+        probe = walk or strategy_kind("random").make(seed)
         probe.new_execution(0)
         ex = run_execution(program, probe, 0, max_steps=max_steps, record=0)
-        params["steps"] = min(max_steps, max(1, sum(1 for d in ex.decisions
-                                                    if d >= 0)))
-    if not params.get("sync_steps") and counts_sync(strategy, params):
-        points = params.get("points", kind.options().get("points", "sync"))
-        counter = SyncCounter(seed, str(points))
-        counter.new_execution(0)
-        run_execution(program, counter, 0, max_steps=max_steps, record=0)
-        params["sync_steps"] = min(max_steps, max(1, counter.sync_decisions))
-    if not params.get("sites") and counts_sites(strategy, params):
-        points = params.get("points", kind.options().get("points", "field"))
-        sites = SiteCounter(seed, str(points))
-        sites.new_execution(0)
-        run_execution(program, sites, 0, max_steps=max_steps, record=0)
-        params["sites"] = min(max_steps, max(1, len(sites.sites)))
+        if steps:
+            params["steps"] = min(max_steps, max(1, sum(1 for d in ex.decisions
+                                                        if d >= 0)))
+        if sync and walk is not None:
+            params["sync_steps"] = min(max_steps, max(1, walk.sync_decisions))
+        if sites and walk is not None:
+            params["sites"] = min(max_steps, max(1, len(walk.sites)))
     check_bounds(strategy, params, max_steps)
     return params
 

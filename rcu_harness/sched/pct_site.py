@@ -53,8 +53,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from rcu_harness.sched.pct import KEEP_ALL, PctStrategy
-from rcu_harness.sched.pct_sync import counted, point_kinds
-from rcu_harness.sched.random_walk import RandomStrategy
+from rcu_harness.sched.pct_sync import SyncCounter, counted, point_kinds
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -155,28 +154,27 @@ class PctSiteStrategy(PctStrategy):
         return choice
 
 
-class SiteCounter(RandomStrategy):
+class SiteCounter(SyncCounter):
     """The random walk, collecting the sites of its decisions of the kind
-    @points names (the calibration probe of ``sites``)."""
+    @points names (the calibration probe of ``sites``), and counting, as
+    :class:`~rcu_harness.sched.pct_sync.SyncCounter`, its decisions of the
+    kind @sync_points names (``sync_steps``), so one walk measures both."""
 
-    def __init__(self, seed: int = 0, points: str = "field") -> None:
-        super().__init__(seed)
-        self._at_none, self._at_locks = point_kinds(points, PctSiteStrategy.name)
-        self._threads: Sequence[Any] = ()
+    def __init__(self, seed: int = 0, points: str = "field",
+                 sync_points: str = "sync") -> None:
+        super().__init__(seed, sync_points)
+        self._site_none, self._site_locks = point_kinds(points,
+                                                        PctSiteStrategy.name)
         self.sites: set[str] = set()
         """The distinct sites reached (membership and size only)."""
 
-    def watch(self, threads: Sequence[Any]) -> bool:
-        """Read pending accesses (they are the sites)."""
-        self._threads = threads
-        return True
-
     def next_thread(self, runnable: Sequence[int], current: int | None,
                     yielding: bool = False) -> int:
-        """The random walk's choice, its site collected if it is of the kind."""
+        """The random walk's choice, counted and its site collected if they
+        are of the kinds."""
         choice = super().next_thread(runnable, current, yielding)
         threads = self._threads
         pending = threads[choice].pending if choice < len(threads) else None
-        if counted(pending, self._at_none, self._at_locks):
+        if counted(pending, self._site_none, self._site_locks):
             self.sites.add(site_of(pending))
         return choice

@@ -1,0 +1,66 @@
+"""calibrate() (rcu_harness/runner/block.py): one random walk of the base
+seed gives ``steps``, ``sync_steps`` and ``sites`` at once, each the value
+a probe of its own measures on that walk."""
+
+from __future__ import annotations
+
+import pytest
+
+from rcu_harness.runner import block
+from rcu_harness.runner.block import calibrate
+from rcu_harness.runner.run import run_execution
+from rcu_harness.scenarios import applied, configure, program
+from rcu_harness.scenarios.catalog import SCENARIOS, default_max_steps
+from rcu_harness.sched.pct_site import SiteCounter
+from rcu_harness.sched.pct_sync import SyncCounter
+from rcu_harness.sched.registry import make_strategy
+
+
+def _walk(prog, probe, bound):
+    probe.new_execution(0)
+    return run_execution(prog, probe, 0, max_steps=bound, record=0)
+
+
+@pytest.mark.parametrize("scenario", sorted(SCENARIOS))
+def test_one_walk_measures_what_a_probe_of_each_value_measures(scenario):
+    cfg = configure(scenario)
+    prog, bound = program(cfg), default_max_steps(cfg)
+    seed = 1
+    with applied(cfg.mutant, cfg.fixes):
+        plain = _walk(prog, make_strategy("random", seed), bound)
+        sync = SyncCounter(seed, "field")
+        _walk(prog, sync, bound)
+        sites = SiteCounter(seed, "field", "field")
+        _walk(prog, sites, bound)
+        site = calibrate(prog, "aimed-site", seed, max_steps=bound)
+        aimed = calibrate(prog, "aimed", seed, max_steps=bound)
+    steps = min(bound, sum(1 for d in plain.decisions if d >= 0))
+    assert site["steps"] == aimed["steps"] == steps
+    assert site["sites"] == min(bound, max(1, len(sites.sites)))
+    assert aimed["sync_steps"] == min(bound, max(1, sync.sync_decisions))
+    assert sites.sync_decisions == sync.sync_decisions
+
+
+def test_calibration_runs_the_walk_once(monkeypatch):
+    runs = []
+
+    def counting(prog, strategy, index, **kw):
+        runs.append(type(strategy).__name__)
+        return run_execution(prog, strategy, index, **kw)
+
+    monkeypatch.setattr(block, "run_execution", counting)
+    cfg = configure("page_fault")
+    prog, bound = program(cfg), default_max_steps(cfg)
+    # aimed-site's first run is surw's profile probe, its own strategy's
+    expected = {"aimed-site": ["SurwStrategy", "SiteCounter"],
+                "pct-site": ["SiteCounter"], "aimed": ["SiteCounter"],
+                "pct-sync": ["SiteCounter"],
+                "pct": ["RandomStrategy"], "mix": ["RandomStrategy"]}
+    for strategy, walks in expected.items():
+        runs.clear()
+        calibrate(prog, strategy, 0, max_steps=bound)
+        assert runs == walks, strategy
+    runs.clear()
+    calibrate(prog, "portfolio", 0, max_steps=bound, strategy_params={
+        "members": "pct,pct-sync,pct-site", "profile": "1:9"})
+    assert runs == ["SiteCounter"]
