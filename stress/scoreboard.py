@@ -4,7 +4,7 @@ Usage:
   python stress/scoreboard.py [--seeds 10] [--max-executions 10000]
       [--max-seconds 60] [--threaded-seconds 20] [--threaded-seeds 10]
       [--jobs 2] [--mutants a,b] [--modes mix,random,pct,dfs,threads]
-      [--fresh] [--write] [--mutants-md]
+      [--fresh] [--write] [--mutants-md] [--no-run] [--results FILE]
   python stress/scoreboard.py --clean ...   (see stress/clean_runs.py)
 
 Each mutant of ``rcu_harness.scenarios.MUTANTS`` runs in its scoring
@@ -23,9 +23,12 @@ that sequential consistency misses them).  Attempts
 run in --jobs worker processes, ordered seed by seed and mutant by mutant
 so that all modes share the machine at the same time; outcomes go to
 reports/runs/scoreboard.jsonl as they arrive (a rerun skips attempts
-already there unless --fresh).  --write puts the table into
-reports/BENCHMARKS.md; --mutants-md the table of mutants into the
-``## Mutants`` section of docs/scenarios-and-mutants.md.
+already there unless --fresh; a named portfolio's outcome recorded under
+its long spelling counts as its own, :data:`SPELLINGS`).  --write puts the
+table into reports/BENCHMARKS.md; --mutants-md the table of mutants (the
+default strategy, mix, pct and random) into the ``## Mutants`` section of
+docs/scenarios-and-mutants.md; --no-run renders them from --results without
+running the attempts missing there.
 """
 
 from __future__ import annotations
@@ -42,6 +45,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from rcu_harness.campaign.jobs import DEFAULT_STRATEGY
+from rcu_harness.sched import aimed, aimed_site, aimed_surw
 from stress.benchlib import interruptible, machine, pool_results, write_section
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -55,6 +59,14 @@ BARRIER_MODES = ("mix", "random", "pct", "mix@sc")
 STRATEGIES = ("aimed-site", "aimed-surw", "aimed", "mix", "random", "pct", "dfs",
               "pos", "surw", "portfolio")
 MODES = (*STRATEGIES, "threads")
+SPELLINGS = {name: (f"portfolio:members={members.replace(',', '+')};"
+                    f"points={aimed.POINTS};sync_points={aimed.SYNC_POINTS}")
+             for name, members in (("aimed-site", aimed_site.MEMBERS),
+                                   ("aimed-surw", aimed_surw.MEMBERS))}
+"""The mode of each named portfolio spelled as the portfolio it is: it runs
+the very executions of its name (same seed, same calibration;
+tests/sched/test_aimed_site.py and test_aimed_surw.py), and boards run
+before the name existed recorded it so (reports/runs/board9.jsonl)."""
 CHECKERS = {
     "use-after-free": "KASAN poison check (memory port / heap)",
     "lockdep-rcu": "lockdep-RCU (memory port)",
@@ -68,6 +80,8 @@ CHECKERS = {
     "rcu-mode-transition": "RCU-mode transition checker",
     "mt-validate": "mt_validate() after each write",
     "mm-ref": "mm reference checker",
+    "vma-lock": "per-VMA lock checker",
+    "null-ptr-deref": "NULL node pointer dereference (the kernel's oops)",
     "exception": "exception in a thread",
 }
 
@@ -179,6 +193,17 @@ def plan(args: argparse.Namespace, mutants: list[str]) -> list[Attempt]:
     return out
 
 
+def outcome(results: dict[str, Outcome], a: Attempt) -> Outcome | None:
+    """@a's outcome in @results, recorded under its mode or, for a named
+    portfolio, under its long spelling (:data:`SPELLINGS`)."""
+    found = results.get(a.key())
+    if found is None and a.mode in SPELLINGS:
+        long = Attempt(a.mutant, SPELLINGS[a.mode], a.seed, a.max_executions,
+                       a.max_seconds)
+        found = results.get(long.key())
+    return found
+
+
 def load_results(path: Path = RESULTS) -> dict[str, Outcome]:
     """Outcomes already recorded, by attempt key."""
     if not path.exists():
@@ -255,7 +280,7 @@ def table(results: dict[str, Outcome], attempts: list[Attempt]) -> list[str]:
 
     by: dict[tuple[str, str], list[Outcome]] = {}
     for a in attempts:
-        o = results.get(a.key())
+        o = outcome(results, a)
         if o is not None:
             by.setdefault((a.mutant, a.mode), []).append(o)
     ran = list(dict.fromkeys(a.mode for a in attempts))
@@ -291,7 +316,7 @@ def report(args: argparse.Namespace, attempts: list[Attempt]) -> str:
     """The BENCHMARKS.md section."""
     results = load_results(Path(args.results))
     rows = table(results, attempts)
-    busy = sum(results[a.key()].seconds for a in attempts if a.key() in results)
+    busy = sum(o.seconds for o in (outcome(results, a) for a in attempts) if o)
     command = "python stress/scoreboard.py " + " ".join(_measuring(sys.argv[1:]))
     return "\n".join([
         args.heading, "",
@@ -333,7 +358,7 @@ def _measuring(argv: list[str]) -> list[str]:
             skip = False
         elif arg == "--note":
             skip = True
-        elif arg not in ("--write", "--mutants-md", "--fresh") \
+        elif arg not in ("--write", "--mutants-md", "--fresh", "--no-run") \
                 and not arg.startswith("--note="):
             out.append(arg)
     return out
@@ -349,10 +374,23 @@ def _caught_by(outs: list[Outcome]) -> str:
                      for k, n in sorted(counts.items(), key=lambda kv: -kv[1]))
 
 
+MUTANTS_MODES = (DEFAULT_STRATEGY, "mix", "pct", "random")
+"""The columns of the mutants table: the default strategy, mix (the default
+before the aimed portfolios), pct and random alone."""
+
+
+def _seeds(attempts: list[Attempt]) -> str:
+    seeds = sorted({a.seed for a in attempts})
+    return f"{seeds[0]}..{seeds[-1]}" if len(seeds) > 1 else str(seeds[0])
+
+
 def mutants_md(results: dict[str, Outcome], attempts: list[Attempt]) -> str:
     """The ``## Mutants`` section of docs/scenarios-and-mutants.md."""
     from rcu_harness.scenarios import MUTANTS
 
+    mine = [a for a in attempts if a.mode in MUTANTS_MODES]
+    caps = sorted({(a.max_executions, a.max_seconds) for a in mine})
+    cap = "; ".join(f"{n:,} executions or {t:g} s" for n, t in caps)
     lines = [MUTANTS_HEADING, "",
              "Each mutant is a named, realistic kernel mistake, patched into the "
              "model or the scenario only while its executions run: `rcu-harness "
@@ -366,28 +404,33 @@ def mutants_md(results: dict[str, Outcome], attempts: list[Attempt]) -> str:
              "([reports/BENCHMARKS.md](../reports/BENCHMARKS.md), section *Mutant "
              "scoreboard*, has the full table: every strategy and the OS-thread "
              "baseline).  Each mutant is scored in the first scenario it applies "
-             "to, with its own parameters; medians are over base seeds 0..9 of "
-             "mix (even executions pct, odd random; the default strategy before "
-             "`aimed`, `aimed-surw` and `aimed-site`, whose medians are in "
-             "[search.md](search.md#aimed-site-the-default)) "
-             "and of pct and random alone, caps 10,000 executions or 60 s per seed, a "
-             "seed that did not find it counting as infinitely late; the checker "
-             "column gives every finding kind seen with any of the three and on "
+             f"to, with its own parameters; medians are over base seeds "
+             f"{_seeds(mine)} of the default strategy `{DEFAULT_STRATEGY}` "
+             "([search.md](search.md#aimed-site-the-default)), of mix (even "
+             "executions pct, odd random; the default before the aimed "
+             "portfolios) and of pct and random alone, as far as the results "
+             "hold them (each cell gives the seeds that found it out of the "
+             f"seeds run), caps {cap} per seed, a seed that did not find it "
+             "counting as infinitely late; the checker column gives every "
+             f"finding kind seen with any of the {len(MUTANTS_MODES)} and on "
              "how many attempts.", "",
              "| mutant | what it breaks | scenario | caught by (finding kind) | "
-             "median executions to find: mix | pct | random |",
-             "|---|---|---|---|---|---|---|"]
+             "median executions to find: " + " | ".join(
+                 f"{m} (default)" if m == DEFAULT_STRATEGY else m
+                 for m in MUTANTS_MODES) + " |",
+             "|---|---|---|---|" + "---|" * len(MUTANTS_MODES)]
     for name, m in MUTANTS.items():
-        cells, both = [], []
-        for mode in ("mix", "pct", "random"):
-            outs = [results[a.key()] for a in attempts if a.mutant == name
-                    and a.mode == mode and a.key() in results]
-            both += outs
+        cells, every = [], []
+        for mode in MUTANTS_MODES:
+            outs = [o for o in (outcome(results, a) for a in mine
+                                if a.mutant == name and a.mode == mode) if o]
+            every += outs
             execs = _median([o.executions if o.found else float("inf") for o in outs])
             med = f"{execs:,.0f}" if execs != float("inf") else "not found"
-            cells.append(f"{med} ({sum(o.found for o in outs)}/{len(outs)} seeds)")
+            cells.append(f"{med} ({sum(o.found for o in outs)}/{len(outs)} seeds)"
+                         if outs else "-")
         lines.append(f"| `{name}` | {m.description} | `{m.scenario}` | "
-                     f"{_caught_by(both) or '?'} | " + " | ".join(cells) + " |")
+                     f"{_caught_by(every) or '?'} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
 
@@ -408,6 +451,10 @@ def parse(argv: list[str]) -> argparse.Namespace:
                    "and appended to (default reports/runs/scoreboard.jsonl)")
     p.add_argument("--write", action="store_true")
     p.add_argument("--mutants-md", action="store_true")
+    p.add_argument("--no-run", action="store_true",
+                   help="render the tables from the results file only: run no "
+                   "attempt (those missing from it are left out of the cells, "
+                   "which count the seeds they have)")
     p.add_argument("--note", default="", help="a sentence for the report "
                    "(for example which code snapshot was measured)")
     p.add_argument("--sc-executions", type=int, default=0,
@@ -451,8 +498,8 @@ def _board(argv: list[str]) -> None:
     if args.fresh and results.exists():
         results.unlink()
     done = load_results(results)
-    todo = [a for a in attempts if a.key() not in done]
-    if todo:
+    todo = [a for a in attempts if outcome(done, a) is None]
+    if todo and not args.no_run:
         run_plan(todo, args.jobs, results)
     text = report(args, attempts)
     print(text)

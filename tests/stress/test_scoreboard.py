@@ -1,0 +1,68 @@
+"""The scoreboard's mutants table (``stress/scoreboard.py --mutants-md``):
+the default strategy's column beside mix, pct and random, its outcomes read
+under the name or under the long portfolio spelling older boards recorded."""
+
+from __future__ import annotations
+
+import argparse
+
+from rcu_harness.campaign.jobs import DEFAULT_STRATEGY
+from rcu_harness.scenarios import MUTANTS
+from stress.scoreboard import SPELLINGS, Attempt, Outcome, mutants_md, outcome, plan
+
+MUTANT = "vma-reuse-skips-mm-check"
+LONG = ("portfolio:members=pct+random-sync+pct-site+surw+pct-site;"
+        "points=field;sync_points=access")
+
+
+def _attempts(seeds):
+    args = argparse.Namespace(seeds=seeds, modes=[DEFAULT_STRATEGY, "mix", "pct",
+                                                   "random"],
+                              max_executions=10_000, max_seconds=600.0,
+                              sc_executions=0, threaded_seeds=0,
+                              threaded_seconds=0.0)
+    return plan(args, [MUTANT])
+
+
+def _found(a, mode, executions):
+    key = Attempt(a.mutant, mode, a.seed, a.max_executions, a.max_seconds).key()
+    return Outcome(key, a.mutant, mode, a.seed, executions > 0, executions, 1.0,
+                   kind="vma-lock" if executions > 0 else "", stop="")
+
+
+def test_the_default_is_its_long_portfolio_spelling():
+    assert SPELLINGS[DEFAULT_STRATEGY] == LONG
+
+
+def test_the_defaults_outcome_is_found_under_its_long_spelling():
+    a = Attempt(MUTANT, DEFAULT_STRATEGY, 3, 10_000, 600.0)
+    recorded = _found(a, LONG, 44)
+    assert outcome({recorded.key: recorded}, a) is recorded
+    mix = Attempt(MUTANT, "mix", 3, 10_000, 600.0)
+    assert outcome({recorded.key: recorded}, mix) is None
+
+
+def test_the_mutants_table_has_the_defaults_medians_column():
+    attempts = _attempts(3)
+    results = {}
+    for a in attempts:
+        mode = LONG if a.mode == DEFAULT_STRATEGY else a.mode
+        executions = {DEFAULT_STRATEGY: 40 + a.seed, "mix": 200 + a.seed,
+                      "pct": 100, "random": 0}[a.mode]
+        if a.mode == "random" and a.seed == 2:
+            continue  # not run yet
+        o = _found(a, mode, executions)
+        results[o.key] = o
+    text = mutants_md(results, attempts)
+    head = next(line for line in text.splitlines() if line.startswith("| mutant"))
+    assert head.endswith(f"median executions to find: {DEFAULT_STRATEGY} (default) "
+                         "| mix | pct | random |")
+    row = next(line for line in text.splitlines()
+               if line.startswith(f"| `{MUTANT}`"))
+    assert row.endswith("| 41 (3/3 seeds) | 201 (3/3 seeds) | 100 (3/3 seeds) "
+                        "| not found (0/2 seeds) |")
+    assert "per-VMA lock checker (`vma-lock`, 9/11)" in row
+    assert "base seeds 0..2" in text
+    assert "caps 10,000 executions or 600 s" in text
+    # every other mutant has a row, with no outcome yet
+    assert sum(line.startswith("| `") for line in text.splitlines()) == len(MUTANTS)
