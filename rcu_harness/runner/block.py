@@ -126,7 +126,10 @@ def calibrate(program: Callable[[Harness], None], strategy: str, seed: int, *,
     it watches pending accesses.  ``pct-site`` (and a portfolio
     with a ``pct-site`` member, such as ``aimed-site``) gets ``sites``, the
     number of distinct sites (fields) of that random walk's decisions of
-    its ``points`` kind (``field`` unless given).  The walk is run once:
+    its ``points`` kind (``field`` unless given), and, when that is below 2
+    (a program without VMA or mm fields), ``fallback_steps``, the walk's
+    decisions of the kind ``sync``, among which pct-site then draws its stall
+    (:mod:`rcu_harness.sched.pct_site`, *Fallback*).  The walk is run once:
     when ``sync_steps`` or ``sites`` is wanted, the probe is
     :class:`~rcu_harness.sched.pct_site.SiteCounter`, which counts both
     while it walks, and ``steps`` is its decisions (watching pending
@@ -169,6 +172,9 @@ def calibrate(program: Callable[[Harness], None], strategy: str, seed: int, *,
             params["sync_steps"] = min(max_steps, max(1, walk.sync_decisions))
         if sites and walk is not None:
             params["sites"] = min(max_steps, max(1, len(walk.sites)))
+            if params["sites"] < 2 and not params.get("fallback_steps"):
+                params["fallback_steps"] = min(max_steps,
+                                               max(1, walk.fallback_decisions))
     check_bounds(strategy, params, max_steps)
     return params
 

@@ -34,8 +34,11 @@ against 11), slower on 1 (``vma-start-read-refcount-relaxed`` 84 against
 
 Its parameters are the portfolio's per-member ones: ``depth`` and
 ``steps`` (pct's ``k``), ``sites`` (pct-site's) and ``profile`` (surw's),
-all calibrated before a run unless given, ``interesting`` (surw's),
-``points`` (pct-site's) and ``sync_points`` (random-sync's); the members
+all calibrated before a run unless given, ``fallback_steps`` (pct-site's,
+calibrated when ``sites`` is and found below 2: a program without VMA or
+mm fields, where pct-site's stall falls at a drawn sync decision instead),
+``interesting`` (surw's), ``points`` (pct-site's) and ``sync_points``
+(random-sync's); the members
 themselves are fixed (use ``portfolio`` for others), and it has no
 pct-sync member, so no ``sync_steps``.
 """
@@ -58,8 +61,8 @@ class AimedSiteStrategy(PortfolioStrategy):
     def __init__(self, seed: int = 0, *, depth: int = 3, steps: int = 0,
                  sites: int = 0, profile: str = "",
                  interesting: str = "points", points: str = POINTS,
-                 sync_points: str = SYNC_POINTS) -> None:
+                 sync_points: str = SYNC_POINTS, fallback_steps: int = 0) -> None:
         super().__init__(seed, members=MEMBERS, depth=depth, steps=steps,
                          sites=sites, profile=profile,
                          interesting=interesting, points=points,
-                         sync_points=sync_points)
+                         sync_points=sync_points, fallback_steps=fallback_steps)

@@ -40,6 +40,28 @@ this form had the highest chance on ``vma-reuse-skips-mm-check``
 seeded by the base seed alone (:class:`SiteCounter`, measured before a run
 by :func:`rcu_harness.runner.block.calibrate`), or given; without either,
 the most an earlier execution of this instance reached, as PCT's ``steps``.
+
+**Fallback.**  A program without VMA or mm fields (a user's program over
+``SimStruct`` objects, the maple-only scenarios) has at most one site: the
+draw has nothing to choose, and the stall is always at the first visit of
+that one field, or never.  When calibration finds fewer than 2 sites it
+also measures ``fallback_steps``: the walk's *sync decisions* (the kind
+``points=sync`` names: the chosen thread not at a maple word, so a field,
+a lock, an RCU primitive, a yield, an ``Atomic`` counter or a free), and
+the stall is then the ``j``-th sync decision of the execution, ``j`` drawn
+uniformly from ``1..fallback_steps``: the same stall (the thread drops
+below every other one and stays there) at a uniformly drawn point of the
+code that is not the tree's own, as ``pct-sync --strategy-param
+points=sync`` places its change points.  It keeps pct-site's idea (one
+stall, aimed away from the tree's node words, where the other threads'
+whole operations then run) where there are no sites to aim at.  On the
+worked example of docs/python-api.md (``tests/programs/sessions.py``, one
+field) pct-site alone found its bug in none of 800 executions (seeds 0 to
+3) without the fallback; with it the default finds it at a median of 13
+executions over seeds 0 to 19 instead of 40 (BENCHMARKS, *pct-site's
+fallback*).  A given ``sites`` is taken as it is: ``fallback_steps`` only
+applies with ``sites`` below 2 (given with ``sites`` of 2 or more it is
+refused), and calibration measures it only when it measured ``sites``.
 The strategy watches pending accesses
 (:class:`~rcu_harness.sched.protocol.Watching`); until the stall a
 decision adds to PCT's one pending-access load, a kind test and a set
@@ -77,12 +99,22 @@ class PctSiteStrategy(PctStrategy):
     """It takes ``sites`` (calibration measures it when not given)."""
 
     def __init__(self, seed: int = 0, *, sites: int = 0,
-                 points: str = "field") -> None:
+                 points: str = "field", fallback_steps: int = 0) -> None:
         if sites < 0:
             raise ValueError(f"pct-site sites must be >= 0 (got {sites})")
+        if fallback_steps < 0:
+            raise ValueError(f"pct-site fallback_steps must be >= 0 (got "
+                             f"{fallback_steps})")
+        if fallback_steps and sites >= 2:
+            raise ValueError(f"pct-site fallback_steps applies only with sites "
+                             f"below 2 (got sites={sites})")
         self._at_none, self._at_locks = point_kinds(points, self.name)
         self.points = points
         self._sites_param = sites
+        self._fallback = fallback_steps
+        """The sync decisions the stall is drawn among (0: among sites)."""
+        if fallback_steps:
+            self.next_thread = self._stall_at_decision  # type: ignore[method-assign]
         self._max_sites = 0
         # depth 1: PCT's priorities, yields and new threads, no change point.
         super().__init__(seed, depth=1)
@@ -112,7 +144,7 @@ class PctSiteStrategy(PctStrategy):
         self._threads = ()
         super().new_execution(index)
         self._visited = set()
-        self._left = self._rng.randint(1, self.estimated_sites)
+        self._left = self._rng.randint(1, self._fallback or self.estimated_sites)
         self.keep = 0
         return True
 
@@ -154,11 +186,33 @@ class PctSiteStrategy(PctStrategy):
         return choice
 
 
+    def _stall_at_decision(self, runnable: Sequence[int], current: int | None,
+                           yielding: bool = False) -> int:
+        """The fallback's :meth:`next_thread` (``fallback_steps`` given): PCT's
+        choice; the drawn sync decision stalls it."""
+        if not self._known.issuperset(runnable):
+            self._see(runnable)
+        if yielding and current is not None:
+            self._lower(current, lowest=True)
+        choice = self._highest(runnable)
+        if self._left:
+            threads = self._threads
+            pending = threads[choice].pending if choice < len(threads) else None
+            if pending is None or not pending.maple:  # counted(), points=sync
+                self._left -= 1
+                if not self._left:
+                    self._lower(choice, lowest=True)
+                    choice = self._highest(runnable)
+                    self.keep = KEEP_ALL
+        return choice
+
+
 class SiteCounter(SyncCounter):
     """The random walk, collecting the sites of its decisions of the kind
     @points names (the calibration probe of ``sites``), and counting, as
     :class:`~rcu_harness.sched.pct_sync.SyncCounter`, its decisions of the
-    kind @sync_points names (``sync_steps``), so one walk measures both."""
+    kind @sync_points names (``sync_steps``) and, for pct-site's fallback,
+    those of the kind ``sync``, so one walk measures them all."""
 
     def __init__(self, seed: int = 0, points: str = "field",
                  sync_points: str = "sync") -> None:
@@ -167,6 +221,9 @@ class SiteCounter(SyncCounter):
                                                         PctSiteStrategy.name)
         self.sites: set[str] = set()
         """The distinct sites reached (membership and size only)."""
+        self.fallback_decisions = 0
+        """The decisions of the kind ``points=sync`` names (pct-site's
+        ``fallback_steps``)."""
 
     def next_thread(self, runnable: Sequence[int], current: int | None,
                     yielding: bool = False) -> int:
@@ -177,4 +234,6 @@ class SiteCounter(SyncCounter):
         pending = threads[choice].pending if choice < len(threads) else None
         if counted(pending, self._site_none, self._site_locks):
             self.sites.add(site_of(pending))
+        if pending is None or not pending.maple:
+            self.fallback_decisions += 1
         return choice

@@ -20,9 +20,11 @@ Members are strategies of the registry that are neither sequential nor
 portfolios.  Their parameters are the portfolio's: ``depth`` and ``steps``
 go to ``pct``, ``profile`` and ``interesting`` to ``surw``, ``depth`` and
 ``sync_steps`` and ``points`` to ``pct-sync``, ``sync_points`` (its
-``points``) to ``random-sync``, ``sites`` and ``points`` to ``pct-site``;
-calibration fills ``steps``, ``profile`` and (with a ``pct-sync`` member)
-``sync_steps`` and (with a ``pct-site`` member) ``sites`` before a run.  The
+``points``) to ``random-sync``, ``sites``, ``points`` and
+``fallback_steps`` to ``pct-site``; calibration fills ``steps``, ``profile``
+and (with a ``pct-sync`` member) ``sync_steps`` and (with a ``pct-site``
+member) ``sites``, and ``fallback_steps`` when it finds fewer than 2 sites,
+before a run.  The
 member's bound methods are installed on this object at
 :meth:`new_execution`, so a decision costs what it costs in that member; a
 read choice under a weak memory model is the member's too (every member
@@ -64,8 +66,9 @@ MEMBERS: dict[str, Callable[..., Any]] = {
                                                 sync_steps=p["sync_steps"],
                                                 points=p["points"]),
     "random-sync": lambda seed, p: RandomSyncStrategy(seed, points=p["sync_points"]),
-    "pct-site": lambda seed, p: PctSiteStrategy(seed, sites=p["sites"],
-                                                points=p["points"]),
+    "pct-site": lambda seed, p: PctSiteStrategy(
+        seed, sites=p["sites"], points=p["points"],
+        fallback_steps=p["fallback_steps"]),
 }
 """How each possible member is made from the portfolio's parameters."""
 
@@ -82,7 +85,7 @@ class MembersInTurn:
                  steps: int = 0, profile: str = "",
                  interesting: str = "points", sync_steps: int = 0,
                  points: str = "sync", sync_points: str = "access",
-                 sites: int = 0) -> None:
+                 sites: int = 0, fallback_steps: int = 0) -> None:
         names = [m.strip() for m in str(members).split(",") if m.strip()]
         unknown = [m for m in names if m not in MEMBERS]
         if not names or unknown:
@@ -90,7 +93,8 @@ class MembersInTurn:
                              f"of {', '.join(MEMBERS)} (got {members!r})")
         params = {"depth": depth, "steps": steps, "profile": profile,
                   "interesting": interesting, "sync_steps": sync_steps,
-                  "points": points, "sync_points": sync_points, "sites": sites}
+                  "points": points, "sync_points": sync_points, "sites": sites,
+                  "fallback_steps": fallback_steps}
         self.seed = seed
         self.members: list[Any] = [MEMBERS[m](seed, params) for m in names]
         self.counts_sync = "pct-sync" in names

@@ -168,6 +168,9 @@ def check_bounds(name: str, params: dict[str, Any], max_steps: int) -> None:
       itself) and at most ``steps + 1`` (``sync_steps + 1``): the
       ``depth - 1`` change points are decisions, and an execution has
       ``steps`` of them;
+    * ``sites`` and ``fallback_steps`` (pct-site): at most @max_steps (a
+      site is reached, a sync decision made, at a decision), and
+      ``fallback_steps`` only with ``sites`` below 2;
     * ``preemption_bound`` (dfs): at most @max_steps (a preemption is a
       decision).
     """
@@ -183,6 +186,15 @@ def check_bounds(name: str, params: dict[str, Any], max_steps: int) -> None:
                 f"strategy {name}: depth={depth} exceeds {key} + 1 = {steps + 1} "
                 f"(depth - 1 change points among the {steps} decisions of an "
                 f"execution); use a depth of at most {steps + 1}")
+    if params.get("fallback_steps", 0) and params.get("sites", 0) >= 2:
+        raise StrategyParamError(
+            f"strategy {name}: fallback_steps applies only with fewer than 2 "
+            f"sites (sites={params['sites']})")
+    if params.get("fallback_steps", 0) > max_steps:
+        raise StrategyParamError(
+            f"strategy {name}: fallback_steps={params['fallback_steps']} exceeds "
+            f"the step bound {max_steps} (an execution cannot make more "
+            "decisions than steps)")
     if params.get("sites", 0) > max_steps:
         raise StrategyParamError(
             f"strategy {name}: sites={params['sites']} exceeds the step bound "

@@ -1,6 +1,8 @@
 """``pct-site``: one stall at the first visit of a drawn site, its
 calibration and bounds, determinism (traces, replay, blocks, resume), a
-portfolio member, bad parameters, and that it finds the VMA-reuse window."""
+portfolio member, bad parameters, that it finds the VMA-reuse window, and
+its fallback on programs with fewer than 2 sites (a stall at a drawn sync
+decision)."""
 
 from types import SimpleNamespace
 
@@ -9,12 +11,14 @@ import pytest
 from rcu_harness.campaign.jobs import RunSpec
 from rcu_harness.campaign.plan import PlanError, check_strategy, resolve
 from rcu_harness.runner.block import calibrate
+from rcu_harness.runner.explore import explore
 from rcu_harness.runner.run import run_execution
 from rcu_harness.runtime.execution import PENDING_ONLY
 from rcu_harness.runtime.pending import Access, MapleAccess
 from rcu_harness.scenarios import MUTANTS, applied, configure, program
 from rcu_harness.sched.pct_site import PctSiteStrategy, site_of
 from rcu_harness.sched.registry import StrategyParamError, check_bounds, make_strategy
+from tests.programs.sessions import program as sessions
 from tests.runtime.test_kept_decisions import PROGRAMS, Asking, _outcome
 from tests.sched.campaign_checks import (
     assert_blocks_split_exactly,
@@ -182,6 +186,70 @@ def test_sites_are_bounded_by_the_execution():
     check_bounds("pct-site", {"sites": 400}, 400)
     with pytest.raises(ValueError, match="pct-site sites must be >= 0"):
         PctSiteStrategy(0, sites=-1)
+
+
+def test_the_fallback_stalls_the_thread_at_the_drawn_sync_decision():
+    strategy = PctSiteStrategy(3, sites=1, fallback_steps=9)
+    strategy.new_execution(0)
+    strategy._left = 3
+    threads = _threads(SEQ, SEQ, NODE)
+    strategy.watch(threads)
+    first = strategy.next_thread([0, 1, 2], None)
+    assert strategy._left == (3 if first == 2 else 2)  # a node word: not sync
+    threads[first].pending = None  # no access (RCU, yield, free): sync
+    while strategy._left > 1:
+        assert strategy.next_thread([0, 1, 2], first) == first
+    threads[first].pending = SEQ  # the same field again: counted again
+    got = strategy.next_thread([0, 1, 2], first)
+    assert got != first
+    assert strategy._lowered == [first]
+    assert strategy.keep > 0  # PCT without a change point from here on
+
+
+def test_calibration_gives_the_fallback_only_below_two_sites():
+    with_one = calibrate(sessions, "pct-site", 0)
+    assert with_one["sites"] == 1
+    assert 10 < with_one["fallback_steps"] < 200
+    prog = program(FAULT)
+    with applied(FAULT.mutant):
+        assert "fallback_steps" not in calibrate(prog, "pct-site", 0)
+        assert "fallback_steps" not in calibrate(prog, "aimed-site", 0)
+    assert calibrate(sessions, "pct-site", 0, strategy_params={"sites": 1}) == {
+        "sites": 1}  # a given site count is taken as it is
+    assert calibrate(sessions, "aimed-site", 0)["fallback_steps"] == with_one[
+        "fallback_steps"]
+
+
+def test_with_one_site_it_finds_the_sessions_bug_by_its_fallback():
+    params = calibrate(sessions, "pct-site", 0)
+    found = explore(sessions, strategy="pct-site", executions=40, seed=0,
+                    **params).findings
+    assert [f.kind for f in found] == ["use-after-free"]
+    without = {k: v for k, v in params.items() if k != "fallback_steps"}
+    assert not explore(sessions, strategy="pct-site", executions=40, seed=0,
+                       **without).findings
+
+
+def test_the_fallback_is_bounded_and_only_below_two_sites():
+    with pytest.raises(StrategyParamError, match="fallback_steps=500 exceeds"):
+        check_bounds("pct-site", {"sites": 1, "fallback_steps": 500}, 400)
+    with pytest.raises(StrategyParamError, match="only with fewer than 2 sites"):
+        check_bounds("aimed-site", {"sites": 3, "fallback_steps": 40}, 400)
+    with pytest.raises(ValueError, match="applies only with sites below 2"):
+        PctSiteStrategy(0, sites=2, fallback_steps=40)
+    with pytest.raises(ValueError, match="fallback_steps must be >= 0"):
+        PctSiteStrategy(0, fallback_steps=-1)
+
+
+def test_fallback_traces_are_byte_identical_for_a_seed_and_replay_exactly():
+    params = calibrate(sessions, "pct-site", 1)
+
+    def run(index):
+        strategy = make_strategy("pct-site", 1, **params)
+        strategy.new_execution(index)
+        return run_execution(sessions, strategy, index, record=2)
+
+    assert_runs_are_byte_identical_and_replay(sessions, run, (0, 3, 4))
 
 
 def test_traces_are_byte_identical_for_a_seed_and_replay_exactly():
