@@ -131,8 +131,8 @@ def calibrate(program: Callable[[Harness], None], strategy: str, seed: int, *,
     decisions of the kind ``sync``, among which pct-site then draws its stall
     (:mod:`rcu_harness.sched.pct_site`, *Fallback*).  The walk is run once:
     when ``sync_steps`` or ``sites`` is wanted, the probe is
-    :class:`~rcu_harness.sched.pct_site.SiteCounter`, which counts both
-    while it walks, and ``steps`` is its decisions (watching pending
+    :class:`~rcu_harness.sched.pct_site.SiteCounter`, which counts them
+    all while it walks, and ``steps`` is its decisions (watching pending
     accesses changes no decision, so every value is the one separate
     probes measured); else a plain ``random`` execution.  A *profiled*
     strategy (``surw``, a portfolio with a ``surw`` member) gets its
