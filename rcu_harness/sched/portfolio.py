@@ -42,6 +42,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from rcu_harness.sched.pct import PctStrategy
+from rcu_harness.sched.pct_relay import PctRelayStrategy
 from rcu_harness.sched.pct_site import PctSiteStrategy
 from rcu_harness.sched.pct_sync import PctSyncStrategy
 from rcu_harness.sched.pos import PosStrategy
@@ -67,6 +68,9 @@ MEMBERS: dict[str, Callable[..., Any]] = {
                                                 points=p["points"]),
     "random-sync": lambda seed, p: RandomSyncStrategy(seed, points=p["sync_points"]),
     "pct-site": lambda seed, p: PctSiteStrategy(
+        seed, sites=p["sites"], points=p["points"],
+        fallback_steps=p["fallback_steps"]),
+    "pct-relay": lambda seed, p: PctRelayStrategy(
         seed, sites=p["sites"], points=p["points"],
         fallback_steps=p["fallback_steps"]),
 }
@@ -99,7 +103,7 @@ class MembersInTurn:
         self.members: list[Any] = [MEMBERS[m](seed, params) for m in names]
         self.counts_sync = "pct-sync" in names
         """It takes ``sync_steps`` (for its ``pct-sync`` member)."""
-        self.counts_sites = "pct-site" in names
+        self.counts_sites = "pct-site" in names or "pct-relay" in names
         """It takes ``sites`` (for its ``pct-site`` member)."""
         self._inner: Any = self.members[0]
         self.execution_seed = self._inner.execution_seed

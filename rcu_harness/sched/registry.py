@@ -18,6 +18,7 @@ from rcu_harness.sched.aimed_surw import AimedSurwStrategy
 from rcu_harness.sched.dfs import DfsStrategy
 from rcu_harness.sched.mix import MixStrategy
 from rcu_harness.sched.pct import PctStrategy
+from rcu_harness.sched.pct_relay import PctRelayStrategy
 from rcu_harness.sched.pct_site import PctSiteStrategy
 from rcu_harness.sched.pct_sync import PctSyncStrategy
 from rcu_harness.sched.portfolio import PortfolioStrategy
@@ -87,6 +88,7 @@ STRATEGIES: Mapping[str, StrategyKind] = MappingProxyType({k.name: k for k in (
     StrategyKind("pct-sync", PctSyncStrategy, watching=True, sync_calibrated=True),
     StrategyKind("random-sync", RandomSyncStrategy, watching=True),
     StrategyKind("pct-site", PctSiteStrategy, watching=True, site_calibrated=True),
+    StrategyKind("pct-relay", PctRelayStrategy, watching=True, site_calibrated=True),
     StrategyKind("aimed", AimedStrategy, calibrated=True, watching=True,
                  sync_calibrated=True),
     StrategyKind("aimed-surw", AimedSurwStrategy, calibrated=True, profiled=True,

@@ -1,0 +1,149 @@
+"""The ``pct-relay`` strategy: pct-site's stall, then two hand-overs led by a conflict.
+
+``pct-site`` (:mod:`rcu_harness.sched.pct_site`) stops one thread once, at
+the first visit of a drawn site.  ``vma-start-read-skips-seq-recheck``
+needs the stop handed back and forth: the fault stopped between its load
+of ``vm_lock_seq`` and its ``down_read_trylock()`` while the writer runs
+``vma_start_write()`` on that VMA; the writer stopped right after, inside
+its write section, while the fault takes the read lock; the fault stopped
+holding it while the writer stores to the VMA (fault, writer, fault,
+writer: docs/search.md, *pct-site*).  PCT's discipline cannot hand the
+stop back (docs/search.md, *Aiming the stall at the pending access*) and
+two or three stalls drawn independently dilute each other (BENCHMARKS,
+*pct-site*), so ``random-sync`` was the only member finding it (2.4% of
+its executions).
+
+``pct-relay`` makes the second and third stops follow from the first
+instead of drawing them:
+
+1. **The stall** is pct-site's: PCT priorities, and the first visit of
+   the ``j``-th distinct site, ``j`` drawn uniformly from ``1..sites``,
+   drops the thread about to make it (the *stalled* thread) below every
+   other.  What it has *checked* is kept: the fields (object and word) it
+   loaded since its last store, lock operation or read-modify-write (a
+   check-then-act's check: the fault's ``vm_lock_seq`` and ``vm_mm``).
+2. **The relay**: the first other thread that stores to a checked field
+   (the writer's ``vm_lock_seq`` store in ``vma_start_write()``) drops
+   below every thread at its next decision of the kind ``points`` names
+   after that store (after ``up_write()``: a lock operation is not a
+   field), so the stalled thread, now above it, runs on with its check
+   stale.
+3. **The return**: the stalled thread, resumed, drops below every thread
+   again at its ``h``-th decision of the kind after the relay, ``h``
+   drawn uniformly from ``1..hold``, and the relay thread resumes while it
+   is still inside (the fault holding the read lock while the writer
+   edits the VMA).
+
+Without a conflicting store the execution stays pct-site's after the
+stall.  Priorities are PCT's throughout (random and distinct per thread,
+drawn from the execution's generator, a new thread at a random position, a
+yielding thread lowest); after the return the strategy is PCT without a
+change point left and offers PCT's keeper (``keep`` all), before it 0.
+``sites`` is calibrated as pct-site's (:class:`~rcu_harness.sched.
+pct_site.SiteCounter`) or given; ``hold`` defaults to 4.  Below 2 sites (a
+program without VMA or mm fields) there is nothing to check or relay: with
+``fallback_steps`` (calibrated as pct-site's) an execution is pct-site's
+fallback, its one stall at a drawn sync decision.  Execution ``i`` draws
+from ``derive(seed, i)`` alone.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from rcu_harness.sched.pct import KEEP_ALL
+from rcu_harness.sched.pct_site import NO_ACCESS, PctSiteStrategy
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+STALL, RELAY, RETURN, DONE = range(4)
+"""The phases of an execution: before the stall, waiting for a store to
+what the stalled thread checked, the stalled thread running on until its
+return, after it."""
+
+
+class PctRelayStrategy(PctSiteStrategy):
+    """pct-site's stall, handed to the thread that stores to what the
+    stalled thread checked, then handed back."""
+
+    name = "pct-relay"
+
+    def __init__(self, seed: int = 0, *, sites: int = 0,
+                 points: str = "field", hold: int = 4,
+                 fallback_steps: int = 0) -> None:
+        if hold < 1:
+            raise ValueError(f"pct-relay hold must be >= 1 (got {hold})")
+        self.hold = hold
+        super().__init__(seed, sites=sites, points=points,
+                         fallback_steps=fallback_steps)
+        # Invariant: tid -> the (addr, word) it loaded since its last store
+        # (fields only), until the stall; then the stalled thread's alone.
+        self._loads: dict[int, set[tuple[int, str]]] = {}
+        self._phase = STALL
+        self._stalled = -1
+        self._relay = -1
+        """The thread whose store met the stalled thread's check (-1: none)."""
+
+    def new_execution(self, index: int) -> bool:
+        """Draw the stall's site for execution @index; no relay yet."""
+        super().new_execution(index)
+        self._loads = {}
+        self._phase = STALL
+        self._stalled = self._relay = -1
+        return True
+
+    def next_thread(self, runnable: Sequence[int], current: int | None,
+                    yielding: bool = False) -> int:
+        """PCT's choice, with the stall, the relay and the return."""
+        if not self._known.issuperset(runnable):
+            self._see(runnable)
+        if yielding and current is not None:
+            self._lower(current, lowest=True)
+        choice = self._highest(runnable)
+        phase = self._phase
+        if phase == DONE:
+            return choice
+        threads = self._threads
+        pending = threads[choice].pending if choice < len(threads) else None
+        counted = (self._at_none if pending is None else not pending.maple and (
+            self._at_locks or pending.word != "lock"))
+        if phase == STALL:
+            if counted:
+                site = NO_ACCESS if pending is None else pending.word
+                if site not in self._visited:
+                    self._visited.add(site)
+                    self._left -= 1
+                    if not self._left:
+                        self._stalled = choice
+                        self._loads = {choice: self._loads.get(choice, set())}
+                        self._phase = RELAY
+                        return self._drop(choice, runnable)
+            if pending is not None and not pending.maple:
+                if pending.store:
+                    self._loads[choice] = set()
+                else:
+                    self._loads.setdefault(choice, set()).add(
+                        (pending.addr, pending.word))
+        elif phase == RELAY:
+            if choice == self._relay:
+                if counted:
+                    self._phase = RETURN
+                    self._left = self._rng.randint(1, self.hold)
+                    return self._drop(choice, runnable)
+            elif (choice != self._stalled and pending is not None
+                  and pending.store and not pending.maple
+                  and (pending.addr, pending.word) in self._loads[self._stalled]):
+                self._relay = choice
+        elif choice == self._stalled and counted:  # RETURN
+            self._left -= 1
+            if not self._left:
+                self._phase = DONE
+                self.keep = KEEP_ALL
+                return self._drop(choice, runnable)
+        return choice
+
+    def _drop(self, tid: int, runnable: Sequence[int]) -> int:
+        """Drop @tid below every thread; the highest runnable then."""
+        self._lower(tid, lowest=True)
+        return self._highest(runnable)
