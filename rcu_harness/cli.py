@@ -136,8 +136,8 @@ def _stress_parser(sub: Any) -> None:
     p.add_argument("--strategy", metavar="S",
                    help="aimed-site (default: pct, random-sync, pct-site, surw "
                    "and pct-site in turn), aimed-surw, aimed, mix, pct, random, "
-                   "dfs, pos, surw, portfolio, rff, pct-sync, random-sync or "
-                   "pct-site (docs/search.md)")
+                   "dfs, pos, surw, portfolio, rff, pct-sync, random-sync, "
+                   "pct-site or pct-relay (docs/search.md)")
     p.add_argument("--seed", type=_natural, metavar="N", help="base seed")
     p.add_argument("--executions", type=_count, metavar="N",
                    help="executions budget per run")

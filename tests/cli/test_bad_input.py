@@ -148,7 +148,8 @@ def _spoiled(tmp_path, trace, change):
      "(seed must be an integer (got 'abc'))"),
     (lambda t: json.dumps({**json.loads(t), "strategy": "nope"}),
      "(unknown strategy 'nope' (known: aimed, aimed-site, aimed-surw, dfs, mix, pct, "
-     "pct-site, pct-sync, portfolio, pos, random, random-sync, rff, surw))"),
+     "pct-relay, pct-site, pct-sync, portfolio, pos, random, random-sync, rff, "
+     "surw))"),
     (lambda t: json.dumps({**json.loads(t), "execution": -3}),
      "(execution must be >= 0 (got -3))"),
     (lambda t: json.dumps({**json.loads(t), "max_steps": True}),

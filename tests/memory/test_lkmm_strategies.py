@@ -17,9 +17,9 @@ from rcu_harness.trace.events import decode_all, events_digest
 
 pytestmark = pytest.mark.timeout(300)
 STRATEGIES_ADDED = ("pos", "surw", "portfolio")
-WATCHING = (*STRATEGIES_ADDED, "pct-sync", "random-sync", "pct-site")
-"""pct-sync's change points and pct-site's stall stop threads at sync points
-and random-sync switches only there; a barrier mutant needs a load reordered among node
+WATCHING = (*STRATEGIES_ADDED, "pct-sync", "random-sync", "pct-site", "pct-relay")
+"""pct-sync's change points and pct-site's and pct-relay's stalls stop threads
+at sync points and random-sync switches only there; a barrier mutant needs a load reordered among node
 words, which they do not aim at (they are not in the finding test)."""
 
 

@@ -13,13 +13,15 @@ from rcu_harness.trace.events import decode_all, events_digest
 
 NAMES = ("random", "pct", "dfs", "mix", "pos", "surw", "portfolio", "rff",
          "pct-sync", "random-sync", "aimed", "aimed-surw", "pct-site",
-         "aimed-site")
-ONE_STALL_BEFORE_A_FIELD = ("pct-site",)
+         "aimed-site", "pct-relay")
+ONE_STALL_BEFORE_A_FIELD = ("pct-site", "pct-relay")
 """Strategies whose one stall falls before a field's first visit when it is
 drawn among sites: a window between two accesses of one field by one thread
 (the lost update's load and store) is not theirs (docs/search.md,
-*pct-site*); on a program of one field, as here, calibration gives pct-site
-its fallback (a stall at a drawn sync decision), which finds it."""
+*pct-site*; pct-relay's relay needs a store to a field the stalled thread
+loaded, and it stalled before its load); on a program of one field, as
+here, calibration gives them pct-site's fallback (a stall at a drawn sync
+decision), which finds it."""
 
 
 class Cell(SimStruct):
