@@ -19,8 +19,9 @@ pytestmark = pytest.mark.timeout(300)
 STRATEGIES_ADDED = ("pos", "surw", "portfolio")
 WATCHING = (*STRATEGIES_ADDED, "pct-sync", "random-sync", "pct-site", "pct-relay")
 """pct-sync's change points and pct-site's and pct-relay's stalls stop threads
-at sync points and random-sync switches only there; a barrier mutant needs a load reordered among node
-words, which they do not aim at (they are not in the finding test)."""
+at sync points and random-sync switches only there; a barrier mutant needs a
+load reordered among node words, which they do not aim at (they are not in the
+finding test)."""
 
 
 def test_every_strategy_of_the_registry_chooses_reads():
