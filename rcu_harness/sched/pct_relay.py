@@ -28,11 +28,13 @@ instead of drawing them:
    after that store (after ``up_write()``: a lock operation is not a
    field), so the stalled thread, now above it, runs on with its check
    stale.
-3. **The return**: the stalled thread, resumed, drops below every thread
-   again at its ``h``-th decision of the kind after the relay, ``h``
-   drawn uniformly from ``1..hold``, and the relay thread resumes while it
-   is still inside (the fault holding the read lock while the writer
-   edits the VMA).
+3. **The return**: the stalled thread, resumed, acts on its stale check
+   (its first store, lock operation or read-modify-write after the relay:
+   the fault's ``down_read_trylock()``) and drops below every thread again
+   at its ``h``-th decision of the kind after that, ``h`` drawn uniformly
+   from ``1..hold``; the relay thread resumes while the stalled one is
+   still inside (the fault holding the read lock while the writer edits
+   the VMA).
 
 Without a conflicting store the execution stays pct-site's after the
 stall.  Priorities are PCT's throughout (random and distinct per thread,
@@ -84,6 +86,9 @@ class PctRelayStrategy(PctSiteStrategy):
         self._stalled = -1
         self._relay = -1
         """The thread whose store met the stalled thread's check (-1: none)."""
+        self._acted = False
+        """Has the stalled thread, resumed, made its store (or lock operation
+        or read-modify-write)?"""
 
     def new_execution(self, index: int) -> bool:
         """Draw the stall's site for execution @index; no relay yet."""
@@ -91,6 +96,7 @@ class PctRelayStrategy(PctSiteStrategy):
         self._loads = {}
         self._phase = STALL
         self._stalled = self._relay = -1
+        self._acted = False
         return True
 
     def next_thread(self, runnable: Sequence[int], current: int | None,
@@ -130,17 +136,22 @@ class PctRelayStrategy(PctSiteStrategy):
                 if counted:
                     self._phase = RETURN
                     self._left = self._rng.randint(1, self.hold)
+                    self._acted = False
                     return self._drop(choice, runnable)
             elif (choice != self._stalled and pending is not None
                   and pending.store and not pending.maple
                   and (pending.addr, pending.word) in self._loads[self._stalled]):
                 self._relay = choice
-        elif choice == self._stalled and counted:  # RETURN
-            self._left -= 1
-            if not self._left:
-                self._phase = DONE
-                self.keep = KEEP_ALL
-                return self._drop(choice, runnable)
+        elif choice == self._stalled:  # RETURN
+            if not self._acted:  # its act on the stale check comes first
+                self._acted = bool(pending is not None and pending.store
+                                   and not pending.maple)
+            elif counted:
+                self._left -= 1
+                if not self._left:
+                    self._phase = DONE
+                    self.keep = KEEP_ALL
+                    return self._drop(choice, runnable)
         return choice
 
     def _drop(self, tid: int, runnable: Sequence[int]) -> int:
