@@ -173,7 +173,7 @@ class Case:
 
 
 NEW = ("mix", "pos", "surw", "rff", "pct-sync", "random-sync", "portfolio", "aimed",
-       "aimed-surw", "pct-site", "aimed-site")
+       "aimed-surw", "pct-site", "aimed-site", "pct-relay", "aimed-relay")
 """Strategies measured on both workloads beside random and pct."""
 
 

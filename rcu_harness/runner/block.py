@@ -123,8 +123,9 @@ def calibrate(program: Callable[[Harness], None], strategy: str, seed: int, *,
     else the strategy's own default: ``sync``, the chosen thread not at a
     maple word, :func:`~rcu_harness.runtime.pending.is_sync`, or ``field``
     for ``aimed`` and ``aimed-surw``), counted on the same random walk while
-    it watches pending accesses.  ``pct-site`` (and a portfolio
-    with a ``pct-site`` member, such as ``aimed-site``) gets ``sites``, the
+    it watches pending accesses.  ``pct-site`` and ``pct-relay`` (and a
+    portfolio with either member, such as ``aimed-site`` and ``aimed-relay``)
+    get ``sites``, the
     number of distinct sites (fields) of that random walk's decisions of
     its ``points`` kind (``field`` unless given), and, when that is below 2
     (a program without VMA or mm fields), ``fallback_steps``, the walk's

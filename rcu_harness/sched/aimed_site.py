@@ -1,11 +1,14 @@
-"""The ``aimed-site`` strategy: the default: pct, random-sync, pct-site, surw, pct-site.
+"""The ``aimed-site`` strategy: the default before aimed-relay (C5: pct-site twice).
 
 ``aimed-site`` is the portfolio (:mod:`rcu_harness.sched.portfolio`) with
 members ``pct,random-sync,pct-site,surw,pct-site``, ``points=field``
 (pct-site's stall only at the first visit of a VMA or mm field) and
 ``sync_points=access`` (random-sync's switches only where the running
 thread is at a non-maple memory access), under one short name, so a replay
-command of the default reads ``--strategy aimed-site``.  It is
+command of the default read ``--strategy aimed-site``.  The default is now
+``aimed-relay`` (:mod:`rcu_harness.sched.aimed_relay`: a sixth turn for
+pct-relay); aimed-site stays under its name with the same executions, so
+its replay commands replay exactly.  It is
 ``aimed-surw`` (:mod:`rcu_harness.sched.aimed_surw`, kept unchanged under
 its name, as ``aimed`` is) with pct-site (:mod:`rcu_harness.sched.pct_site`)
 in both of pct-sync's turns, hence the name: aimed's aimed points, its

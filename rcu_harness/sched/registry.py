@@ -13,6 +13,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from rcu_harness.sched.aimed import AimedStrategy
+from rcu_harness.sched.aimed_relay import AimedRelayStrategy
 from rcu_harness.sched.aimed_site import AimedSiteStrategy
 from rcu_harness.sched.aimed_surw import AimedSurwStrategy
 from rcu_harness.sched.dfs import DfsStrategy
@@ -94,6 +95,8 @@ STRATEGIES: Mapping[str, StrategyKind] = MappingProxyType({k.name: k for k in (
     StrategyKind("aimed-surw", AimedSurwStrategy, calibrated=True, profiled=True,
                  watching=True, sync_calibrated=True),
     StrategyKind("aimed-site", AimedSiteStrategy, calibrated=True, profiled=True,
+                 watching=True, site_calibrated=True),
+    StrategyKind("aimed-relay", AimedRelayStrategy, calibrated=True, profiled=True,
                  watching=True, site_calibrated=True),
 )})
 
