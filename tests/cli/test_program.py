@@ -18,7 +18,9 @@ PROGRAM = "tests.programs.sessions:program"
 
 def test_a_program_runs_like_a_scenario_and_its_replay_command_works(capsys,
                                                                      tmp_path):
-    code, out = stress_json(capsys, tmp_path, "--program", PROGRAM, "--seed", "1",
+    # seed 2: the default finds the planted bug in 4 of these 100 executions
+    # (seed 1: in 1 under aimed-relay, 2 under aimed-site)
+    code, out = stress_json(capsys, tmp_path, "--program", PROGRAM, "--seed", "2",
                             "--executions", "100", "--keep-going")
     assert code == 1
     assert out["plan"]["scenario"] == PROGRAM
