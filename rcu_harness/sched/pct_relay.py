@@ -1,4 +1,4 @@
-"""The ``pct-relay`` strategy: pct-site's stall, then two hand-overs led by a conflict.
+"""The ``pct-relay`` strategy: a pct-site stall, then two hand-overs led by a conflict.
 
 ``pct-site`` (:mod:`rcu_harness.sched.pct_site`) stops one thread once, at
 the first visit of a drawn site.  ``vma-start-read-skips-seq-recheck``
