@@ -49,7 +49,7 @@ CASES = {
     "aimed-relay-sites": ("--mutant", "vma-freed-without-rcu", "--strategy",
                           "aimed-relay", "--strategy-param", "sites=9", "--seed",
                           "2"),
-    "pct-relay-hold": ("--mutant", "vma-start-read-skips-seq-recheck", "--strategy",
+    "pct-relay-hold": ("--mutant", "vma-freed-without-rcu", "--strategy",
                        "pct-relay", "--strategy-param", "hold=2", "--seed", "1"),
     "program-set": ("--program", "tests.programs.sessions:program", "--seed", "1",
                     "--set", "readers=3"),
