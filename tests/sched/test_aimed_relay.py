@@ -57,7 +57,7 @@ def test_it_takes_the_portfolios_per_member_parameters_but_not_members():
     kind = STRATEGIES["aimed-relay"]
     assert kind.options() == {"depth": 3, "steps": 0, "sites": 0, "profile": "",
                               "interesting": "points", "points": "field",
-                              "sync_points": "access"}
+                              "sync_points": "access", "fallback_steps": 0}
     assert (kind.profiled, kind.calibrated, kind.site_calibrated) == (True,) * 3
     assert not kind.sync_calibrated
     assert isinstance(kind.make(0), Profiled)

@@ -16,6 +16,7 @@ from rcu_harness.scenarios import MUTANTS, applied, configure, program
 from rcu_harness.sched.pct import KEEP_ALL
 from rcu_harness.sched.pct_relay import DONE, RELAY, RETURN, PctRelayStrategy
 from rcu_harness.sched.registry import make_strategy
+from tests.programs.sessions import program as sessions
 from tests.runtime.test_kept_decisions import PROGRAMS, Asking, _outcome
 from tests.sched.campaign_checks import (
     assert_blocks_split_exactly,
@@ -147,6 +148,19 @@ def test_an_execution_without_a_relay_is_pct_sites():
                 differ += ours != theirs
     assert alike >= 10
     assert differ >= 3
+
+
+def test_below_two_sites_an_execution_is_pct_sites_fallback():
+    params = calibrate(sessions, "pct-relay", 0)
+    assert params == calibrate(sessions, "pct-site", 0)
+    assert params["sites"] < 2 and params["fallback_steps"] > 0
+    relay = make_strategy("pct-relay", 0, **params)
+    site = make_strategy("pct-site", 0, **params)
+    for i in range(8):
+        relay.new_execution(i)
+        site.new_execution(i)
+        assert run_execution(sessions, relay, i, record=0).schedule() == \
+            run_execution(sessions, site, i, record=0).schedule(), i
 
 
 def test_it_takes_sites_as_pct_site_does():

@@ -11,7 +11,7 @@ from rcu_harness.scenarios import MUTANTS
 from stress.scoreboard import SPELLINGS, Attempt, Outcome, mutants_md, outcome, plan
 
 MUTANT = "vma-reuse-skips-mm-check"
-LONG = ("portfolio:members=pct+random-sync+pct-site+surw+pct-site;"
+LONG = ("portfolio:members=pct+random-sync+pct-site+surw+pct-site+pct-relay;"
         "points=field;sync_points=access")
 
 
