@@ -153,7 +153,8 @@ def test_an_execution_without_a_relay_is_pct_sites():
 def test_below_two_sites_an_execution_is_pct_sites_fallback():
     params = calibrate(sessions, "pct-relay", 0)
     assert params == calibrate(sessions, "pct-site", 0)
-    assert params["sites"] < 2 and params["fallback_steps"] > 0
+    assert params["sites"] < 2
+    assert params["fallback_steps"] > 0
     relay = make_strategy("pct-relay", 0, **params)
     site = make_strategy("pct-site", 0, **params)
     for i in range(8):
