@@ -101,12 +101,12 @@ class PctSiteStrategy(PctStrategy):
     def __init__(self, seed: int = 0, *, sites: int = 0,
                  points: str = "field", fallback_steps: int = 0) -> None:
         if sites < 0:
-            raise ValueError(f"pct-site sites must be >= 0 (got {sites})")
+            raise ValueError(f"{self.name} sites must be >= 0 (got {sites})")
         if fallback_steps < 0:
-            raise ValueError(f"pct-site fallback_steps must be >= 0 (got "
+            raise ValueError(f"{self.name} fallback_steps must be >= 0 (got "
                              f"{fallback_steps})")
         if fallback_steps and sites >= 2:
-            raise ValueError(f"pct-site fallback_steps applies only with sites "
+            raise ValueError(f"{self.name} fallback_steps applies only with sites "
                              f"below 2 (got sites={sites})")
         self._at_none, self._at_locks = point_kinds(points, self.name)
         self.points = points

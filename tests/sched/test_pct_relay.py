@@ -192,11 +192,20 @@ def test_a_portfolio_execution_is_its_pct_relay_members_execution():
     ({"hold": "0"}, "pct-relay hold must be >= 1"),
     ({"points": "nodes"}, "pct-relay points must be one of sync, access, field"),
     ({"depth": "2"}, "has no parameter 'depth'"),
+    ({"sites": "2", "fallback_steps": "5"},
+     "pct-relay fallback_steps applies only with sites below 2"),
 ])
 def test_bad_parameters_are_one_line_errors(params, message):
     with pytest.raises(PlanError, match=message) as info:
         check_strategy("pct-relay", params)
     assert "\n" not in str(info.value)
+
+
+def test_its_own_name_is_in_the_errors_it_shares_with_pct_site():
+    with pytest.raises(ValueError, match=r"^pct-relay sites must be >= 0"):
+        PctRelayStrategy(0, sites=-1)
+    with pytest.raises(ValueError, match=r"^pct-relay fallback_steps must be >= 0"):
+        PctRelayStrategy(0, fallback_steps=-1)
 
 
 def test_traces_are_byte_identical_for_a_seed_and_replay_exactly():
