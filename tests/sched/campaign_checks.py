@@ -6,16 +6,19 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import pytest
+
 from rcu_harness.campaign.coordinator import Interrupt, StopReason
 from rcu_harness.campaign.jobs import RunSpec
-from rcu_harness.campaign.plan import Budget, resolve
+from rcu_harness.campaign.plan import Budget, PlanError, check_strategy, resolve
 from rcu_harness.campaign.progress import NoProgress
 from rcu_harness.campaign.session import resume_run, start_run
 from rcu_harness.campaign.worker import WorkUnit, run_unit
 from rcu_harness.runner.replay import schedule_of
 from rcu_harness.runner.run import run_execution
 from rcu_harness.scenarios import applied, configure, program
-from rcu_harness.sched.registry import make_strategy
+from rcu_harness.sched.protocol import Profiled
+from rcu_harness.sched.registry import STRATEGIES, make_strategy
 from rcu_harness.trace.events import decode_all, events_digest
 from tests.campaign.test_coordinator import StopAt, _content, _run
 
@@ -136,3 +139,31 @@ def assert_maple_traces_replay(name: str, params: dict[str, object],
         return run_execution(prog, strategy, index, record=2)
 
     assert_runs_are_byte_identical_and_replay(prog, run, indices)
+
+
+def assert_takes_aimed_sites_parameters(name: str) -> None:
+    """@name (aimed-site, or aimed-relay, aimed-site with a sixth member)
+    takes the portfolio's per-member parameters of aimed-site's members
+    (with ``fallback_steps``), calibrates steps, sites and surw's profile,
+    and refuses ``members``, ``sync_steps`` and each member's bad values in
+    that member's words."""
+    kind = STRATEGIES[name]
+    assert kind.options() == {"depth": 3, "steps": 0, "sites": 0, "profile": "",
+                              "interesting": "points", "points": "field",
+                              "sync_points": "access", "fallback_steps": 0}
+    assert (kind.profiled, kind.calibrated, kind.site_calibrated) == (True,) * 3
+    assert not kind.sync_calibrated
+    assert isinstance(kind.make(0), Profiled)
+    assert check_strategy(name, {"depth": "4", "sites": "9",
+                                 "interesting": "accesses"}) == {
+        "depth": 4, "sites": 9, "interesting": "accesses"}
+    for params, message in (
+            ({"members": "pct,random"}, f"strategy {name} has no parameter 'members'"),
+            ({"sync_steps": "40"}, f"strategy {name} has no parameter 'sync_steps'"),
+            ({"profile": "garbage"}, "surw profile item 'garbage' is not TID:COUNT"),
+            ({"interesting": "nodes"}, "surw interesting must be one of"),
+            ({"sync_points": "nodes"}, "random-sync points must be one of"),
+            ({"points": "nodes"}, "pct-site points must be one of"),
+            ({"sites": "-1"}, "parameter sites must be a non-negative")):
+        with pytest.raises(PlanError, match=message):
+            check_strategy(name, params)

@@ -10,11 +10,9 @@ import pytest
 
 from rcu_harness import explore
 from rcu_harness.campaign.jobs import DEFAULT_STRATEGY, RunSpec
-from rcu_harness.campaign.plan import PlanError, check_strategy, resolve
+from rcu_harness.campaign.plan import resolve
 from rcu_harness.scenarios import applied, configure, program
 from rcu_harness.scenarios.run import explore_scenario
-from rcu_harness.sched.protocol import Profiled
-from rcu_harness.sched.registry import STRATEGIES
 from rcu_harness.testing import check
 from tests.sched.campaign_checks import (
     assert_blocks_split_exactly,
@@ -22,6 +20,7 @@ from tests.sched.campaign_checks import (
     assert_members_take_turns,
     assert_resume_matches_whole,
     assert_runs_as_its_long_spelling,
+    assert_takes_aimed_sites_parameters,
 )
 
 LONG = {"members": "pct,random-sync,pct-site,surw,pct-site,pct-relay",
@@ -54,32 +53,7 @@ def test_its_calibration_counts_field_sites_and_measures_surws_profile():
 
 
 def test_it_takes_the_portfolios_per_member_parameters_but_not_members():
-    kind = STRATEGIES["aimed-relay"]
-    assert kind.options() == {"depth": 3, "steps": 0, "sites": 0, "profile": "",
-                              "interesting": "points", "points": "field",
-                              "sync_points": "access", "fallback_steps": 0}
-    assert (kind.profiled, kind.calibrated, kind.site_calibrated) == (True,) * 3
-    assert not kind.sync_calibrated
-    assert isinstance(kind.make(0), Profiled)
-    assert check_strategy("aimed-relay", {"depth": "4", "sites": "9",
-                                         "interesting": "accesses"}) == {
-        "depth": 4, "sites": 9, "interesting": "accesses"}
-    with pytest.raises(PlanError,
-                       match="strategy aimed-relay has no parameter 'members'"):
-        check_strategy("aimed-relay", {"members": "pct,random"})
-    with pytest.raises(PlanError,
-                       match="strategy aimed-relay has no parameter 'sync_steps'"):
-        check_strategy("aimed-relay", {"sync_steps": "40"})
-    with pytest.raises(PlanError, match="surw profile item 'garbage' is not TID:COUNT"):
-        check_strategy("aimed-relay", {"profile": "garbage"})
-    with pytest.raises(PlanError, match="surw interesting must be one of"):
-        check_strategy("aimed-relay", {"interesting": "nodes"})
-    with pytest.raises(PlanError, match="random-sync points must be one of"):
-        check_strategy("aimed-relay", {"sync_points": "nodes"})
-    with pytest.raises(PlanError, match="pct-site points must be one of"):
-        check_strategy("aimed-relay", {"points": "nodes"})
-    with pytest.raises(PlanError, match="parameter sites must be a non-negative"):
-        check_strategy("aimed-relay", {"sites": "-1"})
+    assert_takes_aimed_sites_parameters("aimed-relay")
 
 
 def test_execution_i_is_member_i_mod_6s_execution_i():

@@ -9,15 +9,14 @@ replay, blocks, resume), kept so that its replay commands replay exactly
 import pytest
 
 from rcu_harness.campaign.jobs import RunSpec
-from rcu_harness.campaign.plan import PlanError, check_strategy, resolve
-from rcu_harness.sched.protocol import Profiled
-from rcu_harness.sched.registry import STRATEGIES
+from rcu_harness.campaign.plan import resolve
 from tests.sched.campaign_checks import (
     assert_blocks_split_exactly,
     assert_maple_traces_replay,
     assert_members_take_turns,
     assert_resume_matches_whole,
     assert_runs_as_its_long_spelling,
+    assert_takes_aimed_sites_parameters,
 )
 
 LONG = {"members": "pct,random-sync,pct-site,surw,pct-site", "points": "field",
@@ -50,32 +49,7 @@ def test_its_calibration_counts_field_sites_and_measures_surws_profile():
 
 
 def test_it_takes_the_portfolios_per_member_parameters_but_not_members():
-    kind = STRATEGIES["aimed-site"]
-    assert kind.options() == {"depth": 3, "steps": 0, "sites": 0, "profile": "",
-                              "interesting": "points", "points": "field",
-                              "sync_points": "access", "fallback_steps": 0}
-    assert (kind.profiled, kind.calibrated, kind.site_calibrated) == (True,) * 3
-    assert not kind.sync_calibrated
-    assert isinstance(kind.make(0), Profiled)
-    assert check_strategy("aimed-site", {"depth": "4", "sites": "9",
-                                         "interesting": "accesses"}) == {
-        "depth": 4, "sites": 9, "interesting": "accesses"}
-    with pytest.raises(PlanError,
-                       match="strategy aimed-site has no parameter 'members'"):
-        check_strategy("aimed-site", {"members": "pct,random"})
-    with pytest.raises(PlanError,
-                       match="strategy aimed-site has no parameter 'sync_steps'"):
-        check_strategy("aimed-site", {"sync_steps": "40"})
-    with pytest.raises(PlanError, match="surw profile item 'garbage' is not TID:COUNT"):
-        check_strategy("aimed-site", {"profile": "garbage"})
-    with pytest.raises(PlanError, match="surw interesting must be one of"):
-        check_strategy("aimed-site", {"interesting": "nodes"})
-    with pytest.raises(PlanError, match="random-sync points must be one of"):
-        check_strategy("aimed-site", {"sync_points": "nodes"})
-    with pytest.raises(PlanError, match="pct-site points must be one of"):
-        check_strategy("aimed-site", {"points": "nodes"})
-    with pytest.raises(PlanError, match="parameter sites must be a non-negative"):
-        check_strategy("aimed-site", {"sites": "-1"})
+    assert_takes_aimed_sites_parameters("aimed-site")
 
 
 def test_execution_i_is_member_i_mod_5s_execution_i():
