@@ -7,8 +7,9 @@ members ``pct,random-sync,pct-site,surw,pct-site``, ``points=field``
 thread is at a non-maple memory access), under one short name, so a replay
 command of the default read ``--strategy aimed-site``.  The default is now
 ``aimed-relay`` (:mod:`rcu_harness.sched.aimed_relay`: a sixth turn for
-pct-relay); aimed-site stays under its name with the same executions, so
-its replay commands replay exactly.  It is
+pct-relay); aimed-site stays under its name with the same executions for
+the same parameters, so its printed replay commands replay exactly (below
+2 sites a calibrated run's pct-site turns now take pct-site's fallback).  It is
 ``aimed-surw`` (:mod:`rcu_harness.sched.aimed_surw`, kept unchanged under
 its name, as ``aimed`` is) with pct-site (:mod:`rcu_harness.sched.pct_site`)
 in both of pct-sync's turns, hence the name: aimed's aimed points, its

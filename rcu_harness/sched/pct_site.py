@@ -57,9 +57,9 @@ stall, aimed away from the tree's node words, where the other threads'
 whole operations then run) where there are no sites to aim at.  On the
 worked example of docs/python-api.md (``tests/programs/sessions.py``, one
 field) pct-site alone found its bug in none of 800 executions (seeds 0 to
-3) without the fallback; with it the default finds it at a median of 13
-executions over seeds 0 to 19 instead of 40 (BENCHMARKS, *pct-site's
-fallback*).  A given ``sites`` is taken as it is: ``fallback_steps`` only
+3) without the fallback; with it aimed-site (then the default) finds it at
+a median of 13 executions over seeds 0 to 19 instead of 40 (BENCHMARKS,
+*pct-site's fallback*).  A given ``sites`` is taken as it is: ``fallback_steps`` only
 applies with ``sites`` below 2 (given with ``sites`` of 2 or more it is
 refused), and calibration measures it only when it measured ``sites``.
 The strategy watches pending accesses

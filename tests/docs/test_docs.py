@@ -112,3 +112,26 @@ def test_ci_runs_the_readmes_test_command():
     assert commands[1] in ci, \
         f".ci/run must run the README's test command: {commands[1]}"
 
+
+
+SEARCH = ROOT / "docs" / "search.md"
+DESCRIBED = ("pct-site", "pct-relay", "aimed-site", "aimed-relay")
+"""Strategies whose docs/search.md section lists every parameter they take
+(the others' sections describe a subset and point to the registry)."""
+
+
+def section(page: Path, name: str) -> str:
+    """The ``## NAME`` section of @page (its heading starts with @name)."""
+    found = re.search(rf"^## {re.escape(name)}\b(?!-).*?(?=^## |\Z)",
+                      page.read_text(), re.S | re.M)
+    assert found, f"{page.name} has no section ## {name}"
+    return found.group(0)
+
+
+@pytest.mark.parametrize("name", DESCRIBED)
+def test_the_search_page_names_every_parameter_of_these_strategies(name):
+    from rcu_harness.sched.registry import STRATEGIES
+
+    text = section(SEARCH, name)
+    missing = [p for p in STRATEGIES[name].options() if f"`{p}`" not in text]
+    assert not missing, f"docs/search.md, ## {name}, does not name {missing}"
