@@ -475,6 +475,9 @@ def parse(argv: list[str]) -> argparse.Namespace:
             args.modes = ",".join(BARRIER_MODES)
     args.heading = BARRIER_HEADING if args.barriers else HEADING
     args.modes = [m for m in args.modes.split(",") if m]
+    if args.mutants_md and not set(args.modes) & set(MUTANTS_MODES):
+        p.error(f"--mutants-md renders the columns {', '.join(MUTANTS_MODES)}: "
+                "--modes names none of them")
     return args
 
 

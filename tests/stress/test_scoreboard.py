@@ -6,9 +6,19 @@ from __future__ import annotations
 
 import argparse
 
+import pytest
+
 from rcu_harness.campaign.jobs import DEFAULT_STRATEGY
 from rcu_harness.scenarios import MUTANTS
-from stress.scoreboard import SPELLINGS, Attempt, Outcome, mutants_md, outcome, plan
+from stress.scoreboard import (
+    SPELLINGS,
+    Attempt,
+    Outcome,
+    mutants_md,
+    outcome,
+    parse,
+    plan,
+)
 
 MUTANT = "vma-reuse-skips-mm-check"
 LONG = ("portfolio:members=pct+random-sync+pct-site+surw+pct-site+pct-relay;"
@@ -66,3 +76,12 @@ def test_the_mutants_table_has_the_defaults_medians_column():
     assert "caps 10,000 executions or 600 s" in text
     # every other mutant has a row, with no outcome yet
     assert sum(line.startswith("| `") for line in text.splitlines()) == len(MUTANTS)
+
+
+def test_the_mutants_table_without_any_of_its_modes_is_a_one_line_error(capsys):
+    with pytest.raises(SystemExit) as info:
+        parse(["--mutants-md", "--no-run", "--modes", "dfs,surw"])
+    assert info.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert err.endswith("--modes names none of them")
+    assert parse(["--mutants-md", "--modes", "dfs,pct"]).modes == ["dfs", "pct"]
