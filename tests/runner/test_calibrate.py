@@ -1,6 +1,7 @@
 """calibrate() (rcu_harness/runner/block.py): one random walk of the base
-seed gives ``steps``, ``sync_steps`` and ``sites`` at once, each the value
-a probe of its own measures on that walk."""
+seed gives ``steps``, ``sync_steps`` and ``sites`` (and the sync decisions
+of ``fallback_steps``) at once, each the value a probe of its own measures
+on that walk."""
 
 from __future__ import annotations
 
@@ -32,6 +33,8 @@ def test_one_walk_measures_what_a_probe_of_each_value_measures(scenario):
         _walk(prog, sync, bound)
         sites = SiteCounter(seed, "field", "field")
         _walk(prog, sites, bound)
+        fallback = SyncCounter(seed, "sync")
+        _walk(prog, fallback, bound)
         site = calibrate(prog, "aimed-site", seed, max_steps=bound)
         aimed = calibrate(prog, "aimed", seed, max_steps=bound)
     steps = min(bound, sum(1 for d in plain.decisions if d >= 0))
@@ -39,6 +42,11 @@ def test_one_walk_measures_what_a_probe_of_each_value_measures(scenario):
     assert site["sites"] == min(bound, max(1, len(sites.sites)))
     assert aimed["sync_steps"] == min(bound, max(1, sync.sync_decisions))
     assert sites.sync_decisions == sync.sync_decisions
+    assert sites.fallback_decisions == fallback.sync_decisions
+    if site["sites"] < 2:  # tree_destroy: no VMA or mm field
+        assert site["fallback_steps"] == min(bound, max(1, fallback.sync_decisions))
+    else:
+        assert "fallback_steps" not in site
 
 
 def test_calibration_runs_the_walk_once(monkeypatch):
