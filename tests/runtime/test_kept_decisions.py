@@ -142,6 +142,26 @@ PROGRAMS = {
 }
 
 
+class WatchingAsking(Asking):
+    """@inner asked at every decision, its pending accesses watched."""
+
+    def watch(self, threads: Any) -> bool:
+        return bool(self.inner.watch(threads))
+
+
+def assert_watching_keeper_is_asked(name: str, params: dict[str, Any],
+                                    prog: str) -> None:
+    """Executions 0-11 of strategy @name (seed 5, @params) on PROGRAMS[@prog]
+    are the same whether its keeper makes decisions without a call or it is
+    asked at every one (a strategy that watches pending accesses)."""
+    program_fn, max_steps = PROGRAMS[prog]
+    fast = make_strategy(name, 5, **params)
+    asked = WatchingAsking(make_strategy(name, 5, **params))
+    for i in range(12):
+        assert _outcome(program_fn, fast, i, max_steps) == \
+            _outcome(program_fn, asked, i, max_steps), (prog, i)
+
+
 @pytest.mark.parametrize("name", ["pct", "random", "mix"])
 @pytest.mark.parametrize("prog", sorted(PROGRAMS))
 def test_decisions_made_without_a_call_are_the_strategys(name: str, prog: str) -> None:

@@ -17,7 +17,10 @@ from rcu_harness.sched.pct import KEEP_ALL
 from rcu_harness.sched.pct_relay import DONE, RELAY, RETURN, PctRelayStrategy
 from rcu_harness.sched.registry import make_strategy
 from tests.programs.sessions import program as sessions
-from tests.runtime.test_kept_decisions import PROGRAMS, Asking, _outcome
+from tests.runtime.test_kept_decisions import (
+    PROGRAMS,
+    assert_watching_keeper_is_asked,
+)
 from tests.sched.campaign_checks import (
     assert_blocks_split_exactly,
     assert_resume_matches_whole,
@@ -250,18 +253,6 @@ def test_it_hands_a_fault_and_a_writer_the_vma_lock_back_and_forth():
     assert not site.findings
 
 
-class _Asking(Asking):
-    """@inner asked at every decision, its pending accesses watched."""
-
-    def watch(self, threads):
-        return self.inner.watch(threads)
-
-
 @pytest.mark.parametrize("prog", sorted(PROGRAMS))
 def test_decisions_kept_after_the_return_without_a_call_are_the_strategys(prog):
-    program_fn, max_steps = PROGRAMS[prog]
-    fast = make_strategy("pct-relay", 5, sites=2)
-    asked = _Asking(make_strategy("pct-relay", 5, sites=2))
-    for i in range(12):
-        assert _outcome(program_fn, fast, i, max_steps) == \
-            _outcome(program_fn, asked, i, max_steps), (prog, i)
+    assert_watching_keeper_is_asked("pct-relay", {"sites": 2}, prog)

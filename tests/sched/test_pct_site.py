@@ -19,7 +19,12 @@ from rcu_harness.scenarios import MUTANTS, applied, configure, program
 from rcu_harness.sched.pct_site import PctSiteStrategy, site_of
 from rcu_harness.sched.registry import StrategyParamError, check_bounds, make_strategy
 from tests.programs.sessions import program as sessions
-from tests.runtime.test_kept_decisions import PROGRAMS, Asking, _outcome
+from tests.runtime.test_kept_decisions import (
+    PROGRAMS,
+    WatchingAsking,
+    _outcome,
+    assert_watching_keeper_is_asked,
+)
 from tests.sched.campaign_checks import (
     assert_blocks_split_exactly,
     assert_resume_matches_whole,
@@ -289,21 +294,9 @@ def test_it_stops_a_fault_inside_vma_start_read_while_the_vma_is_reused():
     assert result.findings[0].kind == "vma-lock"
 
 
-class _Asking(Asking):
-    """@inner asked at every decision, its pending accesses watched."""
-
-    def watch(self, threads):
-        return self.inner.watch(threads)
-
-
 @pytest.mark.parametrize("prog", sorted(PROGRAMS))
 def test_decisions_kept_after_the_stall_without_a_call_are_the_strategys(prog):
-    program_fn, max_steps = PROGRAMS[prog]
-    fast = make_strategy("pct-site", 5, sites=2)
-    asked = _Asking(make_strategy("pct-site", 5, sites=2))
-    for i in range(12):
-        assert _outcome(program_fn, fast, i, max_steps) == \
-            _outcome(program_fn, asked, i, max_steps), (prog, i)
+    assert_watching_keeper_is_asked("pct-site", {"sites": 2}, prog)
 
 
 def test_after_the_stall_a_fault_makes_its_decisions_with_few_calls():
@@ -328,7 +321,7 @@ def test_after_the_stall_a_fault_makes_its_decisions_with_few_calls():
                 stalled.append((calls[0], sum(1 for d in ex.decisions if d >= 0)))
     assert len(stalled) >= 6  # the stall comes in most executions,
     assert all(made * 2 < decisions for made, decisions in stalled)  # early
-    asked = _Asking(make_strategy("pct-site", 0, sites=9))
+    asked = WatchingAsking(make_strategy("pct-site", 0, sites=9))
     again = make_strategy("pct-site", 0, sites=9)
     with applied(REUSE.mutant):
         for i in range(4):
