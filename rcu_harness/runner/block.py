@@ -45,6 +45,7 @@ from rcu_harness.sched.registry import (
     counts_sites,
     counts_sync,
     strategy_kind,
+    takes,
 )
 from rcu_harness.trace.events import decode_all, events_digest
 
@@ -153,10 +154,12 @@ def calibrate(program: Callable[[Harness], None], strategy: str, seed: int, *,
     """
     params = dict(strategy_params or {})
     kind = strategy_kind(strategy)
-    if kind.profiled and not params.get("profile"):
+    if (kind.profiled and not params.get("profile")
+            and takes(strategy, params, "profile")):
         own = {k: v for k, v in params.items() if k != "steps"}
         params["profile"] = _profile(program, kind.make(seed, **own), max_steps)
-    steps = kind.calibrated and not params.get("steps")
+    steps = (kind.calibrated and not params.get("steps")
+             and takes(strategy, params, "steps"))
     sync = not params.get("sync_steps") and counts_sync(strategy, params)
     sites = not params.get("sites") and counts_sites(strategy, params)
     points = params.get("points", kind.options().get("points"))

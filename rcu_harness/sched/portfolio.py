@@ -20,14 +20,18 @@ interleaving of the threads' events equally likely), see docs/search.md for
 the measurements behind the choice.
 
 Members are strategies of the registry that are neither sequential nor
-portfolios.  Their parameters are the portfolio's: ``depth`` and ``steps``
-go to ``pct``, ``profile`` and ``interesting`` to ``surw``, ``depth`` and
-``sync_steps`` and ``points`` to ``pct-sync``, ``sync_points`` (its
-``points``) to ``random-sync``, ``sites``, ``points`` and
-``fallback_steps`` to ``pct-site``; calibration fills ``steps``, ``profile``
-and (with a ``pct-sync`` member) ``sync_steps`` and (with a ``pct-site``
-member) ``sites``, and ``fallback_steps`` when it finds fewer than 2 sites,
-before a run.  The
+portfolios.  Their parameters are the portfolio's (:data:`TAKEN_BY`):
+``depth`` and ``steps`` go to ``pct``, ``depth`` to ``rff``, ``profile``
+and ``interesting`` to ``surw``, ``depth`` and ``sync_steps`` and
+``points`` to ``pct-sync``, ``sync_points`` (its ``points``) to
+``random-sync``, ``sites``, ``points`` and ``fallback_steps`` to
+``pct-site`` and ``pct-relay``, ``hold`` to ``pct-relay``.  A parameter
+given that none of the members takes is refused (:meth:`check_given`,
+called by the registry's ``make``), never ignored: a mistyped portfolio
+would measure something else.  Calibration fills, before a run, each only
+with a member that takes it: ``steps`` (pct), ``profile`` (surw),
+``sync_steps`` (pct-sync), ``sites`` (pct-site or pct-relay) and
+``fallback_steps`` when it finds fewer than 2 sites.  The
 member's bound methods are installed on this object at
 :meth:`new_execution`, so a decision costs what it costs in that member; a
 read choice under a weak memory model is the member's too (every member
@@ -55,7 +59,7 @@ from rcu_harness.sched.rff import RffStrategy
 from rcu_harness.sched.surw import SurwStrategy
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Sequence
+    from collections.abc import Callable, Iterable, Sequence
 
     from rcu_harness.sched.protocol import Profiled
 
@@ -74,10 +78,24 @@ MEMBERS: dict[str, Callable[..., Any]] = {
         seed, sites=p["sites"], points=p["points"],
         fallback_steps=p["fallback_steps"]),
     "pct-relay": lambda seed, p: PctRelayStrategy(
-        seed, sites=p["sites"], points=p["points"],
+        seed, sites=p["sites"], points=p["points"], hold=p["hold"],
         fallback_steps=p["fallback_steps"]),
 }
 """How each possible member is made from the portfolio's parameters."""
+
+TAKEN_BY: dict[str, tuple[str, ...]] = {
+    "depth": ("pct", "rff", "pct-sync"),
+    "steps": ("pct",),
+    "profile": ("surw",),
+    "interesting": ("surw",),
+    "sync_steps": ("pct-sync",),
+    "points": ("pct-sync", "pct-site", "pct-relay"),
+    "sync_points": ("random-sync",),
+    "sites": ("pct-site", "pct-relay"),
+    "fallback_steps": ("pct-site", "pct-relay"),
+    "hold": ("pct-relay",),
+}
+"""Each member parameter of the portfolio and the members that take it."""
 
 
 class MembersInTurn:
@@ -92,7 +110,7 @@ class MembersInTurn:
                  steps: int = 0, profile: str = "",
                  interesting: str = "points", sync_steps: int = 0,
                  points: str = "sync", sync_points: str = "access",
-                 sites: int = 0, fallback_steps: int = 0) -> None:
+                 sites: int = 0, fallback_steps: int = 0, hold: int = 4) -> None:
         names = [m.strip() for m in str(members).split(",") if m.strip()]
         unknown = [m for m in names if m not in MEMBERS]
         if not names or unknown:
@@ -101,8 +119,14 @@ class MembersInTurn:
         params = {"depth": depth, "steps": steps, "profile": profile,
                   "interesting": interesting, "sync_steps": sync_steps,
                   "points": points, "sync_points": sync_points, "sites": sites,
-                  "fallback_steps": fallback_steps}
+                  "fallback_steps": fallback_steps, "hold": hold}
         self.seed = seed
+        self.member_names = tuple(names)
+        """The members, in turn, as named."""
+        self.takes = frozenset({"members"} | {
+            key for key, takers in TAKEN_BY.items()
+            if any(m in takers for m in names)})
+        """The parameters it uses: ``members`` and those a member takes."""
         self.members: list[Any] = [MEMBERS[m](seed, params) for m in names]
         self.counts_sync = "pct-sync" in names
         """It takes ``sync_steps`` (for its ``pct-sync`` member)."""
@@ -122,6 +146,16 @@ class MembersInTurn:
                 self.epoch_bounds = member.epoch_bounds
                 self.feed = member.feed
                 break
+
+    def check_given(self, given: Iterable[str]) -> None:
+        """Refuse (ValueError) a parameter of @given that no member takes: a
+        portfolio would run without it, silently."""
+        for key in given:
+            if key in TAKEN_BY and key not in self.takes:
+                raise ValueError(
+                    f"{self.name} parameter {key} is taken by none of its members "
+                    f"{','.join(self.member_names)} (only by "
+                    f"{', '.join(TAKEN_BY[key])})")
 
     def new_execution(self, index: int) -> bool:
         """Prepare execution @index with member ``index mod n``."""

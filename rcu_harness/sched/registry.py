@@ -72,8 +72,14 @@ class StrategyKind:
                 if p.kind is inspect.Parameter.KEYWORD_ONLY}
 
     def make(self, seed: int, **params: Any) -> Strategy:
-        """A new instance seeded with @seed."""
-        return self.factory(seed, **params)
+        """A new instance seeded with @seed; ValueError if it has a
+        ``check_given`` (a portfolio) that refuses one of @params (a member
+        parameter none of its members takes)."""
+        strategy = self.factory(seed, **params)
+        check_given = getattr(strategy, "check_given", None)
+        if check_given is not None:
+            check_given(params)
+        return strategy
 
 
 STRATEGIES: Mapping[str, StrategyKind] = MappingProxyType({k.name: k for k in (
@@ -128,6 +134,14 @@ def counts_sites(name: str, params: Mapping[str, Any]) -> bool:
     portfolio with a ``pct-site`` member)?"""
     return strategy_kind(name).site_calibrated and bool(getattr(
         make_strategy(name, 0, **params), "counts_sites", False))
+
+
+def takes(name: str, params: Mapping[str, Any], key: str) -> bool:
+    """Does strategy @name with @params use parameter @key (a portfolio only
+    when one of its members takes it: its ``takes``)?"""
+    if key not in strategy_kind(name).options():
+        return False
+    return key in getattr(make_strategy(name, 0, **params), "takes", (key,))
 
 
 MAX_EXECUTION = (1 << 63) - 1

@@ -48,6 +48,13 @@ def _refused(capsys, tmp_path, *argv, match):
       "depth=1000000000"), "pct depth must be between 1 and 1000"),
     (("--scenario", "mmput_race", "--strategy", "pct", "--strategy-param",
       "depth=900"), "depth=900 exceeds steps + 1"),
+    (("--scenario", "mmput_race", "--strategy", "portfolio", "--strategy-param",
+      "members=pct,random", "--strategy-param", "sites=3"),
+     "portfolio parameter sites is taken by none of its members pct,random "
+     "(only by pct-site, pct-relay)"),
+    (("--scenario", "mmput_race", "--strategy", "portfolio", "--strategy-param",
+      "members=pct,surw", "--strategy-param", "sync_points=sync"),
+     "portfolio parameter sync_points is taken by none of its members pct,surw"),
     (("--seed", "-1"), "argument --seed: must be an integer >= 0 (got '-1')"),
     (("--seed", "1.5"), "argument --seed: must be an integer >= 0"),
     (("--executions", "0"), "argument --executions: must be an integer >= 1"),

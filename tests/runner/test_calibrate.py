@@ -69,6 +69,28 @@ def test_calibration_runs_the_walk_once(monkeypatch):
         calibrate(prog, strategy, 0, max_steps=bound)
         assert runs == walks, strategy
     runs.clear()
+    # no surw member: no profile probe (a profile would be refused)
     calibrate(prog, "portfolio", 0, max_steps=bound, strategy_params={
-        "members": "pct,pct-sync,pct-site", "profile": "1:9"})
+        "members": "pct,pct-sync,pct-site"})
     assert runs == ["SiteCounter"]
+
+
+@pytest.mark.parametrize("scenario", ["page_fault", "tree_destroy"])
+@pytest.mark.parametrize("members", [
+    "pct-sync,random", "surw,random", "random-sync,pos", "pct-site,rff",
+    "pct-relay", "pct,surw", "pct,random-sync,pct-site,surw,pct-site,pct-relay"])
+def test_calibration_fills_a_portfolio_only_where_a_member_takes_the_value(
+        scenario, members):
+    cfg = configure(scenario)
+    prog, bound = program(cfg), default_max_steps(cfg)
+    with applied(cfg.mutant, cfg.fixes):
+        params = calibrate(prog, "portfolio", 0, max_steps=bound,
+                           strategy_params={"members": members})
+    names = members.split(",")
+    assert ("steps" in params) == ("pct" in names)
+    assert ("profile" in params) == ("surw" in names)
+    assert ("sync_steps" in params) == ("pct-sync" in names)
+    sites = "pct-site" in names or "pct-relay" in names
+    assert ("sites" in params) == sites
+    assert ("fallback_steps" in params) == (sites and params["sites"] < 2)
+    make_strategy("portfolio", 0, **params)  # every value taken
