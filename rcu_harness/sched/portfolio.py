@@ -46,6 +46,7 @@ member ran it, and the rff member's executions mutate it.
 
 from __future__ import annotations
 
+import inspect
 from typing import TYPE_CHECKING, Any
 
 from rcu_harness.sched.pct import PctStrategy
@@ -127,6 +128,10 @@ class MembersInTurn:
             key for key, takers in TAKEN_BY.items()
             if any(m in takers for m in names)})
         """The parameters it uses: ``members`` and those a member takes."""
+        # made directly, not by the registry (which checks the keys given):
+        # refuse at least a value other than the default
+        defaults = inspect.signature(MembersInTurn.__init__).parameters
+        self.check_given(k for k, v in params.items() if v != defaults[k].default)
         self.members: list[Any] = [MEMBERS[m](seed, params) for m in names]
         self.counts_sync = "pct-sync" in names
         """It takes ``sync_steps`` (for its ``pct-sync`` member)."""

@@ -7,7 +7,7 @@ import pytest
 
 from rcu_harness import explore
 from rcu_harness.kernel import schedule
-from rcu_harness.sched.portfolio import MEMBERS, TAKEN_BY
+from rcu_harness.sched.portfolio import MEMBERS, TAKEN_BY, PortfolioStrategy
 from rcu_harness.sched.registry import STRATEGIES, make_strategy
 
 VALUES = {"depth": 2, "steps": 5, "profile": "1:1", "interesting": "points",
@@ -38,6 +38,13 @@ def test_a_member_parameter_is_taken_with_any_member_that_takes_it(key):
         portfolio = make_strategy("portfolio", 0, members=f"random,{member}",
                                   **{key: VALUES[key]})
         assert key in portfolio.takes
+
+
+def test_made_directly_a_portfolio_refuses_a_value_no_member_takes():
+    with pytest.raises(ValueError, match="parameter sites is taken by none"):
+        PortfolioStrategy(0, members="pct,random", sites=3)
+    # the default value is all it cannot tell from no value
+    PortfolioStrategy(0, members="pct,random", sites=0)
 
 
 def test_a_pct_relay_member_takes_the_portfolios_hold():
