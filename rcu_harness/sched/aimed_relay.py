@@ -42,24 +42,16 @@ no pct-sync member, so no ``sync_steps``.
 
 from __future__ import annotations
 
-from rcu_harness.sched.aimed import POINTS, SYNC_POINTS
-from rcu_harness.sched.portfolio import PortfolioStrategy
+from rcu_harness.sched.aimed_site import AimedSiteStrategy
 
 MEMBERS = "pct,random-sync,pct-site,surw,pct-site,pct-relay"
 """The members of ``aimed-relay``, in turn."""
 
 
-class AimedRelayStrategy(PortfolioStrategy):
+class AimedRelayStrategy(AimedSiteStrategy):
     """The portfolio pct, random-sync, pct-site, surw, pct-site, pct-relay
-    with aimed points (and the profile of its surw member)."""
+    with aimed points (and the profile of its surw member): aimed-site's
+    parameters, another turn list."""
 
     name = "aimed-relay"
-
-    def __init__(self, seed: int = 0, *, depth: int = 3, steps: int = 0,
-                 sites: int = 0, profile: str = "",
-                 interesting: str = "points", points: str = POINTS,
-                 sync_points: str = SYNC_POINTS, fallback_steps: int = 0) -> None:
-        super().__init__(seed, members=MEMBERS, depth=depth, steps=steps,
-                         sites=sites, profile=profile,
-                         interesting=interesting, points=points,
-                         sync_points=sync_points, fallback_steps=fallback_steps)
+    turns = MEMBERS

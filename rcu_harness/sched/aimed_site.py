@@ -61,12 +61,15 @@ class AimedSiteStrategy(PortfolioStrategy):
     points (and the profile of its surw member)."""
 
     name = "aimed-site"
+    turns = MEMBERS
+    """Its members in turn (a subclass with other turns is another named
+    portfolio of the same parameters: ``aimed-relay``)."""
 
     def __init__(self, seed: int = 0, *, depth: int = 3, steps: int = 0,
                  sites: int = 0, profile: str = "",
                  interesting: str = "points", points: str = POINTS,
                  sync_points: str = SYNC_POINTS, fallback_steps: int = 0) -> None:
-        super().__init__(seed, members=MEMBERS, depth=depth, steps=steps,
+        super().__init__(seed, members=self.turns, depth=depth, steps=steps,
                          sites=sites, profile=profile,
                          interesting=interesting, points=points,
                          sync_points=sync_points, fallback_steps=fallback_steps)
