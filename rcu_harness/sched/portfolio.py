@@ -64,39 +64,39 @@ if TYPE_CHECKING:
 
     from rcu_harness.sched.protocol import Profiled
 
-MEMBERS: dict[str, Callable[..., Any]] = {
-    "pct": lambda seed, p: PctStrategy(seed, depth=p["depth"], steps=p["steps"]),
-    "random": lambda seed, p: RandomStrategy(seed),
-    "pos": lambda seed, p: PosStrategy(seed),
-    "surw": lambda seed, p: SurwStrategy(seed, profile=p["profile"],
-                                         interesting=p["interesting"]),
-    "rff": lambda seed, p: RffStrategy(seed, depth=p["depth"]),
-    "pct-sync": lambda seed, p: PctSyncStrategy(seed, depth=p["depth"],
-                                                sync_steps=p["sync_steps"],
-                                                points=p["points"]),
-    "random-sync": lambda seed, p: RandomSyncStrategy(seed, points=p["sync_points"]),
-    "pct-site": lambda seed, p: PctSiteStrategy(
-        seed, sites=p["sites"], points=p["points"],
-        fallback_steps=p["fallback_steps"]),
-    "pct-relay": lambda seed, p: PctRelayStrategy(
-        seed, sites=p["sites"], points=p["points"], hold=p["hold"],
-        fallback_steps=p["fallback_steps"]),
+MEMBERS: dict[str, tuple[Callable[..., Any], dict[str, str]]] = {
+    "pct": (PctStrategy, {"depth": "depth", "steps": "steps"}),
+    "random": (RandomStrategy, {}),
+    "pos": (PosStrategy, {}),
+    "surw": (SurwStrategy, {"profile": "profile", "interesting": "interesting"}),
+    "rff": (RffStrategy, {"depth": "depth"}),
+    "pct-sync": (PctSyncStrategy, {"depth": "depth", "sync_steps": "sync_steps",
+                                   "points": "points"}),
+    "random-sync": (RandomSyncStrategy, {"points": "sync_points"}),
+    "pct-site": (PctSiteStrategy, {"sites": "sites", "points": "points",
+                                   "fallback_steps": "fallback_steps"}),
+    "pct-relay": (PctRelayStrategy, {"sites": "sites", "points": "points",
+                                     "hold": "hold",
+                                     "fallback_steps": "fallback_steps"}),
 }
-"""How each possible member is made from the portfolio's parameters."""
+"""How each possible member is made: its class and, for each of its keyword
+arguments, the portfolio parameter passed to it."""
 
 TAKEN_BY: dict[str, tuple[str, ...]] = {
-    "depth": ("pct", "rff", "pct-sync"),
-    "steps": ("pct",),
-    "profile": ("surw",),
-    "interesting": ("surw",),
-    "sync_steps": ("pct-sync",),
-    "points": ("pct-sync", "pct-site", "pct-relay"),
-    "sync_points": ("random-sync",),
-    "sites": ("pct-site", "pct-relay"),
-    "fallback_steps": ("pct-site", "pct-relay"),
-    "hold": ("pct-relay",),
+    param: tuple(name for name, (_, kwargs) in MEMBERS.items()
+                 if param in kwargs.values())
+    for param in dict.fromkeys(v for _, kwargs in MEMBERS.values()
+                               for v in kwargs.values())
 }
-"""Each member parameter of the portfolio and the members that take it."""
+"""Each member parameter of the portfolio and the members that take it
+(derived from :data:`MEMBERS`, the one place a member's parameters are
+named)."""
+
+
+def make_member(name: str, seed: int, params: dict[str, Any]) -> Any:
+    """Member @name with its keyword arguments from the portfolio's @params."""
+    cls, kwargs = MEMBERS[name]
+    return cls(seed, **{arg: params[param] for arg, param in kwargs.items()})
 
 
 class MembersInTurn:
@@ -132,11 +132,11 @@ class MembersInTurn:
         # refuse at least a value other than the default
         defaults = inspect.signature(MembersInTurn.__init__).parameters
         self.check_given(k for k, v in params.items() if v != defaults[k].default)
-        self.members: list[Any] = [MEMBERS[m](seed, params) for m in names]
-        self.counts_sync = "pct-sync" in names
+        self.members: list[Any] = [make_member(m, seed, params) for m in names]
+        self.counts_sync = "sync_steps" in self.takes
         """It takes ``sync_steps`` (for its ``pct-sync`` member)."""
-        self.counts_sites = "pct-site" in names or "pct-relay" in names
-        """It takes ``sites`` (for its ``pct-site`` member)."""
+        self.counts_sites = "sites" in self.takes
+        """It takes ``sites`` (for its ``pct-site`` or ``pct-relay`` member)."""
         self._inner: Any = self.members[0]
         self.execution_seed = self._inner.execution_seed
         self.next_thread: Callable[..., int] = self._inner.next_thread
