@@ -167,3 +167,22 @@ def assert_takes_aimed_sites_parameters(name: str) -> None:
             ({"sites": "-1"}, "parameter sites must be a non-negative")):
         with pytest.raises(PlanError, match=message):
             check_strategy(name, params)
+
+
+def assert_calibrates_field_sites_and_surws_profile(name: str) -> dict[str, object]:
+    """@name (aimed-site or aimed-relay) calibrates on page_fault: sites
+    counted at fields only (fewer than at sync points, as many as pct-site's
+    at fields), the same steps either way, no sync_steps, and surw's own
+    profile; returns its calibrated parameters."""
+    field = resolve(RunSpec("page_fault", strategy=name)).strategy_params
+    sync = resolve(RunSpec("page_fault", strategy=name,
+                           strategy_params={"points": "sync"})).strategy_params
+    pct_site = resolve(RunSpec("page_fault", strategy="pct-site",
+                               strategy_params={"points": "field"})).strategy_params
+    surw = resolve(RunSpec("page_fault", strategy="surw")).strategy_params
+    assert field["sites"] < sync["sites"]
+    assert field["sites"] == pct_site["sites"]
+    assert field["steps"] == sync["steps"]
+    assert "sync_steps" not in field
+    assert field["profile"] == surw["profile"] != ""
+    return dict(field)

@@ -12,6 +12,7 @@ from rcu_harness.campaign.jobs import RunSpec
 from rcu_harness.campaign.plan import resolve
 from tests.sched.campaign_checks import (
     assert_blocks_split_exactly,
+    assert_calibrates_field_sites_and_surws_profile,
     assert_maple_traces_replay,
     assert_members_take_turns,
     assert_resume_matches_whole,
@@ -33,19 +34,9 @@ def test_it_runs_the_long_portfolio_spellings_executions_byte_for_byte(seed):
 
 
 def test_its_calibration_counts_field_sites_and_measures_surws_profile():
-    field = resolve(RunSpec("page_fault", strategy="aimed-site"))
-    sync = resolve(RunSpec("page_fault", strategy="aimed-site",
-                           strategy_params={"points": "sync"}))
-    pct_site = resolve(RunSpec("page_fault", strategy="pct-site",
-                               strategy_params={"points": "field"}))
+    field = assert_calibrates_field_sites_and_surws_profile("aimed-site")
     aimed_surw = resolve(RunSpec("page_fault", strategy="aimed-surw"))
-    surw = resolve(RunSpec("page_fault", strategy="surw"))
-    assert field.strategy_params["sites"] < sync.strategy_params["sites"]
-    assert field.strategy_params["sites"] == pct_site.strategy_params["sites"]
-    assert field.strategy_params["steps"] == sync.strategy_params["steps"]
-    assert field.strategy_params["steps"] == aimed_surw.strategy_params["steps"]
-    assert "sync_steps" not in field.strategy_params
-    assert field.strategy_params["profile"] == surw.strategy_params["profile"] != ""
+    assert field["steps"] == aimed_surw.strategy_params["steps"]
 
 
 def test_it_takes_the_portfolios_per_member_parameters_but_not_members():
