@@ -26,6 +26,20 @@ that holds it, with its slot and the parent's type, every node a live
 plain instrumented node (a freed one is left to mt_validate(), which
 reports the use after free).
 
+Each node's own checks (mas_data_end() and the occupancy test,
+mas_validate_limits(), mas_validate_gaps() but for the parent's side:
+:func:`_checks`) read nothing but the node's pivots, which of its slots are
+None, its last slot and metadata word as metadata, its gaps, its range and
+the tree's allocation flag.  Their answer is kept in :data:`MEMO` under
+exactly those inputs (:func:`_key`: with the types of the numbers, as
+5.0 == 5 but not in every use), so a node whose inputs passed before (the
+same node after a write elsewhere in the tree, or an equal node of another
+execution) is not checked again: the same answer, since the checks are a
+function of the key (a failing check is never kept).  Every node is still visited:
+its type, poison, dead mark, parent word, its slot in the parent and the
+leaf depth are checked every time.  ``tree_is_valid(mt, memo=False)``, or
+:data:`MEMO` set to None, runs the full pass.
+
 :class:`~rcu_harness.checks.validate.MtValidateCheck` uses it only where
 skipping the model's walk cannot change anything else: no access hook and
 no memory model (whose loads and barriers have effects), the checker's
@@ -33,7 +47,10 @@ validator being ``maple.mt_validate`` itself with every model function it
 reaches unpatched (a mutant may swap one: :class:`Unpatched`).
 ``tests/checks/test_fast_validate.py`` runs both on every write of both
 designs of each default scenario, on the corrupted trees of
-``tests/maple/test_validate.py`` and on randomly corrupted ones.
+``tests/maple/test_validate.py`` and on randomly corrupted ones, and the
+memoized pass beside the full pass on random histories (corruptions made
+and undone), on every write of an execution of each mutant and on
+corruptions of a tree whose valid nodes are in the memo.
 """
 
 from __future__ import annotations
@@ -121,10 +138,10 @@ def _limits(t: int, pivots: list[Any], slots: list[Any], mn: int, mx: int,
             raise _NotSure
 
 
-def _gaps(node: Any, meta: Any, t: int, pivots: list[Any], slots: list[Any],
-          mn: int, mx: int) -> int:
-    """mas_validate_gaps() up to the parent's check: the largest gap."""
-    gaps = _lcopy(node.gap) if t == maple_arange_64 else None
+def _gaps(gaps: list[Any] | None, meta: Any, t: int, pivots: list[Any],
+          slots: list[Any], mn: int, mx: int) -> int:
+    """mas_validate_gaps() up to the parent's check: the largest gap
+    (@gaps: the node's gap words if it is an arange64 node, else None)."""
     gap = max_gap = 0
     p_start = mn
     nslots, npiv = mt_slots[t], mt_pivots[t]
@@ -153,12 +170,71 @@ def _gaps(node: Any, meta: Any, t: int, pivots: list[Any], slots: list[Any],
     return max_gap
 
 
+def _checks(t: int, meta: Any, pivots: list[Any], slots: list[Any],
+            gaps: list[Any] | None, mn: int, mx: int, alloc: bool,
+            ) -> tuple[int, int]:
+    """The checks of one node that read nothing but its own words and its
+    range: mas_data_end() and the occupancy test, mas_validate_limits(), and
+    mas_validate_gaps() up to the parent's check (if @alloc).  Returns
+    (data end, largest gap); raises if not sure."""
+    end = _data_end(meta, t, pivots, slots, mx)
+    if end < mt_min_slots[t] and mx != ULONG_MAX:
+        raise _NotSure
+    _limits(t, pivots, slots, mn, mx, end)
+    return end, _gaps(gaps, meta, t, pivots, slots, mn, mx) if alloc else 0
+
+
+_OTHER = object()
+"""A metadata word or last slot that is neither None nor a MapleMetadata,
+in a memo key: :func:`_checks` treats every such value alike (not sure
+wherever it reads one)."""
+MEMO_LIMIT = 8192
+"""Entries the memo of :func:`_checks` holds before it starts again."""
+MEMO: dict[tuple[Any, ...], tuple[int, int]] | None = {}
+"""The results of :func:`_checks` by their inputs (the key is made in
+:meth:`_Walk.visit`), shared by every pass; None forces the full pass
+(every node checked)."""
+
+
+def _word_key(word: Any) -> Any:
+    """A metadata word (or a last slot) as :func:`_checks` reads it: None, a
+    MapleMetadata of int fields (equal by value: frozen), :data:`_OTHER` for
+    anything else but a MapleMetadata; raises TypeError for a MapleMetadata
+    of other fields (5.0 == 5, but a slice to 5.0 raises: no key)."""
+    if word is None:
+        return None
+    if type(word) is not MapleMetadata:
+        return _OTHER
+    if type(word.end) is int and type(word.gap) is int:
+        return word
+    raise TypeError(word)
+
+
+def _key(t: int, meta: Any, pivots: list[Any], slots: list[Any],
+         gaps: list[Any] | None, mn: int, mx: int, alloc: bool,
+         ) -> tuple[Any, ...]:
+    """Everything :func:`_checks` reads, as a key: the pivots and the upper
+    limit with their types (5.0 == 5, but (5.0 + 1) & ULONG_MAX raises; the
+    lower limit is an int, made with ``&``); of the slots only
+    which are None (all it asks of them; a slot's type says it) and the last
+    one as mas_data_end() reads it; the metadata word (:func:`_word_key`);
+    the gaps (only compared, and the largest returned: with their types
+    too).  Raises TypeError where no key can stand for the inputs."""
+    if alloc and gaps is not None:
+        return (t, mn, mx, type(mx), alloc, _word_key(meta),
+                _word_key(slots[-1]), tuple(pivots), tuple(gaps),
+                tuple(map(type, pivots + slots + gaps)))
+    return (t, mn, mx, type(mx), alloc, _word_key(meta), _word_key(slots[-1]),
+            tuple(pivots), None, tuple(map(type, pivots + slots)))
+
+
 def _parent_ok(walk: _Walk, enode: MapleEnode, node: Any, parent: int,
                up: tuple[Any, ...], max_gap: int) -> None:
     """mas_validate_parent_slot(), the child-slot checks of mas_validate_
     child_slot() and the parent's side of mas_validate_gaps(), for the
-    child @enode in slot ``up[2]`` of ``up[0]`` (of type ``up[1]``)."""
-    p_node, p_type, p_slot, mx = up
+    child @enode in slot ``up[2]`` of ``up[0]`` (of type ``up[1]``, its
+    slot and gap words ``up[4]`` and ``up[5]``)."""
+    p_node, p_type, p_slot, mx, p_slots, p_gaps = up
     if parent & 1:  # a root bit below the root: mt_validate()'s walk stops
         raise _NotSure
     shift = 3 if parent & 2 else 2
@@ -169,22 +245,24 @@ def _parent_ok(walk: _Walk, enode: MapleEnode, node: Any, parent: int,
     if ((parent & 0xFC) >> shift != p_slot or want != p_type
             or node.heap.get(parent & _ADDR_MASK) is not p_node or node is p_node):
         raise _NotSure
-    p_slots = _lcopy(p_node.slot)[:mt_slots[p_type]]
+    p_slots = p_slots[:mt_slots[p_type]]
     if p_slots.count(enode) != 1 or not p_slots[p_slot] == enode:
         raise _NotSure
     if walk.alloc and (max_gap > mx or p_type != maple_arange_64
-                       or _lcopy(p_node.gap)[p_slot] != max_gap):
+                       or p_gaps[p_slot] != max_gap):
         raise _NotSure
 
 
 class _Walk:
     """One pass over a tree."""
 
-    __slots__ = ("alloc", "entries", "leaf_depth", "views")
+    __slots__ = ("alloc", "entries", "leaf_depth", "memo", "views")
 
-    def __init__(self, alloc: bool, views: dict[type, Any]) -> None:
+    def __init__(self, alloc: bool, views: dict[type, Any],
+                 memo: dict[tuple[Any, ...], tuple[int, int]] | None) -> None:
         self.alloc = alloc
         self.views = views
+        self.memo = memo
         self.leaf_depth = 0
         self.entries: list[Any] = []
         """The leaves' entries, left to right (for mt_validate_nulls())."""
@@ -203,11 +281,25 @@ class _Walk:
         if (parent & _ADDR_MASK) == node.addr:  # dead
             raise _NotSure
         pivots, slots = _lcopy(node.pivot), _lcopy(node.slot)
-        end = _data_end(meta, t, pivots, slots, mx)
-        if end < mt_min_slots[t] and mx != ULONG_MAX:
-            raise _NotSure
-        _limits(t, pivots, slots, mn, mx, end)
-        max_gap = _gaps(node, meta, t, pivots, slots, mn, mx) if self.alloc else 0
+        gaps = _lcopy(node.gap) if t == maple_arange_64 else None
+        alloc = self.alloc
+        memo = self.memo
+        if memo is None:
+            end, max_gap = _checks(t, meta, pivots, slots, gaps, mn, mx, alloc)
+        else:
+            key: tuple[Any, ...] | None
+            try:
+                key = _key(t, meta, pivots, slots, gaps, mn, mx, alloc)
+                known = memo.get(key)
+            except TypeError:  # no key stands for these words: check them
+                key, known = None, None
+            if known is None:
+                known = _checks(t, meta, pivots, slots, gaps, mn, mx, alloc)
+                if key is not None:
+                    if len(memo) >= MEMO_LIMIT:
+                        memo.clear()
+                    memo[key] = known
+            end, max_gap = known
         if up is None:
             if not parent & 1:
                 raise _NotSure
@@ -224,18 +316,24 @@ class _Walk:
         for k in range(end + 1):
             cmin = mn if not k else (pivots[k - 1] + 1) & ULONG_MAX
             cmax = pivots[k] if k < npiv else mx
-            self.visit(slots[k], cmin, cmax, depth + 1, (node, t, k, cmax))
+            self.visit(slots[k], cmin, cmax, depth + 1,
+                       (node, t, k, cmax, slots, gaps))
 
 
-def tree_is_valid(mt: Any, views: dict[type, Any] = VIEWS) -> bool:
+def tree_is_valid(mt: Any, views: dict[type, Any] = VIEWS,
+                  memo: bool = True) -> bool:
     """True if mt_validate(@mt) would pass, reading only what is read here;
     False if not sure (then run mt_validate()).  @views: the node classes
-    read (:data:`VIEWS`, or :data:`WITH_PLAIN`)."""
+    read (:data:`VIEWS`, or :data:`WITH_PLAIN`).  @memo: take each node's
+    own checks from :data:`MEMO` where the same inputs passed before (the
+    same answer: they read nothing else); False (or :data:`MEMO` None)
+    checks every node (the full pass)."""
     root = mt.ma_root
     if not isinstance(root, MapleEnode):
         return True  # mas_start(): not active, nothing to validate
     try:
-        walk = _Walk(bool(mt.ma_flags & MT_FLAGS_ALLOC_RANGE), views)
+        walk = _Walk(bool(mt.ma_flags & MT_FLAGS_ALLOC_RANGE), views,
+                     MEMO if memo else None)
         walk.visit(root, 0, ULONG_MAX, 1, None)
     except Exception:
         return False

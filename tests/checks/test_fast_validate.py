@@ -9,6 +9,7 @@ import random
 import pytest
 
 import maple
+import rcu_harness.checks.fast_validate as fast_validate
 import rcu_harness.checks.validate as validate_mod
 from maple import (
     MT_FLAGS_ALLOC_RANGE,
@@ -20,14 +21,15 @@ from maple import (
     mtree_load,
     mtree_store_range,
 )
-from maple.node import MapleEnode, mk_meta
+from maple.node import MapleEnode, MapleMetadata, mk_meta
 from rcu_harness import explore
 from rcu_harness.checks.fast_validate import WITH_PLAIN, Unpatched, tree_is_valid
 from rcu_harness.kernel import rcu_read_lock, rcu_read_unlock
 from rcu_harness.patches import Patch, patched
 from rcu_harness.runner.block import calibrate
 from rcu_harness.runner.run import run_execution
-from rcu_harness.scenarios.catalog import configure, program
+from rcu_harness.scenarios.catalog import applied, configure, program
+from rcu_harness.scenarios.mutants import MUTANTS
 from rcu_harness.sched.registry import make_strategy
 from tests.maple.helpers import vma_ranges
 
@@ -41,7 +43,10 @@ def model_passes(mt: MapleTree) -> bool:
 
 
 def fast(mt: MapleTree) -> bool:
-    return tree_is_valid(mt, WITH_PLAIN)
+    """The fast pass's verdict, the same with its memo as without it."""
+    full = tree_is_valid(mt, WITH_PLAIN, memo=False)
+    assert tree_is_valid(mt, WITH_PLAIN) == full
+    return full
 
 
 def two_level_tree(flags: int = MT_FLAGS_ALLOC_RANGE) -> MapleTree:
@@ -103,9 +108,11 @@ def _stray_entry(root, leaf):
     root.slot[3][0].slot[14] = "stray"
 
 
-@pytest.mark.parametrize("corrupt", [
-    _dead, _pivots_swapped, _pivot_beyond, _parent_slot, _child_twice,
-    _parent_gap, _meta_gap, _two_nulls, _stray_entry])
+CORRUPTIONS = [_dead, _pivots_swapped, _pivot_beyond, _parent_slot,
+               _child_twice, _parent_gap, _meta_gap, _two_nulls, _stray_entry]
+
+
+@pytest.mark.parametrize("corrupt", CORRUPTIONS)
 def test_a_corrupted_tree_is_left_to_mt_validate(corrupt):
     mt = two_level_tree()
     root = mt.ma_root[0]
@@ -113,6 +120,88 @@ def test_a_corrupted_tree_is_left_to_mt_validate(corrupt):
     assert not fast(mt)
     with pytest.raises(MapleValidationError):
         mt_validate(mt)
+
+
+@pytest.mark.parametrize("corrupt", CORRUPTIONS)
+def test_a_memo_of_the_valid_tree_does_not_pass_its_corruption(monkeypatch, corrupt):
+    """Every node's checks of the valid tree are in the memo; after the
+    corruption the memoized pass still says not sure, as the full pass."""
+    monkeypatch.setattr(fast_validate, "MEMO", {})
+    mt = two_level_tree()
+    assert len(fast_validate.MEMO) == len(nodes(mt))
+    root = mt.ma_root[0]
+    corrupt(root, root.slot[1][0])
+    assert tree_is_valid(mt, WITH_PLAIN, memo=False) is False
+    assert tree_is_valid(mt, WITH_PLAIN) is False
+
+
+def _float_pivot(root, leaf):
+    leaf.pivot[2] = float(leaf.pivot[2])
+
+
+def _float_limit(root, leaf):
+    root.pivot[1] = float(root.pivot[1])
+
+
+def _float_meta(root, leaf):
+    root.meta = MapleMetadata(float(root.meta.end), root.meta.gap)
+
+
+@pytest.mark.parametrize("change", [_float_pivot, _float_limit, _float_meta])
+def test_an_equal_number_of_another_type_is_not_the_memo_s(monkeypatch, change):
+    """5.0 == 5, but the checks do not treat them alike everywhere: a node
+    whose words equal a memoized node's but for the type gets the full
+    pass's answer."""
+    monkeypatch.setattr(fast_validate, "MEMO", {})
+    mt = two_level_tree()
+    root = mt.ma_root[0]
+    change(root, root.slot[1][0])
+    fast(mt)
+
+
+def test_the_full_pass_can_be_forced(monkeypatch):
+    """memo=False, or no memo at all, checks every node and keeps nothing."""
+    monkeypatch.setattr(fast_validate, "MEMO", {})
+    mt = two_level_tree()
+    fast_validate.MEMO.clear()
+    assert tree_is_valid(mt, WITH_PLAIN, memo=False)
+    assert fast_validate.MEMO == {}
+    monkeypatch.setattr(fast_validate, "MEMO", None)
+    assert tree_is_valid(mt, WITH_PLAIN)
+
+
+def test_random_histories_agree_with_and_without_the_memo(monkeypatch):
+    """Random writes, erasures and word corruptions (each undone again, so
+    that the memo holds the words before and after), on a memo small
+    enough to start over many times: the memoized pass answers every tree
+    as the full pass does."""
+    monkeypatch.setattr(fast_validate, "MEMO", {})
+    monkeypatch.setattr(fast_validate, "MEMO_LIMIT", 64)
+    rng = random.Random(23)
+    verdicts = []
+    for flags in (0, MT_FLAGS_ALLOC_RANGE, 0, MT_FLAGS_ALLOC_RANGE):
+        mt = MapleTree(flags | MT_FLAGS_USE_RCU)
+        for _ in range(rng.randrange(40, 160)):
+            first = rng.randrange(0, 1 << 12) * 16
+            last = first + rng.randrange(1, 64) * 16 - 1
+            if rng.random() < 0.25:
+                mtree_erase(mt, first)
+            else:
+                mtree_store_range(mt, first, last, rng.randrange(1, 1000))
+            verdicts.append(fast(mt))
+            if isinstance(mt.ma_root, MapleEnode) and rng.random() < 0.5:
+                saved = [(node, list(node.pivot), list(node.slot),
+                          list(node.gap), node.parent, node.meta)
+                         for node in nodes(mt)]
+                _corrupt_one_word(rng, mt)
+                verdicts.append(fast(mt))
+                for node, *words in saved:
+                    (node.pivot[:], node.slot[:], node.gap[:], node.parent,
+                     node.meta) = words
+                verdicts.append(fast(mt))
+    assert len(verdicts) > 400
+    assert verdicts.count(False) > 20
+    assert len(fast_validate.MEMO) <= 64
 
 
 def _corrupt_one_word(rng: random.Random, mt: MapleTree) -> None:
@@ -158,11 +247,13 @@ def test_random_trees_and_random_corruptions(flags):
 
 def test_every_write_of_every_scenario_agrees(monkeypatch):
     """In real executions (both designs of each default scenario), every
-    tree the fast pass accepts passes the model's mt_validate()."""
+    tree the fast pass accepts passes the model's mt_validate(); with its
+    memo the pass answers as without it."""
     seen = []
 
     def both(mt):
         verdict = tree_is_valid(mt)
+        assert tree_is_valid(mt, memo=False) == verdict
         port, ex = mt.port, mt.port.ex
         ex.quiet += 1
         quiet = port.quiet_nodes()
@@ -184,6 +275,32 @@ def test_every_write_of_every_scenario_agrees(monkeypatch):
     assert len(seen) > 50
     assert all(model for verdict, model in seen if verdict)
     assert all(verdict for verdict, _ in seen)
+
+
+def test_every_mutant_s_writes_agree_with_and_without_the_memo(monkeypatch):
+    """Under each mutant whose executions run the fast pass, every tree
+    gets the same answer from the memoized pass and the full pass."""
+    answers = []
+
+    def both(mt):
+        verdict = tree_is_valid(mt)
+        answers.append(verdict == tree_is_valid(mt, memo=False))
+        return verdict
+
+    monkeypatch.setattr(validate_mod, "tree_is_valid", both)
+    ran = 0
+    for name, mutant in MUTANTS.items():
+        cfg = configure(mutant.scenarios[0], mutant=name)
+        setup = program(cfg)
+        with applied(cfg.mutant, cfg.fixes):
+            strategy = make_strategy("mix", 0, **calibrate(setup, "mix", 0))
+            before = len(answers)
+            strategy.new_execution(0)
+            run_execution(setup, strategy, 0, record=0)
+            ran += len(answers) > before
+    assert ran > 25
+    assert len(answers) > 300
+    assert all(answers)
 
 
 def _program(corrupt):
