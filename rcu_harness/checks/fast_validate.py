@@ -197,16 +197,18 @@ MEMO: dict[tuple[Any, ...], tuple[int, int]] | None = {}
 
 
 def _word_key(word: Any) -> Any:
-    """A metadata word (or a last slot) as :func:`_checks` reads it: None, a
-    MapleMetadata of int fields (equal by value: frozen), :data:`_OTHER` for
+    """A metadata word (or a last slot) as :func:`_checks` reads it: None;
+    a MapleMetadata of int fields as the pair of them (hashed and compared
+    in C, not by the dataclass's Python methods); :data:`_OTHER` for
     anything else but a MapleMetadata; raises TypeError for a MapleMetadata
     of other fields (5.0 == 5, but a slice to 5.0 raises: no key)."""
     if word is None:
         return None
     if type(word) is not MapleMetadata:
         return _OTHER
-    if type(word.end) is int and type(word.gap) is int:
-        return word
+    end, gap = word.end, word.gap
+    if type(end) is int and type(gap) is int:
+        return (end, gap)
     raise TypeError(word)
 
 
@@ -215,16 +217,21 @@ def _key(t: int, meta: Any, pivots: list[Any], slots: list[Any],
          ) -> tuple[Any, ...]:
     """Everything :func:`_checks` reads, as a key: the pivots and the upper
     limit with their types (5.0 == 5, but (5.0 + 1) & ULONG_MAX raises; the
-    lower limit is an int, made with ``&``); of the slots only
-    which are None (all it asks of them; a slot's type says it) and the last
-    one as mas_data_end() reads it; the metadata word (:func:`_word_key`);
-    the gaps (only compared, and the largest returned: with their types
-    too).  Raises TypeError where no key can stand for the inputs."""
+    lower limit is an int, made with ``&``); of the slots only which are
+    None (all it asks of them; a slot's type says it) and the last one as
+    mas_data_end() reads it; the metadata word (:func:`_word_key`); the
+    gaps (only compared, and the largest returned: with their types too).
+    Raises TypeError where no key can stand for the inputs."""
+    last = slots[-1]
     if alloc and gaps is not None:
-        return (t, mn, mx, type(mx), alloc, _word_key(meta),
-                _word_key(slots[-1]), tuple(pivots), tuple(gaps),
+        return (t, mn, mx, type(mx), alloc,
+                None if meta is None else _word_key(meta),
+                None if last is None else _word_key(last),
+                tuple(pivots), tuple(gaps),
                 tuple(map(type, pivots + slots + gaps)))
-    return (t, mn, mx, type(mx), alloc, _word_key(meta), _word_key(slots[-1]),
+    return (t, mn, mx, type(mx), alloc,
+            None if meta is None else _word_key(meta),
+            None if last is None else _word_key(last),
             tuple(pivots), None, tuple(map(type, pivots + slots)))
 
 
