@@ -1,0 +1,126 @@
+"""What each checker costs: the speed probe's executions with one part a
+no-op, counted by callgrind (issue 17, sixth and eighth rounds).
+
+Run as ``python stress/knockout.py TREE [--parts a,b] [--scenarios x,y]``:
+for each part and scenario, ``stress/speed_probe.py TREE SCENARIO N
+--count`` under :func:`stress.benchlib.callgrind` (``mix``, base seed 0,
+calibrated, one warm-up, no events; N = 9, 9 and 30 executions of
+``dup_mmap``, ``rcu_transitions`` and ``mmput_race``), in a process that
+first replaces the part by a no-op (``python stress/knockout.py --probe
+PART TREE SCENARIO N --count`` patches the module, then runs the probe).
+Prints one line per run: the counted executions' instructions, their
+share of the run with nothing knocked out, the steps and the schedule
+digest.  None of the parts decides anything, so every run of a scenario
+has the same schedules (the digest says so); the difference to ``none`` is
+exactly what the part costs.
+
+Parts: ``none``; ``checker`` (mt_validate()'s checker, ``write_op_done``);
+``fast-pass`` (its fast pass answering yes: ``tree_is_valid``);
+``coverage`` (interleaving coverage, ``reader_load``); ``coverage-walks``
+(its walks of the writer's stack, ``_walk`` and ``_past_harness``, a
+constant); ``results`` (the result checker's ``write_begin`` and
+``read_end``); ``gc`` (the cyclic collector off); ``collect``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import importlib
+import json
+import runpy
+import sys
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from stress.benchlib import callgrind
+
+PROBE = Path(__file__).resolve().parent / "speed_probe.py"
+EXECUTIONS = {"dup_mmap": 9, "rcu_transitions": 9, "mmput_race": 30}
+"""Counted executions per scenario (the sixth and seventh rounds')."""
+_READERS = ("rcu_harness.memory.node_words", "rcu_harness.memory.maple_node",
+            "rcu_harness.memory.maple_port")
+"""Modules that call ``reader_load`` by its own name."""
+
+
+def _noop(*_args: Any, **_kwargs: Any) -> None:
+    return None
+
+
+def _true(*_args: Any, **_kwargs: Any) -> bool:
+    return True
+
+
+KNOCKS: dict[str, list[tuple[str, str, str, Any]]] = {
+    "none": [],
+    "checker": [("rcu_harness.checks.validate", "MtValidateCheck", "write_op_done",
+                 _noop)],
+    "fast-pass": [("rcu_harness.checks.validate", "", "tree_is_valid", _true)],
+    "coverage": [(name, "", "reader_load", _noop) for name in _READERS],
+    "coverage-walks": [
+        ("rcu_harness.memory.coverage", "", "_walk", lambda _frame: "other"),
+        ("rcu_harness.memory.coverage", "", "_past_harness", lambda _frame: None)],
+    "results": [("rcu_harness.checks.results", "ResultCheck", name, _noop)
+                for name in ("write_begin", "read_end")],
+    "gc": [],
+    "collect": [("rcu_harness.runtime.metrics", "", "collect", _noop)],
+}
+"""Part -> (module, class or "", attribute, replacement) of each patch."""
+PARTS = tuple(KNOCKS)
+
+
+def knock(part: str) -> None:
+    """Replace @part by a no-op in this process (``rcu_harness`` importable)."""
+    if part not in KNOCKS:
+        raise SystemExit(f"unknown part {part!r} (known: {', '.join(PARTS)})")
+    if part == "gc":
+        gc.disable()
+    for module, cls, attr, value in KNOCKS[part]:
+        owner: Any = importlib.import_module(module)
+        if cls:
+            owner = getattr(owner, cls)
+        setattr(owner, attr, value)
+
+
+def probe(part: str, argv: list[str]) -> None:
+    """Knock @part out, then run the speed probe with @argv."""
+    sys.path.insert(0, argv[0])
+    knock(part)
+    sys.argv = [str(PROBE), *argv]
+    runpy.run_path(str(PROBE), run_name="__main__")
+
+
+def main() -> None:
+    if sys.argv[1:2] == ["--probe"]:
+        probe(sys.argv[2], sys.argv[3:])
+        return
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("tree")
+    parser.add_argument("--parts", default=",".join(PARTS))
+    parser.add_argument("--scenarios", default=",".join(EXECUTIONS))
+    args = parser.parse_args()
+    parts, scenarios = args.parts.split(","), args.scenarios.split(",")
+    for name in parts:
+        if name not in PARTS:
+            parser.error(f"unknown part {name!r} (known: {', '.join(PARTS)})")
+    for name in scenarios:
+        if name not in EXECUTIONS:
+            parser.error(f"unknown scenario {name!r} (known: {', '.join(EXECUTIONS)})")
+    full: dict[str, int] = {}
+    for scenario in scenarios:
+        for part in ["none", *[p for p in parts if p != "none"]]:
+            counts, out = callgrind([__file__, "--probe", part, args.tree, scenario,
+                                     str(EXECUTIONS[scenario]), "--count"])
+            result = json.loads(out.strip().splitlines()[-1])
+            executions = counts[1]  # between the probe's first two marks
+            full.setdefault(scenario, executions)
+            share = 1 - executions / full[scenario]
+            print(f"{scenario} {part}: {executions:,} instructions "
+                  f"({share:.1%} knocked out), steps {result['steps']}, "
+                  f"schedules {result['schedules']}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
