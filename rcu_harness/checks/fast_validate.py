@@ -35,9 +35,9 @@ exactly those inputs (:func:`_key`: with the types of the numbers, as
 5.0 == 5 but not in every use), so a node whose inputs passed before (the
 same node after a write elsewhere in the tree, or an equal node of another
 execution) is not checked again: the same answer, since the checks are a
-function of the key (a failing check is never kept).  Every node is still visited:
-its type, poison, dead mark, parent word, its slot in the parent and the
-leaf depth are checked every time.  ``tree_is_valid(mt, memo=False)``, or
+function of the key (a failing check is never kept).  Every node is still
+visited: its type, poison, dead mark, parent word, its slot in the parent
+and the leaf depth are checked every time.  ``tree_is_valid(mt, memo=False)``, or
 :data:`MEMO` set to None, runs the full pass.
 
 :class:`~rcu_harness.checks.validate.MtValidateCheck` uses it only where
@@ -215,21 +215,21 @@ def _word_key(word: Any) -> Any:
 def _key(t: int, meta: Any, pivots: list[Any], slots: list[Any],
          gaps: list[Any] | None, mn: int, mx: int, alloc: bool,
          ) -> tuple[Any, ...]:
-    """Everything :func:`_checks` reads, as a key: the pivots and the upper
-    limit with their types (5.0 == 5, but (5.0 + 1) & ULONG_MAX raises; the
-    lower limit is an int, made with ``&``); of the slots only which are
-    None (all it asks of them; a slot's type says it) and the last one as
-    mas_data_end() reads it; the metadata word (:func:`_word_key`); the
-    gaps (only compared, and the largest returned: with their types too).
+    """Everything :func:`_checks` reads, as a key: the pivots and the
+    limits with their types (5.0 == 5, but (5.0 + 1) & ULONG_MAX raises);
+    of the slots only which are None (all it asks of them; a slot's type
+    says it) and the last one as mas_data_end() reads it; the metadata word
+    (:func:`_word_key`); the gaps (only compared, and the largest returned:
+    with their types too).
     Raises TypeError where no key can stand for the inputs."""
     last = slots[-1]
     if alloc and gaps is not None:
-        return (t, mn, mx, type(mx), alloc,
+        return (t, mn, type(mn), mx, type(mx), alloc,
                 None if meta is None else _word_key(meta),
                 None if last is None else _word_key(last),
                 tuple(pivots), tuple(gaps),
                 tuple(map(type, pivots + slots + gaps)))
-    return (t, mn, mx, type(mx), alloc,
+    return (t, mn, type(mn), mx, type(mx), alloc,
             None if meta is None else _word_key(meta),
             None if last is None else _word_key(last),
             tuple(pivots), None, tuple(map(type, pivots + slots)))
