@@ -37,7 +37,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from stress.benchlib import callgrind
 
-PROBE = Path(__file__).resolve().parent / "speed_probe.py"
+ROOT_DIR = Path(__file__).resolve().parents[1]
+PROBE = ROOT_DIR / "stress" / "speed_probe.py"
 EXECUTIONS = {"dup_mmap": 9, "rcu_transitions": 9, "mmput_race": 30}
 """Counted executions per scenario (the sixth and seventh rounds')."""
 _READERS = ("rcu_harness.memory.node_words", "rcu_harness.memory.maple_node",
