@@ -148,7 +148,8 @@ def _float_meta(root, leaf):
 
 
 @pytest.mark.parametrize("change", [_float_pivot, _float_limit, _float_meta])
-def test_an_equal_number_of_another_type_is_not_the_memo_s(monkeypatch, change):
+def test_a_number_equal_to_a_memoized_one_but_of_another_type_is_checked(
+        monkeypatch, change):
     """5.0 == 5, but the checks do not treat them alike everywhere: a node
     whose words equal a memoized node's but for the type gets the full
     pass's answer."""
