@@ -188,8 +188,9 @@ _OTHER = object()
 """A metadata word or last slot that is neither None nor a MapleMetadata,
 in a memo key: :func:`_checks` treats every such value alike (not sure
 wherever it reads one)."""
-MEMO_LIMIT = 8192
-"""Entries the memo of :func:`_checks` holds before it starts again."""
+MEMO_LIMIT = 4096
+"""Entries the memo of :func:`_checks` holds before it starts again (a few
+megabytes: a key is a few tuples of the node's words)."""
 MEMO: dict[tuple[Any, ...], tuple[int, int]] | None = {}
 """The results of :func:`_checks` by their inputs (the key is made in
 :meth:`_Walk.visit`), shared by every pass; None forces the full pass
