@@ -171,6 +171,17 @@ def test_the_full_pass_can_be_forced(monkeypatch):
     assert tree_is_valid(mt, WITH_PLAIN)
 
 
+def _random_write(rng: random.Random, mt: MapleTree, pages: int) -> None:
+    """Erase at, or store a range of 1 to 63 pages from, a random one of
+    the first @pages pages (of 16 bytes)."""
+    first = rng.randrange(0, pages) * 16
+    last = first + rng.randrange(1, 64) * 16 - 1
+    if rng.random() < 0.25:
+        mtree_erase(mt, first)
+    else:
+        mtree_store_range(mt, first, last, rng.randrange(1, 1000))
+
+
 def test_random_histories_agree_with_and_without_the_memo(monkeypatch):
     """Random writes, erasures and word corruptions (each undone again, so
     that the memo holds the words before and after), on a memo small
@@ -183,12 +194,7 @@ def test_random_histories_agree_with_and_without_the_memo(monkeypatch):
     for flags in (0, MT_FLAGS_ALLOC_RANGE, 0, MT_FLAGS_ALLOC_RANGE):
         mt = MapleTree(flags | MT_FLAGS_USE_RCU)
         for _ in range(rng.randrange(40, 160)):
-            first = rng.randrange(0, 1 << 12) * 16
-            last = first + rng.randrange(1, 64) * 16 - 1
-            if rng.random() < 0.25:
-                mtree_erase(mt, first)
-            else:
-                mtree_store_range(mt, first, last, rng.randrange(1, 1000))
+            _random_write(rng, mt, 1 << 12)
             verdicts.append(fast(mt))
             if isinstance(mt.ma_root, MapleEnode) and rng.random() < 0.5:
                 saved = [(node, list(node.pivot), list(node.slot),
@@ -230,12 +236,7 @@ def test_random_trees_and_random_corruptions(flags):
     for _ in range(60):
         mt = MapleTree(flags | MT_FLAGS_USE_RCU)
         for _ in range(rng.randrange(1, 120)):
-            first = rng.randrange(0, 1 << 16) * 16
-            last = first + rng.randrange(1, 64) * 16 - 1
-            if rng.random() < 0.25:
-                mtree_erase(mt, first)
-            else:
-                mtree_store_range(mt, first, last, rng.randrange(1, 1000))
+            _random_write(rng, mt, 1 << 16)
             assert fast(mt) == model_passes(mt) is True
         for _ in range(4):
             _corrupt_one_word(rng, mt)
