@@ -67,7 +67,9 @@ The strategy watches pending accesses
 decision adds to PCT's one pending-access load, a kind test and a set
 lookup; after it the strategy is PCT without a change point left, whose
 answer the execution keeps without a call (``keeper``, as PCT's).
-Execution ``i`` draws from ``derive(seed, i)`` alone.
+Execution ``i`` draws from ``derive(seed, i)`` alone.  Under a weak memory
+model ``reads=oldest`` makes every load with a choice read the oldest store
+the model allows instead of a uniform one (:mod:`rcu_harness.sched.reads`).
 """
 
 from __future__ import annotations
@@ -76,6 +78,7 @@ from typing import TYPE_CHECKING, Any
 
 from rcu_harness.sched.pct import KEEP_ALL, PctStrategy
 from rcu_harness.sched.pct_sync import SyncCounter, counted, point_kinds
+from rcu_harness.sched.reads import check_reads, oldest_reads
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -99,7 +102,8 @@ class PctSiteStrategy(PctStrategy):
     """It takes ``sites`` (calibration measures it when not given)."""
 
     def __init__(self, seed: int = 0, *, sites: int = 0,
-                 points: str = "field", fallback_steps: int = 0) -> None:
+                 points: str = "field", fallback_steps: int = 0,
+                 reads: str = "uniform") -> None:
         if sites < 0:
             raise ValueError(f"{self.name} sites must be >= 0 (got {sites})")
         if fallback_steps < 0:
@@ -109,7 +113,9 @@ class PctSiteStrategy(PctStrategy):
             raise ValueError(f"{self.name} fallback_steps applies only with sites "
                              f"below 2 (got sites={sites})")
         self._at_none, self._at_locks = point_kinds(points, self.name)
+        check_reads(reads, self.name)
         self.points = points
+        self.reads = reads
         self._sites_param = sites
         self._fallback = fallback_steps
         """The sync decisions the stall is drawn among (0: among sites)."""
@@ -118,6 +124,8 @@ class PctSiteStrategy(PctStrategy):
         self._max_sites = 0
         # depth 1: PCT's priorities, yields and new threads, no change point.
         super().__init__(seed, depth=1)
+        if reads == "oldest":
+            self.next_read = oldest_reads(self.next_read)  # type: ignore[method-assign,assignment]
         self._threads: Sequence[Any] = ()
         # Invariant: the sites reached this execution (membership only).
         self._visited: set[str] = set()

@@ -25,7 +25,9 @@ portfolios.  Their parameters are the portfolio's (:data:`TAKEN_BY`):
 and ``interesting`` to ``surw``, ``depth`` and ``sync_steps`` and
 ``points`` to ``pct-sync``, ``sync_points`` (its ``points``) to
 ``random-sync``, ``sites``, ``points`` and ``fallback_steps`` to
-``pct-site`` and ``pct-relay``, ``hold`` to ``pct-relay``.  A parameter
+``pct-site`` and ``pct-relay``, ``hold`` to ``pct-relay``, ``reads`` to
+``random-sync``, ``pct-site`` and ``pct-relay`` (the other members always
+choose reads uniformly).  A parameter
 given that none of the members takes is refused (:meth:`check_given`,
 called by the registry's ``make``), never ignored: a mistyped portfolio
 would measure something else.  Calibration fills, before a run, each only
@@ -72,12 +74,14 @@ MEMBERS: dict[str, tuple[Callable[..., Any], dict[str, str]]] = {
     "rff": (RffStrategy, {"depth": "depth"}),
     "pct-sync": (PctSyncStrategy, {"depth": "depth", "sync_steps": "sync_steps",
                                    "points": "points"}),
-    "random-sync": (RandomSyncStrategy, {"points": "sync_points"}),
+    "random-sync": (RandomSyncStrategy, {"points": "sync_points", "reads": "reads"}),
     "pct-site": (PctSiteStrategy, {"sites": "sites", "points": "points",
-                                   "fallback_steps": "fallback_steps"}),
+                                   "fallback_steps": "fallback_steps",
+                                   "reads": "reads"}),
     "pct-relay": (PctRelayStrategy, {"sites": "sites", "points": "points",
                                      "hold": "hold",
-                                     "fallback_steps": "fallback_steps"}),
+                                     "fallback_steps": "fallback_steps",
+                                     "reads": "reads"}),
 }
 """How each possible member is made: its class and, for each of its keyword
 arguments, the portfolio parameter passed to it."""
@@ -111,7 +115,8 @@ class MembersInTurn:
                  steps: int = 0, profile: str = "",
                  interesting: str = "points", sync_steps: int = 0,
                  points: str = "sync", sync_points: str = "access",
-                 sites: int = 0, fallback_steps: int = 0, hold: int = 4) -> None:
+                 sites: int = 0, fallback_steps: int = 0, hold: int = 4,
+                 reads: str = "uniform") -> None:
         names = [m.strip() for m in str(members).split(",") if m.strip()]
         unknown = [m for m in names if m not in MEMBERS]
         if not names or unknown:
@@ -120,7 +125,7 @@ class MembersInTurn:
         params = {"depth": depth, "steps": steps, "profile": profile,
                   "interesting": interesting, "sync_steps": sync_steps,
                   "points": points, "sync_points": sync_points, "sites": sites,
-                  "fallback_steps": fallback_steps, "hold": hold}
+                  "fallback_steps": fallback_steps, "hold": hold, "reads": reads}
         self.seed = seed
         self.member_names = tuple(names)
         """The members, in turn, as named."""

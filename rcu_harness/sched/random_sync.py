@@ -26,7 +26,9 @@ maple operation are never made, so a bug that needs one (a reader between
 two node words of a writer's store) is left to the members beside it in a
 portfolio.  It watches pending accesses
 (:class:`~rcu_harness.sched.protocol.Watching`); execution ``i`` draws
-from ``derive(seed, i)`` alone, as the random walk's.
+from ``derive(seed, i)`` alone, as the random walk's.  Under a weak memory
+model ``reads=oldest`` makes every load with a choice read the oldest store
+the model allows instead of a uniform one (:mod:`rcu_harness.sched.reads`).
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from typing import TYPE_CHECKING, Any
 
 from rcu_harness.sched.pct_sync import point_kinds
 from rcu_harness.sched.random_walk import RandomStrategy
+from rcu_harness.sched.reads import check_reads, oldest_reads
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -45,10 +48,15 @@ class RandomSyncStrategy(RandomStrategy):
 
     name = "random-sync"
 
-    def __init__(self, seed: int = 0, *, points: str = "access") -> None:
+    def __init__(self, seed: int = 0, *, points: str = "access",
+                 reads: str = "uniform") -> None:
         super().__init__(seed)
         self._at_none, self._at_locks = point_kinds(points, self.name)
+        check_reads(reads, self.name)
         self.points = points
+        self.reads = reads
+        if reads == "oldest":
+            self.next_read = oldest_reads(self.next_read)  # type: ignore[method-assign,assignment]
         self._threads: Sequence[Any] = ()
 
     def new_execution(self, index: int) -> bool:
