@@ -173,7 +173,8 @@ class Case:
 
 
 NEW = ("mix", "pos", "surw", "rff", "pct-sync", "random-sync", "portfolio", "aimed",
-       "aimed-surw", "pct-site", "aimed-site", "pct-relay", "aimed-relay")
+       "aimed-surw", "pct-site", "aimed-site", "pct-relay", "aimed-relay",
+       "aimed-stale")
 """Strategies measured on both workloads beside random and pct."""
 
 

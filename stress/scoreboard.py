@@ -45,7 +45,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from rcu_harness.campaign.jobs import DEFAULT_STRATEGY
-from rcu_harness.sched import aimed, aimed_relay, aimed_site, aimed_surw
+from rcu_harness.sched import aimed, aimed_relay, aimed_site, aimed_stale, aimed_surw
 from stress.benchlib import interruptible, machine, pool_results, write_section
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -56,19 +56,21 @@ HEADING = "## Mutant scoreboard (stress/scoreboard.py)"
 BARRIER_HEADING = ("## Barrier mutants under lkmm and sc "
                    "(stress/scoreboard.py --barriers)")
 BARRIER_MODES = ("mix", "random", "pct", "mix@sc")
-STRATEGIES = ("aimed-relay", "aimed-site", "aimed-surw", "aimed", "mix", "random",
-              "pct", "dfs", "pos", "surw", "portfolio")
+STRATEGIES = ("aimed-stale", "aimed-relay", "aimed-site", "aimed-surw", "aimed", "mix",
+              "random", "pct", "dfs", "pos", "surw", "portfolio")
 MODES = (*STRATEGIES, "threads")
 SPELLINGS = {name: (f"portfolio:members={members.replace(',', '+')};"
                     f"points={aimed.POINTS};sync_points={aimed.SYNC_POINTS}")
              for name, members in (("aimed-relay", aimed_relay.MEMBERS),
                                    ("aimed-site", aimed_site.MEMBERS),
                                    ("aimed-surw", aimed_surw.MEMBERS))}
+SPELLINGS["aimed-stale"] = f"{SPELLINGS['aimed-relay']};reads={aimed_stale.READS}"
 """The mode of each named portfolio spelled as the portfolio it is: it runs
 the very executions of its name (same seed, same calibration;
-tests/sched/test_aimed_relay.py, test_aimed_site.py and test_aimed_surw.py),
-and boards run before the name existed recorded it so
-(reports/runs/board9.jsonl, reports/runs/seq16.jsonl)."""
+tests/sched/test_aimed_stale.py, test_aimed_relay.py, test_aimed_site.py and
+test_aimed_surw.py), and boards run before the name existed recorded it so
+(reports/runs/board9.jsonl, reports/runs/seq16.jsonl,
+reports/runs/tail17-stale.jsonl)."""
 CHECKERS = {
     "use-after-free": "KASAN poison check (memory port / heap)",
     "lockdep-rcu": "lockdep-RCU (memory port)",
@@ -408,7 +410,7 @@ def mutants_md(results: dict[str, Outcome], attempts: list[Attempt]) -> str:
              "baseline).  Each mutant is scored in the first scenario it applies "
              f"to, with its own parameters; medians are over base seeds "
              f"{_seeds(mine)} of the default strategy `{DEFAULT_STRATEGY}` "
-             "([search.md](search.md#aimed-relay-the-default)), of mix (even "
+             "([search.md](search.md#aimed-stale-the-default)), of mix (even "
              "executions pct, odd random; the default before the aimed "
              "portfolios) and of pct and random alone, as far as the results "
              "hold them (each cell gives the seeds that found it out of the "

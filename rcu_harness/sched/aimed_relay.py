@@ -1,12 +1,16 @@
-"""The ``aimed-relay`` strategy: the default: aimed-site's five members and pct-relay.
+"""The ``aimed-relay`` strategy: the default before aimed-stale (aimed-site, pct-relay).
 
 ``aimed-relay`` is the portfolio (:mod:`rcu_harness.sched.portfolio`) with
 members ``pct,random-sync,pct-site,surw,pct-site,pct-relay``,
 ``points=field`` (pct-site's and pct-relay's stall only at the first visit
 of a VMA or mm field) and ``sync_points=access`` (random-sync's switches
 only where the running thread is at a non-maple memory access), under one
-short name, so a replay command of the default reads ``--strategy
-aimed-relay``.  It is ``aimed-site`` (:mod:`rcu_harness.sched.aimed_site`,
+short name, so a replay command of the default read ``--strategy
+aimed-relay``.  The default is now ``aimed-stale``
+(:mod:`rcu_harness.sched.aimed_stale`: these turns, the aimed ones reading
+the oldest store under a weak memory model); aimed-relay stays under its
+name with the same executions, so its printed replay commands replay
+exactly.  It is ``aimed-site`` (:mod:`rcu_harness.sched.aimed_site`,
 kept unchanged under its name, as ``aimed`` and ``aimed-surw`` are) with a
 sixth turn for pct-relay (:mod:`rcu_harness.sched.pct_relay`): pct-site's
 stall handed to the thread that stores to what the stalled thread checked,

@@ -5,9 +5,10 @@ members ``pct,random-sync,pct-site,surw,pct-site``, ``points=field``
 (pct-site's stall only at the first visit of a VMA or mm field) and
 ``sync_points=access`` (random-sync's switches only where the running
 thread is at a non-maple memory access), under one short name, so a replay
-command of the default read ``--strategy aimed-site``.  The default is now
+command of the default read ``--strategy aimed-site``.  The default became
 ``aimed-relay`` (:mod:`rcu_harness.sched.aimed_relay`: a sixth turn for
-pct-relay); aimed-site stays under its name with the same executions for
+pct-relay), and is now ``aimed-stale`` (:mod:`rcu_harness.sched.aimed_stale`);
+aimed-site stays under its name with the same executions for
 the same parameters, so its printed replay commands replay exactly (below
 2 sites a calibrated run's pct-site turns now take pct-site's fallback).  It is
 ``aimed-surw`` (:mod:`rcu_harness.sched.aimed_surw`, kept unchanged under

@@ -11,9 +11,11 @@ finds within ``n`` executions is found by the portfolio within about
 ``pct,random-sync,pct-sync,surw,pct-sync`` with the same, ``aimed-site``
 (:mod:`rcu_harness.sched.aimed_site`) the portfolio
 ``pct,random-sync,pct-site,surw,pct-site`` with the same, ``aimed-relay``
-(the project's default strategy, :mod:`rcu_harness.sched.aimed_relay`) the
-portfolio ``pct,random-sync,pct-site,surw,pct-site,pct-relay`` with the
-same; the default
+(:mod:`rcu_harness.sched.aimed_relay`) the portfolio
+``pct,random-sync,pct-site,surw,pct-site,pct-relay`` with the same,
+``aimed-stale`` (the project's default strategy,
+:mod:`rcu_harness.sched.aimed_stale`) aimed-relay with ``reads=oldest``; the
+default
 portfolio, ``pct,surw``, pairs PCT (a thread stalled across another's whole
 operation) with SURW (fine-grained switches inside one operation, every
 interleaving of the threads' events equally likely), see docs/search.md for

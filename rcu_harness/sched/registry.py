@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from rcu_harness.sched.aimed import AimedStrategy
 from rcu_harness.sched.aimed_relay import AimedRelayStrategy
 from rcu_harness.sched.aimed_site import AimedSiteStrategy
+from rcu_harness.sched.aimed_stale import AimedStaleStrategy
 from rcu_harness.sched.aimed_surw import AimedSurwStrategy
 from rcu_harness.sched.dfs import DfsStrategy
 from rcu_harness.sched.mix import MixStrategy
@@ -103,6 +104,8 @@ STRATEGIES: Mapping[str, StrategyKind] = MappingProxyType({k.name: k for k in (
     StrategyKind("aimed-site", AimedSiteStrategy, calibrated=True, profiled=True,
                  watching=True, site_calibrated=True),
     StrategyKind("aimed-relay", AimedRelayStrategy, calibrated=True, profiled=True,
+                 watching=True, site_calibrated=True),
+    StrategyKind("aimed-stale", AimedStaleStrategy, calibrated=True, profiled=True,
                  watching=True, site_calibrated=True),
 )})
 

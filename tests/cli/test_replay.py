@@ -124,7 +124,7 @@ def test_stress_and_replay_agree_on_strategy_parameters(capsys, tmp_path):
 @pytest.mark.parametrize("strategy", ["random", "pct", "mix", "dfs", "pct-sync",
                                       "random-sync", "aimed", "aimed-surw",
                                       "pct-site", "aimed-site", "pct-relay",
-                                      "aimed-relay"])
+                                      "aimed-relay", "aimed-stale"])
 def test_execution_i_by_seed_is_execution_i_of_the_run(strategy):
     from rcu_harness.campaign.jobs import RunSpec
     from rcu_harness.campaign.plan import resolve
@@ -143,15 +143,15 @@ def test_execution_i_by_seed_is_execution_i_of_the_run(strategy):
             assert schedule.seed == ran[i].seed
 
 
-def test_replay_and_stress_default_to_the_aimed_relay_strategy(capsys, tmp_path):
+def test_replay_and_stress_default_to_the_aimed_stale_strategy(capsys, tmp_path):
     args = ("--scenario", "page_fault", "--mutant", "vma-freed-without-rcu")
     code, out = stress_json(capsys, tmp_path, *args, "--executions", "60")
     assert code == 1
-    assert "--strategy aimed-relay " in out["findings"][0]["replay"]
+    assert "--strategy aimed-stale " in out["findings"][0]["replay"]
     execution = str(out["findings"][0]["first_execution"])
     _, default, _ = cli(capsys, "replay", *args, "--execution", execution)
     _, named, _ = cli(capsys, "replay", *args, "--execution", execution,
-                      "--strategy", "aimed-relay")
+                      "--strategy", "aimed-stale")
     _, by_trace, _ = cli(capsys, "replay", out["findings"][0]["trace"])
     assert _digest(default) == _digest(named) == _digest(by_trace)
 

@@ -67,16 +67,18 @@ def assert_resume_matches_whole(tmp_path: Path, spec: RunSpec, executions: int,
 
 def assert_members_take_turns(name: str, params: dict[str, object],
                               members: tuple[tuple[str, dict[str, object]], ...],
-                              executions: int) -> None:
+                              executions: int,
+                              mutant: str = "vma-freed-without-rcu") -> None:
     """Execution ``i`` of the named portfolio @name (built with @params) is
     execution ``i`` of its member ``i mod len(members)`` (built with that
-    member's parameters): page_fault under vma-freed-without-rcu, seed 2."""
-    prog = program(configure("page_fault", mutant="vma-freed-without-rcu"))
+    member's parameters): page_fault under @mutant (with its parameters,
+    its memory model among them), seed 2."""
+    prog = program(configure("page_fault", mutant=mutant))
 
     def schedule(strategy_name: str, index: int, given: dict[str, object]) -> object:
         strategy = make_strategy(strategy_name, 2, **given)
         strategy.new_execution(index)
-        with applied("vma-freed-without-rcu"):
+        with applied(mutant):
             return run_execution(prog, strategy, index, record=0).schedule()
 
     for index in range(executions):
@@ -141,16 +143,18 @@ def assert_maple_traces_replay(name: str, params: dict[str, object],
     assert_runs_are_byte_identical_and_replay(prog, run, indices)
 
 
-def assert_takes_aimed_sites_parameters(name: str) -> None:
-    """@name (aimed-site, or aimed-relay, aimed-site with a sixth member)
-    takes the portfolio's per-member parameters of aimed-site's members
-    (with ``fallback_steps``), calibrates steps, sites and surw's profile,
-    and refuses ``members``, ``sync_steps`` and each member's bad values in
-    that member's words."""
+def assert_takes_aimed_sites_parameters(name: str,
+                                        extra: dict[str, object] | None = None) -> None:
+    """@name (aimed-site, or aimed-relay, aimed-site with a sixth member, or
+    aimed-stale, with @extra, its ``reads``) takes the portfolio's per-member
+    parameters of aimed-site's members (with ``fallback_steps``), calibrates
+    steps, sites and surw's profile, and refuses ``members``, ``sync_steps``
+    and each member's bad values in that member's words."""
     kind = STRATEGIES[name]
     assert kind.options() == {"depth": 3, "steps": 0, "sites": 0, "profile": "",
                               "interesting": "points", "points": "field",
-                              "sync_points": "access", "fallback_steps": 0}
+                              "sync_points": "access", "fallback_steps": 0,
+                              **(extra or {})}
     assert (kind.profiled, kind.calibrated, kind.site_calibrated) == (True,) * 3
     assert not kind.sync_calibrated
     assert isinstance(kind.make(0), Profiled)

@@ -1,19 +1,13 @@
-"""``aimed-relay``, the default strategy: the portfolio pct, random-sync,
-pct-site, surw, pct-site, pct-relay with points=field and sync_points=access
-under one name, schedule for schedule; its parameters, its calibration
-(steps, sites and surw's profile), determinism (traces, replay, blocks,
-resume), and that it is the default of jobs, the CLI and the Python API."""
-
-import inspect
+"""``aimed-relay``, the default before aimed-stale: the portfolio pct,
+random-sync, pct-site, surw, pct-site, pct-relay with points=field and
+sync_points=access under one name, schedule for schedule; its parameters,
+its calibration (steps, sites and surw's profile), determinism (traces,
+replay, blocks, resume)."""
 
 import pytest
 
-from rcu_harness import explore
-from rcu_harness.campaign.jobs import DEFAULT_STRATEGY, RunSpec
+from rcu_harness.campaign.jobs import RunSpec
 from rcu_harness.campaign.plan import resolve
-from rcu_harness.scenarios import applied, configure, program
-from rcu_harness.scenarios.run import explore_scenario
-from rcu_harness.testing import check
 from tests.sched.campaign_checks import (
     assert_blocks_split_exactly,
     assert_calibrates_field_sites_and_surws_profile,
@@ -70,21 +64,3 @@ def test_a_block_split_anywhere_gives_the_same_executions_and_seeds_replay():
 
 def test_an_interrupted_run_resumes_to_the_same_executions(tmp_path):
     assert_resume_matches_whole(tmp_path, SPEC, 40)
-
-
-def test_aimed_relay_is_the_default_of_jobs_and_of_the_python_api():
-    assert DEFAULT_STRATEGY == "aimed-relay"
-    assert RunSpec("dup_mmap").strategy == "aimed-relay"
-    for function in (explore, explore_scenario, check):
-        default = inspect.signature(function).parameters["strategy"].default
-        assert default == DEFAULT_STRATEGY, function.__name__
-
-
-def test_explore_without_a_strategy_runs_aimed_relays_executions():
-    cfg = configure("page_fault", mutant="vma-freed-without-rcu")
-    with applied(cfg.mutant):
-        default = explore(program(cfg), executions=15, stop_on_first=False)
-        named = explore(program(cfg), strategy="aimed-relay", executions=15,
-                        stop_on_first=False)
-    assert default.strategy == "aimed-relay"
-    assert (default.steps, default.counts) == (named.steps, named.counts)
