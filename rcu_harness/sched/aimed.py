@@ -5,13 +5,14 @@ members ``pct,random-sync,pct-sync,random``, ``points=field`` (pct-sync's
 change points only where the stopped thread is at a VMA or mm field) and
 ``sync_points=access`` (random-sync's switches only where the running
 thread is at a non-maple memory access), under one short name, so a replay
-command of the default read ``--strategy aimed``.  The default is now
+command of the default read ``--strategy aimed``.  The default became
 ``aimed-surw`` (:mod:`rcu_harness.sched.aimed_surw`: surw in random's turn
-and pct-sync twice); aimed stays under its name with the same executions,
-so its replay commands replay exactly.  It is mix's pct and random halves,
-each shared with the member that aims its kind of stall away from the
-maple node words: execution ``i`` is execution ``i`` of
-member ``i mod 4``, the same schedule as ``--strategy portfolio
+and pct-sync twice) and is now ``aimed-stale``
+(:mod:`rcu_harness.sched.aimed_stale`); aimed stays under its name with
+the same executions, so its replay commands replay exactly.  It is mix's
+pct and random halves, each shared with the member that aims its kind of
+stall away from the maple node words: execution ``i`` is execution ``i``
+of member ``i mod 4``, the same schedule as ``--strategy portfolio
 --strategy-param members=pct,random-sync,pct-sync,random --strategy-param
 points=field --strategy-param sync_points=access`` for the same seed and
 calibration.  On the 35 seeded mutants (docs/search.md, *The confirming
