@@ -23,7 +23,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from stress.benchlib import machine, write_section
-from stress.scoreboard import RESULTS, Outcome, load_results
+from stress.scoreboard import RESULTS, SPELLINGS, Outcome, load_results
 
 HEADING = "## Search strategies: mutant scoreboard (stress/search_board.py)"
 
@@ -49,13 +49,17 @@ def board(results: dict[str, Outcome], modes: list[str], cap: str,
     """The table rows and the slowest-mutant row (of the mutants in @only,
     every mutant the results have when None).  The ``threads`` mode's
     attempts are read under @threads_cap (scoreboard.py records them with
-    no execution cap and their own wall time) when given."""
+    no execution cap and their own wall time) when given.  A named
+    portfolio's attempts count under its name or its long spelling
+    (scoreboard.py's :data:`SPELLINGS`), as scoreboard.py reads them."""
+    named = {SPELLINGS[m]: m for m in modes if m in SPELLINGS}
     by: dict[tuple[str, str], dict[int, Outcome]] = {}
     for o in results.values():
-        mode_cap = threads_cap if o.mode == "threads" and threads_cap else cap
-        if o.mode in modes and o.key.endswith(mode_cap) and (only is None
-                                                              or o.mutant in only):
-            by.setdefault((o.mutant, o.mode), {})[o.seed] = o
+        mode = named.get(o.mode, o.mode)
+        mode_cap = threads_cap if mode == "threads" and threads_cap else cap
+        if mode in modes and o.key.endswith(mode_cap) and (only is None
+                                                           or o.mutant in only):
+            by.setdefault((o.mutant, mode), {})[o.seed] = o
     mutants = sorted({m for m, _ in by}, key=lambda m: list(dict.fromkeys(
         o.mutant for o in results.values())).index(m))
     seeds = None

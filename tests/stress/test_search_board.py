@@ -8,7 +8,7 @@ import sys
 from dataclasses import asdict
 from pathlib import Path
 
-from stress.scoreboard import Outcome
+from stress.scoreboard import SPELLINGS, Outcome
 from stress.search_board import board
 
 CAP = "|100|20"
@@ -43,6 +43,17 @@ def test_board_over_some_mutants_takes_their_seeds_and_slowest() -> None:
     only_slow = board(RESULTS, ["a"], CAP, {"slow"})
     assert only_slow[0].startswith("Seeds 0, 1, 2 (")
     assert "| slow | 2/3: 90 |" in only_slow
+
+
+def test_board_reads_a_named_portfolio_under_its_long_spelling_too() -> None:
+    long = SPELLINGS["aimed-stale"]
+    named = {**RESULTS, **{o.key: o for o in (
+        outcome("fast", long, 0, True, 5), outcome("fast", "aimed-stale", 1, True, 7))}}
+    rows = board(named, ["a", "aimed-stale"], CAP, {"fast"})
+    assert rows[0].startswith("Seeds 0, 1 (")
+    assert "| fast | 2/2: 3 | 2/2: 6 |" in rows
+    assert rows[-1] == "| **slowest mutant (median)** | 3 (fast) | 6 (fast) |"
+    assert "| fast | 1/1: 5 |" in board(named, [long], CAP, {"fast"})
 
 
 def test_asking_for_a_mutant_the_results_lack_is_a_one_line_error(tmp_path) -> None:
