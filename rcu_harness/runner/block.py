@@ -132,8 +132,10 @@ def calibrate(program: Callable[[Harness], None], strategy: str, seed: int, *,
     its ``points`` kind (``field`` unless given), and, when that is below 2
     (a program without VMA or mm fields), ``fallback_steps``, the walk's
     decisions of the kind ``sync``, among which pct-site then draws its stall
-    (:mod:`rcu_harness.sched.pct_site`, *Fallback*).  The walk is run once:
-    when ``sync_steps`` or ``sites`` is wanted, the probe is
+    (:mod:`rcu_harness.sched.pct_site`, *Fallback*), or with ``fallback``
+    ``pct`` (``aimed-pct``'s) all of its decisions, ``steps``, PCT's ``k``.
+    The walk is run once: when ``sync_steps`` or ``sites`` is wanted, the
+    probe is
     :class:`~rcu_harness.sched.pct_site.SiteCounter`, which counts them
     all while it walks, and ``steps`` is its decisions (watching pending
     accesses changes no decision, so every value is the one separate
@@ -170,16 +172,17 @@ def calibrate(program: Callable[[Harness], None], strategy: str, seed: int, *,
         probe = walk or strategy_kind("random").make(seed)
         probe.new_execution(0)
         ex = run_execution(program, probe, 0, max_steps=max_steps, record=0)
+        decisions = sum(1 for d in ex.decisions if d >= 0)
         if steps:
-            params["steps"] = min(max_steps, max(1, sum(1 for d in ex.decisions
-                                                        if d >= 0)))
+            params["steps"] = min(max_steps, max(1, decisions))
         if sync and walk is not None:
             params["sync_steps"] = min(max_steps, max(1, walk.sync_decisions))
         if sites and walk is not None:
             params["sites"] = min(max_steps, max(1, len(walk.sites)))
             if params["sites"] < 2 and not params.get("fallback_steps"):
-                params["fallback_steps"] = min(max_steps,
-                                               max(1, walk.fallback_decisions))
+                pct = params.get("fallback", kind.options().get("fallback")) == "pct"
+                params["fallback_steps"] = min(max_steps, max(
+                    1, decisions if pct else walk.fallback_decisions))
     check_bounds(strategy, params, max_steps)
     return params
 

@@ -45,7 +45,8 @@ change point left and offers PCT's keeper (``keep`` all), before it 0.
 pct_site.SiteCounter`) or given; ``hold`` defaults to 4.  Below 2 sites (a
 program without VMA or mm fields) there is nothing to check or relay: with
 ``fallback_steps`` (calibrated as pct-site's) an execution is pct-site's
-fallback, its one stall at a drawn sync decision.  Execution ``i`` draws
+fallback: its one stall at a drawn sync decision, or with ``fallback=pct``
+PCT's own execution (``aimed-pct``'s turns).  Execution ``i`` draws
 from ``derive(seed, i)`` alone.  ``reads=oldest``: under a weak memory
 model every load with a choice reads the oldest store the model allows
 (:mod:`rcu_harness.sched.reads`; uniform by default).
@@ -75,12 +76,14 @@ class PctRelayStrategy(PctSiteStrategy):
 
     def __init__(self, seed: int = 0, *, sites: int = 0,
                  points: str = "field", hold: int = 4,
-                 fallback_steps: int = 0, reads: str = "uniform") -> None:
+                 fallback_steps: int = 0, reads: str = "uniform",
+                 fallback: str = "sync") -> None:
         if hold < 1:
             raise ValueError(f"pct-relay hold must be >= 1 (got {hold})")
         self.hold = hold
         super().__init__(seed, sites=sites, points=points,
-                         fallback_steps=fallback_steps, reads=reads)
+                         fallback_steps=fallback_steps, reads=reads,
+                         fallback=fallback)
         # Invariant: tid -> the (addr, word) it loaded since its last store
         # (fields only), until the stall; then the stalled thread's alone.
         self._loads: dict[int, set[tuple[int, str]]] = {}

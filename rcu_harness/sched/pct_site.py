@@ -59,7 +59,23 @@ worked example of docs/python-api.md (``tests/programs/sessions.py``, one
 field) pct-site alone found its bug in none of 800 executions (seeds 0 to
 3) without the fallback; with it aimed-site (then the default) finds it at
 a median of 13 executions over seeds 0 to 19 instead of 40 (BENCHMARKS,
-*pct-site's fallback*).  A given ``sites`` is taken as it is: ``fallback_steps`` only
+*pct-site's fallback*).
+
+**Fallback ``pct``** (``fallback=pct``, ``aimed-pct``'s turns): below 2
+sites an execution is PCT's own (:mod:`rcu_harness.sched.pct`, depth
+:data:`FALLBACK_DEPTH`, its change points drawn among all of the
+execution's decisions, ``fallback_steps`` then the calibration walk's
+decisions, PCT's ``steps``; uniform reads, as PCT's, whatever ``reads``
+says): execution ``i`` is ``pct``'s execution ``i`` with the same seed and
+``steps``, schedule for schedule.  The sync-decision stall cannot stop a
+thread inside the tree's own code: on ``destroy-frees-at-once``
+(``tree_destroy``: a reader must be stopped inside its walk while
+``mtree_destroy()`` frees the nodes) it finds nothing (0 of 2,000
+executions), where PCT finds it in 17%; on the worked example PCT finds its
+bug in 8.9 to 9.6% of executions (seeds 0 to 3) against the stall's 6.6 to
+8.3% (BENCHMARKS, *aimed-pct*).  ``sync`` (the stall) stays the default, so
+pct-site's, pct-relay's and the older aimed portfolios' executions are
+unchanged.  A given ``sites`` is taken as it is: ``fallback_steps`` only
 applies with ``sites`` below 2 (given with ``sites`` of 2 or more it is
 refused), and calibration measures it only when it measured ``sites``.
 The strategy watches pending accesses
@@ -83,6 +99,13 @@ from rcu_harness.sched.reads import check_reads, oldest_reads
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
+FALLBACKS = ("sync", "pct")
+"""The forms below 2 sites (``fallback``; *Fallback* above)."""
+
+FALLBACK_DEPTH = 3
+"""PCT's depth in the fallback ``pct``: PCT's default, the depth of the pct
+turn of the aimed portfolios."""
+
 NO_ACCESS = ""
 """The site of a point without a pending access (an RCU primitive, a
 yield, an ``Atomic`` counter, a free), counted under ``points=sync``."""
@@ -103,7 +126,10 @@ class PctSiteStrategy(PctStrategy):
 
     def __init__(self, seed: int = 0, *, sites: int = 0,
                  points: str = "field", fallback_steps: int = 0,
-                 reads: str = "uniform") -> None:
+                 reads: str = "uniform", fallback: str = "sync") -> None:
+        if fallback not in FALLBACKS:
+            raise ValueError(f"{self.name} fallback must be one of "
+                             f"{', '.join(FALLBACKS)} (got {fallback!r})")
         if sites < 0:
             raise ValueError(f"{self.name} sites must be >= 0 (got {sites})")
         if fallback_steps < 0:
@@ -117,14 +143,25 @@ class PctSiteStrategy(PctStrategy):
         self.points = points
         self.reads = reads
         self._sites_param = sites
-        self._fallback = fallback_steps
+        self.fallback = fallback
+        """The form below 2 sites (``fallback_steps`` given): ``sync``, one
+        stall at a drawn sync decision; ``pct``, PCT's own executions."""
+        self._pct = bool(fallback_steps) and fallback == "pct"
+        """Is every execution PCT's (depth 3, ``fallback_steps`` its ``k``)?"""
+        self._fallback = 0 if self._pct else fallback_steps
         """The sync decisions the stall is drawn among (0: among sites)."""
-        if fallback_steps:
+        if self._pct:
+            self.next_thread = self._pct_next_thread  # type: ignore[method-assign]
+        elif fallback_steps:
             self.next_thread = self._stall_at_decision  # type: ignore[method-assign]
         self._max_sites = 0
-        # depth 1: PCT's priorities, yields and new threads, no change point.
-        super().__init__(seed, depth=1)
-        if reads == "oldest":
+        # depth 1: PCT's priorities, yields and new threads, no change point
+        # (the fallback pct: PCT itself, its change points among all decisions)
+        if self._pct:
+            super().__init__(seed, depth=FALLBACK_DEPTH, steps=fallback_steps)
+        else:
+            super().__init__(seed, depth=1)
+        if reads == "oldest" and not self._pct:
             self.next_read = oldest_reads(self.next_read)  # type: ignore[method-assign,assignment]
         self._threads: Sequence[Any] = ()
         # Invariant: the sites reached this execution (membership only).
@@ -152,8 +189,11 @@ class PctSiteStrategy(PctStrategy):
         self._threads = ()
         super().new_execution(index)
         self._visited = set()
-        self._left = self._rng.randint(1, self._fallback or self.estimated_sites)
         self.keep = 0
+        if self._pct:  # PCT's draws alone: its execution, schedule for schedule
+            self._left = 0
+            return True
+        self._left = self._rng.randint(1, self._fallback or self.estimated_sites)
         return True
 
     def watch(self, threads: Sequence[Any]) -> bool:
@@ -193,6 +233,10 @@ class PctSiteStrategy(PctStrategy):
                         self.keep = KEEP_ALL
         return choice
 
+
+    _pct_next_thread = PctStrategy.next_thread
+    """The fallback ``pct``'s :meth:`next_thread`: PCT's, change points and
+    all."""
 
     def _stall_at_decision(self, runnable: Sequence[int], current: int | None,
                            yielding: bool = False) -> int:

@@ -13,10 +13,10 @@ finds within ``n`` executions is found by the portfolio within about
 ``pct,random-sync,pct-site,surw,pct-site`` with the same, ``aimed-relay``
 (:mod:`rcu_harness.sched.aimed_relay`) the portfolio
 ``pct,random-sync,pct-site,surw,pct-site,pct-relay`` with the same,
-``aimed-stale`` (the project's default strategy,
-:mod:`rcu_harness.sched.aimed_stale`) aimed-relay with ``reads=oldest``; the
-default
-portfolio, ``pct,surw``, pairs PCT (a thread stalled across another's whole
+``aimed-stale`` (:mod:`rcu_harness.sched.aimed_stale`) aimed-relay with
+``reads=oldest``, ``aimed-pct`` (the project's default strategy,
+:mod:`rcu_harness.sched.aimed_pct`) aimed-stale with ``fallback=pct``; the
+default portfolio, ``pct,surw``, pairs PCT (a thread stalled across another's whole
 operation) with SURW (fine-grained switches inside one operation, every
 interleaving of the threads' events equally likely), see docs/search.md for
 the measurements behind the choice.
@@ -26,10 +26,10 @@ portfolios.  Their parameters are the portfolio's (:data:`TAKEN_BY`):
 ``depth`` and ``steps`` go to ``pct``, ``depth`` to ``rff``, ``profile``
 and ``interesting`` to ``surw``, ``depth`` and ``sync_steps`` and
 ``points`` to ``pct-sync``, ``sync_points`` (its ``points``) to
-``random-sync``, ``sites``, ``points`` and ``fallback_steps`` to
-``pct-site`` and ``pct-relay``, ``hold`` to ``pct-relay``, ``reads`` to
-``random-sync``, ``pct-site`` and ``pct-relay`` (the other members always
-choose reads uniformly).  A parameter
+``random-sync``, ``sites``, ``points``, ``fallback_steps`` and
+``fallback`` to ``pct-site`` and ``pct-relay``, ``hold`` to ``pct-relay``,
+``reads`` to ``random-sync``, ``pct-site`` and ``pct-relay`` (the other
+members always choose reads uniformly).  A parameter
 given that none of the members takes is refused (:meth:`check_given`,
 called by the registry's ``make``), never ignored: a mistyped portfolio
 would measure something else.  Calibration fills, before a run, each only
@@ -79,11 +79,11 @@ MEMBERS: dict[str, tuple[Callable[..., Any], dict[str, str]]] = {
     "random-sync": (RandomSyncStrategy, {"points": "sync_points", "reads": "reads"}),
     "pct-site": (PctSiteStrategy, {"sites": "sites", "points": "points",
                                    "fallback_steps": "fallback_steps",
-                                   "reads": "reads"}),
+                                   "reads": "reads", "fallback": "fallback"}),
     "pct-relay": (PctRelayStrategy, {"sites": "sites", "points": "points",
                                      "hold": "hold",
                                      "fallback_steps": "fallback_steps",
-                                     "reads": "reads"}),
+                                     "reads": "reads", "fallback": "fallback"}),
 }
 """How each possible member is made: its class and, for each of its keyword
 arguments, the portfolio parameter passed to it."""
@@ -118,7 +118,7 @@ class MembersInTurn:
                  interesting: str = "points", sync_steps: int = 0,
                  points: str = "sync", sync_points: str = "access",
                  sites: int = 0, fallback_steps: int = 0, hold: int = 4,
-                 reads: str = "uniform") -> None:
+                 reads: str = "uniform", fallback: str = "sync") -> None:
         names = [m.strip() for m in str(members).split(",") if m.strip()]
         unknown = [m for m in names if m not in MEMBERS]
         if not names or unknown:
@@ -127,7 +127,8 @@ class MembersInTurn:
         params = {"depth": depth, "steps": steps, "profile": profile,
                   "interesting": interesting, "sync_steps": sync_steps,
                   "points": points, "sync_points": sync_points, "sites": sites,
-                  "fallback_steps": fallback_steps, "hold": hold, "reads": reads}
+                  "fallback_steps": fallback_steps, "hold": hold, "reads": reads,
+                  "fallback": fallback}
         self.seed = seed
         self.member_names = tuple(names)
         """The members, in turn, as named."""

@@ -13,6 +13,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from rcu_harness.sched.aimed import AimedStrategy
+from rcu_harness.sched.aimed_pct import AimedPctStrategy
 from rcu_harness.sched.aimed_relay import AimedRelayStrategy
 from rcu_harness.sched.aimed_site import AimedSiteStrategy
 from rcu_harness.sched.aimed_stale import AimedStaleStrategy
@@ -106,6 +107,8 @@ STRATEGIES: Mapping[str, StrategyKind] = MappingProxyType({k.name: k for k in (
     StrategyKind("aimed-relay", AimedRelayStrategy, calibrated=True, profiled=True,
                  watching=True, site_calibrated=True),
     StrategyKind("aimed-stale", AimedStaleStrategy, calibrated=True, profiled=True,
+                 watching=True, site_calibrated=True),
+    StrategyKind("aimed-pct", AimedPctStrategy, calibrated=True, profiled=True,
                  watching=True, site_calibrated=True),
 )})
 

@@ -124,7 +124,8 @@ def test_stress_and_replay_agree_on_strategy_parameters(capsys, tmp_path):
 @pytest.mark.parametrize("strategy", ["random", "pct", "mix", "dfs", "pct-sync",
                                       "random-sync", "aimed", "aimed-surw",
                                       "pct-site", "aimed-site", "pct-relay",
-                                      "aimed-relay", "aimed-stale"])
+                                      "aimed-relay", "aimed-stale",
+                                      "aimed-pct"])
 def test_execution_i_by_seed_is_execution_i_of_the_run(strategy):
     from rcu_harness.campaign.jobs import RunSpec
     from rcu_harness.campaign.plan import resolve

@@ -37,6 +37,7 @@ def test_one_walk_measures_what_a_probe_of_each_value_measures(scenario):
         _walk(prog, fallback, bound)
         site = calibrate(prog, "aimed-site", seed, max_steps=bound)
         aimed = calibrate(prog, "aimed", seed, max_steps=bound)
+        pct_fallback = calibrate(prog, "aimed-pct", seed, max_steps=bound)
     steps = min(bound, sum(1 for d in plain.decisions if d >= 0))
     assert site["steps"] == aimed["steps"] == steps
     assert site["sites"] == min(bound, max(1, len(sites.sites)))
@@ -45,8 +46,13 @@ def test_one_walk_measures_what_a_probe_of_each_value_measures(scenario):
     assert sites.fallback_decisions == fallback.sync_decisions
     if site["sites"] < 2:  # tree_destroy: no VMA or mm field
         assert site["fallback_steps"] == min(bound, max(1, fallback.sync_decisions))
+        # the fallback pct: PCT's k, every decision of the walk
+        assert pct_fallback["fallback_steps"] == steps > site["fallback_steps"]
     else:
         assert "fallback_steps" not in site
+        assert "fallback_steps" not in pct_fallback
+    assert {k: v for k, v in pct_fallback.items() if k != "fallback_steps"} == {
+        k: v for k, v in site.items() if k != "fallback_steps"}
 
 
 def test_calibration_runs_the_walk_once(monkeypatch):

@@ -17,6 +17,7 @@ from rcu_harness.runtime.execution import PENDING_ONLY
 from rcu_harness.runtime.pending import Access, MapleAccess
 from rcu_harness.scenarios import MUTANTS, applied, configure, program
 from rcu_harness.sched.pct_site import PctSiteStrategy, site_of
+from rcu_harness.sched.reads import oldest_reads
 from rcu_harness.sched.registry import StrategyParamError, check_bounds, make_strategy
 from tests.programs.sessions import program as sessions
 from tests.runtime.test_kept_decisions import (
@@ -327,3 +328,83 @@ def test_after_the_stall_a_fault_makes_its_decisions_with_few_calls():
         for i in range(4):
             assert _outcome(prog, again, i, 100_000) == _outcome(prog, asked, i,
                                                                   100_000)
+
+
+DESTROY = configure(MUTANTS["destroy-frees-at-once"].scenario,
+                    mutant="destroy-frees-at-once")
+
+
+def _schedules(prog, name, seed, params, executions, cfg=None):
+    """The schedules of executions 0..@executions-1 of @name made with @params."""
+    out = []
+    with applied(cfg.mutant if cfg else None):
+        for index in range(executions):
+            strategy = make_strategy(name, seed, **params)
+            strategy.new_execution(index)
+            out.append(run_execution(prog, strategy, index, record=0).schedule())
+    return out
+
+
+@pytest.mark.parametrize("name", ["pct-site", "pct-relay"])
+def test_with_the_fallback_pct_below_two_sites_its_executions_are_pcts(name):
+    params = calibrate(sessions, name, 3, strategy_params={"fallback": "pct"})
+    steps = calibrate(sessions, "pct", 3)["steps"]
+    assert params == {"fallback": "pct", "sites": 1, "fallback_steps": steps}
+    pct = _schedules(sessions, "pct", 3, {"steps": steps}, 12)
+    assert _schedules(sessions, name, 3, params, 12) == pct
+    stall = _schedules(sessions, name, 3, calibrate(sessions, name, 3), 12)
+    assert stall != pct  # the default fallback: a stall at a sync decision
+
+
+def test_with_the_fallback_pct_reads_are_pcts_uniform_ones_whatever_reads_says():
+    cfg = configure("tree_destroy", {"memory_model": "lkmm"})
+    prog = program(cfg)
+    params = calibrate(prog, "pct-site", 1, strategy_params={"fallback": "pct",
+                                                             "reads": "oldest"})
+    assert params["sites"] < 2
+    pct = _schedules(prog, "pct", 1, {"steps": params["fallback_steps"]}, 6)
+    assert _schedules(prog, "pct-site", 1, params, 6) == pct
+    # the same PCT reading the oldest store: other schedules here
+    oldest = []
+    for index in range(6):
+        strategy = make_strategy("pct", 1, steps=params["fallback_steps"])
+        strategy.next_read = oldest_reads(strategy.next_read)
+        strategy.new_execution(index)
+        oldest.append(run_execution(prog, strategy, index, record=0).schedule())
+    assert oldest != pct
+
+
+def test_the_fallback_pct_changes_nothing_from_two_sites():
+    prog = program(FAULT)
+    with applied(FAULT.mutant):
+        params = calibrate(prog, "pct-site", 5, strategy_params={"fallback": "pct"})
+    assert params["sites"] >= 2
+    assert "fallback_steps" not in params
+    sync = {k: v for k, v in params.items() if k != "fallback"}
+    assert (_schedules(prog, "pct-site", 5, params, 6, FAULT)
+            == _schedules(prog, "pct-site", 5, sync, 6, FAULT))
+
+
+def test_the_fallback_pct_finds_the_destroy_that_the_sync_stall_cannot():
+    """destroy-frees-at-once needs a reader stopped inside its walk of the
+    tree (at a maple word, never a sync decision) while mtree_destroy()
+    frees the nodes: PCT finds it in about 17% of executions, the stall at a
+    sync decision in none (reports/BENCHMARKS.md, *aimed-pct*)."""
+    prog = program(DESTROY)
+    with applied(DESTROY.mutant):
+        pct = explore(prog, strategy="pct-site", executions=30, seed=0,
+                      stop_on_first=False, fallback="pct")
+        sync = explore(prog, strategy="pct-site", executions=30, seed=0,
+                       stop_on_first=False)
+    assert [f.kind for f in pct.findings] == ["use-after-free"] * len(pct.findings)
+    assert sum(pct.counts.values()) >= 2
+    assert not sync.findings
+
+
+def test_a_fallback_other_than_sync_or_pct_is_refused_in_one_line():
+    with pytest.raises(ValueError, match=r"^pct-site fallback must be one of sync, "
+                       r"pct \(got 'stall'\)$"):
+        PctSiteStrategy(0, fallback="stall")
+    with pytest.raises(PlanError, match="pct-relay fallback must be one of sync, pct"):
+        check_strategy("pct-relay", {"fallback": "random"})
+    assert check_strategy("pct-site", {"fallback": "pct"}) == {"fallback": "pct"}
