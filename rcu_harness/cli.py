@@ -134,11 +134,12 @@ def _stress_parser(sub: Any) -> None:
                    help="job file, or the name of one in stress/")
     _add_scenario_options(p)
     p.add_argument("--strategy", metavar="S",
-                   help="aimed-stale (default: pct, random-sync, pct-site, surw, "
+                   help="aimed-pct (default: pct, random-sync, pct-site, surw, "
                    "pct-site and pct-relay in turn, the aimed ones reading the "
-                   "oldest store under lkmm), aimed-relay, aimed-site, "
-                   "aimed-surw, aimed, mix, pct, random, dfs, pos, surw, "
-                   "portfolio, rff, pct-sync, random-sync, pct-site or "
+                   "oldest store under lkmm, pct-site and pct-relay PCT's "
+                   "executions below 2 sites), aimed-stale, aimed-relay, "
+                   "aimed-site, aimed-surw, aimed, mix, pct, random, dfs, pos, "
+                   "surw, portfolio, rff, pct-sync, random-sync, pct-site or "
                    "pct-relay (docs/search.md)")
     p.add_argument("--seed", type=_natural, metavar="N", help="base seed")
     p.add_argument("--executions", type=_count, metavar="N",
@@ -185,7 +186,7 @@ def _replay_parser(sub: Any) -> None:
     p.add_argument("trace", nargs="?", type=_path, metavar="TRACE.json")
     _add_scenario_options(p)
     p.add_argument("--strategy", metavar="S",
-                   help="strategy of the run (default aimed-stale)")
+                   help="strategy of the run (default aimed-pct)")
     p.add_argument("--seed", type=_natural, metavar="N",
                    help="base seed of the run")
     p.add_argument("--execution", type=_natural, metavar="I",

@@ -125,8 +125,8 @@ def calibrate(program: Callable[[Harness], None], strategy: str, seed: int, *,
     maple word, :func:`~rcu_harness.runtime.pending.is_sync`, or ``field``
     for ``aimed`` and ``aimed-surw``), counted on the same random walk while
     it watches pending accesses.  ``pct-site`` and ``pct-relay`` (and a
-    portfolio with either member, such as ``aimed-site``, ``aimed-relay`` and
-    ``aimed-stale``)
+    portfolio with either member, such as ``aimed-site``, ``aimed-relay``,
+    ``aimed-stale`` and ``aimed-pct``)
     get ``sites``, the
     number of distinct sites (fields) of that random walk's decisions of
     its ``points`` kind (``field`` unless given), and, when that is below 2

@@ -1,4 +1,4 @@
-"""The ``aimed-stale`` strategy: the default: aimed-relay, its aimed turns read stale.
+"""The ``aimed-stale`` strategy: the default before aimed-pct (stale reads).
 
 ``aimed-stale`` is ``aimed-relay`` (:mod:`rcu_harness.sched.aimed_relay`:
 the portfolio ``pct,random-sync,pct-site,surw,pct-site,pct-relay``,
@@ -15,7 +15,11 @@ loads read.  It is the same schedule as ``--strategy portfolio
 --strategy-param points=field --strategy-param sync_points=access
 --strategy-param reads=oldest`` for the same seed and calibration.
 ``aimed-relay``, ``aimed-site``, ``aimed-surw`` and ``aimed`` are unchanged
-under their names.
+under their names.  The default is now ``aimed-pct``
+(:mod:`rcu_harness.sched.aimed_pct`: these turns, pct-site's and
+pct-relay's PCT's executions on a program of fewer than 2 sites);
+aimed-stale stays under its name with the same executions, so its printed
+replay commands replay exactly.
 
 Why: the default's slowest mutant was ``vma-start-read-refcount-relaxed``
 (a median of 90.5 executions, seeds 0 to 19), the reference of

@@ -1,20 +1,15 @@
-"""``aimed-stale``, the default strategy: aimed-relay's turns with
+"""``aimed-stale``, the default before aimed-pct: aimed-relay's turns with
 reads=oldest under one name, schedule for schedule; under sc every
 execution is aimed-relay's; its parameters, its calibration (aimed-relay's),
-determinism (traces, replay, blocks, resume), and that it is the default of
-jobs, the CLI and the Python API."""
-
-import inspect
+determinism (traces, replay, blocks, resume)."""
 
 import pytest
 
 from rcu_harness import explore
-from rcu_harness.campaign.jobs import DEFAULT_STRATEGY, RunSpec
+from rcu_harness.campaign.jobs import RunSpec
 from rcu_harness.campaign.plan import PlanError, check_strategy, resolve
 from rcu_harness.scenarios import MUTANTS, applied, configure, program
 from rcu_harness.scenarios.catalog import default_max_steps
-from rcu_harness.scenarios.run import explore_scenario
-from rcu_harness.testing import check
 from tests.sched.campaign_checks import (
     assert_blocks_split_exactly,
     assert_calibrates_field_sites_and_surws_profile,
@@ -98,21 +93,3 @@ def test_it_finds_the_relaxed_refcount_window_sooner_than_aimed_relay():
         result = explore(program(cfg), executions=3, seed=7,
                          max_steps=default_max_steps(cfg))
     assert [f.kind for f in result.findings] == ["vma-lock"]
-
-
-def test_aimed_stale_is_the_default_of_jobs_and_of_the_python_api():
-    assert DEFAULT_STRATEGY == "aimed-stale"
-    assert RunSpec("dup_mmap").strategy == "aimed-stale"
-    for function in (explore, explore_scenario, check):
-        default = inspect.signature(function).parameters["strategy"].default
-        assert default == DEFAULT_STRATEGY, function.__name__
-
-
-def test_explore_without_a_strategy_runs_aimed_stales_executions():
-    cfg = configure("page_fault", mutant="vma-freed-without-rcu")
-    with applied(cfg.mutant):
-        default = explore(program(cfg), executions=15, stop_on_first=False)
-        named = explore(program(cfg), strategy="aimed-stale", executions=15,
-                        stop_on_first=False)
-    assert default.strategy == "aimed-stale"
-    assert (default.steps, default.counts) == (named.steps, named.counts)

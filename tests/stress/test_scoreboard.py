@@ -22,7 +22,7 @@ from stress.scoreboard import (
 
 MUTANT = "vma-reuse-skips-mm-check"
 LONG = ("portfolio:members=pct+random-sync+pct-site+surw+pct-site+pct-relay;"
-        "points=field;sync_points=access;reads=oldest")
+        "points=field;sync_points=access;reads=oldest;fallback=pct")
 
 
 def _attempts(seeds):
