@@ -129,7 +129,9 @@ def calibrate(program: Callable[[Harness], None], strategy: str, seed: int, *,
     ``aimed-stale`` and ``aimed-pct``)
     get ``sites``, the
     number of distinct sites (fields) of that random walk's decisions of
-    its ``points`` kind (``field`` unless given), and, when that is below 2
+    its ``points`` kind (``field`` unless given; with ``stall_in=rcu`` only
+    those whose thread was inside an RCU read-side section), and, when that
+    is below 2
     (a program without VMA or mm fields), ``fallback_steps``, the walk's
     decisions of the kind ``sync``, among which pct-site then draws its stall
     (:mod:`rcu_harness.sched.pct_site`, *Fallback*), or with ``fallback``
@@ -178,7 +180,9 @@ def calibrate(program: Callable[[Harness], None], strategy: str, seed: int, *,
         if sync and walk is not None:
             params["sync_steps"] = min(max_steps, max(1, walk.sync_decisions))
         if sites and walk is not None:
-            params["sites"] = min(max_steps, max(1, len(walk.sites)))
+            rcu = params.get("stall_in", kind.options().get("stall_in")) == "rcu"
+            params["sites"] = min(max_steps, max(1, len(
+                walk.rcu_sites if rcu else walk.sites)))
             if params["sites"] < 2 and not params.get("fallback_steps"):
                 pct = params.get("fallback", kind.options().get("fallback")) == "pct"
                 params["fallback_steps"] = min(max_steps, max(

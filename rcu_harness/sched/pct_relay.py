@@ -49,7 +49,9 @@ fallback: its one stall at a drawn sync decision, or with ``fallback=pct``
 PCT's own execution (``aimed-pct``'s turns).  Execution ``i`` draws
 from ``derive(seed, i)`` alone.  ``reads=oldest``: under a weak memory
 model every load with a choice reads the oldest store the model allows
-(:mod:`rcu_harness.sched.reads`; uniform by default).
+(:mod:`rcu_harness.sched.reads`; uniform by default).  ``stall_in=rcu``:
+the stall is drawn among the sites of threads inside an RCU read-side
+section (pct-site's *Readers' sites*).
 """
 
 from __future__ import annotations
@@ -77,13 +79,13 @@ class PctRelayStrategy(PctSiteStrategy):
     def __init__(self, seed: int = 0, *, sites: int = 0,
                  points: str = "field", hold: int = 4,
                  fallback_steps: int = 0, reads: str = "uniform",
-                 fallback: str = "sync") -> None:
+                 fallback: str = "sync", stall_in: str = "any") -> None:
         if hold < 1:
             raise ValueError(f"pct-relay hold must be >= 1 (got {hold})")
         self.hold = hold
         super().__init__(seed, sites=sites, points=points,
                          fallback_steps=fallback_steps, reads=reads,
-                         fallback=fallback)
+                         fallback=fallback, stall_in=stall_in)
         # Invariant: tid -> the (addr, word) it loaded since its last store
         # (fields only), until the stall; then the stalled thread's alone.
         self._loads: dict[int, set[tuple[int, str]]] = {}
@@ -120,7 +122,8 @@ class PctRelayStrategy(PctSiteStrategy):
         counted = (self._at_none if pending is None else not pending.maple and (
             self._at_locks or pending.word != "lock"))
         if phase == STALL:
-            if counted:
+            if counted and (not self._rcu_only or (
+                    choice < len(threads) and threads[choice].rcu_nesting)):
                 site = NO_ACCESS if pending is None else pending.word
                 if site not in self._visited:
                     self._visited.add(site)

@@ -36,6 +36,21 @@ its first; a random walk before or after the stall; two or three stalls),
 this form had the highest chance on ``vma-reuse-skips-mm-check``
 (BENCHMARKS, *pct-site*, the negative results).
 
+**Readers' sites** (``stall_in=rcu``; ``any``, every thread's, is the
+default): a site counts only where the thread about to visit it is inside
+an RCU read-side section (a lockless reader: a fault in
+``lock_vma_under_rcu()``, the /proc/PID/maps reader in
+``lock_next_vma()``), so the stall is drawn among the fields lockless
+readers reach.  The per-VMA-lock windows stop a reader inside
+``vma_start_read()``; with every thread's sites the owner, holding the
+mmap_lock, took the stall in about 38% of the executions on
+``maps-skips-gap-check`` (BENCHMARKS, *maps-skips-gap-check's window*).
+Measured (seeds 0 and 1, 500 executions each): ``vma-reuse-skips-mm-check``
+3.8 and 4.6% to 11.4 and 14.0%, ``vma-freed-without-rcu`` 12.2 to 21.8
+and 22.4%, ``maps-skips-gap-check`` 3.2 and 1.6% to 3.4 and 3.0%; but
+``vma-used-after-rcu-unlock`` (a reader stopped right *after*
+``rcu_read_unlock()``) 42% to 1.7%.  No registered strategy uses it.
+
 ``sites`` is the number of distinct sites of one ``random`` execution
 seeded by the base seed alone (:class:`SiteCounter`, measured before a run
 by :func:`rcu_harness.runner.block.calibrate`), or given; without either,
@@ -99,6 +114,10 @@ from rcu_harness.sched.reads import check_reads, oldest_reads
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
+STALL_IN = ("any", "rcu")
+"""Whose sites the stall is drawn among (``stall_in``): any thread's, or
+only those a thread reaches inside an RCU read-side section."""
+
 FALLBACKS = ("sync", "pct")
 """The forms below 2 sites (``fallback``; *Fallback* above)."""
 
@@ -126,7 +145,11 @@ class PctSiteStrategy(PctStrategy):
 
     def __init__(self, seed: int = 0, *, sites: int = 0,
                  points: str = "field", fallback_steps: int = 0,
-                 reads: str = "uniform", fallback: str = "sync") -> None:
+                 reads: str = "uniform", fallback: str = "sync",
+                 stall_in: str = "any") -> None:
+        if stall_in not in STALL_IN:
+            raise ValueError(f"{self.name} stall_in must be one of "
+                             f"{', '.join(STALL_IN)} (got {stall_in!r})")
         if fallback not in FALLBACKS:
             raise ValueError(f"{self.name} fallback must be one of "
                              f"{', '.join(FALLBACKS)} (got {fallback!r})")
@@ -143,6 +166,10 @@ class PctSiteStrategy(PctStrategy):
         self.points = points
         self.reads = reads
         self._sites_param = sites
+        self.stall_in = stall_in
+        self._rcu_only = stall_in == "rcu"
+        """Are sites counted only where the thread is inside an RCU read-side
+        section?"""
         self.fallback = fallback
         """The form below 2 sites (``fallback_steps`` given): ``sync``, one
         stall at a drawn sync decision; ``pct``, PCT's own executions."""
@@ -154,6 +181,8 @@ class PctSiteStrategy(PctStrategy):
             self.next_thread = self._pct_next_thread  # type: ignore[method-assign]
         elif fallback_steps:
             self.next_thread = self._stall_at_decision  # type: ignore[method-assign]
+        elif self._rcu_only and type(self).next_thread is PctSiteStrategy.next_thread:
+            self.next_thread = self._stall_in_rcu  # type: ignore[method-assign]
         self._max_sites = 0
         # depth 1: PCT's priorities, yields and new threads, no change point
         # (the fallback pct: PCT itself, its change points among all decisions)
@@ -234,6 +263,32 @@ class PctSiteStrategy(PctStrategy):
         return choice
 
 
+    def _stall_in_rcu(self, runnable: Sequence[int], current: int | None,
+                      yielding: bool = False) -> int:
+        """:meth:`next_thread` with ``stall_in=rcu``: a site counts only
+        where the chosen thread is inside an RCU read-side section."""
+        if not self._known.issuperset(runnable):
+            self._see(runnable)
+        if yielding and current is not None:
+            self._lower(current, lowest=True)
+        choice = self._highest(runnable)
+        if self._left:
+            threads = self._threads
+            thread = threads[choice] if choice < len(threads) else None
+            pending = thread.pending if thread is not None else None
+            if thread is not None and thread.rcu_nesting and (
+                    self._at_none if pending is None else not pending.maple and (
+                        self._at_locks or pending.word != "lock")):  # counted()
+                site = NO_ACCESS if pending is None else pending.word
+                if site not in self._visited:
+                    self._visited.add(site)
+                    self._left -= 1
+                    if not self._left:
+                        self._lower(choice, lowest=True)
+                        choice = self._highest(runnable)
+                        self.keep = KEEP_ALL
+        return choice
+
     _pct_next_thread = PctStrategy.next_thread
     """The fallback ``pct``'s :meth:`next_thread`: PCT's, change points and
     all."""
@@ -273,6 +328,9 @@ class SiteCounter(SyncCounter):
                                                         PctSiteStrategy.name)
         self.sites: set[str] = set()
         """The distinct sites reached (membership and size only)."""
+        self.rcu_sites: set[str] = set()
+        """Those reached by a thread inside an RCU read-side section
+        (``stall_in=rcu``'s sites)."""
         self.fallback_decisions = 0
         """The decisions of the kind ``points=sync`` names (pct-site's
         ``fallback_steps``)."""
@@ -286,6 +344,8 @@ class SiteCounter(SyncCounter):
         pending = threads[choice].pending if choice < len(threads) else None
         if counted(pending, self._site_none, self._site_locks):
             self.sites.add(site_of(pending))
+            if choice < len(threads) and threads[choice].rcu_nesting:
+                self.rcu_sites.add(site_of(pending))
         if pending is None or not pending.maple:
             self.fallback_decisions += 1
         return choice

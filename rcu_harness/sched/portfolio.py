@@ -26,8 +26,8 @@ portfolios.  Their parameters are the portfolio's (:data:`TAKEN_BY`):
 ``depth`` and ``steps`` go to ``pct``, ``depth`` to ``rff``, ``profile``
 and ``interesting`` to ``surw``, ``depth`` and ``sync_steps`` and
 ``points`` to ``pct-sync``, ``sync_points`` (its ``points``) to
-``random-sync``, ``sites``, ``points``, ``fallback_steps`` and
-``fallback`` to ``pct-site`` and ``pct-relay``, ``hold`` to ``pct-relay``,
+``random-sync``, ``sites``, ``points``, ``fallback_steps``, ``fallback``
+and ``stall_in`` to ``pct-site`` and ``pct-relay``, ``hold`` to ``pct-relay``,
 ``reads`` to ``random-sync``, ``pct-site`` and ``pct-relay`` (the other
 members always choose reads uniformly).  A parameter
 given that none of the members takes is refused (:meth:`check_given`,
@@ -79,11 +79,13 @@ MEMBERS: dict[str, tuple[Callable[..., Any], dict[str, str]]] = {
     "random-sync": (RandomSyncStrategy, {"points": "sync_points", "reads": "reads"}),
     "pct-site": (PctSiteStrategy, {"sites": "sites", "points": "points",
                                    "fallback_steps": "fallback_steps",
-                                   "reads": "reads", "fallback": "fallback"}),
+                                   "reads": "reads", "fallback": "fallback",
+                                   "stall_in": "stall_in"}),
     "pct-relay": (PctRelayStrategy, {"sites": "sites", "points": "points",
                                      "hold": "hold",
                                      "fallback_steps": "fallback_steps",
-                                     "reads": "reads", "fallback": "fallback"}),
+                                     "reads": "reads", "fallback": "fallback",
+                                     "stall_in": "stall_in"}),
 }
 """How each possible member is made: its class and, for each of its keyword
 arguments, the portfolio parameter passed to it."""
@@ -118,7 +120,8 @@ class MembersInTurn:
                  interesting: str = "points", sync_steps: int = 0,
                  points: str = "sync", sync_points: str = "access",
                  sites: int = 0, fallback_steps: int = 0, hold: int = 4,
-                 reads: str = "uniform", fallback: str = "sync") -> None:
+                 reads: str = "uniform", fallback: str = "sync",
+                 stall_in: str = "any") -> None:
         names = [m.strip() for m in str(members).split(",") if m.strip()]
         unknown = [m for m in names if m not in MEMBERS]
         if not names or unknown:
@@ -128,7 +131,7 @@ class MembersInTurn:
                   "interesting": interesting, "sync_steps": sync_steps,
                   "points": points, "sync_points": sync_points, "sites": sites,
                   "fallback_steps": fallback_steps, "hold": hold, "reads": reads,
-                  "fallback": fallback}
+                  "fallback": fallback, "stall_in": stall_in}
         self.seed = seed
         self.member_names = tuple(names)
         """The members, in turn, as named."""

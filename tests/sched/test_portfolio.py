@@ -13,7 +13,7 @@ from rcu_harness.sched.registry import STRATEGIES, make_strategy
 VALUES = {"depth": 2, "steps": 5, "profile": "1:1", "interesting": "points",
           "sync_steps": 5, "points": "field", "sync_points": "sync",
           "sites": 1, "fallback_steps": 3, "hold": 2, "reads": "oldest",
-          "fallback": "pct"}
+          "fallback": "pct", "stall_in": "rcu"}
 """A value each member parameter accepts."""
 
 
