@@ -53,14 +53,21 @@ class Snapshot:
         todo = max(self.budget.executions - self.executions, 0)
         by_count = todo / self.rate if self.rate > 0 else None
         options = [x for x in (by_count, self.seconds_left) if x is not None]
-        return min(options) if options else None
+        return max(min(options), 0.0) if options else None
+
+    @property
+    def overtime(self) -> bool:
+        """The time budget is spent: the run only waits for units running."""
+        return self.seconds_left is not None and self.seconds_left <= 0
 
     @property
     def fraction(self) -> float:
         """How much of the nearer budget is used, 0..1."""
         by_count = self.executions / max(self.budget.executions, 1)
         left = self.left
-        by_time = self.elapsed / (self.elapsed + left) if left is not None else 0.0
+        if self.overtime:
+            return 1.0
+        by_time = self.elapsed / (self.elapsed + left) if left else 0.0
         return min(max(by_count, by_time), 1.0)
 
 
@@ -71,12 +78,19 @@ def _clock(seconds: float | None) -> str:
     return f"{s // 60}:{s % 60:02d}"
 
 
+def _remaining(snap: Snapshot) -> str:
+    """Time left, or that the time is up and running units are finishing."""
+    if snap.overtime:
+        return "time up, finishing running units"
+    return f"{_clock(snap.left)} left"
+
+
 def describe(snap: Snapshot) -> str:
     """One line: executions, units, rate, findings, time left."""
     return (f"{snap.label}: {snap.executions} executions ({snap.units} "
             f"unit{'s' if snap.units != 1 else ''}, {snap.rate:.1f}/s), "
             f"{snap.findings} finding{'s' if snap.findings != 1 else ''}, "
-            f"{_clock(snap.left)} left")
+            f"{_remaining(snap)}")
 
 
 class Progress(Protocol):
@@ -143,7 +157,7 @@ class BarProgress:
             TextColumn("{task.description}"), BarColumn(),
             TextColumn("{task.fields[done]} exec  {task.fields[units]} units  "
                        "{task.fields[rate]}/s  "
-                       "{task.fields[found]} findings  {task.fields[left]} left"),
+                       "{task.fields[found]} findings  {task.fields[left]}"),
             console=Console(file=stream), transient=False)
         self._task: TaskID | None = None
         self._bar.start()
@@ -152,7 +166,7 @@ class BarProgress:
         """Move the bar."""
         fields: dict[str, Any] = {"done": snap.executions, "units": snap.units,
                                   "rate": f"{snap.rate:.1f}",
-                  "found": snap.findings, "left": _clock(snap.left)}
+                  "found": snap.findings, "left": _remaining(snap)}
         if self._task is None:
             self._task = self._bar.add_task(snap.label, total=1000, **fields)
         self._bar.update(self._task, completed=int(snap.fraction * 1000), **fields)

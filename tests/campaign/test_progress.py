@@ -45,6 +45,14 @@ def test_time_left_is_the_nearer_budget():
     assert _snap(elapsed=0.0).left is None
 
 
+def test_a_run_past_its_time_budget_says_it_finishes_running_units():
+    late = _snap(budget=Budget(10**9, seconds=60), left=-116.0)
+    assert late.left == 0.0
+    assert late.fraction == 1.0
+    assert describe(late).endswith(", time up, finishing running units")
+    assert "-" not in describe(late)
+
+
 def test_plain_lines_come_at_most_every_interval():
     stream = io.StringIO()
     lines = LineProgress(stream, every=3600)
