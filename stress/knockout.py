@@ -17,7 +17,7 @@ exactly what the part costs.
 Parts: ``none``; ``checker`` (mt_validate()'s checker, ``write_op_done``);
 ``fast-pass`` (its fast pass answering yes: ``tree_is_valid``);
 ``coverage`` (interleaving coverage, ``reader_load``); ``coverage-walks``
-(its walks of the writer's stack, ``_walk`` and ``_past_harness``, a
+(its walks of the writer's stack, ``_locate``, a
 constant); ``results`` (the result checker's ``write_begin`` and
 ``read_end``); ``gc`` (the cyclic collector off); ``collect``.
 """
@@ -61,8 +61,8 @@ KNOCKS: dict[str, list[tuple[str, str, str, Any]]] = {
     "fast-pass": [("rcu_harness.checks.validate", "", "tree_is_valid", _true)],
     "coverage": [(name, "", "reader_load", _noop) for name in _READERS],
     "coverage-walks": [
-        ("rcu_harness.memory.coverage", "", "_walk", lambda _frame: "other"),
-        ("rcu_harness.memory.coverage", "", "_past_harness", lambda _frame: None)],
+        ("rcu_harness.memory.coverage", "", "_locate",
+         lambda _top, _inner, _path: (None, "other"))],
     "results": [("rcu_harness.checks.results", "ResultCheck", name, _noop)
                 for name in ("write_begin", "read_end")],
     "gc": [],

@@ -86,14 +86,23 @@ _PHASE = 2
 _ENTRY = 3
 _MODEL = 4
 _HARNESS = 5
+_OTHER = 6
 _MAPLE = os.path.dirname(os.path.abspath(maple.__file__)) + os.sep
 _PKG = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 _HARNESS_DIR = _PKG + os.sep
 _MUTANTS = os.path.join(_PKG, "scenarios", "mutants.py")
 _MAX_FRAMES = 64
-_kinds: dict[int, tuple[CodeType, tuple[int, str] | None]] = {}
-"""id(code) -> (code, its classification): code objects hash slowly, so the
-cache is keyed by identity (the code object kept, so the id stays its own)."""
+_kinds: dict[int, tuple[int, str]] = {}
+"""id(code) -> its classification: code objects hash slowly, so the cache
+is keyed by identity; every code object classified is kept (``_codes``),
+so an id stays its own."""
+_codes: list[CodeType] = []
+_MODEL_KIND = (_MODEL, "")
+_HARNESS_KIND = (_HARNESS, "")
+_OTHER_KIND = (_OTHER, "")
+"""The label-less classifications, one object each (compared by identity)."""
+_NO_FRAME = object()
+"""A writer record's top frame when the writer has none: matches no frame."""
 
 
 def node_level(node: Any) -> str:
@@ -103,8 +112,8 @@ def node_level(node: Any) -> str:
     return "leaf" if node.type < maple_range_64 else "internal"
 
 
-def _classify(code: CodeType) -> tuple[int, str] | None:
-    """A label, _MODEL, _HARNESS or None (scenario or test code)."""
+def _classify(code: CodeType) -> tuple[int, str]:
+    """A label, _MODEL, _HARNESS or _OTHER (scenario or test code)."""
     name = code.co_name
     if name == ENTRY:
         return (_ENTRY, "")
@@ -118,11 +127,11 @@ def _classify(code: CodeType) -> tuple[int, str] | None:
         if name.startswith(fn + "_") and path == _MUTANTS:
             return (_STORE, label)
     if model:
-        return (_MODEL, "")
+        return _MODEL_KIND
     if path.startswith(_HARNESS_DIR) and \
             not path.startswith(os.path.join(_PKG, "scenarios") + os.sep):
-        return (_HARNESS, "")
-    return None
+        return _HARNESS_KIND
+    return _OTHER_KIND
 
 
 def _entry_store_type(frame: FrameType) -> str:
@@ -140,11 +149,12 @@ def write_path(w: SimThread) -> str:
     return _walk(glet.gr_frame if glet is not None else None)
 
 
-def _kind(code: CodeType) -> tuple[int, str] | None:
+def _kind(code: CodeType) -> tuple[int, str]:
     known = _kinds.get(id(code))
-    if known is None or known[0] is not code:
-        known = _kinds[id(code)] = (code, _classify(code))
-    return known[1]
+    if known is None:
+        _codes.append(code)
+        known = _kinds[id(code)] = _classify(code)
+    return known
 
 
 def _walk(frame: FrameType | None) -> str:
@@ -156,21 +166,50 @@ def _walk(frame: FrameType | None) -> str:
     phase = ""
     n = 0
     kinds = _kinds
+    model = _MODEL_KIND
+    harness = _HARNESS_KIND
     while frame is not None and n < _MAX_FRAMES:
-        code = frame.f_code  # _kind(code), inline
-        known = kinds.get(id(code))
-        kind = known[1] if known is not None and known[0] is code else _kind(code)
-        if kind is None:
-            break
-        if kind[0] == _STORE:
-            return kind[1]
-        if kind[0] == _ENTRY:
-            return _entry_store_type(frame)
-        if kind[0] == _PHASE and not phase:
-            phase = kind[1]
+        try:  # _kind(code), inline
+            kind = kinds[id(frame.f_code)]
+        except KeyError:
+            kind = _kind(frame.f_code)
+        if kind is not model and kind is not harness:
+            k = kind[0]
+            if k == _OTHER:
+                break
+            if k == _STORE:
+                return kind[1]
+            if k == _ENTRY:
+                return _entry_store_type(frame)
+            if not phase:  # a phase
+                phase = kind[1]
         frame = frame.f_back
         n += 1
     return phase or "other"
+
+
+def _locate(top: FrameType | None, inner: FrameType | None, path: str,
+            ) -> tuple[FrameType | None, str]:
+    """The innermost frame of @top's stack that is not the harness's own
+    (the scheduling point, the port), i.e. the writer's innermost model
+    frame, and its write path: @path if that frame is @inner (the writer
+    is still inside the same model call: the record holds the frame, so its
+    identity cannot be reused, and only the frames from there outward
+    decide the path), else :func:`_walk`'s from it."""
+    kinds = _kinds
+    harness = _HARNESS_KIND
+    frame = top
+    while frame is not None:
+        try:  # _kind(code), inline
+            kind = kinds[id(frame.f_code)]
+        except KeyError:
+            kind = _kind(frame.f_code)
+        if kind is not harness:
+            break
+        frame = frame.f_back
+    if frame is inner:
+        return frame, path
+    return frame, _walk(frame)
 
 
 def reader_load(metrics: Metrics, t: SimThread, node: Any, lock: Any) -> None:
@@ -178,49 +217,78 @@ def reader_load(metrics: Metrics, t: SimThread, node: Any, lock: Any) -> None:
     threads are writing the tree @lock guards.
 
     The caller has checked that the tree @lock guards is being written and
-    that @t is not inside a write operation itself.  (Hot when trees are written: the
-    level test and the cache look-up are inlined.)
+    that @t is not inside a write operation itself.
+
+    Each writer has a *record* (``w.cover``: its suspended top frame, the
+    counts of its span and write path, its innermost model frame, its write
+    path, its span).  While its top frame is the same frame object as the
+    record's, the writer has not run (the record holds the frame, so its
+    identity cannot be reused), so its span and write path are the
+    record's: the load adds one to the record's counts, at its level.
+    Otherwise :func:`_moved` starts the record over.  (Hot when trees are
+    written: a level, a frame and a count per load.)
     """
     writers = metrics.writers.get(lock)
     if not writers or t.tid <= 0:
         return
     if node is None:
-        level = "ma_root"
+        i = 0  # LEVELS.index("ma_root")
     elif node._p & MA_ROOT_PARENT:
-        level = "root"
+        i = 1  # root
+    elif node.type < maple_range_64:
+        i = 3  # leaf
     else:
-        level = "leaf" if node.type < maple_range_64 else "internal"
-    cover = metrics.cover
-    paths = metrics.paths
+        i = 2  # internal
     for w in writers:
         glet = w.glet
         top = glet.gr_frame if glet is not None else None
-        hit = paths.get(w.tid)
-        if hit is not None and hit[0] is top:
-            path = hit[2]
+        rec = w.cover
+        if rec is not None and rec[0] is top:
+            rec[1][i] += 1
         else:
-            inner = _past_harness(top)
-            path = hit[2] if hit is not None and hit[1] is inner else _walk(inner)
-            paths[w.tid] = (top, inner, path)
-        key = (level, w.spans[-1].name if w.spans else "write", path)
-        cover[key] = cover.get(key, 0) + 1
+            _moved(metrics, w, top, i)
 
 
-def _past_harness(frame: FrameType | None) -> FrameType | None:
-    """The innermost frame of @frame's stack that is not the harness's own
-    (the scheduling point, the port): the writer's innermost model frame.
-    While it is the same frame object the writer is still inside that call
-    (the cache holds it, so its identity cannot be reused), and its write
-    path, which only the frames from there outward decide, is unchanged."""
-    kinds = _kinds
-    while frame is not None:
-        code = frame.f_code  # _kind(code), inline
-        known = kinds.get(id(code))
-        kind = known[1] if known is not None and known[0] is code else _kind(code)
-        if kind is None or kind[0] != _HARNESS:
-            return frame
-        frame = frame.f_back
-    return None
+def _moved(metrics: Metrics, w: SimThread, top: FrameType | None, i: int) -> None:
+    """Writer @w ran since its record was started (or has none, or no
+    frame): start the record over at its state now and count the load of
+    level index @i.  Its write path comes from :func:`_locate` (the record's
+    if the writer is still inside the same model call), its span is read
+    now, and its counts are those of its (span, write path) in
+    ``metrics.counts``, shared by every record of that pair; a writer
+    without a frame (not started, finished, or an OS thread of the thread
+    driver) starts over at every load."""
+    rec = w.cover
+    span = w.spans[-1].name if w.spans else "write"
+    if rec is not None:
+        inner, path = _locate(top, rec[2], rec[3])
+        rec[0] = top if top is not None else _NO_FRAME
+        rec[2] = inner
+        if path == rec[3] and span == rec[4]:  # the same pair: the same counts
+            rec[1][i] += 1
+            return
+        rec[3] = path
+        rec[4] = span
+    else:
+        inner, path = _locate(top, _NO_FRAME, "")  # type: ignore[arg-type]
+        rec = w.cover = [top if top is not None else _NO_FRAME, None, inner,
+                         path, span]
+    counts = metrics.counts.get((span, path))
+    if counts is None:
+        counts = metrics.counts[(span, path)] = [0, 0, 0, 0]
+    rec[1] = counts
+    counts[i] += 1
+
+
+def pairs(metrics: Metrics) -> dict[tuple[str, str, str], int]:
+    """(level, writer span, write path) -> reader loads, from the counts
+    per (span, path) of @metrics (pairs without loads left out)."""
+    out: dict[tuple[str, str, str], int] = {}
+    for (span, path), counts in metrics.counts.items():
+        for level, n in zip(LEVELS, counts, strict=True):
+            if n:
+                out[(level, span, path)] = n
+    return out
 
 
 def writer_enter(metrics: Metrics, lock: Any, t: SimThread) -> None:

@@ -83,6 +83,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from rcu_harness.memory.coverage import pairs
+
 if TYPE_CHECKING:
     from rcu_harness.runtime.execution import Execution
     from rcu_harness.runtime.thread import SimThread
@@ -131,7 +133,7 @@ class Span:
 class Metrics:
     """The spans and samples one execution recorded."""
 
-    __slots__ = ("batch", "cover", "free_delay", "paths", "pipe", "retired_age",
+    __slots__ = ("batch", "counts", "free_delay", "pipe", "retired_age",
                  "spans", "values", "waiting", "waiting_now", "waiting_peak",
                  "writers")
 
@@ -145,14 +147,19 @@ class Metrics:
         self.pipe: list[int] = []
         self.batch: list[int] = []
         self.retired_age: list[int] = []
-        self.cover: dict[tuple[str, str, str], int] = {}
-        """(level, writer span, write path) -> reader loads (filled by
-        :func:`rcu_harness.memory.coverage.reader_load`)."""
+        self.counts: dict[tuple[str, str], list[int]] = {}
+        """(writer span, write path) -> reader loads per level, in
+        :data:`~rcu_harness.memory.coverage.LEVELS` order (filled by
+        :func:`rcu_harness.memory.coverage.reader_load`); read
+        :attr:`cover`."""
         self.writers: dict[Any, list[SimThread]] = {}
         """Guard lock of a tree -> threads inside a write operation on it."""
-        self.paths: dict[int, tuple[Any, Any, str]] = {}
-        """Writer tid -> (its top frame, its innermost model frame, its
-        write path): the coverage cache."""
+
+    @property
+    def cover(self) -> dict[tuple[str, str, str], int]:
+        """(level, writer span, write path) -> reader loads so far: the
+        interleaving coverage (a new dict, made from :attr:`counts`)."""
+        return pairs(self)
 
     # -- spans and free-standing samples ---------------------------------
     def open(self, name: str, t: SimThread, step: int) -> Span:

@@ -44,6 +44,7 @@ class SimThread:
 
     __slots__ = (
         "counters",
+        "cover",
         "fresh",
         "glet",
         "label",
@@ -88,6 +89,9 @@ class SimThread:
         """Atomics this thread declared a lockless read under (nesting)."""
         self.write_ops: dict[Any, int] = {}
         """Trees this thread is inside a write operation on (nesting)."""
+        self.cover: list[Any] | None = None
+        """While it writes: the interleaving coverage's count of reader
+        loads since it last ran (:func:`rcu_harness.memory.coverage.reader_load`)."""
         self.wait_reason = ""
         self.counters: dict[str, int] = {}
         """This thread's share of the execution's benign counters."""

@@ -1,0 +1,135 @@
+"""Interleaving coverage counted per writer state gives the pairs and counts
+of counting every load on its own."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+from rcu_harness.memory import coverage, maple_node, maple_port, node_words
+from rcu_harness.memory.coverage import node_level, reader_load, write_path
+from rcu_harness.runner.block import calibrate
+from rcu_harness.runner.run import run_execution
+from rcu_harness.runtime.metrics import Metrics, collect
+from rcu_harness.runtime.thread import SimThread
+from rcu_harness.scenarios.catalog import applied, configure, program
+from rcu_harness.scenarios.mutants import MUTANTS
+from rcu_harness.sched.registry import make_strategy
+
+_CALLERS = (node_words, maple_node, maple_port)
+
+
+class PerLoad:
+    """The coverage as first defined: at every interleaved load, the
+    reader's level, each writer's innermost span and its write path walked
+    afresh from its suspended stack, one count per (level, span, path).
+    Installed beside the counting under test; every @every-th load it
+    also checks the pairs ``metrics.cover`` reads mid-execution."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, every: int = 0) -> None:
+        self.pairs: dict[int, dict[tuple[str, str, str], int]] = {}
+        self.every = every
+        self.loads = 0
+        self.checked = 0
+        for module in _CALLERS:
+            monkeypatch.setattr(module, "reader_load", self.load)
+
+    def load(self, metrics: Any, t: Any, node: Any, lock: Any) -> None:
+        pairs = self.pairs.setdefault(id(metrics), {})
+        writers = metrics.writers.get(lock)
+        if writers and t.tid > 0:
+            self.loads += 1
+            level = "ma_root" if node is None else node_level(node)
+            for w in writers:
+                key = (level, w.spans[-1].name if w.spans else "write", write_path(w))
+                pairs[key] = pairs.get(key, 0) + 1
+        coverage.reader_load(metrics, t, node, lock)
+        if self.every and self.loads % self.every == 0:
+            self.checked += 1
+            assert metrics.cover == pairs
+
+    def of(self, ex: Any) -> dict[tuple[str, str, str], int]:
+        """The pairs counted load by load in execution @ex."""
+        return self.pairs.get(id(ex.metrics), {})
+
+
+def _samples(ex: Any) -> dict[str, int]:
+    return {k: int(v[0]) for k, v in collect(ex).items() if k.startswith("cover.")}
+
+
+def _expected(pairs: dict[tuple[str, str, str], int]) -> dict[str, int]:
+    return {f"cover.{level}.{span}.{store}": n
+            for (level, span, store), n in pairs.items()}
+
+
+def _run(cfg: Any, strategy: str, executions: int, oracle: PerLoad,
+         ) -> list[tuple[dict[str, int], dict[str, int]]]:
+    setup = program(cfg)
+    with applied(cfg.mutant, cfg.fixes):
+        s = make_strategy(strategy, 0, **calibrate(setup, strategy, 0))
+        runs = []
+        for i in range(executions):
+            s.new_execution(i)
+            ex = run_execution(setup, s, i, record=0)
+            runs.append((_samples(ex), _expected(oracle.of(ex))))
+            oracle.pairs.clear()
+    return runs
+
+
+@pytest.mark.parametrize("scenario", ["dup_mmap", "rcu_transitions", "mmput_race"])
+@pytest.mark.parametrize("strategy", ["mix", "random"])
+def test_each_default_scenario_counts_the_pairs_of_counting_each_load(
+        monkeypatch, scenario, strategy):
+    oracle = PerLoad(monkeypatch, every=5)
+    runs = _run(configure(scenario), strategy, 4, oracle)
+    for got, expected in runs:
+        assert got == expected
+    if scenario != "dup_mmap":  # its 2021 design writes the child's tree only
+        assert oracle.loads > 100
+        assert oracle.checked > 20
+        assert sum(len(got) for got, _ in runs) > 4
+
+
+@pytest.mark.parametrize("mutant", ["publish-before-fill", "in-place-write-in-rcu",
+                                    "gp-ignores-readers"])
+def test_a_mutant_s_executions_count_the_same_pairs(monkeypatch, mutant):
+    oracle = PerLoad(monkeypatch)
+    cfg = configure(MUTANTS[mutant].scenarios[0], mutant=mutant)
+    runs = _run(cfg, "random", 6, oracle)
+    for got, expected in runs:
+        assert got == expected
+    assert oracle.loads > 50
+
+
+def test_pairs_read_after_every_load_are_those_counted_so_far(monkeypatch):
+    """Read after each interleaved load, ``metrics.cover`` holds exactly the
+    loads so far, over executions whose writers change span and write
+    path between a reader's loads."""
+    oracle = PerLoad(monkeypatch, every=1)
+    runs = _run(configure("rcu_transitions"), "random", 6, oracle)
+    spans_paths = set()
+    for got, expected in runs:
+        assert got == expected
+        spans_paths |= {k.split(".", 2)[2] for k in got}
+    assert len(spans_paths) > 3
+
+
+def test_a_writer_without_a_frame_is_counted_under_its_span_of_each_load():
+    """A writer with no suspended frame (not started, finished, an OS
+    thread) gives no record to keep: each load reads its span afresh."""
+    metrics = Metrics()
+    lock = object()
+    writer, reader = SimThread(1, "writer"), SimThread(2, "reader")
+    metrics.writers[lock] = [writer]
+    writer.spans.append(SimpleNamespace(name="writer.store"))
+    reader_load(metrics, reader, None, lock)
+    writer.spans[-1] = SimpleNamespace(name="writer.split")
+    reader_load(metrics, reader, None, lock)
+    reader_load(metrics, reader, None, lock)
+    writer.spans.clear()
+    reader_load(metrics, reader, None, lock)
+    assert metrics.cover == {("ma_root", "writer.store", "other"): 1,
+                             ("ma_root", "writer.split", "other"): 2,
+                             ("ma_root", "write", "other"): 1}
