@@ -17,9 +17,10 @@ exactly what the part costs.
 Parts: ``none``; ``checker`` (mt_validate()'s checker, ``write_op_done``);
 ``fast-pass`` (its fast pass answering yes: ``tree_is_valid``);
 ``coverage`` (interleaving coverage, ``reader_load``); ``coverage-walks``
-(its walks of the writer's stack, ``_locate``, a
-constant); ``results`` (the result checker's ``write_begin`` and
-``read_end``); ``gc`` (the cyclic collector off); ``collect``.
+(its walks of the writer's stack: ``_locate`` a constant; in a tree
+before the ninth round ``_walk`` and ``_past_harness``); ``results`` (the
+result checker's ``write_begin`` and ``read_end``); ``gc`` (the cyclic
+collector off); ``collect``.
 """
 
 from __future__ import annotations
@@ -62,13 +63,18 @@ KNOCKS: dict[str, list[tuple[str, str, str, Any]]] = {
     "coverage": [(name, "", "reader_load", _noop) for name in _READERS],
     "coverage-walks": [
         ("rcu_harness.memory.coverage", "", "_locate",
-         lambda _top, _inner, _path: (None, "other"))],
+         lambda _top, _inner, _path: (None, "other")),
+        # a tree before the ninth round: the two walks apart
+        ("rcu_harness.memory.coverage", "", "_walk", lambda _frame: "other"),
+        ("rcu_harness.memory.coverage", "", "_past_harness", lambda _frame: None)],
     "results": [("rcu_harness.checks.results", "ResultCheck", name, _noop)
                 for name in ("write_begin", "read_end")],
     "gc": [],
     "collect": [("rcu_harness.runtime.metrics", "", "collect", _noop)],
 }
-"""Part -> (module, class or "", attribute, replacement) of each patch."""
+"""Part -> (module, class or "", attribute, replacement) of each patch; a
+patch whose attribute the tree lacks is skipped (an older tree), but each
+part must patch something."""
 PARTS = tuple(KNOCKS)
 
 
@@ -78,11 +84,16 @@ def knock(part: str) -> None:
         raise SystemExit(f"unknown part {part!r} (known: {', '.join(PARTS)})")
     if part == "gc":
         gc.disable()
+    patched = 0
     for module, cls, attr, value in KNOCKS[part]:
         owner: Any = importlib.import_module(module)
         if cls:
             owner = getattr(owner, cls)
-        setattr(owner, attr, value)
+        if hasattr(owner, attr):
+            setattr(owner, attr, value)
+            patched += 1
+    if KNOCKS[part] and not patched:
+        raise SystemExit(f"part {part!r}: this tree has none of its functions")
 
 
 def probe(part: str, argv: list[str]) -> None:

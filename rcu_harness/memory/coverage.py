@@ -21,16 +21,27 @@ reader (in the 2021 dup_mmap(), fork walks the parent's tree while it
 writes the child's, under the parent's mmap_lock: not a lockless reader).
 
 Cost: nothing unless some tree is being written; then, per load by a
-thread outside any write operation, one dict look-up.  Per interleaved
-load, the writer's write path comes from a two-level cache: the same
-suspended top frame as last time (the writer has not run since), or the
-same innermost model frame (it ran, but is still inside the same model
-call); otherwise a walk outward that stops at the first store path or at
-the first scenario frame.  Code objects are classified once.  Measured
-with callgrind (instructions per execution) in ``rcu_transitions``, where
-a quarter of the reader loads are interleaved with a write, the counting
-costs about 9% of an execution; in ``dup_mmap`` about 1%; a program with
-no ``h.writing()`` pays one truth test per load.
+thread outside any write operation, one dict look-up.  An interleaved load
+is counted per writer *state*, not on its own: a writer's span and write
+path change only when it runs, so each writer keeps a record
+(:func:`reader_load`) whose counts, per level, take every load while its
+suspended top frame is the same frame object; the counts are kept per
+(span, write path) and made into the pairs only when something reads
+them (``Metrics.cover``: :func:`rcu_harness.runtime.metrics.collect` at
+the end of an execution).  When the writer has run, the record starts
+over: its write path comes from the same innermost model frame as before
+(it ran, but is still inside the same model call), or from a walk outward
+that stops at the first store path or at the first scenario frame.  Code
+objects are classified once.  Measured with callgrind
+(``stress/knockout.py``, the speed probe's executions, ninth round of
+issue 17): an interleaved load costs about 1.8 k instructions, a record
+started over about 13 k, most of it the walk (the frames it reads are made
+into frame objects); in ``rcu_transitions``, where a quarter of the reader
+loads are interleaved with a write (about 300 an execution, 120 records
+started over, 85 walks), the counting is 7.3% of an execution (9.3%
+counting each load on its own), in ``mmput_race`` 6.8% (8.6%), in
+``dup_mmap`` nothing measurable; a program with no ``h.writing()`` pays
+one truth test per load.
 
 Not modelled: which *words* of a node the two threads touched (a pair says
 only that the load happened during the write, on the same tree).
