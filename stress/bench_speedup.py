@@ -20,7 +20,12 @@ with ``valgrind --tool=callgrind`` (runs of 1 and N = 1+K executions, the
 difference divided by N - 1; ``PYTHONHASHSEED=0``), which no other load on the
 machine changes; and, in the longer run, the cost per scheduling point of
 its executions (their instructions over their points) beside a bare
-greenlet switch round trip counted in the same process after them.
+greenlet switch round trip counted in the same process after them; the
+speed-up on those counted executions alone (before's over after's: the
+same executions and points in both trees, steadier than the difference of
+the two runs, which a collector pass moves); and whether every run of both
+trees made the same schedules (the probe's digests of the run of 1 and of
+the longer run).
 ``mmput_race`` counts at least 30 executions (runs of 1 and
 ``max(1+K, 30)``, :data:`MIN_COUNTED`): its executions are short (about
 500 points, 7 M instructions each), so five of them (``K`` = 4, about
@@ -74,16 +79,18 @@ def probe(tree: Path, scenario: str, n: int, bare: bool) -> dict[str, float]:
     return result
 
 
-def instructions(tree: Path, scenario: str, n: int) -> tuple[int, float, float]:
+def instructions(tree: Path, scenario: str, n: int,
+                 ) -> tuple[int, float, float, int, str]:
     """Instructions of the probe's run of @n executions without its bare
     round trips; instructions per scheduling point of those executions and
-    per bare round trip, counted in the same process."""
+    per bare round trip, counted in the same process; the executions'
+    instructions; the digest of their schedules."""
     parts, out = callgrind([str(PROBE), str(tree), scenario, str(n), "--count"])
     # parts: start-up and warm-up, the executions, the round trips' warm-up,
     # the round trips, exit
     result = json.loads(out.strip().splitlines()[-1])
     return (sum(parts) - parts[2] - parts[3], parts[1] / result["steps"],
-            parts[3] / ROUNDTRIPS)
+            parts[3] / ROUNDTRIPS, parts[1], str(result["schedules"]))
 
 
 def timing(trees: dict[str, Path], reps: int,
@@ -130,18 +137,24 @@ def counting(trees: dict[str, Path], k: int) -> list[str]:
     for scenario in SCENARIOS:
         per: dict[str, float] = {}
         ratio: dict[str, str] = {}
+        executions: dict[str, int] = {}
+        digests: set[str] = set()
         n = counted(scenario, k)
         for name, tree in trees.items():
-            one, _, _ = instructions(tree, scenario, 1)
-            more, point, bare = instructions(tree, scenario, n)
+            one, _, _, _, digest = instructions(tree, scenario, 1)
+            more, point, bare, executions[name], digest_n = \
+                instructions(tree, scenario, n)
+            digests |= {f"1:{digest}", f"n:{digest_n}"}
             per[name] = (more - one) / (n - 1)
             ratio[name] = f"{point:,.0f} / {bare:,.0f} = **{point / bare:.2f}x**"
             print(f"{scenario} {name}: {per[name] / 1e6:.1f} M, per point "
-                  f"{ratio[name]}", file=sys.stderr)
+                  f"{ratio[name]}, executions {executions[name]:,}", file=sys.stderr)
         before, after = list(trees)
+        same = "yes" if len(digests) == 2 else "NO"
         rows.append(f"| {scenario} ({n} executions) | {per[before] / 1e6:.1f} M | "
                     f"{per[after] / 1e6:.1f} M | **{per[before] / per[after]:.2f}x** "
-                    f"| {ratio[before]} | {ratio[after]} |")
+                    f"| **{executions[before] / executions[after]:.3f}x** "
+                    f"| {ratio[before]} | {ratio[after]} | {same} |")
     return rows
 
 
@@ -170,8 +183,9 @@ def main() -> None:
                 f"`{args.before}`, after = {after}. {args.note}".rstrip(),
                 "", *machine(), "",
                 "| scenario | before (instructions per execution) | after | "
-                "speed-up | before: per point / per bare round trip | after |",
-                "|---|---|---|---|---|---|", *rows, ""])
+                "speed-up | speed-up, counted executions | before: per point / "
+                "per bare round trip | after | same schedules |",
+                "|---|---|---|---|---|---|---|---|", *rows, ""])
             heading = CG_HEADING
         else:
             rows, notes = timing(trees, args.reps, args.scale)
