@@ -63,18 +63,21 @@ KNOCKS: dict[str, list[tuple[str, str, str, Any]]] = {
     "coverage": [(name, "", "reader_load", _noop) for name in _READERS],
     "coverage-walks": [
         ("rcu_harness.memory.coverage", "", "_locate",
-         lambda _top, _inner, _path: (None, "other")),
-        # a tree before the ninth round: the two walks apart
-        ("rcu_harness.memory.coverage", "", "_walk", lambda _frame: "other"),
-        ("rcu_harness.memory.coverage", "", "_past_harness", lambda _frame: None)],
+         lambda _top, _inner, _path: (None, "other"))],
     "results": [("rcu_harness.checks.results", "ResultCheck", name, _noop)
                 for name in ("write_begin", "read_end")],
     "gc": [],
     "collect": [("rcu_harness.runtime.metrics", "", "collect", _noop)],
 }
-"""Part -> (module, class or "", attribute, replacement) of each patch; a
-patch whose attribute the tree lacks is skipped (an older tree), but each
-part must patch something."""
+"""Part -> (module, class or "", attribute, replacement) of each patch."""
+OLDER: dict[str, list[tuple[str, str, str, Any]]] = {
+    "coverage-walks": [
+        ("rcu_harness.memory.coverage", "", "_walk", lambda _frame: "other"),
+        ("rcu_harness.memory.coverage", "", "_past_harness", lambda _frame: None)],
+}
+"""The same parts in a tree before the ninth round of issue 17 (the
+coverage's two walks apart), patched when the tree lacks a function of
+:data:`KNOCKS`' patches."""
 PARTS = tuple(KNOCKS)
 
 
@@ -84,16 +87,18 @@ def knock(part: str) -> None:
         raise SystemExit(f"unknown part {part!r} (known: {', '.join(PARTS)})")
     if part == "gc":
         gc.disable()
-    patched = 0
-    for module, cls, attr, value in KNOCKS[part]:
-        owner: Any = importlib.import_module(module)
-        if cls:
-            owner = getattr(owner, cls)
-        if hasattr(owner, attr):
-            setattr(owner, attr, value)
-            patched += 1
-    if KNOCKS[part] and not patched:
-        raise SystemExit(f"part {part!r}: this tree has none of its functions")
+    for patches in (KNOCKS[part], OLDER.get(part, [])):
+        owners = []
+        for module, cls, attr, value in patches:
+            owner: Any = importlib.import_module(module)
+            if cls:
+                owner = getattr(owner, cls, None)
+            owners.append((owner, attr, value))
+        if all(hasattr(owner, attr) for owner, attr, _ in owners):
+            for owner, attr, value in owners:
+                setattr(owner, attr, value)
+            return
+    raise SystemExit(f"part {part!r}: this tree lacks the functions it replaces")
 
 
 def probe(part: str, argv: list[str]) -> None:

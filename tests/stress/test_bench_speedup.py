@@ -22,7 +22,8 @@ def test_mmput_race_counts_thirty_executions_against_the_collector(monkeypatch):
 
     def fake(tree, scenario, n):
         runs.append((tree.name, scenario, n))
-        return FIXED + n * PER_EXECUTION[scenario], 14_000.0, 4_400.0
+        return (FIXED + n * PER_EXECUTION[scenario], 14_000.0, 4_400.0,
+                n * PER_EXECUTION[scenario], f"digest-{n}")
 
     monkeypatch.setattr(bench_speedup, "instructions", fake)
     rows = bench_speedup.counting({"before": Path("/b"), "after": Path("/a")}, 4)
@@ -34,6 +35,24 @@ def test_mmput_race_counts_thirty_executions_against_the_collector(monkeypatch):
     # The difference is divided by the executions between the two runs.
     mmput = next(r for r in rows if r.startswith("| mmput_race"))
     assert mmput.startswith("| mmput_race (30 executions) | 7.0 M | 7.0 M | **1.00x**")
+    assert mmput.endswith("| yes |")
+
+
+def test_the_counted_executions_speed_up_and_differing_schedules_show(monkeypatch):
+    """The speed-up on the longer run's executions alone is before's over
+    after's; a tree whose runs made other schedules gets a NO."""
+
+    def fake(tree, scenario, n):
+        cost = PER_EXECUTION[scenario] * (1.0 if tree.name == "b" else 0.8)
+        digest = "d" if tree.name == "b" or scenario != "rcu_transitions" else "e"
+        return int(FIXED + n * cost), 14_000.0, 4_400.0, int(n * cost), f"{digest}{n}"
+
+    monkeypatch.setattr(bench_speedup, "instructions", fake)
+    rows = bench_speedup.counting({"before": Path("/b"), "after": Path("/a")}, 4)
+    dup, rcu, _ = rows
+    assert "| **1.25x** | **1.250x** |" in dup
+    assert dup.endswith("| yes |")
+    assert rcu.endswith("| NO |")
 
 
 def test_a_larger_k_counts_more_than_the_minimum():

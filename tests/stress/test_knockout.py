@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from stress.knockout import KNOCKS, PARTS, ROOT_DIR
+from stress.knockout import KNOCKS, OLDER, PARTS, ROOT_DIR
 
 
 def test_every_knocked_out_part_names_what_the_harness_has() -> None:
@@ -48,3 +48,31 @@ def test_an_unknown_part_is_refused_in_one_line() -> None:
     assert out.returncode != 0
     assert out.stderr.strip().splitlines() == [
         f"unknown part 'bogus' (known: {', '.join(PARTS)})"]
+
+
+def test_a_part_of_an_older_tree_is_knocked_out_by_its_older_names(tmp_path) -> None:
+    """coverage-walks in a tree before the ninth round (no ``_locate``)
+    replaces its two walks; a tree with neither is refused in one line."""
+    older = tmp_path / "older"
+    (older / "rcu_harness" / "memory").mkdir(parents=True)
+    (older / "rcu_harness" / "__init__.py").write_text("")
+    (older / "rcu_harness" / "memory" / "__init__.py").write_text("")
+    module = older / "rcu_harness" / "memory" / "coverage.py"
+    module.write_text("def _walk(frame):\n    return 'walked'\n"
+                      "def _past_harness(frame):\n    return frame\n")
+    script = ("import sys; from stress.knockout import knock; "
+              "sys.path.insert(0, sys.argv[1]); knock('coverage-walks'); "
+              "import rcu_harness.memory.coverage as c; "
+              "print(c._walk(1), c._past_harness(1))")
+    run = [sys.executable, "-c", script, str(older)]
+    out = subprocess.run(run, capture_output=True, text=True, check=True,
+                         cwd=ROOT_DIR)
+    assert out.stdout.split() == ["other", "None"]
+    assert [attr for _, _, attr, _ in OLDER["coverage-walks"]] == \
+        ["_walk", "_past_harness"]
+    module.write_text("def _walk(frame):\n    return 'walked'\n")
+    out = subprocess.run(run, capture_output=True, text=True, check=False,
+                         cwd=ROOT_DIR)
+    assert out.returncode != 0
+    assert out.stderr.strip().splitlines() == [
+        "part 'coverage-walks': this tree lacks the functions it replaces"]
