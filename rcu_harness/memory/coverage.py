@@ -38,8 +38,8 @@ issue 17): an interleaved load costs about 1.8 k instructions, a record
 started over about 13 k, most of it the walk (the frames it reads are made
 into frame objects); in ``rcu_transitions``, where a quarter of the reader
 loads are interleaved with a write (about 300 an execution, 120 records
-started over, 85 walks), the counting is 7.3% of an execution (9.3%
-counting each load on its own), in ``mmput_race`` 6.8% (8.6%), in
+started over, 85 walks), the counting is 7.3% of an execution (9.5%
+counting each load on its own), in ``mmput_race`` 6.8% (8.7%), in
 ``dup_mmap`` nothing measurable; a program with no ``h.writing()`` pays
 one truth test per load.
 
