@@ -199,7 +199,7 @@ def _walk(frame: FrameType | None) -> str:
     return phase or "other"
 
 
-def _locate(top: FrameType | None, inner: FrameType | None, path: str,
+def _locate(top: FrameType | None, inner: object, path: str,
             ) -> tuple[FrameType | None, str]:
     """The innermost frame of @top's stack that is not the harness's own
     (the scheduling point, the port), i.e. the writer's innermost model
@@ -281,7 +281,7 @@ def _moved(metrics: Metrics, w: SimThread, top: FrameType | None, i: int) -> Non
         rec[3] = path
         rec[4] = span
     else:
-        inner, path = _locate(top, _NO_FRAME, "")  # type: ignore[arg-type]
+        inner, path = _locate(top, _NO_FRAME, "")
         rec = w.cover = [top if top is not None else _NO_FRAME, None, inner,
                          path, span]
     counts = metrics.counts.get((span, path))

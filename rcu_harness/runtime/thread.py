@@ -90,8 +90,10 @@ class SimThread:
         self.write_ops: dict[Any, int] = {}
         """Trees this thread is inside a write operation on (nesting)."""
         self.cover: list[Any] | None = None
-        """While it writes: the interleaving coverage's count of reader
-        loads since it last ran (:func:`rcu_harness.memory.coverage.reader_load`)."""
+        """As a writer, its interleaving coverage record: its state when it
+        last stopped and the counts of that state's span and write path
+        (:func:`rcu_harness.memory.coverage.reader_load`); None until a
+        reader loads a word of a tree it writes."""
         self.wait_reason = ""
         self.counters: dict[str, int] = {}
         """This thread's share of the execution's benign counters."""
