@@ -61,7 +61,6 @@ if TYPE_CHECKING:
     from rcu_harness.runtime.metrics import Metrics
     from rcu_harness.runtime.thread import SimThread
 
-LEVELS = ("ma_root", "root", "internal", "leaf")
 
 STORE_PATHS = {
     "mas_wr_spanning_store": "wr_spanning_store",
@@ -243,7 +242,7 @@ def reader_load(metrics: Metrics, t: SimThread, node: Any, lock: Any) -> None:
     if not writers or t.tid <= 0:
         return
     if node is None:
-        i = 0  # LEVELS.index("ma_root")
+        i = 0  # metrics.LEVELS.index("ma_root")
     elif node._p & MA_ROOT_PARENT:
         i = 1  # root
     elif node.type < maple_range_64:
@@ -289,17 +288,6 @@ def _moved(metrics: Metrics, w: SimThread, top: FrameType | None, i: int) -> Non
         counts = metrics.counts[(span, path)] = [0, 0, 0, 0]
     rec[1] = counts
     counts[i] += 1
-
-
-def pairs(metrics: Metrics) -> dict[tuple[str, str, str], int]:
-    """(level, writer span, write path) -> reader loads, from the counts
-    per (span, path) of @metrics (pairs without loads left out)."""
-    out: dict[tuple[str, str, str], int] = {}
-    for (span, path), counts in metrics.counts.items():
-        for level, n in zip(LEVELS, counts, strict=True):
-            if n:
-                out[(level, span, path)] = n
-    return out
 
 
 def writer_enter(metrics: Metrics, lock: Any, t: SimThread) -> None:

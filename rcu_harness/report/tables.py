@@ -14,7 +14,7 @@ import textwrap
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from rcu_harness.memory.coverage import LEVELS
+from rcu_harness.runtime.metrics import LEVELS
 
 if TYPE_CHECKING:
     from rcu_harness.report.faults import FaultFigures

@@ -83,8 +83,6 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from rcu_harness.memory.coverage import pairs
-
 if TYPE_CHECKING:
     from rcu_harness.runtime.execution import Execution
     from rcu_harness.runtime.thread import SimThread
@@ -109,6 +107,9 @@ rcutorture's RCU_TORTURE_PIPE_LEN."""
 LEGAL_AGES = 2
 """Buckets 0 and 1 are legal for both histograms."""
 RESTARTS = "reader_restart"
+LEVELS = ("ma_root", "root", "internal", "leaf")
+"""Where a reader was in the interleaving coverage (``cover.<level>...``),
+in the order of :attr:`Metrics.counts`' lists."""
 
 
 @dataclass(slots=True)
@@ -149,7 +150,7 @@ class Metrics:
         self.retired_age: list[int] = []
         self.counts: dict[tuple[str, str], list[int]] = {}
         """(writer span, write path) -> reader loads per level, in
-        :data:`~rcu_harness.memory.coverage.LEVELS` order (filled by
+        :data:`LEVELS` order (filled by
         :func:`rcu_harness.memory.coverage.reader_load`); read
         :attr:`cover`."""
         self.writers: dict[Any, list[SimThread]] = {}
@@ -158,8 +159,14 @@ class Metrics:
     @property
     def cover(self) -> dict[tuple[str, str, str], int]:
         """(level, writer span, write path) -> reader loads so far: the
-        interleaving coverage (a new dict, made from :attr:`counts`)."""
-        return pairs(self)
+        interleaving coverage (a new dict, made from :attr:`counts`; pairs
+        without loads left out)."""
+        out: dict[tuple[str, str, str], int] = {}
+        for (span, path), counts in self.counts.items():
+            for level, n in zip(LEVELS, counts, strict=True):
+                if n:
+                    out[(level, span, path)] = n
+        return out
 
     # -- spans and free-standing samples ---------------------------------
     def open(self, name: str, t: SimThread, step: int) -> Span:
