@@ -279,15 +279,23 @@ def _moved(metrics: Metrics, w: SimThread, top: FrameType | None, i: int) -> Non
             return
         rec[3] = path
         rec[4] = span
+        rec[1] = counts = _pair_counts(metrics, span, path)
     else:
         inner, path = _locate(top, _NO_FRAME, "")
-        rec = w.cover = [top if top is not None else _NO_FRAME, None, inner,
-                         path, span]
+        counts = _pair_counts(metrics, span, path)
+        # Whole before it is published: under the thread driver another OS
+        # thread may read w.cover at any bytecode.
+        w.cover = [top if top is not None else _NO_FRAME, counts, inner, path,
+                   span]
+    counts[i] += 1
+
+
+def _pair_counts(metrics: Metrics, span: str, path: str) -> list[int]:
+    """The counts per level of (@span, @path), shared by its records."""
     counts = metrics.counts.get((span, path))
     if counts is None:
-        counts = metrics.counts[(span, path)] = [0, 0, 0, 0]
-    rec[1] = counts
-    counts[i] += 1
+        counts = metrics.counts.setdefault((span, path), [0, 0, 0, 0])
+    return counts
 
 
 def writer_enter(metrics: Metrics, lock: Any, t: SimThread) -> None:

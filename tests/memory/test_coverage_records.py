@@ -133,3 +133,32 @@ def test_a_writer_without_a_frame_is_counted_under_its_span_of_each_load():
     assert metrics.cover == {("ma_root", "writer.store", "other"): 1,
                              ("ma_root", "writer.split", "other"): 2,
                              ("ma_root", "write", "other"): 1}
+
+
+def test_a_writer_s_record_is_whole_whenever_another_thread_can_read_it():
+    """Under the thread driver another OS thread may read ``w.cover`` at
+    any bytecode, so a new record appears with its counts already in it
+    (a record published with counts of None made an OS-thread reader's
+    load raise TypeError)."""
+    seen = []  # the writer's record's counts at each look-up
+
+    class Watched(dict):
+        def get(self, key, default=None):
+            seen.append("no record" if writer.cover is None else writer.cover[1])
+            return super().get(key, default)
+
+        def setdefault(self, key, default=None):
+            seen.append("no record" if writer.cover is None else writer.cover[1])
+            return super().setdefault(key, default)
+
+    metrics = Metrics()
+    metrics.counts = Watched()
+    lock = object()
+    writer, reader = SimThread(1, "writer"), SimThread(2, "reader")
+    metrics.writers[lock] = [writer]
+    reader_load(metrics, reader, None, lock)
+    writer.spans.append(SimpleNamespace(name="writer.store"))
+    reader_load(metrics, reader, None, lock)
+    assert seen == ["no record", "no record",  # not out before its counts
+                    [1, 0, 0, 0], [1, 0, 0, 0]]  # whole while the next is made
+    assert writer.cover[1] == [1, 0, 0, 0]
