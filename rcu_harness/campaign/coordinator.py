@@ -265,7 +265,8 @@ class Campaign:
         """Is finding @sig a catalogued kernel bug?  Those are counted and
         reported, but do not end the run: a known bug must not hide new ones."""
         row = self.rows[sig]
-        return known_finding(row.kind, row.message) is not None
+        return known_finding(row.kind, row.message,
+                             self.plan.config().fixes) is not None
 
     def _diagnose_here(self, r: ExecutionResult) -> Diagnosed:
         """The report of execution @r, made in this process (the worker did

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from rcu_harness.invocation import command, runnable
 from rcu_harness.known.catalogue import CATALOGUE, known_finding
+from rcu_harness.scenarios.spec import KERNEL_FIXES
 
 KERNEL_META = "kernel_confirmation"
 """The run meta key ``oracle confirm`` records its verdicts under
@@ -101,7 +102,8 @@ def summarize(store: RunStore, *, session: int, notes: Sequence[str] = ()
     kernel = meta.get(KERNEL_META, {})
     findings = tuple(FindingSummary(f.signature, f.kind, f.message, f.count,
                                     f.first_execution, str(run_dir / f.trace),
-                                    f.replay, _known_id(f.kind, f.message),
+                                    f.replay,
+                                    _known_id(f.kind, f.message, _fixes(plan)),
                                     tuple(kernel.get(f.signature,
                                                      ("unchecked", ""))))
                      for f in store.findings())
@@ -119,9 +121,17 @@ def _workers(value: object) -> dict[str, dict[str, float]]:
     return {str(w): dict(t) for w, t in sorted(value.items()) if isinstance(t, dict)}
 
 
-def _known_id(kind: str, message: str) -> str:
-    """The catalogue id of a finding that is a known kernel bug, else ""."""
-    entry = known_finding(kind, message)
+def _fixes(plan: Mapping[str, Any]) -> tuple[str, ...]:
+    """The candidate kernel fixes a stored run's @plan applies."""
+    params = plan.get("params", {})
+    text = str(params.get(KERNEL_FIXES, "")) if isinstance(params, dict) else ""
+    return tuple(name for name in text.split(",") if name)
+
+
+def _known_id(kind: str, message: str, fixes: tuple[str, ...]) -> str:
+    """The catalogue id of a finding that is a known kernel bug present in
+    its run (which applies the candidate fixes @fixes), else ""."""
+    entry = known_finding(kind, message, fixes)
     return entry.id if entry is not None else ""
 
 

@@ -105,9 +105,12 @@ def _seen(unit: WorkUnit) -> set[str]:
     return seen
 
 
-def _known(v: Violation) -> bool:
-    """Is @v a catalogued kernel bug (which does not end a run)?"""
-    return known_finding(str(v.kind), v.message) is not None
+def _known(fixes: tuple[str, ...]) -> Callable[[Violation], bool]:
+    """Is a violation a catalogued kernel bug (which does not end a run),
+    in a run that applies the candidate kernel fixes @fixes?"""
+    def known(v: Violation) -> bool:
+        return known_finding(str(v.kind), v.message, fixes) is not None
+    return known
 
 
 def run_unit(unit: WorkUnit, stop: Callable[[], bool] | None = None) -> UnitResult:
@@ -134,7 +137,7 @@ def run_unit(unit: WorkUnit, stop: Callable[[], bool] | None = None) -> UnitResu
                               command=lambda i, _s: plan.replay_command(i),
                               seen=_seen(unit), max_steps=plan.max_steps,
                               keep_going=plan.keep_going, samples=True,
-                              goes_on=_known, halt=stop, deadline=deadline,
+                              goes_on=_known(cfg.fixes), halt=stop, deadline=deadline,
                               coverage=plan.coverage, corpus=unit.corpus)
     except ExecutionAbandoned as exc:
         exc.partial = _unit_result(unit, exc.partial)  # type: ignore[arg-type]

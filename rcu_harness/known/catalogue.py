@@ -7,7 +7,13 @@ crash lines), what it is, which kernel versions have it, how it was
 confirmed, and its candidate fix (:mod:`rcu_harness.known.fixes`).
 
 Campaigns count a finding that matches an entry as known and show the entry;
-a run whose findings are all known exits 0 (``--strict``: 1).  The oracle
+a run whose findings are all known exits 0 (``--strict``: 1).  A finding
+matches an entry only when the bug is present in its run: a run that applies
+the entry's candidate fix (``kernel_fixes``) does not have the bug, so a
+finding of that run with the same kind and message (a mutant's, typically:
+``maps-skips-gap-check`` runs with the fix of ``proc-maps-stale-iterator``)
+is a new finding, not the catalogued one; the same holds for the oracle's
+crash lines on sides built with the fix.  The oracle
 counts "both sides fail at the same op with a catalogued bug" as agreement.
 """
 
@@ -15,6 +21,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Collection
 
 PINNED = "6.12.117 (Debian linux-source-6.12 6.12.117-1~deb12u1)"
 """The kernel the oracle builds; other versions are not checked."""
@@ -42,15 +52,23 @@ class KnownFinding:
     reproducer: str
     """How to reproduce it (a command line)."""
 
-    def matches(self, kind: str, message: str) -> bool:
-        """Does a harness finding of @kind with @message match this entry?"""
-        return bool(self.kind) and kind == self.kind and bool(
-            re.search(self.message, message))
+    def present(self, fixes: Collection[str]) -> bool:
+        """Is the bug in a run that applies the candidate fixes @fixes?"""
+        return not self.fix or self.fix not in fixes
 
-    def matches_crashes(self, kernel: str, model: str) -> bool:
-        """Do the oracle's two crash lines of one op match this entry?"""
-        return bool(re.search(self.kernel_crash, kernel)) and bool(
-            re.search(self.model_crash, model))
+    def matches(self, kind: str, message: str, fixes: Collection[str] = ()) -> bool:
+        """Does a harness finding of @kind with @message, in a run that
+        applies the candidate fixes @fixes, match this entry?  Not when the
+        run applies this entry's fix: the bug is not there to be found."""
+        return bool(self.kind) and kind == self.kind and self.present(fixes) \
+            and bool(re.search(self.message, message))
+
+    def matches_crashes(self, kernel: str, model: str,
+                        fixes: Collection[str] = ()) -> bool:
+        """Do the oracle's two crash lines of one op, with the candidate
+        fixes @fixes built in, match this entry?"""
+        return self.present(fixes) and bool(re.search(self.kernel_crash, kernel)) \
+            and bool(re.search(self.model_crash, model))
 
     def describe(self) -> str:
         """Several lines for a campaign summary or a report."""
@@ -274,17 +292,21 @@ CATALOGUE: tuple[KnownFinding, ...] = (REWALK_NULL_NODE, OVERFLOW_STATE_NULL_NOD
 """Every known kernel finding."""
 
 
-def known_finding(kind: str, message: str) -> KnownFinding | None:
-    """The catalogue entry a harness finding matches, if any."""
+def known_finding(kind: str, message: str, fixes: Collection[str] = ()
+                  ) -> KnownFinding | None:
+    """The catalogue entry a harness finding matches, if any (@fixes: the
+    candidate kernel fixes its run applies, ``Config.fixes``)."""
     for entry in CATALOGUE:
-        if entry.matches(kind, message):
+        if entry.matches(kind, message, fixes):
             return entry
     return None
 
 
-def known_crash(kernel: str, model: str) -> KnownFinding | None:
-    """The catalogue entry both sides' crash lines of one op match, if any."""
+def known_crash(kernel: str, model: str, fixes: Collection[str] = ()
+                ) -> KnownFinding | None:
+    """The catalogue entry both sides' crash lines of one op match, if any
+    (@fixes: the candidate fixes both sides were built with)."""
     for entry in CATALOGUE:
-        if entry.matches_crashes(kernel, model):
+        if entry.matches_crashes(kernel, model, fixes):
             return entry
     return None

@@ -133,7 +133,7 @@ def compare(ops: list[Op], *, every: int = 1, binary: Path | None = None,
             return Comparison(ops, None, tuple(known))
         if not found.both_crashed:
             return Comparison(ops, found, tuple(known))
-        entry = known_crash(found.kernel, found.model)
+        entry = known_crash(found.kernel, found.model, fixes)
         if entry is None:
             return Comparison(ops, found, tuple(known), found.index)
         op = ops[found.index] if found.index < len(ops) else AT_EXIT

@@ -74,3 +74,42 @@ def test_a_reverse_walk_ended_by_a_stale_parent_slot_is_known(capsys, tmp_path):
                             "kernel_fixes=rebalance-parent-slot")
     assert code == 0
     assert out["findings"] == []
+
+
+MAPS = ("--scenario", "page_fault", "--set", "design=vma_refcnt", "--set",
+        "maps_reads=3", "--set", "faulters=1", "--set", "ops=14", "--strategy",
+        "pct", "--seed", "1", "--executions", "4")
+"""page_fault with maps-skips-gap-check's parameters but neither the mutant
+nor the fix: pct's seed 1 shows the stale-iterator hole at execution 2."""
+
+GAP_CHECK = ("--mutant", "maps-skips-gap-check", "--strategy", "pct-site", "--seed",
+             "0", "--executions", "4")
+"""The mutant runs with proc-maps-stale-iterator's candidate fix applied;
+pct-site's seed 0 shows its hole at execution 0."""
+
+
+def test_the_stale_maps_iterator_without_its_fix_is_the_known_bug(capsys, tmp_path):
+    code, out = stress_json(capsys, tmp_path, *MAPS)
+    assert code == 0
+    [finding] = out["findings"]
+    assert finding["message"].startswith("maps0/3: showed a hole")
+    assert finding["known"] == "proc-maps-stale-iterator"
+
+
+def test_a_hole_shown_with_the_known_bugs_fix_applied_is_a_new_finding(capsys,
+                                                                       tmp_path):
+    code, out = stress_json(capsys, tmp_path, *GAP_CHECK)
+    assert out["plan"]["params"]["kernel_fixes"] == "maps-restart-at-last-addr"
+    [finding] = out["findings"]
+    assert finding["message"].startswith("maps0/3: showed a hole")
+    assert finding["known"] is None
+    assert code == 1
+    assert out["executions"] == 1  # a new finding ends the run
+
+
+def test_the_same_hole_without_the_fix_is_labelled_known_again(capsys, tmp_path):
+    """Taking the fix away (an empty kernel_fixes) puts the bug back in the run."""
+    code, out = stress_json(capsys, tmp_path, *GAP_CHECK, "--set", "kernel_fixes=")
+    assert "kernel_fixes" not in out["plan"]["params"]
+    assert [f["known"] for f in out["findings"]][:1] == ["proc-maps-stale-iterator"]
+    assert code == 0

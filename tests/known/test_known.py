@@ -183,3 +183,29 @@ def test_the_rebalance_fix_is_the_model_function_plus_one_line():
     source = (fix_rebalance.C_OLD + "\tif (middle)\n")
     assert patch_c_source(source, ("rebalance-parent-slot",)) == \
         fix_rebalance.C_NEW + "\tif (middle)\n"
+
+
+HOLE = ("maps0/3: showed a hole [0x0, 0x6aaaa72d4fff] that was never empty "
+        "between steps 3 and 2263")
+
+
+def test_a_finding_is_the_known_bug_only_in_a_run_without_its_fix():
+    assert known_finding("result-inconsistent", HOLE).id == "proc-maps-stale-iterator"
+    assert known_finding("result-inconsistent", HOLE,
+                         ("rewalk-no-node",)).id == "proc-maps-stale-iterator"
+    assert known_finding("result-inconsistent", HOLE,
+                         ("maps-restart-at-last-addr",)) is None
+    assert known_finding("null-ptr-deref", NULL_DEREF,
+                         ("maps-restart-at-last-addr",)).id == "maple-rewalk-null-node"
+    assert known_finding("null-ptr-deref", NULL_DEREF, ("rewalk-no-node",)) is None
+
+
+def test_oracle_crash_lines_on_sides_built_with_the_fix_are_not_the_known_bug():
+    kernel = ("crash exit 1: runtime error: member access within null pointer of "
+              "type 'const struct maple_node' [in ma_dead_node <- mas_rewalk_if_dead"
+              " <- mas_next_slot <- mas_find]")
+    model = ("crash NullPointerDereference: kernel NULL pointer dereference, "
+             "address: 0000000000000000 (read of struct maple_node.parent)")
+    assert known_crash(kernel, model, ("rebalance-parent-slot",)).id == \
+        "maple-rewalk-null-node"
+    assert known_crash(kernel, model, ("rewalk-no-node",)) is None
