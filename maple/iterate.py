@@ -22,6 +22,7 @@ from maple.defs import (
     ma_underflow,
 )
 from maple.node import MapleNode, decode_slot, ma_dead_node, ma_is_root, mte_dead_node
+from maple.nullptr import walked_type
 from maple.state import (
     MaState,
     mas_is_active,
@@ -79,8 +80,8 @@ def mas_prev_node(mas: MaState, min: int) -> int:
         mas.node = node.slot[offset]
         if ma_dead_node(node):
             return 1
-        mt = mas.node[1]
-        node = mas.node[0]
+        mt = walked_type(mas.node)
+        node = mas_mn(mas)
         offset = ma_data_end(node, mt, node.pivot, max)
         if ma_dead_node(node):
             return 1
@@ -144,7 +145,7 @@ def mas_prev_slot(mas: MaState, min: int, empty: bool) -> Any:
                 if mas_is_underflow(mas):
                     return None  # WARN_ON_ONCE
                 mas.last = mas.max
-                node = mas.node[0]
+                node = mas_mn(mas)
                 pivots = node.pivot
                 mas.index = (_pivot_before(node, mas.offset) + 1) & ULONG_MAX
             entry = node.slot[mas.offset]
@@ -196,8 +197,8 @@ def mas_next_node(mas: MaState, node: Any, max: int) -> int:
     while level > 1:
         level -= 1
         mas.node = enode
-        node = mas.node[0]
-        mt = mas.node[1]
+        node = mas_mn(mas)
+        mt = walked_type(mas.node)
         enode = node.slot[0]
         if ma_dead_node(node):
             return 1
@@ -254,7 +255,7 @@ def mas_next_slot(mas: MaState, max: int, empty: bool) -> Any:
                 return None  # WARN_ON_ONCE
             mas.offset = 0
             mas.index = mas.min
-            node = mas.node[0]
+            node = mas_mn(mas)
             pivots = node.pivot
             mas.last = pivots[0]
             advance = False

@@ -233,9 +233,23 @@ def mte_is_root(enode: MapleEnode) -> bool:
 
 
 def mte_parent(enode: MapleEnode) -> MapleNode:
-    """Model of mte_parent(): the parent node (the tree, for the root)."""
+    """Model of mte_parent(): the parent node.
+
+    For a root that is the tree, as a node pointer
+    (:class:`maple.nullptr.TreeAsNode`, whose loads fault); a parent word
+    of 0 (a node whose initialisation a reader does not see yet, under
+    weak memory) is the NULL node pointer, whose loads fault
+    (:mod:`maple.nullptr`).
+    """
     node = enode[0]
-    parent: MapleNode = node.heap[node.parent & _ADDR_MASK]
+    word = node.parent
+    if word & MAPLE_PARENT_ROOT:
+        from maple.nullptr import tree_as_node
+        return tree_as_node(node.heap, word & _ADDR_MASK | MAPLE_PARENT_ROOT)
+    if not word & _ADDR_MASK:
+        from maple.nullptr import NULL_NODE
+        return NULL_NODE
+    parent: MapleNode = node.heap[word & _ADDR_MASK]
     return parent
 
 

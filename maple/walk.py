@@ -40,6 +40,7 @@ from maple.node import (
     parent_type_bits,
     parent_word,
 )
+from maple.nullptr import NULL_NODE
 from maple.state import (
     MaState,
     mas_is_none,
@@ -59,6 +60,29 @@ if TYPE_CHECKING:
 class MapleBug(Exception):
     """A MAS_BUG_ON()/MT_BUG_ON() fired: the model reached a state the kernel
     treats as a bug."""
+
+
+class MapleWarning(Exception):
+    """A WARN_ON() fired after which the kernel goes on with a value it cannot
+    use: the model stops there, as the kernel does with ``panic_on_warn``.
+
+    Only :func:`mas_parent_type` raises it: its ``WARN_ON(p_type &
+    MAPLE_PARENT_ROOT)`` fires when it is asked the parent type of a root,
+    whose parent word holds the tree; the kernel then returns 0 and its
+    caller (``mas_ascend()``) takes the ``struct maple_tree`` for a node.  A
+    lockless reader gets there when, under weak memory, it sees a node as
+    not a root (a stale parent word) and then sees the node's root parent
+    word (a newer load of the same word).
+    """
+
+    def __init__(self, function: str, condition: str, node: MapleNode,
+                 word: int) -> None:
+        super().__init__(f"WARN_ON({condition}) in {function}: parent word of "
+                         f"{node!r} = {word:#x}")
+        self.function = function
+        self.condition = condition
+        self.node = node
+        self.word = word
 
 
 def mas_root(mas: MaState) -> Any:
@@ -128,8 +152,8 @@ def ma_data_end(node: MapleNode, type: int, pivots: MutableSequence[int],
 def mas_data_end(mas: MaState) -> int:
     """Model of mas_data_end(): ma_data_end() for mas->node, dead-safe."""
     enode = mas.node
-    node = enode[0]
-    type = enode[1]
+    node = enode[0] if enode is not None else NULL_NODE
+    type = enode[1] if enode is not None else maple_dense
     if type == maple_arange_64:
         return ma_meta_end(node, type)
     pivots = node.pivot
@@ -146,9 +170,11 @@ def mas_data_end(mas: MaState) -> int:
 
 def mas_parent_type(mas: MaState, enode: MapleEnode) -> int:
     """Model of mas_parent_type(): the parent's type from the parent word."""
-    p_type = enode[0].parent
+    node = enode[0]
+    p_type = node.parent
     if p_type & MAPLE_PARENT_ROOT:
-        return 0  # WARN_ON() in the kernel
+        raise MapleWarning("mas_parent_type", "p_type & MAPLE_PARENT_ROOT", node,
+                           p_type)
     if parent_type_bits(p_type) == MAPLE_PARENT_RANGE64:
         return maple_arange_64 if mt_is_alloc(mas.tree) else maple_range_64
     return 0
@@ -277,8 +303,8 @@ def mtree_range_walk(mas: MaState) -> Any:
     index = mas.index
     while True:
         last = nxt
-        node = nxt[0]
-        type = nxt[1]
+        node = nxt[0] if nxt is not None else NULL_NODE
+        type = nxt[1] if nxt is not None else maple_dense
         pivots = node.pivot
         end = ma_data_end(node, type, pivots, max)
         prev_min = min
@@ -318,8 +344,8 @@ def mtree_lookup_walk(mas: MaState) -> Any:
     nxt = mas.node
     index = mas.index
     while True:
-        node = nxt[0]
-        type = nxt[1]
+        node = nxt[0] if nxt is not None else NULL_NODE
+        type = nxt[1] if nxt is not None else maple_dense
         pivots = node.pivot
         end = mt_pivots[type]
         offset = 0

@@ -7,28 +7,112 @@ scenario frames.  ``maple.MaplePreallocExhausted`` (raised by the model's
 finding ``prealloc-exhausted``.  ``maple.nullptr.NullPointerDereference`` (a
 load or store through the NULL node, where C would dereference NULL) is the
 finding ``null-ptr-deref``, reported in the layout of the kernel's oops.
+``maple.walk.MapleWarning`` (a ``WARN_ON()`` after which the kernel goes on
+with a value it cannot use: ``mas_parent_type()`` asked about a root) is
+the finding ``warning``, in the layout of the kernel's ``WARNING:`` splat.
+``maple.nullptr.NotANode`` (a load or store of a node word through the
+tree a root's parent word points at, taken for a node) is the finding
+``not-a-node``, in KASAN's layout: the access, the task's call chain, and
+which bytes of ``struct maple_tree`` (or beyond it) the word overlays.
+
+Under a weak memory model the value behind either usually comes from a
+stale load of the failing task (a slot read NULL before the node it points
+to was published, a parent word read before the node was initialised), so
+both reports name the loads behind the bad value: which store each read
+(``init``: the value before any store) and the newer store it missed.
 """
 
 from __future__ import annotations
 
 import traceback
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from maple import nullptr
 from maple.alloc import MaplePreallocExhausted
-from maple.nullptr import NullPointerDereference
+from maple.defs import MAPLE_PARENT_ROOT
+from maple.nullptr import NotANode, NullPointerDereference
+from maple.walk import MapleWarning
 from rcu_harness.runtime.callchain import CallChain, from_traceback
 from rcu_harness.runtime.finding import FindingKind, Violation
+from rcu_harness.trace.events import EventKind, ReadsFrom, decode
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from rcu_harness.runtime.execution import Execution
     from rcu_harness.runtime.thread import SimThread
+    from rcu_harness.trace.events import RawEvent
+
+_NODE_WORDS = frozenset({"slot", "parent", "ma_root"})
+"""The words a node pointer is loaded from (a slot, a parent word, ma_root)."""
+_ADDR_MASK = ~0xFF
+
+
+def _load_lines(raws: list[RawEvent]) -> list[str]:
+    return [_load_line(raw) for raw in raws]
+
+
+def _load_line(raw: RawEvent) -> str:
+    """One load of the failing task, with the store it read and the newer
+    store it missed (weak memory)."""
+    e = decode(raw)
+    read = ("read the initial value" if e.reads == "init"
+            else f"read the store at {e.reads}")
+    if e.stale:
+        read += f"; the store at {e.stale} was not yet visible"
+    return (f"  step {e.step}: ld {e.where} of {e.addr:#x} = {e.value}"
+            f"{' in ' + e.function if e.function else ''} ({read})")
+
+
+def _task_loads(ex: Execution, t: SimThread, wanted: Callable[[RawEvent], bool],
+                last: int) -> list[RawEvent]:
+    """The last @last recorded loads of task @t that @wanted accepts, newest
+    first (none when the execution records no events)."""
+    found: list[RawEvent] = []
+    for raw in reversed(ex.events):
+        if raw[1] == t.tid and raw[2] == EventKind.LOAD and wanted(raw):
+            found.append(raw)
+            if len(found) == last:
+                break
+    return found
+
+
+def _null_pointer_value(raw: RawEvent) -> bool:
+    """Did @raw, a load under weak memory, read a stale NULL node pointer?"""
+    value = raw[6]
+    if type(value) is not ReadsFrom or not value.stale_step \
+            or raw[4] not in _NODE_WORDS:
+        return False
+    word = value.value
+    return word is None or (isinstance(word, int) and not word & _ADDR_MASK)
+
+
+def null_pointer_origin(ex: Execution, t: SimThread) -> list[str]:
+    """Under weak memory: the stale load of @t that read the NULL node
+    pointer behind its fault, as report lines ([] if it has none)."""
+    if ex.memory_model is None:
+        return []
+    loads = _task_loads(ex, t, _null_pointer_value, 1)
+    if not loads:
+        return []
+    lines = ["", f"The NULL node pointer: {t.label}'s last stale load of a node "
+             "pointer that read NULL (weak memory):", *_load_lines(loads)]
+    addr, word = loads[0][3], loads[0][4]
+    if word == "parent":  # the loads of a parent word's other fields too
+        lines += [f"{t.label}'s last loads of that parent word (newest first):",
+                  *_load_lines(_task_loads(
+                      ex, t, lambda r: r[3] == addr and r[4] == word, 4))]
+    return lines
 
 
 def exception_kind(exc: BaseException) -> FindingKind:
     """The finding kind of an exception raised by model or scenario code."""
     if isinstance(exc, NullPointerDereference):
         return FindingKind.NULL_DEREF
+    if isinstance(exc, MapleWarning):
+        return FindingKind.WARNING
+    if isinstance(exc, NotANode):
+        return FindingKind.NOT_A_NODE
     if isinstance(exc, MaplePreallocExhausted):
         return FindingKind.PREALLOC_EXHAUSTED
     return FindingKind.EXCEPTION
@@ -54,6 +138,7 @@ def null_deref_violation(ex: Execution, t: SimThread,
         f" node pointer at step {ex.step}",
         "Call Trace:",
         *chain.lines(),
+        *null_pointer_origin(ex, t),
     ])
     return Violation(
         FindingKind.NULL_DEREF,
@@ -66,11 +151,96 @@ def null_deref_violation(ex: Execution, t: SimThread,
     )
 
 
+def warning_violation(ex: Execution, t: SimThread, exc: MapleWarning) -> Violation:
+    """The kernel's ``WARNING:`` splat for a WARN_ON() the model stops at,
+    with the task's loads of the word behind it (newest first)."""
+    chain = from_traceback(exc.__traceback__)
+    node = exc.node
+    body = [
+        "------------[ cut here ]------------",
+        f"WARNING: task {t.label} at step {ex.step}: WARN_ON({exc.condition}) in "
+        f"{exc.function} (lib/maple_tree.c)",
+        f"The parent word of {node!r} is {exc.word:#x}: the tree with "
+        "MAPLE_PARENT_ROOT, so the node is a root.  The kernel returns type 0 "
+        "and mas_ascend() goes on with the struct maple_tree as the ancestor "
+        "node (its lock and flags read as a parent word, its ma_root as a pivot).",
+        "Call Trace:",
+        *chain.lines(),
+    ]
+    loads = _task_loads(ex, t, lambda raw: raw[3] == node.addr and raw[4] == "parent",
+                        4)
+    if loads:
+        body += ["", f"{t.label}'s last loads of that parent word (newest first):",
+                 *_load_lines(loads)]
+    body.append("---[ end trace ]---")
+    return Violation(
+        FindingKind.WARNING,
+        f"WARNING in {' <- '.join(chain.names(4))}: WARN_ON({exc.condition})"
+        " (the parent type of a root node)",
+        "\n".join(body),
+        key=("warning", exc.condition, *chain.names(3)),
+        thread=t.label,
+        step=ex.step,
+    )
+
+
+def not_a_node_violation(ex: Execution, t: SimThread, exc: NotANode) -> Violation:
+    """A KASAN-style report of an access to the tree taken for a node, with
+    the task's loads of the parent word that gave the pointer."""
+    raw = from_traceback(exc.__traceback__)
+    chain = CallChain(tuple(f for f in raw.frames
+                            if f[0].co_filename != nullptr.__file__))
+    func = chain.names(1)[0] if chain.frames else "?"
+    access = "Write" if exc.write else "Read"
+    tree = exc.tree
+    root_word = tree.addr | MAPLE_PARENT_ROOT
+    body = [
+        "=" * 66,
+        f"BUG: maple node pointer to a struct maple_tree in {func}",
+        f"{access} of size 8 at addr {tree.addr + exc.offset:x} (struct "
+        f"maple_node.{exc.word}) by task {t.label} at step {ex.step}",
+        f"The pointer is {tree!r}, which mte_parent() returns for a root (its "
+        f"parent word {root_word:#x} holds the tree with MAPLE_PARENT_ROOT); "
+        f"the access reads offset {exc.offset}: {exc.overlays}.",
+        "",
+        "Call trace:",
+        *chain.lines(),
+    ]
+    origin = _task_loads(
+        ex, t, lambda r: r[4] == "parent" and _value(r) == root_word, 1)
+    if origin:
+        addr = origin[0][3]
+        loads = _task_loads(ex, t, lambda r: r[3] == addr and r[4] == "parent", 4)
+        body += ["", f"{t.label}'s last loads of the parent word that gave the "
+                 "pointer (newest first):", *_load_lines(loads)]
+    body.append("=" * 66)
+    return Violation(
+        FindingKind.NOT_A_NODE,
+        f"maple node pointer to a struct maple_tree in "
+        f"{' <- '.join(chain.names(4))}: {access.lower()} of maple_node."
+        f"{exc.word} ({exc.overlays})",
+        "\n".join(body),
+        key=("not-a-node", exc.word, *chain.names(3)),
+        thread=t.label,
+        step=ex.step,
+    )
+
+
+def _value(raw: RawEvent) -> Any:
+    """The value a recorded load read."""
+    value = raw[6]
+    return value.value if type(value) is ReadsFrom else value
+
+
 def exception_violation(ex: Execution, t: SimThread,
                         exc: BaseException) -> Violation:
     """A violation for @exc escaping thread @t."""
     if isinstance(exc, NullPointerDereference):
         return null_deref_violation(ex, t, exc)
+    if isinstance(exc, MapleWarning):
+        return warning_violation(ex, t, exc)
+    if isinstance(exc, NotANode):
+        return not_a_node_violation(ex, t, exc)
     chain = from_traceback(exc.__traceback__)
     kind = exception_kind(exc)
     text = "".join(traceback.format_exception_only(type(exc), exc)).strip()

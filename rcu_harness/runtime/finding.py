@@ -45,6 +45,8 @@ class FindingKind(StrEnum):
     LIVELOCK = "livelock"
     EXCEPTION = "exception"
     NULL_DEREF = "null-ptr-deref"
+    WARNING = "warning"
+    NOT_A_NODE = "not-a-node"
     PREALLOC_EXHAUSTED = "prealloc-exhausted"
     WRITER_LOCK = "writer-lock"
     RCU_MODE = "rcu-mode-transition"
