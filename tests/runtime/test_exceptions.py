@@ -6,6 +6,7 @@ parent word points at, taken for a node, is not-a-node."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -20,7 +21,7 @@ def _finding(capsys, tmp_path, mutant, seed, executions):
                             str(executions))
     assert code == 1
     [finding] = out["findings"]
-    trace = json.loads(open(finding["trace"]).read())
+    trace = json.loads(Path(finding["trace"]).read_text())
     return finding, trace["finding"]["report"]
 
 
