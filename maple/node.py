@@ -85,6 +85,23 @@ class MapleCorruption(Exception):
     """A word was read as something it does not hold (a torn or stale read)."""
 
 
+class MetadataMisread(MapleCorruption):
+    """ma_meta() of a node whose metadata word holds something else: the last
+    slot of a full range64 node, read as metadata because the reader saw the
+    node as not full (a stale last pivot of 0, under weak memory).
+
+    The kernel reads the word's low bytes as the data end and the gap offset
+    and goes on with them; the model, whose node words are separate arrays,
+    cannot follow offsets that run past them, so it stops here.
+    """
+
+    def __init__(self, node: MapleNode, word: Any) -> None:
+        super().__init__(f"{node!r}: metadata word holds {word!r} (read as "
+                         "metadata of a full node)")
+        self.node = node
+        self.word = word
+
+
 @dataclass(frozen=True, slots=True)
 class MapleMetadata:
     """struct maple_metadata: the data end and the offset of the largest gap."""
@@ -340,8 +357,7 @@ def _meta_word(mn: MapleNode, mt: int) -> MapleMetadata | None:
     word = mn.meta if mt == maple_arange_64 else mn.slot[MAPLE_RANGE64_SLOTS - 1]
     if word is None or type(word) is MapleMetadata:
         return word
-    raise MapleCorruption(
-        f"{mn!r}: metadata word holds {word!r} (read as metadata of a full node)")
+    raise MetadataMisread(mn, word)
 
 
 def ma_meta_end(mn: MapleNode, mt: int) -> int:

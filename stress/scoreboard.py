@@ -95,6 +95,9 @@ CHECKERS = {
     "mm-ref": "mm reference checker",
     "vma-lock": "per-VMA lock checker",
     "null-ptr-deref": "NULL node pointer dereference (the kernel's oops)",
+    "not-a-node": "the tree taken for a node (maple node pointer check)",
+    "warning": "WARN_ON() on a reader's path",
+    "metadata-misread": "a full node's last slot read as metadata",
     "exception": "exception in a thread",
 }
 

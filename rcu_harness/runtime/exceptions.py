@@ -10,6 +10,10 @@ finding ``null-ptr-deref``, reported in the layout of the kernel's oops.
 ``maple.walk.MapleWarning`` (a ``WARN_ON()`` after which the kernel goes on
 with a value it cannot use: ``mas_parent_type()`` asked about a root) is
 the finding ``warning``, in the layout of the kernel's ``WARNING:`` splat.
+``maple.node.MetadataMisread`` (the last slot of a full node read as its
+metadata, the node seen as not full through a stale last pivot) is the
+finding ``metadata-misread``: the kernel takes the word's low bytes as the
+data end and gap and goes on, which the model cannot follow.
 ``maple.nullptr.NotANode`` (a load or store of a node word through the
 tree a root's parent word points at, taken for a node) is the finding
 ``not-a-node``, in KASAN's layout: the access, the task's call chain, and
@@ -30,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 from maple import nullptr
 from maple.alloc import MaplePreallocExhausted
 from maple.defs import MAPLE_PARENT_ROOT
+from maple.node import MetadataMisread, enode_word
 from maple.nullptr import NotANode, NullPointerDereference
 from maple.walk import MapleWarning
 from rcu_harness.runtime.callchain import CallChain, from_traceback
@@ -58,7 +63,10 @@ def _load_line(raw: RawEvent) -> str:
     e = decode(raw)
     read = ("read the initial value" if e.reads == "init"
             else f"read the store at {e.reads}")
-    if e.stale:
+    if e.stale == e.reads:
+        read = (f"read an earlier store of {e.reads}; the last one of that step "
+                "was not yet visible")
+    elif e.stale:
         read += f"; the store at {e.stale} was not yet visible"
     return (f"  step {e.step}: ld {e.where} of {e.addr:#x} = {e.value}"
             f"{' in ' + e.function if e.function else ''} ({read})")
@@ -113,6 +121,8 @@ def exception_kind(exc: BaseException) -> FindingKind:
         return FindingKind.WARNING
     if isinstance(exc, NotANode):
         return FindingKind.NOT_A_NODE
+    if isinstance(exc, MetadataMisread):
+        return FindingKind.METADATA_MISREAD
     if isinstance(exc, MaplePreallocExhausted):
         return FindingKind.PREALLOC_EXHAUSTED
     return FindingKind.EXCEPTION
@@ -226,6 +236,56 @@ def not_a_node_violation(ex: Execution, t: SimThread, exc: NotANode) -> Violatio
     )
 
 
+def _word_bits(word: Any) -> int | None:
+    """The integer a slot word holds in C, where the model knows it."""
+    if isinstance(word, tuple) and len(word) == 2 and hasattr(word[0], "addr"):
+        return enode_word(word)  # type: ignore[arg-type]
+    addr = getattr(word, "addr", None)
+    return addr if isinstance(addr, int) else None
+
+
+def metadata_misread_violation(ex: Execution, t: SimThread,
+                               exc: MetadataMisread) -> Violation:
+    """A reader took a full node's last slot for its metadata: the report
+    names what the kernel would read there and the task's stale loads of
+    the node that made it look not full."""
+    chain = from_traceback(exc.__traceback__)
+    node = exc.node
+    bits = _word_bits(exc.word)
+    kernel = (f"the kernel takes its low bytes as data end {bits & 0xFF:#x} and "
+              f"gap offset {bits >> 8 & 0xFF:#x} and goes on with them"
+              if bits is not None else "the kernel takes its low bytes as data "
+              "end and gap offset and goes on with them")
+    body = [
+        f"BUG: metadata misread in {chain.top()}",
+        f"task {t.label} at step {ex.step} read the metadata word of {node!r} "
+        f"(its last slot) and found {exc.word!r}: the node is full, but the "
+        f"task saw it as not full; {kernel}, past what the model's node words "
+        "can follow.",
+        "",
+        "Call trace:",
+        *chain.lines(),
+    ]
+    stale = _task_loads(ex, t, lambda r: r[3] == node.addr and _stale(r), 4)
+    if stale:
+        body += ["", f"{t.label}'s last stale loads of {node!r} (newest first):",
+                 *_load_lines(stale)]
+    return Violation(
+        FindingKind.METADATA_MISREAD,
+        f"metadata misread in {' <- '.join(chain.names(4))}: the last slot of a "
+        "full node read as its metadata",
+        "\n".join(body),
+        key=("metadata-misread", *chain.names(3)),
+        thread=t.label,
+        step=ex.step,
+    )
+
+
+def _stale(raw: RawEvent) -> bool:
+    value = raw[6]
+    return type(value) is ReadsFrom and bool(value.stale_step)
+
+
 def _value(raw: RawEvent) -> Any:
     """The value a recorded load read."""
     value = raw[6]
@@ -241,6 +301,8 @@ def exception_violation(ex: Execution, t: SimThread,
         return warning_violation(ex, t, exc)
     if isinstance(exc, NotANode):
         return not_a_node_violation(ex, t, exc)
+    if isinstance(exc, MetadataMisread):
+        return metadata_misread_violation(ex, t, exc)
     chain = from_traceback(exc.__traceback__)
     kind = exception_kind(exc)
     text = "".join(traceback.format_exception_only(type(exc), exc)).strip()

@@ -47,6 +47,7 @@ class FindingKind(StrEnum):
     NULL_DEREF = "null-ptr-deref"
     WARNING = "warning"
     NOT_A_NODE = "not-a-node"
+    METADATA_MISREAD = "metadata-misread"
     PREALLOC_EXHAUSTED = "prealloc-exhausted"
     WRITER_LOCK = "writer-lock"
     RCU_MODE = "rcu-mode-transition"

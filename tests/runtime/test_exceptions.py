@@ -62,3 +62,17 @@ def test_a_slot_read_before_the_new_roots_contents_is_a_null_deref(capsys,
     assert "ld slot[0] of " in report
     assert "= NULL in mtree_range_walk (read the initial value; the store at step" \
         in report
+
+
+def test_a_full_nodes_last_slot_read_as_metadata_is_a_metadata_misread(capsys,
+                                                                       tmp_path):
+    """replace-root-no-release, aimed-stale seed 25 (was "MapleCorruption in
+    _meta_word: ... metadata word holds <Vma ...>", an exception)."""
+    finding, report = _finding(capsys, tmp_path, "replace-root-no-release", 25, 19)
+    assert finding["kind"] == "metadata-misread"
+    assert "in _meta_word <- ma_meta_end <- ma_data_end <- mtree_range_walk" \
+        in finding["message"]
+    assert "the kernel takes its low bytes as data end 0x0 and gap offset 0x18" \
+        in report
+    assert "ld pivot[14] of " in report
+    assert "= 0x0 in ma_data_end (read an earlier store of step" in report
