@@ -76,3 +76,15 @@ def test_a_full_nodes_last_slot_read_as_metadata_is_a_metadata_misread(capsys,
         in report
     assert "ld pivot[14] of " in report
     assert "= 0x0 in ma_data_end (read an earlier store of step" in report
+
+
+def test_the_parent_type_of_an_ancestor_seen_as_a_root_late_is_a_warning(capsys,
+                                                                         tmp_path):
+    """dead-mark-no-wmb, aimed-stale seed 1: not a root (0, stale), then the
+    root word in mas_parent_type(), whose WARN_ON() fires."""
+    finding, report = _finding(capsys, tmp_path, "dead-mark-no-wmb", 1, 4)
+    assert finding["kind"] == "warning"
+    assert finding["message"].startswith(
+        "WARNING in mas_parent_type <- mas_ascend <- mas_next_node")
+    assert "WARN_ON(p_type & MAPLE_PARENT_ROOT) in mas_parent_type" in report
+    assert "= 0x0 in ma_is_root (read the initial value; the store at step" in report
