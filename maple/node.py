@@ -55,7 +55,7 @@ from maple.defs import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import MutableSequence
+    from collections.abc import Callable, MutableSequence
 
 NODE_SIZE = 256
 NODE_WORDS = NODE_SIZE // 8
@@ -261,13 +261,26 @@ def mte_parent(enode: MapleEnode) -> MapleNode:
     node = enode[0]
     word = node.parent
     if word & MAPLE_PARENT_ROOT:
-        from maple.nullptr import tree_as_node
-        return tree_as_node(node.heap, word & _ADDR_MASK | MAPLE_PARENT_ROOT)
+        return NOT_NODES.tree_as_node(node.heap, word & _ADDR_MASK | MAPLE_PARENT_ROOT)
     if not word & _ADDR_MASK:
-        from maple.nullptr import NULL_NODE
-        return NULL_NODE
+        return NOT_NODES.null
     parent: MapleNode = node.heap[word & _ADDR_MASK]
     return parent
+
+
+class _NotNodes:
+    """The node pointers :func:`mte_parent` gives for a parent word that
+    holds no node: :mod:`maple.nullptr` builds them on :class:`MapleNode`
+    and sets them here when it is imported (``import maple`` does), since
+    this module cannot import it."""
+
+    null: MapleNode
+    """The NULL node (a parent word of 0)."""
+    tree_as_node: Callable[[dict[int, Any], int], MapleNode]
+    """The tree as a node, by the heap and a root's parent word."""
+
+
+NOT_NODES = _NotNodes()
 
 
 def ma_dead_node(node: MapleNode) -> bool:

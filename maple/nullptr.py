@@ -32,7 +32,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from maple.defs import maple_dense
-from maple.node import MapleNode
+from maple.node import NOT_NODES, MapleNode
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -197,3 +197,7 @@ def tree_as_node(heap: dict[int, Any], word: int) -> TreeAsNode:
     if node is None:
         node = heap[word] = TreeAsNode(heap[word & _ADDR_MASK])
     return node
+
+
+NOT_NODES.null = NULL_NODE
+NOT_NODES.tree_as_node = tree_as_node
