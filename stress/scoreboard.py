@@ -48,6 +48,7 @@ from rcu_harness.campaign.jobs import DEFAULT_STRATEGY
 from rcu_harness.sched import (
     aimed,
     aimed_pct,
+    aimed_rcu,
     aimed_relay,
     aimed_site,
     aimed_stale,
@@ -63,8 +64,9 @@ HEADING = "## Mutant scoreboard (stress/scoreboard.py)"
 BARRIER_HEADING = ("## Barrier mutants under lkmm and sc "
                    "(stress/scoreboard.py --barriers)")
 BARRIER_MODES = ("mix", "random", "pct", "mix@sc")
-STRATEGIES = ("aimed-pct", "aimed-stale", "aimed-relay", "aimed-site", "aimed-surw",
-              "aimed", "mix", "random", "pct", "dfs", "pos", "surw", "portfolio")
+STRATEGIES = ("aimed-pct", "aimed-rcu", "aimed-stale", "aimed-relay", "aimed-site",
+              "aimed-surw", "aimed", "mix", "random", "pct", "dfs", "pos", "surw",
+              "portfolio")
 MODES = (*STRATEGIES, "threads")
 SPELLINGS = {name: (f"portfolio:members={members.replace(',', '+')};"
                     f"points={aimed.POINTS};sync_points={aimed.SYNC_POINTS}")
@@ -73,11 +75,12 @@ SPELLINGS = {name: (f"portfolio:members={members.replace(',', '+')};"
                                    ("aimed-surw", aimed_surw.MEMBERS))}
 SPELLINGS["aimed-stale"] = f"{SPELLINGS['aimed-relay']};reads={aimed_stale.READS}"
 SPELLINGS["aimed-pct"] = f"{SPELLINGS['aimed-stale']};fallback={aimed_pct.FALLBACK}"
+SPELLINGS["aimed-rcu"] = f"{SPELLINGS['aimed-pct']};stall_in={aimed_rcu.STALL_IN}"
 """The mode of each named portfolio spelled as the portfolio it is: it runs
 the very executions of its name (same seed, same calibration;
-tests/sched/test_aimed_pct.py, test_aimed_stale.py, test_aimed_relay.py,
-test_aimed_site.py and test_aimed_surw.py), and boards run before the name
-existed recorded it so
+tests/sched/test_aimed_rcu.py, test_aimed_pct.py, test_aimed_stale.py,
+test_aimed_relay.py, test_aimed_site.py and test_aimed_surw.py), and boards
+run before the name existed recorded it so
 (reports/runs/board9.jsonl, reports/runs/seq16.jsonl,
 reports/runs/tail17-stale.jsonl)."""
 CHECKERS = {

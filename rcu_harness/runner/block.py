@@ -38,7 +38,7 @@ from rcu_harness.runner.run import DEFAULT_MAX_STEPS, run_execution
 from rcu_harness.runtime.finding import Finding, signature
 from rcu_harness.runtime.metrics import collect
 from rcu_harness.sched.errors import NondeterminismError
-from rcu_harness.sched.pct_site import SiteCounter
+from rcu_harness.sched.pct_site import RCU_OR_ANY, SiteCounter, resolve_stall_in
 from rcu_harness.sched.protocol import Guided, Profiled, Sequential
 from rcu_harness.sched.registry import (
     check_bounds,
@@ -130,7 +130,9 @@ def calibrate(program: Callable[[Harness], None], strategy: str, seed: int, *,
     get ``sites``, the
     number of distinct sites (fields) of that random walk's decisions of
     its ``points`` kind (``field`` unless given; with ``stall_in=rcu`` only
-    those whose thread was inside an RCU read-side section), and, when that
+    those whose thread was inside an RCU read-side section; ``rcu-or-any``,
+    ``aimed-rcu``'s, is resolved here to ``rcu`` when the walk reached 2 of
+    those or more, else to ``any``, and passed on so), and, when that
     is below 2
     (a program without VMA or mm fields), ``fallback_steps``, the walk's
     decisions of the kind ``sync``, among which pct-site then draws its stall
@@ -180,7 +182,11 @@ def calibrate(program: Callable[[Harness], None], strategy: str, seed: int, *,
         if sync and walk is not None:
             params["sync_steps"] = min(max_steps, max(1, walk.sync_decisions))
         if sites and walk is not None:
-            rcu = params.get("stall_in", kind.options().get("stall_in")) == "rcu"
+            stall_in = params.get("stall_in", kind.options().get("stall_in"))
+            if stall_in == RCU_OR_ANY:
+                stall_in = params["stall_in"] = resolve_stall_in(
+                    stall_in, len(walk.rcu_sites))
+            rcu = stall_in == "rcu"
             params["sites"] = min(max_steps, max(1, len(
                 walk.rcu_sites if rcu else walk.sites)))
             if params["sites"] < 2 and not params.get("fallback_steps"):

@@ -51,7 +51,8 @@ from ``derive(seed, i)`` alone.  ``reads=oldest``: under a weak memory
 model every load with a choice reads the oldest store the model allows
 (:mod:`rcu_harness.sched.reads`; uniform by default).  ``stall_in=rcu``:
 the stall is drawn among the sites of threads inside an RCU read-side
-section (pct-site's *Readers' sites*).
+section (pct-site's *Readers' sites*); ``rcu-or-any``, resolved by
+calibration as pct-site's.
 """
 
 from __future__ import annotations

@@ -49,7 +49,15 @@ Measured (seeds 0 and 1, 500 executions each): ``vma-reuse-skips-mm-check``
 3.8 and 4.6% to 11.4 and 14.0%, ``vma-freed-without-rcu`` 12.2 to 21.8
 and 22.4%, ``maps-skips-gap-check`` 3.2 and 1.6% to 3.4 and 3.0%; but
 ``vma-used-after-rcu-unlock`` (a reader stopped right *after*
-``rcu_read_unlock()``) 42% to 1.7%.  No registered strategy uses it.
+``rcu_read_unlock()``) 42% to 1.7%.
+
+**Readers' sites, else every thread's** (``stall_in=rcu-or-any``,
+``aimed-rcu``'s turns): calibration decides the form on its walk and
+passes it on resolved: ``rcu`` where the walk reaches 2 readers' sites or
+more, ``any`` below that (``vma-used-after-rcu-unlock``: 1 reader site and
+2 sites in all, so its stall keeps its 42%), and ``sites`` then counts
+that form's sites.  Made without calibration (``sites`` given, or none
+measured) it counts readers' sites, as ``rcu``.
 
 ``sites`` is the number of distinct sites of one ``random`` execution
 seeded by the base seed alone (:class:`SiteCounter`, measured before a run
@@ -114,9 +122,24 @@ from rcu_harness.sched.reads import check_reads, oldest_reads
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-STALL_IN = ("any", "rcu")
-"""Whose sites the stall is drawn among (``stall_in``): any thread's, or
-only those a thread reaches inside an RCU read-side section."""
+STALL_IN = ("any", "rcu", "rcu-or-any")
+"""Whose sites the stall is drawn among (``stall_in``): any thread's, only
+those a thread reaches inside an RCU read-side section, or those where the
+calibration walk reaches 2 of them or more and any thread's otherwise
+(:data:`RCU_OR_ANY`)."""
+
+RCU_OR_ANY = "rcu-or-any"
+"""The ``stall_in`` that calibration resolves to ``rcu`` or ``any``
+(:func:`resolve_stall_in`); unresolved it counts as ``rcu``."""
+
+
+def resolve_stall_in(stall_in: str, rcu_sites: int) -> str:
+    """The form of @stall_in for a program whose calibration walk reached
+    @rcu_sites readers' sites: ``rcu-or-any`` is ``rcu`` from 2 of them,
+    ``any`` below; the others are themselves."""
+    if stall_in != RCU_OR_ANY:
+        return stall_in
+    return "rcu" if rcu_sites >= 2 else "any"
 
 FALLBACKS = ("sync", "pct")
 """The forms below 2 sites (``fallback``; *Fallback* above)."""
@@ -167,7 +190,7 @@ class PctSiteStrategy(PctStrategy):
         self.reads = reads
         self._sites_param = sites
         self.stall_in = stall_in
-        self._rcu_only = stall_in == "rcu"
+        self._rcu_only = stall_in in ("rcu", RCU_OR_ANY)
         """Are sites counted only where the thread is inside an RCU read-side
         section?"""
         self.fallback = fallback

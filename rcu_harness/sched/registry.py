@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from rcu_harness.sched.aimed import AimedStrategy
 from rcu_harness.sched.aimed_pct import AimedPctStrategy
+from rcu_harness.sched.aimed_rcu import AimedRcuStrategy
 from rcu_harness.sched.aimed_relay import AimedRelayStrategy
 from rcu_harness.sched.aimed_site import AimedSiteStrategy
 from rcu_harness.sched.aimed_stale import AimedStaleStrategy
@@ -109,6 +110,8 @@ STRATEGIES: Mapping[str, StrategyKind] = MappingProxyType({k.name: k for k in (
     StrategyKind("aimed-stale", AimedStaleStrategy, calibrated=True, profiled=True,
                  watching=True, site_calibrated=True),
     StrategyKind("aimed-pct", AimedPctStrategy, calibrated=True, profiled=True,
+                 watching=True, site_calibrated=True),
+    StrategyKind("aimed-rcu", AimedRcuStrategy, calibrated=True, profiled=True,
                  watching=True, site_calibrated=True),
 )})
 

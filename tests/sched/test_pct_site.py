@@ -16,7 +16,12 @@ from rcu_harness.runner.run import run_execution
 from rcu_harness.runtime.execution import PENDING_ONLY
 from rcu_harness.runtime.pending import Access, MapleAccess
 from rcu_harness.scenarios import MUTANTS, applied, configure, program
-from rcu_harness.sched.pct_site import PctSiteStrategy, SiteCounter, site_of
+from rcu_harness.sched.pct_site import (
+    PctSiteStrategy,
+    SiteCounter,
+    resolve_stall_in,
+    site_of,
+)
 from rcu_harness.sched.reads import oldest_reads
 from rcu_harness.sched.registry import StrategyParamError, check_bounds, make_strategy
 from tests.programs.sessions import program as sessions
@@ -441,12 +446,48 @@ def test_with_stall_in_rcu_calibration_counts_the_sites_rcu_readers_reach():
     assert walk.rcu_sites < walk.sites
 
 
-def test_a_stall_in_other_than_any_or_rcu_is_refused_in_one_line():
+def test_a_stall_in_other_than_any_rcu_or_rcu_or_any_is_refused_in_one_line():
     with pytest.raises(ValueError, match=r"^pct-site stall_in must be one of any, "
-                       r"rcu \(got 'readers'\)$"):
+                       r"rcu, rcu-or-any \(got 'readers'\)$"):
         PctSiteStrategy(0, stall_in="readers")
-    with pytest.raises(PlanError, match="pct-relay stall_in must be one of any, rcu"):
+    with pytest.raises(PlanError, match="pct-relay stall_in must be one of any, rcu, "
+                       "rcu-or-any"):
         check_strategy("pct-relay", {"stall_in": "all"})
+
+
+def test_rcu_or_any_resolves_to_rcu_from_two_readers_sites_and_to_any_below():
+    assert [resolve_stall_in("rcu-or-any", n) for n in (0, 1, 2, 7)] == [
+        "any", "any", "rcu", "rcu"]
+    assert [resolve_stall_in(form, 1) for form in ("any", "rcu")] == ["any", "rcu"]
+
+
+@pytest.mark.parametrize(("mutant", "form"), [
+    ("vma-reuse-skips-mm-check", "rcu"), ("vma-used-after-rcu-unlock", "any")])
+def test_calibration_passes_rcu_or_any_on_resolved_with_that_forms_sites(mutant,
+                                                                         form):
+    """vma-reuse-skips-mm-check's walk reaches 4 readers' sites of 11 (seed
+    0); vma-used-after-rcu-unlock's 1 of 2, so every thread's are drawn."""
+    cfg = configure(MUTANTS[mutant].scenario, mutant=mutant)
+    prog = program(cfg)
+    with applied(mutant):
+        either = calibrate(prog, "pct-site", 0,
+                           strategy_params={"stall_in": "rcu-or-any"})
+        alone = calibrate(prog, "pct-site", 0, strategy_params={"stall_in": form})
+    assert either == {**alone, "stall_in": form}
+    assert either["sites"] >= 2
+
+
+@pytest.mark.parametrize("name", ["pct-site", "pct-relay"])
+def test_unresolved_rcu_or_any_counts_readers_sites_as_rcu(name):
+    prog = program(REUSE)
+
+    def schedule(stall_in):
+        strategy = make_strategy(name, 1, sites=4, stall_in=stall_in)
+        strategy.new_execution(3)
+        return run_execution(prog, strategy, 3, record=0).schedule()
+
+    with applied(REUSE.mutant):
+        assert schedule("rcu-or-any") == schedule("rcu") != schedule("any")
 
 
 def test_with_stall_in_rcu_pct_site_finds_the_vma_reuse_window_more_often():
