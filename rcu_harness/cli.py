@@ -134,10 +134,11 @@ def _stress_parser(sub: Any) -> None:
                    help="job file, or the name of one in stress/")
     _add_scenario_options(p)
     p.add_argument("--strategy", metavar="S",
-                   help="aimed-pct (default: pct, random-sync, pct-site, surw, "
+                   help="aimed-rcu (default: pct, random-sync, pct-site, surw, "
                    "pct-site and pct-relay in turn, the aimed ones reading the "
-                   "oldest store under lkmm, pct-site and pct-relay PCT's "
-                   "executions below 2 sites), aimed-stale, aimed-relay, "
+                   "oldest store under lkmm, pct-site and pct-relay stalling at "
+                   "readers' sites from 2 of them, PCT's executions below 2 "
+                   "sites), aimed-pct, aimed-stale, aimed-relay, "
                    "aimed-site, aimed-surw, aimed, mix, pct, random, dfs, pos, "
                    "surw, portfolio, rff, pct-sync, random-sync, pct-site or "
                    "pct-relay (docs/search.md)")
@@ -186,7 +187,7 @@ def _replay_parser(sub: Any) -> None:
     p.add_argument("trace", nargs="?", type=_path, metavar="TRACE.json")
     _add_scenario_options(p)
     p.add_argument("--strategy", metavar="S",
-                   help="strategy of the run (default aimed-pct)")
+                   help="strategy of the run (default aimed-rcu)")
     p.add_argument("--seed", type=_natural, metavar="N",
                    help="base seed of the run")
     p.add_argument("--execution", type=_natural, metavar="I",

@@ -126,7 +126,7 @@ def calibrate(program: Callable[[Harness], None], strategy: str, seed: int, *,
     for ``aimed`` and ``aimed-surw``), counted on the same random walk while
     it watches pending accesses.  ``pct-site`` and ``pct-relay`` (and a
     portfolio with either member, such as ``aimed-site``, ``aimed-relay``,
-    ``aimed-stale`` and ``aimed-pct``)
+    ``aimed-stale``, ``aimed-pct`` and ``aimed-rcu``)
     get ``sites``, the
     number of distinct sites (fields) of that random walk's decisions of
     its ``points`` kind (``field`` unless given; with ``stall_in=rcu`` only

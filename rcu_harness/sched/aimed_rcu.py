@@ -1,4 +1,4 @@
-"""The ``aimed-rcu`` strategy: aimed-pct whose stalls fall at readers' sites.
+"""The ``aimed-rcu`` strategy: the default: aimed-pct, stalls at readers' sites.
 
 ``aimed-rcu`` is ``aimed-pct`` (:mod:`rcu_harness.sched.aimed_pct`: the
 portfolio ``pct,random-sync,pct-site,surw,pct-site,pct-relay``,

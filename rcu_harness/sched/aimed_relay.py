@@ -8,8 +8,8 @@ only where the running thread is at a non-maple memory access), under one
 short name, so a replay command of the default read ``--strategy
 aimed-relay``.  The default became ``aimed-stale``
 (:mod:`rcu_harness.sched.aimed_stale`: these turns, the aimed ones reading
-the oldest store under a weak memory model), and is now ``aimed-pct``
-(:mod:`rcu_harness.sched.aimed_pct`); aimed-relay stays under its
+the oldest store under a weak memory model), then ``aimed-pct``, and is
+now ``aimed-rcu`` (:mod:`rcu_harness.sched.aimed_rcu`); aimed-relay stays under its
 name with the same executions, so its printed replay commands replay
 exactly.  It is ``aimed-site`` (:mod:`rcu_harness.sched.aimed_site`,
 kept unchanged under its name, as ``aimed`` and ``aimed-surw`` are) with a

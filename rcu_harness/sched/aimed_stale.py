@@ -15,9 +15,10 @@ loads read.  It is the same schedule as ``--strategy portfolio
 --strategy-param points=field --strategy-param sync_points=access
 --strategy-param reads=oldest`` for the same seed and calibration.
 ``aimed-relay``, ``aimed-site``, ``aimed-surw`` and ``aimed`` are unchanged
-under their names.  The default is now ``aimed-pct``
+under their names.  The default became ``aimed-pct``
 (:mod:`rcu_harness.sched.aimed_pct`: these turns, pct-site's and
-pct-relay's PCT's executions on a program of fewer than 2 sites);
+pct-relay's PCT's executions on a program of fewer than 2 sites) and is
+now ``aimed-rcu`` (:mod:`rcu_harness.sched.aimed_rcu`);
 aimed-stale stays under its name with the same executions, so its printed
 replay commands replay exactly.
 

@@ -8,8 +8,9 @@ running thread is at a non-maple memory access), under one short name, so
 a replay command of the default read ``--strategy aimed-surw``.  The
 default became ``aimed-site`` (:mod:`rcu_harness.sched.aimed_site`:
 pct-site in both of pct-sync's turns), then ``aimed-relay``
-(:mod:`rcu_harness.sched.aimed_relay`), ``aimed-stale``, and is now
-``aimed-pct`` (:mod:`rcu_harness.sched.aimed_pct`); aimed-surw stays under its name with
+(:mod:`rcu_harness.sched.aimed_relay`), ``aimed-stale``, ``aimed-pct``,
+and is now ``aimed-rcu`` (:mod:`rcu_harness.sched.aimed_rcu`); aimed-surw
+stays under its name with
 the same executions, so its replay commands replay exactly.  It is
 ``aimed`` (:mod:`rcu_harness.sched.aimed`, kept unchanged under its name)
 with surw in random's turn and a second pct-sync turn, hence the name:

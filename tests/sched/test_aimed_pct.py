@@ -1,23 +1,18 @@
-"""``aimed-pct``, the default strategy: aimed-stale's turns with
+"""``aimed-pct``, the default before aimed-rcu: aimed-stale's turns with
 fallback=pct under one name, schedule for schedule; from 2 sites every
 execution is aimed-stale's, below 2 sites its pct-site and pct-relay turns
 are PCT's executions; its parameters, its calibration, determinism
-(traces, replay, blocks, resume), and that it is the default of jobs, the
-CLI and the Python API."""
-
-import inspect
+(traces, replay, blocks, resume)."""
 
 import pytest
 
 from rcu_harness import explore
-from rcu_harness.campaign.jobs import DEFAULT_STRATEGY, RunSpec
+from rcu_harness.campaign.jobs import RunSpec
 from rcu_harness.campaign.plan import PlanError, check_strategy, resolve
 from rcu_harness.runner.run import run_execution
 from rcu_harness.scenarios import MUTANTS, applied, configure, program
 from rcu_harness.scenarios.catalog import default_max_steps
-from rcu_harness.scenarios.run import explore_scenario
 from rcu_harness.sched.registry import make_strategy
-from rcu_harness.testing import check
 from tests.sched.campaign_checks import (
     assert_blocks_split_exactly,
     assert_calibrates_field_sites_and_surws_profile,
@@ -132,20 +127,3 @@ def test_it_finds_the_destroy_at_once_sooner_than_aimed_stale():
     assert pct.findings[0].execution == 5
     assert not stale.findings
 
-
-def test_aimed_pct_is_the_default_of_jobs_and_of_the_python_api():
-    assert DEFAULT_STRATEGY == "aimed-pct"
-    assert RunSpec("dup_mmap").strategy == "aimed-pct"
-    for function in (explore, explore_scenario, check):
-        default = inspect.signature(function).parameters["strategy"].default
-        assert default == DEFAULT_STRATEGY, function.__name__
-
-
-def test_explore_without_a_strategy_runs_aimed_pcts_executions():
-    cfg = configure("tree_destroy", mutant=DESTROY)
-    with applied(cfg.mutant):
-        default = explore(program(cfg), executions=15, stop_on_first=False)
-        named = explore(program(cfg), strategy="aimed-pct", executions=15,
-                        stop_on_first=False)
-    assert default.strategy == "aimed-pct"
-    assert (default.steps, default.counts) == (named.steps, named.counts)

@@ -22,7 +22,8 @@ from stress.scoreboard import (
 
 MUTANT = "vma-reuse-skips-mm-check"
 LONG = ("portfolio:members=pct+random-sync+pct-site+surw+pct-site+pct-relay;"
-        "points=field;sync_points=access;reads=oldest;fallback=pct")
+        "points=field;sync_points=access;reads=oldest;fallback=pct;"
+        "stall_in=rcu-or-any")
 
 
 def _attempts(seeds):
