@@ -275,14 +275,7 @@ class PctSiteStrategy(PctStrategy):
             pending = threads[choice].pending if choice < len(threads) else None
             if (self._at_none if pending is None else not pending.maple and (
                     self._at_locks or pending.word != "lock")):  # counted()
-                site = NO_ACCESS if pending is None else pending.word
-                if site not in self._visited:
-                    self._visited.add(site)
-                    self._left -= 1
-                    if not self._left:
-                        self._lower(choice, lowest=True)
-                        choice = self._highest(runnable)
-                        self.keep = KEEP_ALL
+                choice = self._visit(choice, runnable, pending)
         return choice
 
 
@@ -302,14 +295,21 @@ class PctSiteStrategy(PctStrategy):
             if thread is not None and thread.rcu_nesting and (
                     self._at_none if pending is None else not pending.maple and (
                         self._at_locks or pending.word != "lock")):  # counted()
-                site = NO_ACCESS if pending is None else pending.word
-                if site not in self._visited:
-                    self._visited.add(site)
-                    self._left -= 1
-                    if not self._left:
-                        self._lower(choice, lowest=True)
-                        choice = self._highest(runnable)
-                        self.keep = KEEP_ALL
+                choice = self._visit(choice, runnable, pending)
+        return choice
+
+    def _visit(self, choice: int, runnable: Sequence[int], pending: Any) -> int:
+        """A counted decision for @choice, about to make @pending (None: no
+        access): count its site at its first visit, and at the drawn one
+        drop @choice below every thread and return who runs instead."""
+        site = NO_ACCESS if pending is None else pending.word
+        if site not in self._visited:
+            self._visited.add(site)
+            self._left -= 1
+            if not self._left:
+                self._lower(choice, lowest=True)
+                choice = self._highest(runnable)
+                self.keep = KEEP_ALL
         return choice
 
     _pct_next_thread = PctStrategy.next_thread
