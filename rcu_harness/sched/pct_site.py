@@ -115,6 +115,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from rcu_harness.sched.errors import check_choice
 from rcu_harness.sched.pct import KEEP_ALL, PctStrategy
 from rcu_harness.sched.pct_sync import SyncCounter, counted, point_kinds
 from rcu_harness.sched.reads import check_reads, oldest_reads
@@ -170,12 +171,8 @@ class PctSiteStrategy(PctStrategy):
                  points: str = "field", fallback_steps: int = 0,
                  reads: str = "uniform", fallback: str = "sync",
                  stall_in: str = "any") -> None:
-        if stall_in not in STALL_IN:
-            raise ValueError(f"{self.name} stall_in must be one of "
-                             f"{', '.join(STALL_IN)} (got {stall_in!r})")
-        if fallback not in FALLBACKS:
-            raise ValueError(f"{self.name} fallback must be one of "
-                             f"{', '.join(FALLBACKS)} (got {fallback!r})")
+        check_choice(self.name, "stall_in", stall_in, STALL_IN)
+        check_choice(self.name, "fallback", fallback, FALLBACKS)
         if sites < 0:
             raise ValueError(f"{self.name} sites must be >= 0 (got {sites})")
         if fallback_steps < 0:

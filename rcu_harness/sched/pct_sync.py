@@ -43,6 +43,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from rcu_harness.sched.errors import check_choice
 from rcu_harness.sched.pct import PctStrategy
 from rcu_harness.sched.random_walk import RandomStrategy
 
@@ -56,9 +57,7 @@ POINTS = ("sync", "access", "field")
 
 def point_kinds(points: str, strategy: str = "pct-sync") -> tuple[bool, bool]:
     """(counts a point without a pending access, counts a lock operation)."""
-    if points not in POINTS:
-        raise ValueError(f"{strategy} points must be one of {', '.join(POINTS)} "
-                         f"(got {points!r})")
+    check_choice(strategy, "points", points, POINTS)
     return points == "sync", points != "field"
 
 

@@ -31,6 +31,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from rcu_harness.sched.errors import check_choice
+
 if TYPE_CHECKING:
     from collections.abc import Callable
 
@@ -40,9 +42,7 @@ READS = ("uniform", "oldest")
 
 def check_reads(reads: str, strategy: str) -> None:
     """Refuse (ValueError, one line) a read policy @strategy does not know."""
-    if reads not in READS:
-        raise ValueError(f"{strategy} reads must be one of {', '.join(READS)} "
-                         f"(got {reads!r})")
+    check_choice(strategy, "reads", reads, READS)
 
 
 def oldest_reads(uniform: Callable[[int, int], int]) -> Callable[[int, int], int]:

@@ -41,6 +41,7 @@ from __future__ import annotations
 import random
 from typing import TYPE_CHECKING, Any
 
+from rcu_harness.sched.errors import check_choice
 from rcu_harness.sched.seeds import DataSource, derive
 
 if TYPE_CHECKING:
@@ -74,9 +75,7 @@ class SurwStrategy:
 
     def __init__(self, seed: int = 0, *, profile: str = "",
                  interesting: str = "points") -> None:
-        if interesting not in INTERESTING:
-            raise ValueError(f"surw interesting must be one of "
-                             f"{', '.join(INTERESTING)} (got {interesting!r})")
+        check_choice("surw", "interesting", interesting, INTERESTING)
         self.seed = seed
         self.interesting = interesting
         self._all = interesting == "points"
