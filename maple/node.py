@@ -110,6 +110,12 @@ class MapleMetadata:
     gap: int
 
 
+def meta_bits(meta: MapleMetadata) -> int:
+    """The word a struct maple_metadata is in C, on a little-endian machine
+    (end in the low byte, gap above it; a popped node is zeroed)."""
+    return meta.end | meta.gap << 8
+
+
 _META = [[MapleMetadata(e, g) for g in range(16)] for e in range(16)]
 
 

@@ -101,6 +101,7 @@ CHECKERS = {
     "not-a-node": "the tree taken for a node (maple node pointer check)",
     "warning": "WARN_ON() on a reader's path",
     "metadata-misread": "a full node's last slot read as metadata",
+    "metadata-as-entry": "a node's metadata word dereferenced as an entry (KASAN)",
     "exception": "exception in a thread",
 }
 

@@ -42,6 +42,7 @@ from rcu_harness.memory.kasan import use_after_free
 from rcu_harness.memory.lockdep import suspicious_rcu_usage
 from rcu_harness.rcu.api import call_rcu
 from rcu_harness.runtime.current import current
+from rcu_harness.runtime.exceptions import STRUCT_FIELDS
 from rcu_harness.runtime.thread import Phase
 from rcu_harness.sync.flow import sync_point
 from rcu_harness.trace.events import EventKind
@@ -90,6 +91,7 @@ class SimStruct:
         super().__init_subclass__(**kwargs)
         for i, name in enumerate(cls.fields):
             setattr(cls, name, _field(i, name))
+            STRUCT_FIELDS.setdefault(name, (cls.__name__, i * 8))
 
     def __init__(self) -> None:
         raise TypeError(f"allocate {type(self).__name__} with kmalloc() or "

@@ -18,6 +18,14 @@ data end and gap and goes on, which the model cannot follow.
 tree a root's parent word points at, taken for a node) is the finding
 ``not-a-node``, in KASAN's layout: the access, the task's call chain, and
 which bytes of ``struct maple_tree`` (or beyond it) the word overlays.
+A node's metadata word (``MapleMetadata``, in the last slot of a node that
+is not full) returned to a caller as an entry and dereferenced as the
+pointer it is taken for (an attribute of it looked up: the model's
+``AttributeError`` whose ``obj`` is the word) is the finding
+``metadata-as-entry``, in KASAN's layout: the address the kernel would
+load (the word's bits plus the field's offset, which KASAN calls a
+null-ptr-deref below the first page), the field, the call chain, and the
+node and slot the word was loaded from with that node's state.
 
 Under a weak memory model the value behind either usually comes from a
 stale load of the failing task (a slot read NULL before the node it points
@@ -34,7 +42,7 @@ from typing import TYPE_CHECKING, Any
 from maple import nullptr
 from maple.alloc import MaplePreallocExhausted
 from maple.defs import MAPLE_PARENT_ROOT
-from maple.node import MetadataMisread, enode_word
+from maple.node import MapleMetadata, MetadataMisread, enode_word, meta_bits
 from maple.nullptr import NotANode, NullPointerDereference
 from maple.walk import MapleWarning
 from rcu_harness.runtime.callchain import CallChain, from_traceback
@@ -51,6 +59,16 @@ if TYPE_CHECKING:
 _NODE_WORDS = frozenset({"slot", "parent", "ma_root"})
 """The words a node pointer is loaded from (a slot, a parent word, ma_root)."""
 _ADDR_MASK = ~0xFF
+PAGE_SIZE = 4096
+TASK_SIZE = 0x00007FFFFFFFF000
+"""x86-64's user address limit: KASAN calls a bad address below it a
+user-memory-access, above it a wild-memory-access."""
+
+STRUCT_FIELDS: dict[str, tuple[str, int]] = {}
+"""Field name -> (struct, byte offset) of the instrumented structs, filled
+by :mod:`rcu_harness.memory.simstruct` as they are defined (the first
+struct to declare a name keeps it): where the dereference of a pointer that
+is not one lands."""
 
 
 def _load_lines(raws: list[RawEvent]) -> list[str]:
@@ -61,6 +79,9 @@ def _load_line(raw: RawEvent) -> str:
     """One load of the failing task, with the store it read and the newer
     store it missed (weak memory)."""
     e = decode(raw)
+    if not e.reads:  # sequential consistency: the newest store, not recorded
+        return (f"  step {e.step}: ld {e.where} of {e.addr:#x} = {e.value}"
+                f"{' in ' + e.function if e.function else ''}")
     read = ("read the initial value" if e.reads == "init"
             else f"read the store at {e.reads}")
     if e.stale == e.reads:
@@ -123,6 +144,8 @@ def exception_kind(exc: BaseException) -> FindingKind:
         return FindingKind.NOT_A_NODE
     if isinstance(exc, MetadataMisread):
         return FindingKind.METADATA_MISREAD
+    if metadata_entry(exc) is not None:
+        return FindingKind.METADATA_AS_ENTRY
     if isinstance(exc, MaplePreallocExhausted):
         return FindingKind.PREALLOC_EXHAUSTED
     return FindingKind.EXCEPTION
@@ -292,6 +315,87 @@ def _value(raw: RawEvent) -> Any:
     return value.value if type(value) is ReadsFrom else value
 
 
+def metadata_entry(exc: BaseException) -> MapleMetadata | None:
+    """The metadata word @exc dereferenced as a pointer, if it is one: an
+    attribute looked up on a :class:`MapleMetadata` (a word, not a struct)."""
+    if isinstance(exc, AttributeError):
+        obj = exc.obj
+        if type(obj) is MapleMetadata and exc.name not in ("end", "gap"):
+            return obj
+    return None
+
+
+def kasan_wild_bug_type(addr: int) -> str:
+    """KASAN's name for a bad access to @addr outside any object
+    (mm/kasan/report.c, get_wild_bug_type())."""
+    if addr < PAGE_SIZE:
+        return "null-ptr-deref"
+    if addr < TASK_SIZE:
+        return "user-memory-access"
+    return "wild-memory-access"
+
+
+def _node_state(ex: Execution, addr: int) -> str:
+    """What the heap knows of the node at @addr now: live, or marked dead
+    and freed, with task and step."""
+    rec = ex.heap.records.get(addr)
+    if rec is None:
+        return "not a heap object"
+    kind = getattr(rec.obj, "kasan_type", None)
+    what = f"{rec.type_name} ({kind()})" if callable(kind) else rec.type_name
+    parts = []
+    for verb, site in (("marked dead", rec.death), ("freed", rec.free)):
+        if site is not None:
+            parts.append(f"{verb} by {site.thread} at step {site.step}")
+    return f"{what}, {rec.state.value}" + (f": {', '.join(parts)}" if parts else "")
+
+
+def metadata_entry_violation(ex: Execution, t: SimThread, exc: BaseException,
+                             meta: MapleMetadata) -> Violation:
+    """KASAN's report of a node's metadata word dereferenced as a pointer:
+    the address, the field, the call chain, and where the word came from."""
+    chain = from_traceback(exc.__traceback__)
+    func = chain.names(1)[0] if chain.frames else "?"
+    field = getattr(exc, "name", None) or "?"
+    bits = meta_bits(meta)
+    struct, offset = STRUCT_FIELDS.get(field, ("?", 0))
+    addr = bits + offset
+    bug = kasan_wild_bug_type(addr)
+    where = (f"{struct}.{field} at offset {offset}" if struct != "?"
+             else f"{field} (offset unknown)")
+    body = [
+        "=" * 66,
+        f"BUG: KASAN: {bug} in {func}",
+        f"Read of size 8 at addr {addr:016x} by task {t.label} at step {ex.step}",
+        f"The pointer is {bits:#x}: a maple node's metadata word (struct "
+        f"maple_metadata: data end {meta.end:#x}, gap offset {meta.gap:#x}) that "
+        f"the tree returned as an entry, dereferenced as the pointer it was "
+        f"taken for ({where}).",
+        "",
+        "Call trace:",
+        *chain.lines(),
+    ]
+    loads = _task_loads(ex, t, lambda r: r[4] == "slot" and
+                        type(_value(r)) is MapleMetadata, 1)
+    if loads:
+        raw = loads[0]
+        body += ["", f"The word: {t.label}'s last load of a metadata word from a "
+                 "slot, where a node that is not full keeps its metadata:",
+                 *_load_lines(loads),
+                 f"  slot {raw[5]} is past the data end {meta.end} the word records; "
+                 f"the node at {raw[3]:#x} is now {_node_state(ex, raw[3])}"]
+    body.append("=" * 66)
+    return Violation(
+        FindingKind.METADATA_AS_ENTRY,
+        f"KASAN: {bug} in {' <- '.join(chain.names(4))}: a node's metadata word "
+        f"{bits:#x} taken for an entry, read of {field} at {addr:#x}",
+        "\n".join(body),
+        key=("metadata-as-entry", field, *chain.names(3)),
+        thread=t.label,
+        step=ex.step,
+    )
+
+
 def exception_violation(ex: Execution, t: SimThread,
                         exc: BaseException) -> Violation:
     """A violation for @exc escaping thread @t."""
@@ -303,6 +407,9 @@ def exception_violation(ex: Execution, t: SimThread,
         return not_a_node_violation(ex, t, exc)
     if isinstance(exc, MetadataMisread):
         return metadata_misread_violation(ex, t, exc)
+    meta = metadata_entry(exc)
+    if meta is not None:
+        return metadata_entry_violation(ex, t, exc, meta)
     chain = from_traceback(exc.__traceback__)
     kind = exception_kind(exc)
     text = "".join(traceback.format_exception_only(type(exc), exc)).strip()

@@ -48,6 +48,7 @@ class FindingKind(StrEnum):
     WARNING = "warning"
     NOT_A_NODE = "not-a-node"
     METADATA_MISREAD = "metadata-misread"
+    METADATA_AS_ENTRY = "metadata-as-entry"
     PREALLOC_EXHAUSTED = "prealloc-exhausted"
     WRITER_LOCK = "writer-lock"
     RCU_MODE = "rcu-mode-transition"

@@ -10,14 +10,16 @@ from pathlib import Path
 
 import pytest
 
+from maple.node import MapleMetadata
+from rcu_harness.runtime.exceptions import kasan_wild_bug_type, metadata_entry
 from tests.cli.helpers import stress_json
 
 pytestmark = pytest.mark.timeout(300)
 
 
-def _finding(capsys, tmp_path, mutant, seed, executions):
+def _finding(capsys, tmp_path, mutant, seed, executions, strategy="aimed-stale"):
     code, out = stress_json(capsys, tmp_path, "--mutant", mutant, "--strategy",
-                            "aimed-stale", "--seed", str(seed), "--executions",
+                            strategy, "--seed", str(seed), "--executions",
                             str(executions))
     assert code == 1
     [finding] = out["findings"]
@@ -88,3 +90,46 @@ def test_the_parent_type_of_an_ancestor_seen_as_a_root_late_is_a_warning(capsys,
         "WARNING in mas_parent_type <- mas_ascend <- mas_next_node")
     assert "WARN_ON(p_type & MAPLE_PARENT_ROOT) in mas_parent_type" in report
     assert "= 0x0 in ma_is_root (read the initial value; the store at step" in report
+
+
+def test_a_metadata_word_returned_as_an_entry_and_dereferenced_is_kasans_report(
+        capsys, tmp_path):
+    """resume-without-pause, rff seed 4: dup_mmap()'s iteration resumes with
+    the data end of a node the parent rewrote in place, runs past it into
+    the last slot and takes the metadata word for a VMA (was "AttributeError
+    in dup_mmap_2021: 'MapleMetadata' object has no attribute 'vm_flags'")."""
+    finding, report = _finding(capsys, tmp_path, "resume-without-pause", 4, 1,
+                               strategy="rff")
+    assert finding["kind"] == "metadata-as-entry"
+    assert finding["message"] == (
+        "KASAN: null-ptr-deref in dup_mmap_2021 <- fork_thread: a node's metadata "
+        "word 0xd taken for an entry, read of vm_flags at 0x1d")
+    assert "Read of size 8 at addr 000000000000001d by task fork/1" in report
+    assert "(Vma.vm_flags at offset 16)" in report
+    assert "= MapleMetadata(0xd,0x0) in mas_next_slot\n" in report
+    assert "slot 15 is past the data end 13 the word records; the node at " \
+        "0xffff888000001c00 is now maple_node (maple_leaf_64), live" in report
+    assert "Traceback" not in report
+
+
+def _raised(obj, name):
+    try:
+        getattr(obj, name)
+    except AttributeError as exc:
+        return exc
+    raise AssertionError(f"{obj!r}.{name} did not raise")
+
+
+def test_only_a_field_looked_up_on_a_metadata_word_is_a_dereference_of_it():
+    meta = MapleMetadata(3, 1)
+    assert metadata_entry(_raised(meta, "vm_start")) is meta
+    assert metadata_entry(_raised(object(), "vm_start")) is None
+    assert metadata_entry(TypeError("'MapleMetadata' object is not subscriptable")) \
+        is None
+    assert getattr(meta, "vm_start", None) is None  # no magic on the word
+
+
+def test_kasan_names_a_bad_address_by_where_it_falls():
+    assert kasan_wild_bug_type(0x1D) == "null-ptr-deref"
+    assert kasan_wild_bug_type(0x1000) == "user-memory-access"
+    assert kasan_wild_bug_type(0xFFFF_0000_0000_0000) == "wild-memory-access"
