@@ -20,7 +20,7 @@ from maple.defs import (
     gfpflags_allow_blocking,
     ma_start,
 )
-from maple.node import ma_dead_node, node_zero
+from maple.node import MapleWarning, ma_dead_node, node_zero
 from maple.state import MA_ERROR, MaState, mas_set_err
 from maple.tree import mt_external_lock, mt_in_rcu
 
@@ -128,10 +128,21 @@ def mt_free_rcu(port: MemoryPort, node: MapleNode) -> None:
     port.node_free(node)
 
 
+def _freed_alive(node: MapleNode) -> MapleWarning:
+    """ma_free_rcu()'s ``WARN_ON(node->parent != ma_parent_ptr(node))``."""
+    return MapleWarning(
+        "ma_free_rcu", "node->parent != ma_parent_ptr(node)",
+        "a node freed that is not dead",
+        f"{node!r} is not marked dead (its parent word does not point at "
+        "itself): the kernel queues it with call_rcu() all the same, and a "
+        "reader that reaches it before the grace period ends cannot tell.",
+        node=node)
+
+
 def ma_free_rcu(mt: MapleTree, node: MapleNode) -> None:
     """Model of ma_free_rcu(): free a dead node after a grace period."""
     if not ma_dead_node(node):
-        raise AssertionError(f"ma_free_rcu: {node!r} is not dead")  # WARN_ON
+        raise _freed_alive(node)
     mt.port.call_rcu(node, mt_free_rcu)
 
 

@@ -88,7 +88,8 @@ def mas_max_gap(mas: MaState) -> int:
         return mas_leaf_max_gap(mas)
     node: MapleNode = enode[0]
     if mt != maple_arange_64:
-        raise MapleBug("mas_max_gap: internal node is not arange64")
+        raise MapleBug("mas_max_gap", "mt != maple_arange_64",
+                       "internal node is not arange64", macro="MAS_BUG_ON")
     return node.gap[ma_meta_gap(node)]
 
 
@@ -100,7 +101,8 @@ def mas_parent_gap(mas: MaState, offset: int, new: int) -> None:
     pgaps = pnode.gap
     while True:
         if pmt != maple_arange_64:
-            raise MapleBug("mas_parent_gap: parent is not arange64")
+            raise MapleBug("mas_parent_gap", "pmt != maple_arange_64",
+                           "parent is not arange64", macro="MAS_BUG_ON")
         meta_offset = ma_meta_gap(pnode)
         meta_gap = pgaps[meta_offset]
         pgaps[offset] = new

@@ -34,6 +34,7 @@ from maple.state import (
     mas_mn,
 )
 from maple.walk import (
+    MapleWarning,
     ma_data_end,
     mas_ascend,
     mas_data_end,
@@ -143,7 +144,12 @@ def mas_prev_slot(mas: MaState, min: int, empty: bool) -> Any:
                     retry = True
                     break
                 if mas_is_underflow(mas):
-                    return None  # WARN_ON_ONCE
+                    raise MapleWarning(
+                        "mas_prev_slot", "mas_is_underflow(mas)",
+                        "no previous node though the index is above the minimum",
+                        f"mas_prev_node() left the state in underflow with index "
+                        f"{mas.index:#x} above the minimum {min:#x}; the kernel "
+                        "returns NULL.", macro="WARN_ON_ONCE")
                 mas.last = mas.max
                 node = mas_mn(mas)
                 pivots = node.pivot
@@ -252,7 +258,12 @@ def mas_next_slot(mas: MaState, max: int, empty: bool) -> Any:
                 mas_rewalk(mas, save_point)
                 continue
             if mas_is_overflow(mas):
-                return None  # WARN_ON_ONCE
+                raise MapleWarning(
+                    "mas_next_slot", "mas_is_overflow(mas)",
+                    "no next node though the last index is below the maximum",
+                    f"mas_next_node() left the state in overflow with last "
+                    f"{mas.last:#x} below the maximum {max:#x}; the kernel "
+                    "returns NULL.", macro="WARN_ON_ONCE")
             mas.offset = 0
             mas.index = mas.min
             node = mas_mn(mas)

@@ -85,6 +85,51 @@ class MapleCorruption(Exception):
     """A word was read as something it does not hold (a torn or stale read)."""
 
 
+class MapleBug(Exception):
+    """A BUG_ON() of lib/maple_tree.c fired (``MAS_BUG_ON()``, ``MT_BUG_ON()``
+    and ``MAS_WR_BUG_ON()`` are BUG_ON() without CONFIG_DEBUG_MAPLE_TREE): the
+    kernel oopses there, and the model stops there.
+
+    @function is the kernel function, @condition the C condition as written
+    there, @macro the macro that tests it and @detail what the model saw.
+    """
+
+    def __init__(self, function: str, condition: str, detail: str = "", *,
+                 macro: str = "BUG_ON") -> None:
+        super().__init__(f"{macro}({condition}) in {function}"
+                         + (f": {detail}" if detail else ""))
+        self.function = function
+        self.condition = condition
+        self.detail = detail
+        self.macro = macro
+
+
+class MapleWarning(Exception):
+    """A WARN_ON() of lib/maple_tree.c fired (``MAS_WARN_ON()`` and
+    ``MT_WARN_ON()`` are WARN_ON() without CONFIG_DEBUG_MAPLE_TREE): the
+    kernel prints its ``WARNING:`` splat there, a bug report, and the model
+    stops there, as the kernel does with ``panic_on_warn``.
+
+    @function is the kernel function, @condition the C condition as written
+    there, @macro the macro that tests it, @summary a few words for the
+    finding's message and @detail what the model saw and what the kernel
+    does next.  @node, with @word, is the node whose parent word the
+    warning is about (the report lists the task's loads of that word).
+    """
+
+    def __init__(self, function: str, condition: str, summary: str, detail: str,
+                 *, macro: str = "WARN_ON", node: MapleNode | None = None,
+                 word: int | None = None) -> None:
+        super().__init__(f"{macro}({condition}) in {function}: {detail}")
+        self.function = function
+        self.condition = condition
+        self.summary = summary
+        self.detail = detail
+        self.macro = macro
+        self.node = node
+        self.word = word
+
+
 class MetadataMisread(MapleCorruption):
     """ma_meta() of a node whose metadata word holds something else: the last
     slot of a full range64 node, read as metadata because the reader saw the

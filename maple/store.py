@@ -61,6 +61,7 @@ from maple.state import (
 from maple.tree import mt_in_rcu, mt_is_alloc
 from maple.walk import (
     MapleBug,
+    MapleWarning,
     mas_mt_height,
     mas_start,
     mas_state_walk,
@@ -124,7 +125,9 @@ def mas_prealloc_calc(mas: MaState, entry: Any) -> int:
         return 1 if mt_in_rcu(mas.tree) else 0
     if store_type in (wr_append, wr_exact_fit, wr_slot_store):
         return 0
-    return height * 3 + 1  # wr_invalid: WARN_ON_ONCE
+    raise MapleWarning("mas_prealloc_calc", "1", "wr_invalid store type",
+                       "the store type is wr_invalid; the kernel asks for "
+                       f"{height * 3 + 1} nodes and goes on.", macro="WARN_ON_ONCE")
 
 
 def mas_wr_store_type(wr_mas: MaWrState) -> None:
@@ -168,7 +171,11 @@ def mas_wr_store_type(wr_mas: MaWrState) -> None:
             mas.mas_flags & MA_STATE_BULK:
         mas.store_type = wr_node_store
         return
-    mas.store_type = wr_invalid  # MAS_WARN_ON(mas, 1)
+    mas.store_type = wr_invalid
+    raise MapleWarning("mas_wr_store_type", "1", "no store type fits",
+                       f"no store type fits the store of [{mas.index:#x}, "
+                       f"{mas.last:#x}] (new end {new_end}); the kernel sets "
+                       "wr_invalid and goes on.", macro="MAS_WARN_ON")
 
 
 def mas_wr_preallocate(wr_mas: MaWrState, entry: Any) -> None:
@@ -220,7 +227,8 @@ def mas_store(mas: MaState, entry: Any) -> Any:
     if mas.mas_flags & MA_STATE_PREALLOC:
         mas_wr_store_entry(wr_mas)
         if mas_is_err(mas):
-            raise MapleBug("mas_store: error with preallocated nodes")
+            raise MapleBug("mas_store", "mas_is_err(mas)",
+                           "error with preallocated nodes", macro="MAS_WR_BUG_ON")
         return wr_mas.content
     request = mas_prealloc_calc(mas, entry)
     if request:
@@ -266,7 +274,8 @@ def mas_store_prealloc(mas: MaState, entry: Any) -> None:
             mas_wr_end_piv(wr_mas)
     mas_wr_store_entry(wr_mas)
     if mas_is_err(mas):
-        raise MapleBug("mas_store_prealloc: error with preallocated nodes")
+        raise MapleBug("mas_store_prealloc", "mas_is_err(mas)",
+                       "error with preallocated nodes", macro="MAS_WR_BUG_ON")
     mas_destroy(mas)
 
 

@@ -27,6 +27,7 @@ from maple.gap import mas_update_gap
 from maple.node import (
     MapleEnode,
     MapleNode,
+    MapleWarning,
     dead_parent_slot,
     dead_set_info,
     dead_set_slot_len,
@@ -171,6 +172,17 @@ def _none_state(mas: MaState) -> MaState:
     return tmp
 
 
+def _no_children(mas: MaState, which: str) -> None:
+    """mas_topiary_replace()'s ``MAS_WARN_ON(mas, n == 0)``: a level of the
+    @which subtree, above its leaves, whose nodes gave no child to go on
+    with (the kernel stops its walk there)."""
+    raise MapleWarning(
+        "mas_topiary_replace", "n == 0", f"no child below a level of the {which} "
+        "subtree", f"the walk down the {which} subtree found no child to go on "
+        f"with below a level that is not the leaves (store of [{mas.index:#x}, "
+        f"{mas.last:#x}]); the kernel stops the walk there.", macro="MAS_WARN_ON")
+
+
 def mas_topiary_replace(mas: MaState, old_enode: MapleEnode) -> None:
     """Model of mas_topiary_replace(): publish a new subtree, repair parent
     links below it, and dispose of the old subtree."""
@@ -192,7 +204,7 @@ def mas_topiary_replace(mas: MaState, old_enode: MapleEnode) -> None:
                 n += 1
             mas_adopt_children(tmp[i], tmp[i].node)
         if n == 0:
-            break  # MAS_WARN_ON(mas, n == 0)
+            _no_children(mas, "new")
         while n < 3:
             tmp_next[n].status = ma_none
             n += 1
@@ -224,7 +236,7 @@ def mas_topiary_replace(mas: MaState, old_enode: MapleEnode) -> None:
                 else:
                     n += 1
         if n == 0:
-            break  # MAS_WARN_ON(mas, n == 0)
+            _no_children(mas, "old")
         while n < 3:
             tmp_next[n].status = ma_none
             n += 1

@@ -27,6 +27,7 @@ from maple.defs import (
     maple_range_64,
     mt_pivots,
 )
+from maple.node import MapleBug as MapleBug
 from maple.node import (
     MapleEnode,
     ma_dead_node,
@@ -40,6 +41,7 @@ from maple.node import (
     parent_type_bits,
     parent_word,
 )
+from maple.node import MapleWarning as MapleWarning
 from maple.nullptr import NULL_NODE
 from maple.state import (
     MaState,
@@ -55,34 +57,6 @@ if TYPE_CHECKING:
     from collections.abc import MutableSequence
 
     from maple.node import MapleNode
-
-
-class MapleBug(Exception):
-    """A MAS_BUG_ON()/MT_BUG_ON() fired: the model reached a state the kernel
-    treats as a bug."""
-
-
-class MapleWarning(Exception):
-    """A WARN_ON() fired after which the kernel goes on with a value it cannot
-    use: the model stops there, as the kernel does with ``panic_on_warn``.
-
-    Only :func:`mas_parent_type` raises it: its ``WARN_ON(p_type &
-    MAPLE_PARENT_ROOT)`` fires when it is asked the parent type of a root,
-    whose parent word holds the tree; the kernel then returns 0 and its
-    caller (``mas_ascend()``) takes the ``struct maple_tree`` for a node.  A
-    lockless reader gets there when, under weak memory, it sees a node as
-    not a root (a stale parent word) and then sees the node's root parent
-    word (a newer load of the same word).
-    """
-
-    def __init__(self, function: str, condition: str, node: MapleNode,
-                 word: int) -> None:
-        super().__init__(f"WARN_ON({condition}) in {function}: parent word of "
-                         f"{node!r} = {word:#x}")
-        self.function = function
-        self.condition = condition
-        self.node = node
-        self.word = word
 
 
 def mas_root(mas: MaState) -> Any:
@@ -113,7 +87,8 @@ def mas_set_height(mas: MaState) -> None:
     new_flags = mt.port.flags_load(mt)
     new_flags &= ~MT_FLAGS_HEIGHT_MASK
     if mas.depth > MAPLE_HEIGHT_MAX:
-        raise MapleBug(f"mas_set_height: depth {mas.depth} > MAPLE_HEIGHT_MAX")
+        raise MapleBug("mas_set_height", "mas->depth > MAPLE_HEIGHT_MAX",
+                       f"depth {mas.depth}", macro="MAS_BUG_ON")
     new_flags |= mas.depth << MT_FLAGS_HEIGHT_OFFSET
     mt.port.flags_store(mt, new_flags)
 
@@ -173,8 +148,14 @@ def mas_parent_type(mas: MaState, enode: MapleEnode) -> int:
     node = enode[0]
     p_type = node.parent
     if p_type & MAPLE_PARENT_ROOT:
-        raise MapleWarning("mas_parent_type", "p_type & MAPLE_PARENT_ROOT", node,
-                           p_type)
+        raise MapleWarning(
+            "mas_parent_type", "p_type & MAPLE_PARENT_ROOT",
+            "the parent type of a root node",
+            f"The parent word of {node!r} is {p_type:#x}: the tree with "
+            "MAPLE_PARENT_ROOT, so the node is a root.  The kernel returns type 0 "
+            "and mas_ascend() goes on with the struct maple_tree as the ancestor "
+            "node (its lock and flags read as a parent word, its ma_root as a "
+            "pivot).", node=node, word=p_type)
     if parent_type_bits(p_type) == MAPLE_PARENT_RANGE64:
         return maple_arange_64 if mt_is_alloc(mas.tree) else maple_range_64
     return 0
@@ -184,7 +165,10 @@ def mas_set_parent(mas: MaState, enode: MapleEnode, parent: MapleEnode,
                    slot: int) -> None:
     """Model of mas_set_parent(): encode @parent and @slot in the parent word."""
     if parent[1] not in (maple_range_64, maple_arange_64):
-        raise MapleBug(f"mas_set_parent: parent type {parent[1]} cannot have children")
+        raise MapleBug("mas_set_parent", "p_type == maple_dense"
+                       if parent[1] == maple_dense else "p_type == maple_leaf_64",
+                       f"parent type {parent[1]} cannot have children",
+                       macro="MAS_BUG_ON")
     enode[0].parent = parent_word(parent, slot)
 
 
@@ -418,7 +402,7 @@ def mas_rewalk_if_dead(mas: MaState, node: MapleNode, index: int) -> bool:
 def mte_set_pivot(enode: MapleEnode, piv: int, val: int) -> None:
     """Model of mte_set_pivot()."""
     if piv >= mt_pivots[enode[1]]:
-        raise MapleBug(f"mte_set_pivot: pivot {piv} out of range")
+        raise MapleBug("mte_set_pivot", "piv >= mt_pivots[type]", f"pivot {piv}")
     enode[0].pivot[piv] = val
 
 

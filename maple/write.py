@@ -328,7 +328,8 @@ def mas_wr_store_entry(wr_mas: MaWrState) -> None:
     new_end = mas_wr_new_end(wr_mas)
     store_type = mas.store_type
     if store_type == wr_invalid:
-        raise MapleBug("mas_wr_store_entry: wr_invalid store type")
+        raise MapleBug("mas_wr_store_entry", "1", "wr_invalid store type",
+                       macro="MT_BUG_ON")
     if store_type == wr_new_root:
         mas_new_root(mas, wr_mas.entry)
     elif store_type == wr_store_root:

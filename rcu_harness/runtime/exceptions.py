@@ -7,9 +7,10 @@ scenario frames.  ``maple.MaplePreallocExhausted`` (raised by the model's
 finding ``prealloc-exhausted``.  ``maple.nullptr.NullPointerDereference`` (a
 load or store through the NULL node, where C would dereference NULL) is the
 finding ``null-ptr-deref``, reported in the layout of the kernel's oops.
-``maple.walk.MapleWarning`` (a ``WARN_ON()`` after which the kernel goes on
-with a value it cannot use: ``mas_parent_type()`` asked about a root) is
-the finding ``warning``, in the layout of the kernel's ``WARNING:`` splat.
+``maple.node.MapleWarning`` (a ``WARN_ON()`` of lib/maple_tree.c fired, such
+as ``mas_parent_type()`` asked about a root) is the finding ``warning``, in
+the layout of the kernel's ``WARNING:`` splat; ``maple.node.MapleBug`` (a
+``BUG_ON()`` fired) is the finding ``bug``, the kernel's oops.
 ``maple.node.MetadataMisread`` (the last slot of a full node read as its
 metadata, the node seen as not full through a stale last pivot) is the
 finding ``metadata-misread``: the kernel takes the word's low bytes as the
@@ -42,9 +43,15 @@ from typing import TYPE_CHECKING, Any
 from maple import nullptr
 from maple.alloc import MaplePreallocExhausted
 from maple.defs import MAPLE_PARENT_ROOT
-from maple.node import MapleMetadata, MetadataMisread, enode_word, meta_bits
+from maple.node import (
+    MapleBug,
+    MapleMetadata,
+    MapleWarning,
+    MetadataMisread,
+    enode_word,
+    meta_bits,
+)
 from maple.nullptr import NotANode, NullPointerDereference
-from maple.walk import MapleWarning
 from rcu_harness.runtime.callchain import CallChain, from_traceback
 from rcu_harness.runtime.finding import FindingKind, Violation
 from rcu_harness.trace.events import EventKind, ReadsFrom, decode
@@ -140,6 +147,8 @@ def exception_kind(exc: BaseException) -> FindingKind:
         return FindingKind.NULL_DEREF
     if isinstance(exc, MapleWarning):
         return FindingKind.WARNING
+    if isinstance(exc, MapleBug):
+        return FindingKind.BUG
     if isinstance(exc, NotANode):
         return FindingKind.NOT_A_NODE
     if isinstance(exc, MetadataMisread):
@@ -186,32 +195,56 @@ def null_deref_violation(ex: Execution, t: SimThread,
 
 def warning_violation(ex: Execution, t: SimThread, exc: MapleWarning) -> Violation:
     """The kernel's ``WARNING:`` splat for a WARN_ON() the model stops at,
-    with the task's loads of the word behind it (newest first)."""
+    with the task's loads of the parent word behind it (newest first) when
+    the warning is about a node's parent word."""
     chain = from_traceback(exc.__traceback__)
-    node = exc.node
     body = [
         "------------[ cut here ]------------",
-        f"WARNING: task {t.label} at step {ex.step}: WARN_ON({exc.condition}) in "
-        f"{exc.function} (lib/maple_tree.c)",
-        f"The parent word of {node!r} is {exc.word:#x}: the tree with "
-        "MAPLE_PARENT_ROOT, so the node is a root.  The kernel returns type 0 "
-        "and mas_ascend() goes on with the struct maple_tree as the ancestor "
-        "node (its lock and flags read as a parent word, its ma_root as a pivot).",
+        f"WARNING: task {t.label} at step {ex.step}: {exc.macro}({exc.condition}) "
+        f"in {exc.function} (lib/maple_tree.c)",
+        exc.detail,
         "Call Trace:",
         *chain.lines(),
     ]
-    loads = _task_loads(ex, t, lambda raw: raw[3] == node.addr and raw[4] == "parent",
-                        4)
-    if loads:
-        body += ["", f"{t.label}'s last loads of that parent word (newest first):",
-                 *_load_lines(loads)]
+    node = exc.node
+    if node is not None:
+        addr = node.addr
+        loads = _task_loads(ex, t, lambda raw: raw[3] == addr and raw[4] == "parent",
+                            4)
+        if loads:
+            body += ["", f"{t.label}'s last loads of that parent word (newest first):",
+                     *_load_lines(loads)]
     body.append("---[ end trace ]---")
     return Violation(
         FindingKind.WARNING,
-        f"WARNING in {' <- '.join(chain.names(4))}: WARN_ON({exc.condition})"
-        " (the parent type of a root node)",
+        f"WARNING in {' <- '.join(chain.names(4))}: {exc.macro}({exc.condition})"
+        f" ({exc.summary})",
         "\n".join(body),
         key=("warning", exc.condition, *chain.names(3)),
+        thread=t.label,
+        step=ex.step,
+    )
+
+
+def bug_violation(ex: Execution, t: SimThread, exc: MapleBug) -> Violation:
+    """The kernel's oops for a BUG_ON() of lib/maple_tree.c."""
+    chain = from_traceback(exc.__traceback__)
+    body = [
+        "------------[ cut here ]------------",
+        f"kernel BUG at lib/maple_tree.c: {exc.macro}({exc.condition}) in "
+        f"{exc.function}",
+        "Oops: invalid opcode: 0000 [#1] PREEMPT SMP",
+        f"task {t.label} at step {ex.step}"
+        + (f": {exc.detail}" if exc.detail else ""),
+        "Call Trace:",
+        *chain.lines(),
+        "---[ end trace ]---",
+    ]
+    return Violation(
+        FindingKind.BUG,
+        f"kernel BUG in {' <- '.join(chain.names(4))}: {exc.macro}({exc.condition})",
+        "\n".join(body),
+        key=("bug", exc.condition, *chain.names(3)),
         thread=t.label,
         step=ex.step,
     )
@@ -403,6 +436,8 @@ def exception_violation(ex: Execution, t: SimThread,
         return null_deref_violation(ex, t, exc)
     if isinstance(exc, MapleWarning):
         return warning_violation(ex, t, exc)
+    if isinstance(exc, MapleBug):
+        return bug_violation(ex, t, exc)
     if isinstance(exc, NotANode):
         return not_a_node_violation(ex, t, exc)
     if isinstance(exc, MetadataMisread):

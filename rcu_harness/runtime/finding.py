@@ -46,6 +46,7 @@ class FindingKind(StrEnum):
     EXCEPTION = "exception"
     NULL_DEREF = "null-ptr-deref"
     WARNING = "warning"
+    BUG = "bug"
     NOT_A_NODE = "not-a-node"
     METADATA_MISREAD = "metadata-misread"
     METADATA_AS_ENTRY = "metadata-as-entry"

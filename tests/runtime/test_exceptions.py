@@ -10,7 +10,11 @@ from pathlib import Path
 
 import pytest
 
+from maple import MT_FLAGS_ALLOC_RANGE, MapleTree, mtree_store_range
+from maple.alloc import ma_free_rcu
 from maple.node import MapleMetadata
+from maple.walk import mte_set_pivot
+from rcu_harness import explore
 from rcu_harness.runtime.exceptions import kasan_wild_bug_type, metadata_entry
 from tests.cli.helpers import stress_json
 
@@ -133,3 +137,42 @@ def test_kasan_names_a_bad_address_by_where_it_falls():
     assert kasan_wild_bug_type(0x1D) == "null-ptr-deref"
     assert kasan_wild_bug_type(0x1000) == "user-memory-access"
     assert kasan_wild_bug_type(0xFFFF_0000_0000_0000) == "wild-memory-access"
+
+
+def _model_failure(body):
+    """The finding of a thread that runs @body(tree) on a small tree."""
+    def program(h):
+        h.spawn("t", body, _tree())
+
+    [finding] = explore(program, executions=1).findings
+    return finding
+
+
+def _tree():
+    mt = MapleTree(MT_FLAGS_ALLOC_RANGE)
+    for i in range(1, 40):
+        mtree_store_range(mt, i * 10, i * 10 + 5, i)
+    return mt
+
+
+def test_a_node_freed_while_not_dead_is_the_warning_of_ma_free_rcu():
+    """replace-node-no-release on OS threads once ended in "AssertionError in
+    ma_free_rcu": the kernel's WARN_ON() there is a WARNING splat."""
+    finding = _model_failure(lambda mt: ma_free_rcu(mt, mt.ma_root[0]))
+    assert finding.kind == "warning"
+    assert finding.message.startswith(
+        "WARNING in ma_free_rcu <- <lambda>: WARN_ON(node->parent != "
+        "ma_parent_ptr(node)) (a node freed that is not dead)")
+    assert "is not marked dead (its parent word does not point at itself)" \
+        in finding.report
+    assert "---[ end trace ]---" in finding.report
+
+
+def test_a_bug_on_of_the_model_is_the_kernels_oops():
+    finding = _model_failure(lambda mt: mte_set_pivot(mt.ma_root[0].slot[0], 15, 1))
+    assert finding.kind == "bug"
+    assert finding.message == ("kernel BUG in mte_set_pivot <- <lambda>: "
+                               "BUG_ON(piv >= mt_pivots[type])")
+    assert "kernel BUG at lib/maple_tree.c: BUG_ON(piv >= mt_pivots[type]) in " \
+        "mte_set_pivot" in finding.report
+    assert "task t/1 at step" in finding.report and ": pivot 15" in finding.report

@@ -92,7 +92,7 @@ COPIES = {
         # kfree at once where call_rcu was due (and no dead-node check)
         """
         -if not ma_dead_node(node):
-        -    raise AssertionError(f'ma_free_rcu: {node!r} is not dead')
+        -    raise _freed_alive(node)
         -mt.port.call_rcu(node, mt_free_rcu)
         +mt.port.node_free(node)
         """),
