@@ -4,8 +4,12 @@ In C, ``mas_mn(mas)`` on a state whose ``node`` is NULL (the state of an
 empty tree, or of a tree whose only entry sits in ``ma_root``) is a NULL
 ``struct maple_node *``.  Computing the address of one of its arrays
 (``ma_pivots()``, ``ma_slots()``) is harmless; loading a word through it
-faults at ``offsetof(struct maple_node, word)``, which the kernel reports as
-``BUG: kernel NULL pointer dereference, address: <offset>``.
+faults at that word's address, which the kernel reports as
+``BUG: kernel NULL pointer dereference, address: <address>``.  The type of a
+NULL node pointer is ``maple_dense`` (its type bits are 0), so the arrays
+are a dense node's: ``ma_pivots()`` and ``ma_gaps()`` return NULL (pivot or
+gap *i* at ``8 * i``), ``ma_slots()`` the dense node's slots right after
+the parent word (slot *i* at ``8 + 8 * i``); ``node->parent`` is at 0.
 
 :data:`NULL_NODE` models that pointer: it is a :class:`MapleNode` whose words
 were never set, so every word load ends in ``__getattr__`` and raises
@@ -41,6 +45,9 @@ NODE_WORD_OFFSETS = {"parent": 0, "pivot": 8, "slot": 128, "gap": 160,
                      "meta": 248}
 """offsetof(struct maple_node, ...) of the words the model names (range64
 layout for pivots, slots and metadata; the arange64 gaps)."""
+DENSE_ARRAY_OFFSETS = {"pivot": 0, "slot": 8, "gap": 0}
+"""Where the arrays of a maple_dense node pointer start: ma_pivots() and
+ma_gaps() return NULL for it, ma_slots() ``mn->slot`` (after the parent)."""
 _ARRAYS = frozenset({"pivot", "slot", "gap"})
 _WORD = 8
 _ADDR_MASK = ~0xFF
@@ -65,9 +72,10 @@ class FaultingWords:
     __slots__ = ("_base", "_fault", "_word")
 
     def __init__(self, word: str,
-                 fault: Callable[[int, str, bool], Exception] | None = None) -> None:
+                 fault: Callable[[int, str, bool], Exception] | None = None,
+                 base: int | None = None) -> None:
         self._word = word
-        self._base = NODE_WORD_OFFSETS[word]
+        self._base = NODE_WORD_OFFSETS[word] if base is None else base
         self._fault = fault or _null_fault
 
     def _address(self, i: Any) -> int:
@@ -89,7 +97,8 @@ def _null_fault(offset: int, word: str, write: bool) -> Exception:
 
 
 class NullNode(MapleNode):
-    """``(struct maple_node *)NULL``: its address is 0 and every load faults."""
+    """``(struct maple_node *)NULL``: its address is 0 and every load faults;
+    its arrays are those of the maple_dense type its pointer has."""
 
     __slots__ = ()
 
@@ -99,7 +108,7 @@ class NullNode(MapleNode):
 
     def __getattr__(self, name: str) -> Any:
         if name in _ARRAYS:
-            return FaultingWords(name)
+            return FaultingWords(name, base=DENSE_ARRAY_OFFSETS[name])
         raise NullPointerDereference(NODE_WORD_OFFSETS.get(name, 0), name)
 
     def __setattr__(self, name: str, value: Any) -> None:

@@ -1,4 +1,4 @@
-"""The NULL node: mte_to_node(NULL) loads fault where C would, at offsetof(word);
+"""The NULL node: mte_to_node(NULL) loads fault where C would load the word;
 the tree a root's parent word points at, taken for a node, faults too; both
 are what a lockless reader walks into after stale loads under weak memory."""
 
@@ -34,13 +34,16 @@ def test_mas_mn_of_a_state_without_node_is_the_null_node():
 
 @pytest.mark.parametrize(("load", "address", "word"), [
     (lambda n: n.parent, 0x0, "parent"),
-    (lambda n: n.pivot[2], 0x18, "pivot[2]"),
-    (lambda n: n.slot[0], 0x80, "slot[0]"),
-    (lambda n: n.gap[1], 0xa8, "gap[1]"),
+    (lambda n: n.pivot[2], 0x10, "pivot[2]"),  # ma_pivots(NULL, maple_dense): NULL
+    (lambda n: n.slot[0], 0x8, "slot[0]"),  # ma_slots(): mn->slot, after parent
+    (lambda n: n.gap[1], 0x8, "gap[1]"),  # ma_gaps(NULL, maple_dense): NULL
     (lambda n: n.meta, 0xf8, "meta"),
     (ma_dead_node, 0x0, "parent"),
 ])
-def test_every_word_load_faults_at_its_offset(load, address, word):
+def test_every_word_load_faults_where_c_loads_it(load, address, word):
+    """A NULL node pointer has type maple_dense (type bits 0): its arrays are
+    a dense node's, as lib/maple_tree.c's ma_pivots(), ma_slots() and
+    ma_gaps() give them."""
     with pytest.raises(NullPointerDereference) as err:
         load(NULL_NODE)
     assert err.value.address == address
@@ -54,7 +57,7 @@ def test_array_addresses_do_not_fault_and_stores_do():
     with pytest.raises(NullPointerDereference) as err:
         pivots[1] = 5
     assert err.value.write
-    assert err.value.address == 0x10
+    assert err.value.address == 0x8
     with pytest.raises(NullPointerDereference):
         NULL_NODE.parent = 1
 
@@ -194,3 +197,4 @@ def test_a_walk_into_a_null_slot_faults_at_the_next_load():
     with pytest.raises(NullPointerDereference) as err:
         mtree_lookup_walk(mas)
     assert err.value.word == "pivot[0]"
+    assert err.value.address == 0  # pivots = ma_pivots(NULL, maple_dense) = NULL
