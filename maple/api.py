@@ -1,6 +1,7 @@
 """The normal API (``mtree_*``): each call takes the lock or RCU itself.
 
-Entries must not be advanced internal entries (``xa_is_advanced``);
+Entries must not be advanced internal entries (``xa_is_advanced``: the
+kernel's ``WARN_ON_ONCE()`` fires, :class:`~maple.node.MapleWarning`);
 ``XA_ZERO_ENTRY`` may be stored and reads back as NULL.  Stores return
 0 or a negative errno, as in the kernel.
 """
@@ -11,7 +12,7 @@ from typing import Any
 
 from maple.alloc import mas_nomem
 from maple.defs import EINVAL, ENOMEM, GFP_KERNEL
-from maple.node import MapleEnode
+from maple.node import MapleEnode, MapleWarning
 from maple.state import (
     MaState,
     mas_is_err,
@@ -50,11 +51,21 @@ def mtree_load(mt: MapleTree, index: int) -> Any:
     return entry
 
 
+def _advanced(function: str, entry: Any) -> MapleWarning:
+    """The ``WARN_ON_ONCE(xa_is_advanced(entry))`` of the normal API's stores,
+    after which the kernel returns -EINVAL."""
+    return MapleWarning(function, "xa_is_advanced(entry)",
+                        "an advanced internal entry stored",
+                        f"the entry {entry!r} is an advanced internal entry, which "
+                        "the normal API refuses; the kernel returns -EINVAL.",
+                        macro="WARN_ON_ONCE")
+
+
 def mtree_store_range(mt: MapleTree, index: int, last: int, entry: Any,
                       gfp: int = GFP_KERNEL) -> int:
     """Model of mtree_store_range(): store @entry over [@index, @last]."""
     if xa_is_advanced(entry):
-        return -EINVAL
+        raise _advanced("mtree_store_range", entry)
     if index > last:
         return -EINVAL
     mas = MaState(mt, index, last)
@@ -73,7 +84,7 @@ def mtree_insert_range(mt: MapleTree, first: int, last: int, entry: Any,
                        gfp: int = GFP_KERNEL) -> int:
     """Model of mtree_insert_range(): store only into an empty range (-EEXIST)."""
     if xa_is_advanced(entry):
-        return -EINVAL
+        raise _advanced("mtree_insert_range", entry)
     if first > last:
         return -EINVAL
     ms = MaState(mt, first, last)

@@ -48,6 +48,7 @@ from maple.topiary import mas_replace_node, mte_destroy_walk
 from maple.tree import mt_in_rcu
 from maple.walk import (
     MapleBug,
+    MapleWarning,
     mas_mt_height,
     mas_root_locked,
     mas_set_height,
@@ -316,7 +317,14 @@ def mas_wr_bnode(wr_mas: MaWrState) -> None:
 
 def mas_commit_b_node(wr_mas: MaWrState, b_node: MapleBigNode) -> None:
     """Model of mas_commit_b_node(): rebalance or split."""
-    if wr_mas.mas.store_type == wr_rebalance:
+    store_type = wr_mas.mas.store_type
+    if store_type not in (wr_rebalance, wr_split_store):
+        raise MapleWarning(
+            "mas_commit_b_node", "type != wr_rebalance && type != wr_split_store",
+            "a big node committed by another store type",
+            f"store type {store_type} is neither wr_rebalance nor wr_split_store; "
+            "the kernel splits.", macro="WARN_ON_ONCE")
+    if store_type == wr_rebalance:
         mas_rebalance(wr_mas.mas, b_node)
     else:
         mas_split(wr_mas.mas, b_node)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from maple import (
     MT_FLAGS_ALLOC_RANGE,
     ULONG_MAX,
@@ -15,6 +17,7 @@ from maple import (
     mtree_load,
     mtree_store_range,
 )
+from maple.node import MapleWarning
 from maple.xarray import XaInternal
 from tests.maple.helpers import leaves, scan, vma_ranges
 
@@ -43,10 +46,15 @@ def test_internal_entry_at_index_zero_is_stored_in_a_node():
     assert mtree_load(mt, 0) is None  # XA_ZERO_ENTRY reads back as NULL
 
 
-def test_advanced_entries_and_inverted_ranges_are_refused():
+def test_advanced_entries_fire_the_warn_on_and_inverted_ranges_are_refused():
     mt = MapleTree(0)
     assert mtree_store_range(mt, 5, 4, 1) == -22
-    assert mtree_store_range(mt, 1, 2, XaInternal(3)) == -22
+    with pytest.raises(MapleWarning) as err:
+        mtree_store_range(mt, 1, 2, XaInternal(3))
+    assert (err.value.macro, err.value.condition) == ("WARN_ON_ONCE",
+                                                      "xa_is_advanced(entry)")
+    with pytest.raises(MapleWarning):
+        mtree_insert_range(mt, 1, 2, XaInternal(3))
     assert scan(mt) == []
 
 

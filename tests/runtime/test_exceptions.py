@@ -175,4 +175,4 @@ def test_a_bug_on_of_the_model_is_the_kernels_oops():
                                "BUG_ON(piv >= mt_pivots[type])")
     assert "kernel BUG at lib/maple_tree.c: BUG_ON(piv >= mt_pivots[type]) in " \
         "mte_set_pivot" in finding.report
-    assert "task t/1 at step" in finding.report and ": pivot 15" in finding.report
+    assert "task t/1 at step 0: pivot 15" in finding.report
