@@ -20,7 +20,7 @@ from maple.defs import (
     gfpflags_allow_blocking,
     ma_start,
 )
-from maple.node import MapleWarning, ma_dead_node, node_zero
+from maple.node import MapleBug, MapleWarning, ma_dead_node, node_zero
 from maple.state import MA_ERROR, MaState, mas_set_err
 from maple.tree import mt_external_lock, mt_in_rcu
 
@@ -76,8 +76,12 @@ def mas_alloc_nodes(mas: MaState, gfp: int) -> None:
     if not requested:
         return
     mas.alloc_req = 0
-    if mas.mas_flags & MA_STATE_PREALLOC and mas.alloc:
-        return
+    if mas.mas_flags & MA_STATE_PREALLOC:
+        if mas.alloc:
+            return
+        raise MapleBug("mas_alloc_nodes", "!allocated",
+                       f"a preallocated state asks for {requested} more nodes "
+                       "and holds none")
     port = mas.tree.port
     if gfpflags_allow_blocking(gfp):
         port.might_sleep()
