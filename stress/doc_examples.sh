@@ -93,6 +93,11 @@ for mutant in reader-without-rcu-lock publish-before-fill error-path-skips-destr
     ex "kind-$mutant" "rcu-harness replay $trace"
 done
 
+# -- a node's metadata word taken for an entry (rff seed 4: its first execution)
+ex kind-resume-without-pause "rcu-harness stress --mutant resume-without-pause --strategy rff --seed 4 --quiet"
+trace=$(ls "$(last_run -resume-without-pause-rff)"/findings/*.json | head -1)
+ex kind-resume-without-pause "rcu-harness replay $trace"
+
 # -- docs/scenarios-and-mutants.md: child_visible_early
 ex scenario-cve 'rcu-harness stress --scenario dup_mmap --set child_visible_early=true --quiet'
 

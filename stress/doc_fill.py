@@ -38,7 +38,8 @@ BLOCKS: dict[str, list[list[str]]] = {
         ["finding-stress"], ["finding"],
         ["kind-reader-without-rcu-lock#2|upto=Interleaving"],
         ["kind-publish-before-fill#2|upto=Interleaving"],
-        ["kind-error-path-skips-destroy#2|leak"], ["replay-events"],
+        ["kind-error-path-skips-destroy#2|leak"],
+        ["kind-resume-without-pause#2|upto=Interleaving"], ["replay-events"],
         ["replay-minimize|min"]],
     "docs/reports.md": [
         ["report-stress", "report"],
