@@ -37,7 +37,8 @@ class KnownFinding:
     id: str
     title: str
     kind: str
-    """The harness finding kind (``null-ptr-deref``, ...); "" if it has none."""
+    """The harness finding kind (``null-ptr-deref``, ...), or several separated
+    by ``|`` when the bug shows in more than one way; "" if it has none."""
     message: str
     """A regex searched in the finding's one-line message."""
     kernel_crash: str
@@ -60,8 +61,8 @@ class KnownFinding:
         """Does a harness finding of @kind with @message, in a run that
         applies the candidate fixes @fixes, match this entry?  Not when the
         run applies this entry's fix: the bug is not there to be found."""
-        return bool(self.kind) and kind == self.kind and self.present(fixes) \
-            and bool(re.search(self.message, message))
+        return bool(self.kind) and kind in self.kind.split("|") \
+            and self.present(fixes) and bool(re.search(self.message, message))
 
     def matches_crashes(self, kernel: str, model: str,
                         fixes: Collection[str] = ()) -> bool:
@@ -206,10 +207,12 @@ REBALANCE_STALE_PARENT_SLOT = KnownFinding(
     title=("a lockless reverse walk ends early (and a forward one repeats "
            "entries) when a rebalance that shrinks the tree publishes nodes whose "
            "parent words name the wrong slot"),
-    kind="result-inconsistent",
+    kind="result-inconsistent|warning",
     message=r"^reader\d+/\d+: (iterate-rev missed \[0x[0-9a-f]+, 0x[0-9a-f]+\] "
             r"-> \S+, present throughout the read|iteration not ascending: "
-            r"\[0x[0-9a-f]+, 0x[0-9a-f]+\] -> \S+ after index 0x[0-9a-f]+)$",
+            r"\[0x[0-9a-f]+, 0x[0-9a-f]+\] -> \S+ after index 0x[0-9a-f]+)$"
+            r"|^WARNING in mas_prev_slot <- mas_(find_rev|prev)\b.*: "
+            r"WARN_ON_ONCE\(mas_is_underflow\(mas\)\)",
     kernel_crash=NEVER,
     model_crash=NEVER,
     what=("mas_spanning_rebalance() (from mas_rebalance() when a store leaves a "
@@ -222,7 +225,8 @@ REBALANCE_STALE_PARENT_SLOT = KnownFinding(
           "before mas_adopt_children() rewrites those parent words.  A lockless "
           "reader in such a live child that ascends meanwhile trusts the slot -- "
           "nothing is dead, no check fires: mas_prev_node() underflows at 'slot "
-          "0' (mas_find_rev()/mas_prev() return NULL with entries present "
+          "0' (mas_prev_slot()'s WARN_ON_ONCE(mas_is_underflow(mas)) fires and "
+          "mas_find_rev()/mas_prev() return NULL with entries present "
           "throughout left unseen) or steps to the wrong sibling; mas_next_node() "
           "goes back into the same node (entries returned again)."),
     versions=(f"{PINNED}, the only version checked; the loop's root-limits break "
@@ -231,7 +235,10 @@ REBALANCE_STALE_PARENT_SLOT = KnownFinding(
               "mast->l->offset only on the break it adds"),
     confirmed=("oracle confirm with the reads inside the write (the interleave "
                "point at the end of mas_put_in_tree()): the real lib/maple_tree.c "
-               "returns NULL from mas_find_rev() where the entry below is present "
+               "fires mas_prev_slot()'s WARN_ON_ONCE(mas_is_underflow(mas)) (the "
+               "userspace build prints 'assertion failed at lib/maple_tree.c', "
+               "line 4544 of the interleave copy) and returns NULL from "
+               "mas_find_rev() where the entry below is present "
                "throughout; a 24-op reproducer (docs/kernel-findings.md); clean "
                "with the candidate fix on both sides.  The forward form (an "
                "iteration that returns entries again) was found by the clean "

@@ -138,6 +138,23 @@ def test_a_reverse_walk_missing_a_stable_range_is_the_stale_parent_slot_bug():
                          "in no possibly-current version") is None
 
 
+UNDERFLOW = ("WARNING in mas_prev_slot <- mas_find_rev <- iterate_rev <- read_once: "
+             "WARN_ON_ONCE(mas_is_underflow(mas)) (no previous node though the "
+             "index is above the minimum)")
+
+
+def test_the_reverse_walks_underflow_warning_is_the_stale_parent_slot_bug():
+    """The kernel's mas_prev_slot() fires WARN_ON_ONCE(mas_is_underflow(mas))
+    where the walk ends early, before the entry is missed."""
+    entry = known_finding("warning", UNDERFLOW)
+    assert entry is not None
+    assert entry.id == "maple-rebalance-stale-parent-slot"
+    assert known_finding("warning", UNDERFLOW, ("rebalance-parent-slot",)) is None
+    assert known_finding("warning", UNDERFLOW.replace("mas_prev_slot",
+                                                      "mas_next_slot")) is None
+    assert known_finding("use-after-free", UNDERFLOW) is None
+
+
 REPEATED = ("reader1/3: iteration not ascending: [0x7ffff7fdb000, 0x7ffff7fdbfff] -> "
             "Vma@0xffff888000001800 after index 0x7ffff7fe8fff")
 
