@@ -26,6 +26,7 @@ from maple import (
     mt_find,
     mt_find_after,
 )
+from maple.node import MapleMetadata
 from rcu_harness.kernel import down_read, rcu_read_lock, rcu_read_unlock, up_read
 from rcu_harness.runtime.current import current
 from rcu_harness.runtime.records import ReadKind
@@ -41,11 +42,18 @@ if TYPE_CHECKING:
 def touch_vma(vma: object) -> tuple[int, int] | None:
     """Read the VMA's bounds, as a user of the VMA would (a freed VMA faults).
 
-    Anything else the tree returned (a torn read can return a metadata word)
-    is left to the result checker, which reports it as never stored.
+    A node's metadata word the tree returned as an entry (a torn or stale
+    read of a node's last slot) is dereferenced as the kernel's caller would:
+    its load of ``vma->vm_start`` is at the word's small value, which faults
+    (reported as ``metadata-as-entry``, :mod:`rcu_harness.runtime.exceptions`).
+    Anything else the tree returned (NULL, a VMA of another range) is left to
+    the result checker, which reports it as never stored.
     """
     if isinstance(vma, Vma):
         return vma.vm_start, vma.vm_end
+    if type(vma) is MapleMetadata:
+        raise AttributeError("a metadata word has no field vm_start",
+                             name="vm_start", obj=vma)
     return None
 
 

@@ -116,6 +116,22 @@ def test_a_metadata_word_returned_as_an_entry_and_dereferenced_is_kasans_report(
     assert "Traceback" not in report
 
 
+def test_a_lockless_reader_handed_a_metadata_word_faults_where_it_uses_the_vma(
+        capsys, tmp_path):
+    """replace-node-no-release, aimed-rcu seed 0: a reader's stale walk
+    returns a leaf's metadata word; its use of the entry as a VMA faults at
+    the word's value (was the result checker's "returned ... ->
+    MapleMetadata(0xb,0x0), present in no possibly-current version")."""
+    finding, report = _finding(capsys, tmp_path, "replace-node-no-release", 0,
+                               10, strategy="aimed-rcu")
+    assert finding["kind"] == "metadata-as-entry"
+    assert finding["message"].startswith(
+        "KASAN: null-ptr-deref in touch_vma <- lookup <- read_once")
+    assert "Read of size 8 at addr 000000000000000b by task reader2/4" in report
+    assert "(Vma.vm_start at offset 0)" in report
+    assert "= MapleMetadata(0xb,0x0) in mtree_lookup_walk" in report
+
+
 def _raised(obj, name):
     try:
         getattr(obj, name)
