@@ -7,7 +7,12 @@ script measures the chance per execution of each mode (a registered
 strategy, with ``:KEY=VALUE;KEY=VALUE`` parameters as in
 ``stress/scoreboard.py``): executions ``0..N-1`` of one base seed, every
 execution run to its end (``explore(stop_on_first=False)``), the share
-that ends in a finding.
+that ends in a finding.  Each base seed calibrates the mode as a run of it
+does (``steps``, ``sites``, ``profile``, ``stall_in=rcu-or-any`` resolved),
+so a member spelled with the portfolio's parameters has the chances it has
+as that portfolio's member; ``--seeds N`` measures base seeds ``--seed`` to
+``--seed + N - 1`` (a line each), since a scoreboard's medians are over
+many calibrations, not one.
 
 ``--fixed-draws SOURCE`` asks the other question, whether the program's
 own choices (``h.random()``: which address a fault or reader aims at, read
@@ -22,7 +27,7 @@ could gain.
 
     nice -n 10 python stress/member_rates.py MUTANT[,MUTANT...]
         [--modes pct,random-sync,pct-sync:points=field,random,surw,pos,pct-site]
-        [--executions 2000] [--seed 0]
+        [--executions 2000] [--seed 0] [--seeds 1]
         [--fixed-draws pct-sync:points=field --findings 3 --draw-executions 300]
 
 Measurement only (the fixed draws patch ``Harness.random`` in this
@@ -145,7 +150,8 @@ def bad_input(mutants: list[str], modes: list[str], counts: list[int]) -> str:
         return (f"unknown strategy(s): {', '.join(wrong) or '(none)'} (known: "
                 f"{', '.join(sorted(STRATEGIES))})")
     if min(counts) < 1:
-        return "--executions, --findings and --draw-executions must be at least 1"
+        return ("--executions, --findings, --draw-executions and --seeds must be "
+                "at least 1")
     return ""
 
 
@@ -155,6 +161,7 @@ def main() -> None:
     parser.add_argument("--modes", default=DEFAULT_MODES)
     parser.add_argument("--executions", type=int, default=2000)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seeds", type=int, default=1)
     parser.add_argument("--fixed-draws", metavar="SOURCE", default="")
     parser.add_argument("--findings", type=int, default=3)
     parser.add_argument("--draw-executions", type=int, default=300)
@@ -163,7 +170,8 @@ def main() -> None:
     modes = [m for m in args.modes.split(",") if m]
     sources = [args.fixed_draws] if args.fixed_draws else []
     problem = bad_input(mutants, modes + sources,
-                        [args.executions, args.findings, args.draw_executions])
+                        [args.executions, args.findings, args.draw_executions,
+                         args.seeds])
     if problem:
         print(f"member_rates: {problem}", file=sys.stderr)
         raise SystemExit(2)
@@ -174,8 +182,9 @@ def main() -> None:
                 print(json.dumps(line), flush=True)
             continue
         for mode in modes:
-            line = rate(mutant, mode, args.executions, args.seed)
-            print(json.dumps(line), flush=True)
+            for seed in range(args.seed, args.seed + args.seeds):
+                line = rate(mutant, mode, args.executions, seed)
+                print(json.dumps(line), flush=True)
 
 
 if __name__ == "__main__":

@@ -64,9 +64,9 @@ HEADING = "## Mutant scoreboard (stress/scoreboard.py)"
 BARRIER_HEADING = ("## Barrier mutants under lkmm and sc "
                    "(stress/scoreboard.py --barriers)")
 BARRIER_MODES = ("mix", "random", "pct", "mix@sc")
-STRATEGIES = ("aimed-pct", "aimed-rcu", "aimed-stale", "aimed-relay", "aimed-site",
-              "aimed-surw", "aimed", "mix", "random", "pct", "dfs", "pos", "surw",
-              "portfolio")
+STRATEGIES = ("aimed-pct", "aimed-rcu", "aimed-class", "aimed-stale", "aimed-relay",
+              "aimed-site", "aimed-surw", "aimed", "mix", "random", "pct", "dfs",
+              "pos", "surw", "portfolio")
 MODES = (*STRATEGIES, "threads")
 SPELLINGS = {name: (f"portfolio:members={members.replace(',', '+')};"
                     f"points={aimed.POINTS};sync_points={aimed.SYNC_POINTS}")

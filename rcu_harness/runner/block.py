@@ -37,6 +37,7 @@ from rcu_harness.runner.findings import diagnose, finalize
 from rcu_harness.runner.run import DEFAULT_MAX_STEPS, run_execution
 from rcu_harness.runtime.finding import Finding, signature
 from rcu_harness.runtime.metrics import collect
+from rcu_harness.sched.aimed_class import AUTO, program_class
 from rcu_harness.sched.errors import NondeterminismError
 from rcu_harness.sched.pct_site import RCU_OR_ANY, SiteCounter, resolve_stall_in
 from rcu_harness.sched.protocol import Guided, Profiled, Sequential
@@ -47,6 +48,7 @@ from rcu_harness.sched.registry import (
     strategy_kind,
     takes,
 )
+from rcu_harness.sched.schedule import READ
 from rcu_harness.trace.events import decode_all, events_digest
 
 if TYPE_CHECKING:
@@ -138,8 +140,11 @@ def calibrate(program: Callable[[Harness], None], strategy: str, seed: int, *,
     decisions of the kind ``sync``, among which pct-site then draws its stall
     (:mod:`rcu_harness.sched.pct_site`, *Fallback*), or with ``fallback``
     ``pct`` (``aimed-pct``'s) all of its decisions, ``steps``, PCT's ``k``.
-    The walk is run once: when ``sync_steps`` or ``sites`` is wanted, the
-    probe is
+    ``aimed-class``'s ``program_class=auto`` is resolved on the same walk
+    (:func:`~rcu_harness.sched.aimed_class.program_class`: the walk's read
+    choices, sites and readers' sites) and passed on so.
+    The walk is run once: when ``sync_steps``, ``sites`` or the class is
+    wanted, the probe is
     :class:`~rcu_harness.sched.pct_site.SiteCounter`, which counts them
     all while it walks, and ``steps`` is its decisions (watching pending
     accesses changes no decision, so every value is the one separate
@@ -170,8 +175,10 @@ def calibrate(program: Callable[[Harness], None], strategy: str, seed: int, *,
     sync = not params.get("sync_steps") and counts_sync(strategy, params)
     sites = not params.get("sites") and counts_sites(strategy, params)
     points = params.get("points", kind.options().get("points"))
+    classify = params.get("program_class",
+                          kind.options().get("program_class")) == AUTO
     walk = SiteCounter(seed, str(points or "field"),
-                       str(points or "sync")) if sync or sites else None
+                       str(points or "sync")) if sync or sites or classify else None
     if steps or walk is not None:
         probe = walk or strategy_kind("random").make(seed)
         probe.new_execution(0)
@@ -179,6 +186,10 @@ def calibrate(program: Callable[[Harness], None], strategy: str, seed: int, *,
         decisions = sum(1 for d in ex.decisions if d >= 0)
         if steps:
             params["steps"] = min(max_steps, max(1, decisions))
+        if classify and walk is not None:
+            params["program_class"] = program_class(
+                sum(1 for d in ex.decisions if d <= READ), len(walk.sites),
+                len(walk.rcu_sites))
         if sync and walk is not None:
             params["sync_steps"] = min(max_steps, max(1, walk.sync_decisions))
         if sites and walk is not None:

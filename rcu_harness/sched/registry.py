@@ -13,6 +13,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from rcu_harness.sched.aimed import AimedStrategy
+from rcu_harness.sched.aimed_class import AimedClassStrategy
 from rcu_harness.sched.aimed_pct import AimedPctStrategy
 from rcu_harness.sched.aimed_rcu import AimedRcuStrategy
 from rcu_harness.sched.aimed_relay import AimedRelayStrategy
@@ -112,6 +113,8 @@ STRATEGIES: Mapping[str, StrategyKind] = MappingProxyType({k.name: k for k in (
     StrategyKind("aimed-pct", AimedPctStrategy, calibrated=True, profiled=True,
                  watching=True, site_calibrated=True),
     StrategyKind("aimed-rcu", AimedRcuStrategy, calibrated=True, profiled=True,
+                 watching=True, site_calibrated=True),
+    StrategyKind("aimed-class", AimedClassStrategy, calibrated=True, profiled=True,
                  watching=True, site_calibrated=True),
 )})
 

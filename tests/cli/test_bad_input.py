@@ -154,9 +154,9 @@ def _spoiled(tmp_path, trace, change):
     (lambda t: json.dumps({**json.loads(t), "seed": "abc"}),
      "(seed must be an integer (got 'abc'))"),
     (lambda t: json.dumps({**json.loads(t), "strategy": "nope"}),
-     "(unknown strategy 'nope' (known: aimed, aimed-pct, aimed-rcu, aimed-relay, "
-     "aimed-site, aimed-stale, aimed-surw, dfs, mix, pct, pct-relay, pct-site, "
-     "pct-sync, portfolio, pos, random, random-sync, rff, surw))"),
+     "(unknown strategy 'nope' (known: aimed, aimed-class, aimed-pct, aimed-rcu, "
+     "aimed-relay, aimed-site, aimed-stale, aimed-surw, dfs, mix, pct, pct-relay, "
+     "pct-site, pct-sync, portfolio, pos, random, random-sync, rff, surw))"),
     (lambda t: json.dumps({**json.loads(t), "execution": -3}),
      "(execution must be >= 0 (got -3))"),
     (lambda t: json.dumps({**json.loads(t), "max_steps": True}),

@@ -39,7 +39,8 @@ def test_python_dash_m_lists_mutants_as_json():
     ("strategies", {"mix", "random", "pct", "dfs", "pos", "surw", "portfolio",
                     "rff", "pct-sync", "random-sync", "aimed",
                     "aimed-surw", "pct-site", "aimed-site", "pct-relay",
-                    "aimed-relay", "aimed-stale", "aimed-pct", "aimed-rcu"}),
+                    "aimed-relay", "aimed-stale", "aimed-pct", "aimed-rcu",
+                    "aimed-class"}),
 ])
 def test_list_prints_a_table_or_json(capsys, what, names):
     code, out, _ = cli(capsys, "list", what)

@@ -125,7 +125,7 @@ def test_stress_and_replay_agree_on_strategy_parameters(capsys, tmp_path):
                                       "random-sync", "aimed", "aimed-surw",
                                       "pct-site", "aimed-site", "pct-relay",
                                       "aimed-relay", "aimed-stale",
-                                      "aimed-pct", "aimed-rcu"])
+                                      "aimed-pct", "aimed-rcu", "aimed-class"])
 def test_execution_i_by_seed_is_execution_i_of_the_run(strategy):
     from rcu_harness.campaign.jobs import RunSpec
     from rcu_harness.campaign.plan import resolve
