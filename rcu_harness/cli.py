@@ -134,7 +134,10 @@ def _stress_parser(sub: Any) -> None:
                    help="job file, or the name of one in stress/")
     _add_scenario_options(p)
     p.add_argument("--strategy", metavar="S",
-                   help="aimed-rcu (default: pct, random-sync, pct-site, surw, "
+                   help="aimed-class (default: aimed-rcu's members with a turn "
+                   "list per program class, which calibration finds: weak "
+                   "memory, many sites with readers' sites, other), aimed-rcu "
+                   "(pct, random-sync, pct-site, surw, "
                    "pct-site and pct-relay in turn, the aimed ones reading the "
                    "oldest store under lkmm, pct-site and pct-relay stalling at "
                    "readers' sites from 2 of them, PCT's executions below 2 "
@@ -187,7 +190,7 @@ def _replay_parser(sub: Any) -> None:
     p.add_argument("trace", nargs="?", type=_path, metavar="TRACE.json")
     _add_scenario_options(p)
     p.add_argument("--strategy", metavar="S",
-                   help="strategy of the run (default aimed-rcu)")
+                   help="strategy of the run (default aimed-class)")
     p.add_argument("--seed", type=_natural, metavar="N",
                    help="base seed of the run")
     p.add_argument("--execution", type=_natural, metavar="I",

@@ -16,10 +16,12 @@ program of 2 sites or more execution ``i`` is aimed-stale's execution
 --strategy-param reads=oldest --strategy-param fallback=pct`` for the same
 seed and calibration.  ``aimed-stale``, ``aimed-relay``, ``aimed-site``,
 ``aimed-surw`` and ``aimed`` are unchanged under their names.  The default
-is now ``aimed-rcu`` (:mod:`rcu_harness.sched.aimed_rcu`: these turns,
+became ``aimed-rcu`` (:mod:`rcu_harness.sched.aimed_rcu`: these turns,
 pct-site's and pct-relay's stall drawn among readers' sites where there
-are 2 or more); aimed-pct stays under its name with the same executions,
-so its printed replay commands replay exactly.
+are 2 or more) and is now ``aimed-class``
+(:mod:`rcu_harness.sched.aimed_class`: aimed-rcu's members, a turn list
+per program class); aimed-pct stays under its name with the same
+executions, so its printed replay commands replay exactly.
 
 Why: on ``destroy-frees-at-once`` (``tree_destroy``, below 2 sites) the
 sync-decision stall finds nothing (0 of 2,000 executions for pct-site and

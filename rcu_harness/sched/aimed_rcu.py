@@ -1,4 +1,4 @@
-"""The ``aimed-rcu`` strategy: the default: aimed-pct, stalls at readers' sites.
+"""The ``aimed-rcu`` strategy: the default before aimed-class (readers' sites).
 
 ``aimed-rcu`` is ``aimed-pct`` (:mod:`rcu_harness.sched.aimed_pct`: the
 portfolio ``pct,random-sync,pct-site,surw,pct-site,pct-relay``,
@@ -19,7 +19,11 @@ members=pct,random-sync,pct-site,surw,pct-site,pct-relay --strategy-param
 points=field --strategy-param sync_points=access --strategy-param
 reads=oldest --strategy-param fallback=pct --strategy-param
 stall_in=rcu-or-any`` for the same seed and calibration.  ``aimed-pct``
-and the older aimed portfolios are unchanged under their names.
+and the older aimed portfolios are unchanged under their names.  The
+default is now ``aimed-class`` (:mod:`rcu_harness.sched.aimed_class`:
+these members, a turn list per program class, these very turns on a
+program of class ``other``); aimed-rcu stays under its name with the same
+executions, so its printed replay commands replay exactly.
 
 Why: the per-VMA-lock windows stop a lockless reader inside
 ``vma_start_read()``; drawing the stall among every thread's sites gave

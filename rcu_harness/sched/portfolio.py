@@ -15,9 +15,11 @@ finds within ``n`` executions is found by the portfolio within about
 ``pct,random-sync,pct-site,surw,pct-site,pct-relay`` with the same,
 ``aimed-stale`` (:mod:`rcu_harness.sched.aimed_stale`) aimed-relay with
 ``reads=oldest``, ``aimed-pct`` (:mod:`rcu_harness.sched.aimed_pct`)
-aimed-stale with ``fallback=pct``, ``aimed-rcu`` (the project's default
-strategy, :mod:`rcu_harness.sched.aimed_rcu`) aimed-pct with
-``stall_in=rcu-or-any``; the
+aimed-stale with ``fallback=pct``, ``aimed-rcu``
+(:mod:`rcu_harness.sched.aimed_rcu`) aimed-pct with ``stall_in=rcu-or-any``,
+``aimed-class`` (the project's default strategy,
+:mod:`rcu_harness.sched.aimed_class`) aimed-rcu's members with a turn list
+per program class; the
 default portfolio, ``pct,surw``, pairs PCT (a thread stalled across another's whole
 operation) with SURW (fine-grained switches inside one operation, every
 interleaving of the threads' events equally likely), see docs/search.md for

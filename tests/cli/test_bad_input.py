@@ -41,7 +41,7 @@ def _refused(capsys, tmp_path, *argv, match):
     (("--scenario", "mmput_race", "--set", "design=1999"), "design must be one of"),
     (("--scenario", "mmput_race", "--set", "vmas"), "--set takes KEY=VALUE"),
     (("--scenario", "mmput_race", "--strategy-param", "colour=1"),
-     "strategy aimed-rcu has no parameter 'colour'"),
+     "strategy aimed-class has no parameter 'colour'"),
     (("--scenario", "mmput_race", "--strategy-param", "depth=-3"),
      "must be a non-negative integer"),
     (("--scenario", "mmput_race", "--strategy", "pct", "--strategy-param",
@@ -354,7 +354,7 @@ def test_scenario_with_a_job_file_selects_its_runs_and_repeats_run_once(
     assert code == 0, err
     assert err == ("rcu-harness: warning: with these options run 2 of job j is run "
                    "1 again; it runs once\n")
-    assert json.loads(out)["label"] == "mmput_race/aimed-rcu", (
+    assert json.loads(out)["label"] == "mmput_race/aimed-class", (
         "one run: its own object")
     assert len(list((tmp_path / "runs").iterdir())) == 1
     _refused(capsys, tmp_path, "stress", job, "--scenario", "dup_mmap",

@@ -147,15 +147,17 @@ def test_execution_i_by_seed_is_execution_i_of_the_run(strategy):
 @pytest.mark.parametrize("args", [
     ("--scenario", "page_fault", "--mutant", "vma-freed-without-rcu"),
     ("--scenario", "rcu_transitions", "--mutant", "vma-used-after-rcu-unlock"),
+    ("--scenario", "rcu_transitions", "--mutant", "dead-mark-no-wmb"),
     ("--scenario", "tree_destroy", "--mutant", "destroy-frees-at-once")])
-def test_replay_and_stress_default_to_the_aimed_rcu_strategy(capsys, tmp_path, args):
+def test_replay_and_stress_default_to_the_aimed_class_strategy(capsys, tmp_path,
+                                                               args):
     code, out = stress_json(capsys, tmp_path, *args, "--executions", "60")
     assert code == 1
-    assert "--strategy aimed-rcu " in out["findings"][0]["replay"]
+    assert "--strategy aimed-class " in out["findings"][0]["replay"]
     execution = str(out["findings"][0]["first_execution"])
     _, default, _ = cli(capsys, "replay", *args, "--execution", execution)
     _, named, _ = cli(capsys, "replay", *args, "--execution", execution,
-                      "--strategy", "aimed-rcu")
+                      "--strategy", "aimed-class")
     _, by_trace, _ = cli(capsys, "replay", out["findings"][0]["trace"])
     assert _digest(default) == _digest(named) == _digest(by_trace)
 

@@ -1,23 +1,18 @@
-"""``aimed-rcu``, the default strategy: aimed-pct's turns with
+"""``aimed-rcu``, the default before aimed-class: aimed-pct's turns with
 stall_in=rcu-or-any under one name, schedule for schedule; from 2 readers'
 sites its pct-site and pct-relay turns stall at readers' sites, below that
 every execution is aimed-pct's; its parameters, its calibration,
-determinism (traces, replay, blocks, resume), and that it is the default of
-jobs, the CLI and the Python API."""
-
-import inspect
+determinism (traces, replay, blocks, resume)."""
 
 import pytest
 
 from rcu_harness import explore
-from rcu_harness.campaign.jobs import DEFAULT_STRATEGY, RunSpec
+from rcu_harness.campaign.jobs import RunSpec
 from rcu_harness.campaign.plan import PlanError, check_strategy, resolve
 from rcu_harness.runner.run import run_execution
 from rcu_harness.scenarios import MUTANTS, applied, configure, program
 from rcu_harness.scenarios.catalog import default_max_steps
-from rcu_harness.scenarios.run import explore_scenario
 from rcu_harness.sched.registry import STRATEGIES, make_strategy
-from rcu_harness.testing import check
 from tests.sched.campaign_checks import (
     assert_blocks_split_exactly,
     assert_resume_matches_whole,
@@ -134,24 +129,3 @@ def test_it_finds_the_vma_reuse_window_sooner_than_aimed_pct():
                  for name in ("aimed-rcu", "aimed-pct")}
     assert [f.execution for f in found["aimed-rcu"].findings] == [2]
     assert not found["aimed-pct"].findings
-
-
-def test_aimed_rcu_is_the_default_of_jobs_and_of_the_python_api():
-    assert DEFAULT_STRATEGY == "aimed-rcu"
-    assert RunSpec("dup_mmap").strategy == "aimed-rcu"
-    for function in (explore, explore_scenario, check):
-        default = inspect.signature(function).parameters["strategy"].default
-        assert default == DEFAULT_STRATEGY, function.__name__
-
-
-def test_explore_without_a_strategy_runs_aimed_rcus_executions():
-    cfg = configure("page_fault", mutant=REUSE)
-    with applied(cfg.mutant):
-        default = explore(program(cfg), executions=12, stop_on_first=False)
-        named = explore(program(cfg), strategy="aimed-rcu", executions=12,
-                        stop_on_first=False)
-        pct = explore(program(cfg), strategy="aimed-pct", executions=12,
-                      stop_on_first=False)
-    assert default.strategy == "aimed-rcu"
-    assert (default.steps, default.counts) == (named.steps, named.counts)
-    assert default.steps != pct.steps

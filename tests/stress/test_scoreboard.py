@@ -1,6 +1,8 @@
 """The scoreboard's mutants table (``stress/scoreboard.py --mutants-md``):
-the default strategy's column beside mix, pct and random, its outcomes read
-under the name or under the long portfolio spelling older boards recorded."""
+the default strategy's column beside mix, pct and random; a named
+portfolio's outcomes read under the name or under the long portfolio
+spelling older boards recorded (the default, aimed-class, has none: its
+turns depend on the program's class)."""
 
 from __future__ import annotations
 
@@ -41,23 +43,26 @@ def _found(a, mode, executions):
                    kind="vma-lock" if executions > 0 else "", stop="")
 
 
-def test_the_default_is_its_long_portfolio_spelling():
-    assert SPELLINGS[DEFAULT_STRATEGY] == LONG
+def test_aimed_rcu_is_its_long_portfolio_spelling_and_the_default_has_none():
+    assert SPELLINGS["aimed-rcu"] == LONG
+    assert DEFAULT_STRATEGY not in SPELLINGS
 
 
-def test_the_defaults_outcome_is_found_under_its_long_spelling():
-    a = Attempt(MUTANT, DEFAULT_STRATEGY, 3, 10_000, 600.0)
+def test_a_named_portfolios_outcome_is_found_under_its_long_spelling():
+    a = Attempt(MUTANT, "aimed-rcu", 3, 10_000, 600.0)
     recorded = _found(a, LONG, 44)
     assert outcome({recorded.key: recorded}, a) is recorded
     mix = Attempt(MUTANT, "mix", 3, 10_000, 600.0)
     assert outcome({recorded.key: recorded}, mix) is None
+    default = Attempt(MUTANT, DEFAULT_STRATEGY, 3, 10_000, 600.0)
+    assert outcome({recorded.key: recorded}, default) is None
 
 
 def test_the_mutants_table_has_the_defaults_medians_column():
     attempts = _attempts(3)
     results = {}
     for a in attempts:
-        mode = LONG if a.mode == DEFAULT_STRATEGY else a.mode
+        mode = a.mode
         executions = {DEFAULT_STRATEGY: 40 + a.seed, "mix": 200 + a.seed,
                       "pct": 100, "random": 0}[a.mode]
         if a.mode == "random" and a.seed == 2:
