@@ -14,6 +14,7 @@ from rcu_harness.campaign.jobs import DEFAULT_STRATEGY, RunSpec
 from rcu_harness.campaign.plan import PlanError, check_strategy, resolve
 from rcu_harness.runner.run import run_execution
 from rcu_harness.scenarios import MUTANTS, applied, configure, program
+from rcu_harness.scenarios.catalog import default_max_steps
 from rcu_harness.scenarios.run import explore_scenario
 from rcu_harness.sched.aimed_class import CLASSES, portfolio_params, program_class
 from rcu_harness.sched.registry import STRATEGIES, make_strategy
@@ -177,3 +178,17 @@ def test_explore_without_a_strategy_runs_aimed_class_executions():
     assert default.strategy == "aimed-class"
     assert (default.steps, default.counts) == (named.steps, named.counts)
     assert default.steps != rcu.steps
+
+
+def test_it_finds_a_publication_bug_under_lkmm_sooner_than_aimed_rcu():
+    """dead-node-no-rmb, seed 21 (class weak): aimed-class's first finding is
+    execution 1 (its surw turn), aimed-rcu's execution 45
+    (reports/BENCHMARKS.md, *aimed-class*)."""
+    mutant = "dead-node-no-rmb"
+    cfg = configure(MUTANTS[mutant].scenario, mutant=mutant)
+    with applied(cfg.mutant):
+        found = {name: explore(program(cfg), strategy=name, executions=3, seed=21,
+                               max_steps=default_max_steps(cfg))
+                 for name in ("aimed-class", "aimed-rcu")}
+    assert [f.execution for f in found["aimed-class"].findings] == [1]
+    assert not found["aimed-rcu"].findings
