@@ -60,3 +60,24 @@ def test_bad_command_lines_are_one_line_problems() -> None:
     assert member_rates.bad_input([MUTANT], ["pct", "nope:depth=2"], [1]).startswith(
         "unknown strategy(s): nope (known: ")
     assert "at least 1" in member_rates.bad_input([MUTANT], ["pct"], [5, 0, 3])
+
+
+def test_seeds_give_a_line_per_base_seed_each_calibrated_as_a_run(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """``--seeds 2``: base seeds 4 and 5, each the rate() of its own seed
+    (aimed-class's member pct-site with aimed-rcu's parameters, calibrated
+    with stall_in resolved)."""
+    import json
+    import sys
+
+    mode = "pct-site:points=field;reads=oldest;fallback=pct;stall_in=rcu-or-any"
+    monkeypatch.setattr(sys, "argv", ["member_rates.py", MUTANT, "--modes", mode,
+                                      "--executions", "3", "--seed", "4",
+                                      "--seeds", "2"])
+    member_rates.main()
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [line["seed"] for line in lines] == [4, 5]
+    assert lines == [{**rate(MUTANT, mode, 3, seed), "seconds": line["seconds"]}
+                     for seed, line in zip((4, 5), lines, strict=True)]
+    assert "--seeds must be at least 1" in member_rates.bad_input(
+        [MUTANT], ["pct"], [1, 1, 1, 0])
