@@ -39,7 +39,13 @@ from rcu_harness.runtime.finding import Finding, signature
 from rcu_harness.runtime.metrics import collect
 from rcu_harness.sched.aimed_class import AUTO, program_class
 from rcu_harness.sched.errors import NondeterminismError
-from rcu_harness.sched.pct_site import RCU_OR_ANY, SiteCounter, resolve_stall_in
+from rcu_harness.sched.pct_site import (
+    CONFLICT_WALKS,
+    RCU_OR_ANY,
+    ConflictCounter,
+    SiteCounter,
+    resolve_stall_in,
+)
 from rcu_harness.sched.protocol import Guided, Profiled, Sequential
 from rcu_harness.sched.registry import (
     check_bounds,
@@ -177,8 +183,11 @@ def calibrate(program: Callable[[Harness], None], strategy: str, seed: int, *,
     points = params.get("points", kind.options().get("points"))
     classify = params.get("program_class",
                           kind.options().get("program_class")) == AUTO
-    walk = SiteCounter(seed, str(points or "field"),
-                       str(points or "sync")) if sync or sites or classify else None
+    conflict = bool(sites) and params.get(
+        "aim", kind.options().get("aim")) == "conflict"
+    counter = ConflictCounter if conflict else SiteCounter
+    walk = counter(seed, str(points or "field"),
+                   str(points or "sync")) if sync or sites or classify else None
     if steps or walk is not None:
         probe = walk or strategy_kind("random").make(seed)
         probe.new_execution(0)
@@ -204,8 +213,25 @@ def calibrate(program: Callable[[Harness], None], strategy: str, seed: int, *,
                 pct = params.get("fallback", kind.options().get("fallback")) == "pct"
                 params["fallback_steps"] = min(max_steps, max(
                     1, decisions if pct else walk.fallback_decisions))
+            if conflict and rcu and isinstance(walk, ConflictCounter):
+                _conflict_words(program, strategy, params, walk, max_steps)
     check_bounds(strategy, params, max_steps)
     return params
+
+
+def _conflict_words(program: Callable[[Harness], None], strategy: str,
+                    params: dict[str, Any], walk: ConflictCounter,
+                    max_steps: int) -> None:
+    """``aim=conflict``'s words into @params, unless given: ``acts`` from
+    @walk's execution 0 (a pct-site takes them), ``conflicts`` from it and
+    its executions ``1..CONFLICT_WALKS - 1`` (a pct-relay takes them)."""
+    if takes(strategy, params, "acts") and not params.get("acts"):
+        params["acts"] = ",".join(sorted(walk.act_sites))
+    if takes(strategy, params, "conflicts") and not params.get("conflicts"):
+        for index in range(1, CONFLICT_WALKS):
+            walk.new_execution(index)
+            run_execution(program, walk, index, max_steps=max_steps, record=0)
+        params["conflicts"] = ",".join(sorted(walk.conflicts))
 
 
 def _profile(program: Callable[[Harness], None], probe: Strategy,

@@ -80,13 +80,17 @@ class PctRelayStrategy(PctSiteStrategy):
     def __init__(self, seed: int = 0, *, sites: int = 0,
                  points: str = "field", hold: int = 4,
                  fallback_steps: int = 0, reads: str = "uniform",
-                 fallback: str = "sync", stall_in: str = "any") -> None:
+                 fallback: str = "sync", stall_in: str = "any",
+                 aim: str = "site", conflicts: str = "") -> None:
         if hold < 1:
             raise ValueError(f"pct-relay hold must be >= 1 (got {hold})")
         self.hold = hold
         super().__init__(seed, sites=sites, points=points,
                          fallback_steps=fallback_steps, reads=reads,
-                         fallback=fallback, stall_in=stall_in)
+                         fallback=fallback, stall_in=stall_in, aim=aim)
+        self._words = self._aimed(conflicts, "conflicts")
+        """The conflicting fields the stall is drawn among (``aim=conflict``;
+        empty: among the sites)."""
         # Invariant: tid -> the (addr, word) it loaded since its last store
         # (fields only), until the stall; then the stalled thread's alone.
         self._loads: dict[int, set[tuple[int, str]]] = {}
@@ -124,7 +128,9 @@ class PctRelayStrategy(PctSiteStrategy):
             self._at_locks or pending.word != "lock"))
         if phase == STALL:
             if counted and (not self._rcu_only or (
-                    choice < len(threads) and threads[choice].rcu_nesting)):
+                    choice < len(threads) and threads[choice].rcu_nesting)) and (
+                    not self._words or (pending is not None
+                                        and pending.word in self._words)):
                 site = NO_ACCESS if pending is None else pending.word
                 if site not in self._visited:
                     self._visited.add(site)

@@ -142,6 +142,22 @@ def resolve_stall_in(stall_in: str, rcu_sites: int) -> str:
         return stall_in
     return "rcu" if rcu_sites >= 2 else "any"
 
+AIMS = ("site", "conflict")
+"""How the stall's site is aimed (``aim``): ``site``, among the sites as
+above; ``conflict``, among the words calibration saw readers conflict at
+(*Conflict aim* above)."""
+
+CONFLICT_WALKS = 16
+"""The calibration walks (executions ``0..15`` of the random walk) whose
+conflicting stores make pct-relay's ``conflicts``."""
+
+
+def aimed_words(text: str) -> tuple[str, ...]:
+    """The field names of a comma-separated @text (``acts``,
+    ``conflicts``), sorted, each once."""
+    return tuple(sorted({w.strip() for w in str(text).split(",") if w.strip()}))
+
+
 FALLBACKS = ("sync", "pct")
 """The forms below 2 sites (``fallback``; *Fallback* above)."""
 
@@ -170,9 +186,14 @@ class PctSiteStrategy(PctStrategy):
     def __init__(self, seed: int = 0, *, sites: int = 0,
                  points: str = "field", fallback_steps: int = 0,
                  reads: str = "uniform", fallback: str = "sync",
-                 stall_in: str = "any") -> None:
+                 stall_in: str = "any", aim: str = "site", acts: str = "") -> None:
         check_choice(self.name, "stall_in", stall_in, STALL_IN)
         check_choice(self.name, "fallback", fallback, FALLBACKS)
+        check_choice(self.name, "aim", aim, AIMS)
+        self.aim = aim
+        self._words = self._aimed(acts, "acts")
+        """The readers' acts the stall is drawn among (``aim=conflict``;
+        empty: among the sites)."""
         if sites < 0:
             raise ValueError(f"{self.name} sites must be >= 0 (got {sites})")
         if fallback_steps < 0:
@@ -201,6 +222,8 @@ class PctSiteStrategy(PctStrategy):
             self.next_thread = self._pct_next_thread  # type: ignore[method-assign]
         elif fallback_steps:
             self.next_thread = self._stall_at_decision  # type: ignore[method-assign]
+        elif aim == "conflict" and type(self).next_thread is PctSiteStrategy.next_thread:
+            self.next_thread = self._stall_conflict  # type: ignore[method-assign]
         elif self._rcu_only and type(self).next_thread is PctSiteStrategy.next_thread:
             self.next_thread = self._stall_in_rcu  # type: ignore[method-assign]
         self._max_sites = 0
@@ -218,6 +241,19 @@ class PctSiteStrategy(PctStrategy):
         # Invariant: how many more new sites until the stall; 0 once it
         # happened.
         self._left = 0
+        # aim=conflict: the drawn site once stalled at ("": not yet), and the
+        # threads it stalled (each once).
+        self._site = ""
+        self._held: set[int] = set()
+
+    def _aimed(self, text: str, key: str) -> tuple[str, ...]:
+        """The words of @text, the ``aim=conflict`` parameter @key; refused
+        with ``aim=site``."""
+        words = aimed_words(text)
+        if words and self.aim != "conflict":
+            raise ValueError(f"{self.name} {key} applies only with aim=conflict "
+                             f"(got aim={self.aim})")
+        return words
 
     @property
     def keeper(self) -> PctSiteStrategy:
@@ -242,7 +278,10 @@ class PctSiteStrategy(PctStrategy):
         if self._pct:  # PCT's draws alone: its execution, schedule for schedule
             self._left = 0
             return True
-        self._left = self._rng.randint(1, self._fallback or self.estimated_sites)
+        self._site = ""
+        self._held = set()
+        self._left = self._rng.randint(1, self._fallback or len(self._words)
+                                       or self.estimated_sites)
         return True
 
     def watch(self, threads: Sequence[Any]) -> bool:
@@ -309,6 +348,44 @@ class PctSiteStrategy(PctStrategy):
                 self.keep = KEEP_ALL
         return choice
 
+    def _stall_conflict(self, runnable: Sequence[int], current: int | None,
+                        yielding: bool = False) -> int:
+        """:meth:`next_thread` with ``aim=conflict``: the stall is the first
+        visit of the drawn act (or site, without acts), and every other
+        thread that reaches that word later stalls there too, once each."""
+        if not self._known.issuperset(runnable):
+            self._see(runnable)
+        if yielding and current is not None:
+            self._lower(current, lowest=True)
+        choice = self._highest(runnable)
+        threads = self._threads
+        if choice >= len(threads):
+            return choice
+        thread = threads[choice]
+        pending = thread.pending
+        if pending is None or pending.maple or pending.word == "lock":
+            return choice
+        if self._words:  # a reader's act: its store to an aimed word
+            aimed = pending.store and thread.rcu_nesting and pending.word in self._words
+        else:
+            aimed = not self._rcu_only or thread.rcu_nesting
+        if not aimed:
+            return choice
+        if self._left:
+            site = pending.word
+            if site in self._visited:
+                return choice
+            self._visited.add(site)
+            self._left -= 1
+            if self._left:
+                return choice
+            self._site = site
+        elif pending.word != self._site or choice in self._held:
+            return choice
+        self._held.add(choice)
+        self._lower(choice, lowest=True)
+        return self._highest(runnable)
+
     _pct_next_thread = PctStrategy.next_thread
     """The fallback ``pct``'s :meth:`next_thread`: PCT's, change points and
     all."""
@@ -369,3 +446,59 @@ class SiteCounter(SyncCounter):
         if pending is None or not pending.maple:
             self.fallback_decisions += 1
         return choice
+
+
+class ConflictCounter(SiteCounter):
+    """:class:`SiteCounter` that also collects, for ``aim=conflict``, the
+    readers' acts (fields a thread stores to inside an RCU read-side
+    section: pct-site's ``acts``) and the conflicting stores (fields a
+    thread stores to in an object another thread, inside its RCU read-side
+    section, loaded or stored in that section: pct-relay's ``conflicts``,
+    with :attr:`~SiteCounter.rcu_sites`).  Its sets grow over the
+    executions it walks."""
+
+    def __init__(self, seed: int = 0, points: str = "field",
+                 sync_points: str = "sync") -> None:
+        super().__init__(seed, points, sync_points)
+        self.act_sites: set[str] = set()
+        """The fields a thread inside an RCU read-side section stored to."""
+        self.conflict_stores: set[str] = set()
+        """The fields stored to in an object a reader held."""
+        # Invariant: tid -> the objects (addresses) it accessed in its
+        # current RCU read-side section; only threads inside one.
+        self._held: dict[int, set[int]] = {}
+
+    def new_execution(self, index: int) -> bool:
+        """Walk execution @index; the sets collected so far stay."""
+        self._held = {}
+        return super().new_execution(index)
+
+    def next_thread(self, runnable: Sequence[int], current: int | None,
+                    yielding: bool = False) -> int:
+        """The random walk's choice; its field access collected."""
+        choice = super().next_thread(runnable, current, yielding)
+        threads = self._threads
+        if choice >= len(threads):
+            return choice
+        held = self._held
+        for tid in [t for t in held if not threads[t].rcu_nesting]:
+            del held[tid]
+        thread = threads[choice]
+        pending = thread.pending
+        if pending is None or pending.maple or pending.word == "lock":
+            return choice
+        if pending.store:
+            if thread.rcu_nesting:
+                self.act_sites.add(pending.word)
+            if any(tid != choice and pending.addr in objects
+                   for tid, objects in held.items()):
+                self.conflict_stores.add(pending.word)
+        if thread.rcu_nesting:
+            held.setdefault(choice, set()).add(pending.addr)
+        return choice
+
+    @property
+    def conflicts(self) -> set[str]:
+        """The conflicting fields: those stored to in an object a reader
+        held that readers reach inside their read-side sections."""
+        return self.conflict_stores & self.rcu_sites

@@ -84,12 +84,14 @@ MEMBERS: dict[str, tuple[Callable[..., Any], dict[str, str]]] = {
     "pct-site": (PctSiteStrategy, {"sites": "sites", "points": "points",
                                    "fallback_steps": "fallback_steps",
                                    "reads": "reads", "fallback": "fallback",
-                                   "stall_in": "stall_in"}),
+                                   "stall_in": "stall_in", "aim": "aim",
+                                   "acts": "acts"}),
     "pct-relay": (PctRelayStrategy, {"sites": "sites", "points": "points",
                                      "hold": "hold",
                                      "fallback_steps": "fallback_steps",
                                      "reads": "reads", "fallback": "fallback",
-                                     "stall_in": "stall_in"}),
+                                     "stall_in": "stall_in", "aim": "aim",
+                                     "conflicts": "conflicts"}),
 }
 """How each possible member is made: its class and, for each of its keyword
 arguments, the portfolio parameter passed to it."""
@@ -125,7 +127,8 @@ class MembersInTurn:
                  points: str = "sync", sync_points: str = "access",
                  sites: int = 0, fallback_steps: int = 0, hold: int = 4,
                  reads: str = "uniform", fallback: str = "sync",
-                 stall_in: str = "any") -> None:
+                 stall_in: str = "any", aim: str = "site", acts: str = "",
+                 conflicts: str = "") -> None:
         names = [m.strip() for m in str(members).split(",") if m.strip()]
         unknown = [m for m in names if m not in MEMBERS]
         if not names or unknown:
@@ -135,7 +138,8 @@ class MembersInTurn:
                   "interesting": interesting, "sync_steps": sync_steps,
                   "points": points, "sync_points": sync_points, "sites": sites,
                   "fallback_steps": fallback_steps, "hold": hold, "reads": reads,
-                  "fallback": fallback, "stall_in": stall_in}
+                  "fallback": fallback, "stall_in": stall_in, "aim": aim,
+                  "acts": acts, "conflicts": conflicts}
         self.seed = seed
         self.member_names = tuple(names)
         """The members, in turn, as named."""

@@ -13,8 +13,12 @@ from rcu_harness.sched.registry import STRATEGIES, make_strategy
 VALUES = {"depth": 2, "steps": 5, "profile": "1:1", "interesting": "points",
           "sync_steps": 5, "points": "field", "sync_points": "sync",
           "sites": 1, "fallback_steps": 3, "hold": 2, "reads": "oldest",
-          "fallback": "pct", "stall_in": "rcu"}
+          "fallback": "pct", "stall_in": "rcu", "aim": "conflict",
+          "acts": "vm_refcnt", "conflicts": "sequence"}
 """A value each member parameter accepts."""
+WITH = {"acts": {"aim": "conflict"}, "conflicts": {"aim": "conflict"}}
+"""The other parameters a value of VALUES needs (acts and conflicts are
+aim=conflict's)."""
 
 
 def test_every_member_parameter_of_the_portfolio_names_its_members():
@@ -30,14 +34,15 @@ def test_a_member_parameter_no_member_takes_is_refused(key):
     with pytest.raises(ValueError, match=(
             rf"^portfolio parameter {key} is taken by none of its members "
             rf"{members} \(only by {', '.join(TAKEN_BY[key])}\)$")):
-        make_strategy("portfolio", 0, members=members, **{key: VALUES[key]})
+        make_strategy("portfolio", 0, members=members,
+                      **WITH.get(key, {}), **{key: VALUES[key]})
 
 
 @pytest.mark.parametrize("key", sorted(TAKEN_BY))
 def test_a_member_parameter_is_taken_with_any_member_that_takes_it(key):
     for member in TAKEN_BY[key]:
         portfolio = make_strategy("portfolio", 0, members=f"random,{member}",
-                                  **{key: VALUES[key]})
+                                  **WITH.get(key, {}), **{key: VALUES[key]})
         assert key in portfolio.takes
 
 
