@@ -79,7 +79,7 @@ def timed(fn: Callable[[], Any]) -> float:
 def per_point(case: Case, points: int, seed: int) -> tuple[float, int, float]:
     """Seconds per point of one round of @case, its points, and its seconds."""
     program = case.program(points)
-    strategy, indices = prepare(program, case.strategy, seed)
+    strategy, indices = prepare(program, case.strategy, seed, case.params)
     checkers = checkers_of(case)
     made: list[int] = []
     elapsed = timed(lambda: made.append(

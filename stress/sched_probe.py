@@ -60,7 +60,7 @@ def main() -> None:
             continue
         case = cases()[name]
         program = case.program(points)
-        strategy, indices = prepare(program, case.strategy, seed)
+        strategy, indices = prepare(program, case.strategy, seed, case.params)
         checkers = checkers_of(case)
         mark()
         for _ in range(rounds):

@@ -165,6 +165,8 @@ class Case:
     """0: no events (exploration); 2: events and model functions (a replay)."""
     coverage: bool = False
     """Reads-from coverage measured, as every rff run measures it."""
+    params: tuple[tuple[str, str], ...] = ()
+    """Strategy parameters given (the rest calibrated)."""
 
     def program(self, points: int) -> Callable[[Any], None]:
         if self.workload == "simstruct":
@@ -186,7 +188,18 @@ def cases() -> dict[str, Case]:
     out["maple-noprivate/random"] = Case("maple-noprivate", "random")
     for w, s in (("simstruct", "rff"), ("maple", "random"), ("maple", "rff")):
         out[f"{w}/{s}+coverage"] = Case(w, s, coverage=True)
+    for w in ("simstruct", "maple"):
+        for s in ("pct-site", "pct-relay"):
+            out[f"{w}/{s}+conflict"] = Case(w, s, params=(("aim", "conflict"),))
+        out[f"{w}/aimed-rcu+conflict"] = Case(
+            w, "portfolio", params=(*AIMED_RCU, ("aim", "conflict")))
     return out
+
+
+AIMED_RCU = (("members", "pct,random-sync,pct-site,surw,pct-site,pct-relay"),
+             ("points", "field"), ("sync_points", "access"), ("reads", "oldest"),
+             ("fallback", "pct"), ("stall_in", "rcu-or-any"))
+"""aimed-rcu spelled as a portfolio (its executions)."""
 
 
 def _mutating(program: Callable[[Any], None], strategy: Guided) -> int:
@@ -201,10 +214,12 @@ def _mutating(program: Callable[[Any], None], strategy: Guided) -> int:
     return index
 
 
-def prepare(program: Callable[[Any], None], strategy: str,
-            seed: int) -> tuple[Any, list[int]]:
-    """@strategy made as a run makes it, and the executions of a round."""
-    params = calibrate(program, strategy, seed, max_steps=MAX_STEPS)
+def prepare(program: Callable[[Any], None], strategy: str, seed: int,
+            given: tuple[tuple[str, str], ...] = ()) -> tuple[Any, list[int]]:
+    """@strategy made as a run makes it (@given parameters, the rest
+    calibrated), and the executions of a round."""
+    params = calibrate(program, strategy, seed, max_steps=MAX_STEPS,
+                       strategy_params=dict(given))
     rec = make_strategy(strategy, seed, **params)
     if isinstance(rec, Guided):
         return rec, [_mutating(program, rec)]

@@ -53,6 +53,33 @@ model every load with a choice reads the oldest store the model allows
 the stall is drawn among the sites of threads inside an RCU read-side
 section (pct-site's *Readers' sites*); ``rcu-or-any``, resolved by
 calibration as pct-site's.
+
+
+**Conflict aim** (``aim=conflict``; ``site`` the default): on
+``vma-start-read-skips-seq-recheck`` only a stall at the mm's
+``sequence`` finds (the fault has checked ``vm_lock_seq``; 22 of 38
+executions that stall a fault there, none of 262 that stall at its 5 other
+readers' sites, seed 0).  With ``aim=conflict`` the stall is drawn among
+the *conflicting fields* (``conflicts``, calibrated): the readers' fields
+that, in the calibration walks (executions 0 to 15 of the random walk,
+:data:`~rcu_harness.sched.pct_site.CONFLICT_WALKS`), another thread stored
+to in an object a reader inside its RCU read-side section had accessed in
+that section (the writer's ``sequence`` and ``vm_lock_seq`` stores under a
+fault that holds the VMA and mm), the ``j``-th of them reached, ``j``
+uniform over their number, as POS and Morpheus aim at conflicting
+accesses; without any, among the sites.  Measured against readers' sites
+(seeds 0 and 1, 500 executions each; reports/BENCHMARKS.md, *pct-site's
+conflict aim*): seq-recheck 8.0 and 8.2% to 25.6 and 15.4%,
+``vma-start-read-refcount-relaxed`` 20.0 and 26.0% to 31.4 and 37.4%,
+``vma-reuse-skips-mm-check`` 3.0 and 4.4% to 4.8 and 6.4%,
+``fault-skips-detached-check`` 26.6 and 27.2% to 26.2 and 31.6%;
+``vma-freed-without-rcu`` 24.8 and 25.6% to 23.4 and 17.8% (worse on seed
+1: its conflicting fields are ``detached`` and ``sequence`` alone there);
+``fault-skips-vma-recheck`` and ``vma-used-after-rcu-unlock`` unchanged
+(no conflict seen; every thread's sites); ``maps-skips-gap-check`` 0 in
+both.  Fewer walks find fewer conflicts (seq-recheck, seed 1: none in 1,
+2 or 4 walks, so readers' sites; 16 walks 28.3% and 32 walks 16.0% in 300
+executions with one walk per seed of its own).
 """
 
 from __future__ import annotations

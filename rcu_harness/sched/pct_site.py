@@ -59,6 +59,37 @@ more, ``any`` below that (``vma-used-after-rcu-unlock``: 1 reader site and
 that form's sites.  Made without calibration (``sites`` given, or none
 measured) it counts readers' sites, as ``rcu``.
 
+**Conflict aim** (``aim=conflict``; ``site``, the above, is the default):
+with readers' sites, a reader's window is rarely its drawn site's first
+visit.  On ``maps-skips-gap-check`` only the /proc/PID/maps reader stopped
+before its ``vm_refcnt`` increment (or, less often, its ``vm_lock_seq``
+load) finds the hole, 2 of 7 or 8 readers' sites, and their first visitor
+is a fault in more than half of the draws; on ``fault-skips-vma-recheck``
+the one reader stalled holds a VMA the owner's 32 operations split in place
+in about one execution in ten.  With ``aim=conflict`` the stall is drawn
+among the readers' *acts* (``acts``, calibrated: the fields a thread
+stores to inside an RCU read-side section, the reference
+``vma_start_read()`` takes on the VMA it found, which the writer's detach
+and free conflict with; a decision counts only where a thread inside RCU
+is about to store to one), or, where the walk saw none, among the sites as
+``aim=site``; and every other thread that later reaches the drawn field
+(stores to the act, visits the site) is stalled there too, once each,
+below the earlier ones, so the first stalled resumes first.  Measured
+against readers' sites (seeds 0 and 1, 500 executions each;
+reports/BENCHMARKS.md, *pct-site's conflict aim*): ``maps-skips-gap-check``
+3.4 and 3.0% to 16.0 and 17.4% (acts alone 11.0 and 11.8%, the later
+stalls alone 4.0 and 4.2%), ``fault-skips-vma-recheck`` 3.6 and 4.4% to
+10.8 and 8.6% (no acts there: both readers stall holding their VMAs),
+``vma-reuse-skips-mm-check`` 11.4 and 14.0% to 16.0 and 18.6%,
+``vma-freed-without-rcu`` 21.8 and 22.4% to 29.6 and 28.4%,
+``fault-skips-detached-check`` 25.8 and 27.2% to 27.8 and 28.0%,
+``vma-start-read-refcount-relaxed`` 14.8 and 20.6% to 17.4 and 23.2%,
+``vma-used-after-rcu-unlock`` (every thread's sites) 40.6 and 46.8% to 47.6
+and 54.0%.  Drawing among the fields other threads store to while a reader
+holds their object (pct-relay's ``conflicts``) instead of the acts: 4.8%
+on ``maps-skips-gap-check`` (seed 0), 6.6% with the later stalls.  After
+the stall the strategy is asked at every decision (``keep`` stays 0).
+
 ``sites`` is the number of distinct sites of one ``random`` execution
 seeded by the base seed alone (:class:`SiteCounter`, measured before a run
 by :func:`rcu_harness.runner.block.calibrate`), or given; without either,
@@ -222,9 +253,11 @@ class PctSiteStrategy(PctStrategy):
             self.next_thread = self._pct_next_thread  # type: ignore[method-assign]
         elif fallback_steps:
             self.next_thread = self._stall_at_decision  # type: ignore[method-assign]
-        elif aim == "conflict" and type(self).next_thread is PctSiteStrategy.next_thread:
+        elif type(self).next_thread is not PctSiteStrategy.next_thread:
+            pass  # a subclass's own (pct-relay's)
+        elif aim == "conflict":
             self.next_thread = self._stall_conflict  # type: ignore[method-assign]
-        elif self._rcu_only and type(self).next_thread is PctSiteStrategy.next_thread:
+        elif self._rcu_only:
             self.next_thread = self._stall_in_rcu  # type: ignore[method-assign]
         self._max_sites = 0
         # depth 1: PCT's priorities, yields and new threads, no change point

@@ -504,7 +504,8 @@ def test_with_stall_in_rcu_pct_site_finds_the_vma_reuse_window_more_often():
     assert sum(found["rcu"].counts.values()) > sum(found["any"].counts.values())
 
 
-MAPS = configure(MUTANTS["maps-skips-gap-check"].scenario, mutant="maps-skips-gap-check")
+MAPS = configure(MUTANTS["maps-skips-gap-check"].scenario,
+                 mutant="maps-skips-gap-check")
 
 
 def _readers(*pending):
@@ -579,7 +580,8 @@ def test_calibration_gives_aim_conflict_the_acts_of_the_walks_readers():
                              strategy_params={"stall_in": "rcu", "aim": "conflict"})
         portfolio = calibrate(prog, "portfolio", 0, strategy_params={
             "members": "pct-site,pct-relay", "stall_in": "rcu", "aim": "conflict"})
-    assert "acts" not in site and "conflicts" not in site
+    assert "acts" not in site
+    assert "conflicts" not in site
     assert conflict == {**site, "aim": "conflict", "acts": "vm_refcnt"}
     assert portfolio["acts"] == "vm_refcnt"
     assert "sequence" in portfolio["conflicts"].split(",")
