@@ -149,6 +149,13 @@ def calibrate(program: Callable[[Harness], None], strategy: str, seed: int, *,
     ``aimed-class``'s ``program_class=auto`` is resolved on the same walk
     (:func:`~rcu_harness.sched.aimed_class.program_class`: the walk's read
     choices, sites and readers' sites) and passed on so.
+    With ``aim=conflict`` and the form ``rcu``, the walk also collects
+    pct-site's ``acts`` (the fields a thread stored to inside an RCU
+    read-side section) and, for a pct-relay, ``conflicts`` (the readers'
+    fields another thread stored to in an object a reader held), the
+    latter over :data:`~rcu_harness.sched.pct_site.CONFLICT_WALKS` walks
+    (its executions ``0..15``), each only for a member that takes it
+    (:mod:`rcu_harness.sched.pct_site`, *Conflict aim*).
     The walk is run once: when ``sync_steps``, ``sites`` or the class is
     wanted, the probe is
     :class:`~rcu_harness.sched.pct_site.SiteCounter`, which counts them

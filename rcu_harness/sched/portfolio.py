@@ -30,16 +30,18 @@ portfolios.  Their parameters are the portfolio's (:data:`TAKEN_BY`):
 ``depth`` and ``steps`` go to ``pct``, ``depth`` to ``rff``, ``profile``
 and ``interesting`` to ``surw``, ``depth`` and ``sync_steps`` and
 ``points`` to ``pct-sync``, ``sync_points`` (its ``points``) to
-``random-sync``, ``sites``, ``points``, ``fallback_steps``, ``fallback``
-and ``stall_in`` to ``pct-site`` and ``pct-relay``, ``hold`` to ``pct-relay``,
+``random-sync``, ``sites``, ``points``, ``fallback_steps``, ``fallback``,
+``stall_in`` and ``aim`` to ``pct-site`` and ``pct-relay``, ``acts`` to
+``pct-site``, ``hold`` and ``conflicts`` to ``pct-relay``,
 ``reads`` to ``random-sync``, ``pct-site`` and ``pct-relay`` (the other
 members always choose reads uniformly).  A parameter
 given that none of the members takes is refused (:meth:`check_given`,
 called by the registry's ``make``), never ignored: a mistyped portfolio
 would measure something else.  Calibration fills, before a run, each only
 with a member that takes it: ``steps`` (pct), ``profile`` (surw),
-``sync_steps`` (pct-sync), ``sites`` (pct-site or pct-relay) and
-``fallback_steps`` when it finds fewer than 2 sites.  The
+``sync_steps`` (pct-sync), ``sites`` (pct-site or pct-relay),
+``fallback_steps`` when it finds fewer than 2 sites, and with
+``aim=conflict`` ``acts`` (pct-site) and ``conflicts`` (pct-relay).  The
 member's bound methods are installed on this object at
 :meth:`new_execution`, so a decision costs what it costs in that member; a
 read choice under a weak memory model is the member's too (every member
