@@ -624,3 +624,38 @@ def test_with_aim_conflict_pct_site_finds_the_maps_gap_more_often():
                  for aim in ("site", "conflict")}
     assert sum(found["conflict"].counts.values()) > 2 * sum(
         found["site"].counts.values())
+
+
+DEFAULT_AIM = {
+    ("maps-skips-gap-check", "pct-site"): "6e6081a99c1931cfdcf77c1d995c3936",
+    ("maps-skips-gap-check", "pct-relay"): "6fc7ad1eca0298c48165e202292083d1",
+    ("maps-skips-gap-check", "aimed-rcu"): "7c9c4b80468bab8a60235f4c554f4142",
+    ("vma-start-read-skips-seq-recheck", "pct-site"):
+        "2aaca376ccbf8713ae894ae8d705299d",
+    ("vma-start-read-skips-seq-recheck", "pct-relay"):
+        "813a6058e8995e0917e02f32af87c1e0",
+    ("vma-start-read-skips-seq-recheck", "aimed-rcu"):
+        "e45ea3fcaba2d3a14a5d1f525d15ac4f",
+}
+"""Digests of the schedules of executions 0..5 (seed 0, calibrated;
+pct-site and pct-relay with ``stall_in=rcu``), recorded on main at
+8193e15, before ``aim``."""
+
+
+@pytest.mark.parametrize(("mutant", "name"), sorted(DEFAULT_AIM))
+def test_the_default_aim_keeps_the_executions_made_before_aim_existed(mutant, name):
+    import hashlib
+
+    cfg = configure(MUTANTS[mutant].scenario, mutant=mutant)
+    prog = program(cfg)
+    given = {} if name == "aimed-rcu" else {"stall_in": "rcu"}
+    digest = hashlib.blake2b(digest_size=16)
+    with applied(cfg.mutant):
+        params = calibrate(prog, name, 0, strategy_params=given)
+        strategy = make_strategy(name, 0, **params)
+        for index in range(6):
+            strategy.new_execution(index)
+            digest.update(run_execution(prog, strategy, index,
+                                        record=0).schedule().encode().encode())
+    assert "aim" not in params
+    assert digest.hexdigest() == DEFAULT_AIM[(mutant, name)]
