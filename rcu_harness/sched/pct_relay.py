@@ -129,11 +129,6 @@ class PctRelayStrategy(PctSiteStrategy):
         """Has the stalled thread, resumed, made its store (or lock operation
         or read-modify-write)?"""
 
-    def _aimed_sites(self) -> int:
-        """The conflicting fields the stall is drawn among (0: none, the
-        sites)."""
-        return len(self._words)
-
     def new_execution(self, index: int) -> bool:
         """Draw the stall's site for execution @index; no relay yet."""
         super().new_execution(index)

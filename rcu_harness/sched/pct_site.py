@@ -196,10 +196,6 @@ FALLBACK_DEPTH = 3
 """PCT's depth in the fallback ``pct``: PCT's default, the depth of the pct
 turn of the aimed portfolios."""
 
-AFTER = " after"
-"""The suffix of an act's name that makes the site *after* it: the
-reader's next field once it has made that act (``aim=conflict``)."""
-
 NO_ACCESS = ""
 """The site of a point without a pending access (an RCU primitive, a
 yield, an ``Atomic`` counter, a free), counted under ``points=sync``."""
@@ -282,8 +278,6 @@ class PctSiteStrategy(PctStrategy):
         # threads it stalled (each once).
         self._site = ""
         self._held: set[int] = set()
-        # aim=conflict: tid -> the act it made last, until its next field.
-        self._acted: dict[int, str] = {}
 
     def _aimed(self, text: str, key: str) -> tuple[str, ...]:
         """The words of @text, the ``aim=conflict`` parameter @key; refused
@@ -319,15 +313,9 @@ class PctSiteStrategy(PctStrategy):
             return True
         self._site = ""
         self._held = set()
-        self._acted = {}
-        self._left = self._rng.randint(1, self._fallback or self._aimed_sites()
+        self._left = self._rng.randint(1, self._fallback or len(self._words)
                                        or self.estimated_sites)
         return True
-
-    def _aimed_sites(self) -> int:
-        """The number of aimed sites the stall is drawn among (0: none, the
-        sites): each act before it and after it."""
-        return 2 * len(self._words)
 
     def watch(self, threads: Sequence[Any]) -> bool:
         """Keep the execution's threads: their pending accesses are the
@@ -410,20 +398,14 @@ class PctSiteStrategy(PctStrategy):
         pending = thread.pending
         if pending is None or pending.maple or pending.word == "lock":
             return choice
-        site = pending.word
-        if self._words:  # a reader's act (its store to an act), or its next field
-            if not thread.rcu_nesting:
-                return choice
-            act = self._acted.pop(choice, "")
-            if pending.store and site in self._words:
-                self._acted[choice] = site
-            elif act:
-                site = act + AFTER
-            else:
-                return choice
-        elif self._rcu_only and not thread.rcu_nesting:
+        if self._words:  # a reader's act: its store to an aimed word
+            aimed = pending.store and thread.rcu_nesting and pending.word in self._words
+        else:
+            aimed = not self._rcu_only or thread.rcu_nesting
+        if not aimed:
             return choice
         if self._left:
+            site = pending.word
             if site in self._visited:
                 return choice
             self._visited.add(site)
@@ -431,7 +413,7 @@ class PctSiteStrategy(PctStrategy):
             if self._left:
                 return choice
             self._site = site
-        elif site != self._site or choice in self._held:
+        elif pending.word != self._site or choice in self._held:
             return choice
         self._held.add(choice)
         self._lower(choice, lowest=True)
