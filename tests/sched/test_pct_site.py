@@ -616,7 +616,7 @@ def test_with_aim_conflict_pct_site_finds_the_maps_gap_more_often():
     vm_refcnt increment while the owner unmaps the VMA and a new mapping
     reuses it; the drawn site is rarely that one, and its first visitor
     often a fault (seed 0, 40 executions: 3 finding executions with
-    readers' sites, 6 with aim=conflict; reports/BENCHMARKS.md, *pct-site's
+    readers' sites, 9 with aim=conflict; reports/BENCHMARKS.md, *pct-site's
     conflict aim*)."""
     prog = program(MAPS)
     with applied(MAPS.mutant):
