@@ -87,8 +87,17 @@ stalls alone 4.0 and 4.2%), ``fault-skips-vma-recheck`` 3.6 and 4.4% to
 ``vma-used-after-rcu-unlock`` (every thread's sites) 40.6 and 46.8% to 47.6
 and 54.0%.  Drawing among the fields other threads store to while a reader
 holds their object (pct-relay's ``conflicts``) instead of the acts: 4.8%
-on ``maps-skips-gap-check`` (seed 0), 6.6% with the later stalls.  After
-the stall the strategy is asked at every decision (``keep`` stays 0).
+on ``maps-skips-gap-check`` (seed 0), 6.6% with the later stalls.  The
+stall drawn before *or after* each act (the reader's next field once it
+has taken its reference, for ``vma-writer-skips-reader-drain``, whose
+reader must hold the VMA while the writer goes on: 0% with acts before
+only, 9.3% with readers' sites, 11.6 and 11.8% with both; seeds 0 and 1),
+measured and not kept: ``maps-skips-gap-check`` 8.8 and 10.6%,
+``vma-reuse-skips-mm-check`` 8.2 and 10.8%, below readers' sites' 11.4 and
+14.0%.  After the stall the strategy is asked at every decision (``keep``
+stays 0): 1.72 times pct-site's instructions per point on the SimStruct
+workload (``stress/bench_sched.py --callgrind``; the same on maple nodes,
+below 2 sites).
 
 ``sites`` is the number of distinct sites of one ``random`` execution
 seeded by the base seed alone (:class:`SiteCounter`, measured before a run
