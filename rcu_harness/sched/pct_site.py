@@ -64,7 +64,7 @@ with readers' sites, a reader's window is rarely its drawn site's first
 visit.  On ``maps-skips-gap-check`` only the /proc/PID/maps reader stopped
 before its ``vm_refcnt`` increment (or, less often, its ``vm_lock_seq``
 load) finds the hole, 2 of 7 or 8 readers' sites, and their first visitor
-is a fault in more than half of the draws; on ``fault-skips-vma-recheck``
+is a fault in nearly half of the draws; on ``fault-skips-vma-recheck``
 the one reader stalled holds a VMA the owner's 32 operations split in place
 in about one execution in ten.  With ``aim=conflict`` the stall is drawn
 among the readers' *acts* (``acts``, calibrated: the fields a thread
