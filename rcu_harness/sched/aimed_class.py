@@ -131,7 +131,8 @@ class AimedClassStrategy(AimedRcuStrategy):
                  interesting: str = "points", points: str = POINTS,
                  sync_points: str = SYNC_POINTS, fallback_steps: int = 0,
                  reads: str = READS, fallback: str = FALLBACK,
-                 stall_in: str = STALL_IN, program_class: str = AUTO) -> None:
+                 stall_in: str = STALL_IN, aim: str = "site", acts: str = "",
+                 conflicts: str = "", program_class: str = AUTO) -> None:
         check_choice(self.name, "program_class", program_class, (AUTO, *CLASSES))
         self.program_class = program_class
         """The class whose turns it runs (``auto``: class ``other``'s)."""
@@ -140,7 +141,7 @@ class AimedClassStrategy(AimedRcuStrategy):
             depth=depth, steps=steps, sites=sites, profile=profile,
             interesting=interesting, points=points, sync_points=sync_points,
             fallback_steps=fallback_steps, reads=reads, fallback=fallback,
-            stall_in=stall_in)
+            stall_in=stall_in, aim=aim, acts=acts, conflicts=conflicts)
         self.takes = TAKES
 
     def check_given(self, given: Iterable[str]) -> None:

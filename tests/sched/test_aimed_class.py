@@ -128,9 +128,10 @@ def test_made_without_calibration_it_runs_class_others_turns():
         CLASSES["other"].split(","))
 
 
-def test_it_takes_aimed_rcus_parameters_and_program_class():
+def test_it_takes_aimed_rcus_parameters_the_aim_and_program_class():
     options = STRATEGIES["aimed-class"].options()
-    assert options == {**STRATEGIES["aimed-rcu"].options(), "program_class": "auto"}
+    assert options == {**STRATEGIES["aimed-rcu"].options(), "aim": "site",
+                       "acts": "", "conflicts": "", "program_class": "auto"}
     assert STRATEGIES["aimed-class"].site_calibrated
     assert check_strategy("aimed-class", {"program_class": "weak"}) == {
         "program_class": "weak"}
