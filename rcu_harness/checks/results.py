@@ -231,8 +231,12 @@ class ResultCheck(Observer):
         """Each gap between results was empty at some moment between them."""
         hist = self._history(rec.tree)
         end = rec.end if rec.end is not None else INF
+        # a gap is judged from the reader's horizon when it returned the
+        # result before it (under lkmm its loads may read any version from
+        # there: LKMM promises no recency) to the step of the result after
+        seen = list(zip(rec.results, rec.horizons, strict=True))
         shown = list(zip(rec.results, rec.steps, strict=True))
-        edges = [(rec.first - 1, rec.begin), *((r[1], at) for r, at in shown)]
+        edges = [(rec.first - 1, rec.begin), *((r[1], since) for r, since in seen)]
         nexts = [*((r[0], at) for r, at in shown), (rec.limit + 1, end)]
         for (last, since), (start, until) in zip(edges, nexts, strict=True):
             if start <= last + 1:

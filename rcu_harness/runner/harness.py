@@ -229,14 +229,21 @@ class Harness:
         promises a lockless reader no recency, so any version from then on
         is one it may see (:meth:`LkmmModel.horizon`)."""
         ex = self._ex
-        begin = ex.step
-        if ex.memory_model is not None:
-            begin = min(begin, ex.memory_model.horizon(ex.cur))
-        rec = ReadRecord(mt, kind, first, limit, ex.cur.label, begin)
+        rec = ReadRecord(mt, kind, first, limit, ex.cur.label, self.horizon())
         yield rec
         rec.end = ex.step
         for hook in ex.hooks.read_end:
             hook(ex, ex.cur, rec)
+
+    def horizon(self) -> int:
+        """The first step whose stores the current thread may not see yet:
+        the current step under sc; under a weak memory model the first store
+        its view may not include (:meth:`LkmmModel.horizon`), from which on
+        every version of a tree is one its loads may read."""
+        ex = self._ex
+        if ex.memory_model is None:
+            return ex.step
+        return min(ex.step, ex.memory_model.horizon(ex.cur))
 
     # -- mm references -------------------------------------------------------------
     def reader_enter(self, mm: Any) -> None:

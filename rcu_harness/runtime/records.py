@@ -53,7 +53,8 @@ class ReadKind(Enum):
     rule: duplicates allowed, holes never), but its end lies past the
     previous end; the gap before each result (and after the last) must have
     been empty at some moment between the result before and this one
-    (``saw_at`` gives each result's step)."""
+    (``saw_at`` gives each result's step and, under a weak memory model, the
+    reader's horizon then: the moment may lie as far back as it)."""
     VMA = "vma"
     """``lock_vma_under_rcu()``: the VMA covering ``first``, which the caller
     then uses; ``bounds`` are the VMA's own [vm_start, vm_end) it read."""
@@ -92,15 +93,23 @@ class ReadRecord:
     """For ``VMA`` reads: the [vm_start, vm_end) the reader read and relied on."""
     steps: list[int] = field(default_factory=list)
     """For ``ITERATE_LOCKED`` reads: the step of each result (``saw_at``)."""
+    horizons: list[int] = field(default_factory=list)
+    """For ``ITERATE_LOCKED`` reads: for each result, the first step whose
+    stores the reader may not have seen yet when it returned it (its step
+    under sc; :meth:`Harness.horizon`): the versions it may still see from
+    there start at that step."""
 
     def saw(self, index: int, last: int, entry: object) -> None:
         """The reader returned @entry for the range [index, last]."""
         self.results.append((index, last, entry))
 
-    def saw_at(self, index: int, last: int, entry: object, step: int) -> None:
-        """The reader returned @entry for [index, last] at @step."""
+    def saw_at(self, index: int, last: int, entry: object, step: int,
+               horizon: int | None = None) -> None:
+        """The reader returned @entry for [index, last] at @step, seeing
+        every store made before @horizon (default: before @step)."""
         self.results.append((index, last, entry))
         self.steps.append(step)
+        self.horizons.append(step if horizon is None else min(step, horizon))
 
     def drop(self) -> None:
         """The read this record was opened for did not happen after all:

@@ -179,7 +179,7 @@ def show_maps(h: Harness, mm: Mm, chunk: int, *, gap_check: bool = True,
     with h.span("reader.maps"), h.reading(mt, ReadKind.ITERATE_LOCKED) as rd:
 
         def saw(index: int, last: int, entry: object) -> None:
-            rd.saw_at(index, last, entry, ex.step)
+            rd.saw_at(index, last, entry, ex.step, h.horizon())
 
         last = 0
         while True:  # one read() of the seq_file

@@ -107,10 +107,10 @@ def test_downgrade_write_lets_readers_in_and_keeps_writers_out():
     assert "downgraded" in order
 
 
-def _maps_read(results, steps):
+def _maps_read(results, steps, horizons=None):
     rec = ReadRecord("mt", ReadKind.ITERATE_LOCKED, 0, 0xFFFF, "maps", 0)
-    for (index, last, entry), step in zip(results, steps, strict=True):
-        rec.saw_at(index, last, entry, step)
+    for i, ((index, last, entry), step) in enumerate(zip(results, steps, strict=True)):
+        rec.saw_at(index, last, entry, step, None if horizons is None else horizons[i])
     rec.end = 100
     return rec
 
@@ -145,3 +145,23 @@ def test_maps_may_show_a_vma_again_but_never_a_hole():
     assert check._problem(again, cands) == ""
     back = _maps_read([(0x10, 0x2F, a), (0x10, 0x1F, a)], [80, 90])
     assert "went back" in check._problem(back, cands)
+
+
+def test_under_weak_memory_a_gap_is_judged_from_the_reader_s_horizon():
+    # lkmm promises a reader no recency: one whose view still lacked every
+    # store from step 45 on when it showed A (at step 62) may show C next
+    # with the tree as it was before B (stored at steps 50-60); a reader that
+    # had seen everything before step 61 may not (a lock_next_vma() that
+    # read mm_lock_seq and the tree from before B, page_fault under lkmm)
+    check = ResultCheck()
+    a, c = "A", "C"
+    _history(check, [WriteRecord("mt", WriteOp.STORE, 0x10, 0x1F, a, "s", -1, -1),
+                     WriteRecord("mt", WriteOp.STORE, 0x30, 0x3F, c, "s", -1, -1),
+                     WriteRecord("mt", WriteOp.STORE, 0x20, 0x2F, "B", "w", 50, 60)])
+    cands = check._history("mt").candidates(0, 100)
+    shown = [(0x10, 0x1F, a), (0x30, 0x3F, c)]
+    assert check._problem(_maps_read(shown, [62, 66], [45, 66]), cands) == ""
+    after_b = check._problem(_maps_read(shown, [62, 66], [61, 66]), cands)
+    assert "hole [0x20, 0x2f] that was never empty between steps 61 and 66" in after_b
+    # the horizon never moves a result later than its step
+    assert _maps_read(shown, [62, 66], [70, 80]).horizons == [62, 66]

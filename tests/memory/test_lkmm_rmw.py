@@ -133,3 +133,18 @@ def test_without_the_rcuwait_barriers_a_writer_misses_its_wake_up(monkeypatch):
     assert found.findings  # at execution 0
     assert found.findings[0].kind == "deadlock"
     assert "vma_writer_wait" in found.findings[0].report
+
+
+def test_a_maps_reader_may_show_the_tree_its_view_still_has():
+    """aimed-rcu's execution 13 of seed 0 (vma_refcnt with the candidate fix
+    maps-restart-at-last-addr, lkmm): lock_next_vma() reads mm_lock_seq odd
+    and, on both walks, the node from before the owner stored a VMA into the
+    gap it then shows.  LKMM allows that (herd7: maps-seq-odd-rewalk in
+    stress/litmus/), the reader's view still lacking every store of the
+    owner's mmap_lock cycle; the gap was empty in the tree that view had, so
+    the hole check, judging from the reader's horizon, passes it."""
+    params = {"design": "vma_refcnt", "memory_model": "lkmm",
+              "kernel_fixes": "maps-restart-at-last-addr"}
+    result = explore_scenario(configure("page_fault", params), executions=14, seed=0)
+    assert result.executions == 14
+    assert result.ok, result.findings[0].report
