@@ -54,18 +54,7 @@ def test_a_conditional_rmw_may_fail_on_a_stale_read_an_rmw_reads_the_newest():
     assert _outcomes(False) == {(0, 0), (0, 1), (1, 1)}
 
 
-VMA_REFCNT_LKMM_HOLE = pytest.mark.xfail(strict=True, reason=(
-    "open: under lkmm, design vma_refcnt with maps-restart-at-last-addr, the "
-    "maps reader shows a hole that was never empty (result-inconsistent "
-    "4a4afe088f04cdb2, stale loads of mm_lock_seq.sequence and of a tree "
-    "slot); aimed-rcu finds it at execution 31 of seed 3 and 13 of seed 0, "
-    "random-sync (reads=oldest) in 8 of 100, aimed-class at execution 9 of "
-    "seed 3: not yet triaged as a model artefact or a weak-memory gap of the "
-    "candidate fix"))
-
-
-@pytest.mark.parametrize("design", [
-    "modern", pytest.param("vma_refcnt", marks=VMA_REFCNT_LKMM_HOLE)])
+@pytest.mark.parametrize("design", ["modern", "vma_refcnt"])
 def test_page_fault_is_clean_under_lkmm(design):
     params = {"design": design, "memory_model": "lkmm"}
     if design == "vma_refcnt":  # the known finding proc-maps-stale-iterator
@@ -145,6 +134,7 @@ def test_a_maps_reader_may_show_the_tree_its_view_still_has():
     the hole check, judging from the reader's horizon, passes it."""
     params = {"design": "vma_refcnt", "memory_model": "lkmm",
               "kernel_fixes": "maps-restart-at-last-addr"}
-    result = explore_scenario(configure("page_fault", params), executions=14, seed=0)
+    result = explore_scenario(configure("page_fault", params), strategy="aimed-rcu",
+                              executions=14, seed=0)
     assert result.executions == 14
     assert result.ok, result.findings[0].report
