@@ -134,7 +134,10 @@ def _stress_parser(sub: Any) -> None:
                    help="job file, or the name of one in stress/")
     _add_scenario_options(p)
     p.add_argument("--strategy", metavar="S",
-                   help="aimed-class (default: aimed-rcu's members with a turn "
+                   help="aimed-conflict (default: aimed-class with pct-site's "
+                   "and pct-relay's stalls aimed at the words readers store to "
+                   "and the fields writers change under them), aimed-class "
+                   "(aimed-rcu's members with a turn "
                    "list per program class, which calibration finds: weak "
                    "memory, many sites with readers' sites, other), aimed-rcu "
                    "(pct, random-sync, pct-site, surw, "
@@ -190,7 +193,7 @@ def _replay_parser(sub: Any) -> None:
     p.add_argument("trace", nargs="?", type=_path, metavar="TRACE.json")
     _add_scenario_options(p)
     p.add_argument("--strategy", metavar="S",
-                   help="strategy of the run (default aimed-class)")
+                   help="strategy of the run (default aimed-conflict)")
     p.add_argument("--seed", type=_natural, metavar="N",
                    help="base seed of the run")
     p.add_argument("--execution", type=_natural, metavar="I",

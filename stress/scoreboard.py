@@ -47,6 +47,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from rcu_harness.campaign.jobs import DEFAULT_STRATEGY
 from rcu_harness.sched import (
     aimed,
+    aimed_conflict,
     aimed_pct,
     aimed_rcu,
     aimed_relay,
@@ -64,9 +65,9 @@ HEADING = "## Mutant scoreboard (stress/scoreboard.py)"
 BARRIER_HEADING = ("## Barrier mutants under lkmm and sc "
                    "(stress/scoreboard.py --barriers)")
 BARRIER_MODES = ("mix", "random", "pct", "mix@sc")
-STRATEGIES = ("aimed-pct", "aimed-rcu", "aimed-class", "aimed-stale", "aimed-relay",
-              "aimed-site", "aimed-surw", "aimed", "mix", "random", "pct", "dfs",
-              "pos", "surw", "portfolio")
+STRATEGIES = ("aimed-pct", "aimed-rcu", "aimed-class", "aimed-conflict",
+              "aimed-stale", "aimed-relay", "aimed-site", "aimed-surw", "aimed", "mix",
+              "random", "pct", "dfs", "pos", "surw", "portfolio")
 MODES = (*STRATEGIES, "threads")
 SPELLINGS = {name: (f"portfolio:members={members.replace(',', '+')};"
                     f"points={aimed.POINTS};sync_points={aimed.SYNC_POINTS}")
@@ -76,13 +77,15 @@ SPELLINGS = {name: (f"portfolio:members={members.replace(',', '+')};"
 SPELLINGS["aimed-stale"] = f"{SPELLINGS['aimed-relay']};reads={aimed_stale.READS}"
 SPELLINGS["aimed-pct"] = f"{SPELLINGS['aimed-stale']};fallback={aimed_pct.FALLBACK}"
 SPELLINGS["aimed-rcu"] = f"{SPELLINGS['aimed-pct']};stall_in={aimed_rcu.STALL_IN}"
-"""The mode of each named portfolio spelled as the portfolio it is: it runs
-the very executions of its name (same seed, same calibration;
-tests/sched/test_aimed_rcu.py, test_aimed_pct.py, test_aimed_stale.py,
-test_aimed_relay.py, test_aimed_site.py and test_aimed_surw.py), and boards
-run before the name existed recorded it so
+SPELLINGS["aimed-conflict"] = f"aimed-class:aim={aimed_conflict.AIM}"
+"""The mode of each named portfolio spelled as the portfolio it is (or, for
+aimed-conflict, as aimed-class with its aim): it runs the very executions
+of its name (same seed, same calibration; tests/sched/test_aimed_rcu.py,
+test_aimed_pct.py, test_aimed_stale.py, test_aimed_relay.py,
+test_aimed_site.py, test_aimed_surw.py and test_aimed_conflict.py), and
+boards run before the name existed recorded it so
 (reports/runs/board9.jsonl, reports/runs/seq16.jsonl,
-reports/runs/tail17-stale.jsonl)."""
+reports/runs/tail17-stale.jsonl, reports/runs/combo-class-conflict40.jsonl)."""
 CHECKERS = {
     "use-after-free": "KASAN poison check (memory port / heap)",
     "lockdep-rcu": "lockdep-RCU (memory port)",
@@ -427,7 +430,7 @@ def mutants_md(results: dict[str, Outcome], attempts: list[Attempt]) -> str:
              "baseline).  Each mutant is scored in the first scenario it applies "
              f"to, with its own parameters; medians are over base seeds "
              f"{_seeds(mine)} of the default strategy `{DEFAULT_STRATEGY}` "
-             "([search.md](search.md#aimed-class-the-default)), of mix (even "
+             "([search.md](search.md#aimed-conflict-the-default)), of mix (even "
              "executions pct, odd random; the default before the aimed "
              "portfolios) and of pct and random alone, as far as the results "
              "hold them (each cell gives the seeds that found it out of the "

@@ -20,7 +20,8 @@ checkout), one JSON line per measurement:
 ``--strategy`` (default ``aimed-site``, the default when the fallback came)
 is named, not taken from ``explore()``'s default, so both trees run the
 same strategy: a tree from before ``aimed-relay``, ``aimed-stale``,
-``aimed-pct``, ``aimed-rcu`` or ``aimed-class`` has another default.
+``aimed-pct``, ``aimed-rcu``, ``aimed-class`` or ``aimed-conflict`` has
+another default.
 
 Run it on two trees and compare the lines (``diff``): a program with 2
 sites or more must give the same digests, the fallback may change only the

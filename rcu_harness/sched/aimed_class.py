@@ -1,4 +1,4 @@
-"""The ``aimed-class`` strategy: the default: a turn list per program class.
+"""The ``aimed-class`` strategy: a turn list per program class.
 
 ``aimed-class`` is ``aimed-rcu`` (:mod:`rcu_harness.sched.aimed_rcu`:
 ``points=field``, ``sync_points=access``, ``reads=oldest``,
@@ -41,8 +41,11 @@ seeds 0 to 39, caps 10,000 executions / 600 s, the slowest median goes
 from 37 to 28 (``vma-start-read-skips-seq-recheck`` 37 to 28,
 ``maps-skips-gap-check`` 36 to 23, ``dead-node-no-rmb`` 25 to 8), no
 median is later, and the 840 attempts of the 21 mutants of class
-``other`` are aimed-rcu's.  It is the default strategy; aimed-rcu stays
-under its name.
+``other`` are aimed-rcu's.  It was the default strategy (aimed-rcu stays
+under its name) and is now ``aimed-conflict``
+(:mod:`rcu_harness.sched.aimed_conflict`: these turns with
+``aim=conflict``); aimed-class stays under its name with the same
+executions (``aim=site``), so its printed replay commands replay exactly.
 
 Its parameters are aimed-rcu's and ``program_class`` (``auto``, resolved by
 calibration; or one of :data:`CLASSES` as given).

@@ -18,9 +18,11 @@ seed and calibration.  ``aimed-stale``, ``aimed-relay``, ``aimed-site``,
 ``aimed-surw`` and ``aimed`` are unchanged under their names.  The default
 became ``aimed-rcu`` (:mod:`rcu_harness.sched.aimed_rcu`: these turns,
 pct-site's and pct-relay's stall drawn among readers' sites where there
-are 2 or more) and is now ``aimed-class``
+are 2 or more), then ``aimed-class``
 (:mod:`rcu_harness.sched.aimed_class`: aimed-rcu's members, a turn list
-per program class); aimed-pct stays under its name with the same
+per program class), and is now ``aimed-conflict``
+(:mod:`rcu_harness.sched.aimed_conflict`: aimed-class with
+``aim=conflict``); aimed-pct stays under its name with the same
 executions, so its printed replay commands replay exactly.
 
 Why: on ``destroy-frees-at-once`` (``tree_destroy``, below 2 sites) the

@@ -20,9 +20,11 @@ points=field --strategy-param sync_points=access --strategy-param
 reads=oldest --strategy-param fallback=pct --strategy-param
 stall_in=rcu-or-any`` for the same seed and calibration.  ``aimed-pct``
 and the older aimed portfolios are unchanged under their names.  The
-default is now ``aimed-class`` (:mod:`rcu_harness.sched.aimed_class`:
+default became ``aimed-class`` (:mod:`rcu_harness.sched.aimed_class`:
 these members, a turn list per program class, these very turns on a
-program of class ``other``); aimed-rcu stays under its name with the same
+program of class ``other``) and is now ``aimed-conflict``
+(:mod:`rcu_harness.sched.aimed_conflict`: aimed-class with
+``aim=conflict``); aimed-rcu stays under its name with the same
 executions, so its printed replay commands replay exactly.
 
 Why: the per-VMA-lock windows stop a lockless reader inside

@@ -17,9 +17,10 @@ finds within ``n`` executions is found by the portfolio within about
 ``reads=oldest``, ``aimed-pct`` (:mod:`rcu_harness.sched.aimed_pct`)
 aimed-stale with ``fallback=pct``, ``aimed-rcu``
 (:mod:`rcu_harness.sched.aimed_rcu`) aimed-pct with ``stall_in=rcu-or-any``,
-``aimed-class`` (the project's default strategy,
-:mod:`rcu_harness.sched.aimed_class`) aimed-rcu's members with a turn list
-per program class; the
+``aimed-class`` (:mod:`rcu_harness.sched.aimed_class`) aimed-rcu's
+members with a turn list per program class, ``aimed-conflict`` (the
+project's default strategy, :mod:`rcu_harness.sched.aimed_conflict`)
+aimed-class with ``aim=conflict``; the
 default portfolio, ``pct,surw``, pairs PCT (a thread stalled across another's whole
 operation) with SURW (fine-grained switches inside one operation, every
 interleaving of the threads' events equally likely), see docs/search.md for

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from rcu_harness.sched.aimed import AimedStrategy
 from rcu_harness.sched.aimed_class import AimedClassStrategy
+from rcu_harness.sched.aimed_conflict import AimedConflictStrategy
 from rcu_harness.sched.aimed_pct import AimedPctStrategy
 from rcu_harness.sched.aimed_rcu import AimedRcuStrategy
 from rcu_harness.sched.aimed_relay import AimedRelayStrategy
@@ -116,6 +117,8 @@ STRATEGIES: Mapping[str, StrategyKind] = MappingProxyType({k.name: k for k in (
                  watching=True, site_calibrated=True),
     StrategyKind("aimed-class", AimedClassStrategy, calibrated=True, profiled=True,
                  watching=True, site_calibrated=True),
+    StrategyKind("aimed-conflict", AimedConflictStrategy, calibrated=True,
+                 profiled=True, watching=True, site_calibrated=True),
 )})
 
 

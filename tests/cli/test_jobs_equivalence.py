@@ -58,8 +58,11 @@ def _findings(out):
      "--executions", "40", "--keep-going"),
     ("--mutant", "vma-start-read-refcount-relaxed", "--strategy", "aimed-rcu",
      "--executions", "40", "--keep-going"),
+    ("--mutant", "vma-start-read-refcount-relaxed", "--strategy", "aimed-class",
+     "--executions", "40", "--keep-going"),
     ("--mutant", "vma-start-read-refcount-relaxed", "--executions", "40",
      "--keep-going"),
+    ("--mutant", "maps-skips-gap-check", "--executions", "24", "--keep-going"),
     ("--mutant", "dead-mark-no-wmb", "--executions", "24", "--keep-going"),
     ("--mutant", "vma-used-after-rcu-unlock", "--executions", "40", "--keep-going"),
     ("--mutant", "destroy-frees-at-once", "--executions", "40", "--keep-going"),
@@ -69,10 +72,12 @@ def _findings(out):
         "aimed-surw-keep-going", "aimed-site-keep-going", "pct-relay-keep-going",
         "aimed-relay-keep-going", "aimed-stale-lkmm-keep-going",
         "aimed-pct-lkmm-keep-going", "aimed-rcu-readers-sites-lkmm-keep-going",
-        "aimed-class-default-readers-lkmm-keep-going",
-        "aimed-class-default-weak-keep-going",
-        "aimed-class-default-other-one-reader-site-keep-going",
-        "aimed-class-default-other-below-two-sites-keep-going"])
+        "aimed-class-readers-lkmm-keep-going",
+        "aimed-conflict-default-readers-lkmm-keep-going",
+        "aimed-conflict-default-readers-maps-acts-conflicts-keep-going",
+        "aimed-conflict-default-weak-keep-going",
+        "aimed-conflict-default-other-one-reader-site-keep-going",
+        "aimed-conflict-default-other-below-two-sites-keep-going"])
 def test_one_and_two_jobs_give_identical_results(capsys, tmp_path, argv):
     one = stress_json(capsys, tmp_path / "1", *argv, "--jobs", "1")
     two = stress_json(capsys, tmp_path / "2", *argv, "--jobs", "2")

@@ -3,22 +3,19 @@ class, which calibration resolves from its walk (read choices, sites,
 readers' sites); each class runs its members in the order given, execution
 ``i`` is the portfolio spelling's execution ``i``, class ``other`` is
 aimed-rcu byte for byte; its parameters, determinism (blocks, replay,
-resume), and that it is the default of jobs, the CLI and the Python API."""
-
-import inspect
+resume).  It was the default before aimed-conflict (test_aimed_conflict.py:
+these turns with ``aim=conflict``)."""
 
 import pytest
 
 from rcu_harness import explore
-from rcu_harness.campaign.jobs import DEFAULT_STRATEGY, RunSpec
+from rcu_harness.campaign.jobs import RunSpec
 from rcu_harness.campaign.plan import PlanError, check_strategy, resolve
 from rcu_harness.runner.run import run_execution
 from rcu_harness.scenarios import MUTANTS, applied, configure, program
 from rcu_harness.scenarios.catalog import default_max_steps
-from rcu_harness.scenarios.run import explore_scenario
 from rcu_harness.sched.aimed_class import CLASSES, portfolio_params, program_class
 from rcu_harness.sched.registry import STRATEGIES, make_strategy
-from rcu_harness.testing import check
 from tests.sched.campaign_checks import (
     assert_blocks_split_exactly,
     assert_resume_matches_whole,
@@ -158,27 +155,6 @@ def test_a_block_split_anywhere_gives_the_same_executions_and_seeds_replay():
 
 def test_an_interrupted_run_resumes_to_the_same_executions(tmp_path):
     assert_resume_matches_whole(tmp_path, spec(REUSE, seed=18, keep_going=True), 12)
-
-
-def test_aimed_class_is_the_default_of_jobs_and_of_the_python_api():
-    assert DEFAULT_STRATEGY == "aimed-class"
-    assert RunSpec("dup_mmap").strategy == "aimed-class"
-    for function in (explore, explore_scenario, check):
-        default = inspect.signature(function).parameters["strategy"].default
-        assert default == DEFAULT_STRATEGY, function.__name__
-
-
-def test_explore_without_a_strategy_runs_aimed_class_executions():
-    cfg = configure("page_fault", mutant=REUSE)
-    with applied(cfg.mutant):
-        default = explore(program(cfg), executions=12, stop_on_first=False)
-        named = explore(program(cfg), strategy="aimed-class", executions=12,
-                        stop_on_first=False)
-        rcu = explore(program(cfg), strategy="aimed-rcu", executions=12,
-                      stop_on_first=False)
-    assert default.strategy == "aimed-class"
-    assert (default.steps, default.counts) == (named.steps, named.counts)
-    assert default.steps != rcu.steps
 
 
 def test_it_finds_a_publication_bug_under_lkmm_sooner_than_aimed_rcu():

@@ -1,8 +1,9 @@
 """The scoreboard's mutants table (``stress/scoreboard.py --mutants-md``):
 the default strategy's column beside mix, pct and random; a named
 portfolio's outcomes read under the name or under the long portfolio
-spelling older boards recorded (the default, aimed-class, has none: its
-turns depend on the program's class)."""
+spelling older boards recorded (aimed-class has none: its turns depend on
+the program's class; the default, aimed-conflict, is aimed-class with
+``aim=conflict``, as the deciding run recorded it)."""
 
 from __future__ import annotations
 
@@ -43,9 +44,18 @@ def _found(a, mode, executions):
                    kind="vma-lock" if executions > 0 else "", stop="")
 
 
-def test_aimed_rcu_is_its_long_portfolio_spelling_and_the_default_has_none():
+def test_aimed_rcu_is_its_long_portfolio_spelling_and_aimed_class_has_none():
     assert SPELLINGS["aimed-rcu"] == LONG
-    assert DEFAULT_STRATEGY not in SPELLINGS
+    assert "aimed-class" not in SPELLINGS
+
+
+def test_the_defaults_outcome_is_found_under_aimed_class_with_its_aim():
+    assert SPELLINGS[DEFAULT_STRATEGY] == "aimed-class:aim=conflict"
+    a = Attempt(MUTANT, DEFAULT_STRATEGY, 3, 10_000, 600.0)
+    recorded = _found(a, "aimed-class:aim=conflict", 7)
+    assert outcome({recorded.key: recorded}, a) is recorded
+    site = Attempt(MUTANT, "aimed-class", 3, 10_000, 600.0)
+    assert outcome({recorded.key: recorded}, site) is None
 
 
 def test_a_named_portfolios_outcome_is_found_under_its_long_spelling():
@@ -56,6 +66,8 @@ def test_a_named_portfolios_outcome_is_found_under_its_long_spelling():
     assert outcome({recorded.key: recorded}, mix) is None
     default = Attempt(MUTANT, DEFAULT_STRATEGY, 3, 10_000, 600.0)
     assert outcome({recorded.key: recorded}, default) is None
+    aimed_class = Attempt(MUTANT, "aimed-class", 3, 10_000, 600.0)
+    assert outcome({recorded.key: recorded}, aimed_class) is None
 
 
 def test_the_mutants_table_has_the_defaults_medians_column():
