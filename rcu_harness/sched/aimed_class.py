@@ -1,4 +1,4 @@
-"""The ``aimed-class`` strategy: a turn list per program class.
+"""The ``aimed-class`` strategy: the default before aimed-conflict (class lists).
 
 ``aimed-class`` is ``aimed-rcu`` (:mod:`rcu_harness.sched.aimed_rcu`:
 ``points=field``, ``sync_points=access``, ``reads=oldest``,
