@@ -9,10 +9,10 @@ short name, so a replay command of the default read ``--strategy
 aimed-relay``.  The default became ``aimed-stale``
 (:mod:`rcu_harness.sched.aimed_stale`: these turns, the aimed ones reading
 the oldest store under a weak memory model), then ``aimed-pct``, and is
-now ``aimed-conflict`` (:mod:`rcu_harness.sched.aimed_conflict`); aimed-relay stays
-under its
-name with the same executions, so its printed replay commands replay
-exactly.  It is ``aimed-site`` (:mod:`rcu_harness.sched.aimed_site`,
+now ``aimed-conflict`` (:mod:`rcu_harness.sched.aimed_conflict`);
+aimed-relay stays under its name with the same executions, so its printed
+replay commands replay exactly.  It is ``aimed-site``
+(:mod:`rcu_harness.sched.aimed_site`,
 kept unchanged under its name, as ``aimed`` and ``aimed-surw`` are) with a
 sixth turn for pct-relay (:mod:`rcu_harness.sched.pct_relay`): pct-site's
 stall handed to the thread that stores to what the stalled thread checked,
