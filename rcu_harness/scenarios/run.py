@@ -25,6 +25,7 @@ from rcu_harness.scenarios.catalog import (
 from rcu_harness.scenarios.mutants import get_mutant
 from rcu_harness.scenarios.programs import is_program
 from rcu_harness.scenarios.spec import MEMORY_MODEL, Config, value_text
+from rcu_harness.sched.registry import strategy_kind
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -47,6 +48,15 @@ def _settings(cfg: Config) -> list[str]:
     return out
 
 
+def _given(strategy: str, params: Mapping[str, Any]) -> dict[str, Any]:
+    """@params without the empty words that are the strategy's defaults
+    anyway (a calibration that found no ``acts`` or ``conflicts``): the
+    replay command is the same execution without them."""
+    defaults = strategy_kind(strategy).options()
+    return {k: v for k, v in params.items()
+            if not (v == "" and defaults.get(k) == "")}
+
+
 def replay_command(cfg: Config, *, strategy: str, seed: int, execution: int,
                    strategy_params: Mapping[str, Any] | None = None,
                    max_steps: int | None = None) -> str:
@@ -57,8 +67,9 @@ def replay_command(cfg: Config, *, strategy: str, seed: int, execution: int,
     parts = ["python -m rcu_harness replay", f"{what} {cfg.scenario}"]
     if cfg.mutant is not None:
         parts.append(f"--mutant {cfg.mutant}")
-    parts += [f"--strategy {strategy}", *(f"--strategy-param {k}={v}" for k, v in
-                                          sorted((strategy_params or {}).items())),
+    parts += [f"--strategy {strategy}",
+              *(f"--strategy-param {k}={v}" for k, v in
+                sorted(_given(strategy, strategy_params or {}).items())),
               f"--seed {seed}", f"--execution {execution}", *_settings(cfg)]
     if max_steps is not None and max_steps != default_max_steps(cfg):
         parts.append(f"--max-steps {max_steps}")

@@ -63,6 +63,18 @@ def test_replay_command_names_everything_needed_to_rerun():
                     "--execution 41 --set vmas=7")
 
 
+def test_replay_command_leaves_out_empty_words_that_are_the_defaults():
+    cfg = configure("rcu_transitions")
+    line = replay_command(cfg, strategy="aimed-conflict", seed=0, execution=1,
+                          strategy_params={"acts": "", "conflicts": "",
+                                           "sites": 2, "program_class": "other"})
+    assert "acts=" not in line and "conflicts=" not in line
+    assert "--strategy-param program_class=other --strategy-param sites=2" in line
+    given = replay_command(cfg, strategy="aimed-conflict", seed=0, execution=1,
+                           strategy_params={"acts": "vm_refcnt", "stall_in": ""})
+    assert "--strategy-param acts=vm_refcnt --strategy-param stall_in= " in given
+
+
 def test_model_patches_are_applied_only_inside_the_block():
     import maple.alloc
     import maple.topiary
