@@ -112,7 +112,7 @@ class Harness:
 
     def random(self, n: int) -> int:
         """A random int in [0, n) from the strategy (recorded for replay)."""
-        return self._ex.next_u64() % n
+        return self._ex.random(n)
 
     @contextmanager
     def span(self, name: str) -> Iterator[Span]:

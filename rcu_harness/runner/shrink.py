@@ -82,13 +82,21 @@ class SegmentStrategy:
     name = "shrink"
 
     def __init__(self, seed: int, segments: Sequence[Segment],
-                 reads: Reads | None = None) -> None:
+                 reads: Reads | None = None, values: Sequence[int] = ()) -> None:
         self.execution_seed = seed
         self.decisions: list[Decision] = []
         self.reads: dict[int, list[int]] = {}
         """Per thread, the read choices made, in order."""
         self._reads = dict(reads or {})
         self._data = DataSource(seed)
+        self._values = tuple(values)
+        """The schedule's chosen values (empty: regenerated from the seed)."""
+        self._drawn = 0
+        self.next_value: Callable[[int, int], int] | None = (
+            self._recorded_value if values else None)
+        """With chosen values, they are the execution's draws again, in
+        order, and recorded in its schedule
+        (:class:`~rcu_harness.sched.protocol.ChoosesData`)."""
         self._segments = tuple(segments)
         self._left: list[int] = []
         self._pos = 0
@@ -99,6 +107,7 @@ class SegmentStrategy:
         self.decisions, self.reads, self._pos, self._last = [], {}, 0, -1
         self._left = [n for _, n in self._segments]
         self._data = DataSource(self.execution_seed)
+        self._drawn = 0
         return True
 
     def next_thread(self, runnable: Sequence[int], current: int | None,
@@ -122,6 +131,15 @@ class SegmentStrategy:
     def next_u64(self) -> int:
         """A value from the schedule seed's data source."""
         return self._data.next_u64()
+
+    def _recorded_value(self, n: int, thread: int) -> int:
+        """The schedule's next chosen value (within @n), past them the data
+        source's."""
+        k = self._drawn
+        self._drawn = k + 1
+        if k < len(self._values):
+            return self._values[k] % n
+        return self._data.next_u64() % n
 
     def next_read(self, options: int, thread: int) -> int:
         """The thread's next recorded read choice (clamped to @options), or
@@ -204,8 +222,10 @@ class _Search:
     """The moves, applied greedily within a run budget."""
 
     def __init__(self, run: Callable[[Strategy], Execution], seed: int,
-                 target: str, max_runs: int) -> None:
+                 target: str, max_runs: int, values: Sequence[int] = ()) -> None:
         self.run, self.seed, self.target = run, seed, target
+        self.values = tuple(values)
+        """The failing schedule's chosen values (empty: from the seed)."""
         self.max_runs, self.runs = max_runs, 0
 
     @property
@@ -218,7 +238,8 @@ class _Search:
         way with no more preemptions and no more stale reads."""
         self.runs += 1
         strategy = SegmentStrategy(self.seed, segs,
-                                   best.reads if reads is None else reads)
+                                   best.reads if reads is None else reads,
+                                   self.values)
         strategy.new_execution(0)
         try:
             ex = self.run(strategy)
@@ -285,7 +306,7 @@ def shrink(run: Callable[[Strategy], Execution], schedule: Schedule, *,
     if v is None:
         raise ValueError("the schedule does not fail: nothing to shrink")
     search = _Search(run, schedule.seed, signature(str(v.kind), v.key),
-                     max(max_runs, 1))
+                     max(max_runs, 1), schedule.values)
     search.runs = 1
     original = _Best(tuple(script.decisions), ex.schedule(), script.read_map())
     best = search.remove_preemptions(search.delay_threads(original))

@@ -189,6 +189,9 @@ class Execution:
         self.events: list[RawEvent] = []
         self.decisions: list[int] = []
         """The schedule so far: chosen thread ids, RANDOM for random draws."""
+        self.values: list[int] = []
+        """The value of each random draw, when the strategy chose them
+        (:class:`~rcu_harness.sched.protocol.ChoosesData`); else empty."""
         self.quiet = 0
         """> 0 while accesses are unobserved (setup, teardown, checkers)."""
         self.phase = Phase.SETUP
@@ -243,6 +246,7 @@ class Execution:
         if driver is not None:
             driver.attach(self)
             self.atomic = driver.atomic
+            setattr(self, "random", self._random_u64)  # noqa: B010
             for name in SWITCHING:
                 setattr(self, name, getattr(driver, name))
         else:
@@ -475,6 +479,23 @@ class Execution:
         self.decisions.append(RANDOM)
         return self.strategy.next_u64()
 
+    def random(self, n: int) -> int:
+        """A random value in ``[0, @n)`` for the program: the strategy's
+        choice where it chooses values (``next_value``, asked afresh each
+        draw: a portfolio's member changes per execution), recorded with the
+        draw; else ``next_u64() % n`` (a driver's: OS threads never choose)."""
+        choose = getattr(self.strategy, "next_value", None)
+        if choose is None:
+            return self.next_u64() % n
+        self.decisions.append(RANDOM)
+        value: int = choose(n, self.cur_tid)
+        self.values.append(value)
+        return value
+
+    def _random_u64(self, n: int) -> int:
+        """:meth:`random` under a driver: the generator's value."""
+        return self.next_u64() % n
+
     def read_choice(self, options: int) -> int:
         """Which of @options (at least two) stores a load reads: 0 the
         newest, ``options - 1`` the oldest its view allows; the strategy's
@@ -490,7 +511,8 @@ class Execution:
 
     def schedule(self) -> Schedule:
         """The decisions made so far, as a replayable :class:`Schedule`."""
-        return Schedule(self.strategy.execution_seed, tuple(self.decisions))
+        return Schedule(self.strategy.execution_seed, tuple(self.decisions),
+                        tuple(self.values))
 
     def count(self, name: str, n: int = 1) -> None:
         """Add @n to the benign counter @name (and the current thread's)."""

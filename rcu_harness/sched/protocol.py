@@ -52,6 +52,9 @@ Optional capabilities, declared here and nowhere else tested by name:
   exposes its current member's (``keeper``/``uniform`` None: ask).  Only
   the greenlet hot path uses them; every other caller calls
   ``next_thread`` as before.
+* :class:`ChoosesData`: a strategy that chooses the program's values
+  (``h.random(n)``) itself, recorded in the schedule since the seed no
+  longer regenerates them.
 """
 
 from __future__ import annotations
@@ -190,3 +193,20 @@ class ChoosesReads(Protocol):
         allows, ``options - 1`` the oldest.  A strategy without this method
         always reads the newest."""
         ...
+
+
+@runtime_checkable
+class ChoosesData(Protocol):
+    """The optional capability of choosing the program's own random values.
+
+    A program's ``h.random(n)`` normally takes ``next_u64() % n`` from the
+    generator seeded by ``execution_seed``, which replay regenerates.  A
+    strategy whose ``next_value`` is not None chooses the value itself;
+    the execution then records every value of the execution in its
+    schedule (:attr:`~rcu_harness.sched.schedule.Schedule.values`), and
+    replay returns the recorded values (``aimed-data``'s pct-site and
+    pct-relay turns, :mod:`rcu_harness.sched.pct_site`, *Data aim*)."""
+
+    next_value: Callable[[int, int], int] | None
+    """``next_value(n, thread)``: the value in ``[0, n)`` of a draw of
+    thread @thread; None: the generator's value, not recorded."""

@@ -4,7 +4,9 @@ Each decision must be the recorded one: the recorded thread must be
 runnable, and a random draw must come where one was recorded.  Otherwise
 :class:`~rcu_harness.sched.errors.ReplayDivergence` names the decision
 number, what the schedule expected and what the program offered.  Random
-values are regenerated from the schedule's seed.
+values are regenerated from the schedule's seed, or, where the schedule
+carries them (:attr:`~rcu_harness.sched.schedule.Schedule.values`: a
+strategy chose them), returned as recorded.
 
 With ``log=True`` every thread choice is also kept as a
 :class:`~rcu_harness.sched.schedule.Decision` (what the strategy was shown
@@ -23,7 +25,7 @@ from rcu_harness.sched.schedule import RANDOM, Decision, Schedule, read_index
 from rcu_harness.sched.seeds import DataSource
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
 
 
 class ReplayStrategy:
@@ -44,6 +46,12 @@ class ReplayStrategy:
         self._pos = 0
         self._used = False
         self._data = DataSource(schedule.seed)
+        self._values = 0
+        """The recorded values returned so far."""
+        self.next_value: Callable[[int, int], int] | None = (
+            self._recorded_value if schedule.values else None)
+        """With recorded values, the draws are recorded again in the
+        execution's schedule (:class:`~rcu_harness.sched.protocol.ChoosesData`)."""
 
     @property
     def remaining(self) -> int:
@@ -59,6 +67,7 @@ class ReplayStrategy:
         self.decisions = []
         self.reads = {}
         self._data = DataSource(self.schedule.seed)
+        self._values = 0
         return True
 
     def _next(self, wanted: str, runnable: Sequence[int] | None) -> int:
@@ -111,10 +120,19 @@ class ReplayStrategy:
         return {t: tuple(ks) for t, ks in sorted(self.reads.items())}
 
     def next_u64(self) -> int:
-        """The recorded random draw, regenerated from the seed."""
+        """The recorded random draw: its recorded value, else regenerated
+        from the seed."""
         step = self._next("a random draw", None)
         if step != RANDOM:
             raise ReplayDivergence(
                 f"replay diverged at decision {self._pos - 1}: expected thread "
                 f"{step} to be chosen, the program drew a random value")
+        values = self.schedule.values
+        if values:
+            self._values += 1
+            return values[self._values - 1]
         return self._data.next_u64()
+
+    def _recorded_value(self, n: int, thread: int) -> int:
+        """The recorded value of the next random draw (within @n)."""
+        return self.next_u64() % n

@@ -6,15 +6,21 @@ thread chosen at each point where more than one thread was runnable,
 regenerated from the seed), or, under a weak memory model, which of the
 stores a load may read it read (:func:`read_code`: ``-2 - k`` for the
 ``k``-th newest of the stores its view allows; ``-2`` is the newest, what
-sequential consistency reads).  Encoding (hypothesis ``reproduce_failure``
-style)::
+sequential consistency reads).  A strategy that chooses the program's
+values itself (:class:`~rcu_harness.sched.protocol.ChoosesData`) makes a
+schedule that also carries :attr:`Schedule.values`, the value of each
+``RANDOM`` decision in order, which replay returns instead of regenerating
+them.  Encoding (hypothesis ``reproduce_failure`` style)::
 
     b"RH" | version | flags | varint(seed) | varint(n) | n * varint(code)
+          [ | varint(m) | m * varint(value) ]   (version 3 only)
 
 Version 1 (every schedule without read choices, so that their text never
 changed) codes a step as ``step + 1`` (``RANDOM``, -1, is 0); version 2
 (schedules with read choices) as the zigzag code of the step (0, -1, 1, -2,
-2, ... as 0, 1, 2, 3, 4, ...).  If ``zlib`` makes the body smaller, flag
+2, ... as 0, 1, 2, 3, 4, ...); version 3 (schedules with chosen values,
+only those: every other schedule's text is unchanged) codes steps as
+version 2 and then the values.  If ``zlib`` makes the body smaller, flag
 bit 0 is set and the body after the flags is compressed.  The bytes are
 then base64url without padding.
 
@@ -44,7 +50,9 @@ VERSION = 1
 """The version of schedules without read choices."""
 VERSION_READS = 2
 """The version of schedules with read choices (zigzag-coded steps)."""
-READABLE = (VERSION, VERSION_READS)
+VERSION_VALUES = 3
+"""The version of schedules with chosen values (:attr:`Schedule.values`)."""
+READABLE = (VERSION, VERSION_READS, VERSION_VALUES)
 _ZLIB = 1
 
 
@@ -97,6 +105,9 @@ class Schedule:
 
     seed: int
     steps: tuple[int, ...]
+    values: tuple[int, ...] = ()
+    """The value of each ``RANDOM`` step, in order, when the strategy chose
+    them (empty: regenerated from :attr:`seed`)."""
 
     def encode(self) -> str:
         """The compact text form (base64url, versioned)."""
@@ -104,12 +115,18 @@ class Schedule:
         _varint(self.seed, body)
         _varint(len(self.steps), body)
         version = VERSION_READS if any(s < RANDOM for s in self.steps) else VERSION
+        if self.values:
+            version = VERSION_VALUES
         if version == VERSION:
             for step in self.steps:
                 _varint(step + 1, body)
         else:
             for step in self.steps:
                 _varint(step * 2 if step >= 0 else -step * 2 - 1, body)
+        if self.values:
+            _varint(len(self.values), body)
+            for value in self.values:
+                _varint(value, body)
         flags = 0
         packed = zlib.compress(bytes(body), 9)
         if len(packed) < len(body):
@@ -148,9 +165,19 @@ class Schedule:
                 steps.append(v - 1)
             else:
                 steps.append(v >> 1 if not v & 1 else -((v + 1) >> 1))
+        values = []
+        if version == VERSION_VALUES:
+            m, pos = _read_varint(body, pos)
+            for _ in range(m):
+                v, pos = _read_varint(body, pos)
+                values.append(v)
+            if m != sum(1 for s in steps if s == RANDOM):
+                raise ScheduleDecodeError(
+                    f"schedule has {m} values for "
+                    f"{sum(1 for s in steps if s == RANDOM)} random draws")
         if pos != len(body):
             raise ScheduleDecodeError("trailing bytes after schedule")
-        return cls(seed, tuple(steps))
+        return cls(seed, tuple(steps), tuple(values))
 
     @property
     def decisions(self) -> int:

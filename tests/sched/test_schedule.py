@@ -29,6 +29,42 @@ def test_schedule_encoding_roundtrips(seed, steps):
                             "0123456789-_")
 
 
+@given(seed=st.integers(0, 2**64 - 1),
+       steps=st.lists(st.integers(-4, 300), max_size=200),
+       value=st.integers(0, 2**64 - 1))
+def test_a_schedule_with_chosen_values_roundtrips_as_version_3(seed, steps, value):
+    steps = [*steps, RANDOM]
+    values = tuple(value // (i + 1) for i, s in enumerate(steps) if s == RANDOM)
+    s = Schedule(seed, tuple(steps), values)
+    raw = base64.urlsafe_b64decode(s.encode() + "==")
+    assert raw[2] == 3
+    assert Schedule.decode(s.encode()) == s
+
+
+def test_schedules_without_chosen_values_keep_their_old_text():
+    # recorded before chosen values existed: version 1, and 2 with a read choice
+    assert Schedule(5, (0, RANDOM, 1)).encode() == "UkgBAAUDAQAC"
+    assert Schedule.decode("UkgBAAUDAQAC") == Schedule(5, (0, RANDOM, 1))
+    assert base64.urlsafe_b64decode(Schedule(5, (0, -3)).encode() + "==")[2] == 2
+
+
+def test_a_version_3_schedule_with_values_for_other_draws_is_refused():
+    text = Schedule(5, (0, RANDOM), (3, 4)).encode()
+    with pytest.raises(ScheduleDecodeError, match="2 values for 1 random draws"):
+        Schedule.decode(text)
+
+
+def test_replay_returns_the_recorded_values_instead_of_the_seeds():
+    values = []
+
+    def program(h):
+        h.spawn("t", lambda: values.extend([h.random(1000), h.random(1000)]))
+
+    result = replay(Schedule(4, (RANDOM, RANDOM), (7, 993)), program=program)
+    assert values == [7, 993]
+    assert result.schedule.values == (7, 993)
+
+
 def test_long_repetitive_schedules_are_compressed():
     s = Schedule(1, tuple([1, 2] * 5000))
     assert len(s.encode()) < 200
