@@ -38,11 +38,13 @@ from rcu_harness.runner.run import DEFAULT_MAX_STEPS, run_execution
 from rcu_harness.runtime.finding import Finding, signature
 from rcu_harness.runtime.metrics import collect
 from rcu_harness.sched.aimed_class import AUTO, program_class
+from rcu_harness.sched.data_aim import AUTO as DATA_AUTO
 from rcu_harness.sched.errors import NondeterminismError
 from rcu_harness.sched.pct_site import (
     CONFLICT_WALKS,
     RCU_OR_ANY,
     ConflictCounter,
+    DataCounter,
     SiteCounter,
     resolve_stall_in,
 )
@@ -155,7 +157,12 @@ def calibrate(program: Callable[[Harness], None], strategy: str, seed: int, *,
     fields another thread stored to in an object a reader held), the
     latter over :data:`~rcu_harness.sched.pct_site.CONFLICT_WALKS` walks
     (its executions ``0..15``), each only for a member that takes it
-    (:mod:`rcu_harness.sched.pct_site`, *Conflict aim*).
+    (:mod:`rcu_harness.sched.pct_site`, *Conflict aim*); with ``data=auto``
+    (``aimed-data``'s) the same walks, made by a
+    :class:`~rcu_harness.sched.pct_site.DataCounter` (the same decisions and
+    values), score the program's draws into ``data``
+    (:mod:`rcu_harness.sched.data_aim`), resolved to empty where they are not
+    run or score nothing.
     The walk is run once: when ``sync_steps``, ``sites`` or the class is
     wanted, the probe is
     :class:`~rcu_harness.sched.pct_site.SiteCounter`, which counts them
@@ -192,7 +199,10 @@ def calibrate(program: Callable[[Harness], None], strategy: str, seed: int, *,
                           kind.options().get("program_class")) == AUTO
     conflict = bool(sites) and params.get(
         "aim", kind.options().get("aim")) == "conflict"
-    counter = ConflictCounter if conflict else SiteCounter
+    data = params.get("data", kind.options().get("data")) == DATA_AUTO
+    counter: type[SiteCounter] = (
+        (DataCounter if data and takes(strategy, params, "data") else ConflictCounter)
+        if conflict else SiteCounter)
     walk = counter(seed, str(points or "field"),
                    str(points or "sync")) if sync or sites or classify else None
     if steps or walk is not None:
@@ -222,6 +232,8 @@ def calibrate(program: Callable[[Harness], None], strategy: str, seed: int, *,
                     1, decisions if pct else walk.fallback_decisions))
             if conflict and rcu and isinstance(walk, ConflictCounter):
                 _conflict_words(program, strategy, params, walk, max_steps)
+    if data and params.get("data", DATA_AUTO) == DATA_AUTO:
+        params["data"] = ""  # no walk scored the draws: the generator's values
     check_bounds(strategy, params, max_steps)
     return params
 
@@ -231,14 +243,21 @@ def _conflict_words(program: Callable[[Harness], None], strategy: str,
                     max_steps: int) -> None:
     """``aim=conflict``'s words into @params, unless given: ``acts`` from
     @walk's execution 0 (a pct-site takes them), ``conflicts`` from it and
-    its executions ``1..CONFLICT_WALKS - 1`` (a pct-relay takes them)."""
+    its executions ``1..CONFLICT_WALKS - 1`` (a pct-relay takes them), and
+    with a :class:`~rcu_harness.sched.pct_site.DataCounter` (``data=auto``)
+    ``data`` from the same walks (:mod:`rcu_harness.sched.data_aim`)."""
     if takes(strategy, params, "acts") and not params.get("acts"):
         params["acts"] = ",".join(sorted(walk.act_sites))
-    if takes(strategy, params, "conflicts") and not params.get("conflicts"):
+    words = takes(strategy, params, "conflicts") and not params.get("conflicts")
+    data = isinstance(walk, DataCounter)
+    if words or data:
         for index in range(1, CONFLICT_WALKS):
             walk.new_execution(index)
             run_execution(program, walk, index, max_steps=max_steps, record=0)
+    if words:
         params["conflicts"] = ",".join(sorted(walk.conflicts))
+    if isinstance(walk, DataCounter):
+        params["data"] = walk.data
 
 
 def _profile(program: Callable[[Harness], None], probe: Strategy,

@@ -47,8 +47,10 @@ under its name) and is now ``aimed-conflict``
 ``aim=conflict``); aimed-class stays under its name with the same
 executions (``aim=site``), so its printed replay commands replay exactly.
 
-Its parameters are aimed-rcu's and ``program_class`` (``auto``, resolved by
-calibration; or one of :data:`CLASSES` as given).
+Its parameters are aimed-rcu's, ``program_class`` (``auto``, resolved by
+calibration; or one of :data:`CLASSES` as given) and ``data`` (empty: the
+program's draws are the generator's; ``aimed-data``'s,
+:mod:`rcu_harness.sched.aimed_data`).
 """
 
 from __future__ import annotations
@@ -135,7 +137,8 @@ class AimedClassStrategy(AimedRcuStrategy):
                  sync_points: str = SYNC_POINTS, fallback_steps: int = 0,
                  reads: str = READS, fallback: str = FALLBACK,
                  stall_in: str = STALL_IN, aim: str = "site", acts: str = "",
-                 conflicts: str = "", program_class: str = AUTO) -> None:
+                 conflicts: str = "", program_class: str = AUTO,
+                 data: str = "") -> None:
         check_choice(self.name, "program_class", program_class, (AUTO, *CLASSES))
         self.program_class = program_class
         """The class whose turns it runs (``auto``: class ``other``'s)."""
@@ -144,7 +147,7 @@ class AimedClassStrategy(AimedRcuStrategy):
             depth=depth, steps=steps, sites=sites, profile=profile,
             interesting=interesting, points=points, sync_points=sync_points,
             fallback_steps=fallback_steps, reads=reads, fallback=fallback,
-            stall_in=stall_in, aim=aim, acts=acts, conflicts=conflicts)
+            stall_in=stall_in, aim=aim, acts=acts, conflicts=conflicts, data=data)
         self.takes = TAKES
 
     def check_given(self, given: Iterable[str]) -> None:

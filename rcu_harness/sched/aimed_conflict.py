@@ -35,7 +35,9 @@ with no seed missed, the rule fixed before the run),
 to 3 (6 seeds later).  Against aimed-rcu the slowest median goes from 37
 to 19.  It is the default strategy.
 
-Its parameters are aimed-class's, ``aim`` defaulting to ``conflict``.
+Its parameters are aimed-class's, ``aim`` defaulting to ``conflict``
+(``data`` empty: ``aimed-data``, :mod:`rcu_harness.sched.aimed_data`, is
+it with the program's draws aimed).
 """
 
 from __future__ import annotations
@@ -64,10 +66,11 @@ class AimedConflictStrategy(AimedClassStrategy):
                  sync_points: str = SYNC_POINTS, fallback_steps: int = 0,
                  reads: str = READS, fallback: str = FALLBACK,
                  stall_in: str = STALL_IN, aim: str = AIM, acts: str = "",
-                 conflicts: str = "", program_class: str = AUTO) -> None:
+                 conflicts: str = "", program_class: str = AUTO,
+                 data: str = "") -> None:
         super().__init__(
             seed, depth=depth, steps=steps, sites=sites, profile=profile,
             interesting=interesting, points=points, sync_points=sync_points,
             fallback_steps=fallback_steps, reads=reads, fallback=fallback,
             stall_in=stall_in, aim=aim, acts=acts, conflicts=conflicts,
-            program_class=program_class)
+            program_class=program_class, data=data)

@@ -108,13 +108,13 @@ class PctRelayStrategy(PctSiteStrategy):
                  points: str = "field", hold: int = 4,
                  fallback_steps: int = 0, reads: str = "uniform",
                  fallback: str = "sync", stall_in: str = "any",
-                 aim: str = "site", conflicts: str = "") -> None:
+                 aim: str = "site", conflicts: str = "", data: str = "") -> None:
         if hold < 1:
             raise ValueError(f"pct-relay hold must be >= 1 (got {hold})")
         self.hold = hold
         super().__init__(seed, sites=sites, points=points,
                          fallback_steps=fallback_steps, reads=reads,
-                         fallback=fallback, stall_in=stall_in, aim=aim)
+                         fallback=fallback, stall_in=stall_in, aim=aim, data=data)
         self._words = self._aimed(conflicts, "conflicts")
         """The conflicting fields the stall is drawn among (``aim=conflict``;
         empty: among the sites)."""

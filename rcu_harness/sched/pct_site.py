@@ -155,13 +155,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from rcu_harness.sched.data_aim import DataAim, data_text
 from rcu_harness.sched.errors import check_choice
 from rcu_harness.sched.pct import KEEP_ALL, PctStrategy
 from rcu_harness.sched.pct_sync import SyncCounter, counted, point_kinds
 from rcu_harness.sched.reads import check_reads, oldest_reads
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
 
 STALL_IN = ("any", "rcu", "rcu-or-any")
 """Whose sites the stall is drawn among (``stall_in``): any thread's, only
@@ -226,8 +227,15 @@ class PctSiteStrategy(PctStrategy):
     def __init__(self, seed: int = 0, *, sites: int = 0,
                  points: str = "field", fallback_steps: int = 0,
                  reads: str = "uniform", fallback: str = "sync",
-                 stall_in: str = "any", aim: str = "site", acts: str = "") -> None:
+                 stall_in: str = "any", aim: str = "site", acts: str = "",
+                 data: str = "") -> None:
         check_choice(self.name, "stall_in", stall_in, STALL_IN)
+        self._data_aim = DataAim(data)
+        """The program's draws it aims (``data``; empty: none)."""
+        self.next_value: Callable[[int, int], int] | None = (
+            self._aimed_value if self._data_aim else None)
+        """With ``data``, its choice of the program's draws
+        (:class:`~rcu_harness.sched.protocol.ChoosesData`, *Data aim*)."""
         check_choice(self.name, "fallback", fallback, FALLBACKS)
         check_choice(self.name, "aim", aim, AIMS)
         self.aim = aim
@@ -296,6 +304,10 @@ class PctSiteStrategy(PctStrategy):
             raise ValueError(f"{self.name} {key} applies only with aim=conflict "
                              f"(got aim={self.aim})")
         return words
+
+    def _aimed_value(self, n: int, thread: int) -> int:
+        """A draw of the program in ``[0, @n)``, aimed by ``data``."""
+        return self._data_aim.value(n, self._data.next_u64())
 
     @property
     def keeper(self) -> PctSiteStrategy:
@@ -544,3 +556,79 @@ class ConflictCounter(SiteCounter):
         """The conflicting fields: those stored to in an object a reader
         held that readers reach inside their read-side sections."""
         return self.conflict_stores & self.rcu_sites
+
+
+class DataCounter(ConflictCounter):
+    """:class:`ConflictCounter` that also scores the program's draws for
+    ``data`` (:mod:`rcu_harness.sched.data_aim`): a draw (range, value)
+    scores once per object its thread then accessed inside an RCU
+    read-side section (until its first draw after such an access: the
+    draws made between two reads all lead to the second) that another
+    thread stored to in the same execution.  Its draws are the random walk's own values
+    (``next_u64() % n``) and its decisions :class:`ConflictCounter`'s, so
+    the sets it shares with it are the same.  The scores grow over the
+    executions it walks."""
+
+    def __init__(self, seed: int = 0, points: str = "field",
+                 sync_points: str = "sync") -> None:
+        super().__init__(seed, points, sync_points)
+        self.scores: dict[tuple[int, int], int] = {}
+        """(range, value) -> score, of the executions walked and folded."""
+        self.next_value: Callable[[int, int], int] | None = self._walk_value
+        # Invariant: tid -> its draws (range, value) since the first one
+        # after its last access inside an RCU read-side section, and the
+        # threads seen inside one since their last draw; this execution.
+        self._drawn: dict[int, list[tuple[int, int]]] = {}
+        self._inside: set[int] = set()
+        # Invariant: (object, draw, tid) reached inside RCU after the draw,
+        # and object -> the threads that stored to it, this execution.
+        self._reached: set[tuple[int, tuple[int, int], int]] = set()
+        self._stored: dict[int, set[int]] = {}
+
+    def _walk_value(self, n: int, thread: int) -> int:
+        """The walk's value (the generator's ``% n``), remembered."""
+        value = self._data.next_u64() % n
+        if thread in self._inside:
+            self._inside.discard(thread)
+            self._drawn[thread] = []
+        self._drawn.setdefault(thread, []).append((n, value))
+        return value
+
+    def _fold(self) -> None:
+        """Add the execution just walked to :attr:`scores`."""
+        stored, scores = self._stored, self.scores
+        for addr, draw, tid in sorted(self._reached):
+            if any(t != tid for t in stored.get(addr, ())):
+                scores[draw] = scores.get(draw, 0) + 1
+        self._drawn, self._inside, self._reached, self._stored = {}, set(), set(), {}
+
+    def new_execution(self, index: int) -> bool:
+        """Walk execution @index; the one before is folded in."""
+        self._fold()
+        return super().new_execution(index)
+
+    def next_thread(self, runnable: Sequence[int], current: int | None,
+                    yielding: bool = False) -> int:
+        """The random walk's choice; its field access recorded."""
+        choice = super().next_thread(runnable, current, yielding)
+        threads = self._threads
+        if choice >= len(threads):
+            return choice
+        thread = threads[choice]
+        pending = thread.pending
+        if pending is None or pending.maple or pending.word == "lock":
+            return choice
+        if pending.store:
+            self._stored.setdefault(pending.addr, set()).add(choice)
+        if thread.rcu_nesting:
+            self._inside.add(choice)
+            for draw in self._drawn.get(choice, ()):
+                self._reached.add((pending.addr, draw, choice))
+        return choice
+
+    @property
+    def data(self) -> str:
+        """``data`` from the executions walked (the last one folded in)."""
+        self._fold()
+        return data_text(self.scores)
+

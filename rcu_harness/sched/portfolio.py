@@ -33,7 +33,8 @@ and ``interesting`` to ``surw``, ``depth`` and ``sync_steps`` and
 ``points`` to ``pct-sync``, ``sync_points`` (its ``points``) to
 ``random-sync``, ``sites``, ``points``, ``fallback_steps``, ``fallback``,
 ``stall_in`` and ``aim`` to ``pct-site`` and ``pct-relay``, ``acts`` to
-``pct-site``, ``hold`` and ``conflicts`` to ``pct-relay``,
+``pct-site``, ``hold`` and ``conflicts`` to ``pct-relay``, ``data`` to
+both (:mod:`rcu_harness.sched.data_aim`),
 ``reads`` to ``random-sync``, ``pct-site`` and ``pct-relay`` (the other
 members always choose reads uniformly).  A parameter
 given that none of the members takes is refused (:meth:`check_given`,
@@ -88,13 +89,13 @@ MEMBERS: dict[str, tuple[Callable[..., Any], dict[str, str]]] = {
                                    "fallback_steps": "fallback_steps",
                                    "reads": "reads", "fallback": "fallback",
                                    "stall_in": "stall_in", "aim": "aim",
-                                   "acts": "acts"}),
+                                   "acts": "acts", "data": "data"}),
     "pct-relay": (PctRelayStrategy, {"sites": "sites", "points": "points",
                                      "hold": "hold",
                                      "fallback_steps": "fallback_steps",
                                      "reads": "reads", "fallback": "fallback",
                                      "stall_in": "stall_in", "aim": "aim",
-                                     "conflicts": "conflicts"}),
+                                     "conflicts": "conflicts", "data": "data"}),
 }
 """How each possible member is made: its class and, for each of its keyword
 arguments, the portfolio parameter passed to it."""
@@ -131,7 +132,7 @@ class MembersInTurn:
                  sites: int = 0, fallback_steps: int = 0, hold: int = 4,
                  reads: str = "uniform", fallback: str = "sync",
                  stall_in: str = "any", aim: str = "site", acts: str = "",
-                 conflicts: str = "") -> None:
+                 conflicts: str = "", data: str = "") -> None:
         names = [m.strip() for m in str(members).split(",") if m.strip()]
         unknown = [m for m in names if m not in MEMBERS]
         if not names or unknown:
@@ -142,7 +143,7 @@ class MembersInTurn:
                   "points": points, "sync_points": sync_points, "sites": sites,
                   "fallback_steps": fallback_steps, "hold": hold, "reads": reads,
                   "fallback": fallback, "stall_in": stall_in, "aim": aim,
-                  "acts": acts, "conflicts": conflicts}
+                  "acts": acts, "conflicts": conflicts, "data": data}
         self.seed = seed
         self.member_names = tuple(names)
         """The members, in turn, as named."""
@@ -164,6 +165,10 @@ class MembersInTurn:
         self.next_thread: Callable[..., int] = self._inner.next_thread
         self.next_u64: Callable[[], int] = self._inner.next_u64
         self.next_read: Callable[[int, int], int] = self._inner.next_read
+        self.next_value: Callable[[int, int], int] | None = getattr(
+            self._inner, "next_value", None)
+        """The member's choice of the program's draws
+        (:class:`~rcu_harness.sched.protocol.ChoosesData`), or None."""
         self.keeper: Any = getattr(self._inner, "keeper", None)
         """The member's :class:`~rcu_harness.sched.protocol.Keeping` (or None)."""
         self.uniform: Callable[[], float] | None = getattr(self._inner, "uniform", None)
@@ -192,6 +197,7 @@ class MembersInTurn:
         self.next_thread = inner.next_thread
         self.next_u64 = inner.next_u64
         self.next_read = inner.next_read
+        self.next_value = getattr(inner, "next_value", None)
         self.keeper = getattr(inner, "keeper", None)
         self.uniform = getattr(inner, "uniform", None)
         return True

@@ -125,10 +125,11 @@ def test_made_without_calibration_it_runs_class_others_turns():
         CLASSES["other"].split(","))
 
 
-def test_it_takes_aimed_rcus_parameters_the_aim_and_program_class():
+def test_it_takes_aimed_rcus_parameters_the_aim_program_class_and_data():
     options = STRATEGIES["aimed-class"].options()
     assert options == {**STRATEGIES["aimed-rcu"].options(), "aim": "site",
-                       "acts": "", "conflicts": "", "program_class": "auto"}
+                       "acts": "", "conflicts": "", "program_class": "auto",
+                       "data": ""}
     assert STRATEGIES["aimed-class"].site_calibrated
     assert check_strategy("aimed-class", {"program_class": "weak"}) == {
         "program_class": "weak"}

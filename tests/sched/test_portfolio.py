@@ -14,7 +14,7 @@ VALUES = {"depth": 2, "steps": 5, "profile": "1:1", "interesting": "points",
           "sync_steps": 5, "points": "field", "sync_points": "sync",
           "sites": 1, "fallback_steps": 3, "hold": 2, "reads": "oldest",
           "fallback": "pct", "stall_in": "rcu", "aim": "conflict",
-          "acts": "vm_refcnt", "conflicts": "sequence"}
+          "acts": "vm_refcnt", "conflicts": "sequence", "data": "72:51x8"}
 """A value each member parameter accepts."""
 WITH = {"acts": {"aim": "conflict"}, "conflicts": {"aim": "conflict"}}
 """The other parameters a value of VALUES needs (acts and conflicts are
