@@ -176,7 +176,8 @@ class Case:
 
 NEW = ("mix", "pos", "surw", "rff", "pct-sync", "random-sync", "portfolio", "aimed",
        "aimed-surw", "pct-site", "aimed-site", "pct-relay", "aimed-relay",
-       "aimed-stale", "aimed-pct", "aimed-rcu", "aimed-class", "aimed-conflict")
+       "aimed-stale", "aimed-pct", "aimed-rcu", "aimed-class", "aimed-conflict",
+       "aimed-data")
 """Strategies measured on both workloads beside random and pct."""
 
 

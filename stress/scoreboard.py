@@ -65,7 +65,7 @@ HEADING = "## Mutant scoreboard (stress/scoreboard.py)"
 BARRIER_HEADING = ("## Barrier mutants under lkmm and sc "
                    "(stress/scoreboard.py --barriers)")
 BARRIER_MODES = ("mix", "random", "pct", "mix@sc")
-STRATEGIES = ("aimed-pct", "aimed-rcu", "aimed-class", "aimed-conflict",
+STRATEGIES = ("aimed-data", "aimed-pct", "aimed-rcu", "aimed-class", "aimed-conflict",
               "aimed-stale", "aimed-relay", "aimed-site", "aimed-surw", "aimed", "mix",
               "random", "pct", "dfs", "pos", "surw", "portfolio")
 MODES = (*STRATEGIES, "threads")

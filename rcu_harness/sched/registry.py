@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from rcu_harness.sched.aimed import AimedStrategy
 from rcu_harness.sched.aimed_class import AimedClassStrategy
 from rcu_harness.sched.aimed_conflict import AimedConflictStrategy
+from rcu_harness.sched.aimed_data import AimedDataStrategy
 from rcu_harness.sched.aimed_pct import AimedPctStrategy
 from rcu_harness.sched.aimed_rcu import AimedRcuStrategy
 from rcu_harness.sched.aimed_relay import AimedRelayStrategy
@@ -118,6 +119,8 @@ STRATEGIES: Mapping[str, StrategyKind] = MappingProxyType({k.name: k for k in (
     StrategyKind("aimed-class", AimedClassStrategy, calibrated=True, profiled=True,
                  watching=True, site_calibrated=True),
     StrategyKind("aimed-conflict", AimedConflictStrategy, calibrated=True,
+                 profiled=True, watching=True, site_calibrated=True),
+    StrategyKind("aimed-data", AimedDataStrategy, calibrated=True,
                  profiled=True, watching=True, site_calibrated=True),
 )})
 
