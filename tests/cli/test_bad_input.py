@@ -155,7 +155,7 @@ def _spoiled(tmp_path, trace, change):
      "(seed must be an integer (got 'abc'))"),
     (lambda t: json.dumps({**json.loads(t), "strategy": "nope"}),
      "(unknown strategy 'nope' (known: aimed, aimed-class, aimed-conflict, "
-     "aimed-pct, aimed-rcu, aimed-relay, aimed-site, aimed-stale, aimed-surw, dfs, "
+     "aimed-data, aimed-pct, aimed-rcu, aimed-relay, aimed-site, aimed-stale, aimed-surw, dfs, "
      "mix, pct, pct-relay, pct-site, pct-sync, portfolio, pos, random, random-sync, "
      "rff, surw))"),
     (lambda t: json.dumps({**json.loads(t), "execution": -3}),

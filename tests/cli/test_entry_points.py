@@ -40,7 +40,7 @@ def test_python_dash_m_lists_mutants_as_json():
                     "rff", "pct-sync", "random-sync", "aimed",
                     "aimed-surw", "pct-site", "aimed-site", "pct-relay",
                     "aimed-relay", "aimed-stale", "aimed-pct", "aimed-rcu",
-                    "aimed-class", "aimed-conflict"}),
+                    "aimed-class", "aimed-conflict", "aimed-data"}),
 ])
 def test_list_prints_a_table_or_json(capsys, what, names):
     code, out, _ = cli(capsys, "list", what)

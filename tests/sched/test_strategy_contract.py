@@ -14,7 +14,7 @@ from rcu_harness.trace.events import decode_all, events_digest
 NAMES = ("random", "pct", "dfs", "mix", "pos", "surw", "portfolio", "rff",
          "pct-sync", "random-sync", "aimed", "aimed-surw", "pct-site",
          "aimed-site", "pct-relay", "aimed-relay", "aimed-stale",
-         "aimed-pct", "aimed-rcu", "aimed-class", "aimed-conflict")
+         "aimed-pct", "aimed-rcu", "aimed-class", "aimed-conflict", "aimed-data")
 ONE_STALL_BEFORE_A_FIELD = ("pct-site", "pct-relay")
 """Strategies whose one stall falls before a field's first visit when it is
 drawn among sites: a window between two accesses of one field by one thread
