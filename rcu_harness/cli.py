@@ -134,7 +134,10 @@ def _stress_parser(sub: Any) -> None:
                    help="job file, or the name of one in stress/")
     _add_scenario_options(p)
     p.add_argument("--strategy", metavar="S",
-                   help="aimed-conflict (default: aimed-class with pct-site's "
+                   help="aimed-data (default: aimed-conflict whose pct-site and "
+                   "pct-relay turns also aim the program's own draws at the "
+                   "values calibration saw lead to objects other threads store "
+                   "to), aimed-conflict (aimed-class with pct-site's "
                    "and pct-relay's stalls aimed at the words readers store to "
                    "and the fields writers change under them), aimed-class "
                    "(aimed-rcu's members with a turn "
@@ -193,7 +196,7 @@ def _replay_parser(sub: Any) -> None:
     p.add_argument("trace", nargs="?", type=_path, metavar="TRACE.json")
     _add_scenario_options(p)
     p.add_argument("--strategy", metavar="S",
-                   help="strategy of the run (default aimed-conflict)")
+                   help="strategy of the run (default aimed-data)")
     p.add_argument("--seed", type=_natural, metavar="N",
                    help="base seed of the run")
     p.add_argument("--execution", type=_natural, metavar="I",

@@ -97,7 +97,7 @@ def _replay(fn: Program, text: str, max_steps: int, hint: str) -> Finding | None
              "explore it again")
 
 
-def check(*, executions: int = 200, strategy: str = "aimed-conflict", seed: int = 0,
+def check(*, executions: int = 200, strategy: str = "aimed-data", seed: int = 0,
           max_steps: int = DEFAULT_MAX_STEPS, expect: str | None = None,
           **strategy_params: Any) -> Callable[[Program], Callable[[], None]]:
     """Decorate a ``test_*(h)`` program so pytest explores it."""

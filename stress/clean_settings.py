@@ -6,7 +6,7 @@ Usage:
 
 Each setting (a scenario and the parameter values it differs in) runs on
 the correct model with mix (the default strategy when these runs began;
-issue 13 asks for mix; the default is now aimed-conflict), for executions
+issue 13 asks for mix; the default is now aimed-data), for executions
 0..--executions-1 from base seed --seed, without stopping at a finding;
 the table gives executions, worker seconds and the finding kinds seen
 (with how many executions had one).  The runs are cut into chunks of

@@ -45,7 +45,7 @@ rm -f "$OUT"/*.txt
 
 # -- README: a seeded bug found and replayed (default --out, as a newcomer runs it)
 ex readme 'rcu-harness stress --mutant gp-ignores-readers'
-trace=$(ls "$(last_run -rcu_transitions-gp-ignores-readers-aimed-conflict)"/findings/*.json | head -1)
+trace=$(ls "$(last_run -rcu_transitions-gp-ignores-readers-aimed-data)"/findings/*.json | head -1)
 ex readme "rcu-harness replay $trace"
 
 # -- list
@@ -74,7 +74,7 @@ ex stress-json "rcu-harness stress --scenario rcu_transitions --mutant free-with
 ex stress-resume "rcu-harness stress --resume $(last_run -dup_mmap-random) --executions 3000"
 
 # -- replay --events and --minimize of the README's finding
-trace=$(ls "$(last_run -rcu_transitions-gp-ignores-readers-aimed-conflict)"/findings/*.json | head -1)
+trace=$(ls "$(last_run -rcu_transitions-gp-ignores-readers-aimed-data)"/findings/*.json | head -1)
 args=$(grep -o 'rcu-harness replay --scenario.*' "$OUT/readme.txt" | head -1)
 ex replay-events "rcu-harness replay ${args#rcu-harness replay } --events | head -12"
 rm -f ./*.min.json
@@ -83,13 +83,13 @@ mv ./*.min.json "$RUNS"/ 2>/dev/null
 
 # -- the finding shown in the README and in docs/finding-reports.md
 ex finding-stress "rcu-harness stress --mutant free-without-grace-period"
-trace=$(ls "$(last_run -rcu_transitions-free-without-grace-period-aimed-conflict)"/findings/*.json | head -1)
+trace=$(ls "$(last_run -rcu_transitions-free-without-grace-period-aimed-data)"/findings/*.json | head -1)
 ex finding "rcu-harness replay $trace"
 
 # -- other finding kinds: lockdep-RCU, an inconsistent reader result, a leak
 for mutant in reader-without-rcu-lock publish-before-fill error-path-skips-destroy; do
     ex "kind-$mutant" "rcu-harness stress --mutant $mutant --quiet"
-    trace=$(ls "$(last_run "-$mutant-aimed-conflict")"/findings/*.json | head -1)
+    trace=$(ls "$(last_run "-$mutant-aimed-data")"/findings/*.json | head -1)
     ex "kind-$mutant" "rcu-harness replay $trace"
 done
 
@@ -108,7 +108,7 @@ ex errors 'rcu-harness stress --seed -1'
 ex errors 'rcu-harness stress --jobs two'
 ex errors 'rcu-harness stress stress/nope.toml'
 ex errors 'rcu-harness stress --out /etc/passwd'
-head -c 300 "$(ls "$(last_run -rcu_transitions-free-without-grace-period-aimed-conflict)"/findings/*.json | head -1)" >/tmp/cut.json
+head -c 300 "$(ls "$(last_run -rcu_transitions-free-without-grace-period-aimed-data)"/findings/*.json | head -1)" >/tmp/cut.json
 ex errors "rcu-harness replay /tmp/cut.json"
 ex errors 'rcu-harness report /tmp'
 

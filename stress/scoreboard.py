@@ -430,7 +430,7 @@ def mutants_md(results: dict[str, Outcome], attempts: list[Attempt]) -> str:
              "baseline).  Each mutant is scored in the first scenario it applies "
              f"to, with its own parameters; medians are over base seeds "
              f"{_seeds(mine)} of the default strategy `{DEFAULT_STRATEGY}` "
-             "([search.md](search.md#aimed-conflict-the-default)), of mix (even "
+             "([search.md](search.md#aimed-data-the-default)), of mix (even "
              "executions pct, odd random; the default before the aimed "
              "portfolios) and of pct and random alone, as far as the results "
              "hold them (each cell gives the seeds that found it out of the "

@@ -15,8 +15,8 @@ other values lift a kernel guarantee (``child_visible_early``) stays at its
 default.  The first combination
 of each scenario puts its size parameter (``vmas``) at the maximum.  Each
 combination runs as ``rcu-harness stress --scenario ... --set ...`` on the
-correct model (the command a user types, the default strategy: aimed-conflict,
-aimed-class, aimed-rcu, aimed-pct, aimed-stale, aimed-relay, aimed-site,
+correct model (the command a user types, the default strategy: aimed-data,
+aimed-conflict, aimed-class, aimed-rcu, aimed-pct, aimed-stale, aimed-relay, aimed-site,
 aimed-surw, aimed and mix before it; its step bound derived from the
 scenario), capped at --executions
 executions and --seconds seconds.  Outcomes go to

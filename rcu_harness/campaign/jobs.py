@@ -9,13 +9,14 @@ A job file (``stress/*.toml``, read with :mod:`tomllib`)::
 
     [[run]]
     scenario = "dup_mmap"         # required
-    strategy = "aimed-conflict"   # aimed-conflict | aimed-class | aimed-rcu |
+    strategy = "aimed-data"       # aimed-data | aimed-conflict | aimed-class |
+                                  # aimed-rcu |
                                   # aimed-pct | aimed-stale | aimed-relay |
                                   # aimed-site | aimed-surw | aimed | mix |
                                   # pct | random | dfs | pos | surw |
                                   # portfolio | rff | pct-sync | random-sync |
                                   # pct-site | pct-relay
-                                  # (default aimed-conflict)
+                                  # (default aimed-data)
     seed = 0                      # base seed (default 0)
     executions = 5000             # budget (default 10000)
     time = 30                     # budget in seconds, 0 = none (default 60)
@@ -56,7 +57,7 @@ from rcu_harness.memory.wmm import MEMORY_MODELS
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-DEFAULT_STRATEGY = "aimed-conflict"
+DEFAULT_STRATEGY = "aimed-data"
 DEFAULT_EXECUTIONS = 10_000
 DEFAULT_TIME = 60
 JOBS_DIR = Path(__file__).resolve().parents[2] / "stress"

@@ -68,7 +68,7 @@ class ExploreResult:
         return self.counts.get(finding.signature, 0)
 
 
-def explore(program: Callable[[Harness], None], *, strategy: str = "aimed-conflict",
+def explore(program: Callable[[Harness], None], *, strategy: str = "aimed-data",
             executions: int = 1000, seed: int = 0,
             max_steps: int = DEFAULT_MAX_STEPS, stop_on_first: bool = True,
             replay_hint: Any = None,

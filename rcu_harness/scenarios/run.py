@@ -77,7 +77,7 @@ def replay_command(cfg: Config, *, strategy: str, seed: int, execution: int,
 
 
 def explore_scenario(name: str | Config, *, params: Mapping[str, object] | None = None,
-                     mutant: str | None = None, strategy: str = "aimed-conflict",
+                     mutant: str | None = None, strategy: str = "aimed-data",
                      executions: int = 1000, seed: int = 0,
                      max_steps: int | None = None, stop_on_first: bool = True,
                      **strategy_params: Any) -> ExploreResult:

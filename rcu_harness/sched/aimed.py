@@ -7,7 +7,7 @@ change points only where the stopped thread is at a VMA or mm field) and
 thread is at a non-maple memory access), under one short name, so a replay
 command of the default read ``--strategy aimed``.  The default became
 ``aimed-surw`` (:mod:`rcu_harness.sched.aimed_surw`: surw in random's turn
-and pct-sync twice) and is now ``aimed-conflict``
+and pct-sync twice) and is now ``aimed-data`` after ``aimed-conflict``
 (:mod:`rcu_harness.sched.aimed_conflict`); aimed stays under its name with
 the same executions, so its replay commands replay exactly.  It is mix's
 pct and random halves, each shared with the member that aims its kind of

@@ -42,7 +42,7 @@ from 37 to 28 (``vma-start-read-skips-seq-recheck`` 37 to 28,
 ``maps-skips-gap-check`` 36 to 23, ``dead-node-no-rmb`` 25 to 8), no
 median is later, and the 840 attempts of the 21 mutants of class
 ``other`` are aimed-rcu's.  It was the default strategy (aimed-rcu stays
-under its name) and is now ``aimed-conflict``
+under its name) and is now ``aimed-data`` after ``aimed-conflict``
 (:mod:`rcu_harness.sched.aimed_conflict`: these turns with
 ``aim=conflict``); aimed-class stays under its name with the same
 executions (``aim=site``), so its printed replay commands replay exactly.

@@ -1,4 +1,4 @@
-"""The ``aimed-data`` strategy: aimed-conflict with the program's draws aimed.
+"""The ``aimed-data`` strategy: the default: aimed-conflict, the program's draws aimed.
 
 ``aimed-data`` is ``aimed-conflict`` (:mod:`rcu_harness.sched.aimed_conflict`)
 whose pct-site and pct-relay turns also choose the program's own random
@@ -27,7 +27,12 @@ executions, 26 to 46% with a finding's draws (reports/BENCHMARKS.md,
 *aimed-data*).  What it models: swarm testing's restricted choices (Groce
 et al., ISSTA 2012) steered by data flow (the objects the draws lead to
 and who writes them), as data-flow aware fuzzers steer inputs toward
-shared, written state.
+shared, written state.  On the 35 seeded mutants, seeds 0 to 39, caps
+10,000 executions / 600 s (BENCHMARKS, *aimed-data*), every mutant is
+found by all 40 seeds, ``fault-skips-vma-recheck`` goes from 19 to 5 and
+the slowest median from 19 to 10 (``in-place-write-in-rcu``, unchanged);
+over seeds 0 to 9 from 17 to 11; every other attempt is aimed-conflict's.
+It is the default strategy.
 
 Its parameters are aimed-conflict's, ``data`` defaulting to ``auto``.
 """

@@ -20,7 +20,7 @@ became ``aimed-rcu`` (:mod:`rcu_harness.sched.aimed_rcu`: these turns,
 pct-site's and pct-relay's stall drawn among readers' sites where there
 are 2 or more), then ``aimed-class``
 (:mod:`rcu_harness.sched.aimed_class`: aimed-rcu's members, a turn list
-per program class), and is now ``aimed-conflict``
+per program class), and is now ``aimed-data`` after ``aimed-conflict``
 (:mod:`rcu_harness.sched.aimed_conflict`: aimed-class with
 ``aim=conflict``); aimed-pct stays under its name with the same
 executions, so its printed replay commands replay exactly.

@@ -22,7 +22,7 @@ stall_in=rcu-or-any`` for the same seed and calibration.  ``aimed-pct``
 and the older aimed portfolios are unchanged under their names.  The
 default became ``aimed-class`` (:mod:`rcu_harness.sched.aimed_class`:
 these members, a turn list per program class, these very turns on a
-program of class ``other``) and is now ``aimed-conflict``
+program of class ``other``) and is now ``aimed-data`` after ``aimed-conflict``
 (:mod:`rcu_harness.sched.aimed_conflict`: aimed-class with
 ``aim=conflict``); aimed-rcu stays under its name with the same
 executions, so its printed replay commands replay exactly.

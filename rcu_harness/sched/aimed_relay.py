@@ -9,7 +9,7 @@ short name, so a replay command of the default read ``--strategy
 aimed-relay``.  The default became ``aimed-stale``
 (:mod:`rcu_harness.sched.aimed_stale`: these turns, the aimed ones reading
 the oldest store under a weak memory model), then ``aimed-pct``, and is
-now ``aimed-conflict`` (:mod:`rcu_harness.sched.aimed_conflict`);
+now ``aimed-data`` after ``aimed-conflict`` (:mod:`rcu_harness.sched.aimed_conflict`);
 aimed-relay stays under its name with the same executions, so its printed
 replay commands replay exactly.  It is ``aimed-site``
 (:mod:`rcu_harness.sched.aimed_site`,

@@ -7,7 +7,7 @@ members ``pct,random-sync,pct-site,surw,pct-site``, ``points=field``
 thread is at a non-maple memory access), under one short name, so a replay
 command of the default read ``--strategy aimed-site``.  The default became
 ``aimed-relay`` (:mod:`rcu_harness.sched.aimed_relay`: a sixth turn for
-pct-relay), and is now ``aimed-conflict``
+pct-relay), and is now ``aimed-data`` after ``aimed-conflict``
 (:mod:`rcu_harness.sched.aimed_conflict`);
 aimed-site stays under its name with the same executions for
 the same parameters, so its printed replay commands replay exactly (below

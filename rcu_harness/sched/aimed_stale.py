@@ -18,7 +18,7 @@ loads read.  It is the same schedule as ``--strategy portfolio
 under their names.  The default became ``aimed-pct``
 (:mod:`rcu_harness.sched.aimed_pct`: these turns, pct-site's and
 pct-relay's PCT's executions on a program of fewer than 2 sites) and is
-now ``aimed-conflict`` (:mod:`rcu_harness.sched.aimed_conflict`);
+now ``aimed-data`` after ``aimed-conflict`` (:mod:`rcu_harness.sched.aimed_conflict`);
 aimed-stale stays under its name with the same executions, so its printed
 replay commands replay exactly.
 

@@ -9,8 +9,8 @@ a replay command of the default read ``--strategy aimed-surw``.  The
 default became ``aimed-site`` (:mod:`rcu_harness.sched.aimed_site`:
 pct-site in both of pct-sync's turns), then ``aimed-relay``
 (:mod:`rcu_harness.sched.aimed_relay`), ``aimed-stale``, ``aimed-pct``,
-and is now ``aimed-conflict`` (:mod:`rcu_harness.sched.aimed_conflict`); aimed-surw
-stays under its name with
+and is now ``aimed-data`` after ``aimed-conflict``
+(:mod:`rcu_harness.sched.aimed_conflict`); aimed-surw stays under its name with
 the same executions, so its replay commands replay exactly.  It is
 ``aimed`` (:mod:`rcu_harness.sched.aimed`, kept unchanged under its name)
 with surw in random's turn and a second pct-sync turn, hence the name:

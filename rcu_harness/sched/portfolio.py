@@ -18,9 +18,11 @@ finds within ``n`` executions is found by the portfolio within about
 aimed-stale with ``fallback=pct``, ``aimed-rcu``
 (:mod:`rcu_harness.sched.aimed_rcu`) aimed-pct with ``stall_in=rcu-or-any``,
 ``aimed-class`` (:mod:`rcu_harness.sched.aimed_class`) aimed-rcu's
-members with a turn list per program class, ``aimed-conflict`` (the
-project's default strategy, :mod:`rcu_harness.sched.aimed_conflict`)
-aimed-class with ``aim=conflict``; the
+members with a turn list per program class, ``aimed-conflict``
+(:mod:`rcu_harness.sched.aimed_conflict`) aimed-class with
+``aim=conflict``, ``aimed-data`` (the project's default strategy,
+:mod:`rcu_harness.sched.aimed_data`) aimed-conflict with the program's
+draws aimed (``data``); the
 default portfolio, ``pct,surw``, pairs PCT (a thread stalled across another's whole
 operation) with SURW (fine-grained switches inside one operation, every
 interleaving of the threads' events equally likely), see docs/search.md for

@@ -41,7 +41,7 @@ def _refused(capsys, tmp_path, *argv, match):
     (("--scenario", "mmput_race", "--set", "design=1999"), "design must be one of"),
     (("--scenario", "mmput_race", "--set", "vmas"), "--set takes KEY=VALUE"),
     (("--scenario", "mmput_race", "--strategy-param", "colour=1"),
-     "strategy aimed-conflict has no parameter 'colour'"),
+     "strategy aimed-data has no parameter 'colour'"),
     (("--scenario", "mmput_race", "--strategy-param", "depth=-3"),
      "must be a non-negative integer"),
     (("--scenario", "mmput_race", "--strategy", "pct", "--strategy-param",
@@ -155,9 +155,9 @@ def _spoiled(tmp_path, trace, change):
      "(seed must be an integer (got 'abc'))"),
     (lambda t: json.dumps({**json.loads(t), "strategy": "nope"}),
      "(unknown strategy 'nope' (known: aimed, aimed-class, aimed-conflict, "
-     "aimed-data, aimed-pct, aimed-rcu, aimed-relay, aimed-site, aimed-stale, aimed-surw, dfs, "
-     "mix, pct, pct-relay, pct-site, pct-sync, portfolio, pos, random, random-sync, "
-     "rff, surw))"),
+     "aimed-data, aimed-pct, aimed-rcu, aimed-relay, aimed-site, aimed-stale, "
+     "aimed-surw, dfs, mix, pct, pct-relay, pct-site, pct-sync, portfolio, pos, "
+     "random, random-sync, rff, surw))"),
     (lambda t: json.dumps({**json.loads(t), "execution": -3}),
      "(execution must be >= 0 (got -3))"),
     (lambda t: json.dumps({**json.loads(t), "max_steps": True}),
@@ -355,7 +355,7 @@ def test_scenario_with_a_job_file_selects_its_runs_and_repeats_run_once(
     assert code == 0, err
     assert err == ("rcu-harness: warning: with these options run 2 of job j is run "
                    "1 again; it runs once\n")
-    assert json.loads(out)["label"] == "mmput_race/aimed-conflict", (
+    assert json.loads(out)["label"] == "mmput_race/aimed-data", (
         "one run: its own object")
     assert len(list((tmp_path / "runs").iterdir())) == 1
     _refused(capsys, tmp_path, "stress", job, "--scenario", "dup_mmap",

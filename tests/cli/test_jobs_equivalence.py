@@ -66,6 +66,9 @@ def _findings(out):
     ("--mutant", "dead-mark-no-wmb", "--executions", "24", "--keep-going"),
     ("--mutant", "vma-used-after-rcu-unlock", "--executions", "40", "--keep-going"),
     ("--mutant", "destroy-frees-at-once", "--executions", "40", "--keep-going"),
+    ("--mutant", "fault-skips-vma-recheck", "--executions", "24", "--keep-going"),
+    ("--mutant", "fault-skips-vma-recheck", "--strategy", "aimed-conflict",
+     "--executions", "24", "--keep-going"),
 ], ids=["random-keep-going", "pct-keep-going", "pct-first-finding", "dfs",
         "pos-keep-going", "surw-keep-going", "rff-keep-going",
         "pct-sync-keep-going", "random-sync-keep-going", "aimed-keep-going",
@@ -73,11 +76,13 @@ def _findings(out):
         "aimed-relay-keep-going", "aimed-stale-lkmm-keep-going",
         "aimed-pct-lkmm-keep-going", "aimed-rcu-readers-sites-lkmm-keep-going",
         "aimed-class-readers-lkmm-keep-going",
-        "aimed-conflict-default-readers-lkmm-keep-going",
-        "aimed-conflict-default-readers-maps-acts-conflicts-keep-going",
-        "aimed-conflict-default-weak-keep-going",
-        "aimed-conflict-default-other-one-reader-site-keep-going",
-        "aimed-conflict-default-other-below-two-sites-keep-going"])
+        "aimed-data-default-readers-lkmm-keep-going",
+        "aimed-data-default-readers-maps-acts-conflicts-keep-going",
+        "aimed-data-default-weak-keep-going",
+        "aimed-data-default-other-one-reader-site-keep-going",
+        "aimed-data-default-other-below-two-sites-keep-going",
+        "aimed-data-default-other-data-keep-going",
+        "aimed-conflict-by-name-other-keep-going"])
 def test_one_and_two_jobs_give_identical_results(capsys, tmp_path, argv):
     one = stress_json(capsys, tmp_path / "1", *argv, "--jobs", "1")
     two = stress_json(capsys, tmp_path / "2", *argv, "--jobs", "2")

@@ -126,7 +126,7 @@ def test_stress_and_replay_agree_on_strategy_parameters(capsys, tmp_path):
                                       "pct-site", "aimed-site", "pct-relay",
                                       "aimed-relay", "aimed-stale",
                                       "aimed-pct", "aimed-rcu", "aimed-class",
-                                      "aimed-conflict"])
+                                      "aimed-conflict", "aimed-data"])
 def test_execution_i_by_seed_is_execution_i_of_the_run(strategy):
     from rcu_harness.campaign.jobs import RunSpec
     from rcu_harness.campaign.plan import resolve
@@ -150,15 +150,15 @@ def test_execution_i_by_seed_is_execution_i_of_the_run(strategy):
     ("--scenario", "rcu_transitions", "--mutant", "vma-used-after-rcu-unlock"),
     ("--scenario", "rcu_transitions", "--mutant", "dead-mark-no-wmb"),
     ("--scenario", "tree_destroy", "--mutant", "destroy-frees-at-once")])
-def test_replay_and_stress_default_to_the_aimed_conflict_strategy(capsys, tmp_path,
-                                                                  args):
+def test_replay_and_stress_default_to_the_aimed_data_strategy(capsys, tmp_path,
+                                                              args):
     code, out = stress_json(capsys, tmp_path, *args, "--executions", "60")
     assert code == 1
-    assert "--strategy aimed-conflict " in out["findings"][0]["replay"]
+    assert "--strategy aimed-data " in out["findings"][0]["replay"]
     execution = str(out["findings"][0]["first_execution"])
     _, default, _ = cli(capsys, "replay", *args, "--execution", execution)
     _, named, _ = cli(capsys, "replay", *args, "--execution", execution,
-                      "--strategy", "aimed-conflict")
+                      "--strategy", "aimed-data")
     _, by_trace, _ = cli(capsys, "replay", out["findings"][0]["trace"])
     assert _digest(default) == _digest(named) == _digest(by_trace)
 

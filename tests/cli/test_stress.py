@@ -78,7 +78,7 @@ def test_a_job_of_several_runs_prints_one_object_with_the_runs_inside(capsys,
     assert out["job"] == "two"
     assert out["run_dir"] is None
     assert [r["label"] for r in out["runs"]] == [
-        "mmput_race/aimed-conflict", "dup_mmap+entry-count-short/aimed-conflict"]
+        "mmput_race/aimed-data", "dup_mmap+entry-count-short/aimed-data"]
     assert out["executions"] == sum(r["executions"] for r in out["runs"])
     assert out["steps"] == sum(r["steps"] for r in out["runs"])
     assert out["findings"][0]["run_dir"] == out["runs"][1]["run_dir"]
@@ -104,7 +104,7 @@ def test_the_json_shape_of_a_job_does_not_depend_on_how_it_ended(capsys, tmp_pat
     code, out = stress_json(capsys, tmp_path, job, "--executions", "3")
     assert code == 0
     assert (out["job"], out["runs_planned"], out["runs_not_started"]) == ("two", 2, 1)
-    assert [r["label"] for r in out["runs"]] == ["mmput_race/aimed-conflict"]
+    assert [r["label"] for r in out["runs"]] == ["mmput_race/aimed-data"]
     assert out["executions"] == 3
 
 

@@ -82,7 +82,7 @@ def test_views_follow_publication_free_and_the_end_of_setup():
         h.at_exit(lambda: mtree_destroy(mt))
 
     # mix: under a strategy that watches pending accesses (the random-sync,
-    # pct-site, pct-relay and surw executions of aimed-conflict, the default)
+    # pct-site, pct-relay and surw executions of aimed-data, the default)
     # every node is a HookedSimMapleNode, with no private or quiet view to follow
     result = explore(program, executions=3, seed=1, strategy="mix")
     assert result.ok, result.findings[0].report

@@ -73,9 +73,9 @@ def test_stress_confirm_marks_the_stored_finding(oracle, tmp_path, capsys):
     ("free-without-grace-period", 1, "heap-use-after-free"),
     ("publish-before-fill", 2, "needs a finer interleaving"),
     # the default's finding (seed 0, execution 1, random-sync's in
-    # aimed-conflict as in aimed-class, aimed-rcu, aimed-pct, aimed-stale,
-    # aimed-site, aimed-surw and aimed before it: class other, aimed-rcu's
-    # turns): the
+    # aimed-data and aimed-conflict as in aimed-class, aimed-rcu, aimed-pct,
+    # aimed-stale, aimed-site, aimed-surw and aimed before it: class other,
+    # aimed-rcu's turns): the
     # reader's mas_find() loop, with whole stores between its calls, steps
     # onto the node one of them
     # edited in place; mix's needed the reader inside the store

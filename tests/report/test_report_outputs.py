@@ -141,7 +141,7 @@ def test_compare_across_programs_warns_and_heads_with_both_plans(tmp_path, capsy
                    " mutant none against baseline free-without-grace-period): the "
                    "deltas are not the effect of a change\n")
     head = out.splitlines()[:3]
-    assert head[1].startswith("  this:     mmput_race/aimed-conflict seed 0; params "
+    assert head[1].startswith("  this:     mmput_race/aimed-data seed 0; params "
                               "design=")
     assert head[2].startswith("  baseline: rcu_transitions+free-without-grace-period"
                               "/random seed 0; params")

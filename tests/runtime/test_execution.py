@@ -103,7 +103,7 @@ def test_replay_hint_format_string_builds_the_command():
         "python -m rcu_harness replay --scenario x --strategy {strategy} "
         "--seed {base_seed} --execution {execution}")).findings[0]
     assert f.replay_command == ("python -m rcu_harness replay --scenario x "
-                                "--strategy aimed-conflict --seed 5 --execution 0")
+                                "--strategy aimed-data --seed 5 --execution 0")
     assert f.replay_command in f.report
 
 

@@ -1,22 +1,16 @@
-"""``aimed-conflict``, the default strategy: aimed-class with ``aim=conflict``
+"""``aimed-conflict``, the default before aimed-data: aimed-class with ``aim=conflict``
 under one name, execution for execution; calibration fills ``acts`` and
 ``conflicts`` into the run's resolved parameters; its parameters,
-determinism (blocks, replay, resume), and that it is the default of jobs,
-the CLI and the Python API."""
-
-import inspect
+determinism (blocks, replay, resume)."""
 
 import pytest
 
-from rcu_harness import explore
-from rcu_harness.campaign.jobs import DEFAULT_STRATEGY, RunSpec
+from rcu_harness.campaign.jobs import RunSpec
 from rcu_harness.campaign.plan import PlanError, check_strategy, resolve
 from rcu_harness.runner.run import run_execution
-from rcu_harness.scenarios import MUTANTS, applied, configure, program
-from rcu_harness.scenarios.run import explore_scenario
+from rcu_harness.scenarios import MUTANTS, applied, program
 from rcu_harness.sched.aimed_class import CLASSES
 from rcu_harness.sched.registry import STRATEGIES, make_strategy
-from rcu_harness.testing import check
 from tests.sched.campaign_checks import (
     assert_blocks_split_exactly,
     assert_resume_matches_whole,
@@ -113,24 +107,3 @@ def test_a_block_split_anywhere_gives_the_same_executions_and_seeds_replay():
 
 def test_an_interrupted_run_resumes_to_the_same_executions(tmp_path):
     assert_resume_matches_whole(tmp_path, spec(REUSE, seed=18, keep_going=True), 12)
-
-
-def test_aimed_conflict_is_the_default_of_jobs_and_of_the_python_api():
-    assert DEFAULT_STRATEGY == "aimed-conflict"
-    assert RunSpec("dup_mmap").strategy == "aimed-conflict"
-    for function in (explore, explore_scenario, check):
-        default = inspect.signature(function).parameters["strategy"].default
-        assert default == DEFAULT_STRATEGY, function.__name__
-
-
-def test_explore_without_a_strategy_runs_aimed_conflict_executions():
-    cfg = configure("page_fault", mutant=MAPS)
-    with applied(cfg.mutant):
-        default = explore(program(cfg), executions=12, stop_on_first=False)
-        named = explore(program(cfg), strategy="aimed-conflict", executions=12,
-                        stop_on_first=False)
-        site = explore(program(cfg), strategy="aimed-class", executions=12,
-                       stop_on_first=False)
-    assert default.strategy == "aimed-conflict"
-    assert (default.steps, default.counts) == (named.steps, named.counts)
-    assert default.steps != site.steps

@@ -2,20 +2,25 @@
 program's own draws at the values calibration saw lead to objects other
 threads store to; the values are recorded in the schedule and replay by
 trace file, by seed, across blocks and on resume; its other turns, and
-every turn where calibration scored nothing, are aimed-conflict's."""
+every turn where calibration scored nothing, are aimed-conflict's; and it
+is the default of jobs, the CLI and the Python API."""
+
+import inspect
 
 import pytest
 
 from rcu_harness import explore, replay
-from rcu_harness.campaign.jobs import RunSpec
+from rcu_harness.campaign.jobs import DEFAULT_STRATEGY, RunSpec
 from rcu_harness.campaign.plan import PlanError, check_strategy, resolve
 from rcu_harness.runner.run import run_execution
 from rcu_harness.runner.shrink import shrink
-from rcu_harness.scenarios import MUTANTS, applied, program
+from rcu_harness.scenarios import MUTANTS, applied, configure, program
+from rcu_harness.scenarios.run import explore_scenario
 from rcu_harness.sched.aimed_class import CLASSES
 from rcu_harness.sched.data_aim import SHARE, DataAim, parse_data
 from rcu_harness.sched.registry import STRATEGIES, make_strategy
 from rcu_harness.sched.schedule import RANDOM, Schedule
+from rcu_harness.testing import check
 from rcu_harness.trace.tracefile import trace_for, write_trace
 from tests.sched.campaign_checks import (
     assert_blocks_split_exactly,
@@ -158,3 +163,24 @@ def test_a_block_split_anywhere_gives_the_same_executions_and_seeds_replay():
 
 def test_an_interrupted_run_resumes_to_the_same_executions(tmp_path):
     assert_resume_matches_whole(tmp_path, spec(RECHECK, seed=0, keep_going=True), 12)
+
+
+def test_aimed_data_is_the_default_of_jobs_and_of_the_python_api():
+    assert DEFAULT_STRATEGY == "aimed-data"
+    assert RunSpec("dup_mmap").strategy == "aimed-data"
+    for function in (explore, explore_scenario, check):
+        default = inspect.signature(function).parameters["strategy"].default
+        assert default == DEFAULT_STRATEGY, function.__name__
+
+
+def test_explore_without_a_strategy_runs_aimed_data_executions():
+    cfg = configure("rcu_transitions", mutant=RECHECK)
+    with applied(cfg.mutant):
+        default = explore(program(cfg), executions=12, stop_on_first=False)
+        named = explore(program(cfg), strategy="aimed-data", executions=12,
+                        stop_on_first=False)
+        conflict = explore(program(cfg), strategy="aimed-conflict", executions=12,
+                           stop_on_first=False)
+    assert default.strategy == "aimed-data"
+    assert (default.steps, default.counts) == (named.steps, named.counts)
+    assert default.steps != conflict.steps

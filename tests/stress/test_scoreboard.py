@@ -2,8 +2,8 @@
 the default strategy's column beside mix, pct and random; a named
 portfolio's outcomes read under the name or under the long portfolio
 spelling older boards recorded (aimed-class has none: its turns depend on
-the program's class; the default, aimed-conflict, is aimed-class with
-``aim=conflict``, as the deciding run recorded it)."""
+the program's class; aimed-conflict, the default before aimed-data, is
+aimed-class with ``aim=conflict``, as its deciding run recorded it)."""
 
 from __future__ import annotations
 
@@ -49,9 +49,10 @@ def test_aimed_rcu_is_its_long_portfolio_spelling_and_aimed_class_has_none():
     assert "aimed-class" not in SPELLINGS
 
 
-def test_the_defaults_outcome_is_found_under_aimed_class_with_its_aim():
-    assert SPELLINGS[DEFAULT_STRATEGY] == "aimed-class:aim=conflict"
-    a = Attempt(MUTANT, DEFAULT_STRATEGY, 3, 10_000, 600.0)
+def test_aimed_conflicts_outcome_is_found_under_aimed_class_with_its_aim():
+    assert SPELLINGS["aimed-conflict"] == "aimed-class:aim=conflict"
+    assert DEFAULT_STRATEGY not in SPELLINGS
+    a = Attempt(MUTANT, "aimed-conflict", 3, 10_000, 600.0)
     recorded = _found(a, "aimed-class:aim=conflict", 7)
     assert outcome({recorded.key: recorded}, a) is recorded
     site = Attempt(MUTANT, "aimed-class", 3, 10_000, 600.0)
