@@ -68,7 +68,8 @@ def test_replay_command_leaves_out_empty_words_that_are_the_defaults():
     line = replay_command(cfg, strategy="aimed-conflict", seed=0, execution=1,
                           strategy_params={"acts": "", "conflicts": "",
                                            "sites": 2, "program_class": "other"})
-    assert "acts=" not in line and "conflicts=" not in line
+    assert "acts=" not in line
+    assert "conflicts=" not in line
     assert "--strategy-param program_class=other --strategy-param sites=2" in line
     given = replay_command(cfg, strategy="aimed-conflict", seed=0, execution=1,
                            strategy_params={"acts": "vm_refcnt", "stall_in": ""})
