@@ -109,6 +109,20 @@ class Schedule:
     """The value of each ``RANDOM`` step, in order, when the strategy chose
     them (empty: regenerated from :attr:`seed`)."""
 
+    def __post_init__(self) -> None:
+        """Refuse values that are not one per ``RANDOM`` step, or negative
+        (ValueError): replay would hand a draw another's value or none, and
+        a negative value has no encoding."""
+        if not self.values:
+            return
+        draws = sum(1 for s in self.steps if s == RANDOM)
+        if len(self.values) != draws:
+            raise ValueError(f"schedule has {len(self.values)} values for "
+                             f"{draws} random draws")
+        for i, value in enumerate(self.values):
+            if value < 0:
+                raise ValueError(f"schedule value {value} of draw {i} is negative")
+
     def encode(self) -> str:
         """The compact text form (base64url, versioned)."""
         body = bytearray()

@@ -49,9 +49,25 @@ def test_schedules_without_chosen_values_keep_their_old_text():
 
 
 def test_a_version_3_schedule_with_values_for_other_draws_is_refused():
-    text = Schedule(5, (0, RANDOM), (3, 4)).encode()
+    # seed 5, steps (0, RANDOM), values (3, 4): made by hand, since a
+    # Schedule refuses them
+    raw = b"RH\x03\x00" + bytes([5, 2, 0, 1, 2, 3, 4])
+    text = base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
     with pytest.raises(ScheduleDecodeError, match="2 values for 1 random draws"):
         Schedule.decode(text)
+
+
+def test_a_schedule_with_values_for_other_draws_is_refused_when_made():
+    with pytest.raises(ValueError, match="1 values for 2 random draws"):
+        Schedule(4, (RANDOM, RANDOM), (7,))
+    with pytest.raises(ValueError, match="2 values for 1 random draws"):
+        Schedule(4, (0, RANDOM), (7, 3))
+
+
+def test_a_schedule_with_a_negative_value_is_refused_when_made():
+    # a negative value has no varint: encoding it would never end
+    with pytest.raises(ValueError, match="value -1 of draw 1 is negative"):
+        Schedule(4, (RANDOM, RANDOM), (3, -1))
 
 
 def test_replay_returns_the_recorded_values_instead_of_the_seeds():
