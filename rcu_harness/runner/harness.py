@@ -111,7 +111,10 @@ class Harness:
         return self._ex.cur.counters.get(name, 0)
 
     def random(self, n: int) -> int:
-        """A random int in [0, n) from the strategy (recorded for replay)."""
+        """A random int in [0, n) from the strategy (recorded for replay);
+        ValueError if @n is below 1 (no such int)."""
+        if n < 1:
+            raise ValueError(f"h.random(n) needs n >= 1 (got {n})")
         return self._ex.random(n)
 
     @contextmanager

@@ -149,3 +149,16 @@ def test_the_model_preallocation_exception_is_the_prealloc_exhausted_finding():
         FindingKind.PREALLOC_EXHAUSTED
     assert exception_kind(Derived("out")) is FindingKind.PREALLOC_EXHAUSTED
     assert exception_kind(ValueError("no")) is FindingKind.EXCEPTION
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize(("strategy", "params"), [
+    ("random", {}), ("pct-site", {"data": "72:1x1"})])
+def test_a_draw_in_fewer_than_one_value_is_a_clear_finding(strategy, params):
+    # a strategy that chooses values must not hang on it either
+    def program(h):
+        h.spawn("t", lambda: h.random(-5))
+
+    result = explore(program, strategy=strategy, executions=1, **params)
+    assert "ValueError: h.random(n) needs n >= 1 (got -5)" in \
+        result.findings[0].report
