@@ -8,6 +8,8 @@ from rcu_harness import explore
 from rcu_harness.kernel import SimStruct, rcu_read_lock
 from rcu_harness.runner.run import run_execution
 from rcu_harness.runtime.current import NoExecutionError
+from rcu_harness.sched.random_walk import RandomStrategy
+from rcu_harness.sched.seeds import DataSource
 
 
 class Cell(SimStruct):
@@ -162,3 +164,17 @@ def test_a_draw_in_fewer_than_one_value_is_a_clear_finding(strategy, params):
     result = explore(program, strategy=strategy, executions=1, **params)
     assert "ValueError: h.random(n) needs n >= 1 (got -5)" in \
         result.findings[0].report
+
+
+def test_a_strategy_that_does_not_choose_values_draws_the_generators_unrecorded():
+    drawn = []
+
+    def draws(h):
+        h.spawn("t", lambda: drawn.extend(h.random(1000) for _ in range(3)))
+
+    strategy = RandomStrategy(7)
+    strategy.new_execution(3)
+    schedule = run_execution(draws, strategy, 3, record=0).schedule()
+    generator = DataSource(strategy.execution_seed)
+    assert drawn == [generator.next_u64() % 1000 for _ in range(3)]
+    assert schedule.values == ()

@@ -1,5 +1,6 @@
 """OS-thread mode: clean on the correct model, finds obvious bugs, never hangs."""
 
+import random
 import sys
 import threading
 
@@ -24,10 +25,12 @@ from rcu_harness.runner.threaded import (
     MIN_SWITCH_INTERVAL,
     NOT_REPLAYABLE,
     run_threaded,
+    run_threaded_execution,
     switch_interval,
 )
 from rcu_harness.runtime.current import current
 from rcu_harness.scenarios import applied, configure, program
+from rcu_harness.sched.seeds import derive
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -220,3 +223,15 @@ def test_exception_in_a_thread_is_a_finding():
     result = run_threaded(broken, duration=2)
     assert [f.kind for f in result.findings] == ["exception"]
     assert "ValueError: model bug" in result.findings[0].report
+
+
+def test_draws_on_os_threads_are_the_generators_values_never_recorded():
+    drawn = []
+
+    def draws(h):
+        h.spawn("t", lambda: drawn.extend(h.random(1000) for _ in range(3)))
+
+    ex, _ = run_threaded_execution(draws, 2, seed=5)
+    generator = random.Random(derive(5, 2, "threaded"))
+    assert drawn == [generator.getrandbits(64) % 1000 for _ in range(3)]
+    assert ex.values == []
