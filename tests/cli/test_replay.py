@@ -132,7 +132,9 @@ def test_execution_i_by_seed_is_execution_i_of_the_run(strategy):
     from rcu_harness.campaign.plan import resolve
     from rcu_harness.campaign.worker import WorkUnit, run_unit
     from rcu_harness.runner.replay import schedule_of
+    from rcu_harness.runner.run import run_execution
     from rcu_harness.scenarios.catalog import applied, program
+    from rcu_harness.sched.replay import ReplayStrategy
 
     plan = resolve(RunSpec("mmput_race", strategy=strategy, params={"vmas": 3}))
     ran = run_unit(WorkUnit(plan, 0, 8)).executions
@@ -143,13 +145,20 @@ def test_execution_i_by_seed_is_execution_i_of_the_run(strategy):
                                    execution=i, max_steps=plan.max_steps,
                                    strategy_params=dict(plan.strategy_params))
             assert schedule.seed == ran[i].seed
+            strict = ReplayStrategy(schedule)
+            strict.new_execution(0)
+            again = run_execution(program(cfg), strict, i,
+                                  max_steps=plan.max_steps, record=0)
+            assert again.step == ran[i].steps, i
 
 
 @pytest.mark.parametrize("args", [
     ("--scenario", "page_fault", "--mutant", "vma-freed-without-rcu"),
     ("--scenario", "rcu_transitions", "--mutant", "vma-used-after-rcu-unlock"),
     ("--scenario", "rcu_transitions", "--mutant", "dead-mark-no-wmb"),
-    ("--scenario", "tree_destroy", "--mutant", "destroy-frees-at-once")])
+    ("--scenario", "tree_destroy", "--mutant", "destroy-frees-at-once"),
+    # calibration scores its fault addresses: the finding's values are chosen
+    ("--scenario", "rcu_transitions", "--mutant", "fault-skips-vma-recheck")])
 def test_replay_and_stress_default_to_the_aimed_data_strategy(capsys, tmp_path,
                                                               args):
     code, out = stress_json(capsys, tmp_path, *args, "--executions", "60")

@@ -19,6 +19,7 @@ from rcu_harness.runner.run import run_execution
 from rcu_harness.scenarios import applied, configure, program
 from rcu_harness.sched.protocol import Profiled
 from rcu_harness.sched.registry import STRATEGIES, make_strategy
+from rcu_harness.sched.replay import ReplayStrategy
 from rcu_harness.trace.events import decode_all, events_digest
 from tests.campaign.test_coordinator import StopAt, _content, _run
 
@@ -31,7 +32,8 @@ if TYPE_CHECKING:
 def assert_blocks_split_exactly(plan: RunPlan,
                                 splits: tuple[tuple[int, int], ...]) -> None:
     """Executions 0..N-1 of @plan run as one block and as @splits are the
-    same, and the seeds of three of them replay by seed alone."""
+    same, and three of them replay by seed alone: the schedule regenerated
+    from the plan, replayed strictly, takes the block's steps."""
     end = splits[-1][1]
     whole = run_unit(WorkUnit(plan, 0, end)).executions
     parts = [e for a, b in splits for e in run_unit(WorkUnit(plan, a, b)).executions]
@@ -45,6 +47,11 @@ def assert_blocks_split_exactly(plan: RunPlan,
                                    max_steps=plan.max_steps,
                                    strategy_params=dict(plan.strategy_params))
             assert schedule.seed == whole[i].seed
+            strict = ReplayStrategy(schedule)
+            strict.new_execution(0)
+            again = run_execution(program(cfg), strict, i,
+                                  max_steps=plan.max_steps, record=0)
+            assert (again.step, again.schedule()) == (whole[i].steps, schedule), i
 
 
 def assert_resume_matches_whole(tmp_path: Path, spec: RunSpec, executions: int,
