@@ -104,6 +104,16 @@ seeded by the base seed alone (:class:`SiteCounter`, measured before a run
 by :func:`rcu_harness.runner.block.calibrate`), or given; without either,
 the most an earlier execution of this instance reached, as PCT's ``steps``.
 
+**Data aim** (``data``; empty, the default, leaves every execution as it
+was): the program's own draws (``h.random(n)``) are chosen by the
+strategy (``next_value``), in :data:`~rcu_harness.sched.data_aim.SHARE` - 1
+of :data:`~rcu_harness.sched.data_aim.SHARE` draws among the values
+``data`` lists for that range, weighted (``N:VxW``,
+:class:`~rcu_harness.sched.data_aim.DataAim`; calibrated by ``aimed-data``
+with ``data=auto`` from :class:`DataCounter`'s walks), else the
+generator's value; the execution records every value in its schedule,
+which replays them (pct-relay takes it too; :mod:`rcu_harness.sched.data_aim`).
+
 **Fallback.**  A program without VMA or mm fields (a user's program over
 ``SimStruct`` objects, the maple-only scenarios) has at most one site: the
 draw has nothing to choose, and the stall is always at the first visit of
