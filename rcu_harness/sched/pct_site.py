@@ -551,15 +551,21 @@ class ConflictCounter(SiteCounter):
         pending = thread.pending
         if pending is None or pending.maple or pending.word == "lock":
             return choice
+        self._access(choice, pending, inside=bool(thread.rcu_nesting))
+        return choice
+
+    def _access(self, choice: int, pending: Any, *, inside: bool) -> None:
+        """Collect thread @choice's field access @pending (a VMA's or the
+        mm's, not a tree node's or a lock's), made inside an RCU read-side
+        section if @inside."""
         if pending.store:
-            if thread.rcu_nesting:
+            if inside:
                 self.act_sites.add(pending.word)
             if any(tid != choice and pending.addr in objects
-                   for tid, objects in held.items()):
+                   for tid, objects in self._held.items()):
                 self.conflict_stores.add(pending.word)
-        if thread.rcu_nesting:
-            held.setdefault(choice, set()).add(pending.addr)
-        return choice
+        if inside:
+            self._held.setdefault(choice, set()).add(pending.addr)
 
     @property
     def conflicts(self) -> set[str]:
@@ -617,24 +623,16 @@ class DataCounter(ConflictCounter):
         self._fold()
         return super().new_execution(index)
 
-    def next_thread(self, runnable: Sequence[int], current: int | None,
-                    yielding: bool = False) -> int:
-        """The random walk's choice; its field access recorded."""
-        choice = super().next_thread(runnable, current, yielding)
-        threads = self._threads
-        if choice >= len(threads):
-            return choice
-        thread = threads[choice]
-        pending = thread.pending
-        if pending is None or pending.maple or pending.word == "lock":
-            return choice
+    def _access(self, choice: int, pending: Any, *, inside: bool) -> None:
+        """:class:`ConflictCounter`'s collection, and the access recorded
+        for the draws' scores."""
+        super()._access(choice, pending, inside=inside)
         if pending.store:
             self._stored.setdefault(pending.addr, set()).add(choice)
-        if thread.rcu_nesting:
+        if inside:
             self._inside.add(choice)
             for draw in self._drawn.get(choice, ()):
                 self._reached.add((pending.addr, draw, choice))
-        return choice
 
     @property
     def data(self) -> str:
