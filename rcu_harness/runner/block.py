@@ -39,6 +39,7 @@ from rcu_harness.runtime.finding import Finding, signature
 from rcu_harness.runtime.metrics import collect
 from rcu_harness.sched.aimed_class import AUTO, program_class
 from rcu_harness.sched.data_aim import AUTO as DATA_AUTO
+from rcu_harness.sched.data_aim import NONE as DATA_NONE
 from rcu_harness.sched.errors import NondeterminismError
 from rcu_harness.sched.pct_site import (
     CONFLICT_WALKS,
@@ -161,7 +162,7 @@ def calibrate(program: Callable[[Harness], None], strategy: str, seed: int, *,
     (``aimed-data``'s) the same walks, made by a
     :class:`~rcu_harness.sched.pct_site.DataCounter` (the same decisions and
     values), score the program's draws into ``data``
-    (:mod:`rcu_harness.sched.data_aim`), resolved to empty where they are not
+    (:mod:`rcu_harness.sched.data_aim`), resolved to ``none`` where they are not
     run or score nothing.
     The walk is run once: when ``sync_steps``, ``sites`` or the class is
     wanted, the probe is
@@ -233,7 +234,7 @@ def calibrate(program: Callable[[Harness], None], strategy: str, seed: int, *,
             if conflict and rcu and isinstance(walk, ConflictCounter):
                 _conflict_words(program, strategy, params, walk, max_steps)
     if data and params.get("data", DATA_AUTO) == DATA_AUTO:
-        params["data"] = ""  # no walk scored the draws: the generator's values
+        params["data"] = DATA_NONE  # no walk scored the draws: the generator's values
     check_bounds(strategy, params, max_steps)
     return params
 
@@ -257,7 +258,7 @@ def _conflict_words(program: Callable[[Harness], None], strategy: str,
     if words:
         params["conflicts"] = ",".join(sorted(walk.conflicts))
     if isinstance(walk, DataCounter):
-        params["data"] = walk.data
+        params["data"] = walk.data or DATA_NONE
 
 
 def _profile(program: Callable[[Harness], None], probe: Strategy,

@@ -38,8 +38,10 @@ so the execution records its values in its schedule
 file returns them.
 
 ``data`` is text: entries ``N:VxW`` comma-separated (range ``N``, value
-``V``, weight ``W``), sorted; empty: no aim (the generator's values, not
-recorded); :data:`AUTO`: calibration fills it (unresolved, no aim).
+``V``, weight ``W``), sorted; :data:`NONE` (or empty): no aim (the
+generator's values, not recorded), what calibration resolves where its
+walks scored nothing; :data:`AUTO`: calibration fills it (unresolved, no
+aim).
 """
 
 from __future__ import annotations
@@ -50,11 +52,15 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-__all__ = ["AUTO", "SHARE", "DataAim", "data_text", "parse_data"]
+__all__ = ["AUTO", "NONE", "SHARE", "DataAim", "data_text", "parse_data"]
 
 AUTO = "auto"
-"""The ``data`` that calibration resolves (to the learned values, or empty
-where its walks scored none)."""
+"""The ``data`` that calibration resolves (to the learned values, or
+:data:`NONE` where its walks scored none)."""
+
+NONE = "none"
+"""No aim, spelt out: what calibration resolves where its walks scored
+nothing, so that a replay command says so (the same as empty)."""
 
 SHARE = 4
 """One draw in SHARE is uniform, the others among the scored values."""
@@ -72,7 +78,7 @@ def parse_data(text: str) -> dict[int, tuple[tuple[int, int], ...]]:
     """The ranges of @text (``N:VxW,...``) and, for each, its (value,
     weight) pairs in value order; ValueError on a malformed entry."""
     table: dict[int, dict[int, int]] = {}
-    if text == AUTO:
+    if text in (AUTO, NONE):
         return {}
     for entry in (e.strip() for e in str(text).split(",")):
         if not entry:

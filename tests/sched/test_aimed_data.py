@@ -60,9 +60,9 @@ def test_its_calibration_is_aimed_conflicts_with_data_resolved():
         assert ours == theirs, mutant
 
 
-def test_without_readers_sites_data_resolves_empty_and_runs_aimed_conflicts():
+def test_without_readers_sites_data_resolves_none_and_runs_aimed_conflicts():
     plan = resolve(spec(DESTROY))
-    assert plan.strategy_params["data"] == ""
+    assert plan.strategy_params["data"] == "none"
     _, ours = plan_traces(spec(DESTROY), 6)
     _, theirs = plan_traces(spec(DESTROY, strategy="aimed-conflict"), 6)
     assert ours == theirs
@@ -102,6 +102,13 @@ def test_aimed_draws_fall_on_the_scored_values_three_times_in_four():
     assert {v for v in drawn if v not in (3, 7)}  # a uniform share stays
     assert drawn.count(7) > drawn.count(3)
     assert aim.value(5, 123) == 123 % 5  # a range not scored: uniform
+
+
+@pytest.mark.parametrize("text", ["none", "", "auto"])
+def test_none_empty_and_unresolved_data_aim_nothing(text):
+    assert parse_data(text) == {}
+    assert not DataAim(text)
+    assert make_strategy("pct-site", 0, data=text).next_value is None
 
 
 @pytest.mark.parametrize(("text", "message"), [
