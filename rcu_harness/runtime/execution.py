@@ -246,7 +246,6 @@ class Execution:
         if driver is not None:
             driver.attach(self)
             self.atomic = driver.atomic
-            setattr(self, "random", self._random_u64)  # noqa: B010
             for name in SWITCHING:
                 setattr(self, name, getattr(driver, name))
         else:
@@ -483,7 +482,8 @@ class Execution:
         """A random value in ``[0, @n)`` for the program: the strategy's
         choice where it chooses values (``next_value``, asked afresh each
         draw: a portfolio's member changes per execution), recorded with the
-        draw; else ``next_u64() % n`` (a driver's: OS threads never choose)."""
+        draw; else ``next_u64() % n`` (under a driver, the driver's: its
+        stand-in strategy never chooses)."""
         choose = getattr(self.strategy, "next_value", None)
         if choose is None:
             return self.next_u64() % n
@@ -491,10 +491,6 @@ class Execution:
         value: int = choose(n, self.cur_tid)
         self.values.append(value)
         return value
-
-    def _random_u64(self, n: int) -> int:
-        """:meth:`random` under a driver: the generator's value."""
-        return self.next_u64() % n
 
     def read_choice(self, options: int) -> int:
         """Which of @options (at least two) stores a load reads: 0 the
