@@ -15,7 +15,11 @@ lowest-index execution of every signature is therefore always diagnosed,
 however the run is split; should an executor break that order, the
 coordinator diagnoses the missing execution itself.  Without
 ``keep_going`` the block ends at its first violation that is not a
-catalogued kernel bug (:mod:`rcu_harness.known.catalogue`).  A sequential
+catalogued kernel bug (:mod:`rcu_harness.known.catalogue`).  A worker
+process keeps the program of the configuration it last served across
+blocks (:func:`_program`), so that the program's setup snapshots
+(:mod:`rcu_harness.runtime.snapshot`) are built once per process, not once
+per block of 16 executions.  A sequential
 strategy's block first retraces the previous block's last execution
 (``after``, :func:`~rcu_harness.runner.block.resume`).
 """
@@ -39,7 +43,9 @@ if TYPE_CHECKING:
 
     from rcu_harness.campaign.plan import RunPlan
     from rcu_harness.runner.block import BlockResult, Diagnosed, ExecutionResult
+    from rcu_harness.runner.harness import Harness
     from rcu_harness.runtime.finding import Violation
+    from rcu_harness.scenarios.spec import Config
     from rcu_harness.sched.rff import CorpusEntry
 
 
@@ -105,6 +111,32 @@ def _seen(unit: WorkUnit) -> set[str]:
     return seen
 
 
+_PROGRAM: dict[str, Callable[[Harness], None]] = {}
+"""The program of the one configuration this process last served (keyed
+by :func:`_config_key`)."""
+
+
+def _config_key(cfg: Config) -> str:
+    return repr((cfg.scenario, sorted(cfg.values.items()), cfg.mutant))
+
+
+def _program(cfg: Config) -> Callable[[Harness], None]:
+    """@cfg's program, the same object for every block of one configuration
+    this process runs: its setup snapshots are recorded by the first
+    execution that builds the setup and replayed by every later one (each
+    snapshot is keyed by the state it starts from, so a replay is the build
+    it stands for, byte for byte; tests/trace/test_golden_traces.py).
+    Recording one costs a walk of the execution's objects and a compile(),
+    about as much as two executions of ``mmput_race``: once per block it was
+    half of a campaign's time on that scenario."""
+    key = _config_key(cfg)
+    setup = _PROGRAM.get(key)
+    if setup is None:
+        _PROGRAM.clear()
+        setup = _PROGRAM[key] = program(cfg)
+    return setup
+
+
 def _known(fixes: tuple[str, ...]) -> Callable[[Violation], bool]:
     """Is a violation a catalogued kernel bug (which does not end a run),
     in a run that applies the candidate kernel fixes @fixes?"""
@@ -123,7 +155,7 @@ def run_unit(unit: WorkUnit, stop: Callable[[], bool] | None = None) -> UnitResu
     """
     plan = unit.plan
     cfg = plan.config()
-    setup = program(cfg)
+    setup = _program(cfg)
     try:
         with applied(cfg.mutant, cfg.fixes):
             strategy = make_strategy(plan.strategy, plan.seed,

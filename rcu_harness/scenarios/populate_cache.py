@@ -34,6 +34,12 @@ SNAPSHOT_MAX_VMAS = 256
 walks, and compiling the replay, one uninterruptible ``compile()`` of some
 70 lines per VMA), which only pays over many executions, and a run with
 thousands of VMAs makes few."""
+SNAPSHOTS_PER_PROGRAM = 64
+"""A program keeps at most this many snapshots; a state before populate()
+beyond them builds every time.  A campaign worker keeps its program across
+blocks (:func:`rcu_harness.campaign.worker._program`), so this bounds what
+a long run holds should a program's setup reach ever new states (none of
+the scenarios does: one snapshot per mm each)."""
 _MISS = object()
 
 
@@ -79,6 +85,8 @@ def replay_or_build(cache: dict[Any, Any], key: tuple[object, ...], h: Harness,
     """populate() by its replay; the first time for @key, @build (the
     model), watched, to make the replay."""
     replay = cache.get(key, _MISS)
+    if replay is _MISS and len(cache) >= SNAPSHOTS_PER_PROGRAM:
+        return build(h, mm, layout)
     if replay is _MISS:
         recorder = Recorder(populate_roles(h, mm), [layout])
         vmas = build(h, mm, layout)

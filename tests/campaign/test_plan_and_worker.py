@@ -208,3 +208,31 @@ def test_a_weak_memory_run_takes_the_designs_with_per_vma_locks(design):
                                                  "design": design}))
     assert plan.params["memory_model"] == "lkmm"
     assert plan.params["design"] == design
+
+
+def test_a_worker_records_a_programs_setup_snapshots_once_not_per_block(monkeypatch):
+    """A process keeps the program across blocks of one configuration, so
+    the setup snapshot the first block records is replayed by the next
+    (recording one costs about two mmput_race executions; per block of 16
+    it was half a campaign's time), with the same executions."""
+    from rcu_harness.campaign import worker
+    from rcu_harness.scenarios import populate_cache
+
+    recorded = []
+    real = populate_cache.Recorder
+
+    def recorder(*args, **kwargs):
+        recorded.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(worker, "_PROGRAM", {})
+    monkeypatch.setattr(populate_cache, "Recorder", recorder)
+    plan = resolve(CLEAN)
+    first = run_unit(WorkUnit(plan, 0, 4))
+    assert recorded, "the first block records the setup"
+    recorded.clear()
+    second = run_unit(WorkUnit(pickle.loads(pickle.dumps(plan)), 4, 8))
+    assert recorded == []
+    monkeypatch.setattr(worker, "_PROGRAM", {})
+    assert _rows([first, second]) == _rows([run_unit(WorkUnit(plan, 0, 8))])
+    assert recorded, "a fresh process records it again"

@@ -141,6 +141,32 @@ def test_no_replay_under_patches_events_or_lkmm(
     assert calls == [1]
 
 
+def test_a_program_keeps_a_bounded_number_of_snapshots(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Beyond SNAPSHOTS_PER_PROGRAM states, populate() builds through the
+    model without recording (a worker keeps its program for a whole run)."""
+    monkeypatch.setattr(populate_cache, "SNAPSHOTS_PER_PROGRAM", 2)
+    cache: dict[Any, Any] = {}
+
+    def setup(h: Any) -> None:
+        h.setup_cache = cache
+        for n in range(4):
+            populate(h, mm_alloc(h, f"mm{n}", Design.D2021), vma_layout(3, seed=n))
+
+    def digest() -> list[tuple[str, int, int]]:
+        out = []
+        for i in range(2):
+            ex = run_execution(setup, make_strategy("random", 0), i, record=0)
+            out.append((ex.schedule().encode(), ex.heap.total_allocated,
+                        len(ex.heap.records)))
+        return out
+
+    capped = digest()
+    assert len(cache) == 2
+    monkeypatch.setattr(snapshot, "ENABLED", False)
+    assert capped == digest()
+
+
 def _uaf_program(h: Any) -> None:
     mm = mm_alloc(h, "mm", Design.D2021)
     populate(h, mm, vma_layout(12, seed=3))

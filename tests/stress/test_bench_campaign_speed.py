@@ -1,0 +1,60 @@
+"""bench_campaign_speed measures what a campaign pays per execution: the
+difference of a one-block run and a longer one, over the executions between.
+
+The runs themselves take minutes; here ``timed()`` and ``counted()`` are
+replaced by linear fakes, so what is checked is which runs are asked for
+and how they are divided.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from stress import bench_campaign_speed as bench
+
+FIXED = 2.0
+"""Seconds (or instructions) of start-up, calibration and the first block."""
+
+
+def _fake(cost: dict[str, float], steps: dict[str, int], runs: list[tuple]):
+    def run(tree, scenario, n, strategy):
+        runs.append((tree.name, scenario, n, strategy))
+        value = FIXED + (n - bench.BLOCK) * cost[tree.name]
+        return {"cpu": value, "instructions": value, "executions": n,
+                "steps": steps[tree.name] * n}
+    return run
+
+
+def test_timing_divides_the_longer_runs_extra_cost_by_its_extra_executions(monkeypatch):
+    runs: list[tuple] = []
+    monkeypatch.setattr(bench, "timed", _fake({"b": 0.004, "a": 0.002},
+                                              {"b": 10, "a": 10}, runs))
+    rows = bench.timing({"before": Path("/b"), "after": Path("/a")}, 2, "pct", 0.5)
+    dup = next(r for r in rows if r.startswith("| dup_mmap"))
+    assert dup.startswith("| dup_mmap | 250.0 | 500.0 | **2.00x** | yes (")
+    # Every measurement is a one-block run and a run of whole blocks more.
+    sizes = {n for _, _, n, _ in runs}
+    assert bench.BLOCK in sizes
+    assert all(n % bench.BLOCK == 0 for n in sizes)
+    assert {s for *_, s in runs} == {"pct"}
+    # Interleaved: the second repetition starts with the other tree.
+    firsts = [t for t, scenario, n, _ in runs if scenario == "dup_mmap" and n == 16]
+    assert firsts == ["b", "a", "a", "b"]
+
+
+def test_counting_shows_when_the_trees_made_other_executions(monkeypatch):
+    runs: list[tuple] = []
+    monkeypatch.setattr(bench, "counted", _fake({"b": 3e7, "a": 2e7},
+                                                {"b": 10, "a": 11}, runs))
+    rows = bench.counting({"before": Path("/b"), "after": Path("/a")}, "mix")
+    assert rows[0].startswith(
+        "| dup_mmap (32 executions) | 30.0 M | 20.0 M | **1.50x** |")
+    assert "| NO (" in rows[0]
+
+
+def test_a_run_that_stopped_early_is_an_error_not_a_figure():
+    with pytest.raises(SystemExit, match="stopped early"):
+        bench.marginal({"executions": 16, "cpu": 1.0}, {"executions": 16, "cpu": 2.0},
+                       "cpu")
