@@ -76,7 +76,8 @@ _LOW = (1 << 32) - 1
 
 def parse_data(text: str) -> dict[int, tuple[tuple[int, int], ...]]:
     """The ranges of @text (``N:VxW,...``) and, for each, its (value,
-    weight) pairs in value order; ValueError on a malformed entry."""
+    weight) pairs in value order; ValueError on a malformed entry or a
+    (range, value) given twice (no entry silently overrides another)."""
     table: dict[int, dict[int, int]] = {}
     if text in (AUTO, NONE):
         return {}
@@ -92,7 +93,10 @@ def parse_data(text: str) -> dict[int, tuple[tuple[int, int], ...]]:
                              "V, weight W)") from None
         if n < 1 or not 0 <= v < n or w < 1:
             raise ValueError(f"data entry {entry!r}: needs 0 <= V < N and W >= 1")
-        table.setdefault(n, {})[v] = w
+        if v in table.setdefault(n, {}):
+            raise ValueError(f"data entry {entry!r}: value {v} of range {n} "
+                             "is given twice")
+        table[n][v] = w
     return {n: tuple(sorted(vw.items())) for n, vw in sorted(table.items())}
 
 

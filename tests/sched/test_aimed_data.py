@@ -112,7 +112,8 @@ def test_none_empty_and_unresolved_data_aim_nothing(text):
 
 
 @pytest.mark.parametrize(("text", "message"), [
-    ("72:51", "not N:VxW"), ("72:80x1", "0 <= V < N"), ("72:5x0", "W >= 1")])
+    ("72:51", "not N:VxW"), ("72:80x1", "0 <= V < N"), ("72:5x0", "W >= 1"),
+    ("72:5x1,72:5x3", "value 5 of range 72 is given twice")])
 def test_malformed_data_is_refused_in_one_line(text, message):
     with pytest.raises(ValueError, match=message):
         parse_data(text)
