@@ -16,7 +16,13 @@ VMAs they change and fork to write-lock the parent's (per-VMA locks, issue
 15), and free-without-grace-period's report digest when the owner's unmap
 became vma_unlink() in its call chain, its event stream unchanged);
 ``test_golden_traces.py`` checks that the current code still gives them
-byte for byte.
+byte for byte.  The strategies that watch pending accesses (the members of
+the default portfolio, aimed-data, but pct: their executions take the
+access hook's path, setup snapshots and mt_validate()'s fast pass apart
+from mix's) have digests of their own (``watchers``, first computed on
+main 32afe64): executions 0..2 of each default scenario fully recorded,
+and the schedules of executions 0..5 with nothing recorded (the path
+campaigns take, setup snapshots included).
 
 Regenerate (only when a change *means* to alter traces, and say so in the
 commit): ``python -m tests.trace.golden --write``.
@@ -47,6 +53,11 @@ MUTANTS = ("free-without-grace-period", "reader-without-rcu-lock",
            "error-path-skips-destroy")
 
 
+WATCHERS = ("pct-site", "pct-relay", "surw", "random-sync", "pos", "pct-sync")
+"""Strategies whose executions set pending accesses (``Watching``)."""
+QUIET_EXECUTIONS = 6
+
+
 def _digest(text: str) -> str:
     return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
 
@@ -57,11 +68,12 @@ def _report(text: str) -> str:
     return _digest(re.sub(r"(\.py):\d+\)", r"\1)", text))
 
 
-def scenario_traces(scenario: str, design: str) -> list[dict[str, object]]:
-    """Executions 0..EXECUTIONS-1 of mix, seed 0, fully recorded."""
+def scenario_traces(scenario: str, design: str,
+                    strategy_name: str = "mix") -> list[dict[str, object]]:
+    """Executions 0..EXECUTIONS-1 of @strategy_name, seed 0, fully recorded."""
     setup = program(configure(scenario, {"design": design}))
-    params = calibrate(setup, "mix", 0)
-    strategy = make_strategy("mix", 0, **params)
+    params = calibrate(setup, strategy_name, 0)
+    strategy = make_strategy(strategy_name, 0, **params)
     out = []
     for i in range(EXECUTIONS):
         strategy.new_execution(i)
@@ -70,6 +82,21 @@ def scenario_traces(scenario: str, design: str) -> list[dict[str, object]]:
                     "events": events_digest(decode_all(ex.events)),
                     "counters": dict(sorted(ex.counters.items()))})
     return out
+
+
+def watcher_traces(scenario: str, strategy_name: str) -> dict[str, object]:
+    """@strategy_name's executions of @scenario (design 2021): fully
+    recorded, then executions 0..QUIET_EXECUTIONS-1 unrecorded, by schedule."""
+    setup = program(configure(scenario, {"design": "2021"}))
+    strategy = make_strategy(strategy_name, 0,
+                             **calibrate(setup, strategy_name, 0))
+    quiet = []
+    for i in range(QUIET_EXECUTIONS):
+        strategy.new_execution(i)
+        ex = run_execution(setup, strategy, i, record=0)
+        quiet.append(_digest(ex.schedule().encode()))
+    return {"recorded": scenario_traces(scenario, "2021", strategy_name),
+            "quiet": quiet}
 
 
 def mutant_finding(mutant: str) -> dict[str, object]:
@@ -92,6 +119,8 @@ def compute() -> dict[str, object]:
         "scenarios": {f"{s}/{d}": scenario_traces(s, d)
                       for s in SCENARIOS for d in DESIGNS},
         "mutants": {m: mutant_finding(m) for m in MUTANTS},
+        "watchers": {f"{s}/{w}": watcher_traces(s, w)
+                     for s in SCENARIOS for w in WATCHERS},
     }
 
 

@@ -21,3 +21,9 @@ def test_scenario_traces_are_unchanged(key):
 @pytest.mark.parametrize("mutant", golden.MUTANTS)
 def test_first_findings_are_unchanged(mutant):
     assert golden.mutant_finding(mutant) == GOLDEN["mutants"][mutant]
+
+
+@pytest.mark.parametrize("key", sorted(GOLDEN["watchers"]))
+def test_watching_strategies_traces_are_unchanged(key):
+    scenario, strategy = key.split("/")
+    assert golden.watcher_traces(scenario, strategy) == GOLDEN["watchers"][key]
