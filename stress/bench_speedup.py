@@ -5,10 +5,11 @@ git revision (exported with ``git archive`` into a temporary directory) or
 a directory, ``--after`` this checkout by default.  For each repetition,
 each scenario is run in a fresh process per tree, the trees alternating
 (before, after, after, before, ...), by ``stress/speed_probe.py``: the
-scenario's executions 0..N-1 as a campaign worker runs them (``mix``, base
-seed 0, no events).  Rates are executions per CPU second of the probe
-process (``time.process_time``: other processes on the shared machine do
-not count, cache and SMT contention still does), medians over repetitions.
+scenario's executions 0..N-1 as a campaign worker runs them (``mix``, or
+``--strategy NAME`` where both trees have it; base seed 0, no events).
+Rates are executions per CPU second of the probe process
+(``time.process_time``: other processes on the shared machine do not
+count, cache and SMT contention still does), medians over repetitions.
 The probe also reports a digest of every execution's schedule: equal
 digests mean both trees made the same decisions in every execution.
 
@@ -37,7 +38,7 @@ speed round, reports/BENCHMARKS.md); dup_mmap's and rcu_transitions'
 executions are four to five times longer and need no more.
 
 Usage: python stress/bench_speedup.py [--before 572b98a] [--reps 5]
-       [--callgrind 4] [--write reports/BENCHMARKS.md]
+       [--callgrind 4] [--strategy mix] [--write reports/BENCHMARKS.md]
 """
 
 from __future__ import annotations
@@ -69,8 +70,10 @@ counts (see the module docstring: mmput_race's short executions against the
 collector's passes)."""
 
 
-def probe(tree: Path, scenario: str, n: int, bare: bool) -> dict[str, float]:
-    cmd = [sys.executable, str(PROBE), str(tree), scenario, str(n)]
+def probe(tree: Path, scenario: str, n: int, bare: bool,
+          strategy: str = "mix") -> dict[str, float]:
+    cmd = [sys.executable, str(PROBE), str(tree), scenario, str(n),
+           "--strategy", strategy]
     if bare:
         cmd.append("--bare")
     out = subprocess.run(cmd, capture_output=True, text=True, check=True,
@@ -79,13 +82,14 @@ def probe(tree: Path, scenario: str, n: int, bare: bool) -> dict[str, float]:
     return result
 
 
-def instructions(tree: Path, scenario: str, n: int,
+def instructions(tree: Path, scenario: str, n: int, strategy: str = "mix",
                  ) -> tuple[int, float, float, int, str]:
     """Instructions of the probe's run of @n executions without its bare
     round trips; instructions per scheduling point of those executions and
     per bare round trip, counted in the same process; the executions'
     instructions; the digest of their schedules."""
-    parts, out = callgrind([str(PROBE), str(tree), scenario, str(n), "--count"])
+    parts, out = callgrind([str(PROBE), str(tree), scenario, str(n), "--count",
+                            "--strategy", strategy])
     # parts: start-up and warm-up, the executions, the round trips' warm-up,
     # the round trips, exit
     result = json.loads(out.strip().splitlines()[-1])
@@ -93,14 +97,15 @@ def instructions(tree: Path, scenario: str, n: int,
             parts[3] / ROUNDTRIPS, parts[1], str(result["schedules"]))
 
 
-def timing(trees: dict[str, Path], reps: int,
-           scale: float) -> tuple[list[str], list[str]]:
+def timing(trees: dict[str, Path], reps: int, scale: float,
+           strategy: str = "mix") -> tuple[list[str], list[str]]:
     samples: dict[tuple[str, str], list[dict[str, float]]] = {}
     order = list(trees)
     for rep in range(reps):
         for scenario, n in SCENARIOS.items():
             for name in (order if rep % 2 == 0 else order[::-1]):
-                r = probe(trees[name], scenario, max(1, int(n * scale)), True)
+                r = probe(trees[name], scenario, max(1, int(n * scale)), True,
+                          strategy)
                 samples.setdefault((name, scenario), []).append(r)
                 print(f"rep {rep} {scenario} {name}: {r['n'] / r['cpu']:.1f} ex/s",
                       file=sys.stderr)
@@ -132,7 +137,7 @@ def counted(scenario: str, k: int) -> int:
     return max(1 + k, MIN_COUNTED.get(scenario, 0))
 
 
-def counting(trees: dict[str, Path], k: int) -> list[str]:
+def counting(trees: dict[str, Path], k: int, strategy: str = "mix") -> list[str]:
     rows = []
     for scenario in SCENARIOS:
         per: dict[str, float] = {}
@@ -141,9 +146,9 @@ def counting(trees: dict[str, Path], k: int) -> list[str]:
         digests: set[str] = set()
         n = counted(scenario, k)
         for name, tree in trees.items():
-            one, _, _, _, digest = instructions(tree, scenario, 1)
+            one, _, _, _, digest = instructions(tree, scenario, 1, strategy)
             more, point, bare, executions[name], digest_n = \
-                instructions(tree, scenario, n)
+                instructions(tree, scenario, n, strategy)
             digests |= {f"1:{digest}", f"n:{digest_n}"}
             per[name] = (more - one) / (n - 1)
             ratio[name] = f"{point:,.0f} / {bare:,.0f} = **{point / bare:.2f}x**"
@@ -168,6 +173,9 @@ def main() -> None:
     parser.add_argument("--scale", type=float, default=1.0,
                         help="multiply the executions per probe run")
     parser.add_argument("--callgrind", type=int, default=0, metavar="K")
+    parser.add_argument("--strategy", default="mix",
+                        help="strategy of every probe (default mix: one every "
+                             "tree since the speed work began has)")
     parser.add_argument("--note", default="")
     parser.add_argument("--write", default="")
     args = parser.parse_args()
@@ -177,7 +185,7 @@ def main() -> None:
         command = "python stress/bench_speedup.py " + " ".join(sys.argv[1:])
         after = "the working tree" if args.after == str(ROOT) else f"`{args.after}`"
         if args.callgrind:
-            rows = counting(trees, args.callgrind)
+            rows = counting(trees, args.callgrind, args.strategy)
             text = "\n".join([
                 CG_HEADING, "", f"Command: `{command.strip()}`; before = "
                 f"`{args.before}`, after = {after}. {args.note}".rstrip(),
@@ -188,7 +196,7 @@ def main() -> None:
                 "|---|---|---|---|---|---|---|---|", *rows, ""])
             heading = CG_HEADING
         else:
-            rows, notes = timing(trees, args.reps, args.scale)
+            rows, notes = timing(trees, args.reps, args.scale, args.strategy)
             text = "\n".join([
                 HEADING, "", f"Command: `{command.strip()}`; before = "
                 f"`{args.before}`, after = {after}; medians of "

@@ -1,13 +1,15 @@
 """One measurement of bench_speedup.py, run in a fresh process per tree.
 
-Run as ``python stress/speed_probe.py TREE SCENARIO N [--bare]``: imports
+Run as ``python stress/speed_probe.py TREE SCENARIO N [--bare] [--strategy
+NAME]``: imports
 ``rcu_harness`` from @TREE (a source tree put first on ``sys.path``, so an
 older checkout can be measured with this probe), runs the scenario's
-executions 0..N-1 the way a campaign worker does (strategy ``mix``, base
-seed 0, calibrated once, no events recorded, samples collected), and prints
-one JSON line: CPU seconds, wall seconds, scheduling points, a digest of
-every execution's schedule (the same executions in every tree), and, with
-``--bare``, the bare greenlet switch round trip measured in this process.
+executions 0..N-1 the way a campaign worker does (strategy ``mix`` or
+``--strategy NAME``, base seed 0, calibrated once, no events recorded,
+samples collected), and prints one JSON line: CPU seconds, wall seconds,
+scheduling points, a digest of every execution's schedule (the same
+executions in every tree), and, with ``--bare``, the bare greenlet switch
+round trip measured in this process.
 With ``--count`` (under callgrind, :func:`stress.benchlib.callgrind`) it
 marks the parts: the measured executions, a warm-up of the bare round
 trip, then :data:`ROUNDTRIPS` bare round trips, so that a scheduling
@@ -72,9 +74,11 @@ def main() -> None:
     from rcu_harness.runtime.metrics import collect
     from rcu_harness.sched.registry import make_strategy
 
+    name = sys.argv[sys.argv.index("--strategy") + 1] \
+        if "--strategy" in sys.argv else "mix"
     setup = program(configure(scenario))
-    params = calibrate(setup, "mix", 0)
-    strategy = make_strategy("mix", 0, **params)
+    params = calibrate(setup, name, 0)
+    strategy = make_strategy(name, 0, **params)
     strategy.new_execution(0)
     run_execution(setup, strategy, 0, record=0)  # warm caches and imports
     schedules = []

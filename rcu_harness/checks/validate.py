@@ -50,14 +50,17 @@ class MtValidateCheck(Observer):
         self._fast: tuple[Execution, bool] | None = None
         """May the fast pass decide in this execution (computed at its
         first write: patches, hooks and the memory model are fixed before
-        setup)?"""
+        setup)?  Not under a hook that changes what loads read or tracks
+        stores (a memory model, reads-from coverage); a passive one (a
+        strategy's pending accesses) changes nothing mt_validate() reads."""
 
     def _fast_ok(self, ex: Execution) -> bool:
         fast = self._fast
         if fast is None or fast[0] is not ex:
             fast = self._fast = (ex, bool(
                 self.validate is _MODEL and _UNPATCHED is not None and _UNPATCHED()
-                and ex.access_hook is None and ex.memory_model is None))
+                and (ex.access_hook is None or ex.access_hook.passive)
+                and ex.memory_model is None))
         return fast[1]
 
     def write_op_done(self, ex: Execution, t: SimThread, mt: Any) -> None:

@@ -27,8 +27,13 @@ accesses take the port's general path, which
    not a memory access: a lock, an RCU primitive, a yield);
 2. after the point, passes a load's value through :meth:`AccessHook.load`
    (the memory model returns the value the load reads) and a store through
-   :meth:`AccessHook.store` (before the word is written);
+   :meth:`AccessHook.store` (before the word is written), unless the hook
+   is :attr:`~AccessHook.passive` (a strategy's pending accesses alone);
 3. clears ``t.pending``.
+
+A pending access is made only where a strategy can read it: at a point that
+asks the strategy.  The inline branch of a kept thread's lease (a point
+that decides nothing: the thread runs on) makes none.
 
 The tree words (``ma_root``, ``ma_flags``) go through the same three steps.
 So do the fields of published :class:`~rcu_harness.memory.simstruct.SimStruct`
@@ -84,6 +89,15 @@ class AccessHook(Protocol):
         not, and is spared building an :class:`Access` per access)?"""
 
     @property
+    def passive(self) -> bool:
+        """Are :meth:`load` and :meth:`store` no-ops (a load reads @value, a
+        store does nothing, :attr:`last_read` stays None)?  Then the port
+        does not call them, and what the harness does while the execution
+        is quiet (setup, mt_validate()) is what it does without a hook:
+        setup snapshots and mt_validate()'s fast pass stay on.  Only
+        :class:`~rcu_harness.runtime.execution.PendingOnly` is."""
+
+    @property
     def last_read(self) -> object | None:
         """What the event of the last load records as its value: None for
         the value itself; a memory model sets a
@@ -120,7 +134,7 @@ class HookedWords(Words):
             return
         ex = node._ex
         hook = ex.access_hook
-        if hook is not None and ex.phase is _RUN:  # a private store, tracked
+        if hook is not None and ex.phase is _RUN and not hook.passive:  # tracked
             if type(i) is int:
                 hook.store(ex, node, self._word, i, value)
             else:

@@ -67,7 +67,7 @@ from typing import TYPE_CHECKING, Any, cast
 from maple.defs import MT_FLAGS_LOCK_EXTERN, MT_FLAGS_LOCK_MASK
 from maple.node import NODE_SIZE, MapleEnode, MapleNode
 from maple.port import NodeAccounting, rcu_head_init
-from rcu_harness.memory.access import HookedSimMapleNode, HookedWords, MapleAccess
+from rcu_harness.memory.access import HookedSimMapleNode, HookedWords
 from rcu_harness.memory.coverage import reader_load, writer_enter, writer_exit
 from rcu_harness.memory.heap import FREED, PUBLISHED
 from rcu_harness.memory.lockdep import suspicious_rcu_usage
@@ -83,6 +83,7 @@ from rcu_harness.memory.maple_node import (
 from rcu_harness.memory.node_words import NodeWordsPath, _code
 from rcu_harness.memory.records import AllocState
 from rcu_harness.rcu import api as rcu_api
+from rcu_harness.runtime.pending import maple_access
 from rcu_harness.runtime.thread import Phase
 from rcu_harness.sync.sleep import check_may_sleep
 from rcu_harness.sync.spinlock import SpinLock, spin_lock_ex, spin_unlock_ex
@@ -220,16 +221,17 @@ class InstrumentedPort(NodeWordsPath):
             return mt.ma_root
         hook = ex.access_hook
         if hook is not None and hook.wants_pending:
-            ex.cur.pending = MapleAccess(mt.addr, "ma_root", -1, False)
+            ex.cur.pending = maple_access(mt.addr, "ma_root", -1, False)
         ex.point()
         t = ex.cur
         lock = self.tree_lock(mt)
         value = shown = mt.ma_root
         if hook is not None:
-            value = shown = hook.load(ex, mt, "ma_root", -1, value)
+            if not hook.passive:
+                value = shown = hook.load(ex, mt, "ma_root", -1, value)
+                if hook.last_read is not None:
+                    shown = hook.last_read
             t.pending = None
-            if hook.last_read is not None:
-                shown = hook.last_read
         if not (t.rcu_nesting or lock is None or lock.owner is t or t.tid == 0
                 or t in getattr(lock, "readers", ())):
             ex.fail(suspicious_rcu_usage(ex, mt, "ma_root", lock))
@@ -248,7 +250,7 @@ class InstrumentedPort(NodeWordsPath):
         if ex.in_threads:
             access = ex.access_hook
             if access is not None and access.wants_pending:
-                ex.cur.pending = MapleAccess(mt.addr, "ma_root", -1, True)
+                ex.cur.pending = maple_access(mt.addr, "ma_root", -1, True)
             ex.point()
             for hook in ex.hooks.store:
                 hook(ex, ex.cur, mt, "ma_root", -1, value, lock)
@@ -256,7 +258,8 @@ class InstrumentedPort(NodeWordsPath):
                 mm = ex.memory_model
                 if release and mm is not None:
                     mm.release_next()
-                access.store(ex, mt, "ma_root", -1, value)
+                if not access.passive:
+                    access.store(ex, mt, "ma_root", -1, value)
                 ex.cur.pending = None
             ex.emit(_STORE, mt.addr, "ma_root", -1, value, _code(ex, 2))
         if type(value) is MapleEnode:
@@ -270,15 +273,16 @@ class InstrumentedPort(NodeWordsPath):
             return mt.ma_flags
         hook = ex.access_hook
         if hook is not None and hook.wants_pending:
-            ex.cur.pending = MapleAccess(mt.addr, "ma_flags", -1, False)
+            ex.cur.pending = maple_access(mt.addr, "ma_flags", -1, False)
         ex.point()
         value = mt.ma_flags
         shown: object = value
         if hook is not None:
-            value = shown = hook.load(ex, mt, "ma_flags", -1, value)
+            if not hook.passive:
+                value = shown = hook.load(ex, mt, "ma_flags", -1, value)
+                if hook.last_read is not None:
+                    shown = hook.last_read
             ex.cur.pending = None
-            if hook.last_read is not None:
-                shown = hook.last_read
         if ex.record:
             ex.emit(_LOAD, mt.addr, "ma_flags", -1, shown, _code(ex, 2))
         return value
@@ -289,7 +293,7 @@ class InstrumentedPort(NodeWordsPath):
         if ex.in_threads:
             access = ex.access_hook
             if access is not None and access.wants_pending:
-                ex.cur.pending = MapleAccess(mt.addr, "ma_flags", -1, True)
+                ex.cur.pending = maple_access(mt.addr, "ma_flags", -1, True)
             ex.point()
             lock = self.tree_lock(mt)
             for hook in ex.hooks.store:
@@ -297,7 +301,8 @@ class InstrumentedPort(NodeWordsPath):
             for fhook in ex.hooks.flags_store:
                 fhook(ex, ex.cur, mt, mt.ma_flags, value, lock)
             if access is not None:
-                access.store(ex, mt, "ma_flags", -1, value)
+                if not access.passive:
+                    access.store(ex, mt, "ma_flags", -1, value)
                 ex.cur.pending = None
             ex.emit(_STORE, mt.addr, "ma_flags", -1, value, _code(ex, 2))
         mt.ma_flags = value

@@ -19,7 +19,6 @@ import sys
 from typing import TYPE_CHECKING, Any, cast
 
 from maple.node import MapleEnode
-from rcu_harness.memory.access import MapleAccess
 from rcu_harness.memory.coverage import reader_load
 from rcu_harness.memory.heap import FREED, PUBLISHED
 from rcu_harness.memory.kasan import use_after_free
@@ -33,6 +32,7 @@ from rcu_harness.memory.maple_node import (
 from rcu_harness.memory.records import AllocState
 from rcu_harness.memory.simstruct import SimStruct
 from rcu_harness.memory.simstruct import publish as publish_struct
+from rcu_harness.runtime.pending import maple_access
 from rcu_harness.runtime.thread import Phase
 from rcu_harness.trace.events import EventKind
 
@@ -101,24 +101,25 @@ class NodeWordsPath:
         ex = self.ex
         if node._w & PUBLISHED and not ex.quiet:
             hook = ex.access_hook
-            if hook is not None and hook.wants_pending:
-                ex.cur.pending = MapleAccess(node.addr, words._word, i, False)
             if ex.lease:  # Execution._point_kept's first branch: the kept thread
                 ex.lease -= 1
                 ex.kept += 1
                 ex.step += 1
                 ex.decisions.append(ex.cur_tid)
             else:
+                if hook is not None and hook.wants_pending:
+                    ex.cur.pending = maple_access(node.addr, words._word, i, False)
                 ex.point()
             if node._w > PUBLISHED:
                 self._dead_load(node, "Read", words._word, i)
             self._check_load(node, f"{words._word}[{i}]")
             value = shown = _lget(words, i)
             if hook is not None:
-                value = shown = hook.load(ex, node, words._word, i, value)
+                if not hook.passive:
+                    value = shown = hook.load(ex, node, words._word, i, value)
+                    if hook.last_read is not None:
+                        shown = hook.last_read
                 ex.cur.pending = None
-                if hook.last_read is not None:
-                    shown = hook.last_read
             if ex.record:
                 ex.events.append((ex.step, ex.cur_tid, _LOAD, node.addr,
                                   words._word, i, shown, _code(ex, 3)))
@@ -182,7 +183,7 @@ class NodeWordsPath:
             if node._w & FREED and idx:  # unobserved: what store_words does
                 self._uaf(node, "Write", words._word, idx[0])
             tracker = self.ex.access_hook
-            if tracker is not None and self.ex.phase is _RUN:
+            if tracker is not None and self.ex.phase is _RUN and not tracker.passive:
                 for k, v in zip(idx, values, strict=True):
                     tracker.store(self.ex, node, words._word, k, v)
             if node._w & PUBLISHED:
@@ -194,14 +195,14 @@ class NodeWordsPath:
         ex = self.ex
         if node._w & PUBLISHED and not ex.quiet:
             access = ex.access_hook
-            if access is not None and access.wants_pending:
-                ex.cur.pending = MapleAccess(node.addr, words._word, i, True)
             if ex.lease:  # Execution._point_kept's first branch: the kept thread
                 ex.lease -= 1
                 ex.kept += 1
                 ex.step += 1
                 ex.decisions.append(ex.cur_tid)
             else:
+                if access is not None and access.wants_pending:
+                    ex.cur.pending = maple_access(node.addr, words._word, i, True)
                 ex.point()
             if node._w & FREED:
                 self._uaf(node, "Write", words._word, i)
@@ -209,7 +210,8 @@ class NodeWordsPath:
                 for hook in ex.hooks.store:
                     hook(ex, ex.cur, node, words._word, i, value, node._lock)
             if access is not None:
-                access.store(ex, node, words._word, i, value)
+                if not access.passive:
+                    access.store(ex, node, words._word, i, value)
                 ex.cur.pending = None
             if ex.record:
                 ex.events.append((ex.step, ex.cur_tid, _STORE, node.addr,
@@ -218,8 +220,8 @@ class NodeWordsPath:
             if node._w & FREED:
                 self._uaf(node, "Write", words._word, i)
             access = ex.access_hook
-            if access is not None and ex.phase is _RUN:  # unobserved, tracked
-                access.store(ex, node, words._word, i, value)
+            if access is not None and ex.phase is _RUN and not access.passive:
+                access.store(ex, node, words._word, i, value)  # unobserved, tracked
         if node._w & PUBLISHED:
             self.publish_value(node, value)
         _lset(words, i, value)
@@ -247,24 +249,25 @@ class NodeWordsPath:
         attr = "_p" if word == "parent" else "_m"
         if node._w & PUBLISHED and not ex.quiet:
             hook = ex.access_hook
-            if hook is not None and hook.wants_pending:
-                ex.cur.pending = MapleAccess(node.addr, word, -1, False)
             if ex.lease:  # Execution._point_kept's first branch: the kept thread
                 ex.lease -= 1
                 ex.kept += 1
                 ex.step += 1
                 ex.decisions.append(ex.cur_tid)
             else:
+                if hook is not None and hook.wants_pending:
+                    ex.cur.pending = maple_access(node.addr, word, -1, False)
                 ex.point()
             if node._w > PUBLISHED:
                 self._dead_load(node, "Read", word, -1)
             self._check_load(node, word)
             value = shown = getattr(node, attr)
             if hook is not None:
-                value = shown = hook.load(ex, node, word, -1, value)
+                if not hook.passive:
+                    value = shown = hook.load(ex, node, word, -1, value)
+                    if hook.last_read is not None:
+                        shown = hook.last_read
                 ex.cur.pending = None
-                if hook.last_read is not None:
-                    shown = hook.last_read
             if ex.record:
                 ex.events.append((ex.step, ex.cur_tid, _LOAD, node.addr, word,
                                   -1, shown, _code(ex, 3)))
@@ -288,14 +291,14 @@ class NodeWordsPath:
         ex = self.ex
         if node._w & PUBLISHED and not ex.quiet:
             access = ex.access_hook
-            if access is not None and access.wants_pending:
-                ex.cur.pending = MapleAccess(node.addr, word, -1, True)
             if ex.lease:  # Execution._point_kept's first branch: the kept thread
                 ex.lease -= 1
                 ex.kept += 1
                 ex.step += 1
                 ex.decisions.append(ex.cur_tid)
             else:
+                if access is not None and access.wants_pending:
+                    ex.cur.pending = maple_access(node.addr, word, -1, True)
                 ex.point()
             if node._w & FREED:
                 self._uaf(node, "Write", word, -1)
@@ -303,7 +306,8 @@ class NodeWordsPath:
                 for hook in ex.hooks.store:
                     hook(ex, ex.cur, node, word, -1, value, node._lock)
             if access is not None:
-                access.store(ex, node, word, -1, value)
+                if not access.passive:
+                    access.store(ex, node, word, -1, value)
                 ex.cur.pending = None
             if ex.record:
                 ex.events.append((ex.step, ex.cur_tid, _STORE, node.addr, word,
@@ -312,8 +316,8 @@ class NodeWordsPath:
             if node._w & FREED:
                 self._uaf(node, "Write", word, -1)
             access = ex.access_hook
-            if access is not None and ex.phase is _RUN:  # unobserved, tracked
-                access.store(ex, node, word, -1, value)
+            if access is not None and ex.phase is _RUN and not access.passive:
+                access.store(ex, node, word, -1, value)  # unobserved, tracked
         if word == "parent":
             node._p = value
             rec = node._rec

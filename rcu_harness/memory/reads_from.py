@@ -90,6 +90,7 @@ class ReadsFromHook:
 
     __slots__ = ("by_store", "inner", "last", "pairs")
     wants_pending = True
+    passive = False
 
     def __init__(self, inner: AccessHook | None) -> None:
         self.inner = inner

@@ -208,7 +208,9 @@ def _hooked_load(ex: Execution, obj: SimStruct, i: int, name: str) -> Any:
     ex.point()
     if obj._w > PUBLISHED:
         _dead_read(ex, obj, name)
-    value = hook.load(ex, obj, name, -1, obj._v[i])
+    value = obj._v[i]
+    if not hook.passive:
+        value = hook.load(ex, obj, name, -1, value)
     ex.cur.pending = None
     if ex.record:
         shown = hook.last_read if hook.last_read is not None else value
@@ -235,7 +237,8 @@ def _hooked_store(ex: Execution, obj: SimStruct, i: int, name: str,
     if lock is not None:
         for check in ex.hooks.store:
             check(ex, ex.cur, obj, name, -1, value, lock)
-    hook.store(ex, obj, name, -1, value)
+    if not hook.passive:
+        hook.store(ex, obj, name, -1, value)
     ex.cur.pending = None
     if ex.record:
         ex.events.append((ex.step, ex.cur_tid, _STORE, obj.addr, name, -1, value,

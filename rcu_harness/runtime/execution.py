@@ -135,6 +135,7 @@ class PendingOnly:
 
     __slots__ = ()
     wants_pending = True
+    passive = True
     last_read = None
 
     def load(self, ex: Execution, obj: Any, word: str, index: int,

@@ -67,6 +67,28 @@ class MapleAccess(Access):
     maple: ClassVar[bool] = True
 
 
+MADE_MAX = 1 << 16
+"""The most maple accesses :func:`maple_access` keeps (then it starts over)."""
+_made: dict[tuple[int, str, int, bool], MapleAccess] = {}
+
+
+def maple_access(addr: int, word: str, index: int, store: bool) -> MapleAccess:
+    """The pending access of a maple word access, made once per (address,
+    word, index, load or store) and then shared: an Access is immutable and
+    compared by its fields, never by identity, and making one costs about a
+    bare greenlet round trip, at every point of a watching strategy that
+    asks it.  Addresses are the same in every execution
+    (:mod:`rcu_harness.memory.heap`), so the same few thousand are asked
+    for again and again; past :data:`MADE_MAX` the table starts over."""
+    key = (addr, word, index, store)
+    made = _made.get(key)
+    if made is None:
+        if len(_made) >= MADE_MAX:
+            _made.clear()
+        made = _made[key] = MapleAccess(addr, word, index, store)
+    return made
+
+
 def is_sync(pending: Any) -> bool:
     """Is a thread whose pending access is @pending at a *sync* point: one
     that is not a maple node or tree word (a lock, an RCU primitive, a yield,

@@ -46,12 +46,15 @@ _MISS = object()
 def populate_key(h: Harness, mm: Mm, layout: Layout) -> tuple[object, ...] | None:
     """What populate() can depend on, or None where it is never replayed:
     model patches applied (a mutant), events recorded (full call chains),
-    an access hook or a memory model (they see setup's accesses), a tree
+    an access hook that is not passive or a memory model (they see setup's
+    accesses; a passive hook's nodes are of their own class, so its
+    class is part of the key), a tree
     that is not empty, program data drawn before it (the state before would
     then depend on the execution), more than :data:`SNAPSHOT_MAX_VMAS`."""
     ex = current()
     mt = mm.mm_mt
-    if (PATCHES.active or ex.record or ex.access_hook is not None
+    hook = ex.access_hook
+    if (PATCHES.active or ex.record or (hook is not None and not hook.passive)
             or ex.memory_model is not None or mt.ma_root is not None
             or ex.decisions or len(layout) > SNAPSHOT_MAX_VMAS):
         return None
@@ -63,7 +66,8 @@ def populate_key(h: Harness, mm: Mm, layout: Layout) -> tuple[object, ...] | Non
             type(port.tree_lock(mt)), heap._next, heap._next_static,
             len(heap.records), heap.total_allocated, heap.total_freed,
             ex.quiet, ex.phase, ex.cur_tid, ex.cur.label, ex.step,
-            rcu.running is None, rcu.gp_seq, rcu.running_gp, rcu.completed)
+            rcu.running is None, rcu.gp_seq, rcu.running_gp, rcu.completed,
+            type(hook))
 
 
 def populate_roles(h: Harness, mm: Mm) -> dict[str, Any]:

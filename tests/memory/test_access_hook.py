@@ -27,6 +27,7 @@ class Recorder:
 
     last_read = None
     wants_pending = True
+    passive = False
 
     def __init__(self, change=None):
         self.loads = 0

@@ -20,7 +20,7 @@ FIXED = 900_000_000
 def test_mmput_race_counts_thirty_executions_against_the_collector(monkeypatch):
     runs = []
 
-    def fake(tree, scenario, n):
+    def fake(tree, scenario, n, strategy="mix"):
         runs.append((tree.name, scenario, n))
         return (FIXED + n * PER_EXECUTION[scenario], 14_000.0, 4_400.0,
                 n * PER_EXECUTION[scenario], f"digest-{n}")
@@ -42,7 +42,7 @@ def test_the_counted_executions_speed_up_and_differing_schedules_show(monkeypatc
     """The speed-up on the longer run's executions alone is before's over
     after's; a tree whose runs made other schedules gets a NO."""
 
-    def fake(tree, scenario, n):
+    def fake(tree, scenario, n, strategy="mix"):
         cost = PER_EXECUTION[scenario] * (1.0 if tree.name == "b" else 0.8)
         digest = "d" if tree.name == "b" or scenario != "rcu_transitions" else "e"
         return int(FIXED + n * cost), 14_000.0, 4_400.0, int(n * cost), f"{digest}{n}"

@@ -99,6 +99,7 @@ class LkmmModel(Ordering):
     name = "lkmm"
     wants_pending = False
     """It chooses what loads read; pending accesses are a strategy's affair."""
+    passive = False
 
     # -- threads ------------------------------------------------------------
     def spawned(self, child: SimThread) -> None:
