@@ -247,10 +247,12 @@ def test_random_trees_and_random_corruptions(flags):
     assert rejected > 50
 
 
-def test_every_write_of_every_scenario_agrees(monkeypatch):
+@pytest.mark.parametrize("strategy_name", ["mix", "pct-site"])
+def test_every_write_of_every_scenario_agrees(monkeypatch, strategy_name):
     """In real executions (both designs of each default scenario), every
     tree the fast pass accepts passes the model's mt_validate(); with its
-    memo the pass answers as without it."""
+    memo the pass answers as without it.  pct-site watches pending
+    accesses: its nodes are hooked ones, which the pass reads as well."""
     seen = []
 
     def both(mt):
@@ -270,7 +272,8 @@ def test_every_write_of_every_scenario_agrees(monkeypatch):
     for scenario in ("dup_mmap", "rcu_transitions", "mmput_race"):
         for design in ("2021", "modern"):
             setup = program(configure(scenario, {"design": design}))
-            strategy = make_strategy("mix", 0, **calibrate(setup, "mix", 0))
+            strategy = make_strategy(strategy_name, 0,
+                                     **calibrate(setup, strategy_name, 0))
             for i in range(2):
                 strategy.new_execution(i)
                 run_execution(setup, strategy, i, record=0)
@@ -359,3 +362,33 @@ def test_a_patched_model_function_turns_the_fast_pass_off():
     with patched([Patch(data_end, variant)]):
         assert not unpatched()
     assert unpatched()
+
+
+@pytest.mark.parametrize(("params", "coverage", "passes"), [
+    ({}, False, True),
+    ({"memory_model": "lkmm"}, False, False),
+    ({}, True, False)], ids=["pending-only", "lkmm", "reads-from"])
+def test_the_fast_pass_runs_under_a_passive_hook_only(monkeypatch, params,
+                                                       coverage, passes):
+    """A watching strategy's hook (pending accesses alone) leaves what
+    mt_validate() reads unchanged; a memory model or reads-from coverage
+    keep every tree to the model's mt_validate()."""
+    calls = []
+
+    def spy(mt):
+        calls.append(1)
+        return tree_is_valid(mt)
+
+    monkeypatch.setattr(validate_mod, "tree_is_valid", spy)
+    setup = program(configure("mmput_race", params))
+    strategy = make_strategy("pct-site", 0, **calibrate(setup, "pct-site", 0))
+    strategy.new_execution(0)
+    checkers = None
+    if coverage:
+        from rcu_harness.checks.defaults import default_checkers
+        from rcu_harness.checks.reads_from import ReadsFromCoverage
+        checkers = [*default_checkers(), ReadsFromCoverage]
+    calls.clear()  # calibration's executions
+    ex = run_execution(setup, strategy, 0, record=0, checkers=checkers)
+    assert ex.access_hook is not None
+    assert bool(calls) == passes

@@ -23,6 +23,7 @@ from rcu_harness.patches import Patch, patched
 from rcu_harness.runner.run import run_execution
 from rcu_harness.runtime import snapshot
 from rcu_harness.runtime.callchain import CallChain
+from rcu_harness.runtime.execution import PendingOnly
 from rcu_harness.runtime.snapshot import Recorder, Uncacheable, shallow, walk
 from rcu_harness.scenarios import mm as mm_mod
 from rcu_harness.scenarios import populate_cache
@@ -69,6 +70,7 @@ def world_digest(roots: list[Any]) -> str:
 
 
 def _run(scenario: str, n: int, on: bool, monkeypatch: pytest.MonkeyPatch,
+         strategy_name: str = "mix",
          **params: Any) -> tuple[list[Any], dict[Any, Any]]:
     monkeypatch.setattr(snapshot, "ENABLED", on)
     cfg = configure(scenario, params)
@@ -82,7 +84,7 @@ def _run(scenario: str, n: int, on: bool, monkeypatch: pytest.MonkeyPatch,
             cache.update(h.setup_cache)
         out.append(world_digest([h._ex, h._port]))
 
-    strategy = make_strategy("mix", 0)
+    strategy = make_strategy(strategy_name, 0)
     for i in range(n):
         strategy.new_execution(i)
         ex = run_execution(setup, strategy, i, record=0)
@@ -116,6 +118,20 @@ def test_default_scenarios_replay(monkeypatch: pytest.MonkeyPatch) -> None:
     for scenario in ("dup_mmap", "rcu_transitions", "mmput_race"):
         _, cache = _run(scenario, 2, True, monkeypatch)
         assert [callable(r) for r in cache.values()] == [True], scenario
+
+
+@pytest.mark.parametrize("strategy_name", ["pct-site", "random-sync"])
+def test_a_watching_strategy_replays_setup_from_its_own_snapshot(
+        strategy_name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A strategy that reads pending accesses has its nodes made hooked
+    (a passive hook: nothing else changes): its setup is replayed too, from
+    a snapshot of its own (the hook's class is in the key), to the world
+    the model builds."""
+    on, cache = _run("mmput_race", 4, True, monkeypatch, strategy_name)
+    off, _ = _run("mmput_race", 4, False, monkeypatch, strategy_name)
+    assert on == off
+    assert [callable(r) for r in cache.values()] == [True]
+    assert [key[-1] for key in cache] == [PendingOnly]
 
 
 def test_no_replay_under_patches_events_or_lkmm(
