@@ -64,13 +64,6 @@ class NodeWordsPath:
     writers: dict[Any, Any]
     setup_quiet: list[SimMapleNode]
 
-    def _check_load(self, node: SimMapleNode, where: str) -> None:
-        t = self.ex.cur
-        lock = node._lock
-        if t.rcu_nesting or lock is None or lock.owner is t or t.tid == 0:
-            return
-        self.lockdep(node, where, lock)
-
     def lockdep(self, node: SimMapleNode, where: str, lock: SpinLock) -> None:
         """A load of @node's @where by a thread neither in a read-side section
         nor holding @lock: lockdep-RCU's suspicious RCU usage, unless @lock is
@@ -112,20 +105,22 @@ class NodeWordsPath:
                 ex.point()
             if node._w > PUBLISHED:
                 self._dead_load(node, "Read", words._word, i)
-            self._check_load(node, f"{words._word}[{i}]")
+            t = ex.cur
+            lock = node._lock
+            if not (t.rcu_nesting or lock is None or lock.owner is t or t.tid == 0):
+                self.lockdep(node, f"{words._word}[{i}]", lock)
             value = shown = _lget(words, i)
             if hook is not None:
                 if not hook.passive:
                     value = shown = hook.load(ex, node, words._word, i, value)
                     if hook.last_read is not None:
                         shown = hook.last_read
-                ex.cur.pending = None
+                t.pending = None
             if ex.record:
                 ex.events.append((ex.step, ex.cur_tid, _LOAD, node.addr,
                                   words._word, i, shown, _code(ex, 3)))
-            if self.writers and node._lock in self.writers \
-                    and not ex.cur.write_ops:
-                reader_load(ex.metrics, ex.cur, node, node._lock)
+            if self.writers and lock in self.writers and not t.write_ops:
+                reader_load(ex.metrics, t, node, lock)
             return value
         if node._w & FREED:
             self._uaf(node, "Read", words._word, i)
@@ -260,27 +255,28 @@ class NodeWordsPath:
                 ex.point()
             if node._w > PUBLISHED:
                 self._dead_load(node, "Read", word, -1)
-            self._check_load(node, word)
+            t = ex.cur
+            lock = node._lock
+            if not (t.rcu_nesting or lock is None or lock.owner is t or t.tid == 0):
+                self.lockdep(node, word, lock)
             value = shown = getattr(node, attr)
             if hook is not None:
                 if not hook.passive:
                     value = shown = hook.load(ex, node, word, -1, value)
                     if hook.last_read is not None:
                         shown = hook.last_read
-                ex.cur.pending = None
+                t.pending = None
             if ex.record:
                 ex.events.append((ex.step, ex.cur_tid, _LOAD, node.addr, word,
                                   -1, shown, _code(ex, 3)))
-            if self.writers and node._lock in self.writers \
-                    and not ex.cur.write_ops:
-                reader_load(ex.metrics, ex.cur, node, node._lock)
-            if attr == "_p" and (value & _ADDR_MASK) == node.addr:
-                lock = node._lock
-                if lock is None or lock.owner is not ex.cur:
-                    # A reader saw a dead node and will restart: a spin,
-                    # so let other threads (the writer) progress first.
-                    ex.count("reader_restart")
-                    ex.yield_point()
+            if self.writers and lock in self.writers and not t.write_ops:
+                reader_load(ex.metrics, t, node, lock)
+            if attr == "_p" and (value & _ADDR_MASK) == node.addr \
+                    and (lock is None or lock.owner is not t):
+                # A reader saw a dead node and will restart: a spin, so
+                # let other threads (the writer) progress first.
+                ex.count("reader_restart")
+                ex.yield_point()
             return value
         if node._w & FREED:
             self._uaf(node, "Read", word, -1)
