@@ -28,7 +28,6 @@ Usage: python stress/bench_campaign_speed.py [--before REV] [--strategy mix]
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import statistics
@@ -39,7 +38,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from stress.benchlib import callgrind, export, machine, write_section
+from stress.benchlib import (
+    before_after_parser,
+    callgrind,
+    export,
+    machine,
+    write_section,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 BLOCK = 16
@@ -156,20 +161,8 @@ def _same(before: set[float], after: set[float]) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--before", default="572b98a",
-                        help="git revision or directory (default: the last "
-                             "commit before the model's speed work)")
-    parser.add_argument("--after", default=str(ROOT))
-    parser.add_argument("--strategy", default="mix",
-                        help="strategy of every run (default mix: one both "
-                             "trees have)")
-    parser.add_argument("--reps", type=int, default=3)
-    parser.add_argument("--scale", type=float, default=1.0,
-                        help="multiply the executions measured per run")
+    parser = before_after_parser(3, "the executions measured per run")
     parser.add_argument("--callgrind", action="store_true")
-    parser.add_argument("--note", default="")
-    parser.add_argument("--write", default="")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         trees = {"before": export(args.before, Path(tmp)),

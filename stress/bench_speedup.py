@@ -43,7 +43,6 @@ Usage: python stress/bench_speedup.py [--before 572b98a] [--reps 5]
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import statistics
@@ -54,7 +53,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from stress.benchlib import callgrind, export, machine, write_section
+from stress.benchlib import (
+    before_after_parser,
+    callgrind,
+    export,
+    machine,
+    write_section,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 PROBE = ROOT / "stress" / "speed_probe.py"
@@ -164,20 +169,8 @@ def counting(trees: dict[str, Path], k: int, strategy: str = "mix") -> list[str]
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--before", default="572b98a",
-                        help="git revision or directory (default: the last "
-                             "commit before the model's speed work)")
-    parser.add_argument("--after", default=str(ROOT))
-    parser.add_argument("--reps", type=int, default=5)
-    parser.add_argument("--scale", type=float, default=1.0,
-                        help="multiply the executions per probe run")
+    parser = before_after_parser(5, "the executions per probe run")
     parser.add_argument("--callgrind", type=int, default=0, metavar="K")
-    parser.add_argument("--strategy", default="mix",
-                        help="strategy of every probe (default mix: one every "
-                             "tree since the speed work began has)")
-    parser.add_argument("--note", default="")
-    parser.add_argument("--write", default="")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         trees = {"before": export(args.before, Path(tmp)),

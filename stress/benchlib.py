@@ -15,6 +15,7 @@ down, so that no worker prints a traceback.
 
 from __future__ import annotations
 
+import argparse
 import multiprocessing
 import os
 import platform
@@ -155,6 +156,29 @@ def interruptible(main: Callable[[], Any], kept: str) -> int:
         for s, handler in previous.items():
             signal.signal(s, handler)
     return int(status or 0)
+
+
+def before_after_parser(reps: int, what: str) -> argparse.ArgumentParser:
+    """The options of a benchmark that compares two source trees side by
+    side: ``--before`` (a git revision or a directory; default the last
+    commit before the model's speed work), ``--after`` (this checkout),
+    ``--reps``, ``--scale`` (of @what), ``--strategy`` (default mix, which
+    every tree since the speed work began has), ``--note`` and
+    ``--write``."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--before", default="572b98a",
+                        help="git revision or directory (default: the last "
+                             "commit before the model's speed work)")
+    parser.add_argument("--after", default=str(ROOT))
+    parser.add_argument("--reps", type=int, default=reps)
+    parser.add_argument("--scale", type=float, default=1.0,
+                        help=f"multiply {what}")
+    parser.add_argument("--strategy", default="mix",
+                        help="strategy of every run (default mix: one every "
+                             "tree since the speed work began has)")
+    parser.add_argument("--note", default="")
+    parser.add_argument("--write", default="")
+    return parser
 
 
 def export(rev: str, into: Path) -> Path:
