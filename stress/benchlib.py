@@ -214,19 +214,21 @@ def valgrind_missing() -> str | None:
     return None
 
 
-def callgrind(argv: list[str]) -> tuple[list[int], str]:
-    """Run ``python @argv`` under ``valgrind --tool=callgrind``
-    (``PYTHONHASHSEED=0``): the instructions of each part, in order (the
-    parts are separated by the probe's :func:`mark` calls; the last one ends
-    at exit), and the probe's stdout.  Instruction counts do not depend on
-    other load on the machine: the same run counts the same."""
+def callgrind(argv: list[str], python: str = sys.executable,
+              ) -> tuple[list[int], str]:
+    """Run ``@python @argv`` (this interpreter by default) under ``valgrind
+    --tool=callgrind`` (``PYTHONHASHSEED=0``): the instructions of each
+    part, in order (the parts are separated by the probe's :func:`mark`
+    calls; the last one ends at exit), and the probe's stdout.  Instruction
+    counts do not depend on other load on the machine: the same run counts
+    the same."""
     missing = valgrind_missing()
     if missing:
         raise SystemExit(missing)
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "cg.out"
         cmd = ["valgrind", "--tool=callgrind", f"--dump-before={MARK}",
-               f"--callgrind-out-file={out}", sys.executable, *argv]
+               f"--callgrind-out-file={out}", python, *argv]
         proc = subprocess.run(cmd, capture_output=True, text=True, check=False,
                               env=dict(os.environ, PYTHONHASHSEED="0"))
         if proc.returncode != 0:
