@@ -51,6 +51,10 @@ _lset = list.__setitem__
 _ADDR_MASK = ~0xFF
 
 
+_CALLER = object()
+"""The model function of an access is its caller's (read from the stack)."""
+
+
 def _code(ex: Execution, depth: int) -> Any:
     """The code object @depth frames up (past transparent helpers such as
     the port's rcu_assign_pointer()), when the execution records functions."""
@@ -83,14 +87,22 @@ class NodeWordsPath:
         else:
             self.ex.heap.retired_read(node._rec, node._lock)
 
-    def load_words(self, node: SimMapleNode, words: Words, i: Any) -> Any:
-        """Load @words[@i] (an index or a slice) of a watched node."""
+    def load_words(self, node: SimMapleNode, words: Words, i: Any,
+                   code: Any = _CALLER) -> Any:
+        """Load @words[@i] (an index or a slice) of a watched node.
+
+        @code: the model function the load's event names (default: the
+        caller of the word array's ``__getitem__``); a slice's loads all
+        name the one that loaded the slice."""
         if isinstance(i, slice):
             ex = self.ex
             if ex.access_hook is None and ex.record < 2:
                 return self._load_slice(node, words, i)
-            return [self.load_words(node, words, k)
-                    for k in range(*i.indices(len(words)))]
+            code = _code(ex, 3)
+            out = []
+            for k in range(*i.indices(len(words))):
+                out.append(self.load_words(node, words, k, code))
+            return out
         ex = self.ex
         if node._w & PUBLISHED and not ex.quiet:
             hook = ex.access_hook
@@ -118,7 +130,8 @@ class NodeWordsPath:
                 t.pending = None
             if ex.record:
                 ex.events.append((ex.step, ex.cur_tid, _LOAD, node.addr,
-                                  words._word, i, shown, _code(ex, 3)))
+                                  words._word, i, shown,
+                                  _code(ex, 3) if code is _CALLER else code))
             if self.writers and lock in self.writers and not t.write_ops:
                 reader_load(ex.metrics, t, node, lock)
             return value
@@ -164,16 +177,18 @@ class NodeWordsPath:
         return out
 
     def store_words(self, node: SimMapleNode, words: Words, i: Any,
-                    value: Any) -> None:
-        """Store @value into @words[@i] (an index or a slice) of a watched node."""
+                    value: Any, code: Any = _CALLER) -> None:
+        """Store @value into @words[@i] (an index or a slice) of a watched
+        node (@code: as :meth:`load_words`'s)."""
         if isinstance(i, slice):
             values = list(value)
             idx = range(*i.indices(len(words)))
             if len(idx) != len(values):
                 raise ValueError("slice store would resize a node word array")
             if node._w & PUBLISHED and not self.ex.quiet:  # word by word
+                code = _code(self.ex, 3)
                 for k, v in zip(idx, values, strict=True):
-                    self.store_words(node, words, k, v)
+                    self.store_words(node, words, k, v, code)
                 return
             if node._w & FREED and idx:  # unobserved: what store_words does
                 self._uaf(node, "Write", words._word, idx[0])
@@ -210,7 +225,8 @@ class NodeWordsPath:
                 ex.cur.pending = None
             if ex.record:
                 ex.events.append((ex.step, ex.cur_tid, _STORE, node.addr,
-                                  words._word, i, value, _code(ex, 3)))
+                                  words._word, i, value,
+                                  _code(ex, 3) if code is _CALLER else code))
         else:
             if node._w & FREED:
                 self._uaf(node, "Write", words._word, i)

@@ -14,7 +14,13 @@ life and every free its address, the event streams unchanged; the modern
 design's traces were recomputed when its writers began to write-lock the
 VMAs they change and fork to write-lock the parent's (per-VMA locks, issue
 15), and free-without-grace-period's report digest when the owner's unmap
-became vma_unlink() in its call chain, its event stream unchanged);
+became vma_unlink() in its call chain, its event stream unchanged; every
+event digest recorded with model functions and three mutants' report
+digests when a slice's loads and stores began to name the model function
+that loaded or stored the slice (``memcpy()``, ``node_copy()``) instead
+of a harness function (``load_words``, ``__setitem__``; a fixed frame
+depth through a list comprehension, which Python 3.12 also inlines), the
+schedules, steps, counters, executions and signatures unchanged);
 ``test_golden_traces.py`` checks that the current code still gives them
 byte for byte.  The strategies that watch pending accesses (the members of
 the default portfolio, aimed-data, but pct: their executions take the
