@@ -5,8 +5,11 @@ git revision (exported with ``git archive`` into a temporary directory) or
 a directory, ``--after`` this checkout by default.  For each repetition,
 each scenario is run in a fresh process per tree, the trees alternating
 (before, after, after, before, ...), by ``stress/speed_probe.py``: the
-scenario's executions 0..N-1 as a campaign worker runs them (``mix``, or
-``--strategy NAME`` where both trees have it; base seed 0, no events).
+scenario's executions 0..N-1 as a campaign worker runs one block's, but
+all on one program (``mix``, or ``--strategy NAME`` where both trees have
+it; base seed 0, no events): what a campaign pays per block (building the
+block's program and strategy, storing results) is not in it;
+``stress/bench_campaign_speed.py`` measures that.
 Rates are executions per CPU second of the probe process
 (``time.process_time``: other processes on the shared machine do not
 count, cache and SMT contention still does), medians over repetitions.

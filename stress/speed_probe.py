@@ -1,12 +1,13 @@
 """One measurement of bench_speedup.py, run in a fresh process per tree.
 
 Run as ``python stress/speed_probe.py TREE SCENARIO N [--bare] [--strategy
-NAME]``: imports
-``rcu_harness`` from @TREE (a source tree put first on ``sys.path``, so an
-older checkout can be measured with this probe), runs the scenario's
-executions 0..N-1 the way a campaign worker does (strategy ``mix`` or
-``--strategy NAME``, base seed 0, calibrated once, no events recorded,
-samples collected), and prints one JSON line: CPU seconds, wall seconds,
+NAME]``: imports ``rcu_harness`` from @TREE (a source tree put first on
+``sys.path``, so an older checkout can be measured with this probe), runs
+the scenario's executions 0..N-1 the way a campaign worker runs a block's,
+all on one program (no per-block costs: stress/bench_campaign_speed.py;
+strategy ``mix`` or ``--strategy NAME``, base seed 0, calibrated once, no
+events recorded, samples collected), and prints one JSON line: CPU
+seconds, wall seconds,
 scheduling points, a digest of every execution's schedule (the same
 executions in every tree), and, with ``--bare``, the bare greenlet switch
 round trip measured in this process.
