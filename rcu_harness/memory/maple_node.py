@@ -48,6 +48,7 @@ from maple.defs import MapleType, maple_arange_64
 from maple.node import MapleMetadata, MapleNode
 from rcu_harness.memory.coverage import reader_load
 from rcu_harness.memory.heap import FREED, ON_WATCH, PUBLISHED
+from rcu_harness.runtime.pending import maple_access
 from rcu_harness.trace.events import EventKind
 
 if TYPE_CHECKING:
@@ -127,8 +128,13 @@ class Words(RawWords):
             ex.kept += 1
             ex.step += 1
             ex.decisions.append(ex.cur_tid)
-        else:
+        elif ex.access_hook is None or not ex.access_hook.wants_pending:
             ex.point()
+        else:  # a passive hook's pending access, for the strategy asked here
+            t = ex.cur
+            t.pending = maple_access(node.addr, self._word, i, False)
+            ex.point()
+            t.pending = None
         if node._w != PUBLISHED:  # retired or freed (checked after the point)
             node._port._dead_load(node, "Read", self._word, i)
         t = ex.cur
@@ -162,8 +168,13 @@ class Words(RawWords):
                 ex.kept += 1
                 ex.step += 1
                 ex.decisions.append(ex.cur_tid)
-            else:
+            elif ex.access_hook is None or not ex.access_hook.wants_pending:
                 ex.point()
+            else:  # a passive hook's pending access (see __getitem__)
+                t = ex.cur
+                t.pending = maple_access(node.addr, self._word, i, True)
+                ex.point()
+                t.pending = None
             if node._w & FREED:
                 node._port._uaf(node, "Write", self._word, i)
             lock = node._lock
@@ -253,8 +264,13 @@ class SimMapleNode(MapleNode):
             ex.kept += 1
             ex.step += 1
             ex.decisions.append(ex.cur_tid)
-        else:
+        elif ex.access_hook is None or not ex.access_hook.wants_pending:
             ex.point()
+        else:  # a passive hook's pending access (see Words.__getitem__)
+            t = ex.cur
+            t.pending = maple_access(self.addr, "parent", -1, False)
+            ex.point()
+            t.pending = None
         if self._w != PUBLISHED:
             self._port._dead_load(self, "Read", "parent", -1)
         t = ex.cur

@@ -169,7 +169,8 @@ class InstrumentedPort(NodeWordsPath):
     def node_alloc(self, gfp: int) -> SimMapleNode | None:
         """kmem_cache_alloc(): a fresh zeroed, private node."""
         heap = self.ex.heap
-        if self.ex.access_hook is None:
+        hook = self.ex.access_hook
+        if hook is None or hook.passive:
             if self.private_nodes:
                 node = new_node(self, heap.new_addr(NODE_SIZE), self.heap,
                                 RawSimMapleNode, RawWords)
