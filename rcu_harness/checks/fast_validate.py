@@ -71,7 +71,6 @@ from maple.defs import (
     mt_slots,
 )
 from maple.node import MapleEnode, MapleMetadata, MapleNode
-from rcu_harness.memory.access import HookedSimMapleNode
 from rcu_harness.memory.heap import FREED
 from rcu_harness.memory.maple_node import RawSimMapleNode, SimMapleNode
 
@@ -81,10 +80,11 @@ if TYPE_CHECKING:
 _lcopy: Callable[[Any], list[Any]] = list.copy
 _p, _m = attrgetter("_p"), attrgetter("_m")
 VIEWS: dict[type, tuple[Callable[[Any], Any], Callable[[Any], Any]]] = {
-    SimMapleNode: (_p, _m), RawSimMapleNode: (_p, _m), HookedSimMapleNode: (_p, _m)}
+    SimMapleNode: (_p, _m), RawSimMapleNode: (_p, _m)}
 """Node classes the pass reads, each with its raw parent and meta loads:
-the instrumented classes (the hooked one only ever reaches the pass under
-a passive hook: :meth:`rcu_harness.checks.validate.MtValidateCheck._fast_ok`)."""
+the plain instrumented classes (a passive hook keeps them; the hooked ones
+are a memory model's or reads-from coverage's, under which the pass never
+runs: :meth:`rcu_harness.checks.validate.MtValidateCheck._fast_ok`)."""
 WITH_PLAIN = {**VIEWS, MapleNode: (attrgetter("parent"), attrgetter("meta"))}
 """Also the model's own nodes (a tree outside any execution: tests)."""
 _ADDR_MASK = ~0xFF

@@ -16,7 +16,11 @@ access:
 
 Both hook in through :class:`AccessHook`, set as ``ex.access_hook`` before
 the program's setup runs (an observer's ``execution_start`` is the place).
-When it is set, the instrumented port allocates *hooked* nodes
+A *passive* hook (a strategy's pending accesses alone, nothing to call at
+an access) keeps the plain nodes: their inline paths set the pending
+access at the point where they ask the strategy and clear it when the
+thread runs on.  When any other hook is set, the instrumented port
+allocates *hooked* nodes
 (:class:`HookedSimMapleNode` with :class:`HookedWords`), whose observed
 accesses take the port's general path, which
 

@@ -47,8 +47,7 @@ def populate_key(h: Harness, mm: Mm, layout: Layout) -> tuple[object, ...] | Non
     """What populate() can depend on, or None where it is never replayed:
     model patches applied (a mutant), events recorded (full call chains),
     an access hook that is not passive or a memory model (they see setup's
-    accesses; a passive hook's nodes are of their own class, so its
-    class is part of the key), a tree
+    accesses; a passive hook's class is part of the key), a tree
     that is not empty, program data drawn before it (the state before would
     then depend on the execution), more than :data:`SNAPSHOT_MAX_VMAS`."""
     ex = current()

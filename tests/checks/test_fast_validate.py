@@ -252,7 +252,7 @@ def test_every_write_of_every_scenario_agrees(monkeypatch, strategy_name):
     """In real executions (both designs of each default scenario), every
     tree the fast pass accepts passes the model's mt_validate(); with its
     memo the pass answers as without it.  pct-site watches pending
-    accesses: its nodes are hooked ones, which the pass reads as well."""
+    accesses (a passive hook, which leaves what the pass reads alone)."""
     seen = []
 
     def both(mt):

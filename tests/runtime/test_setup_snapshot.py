@@ -123,10 +123,9 @@ def test_default_scenarios_replay(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.mark.parametrize("strategy_name", ["pct-site", "random-sync"])
 def test_a_watching_strategy_replays_setup_from_its_own_snapshot(
         strategy_name: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A strategy that reads pending accesses has its nodes made hooked
-    (a passive hook: nothing else changes): its setup is replayed too, from
-    a snapshot of its own (the hook's class is in the key), to the world
-    the model builds."""
+    """A strategy that reads pending accesses installs a passive hook: its
+    setup is replayed too, from a snapshot of its own (the hook's class is
+    in the key), to the world the model builds."""
     on, cache = _run("mmput_race", 4, True, monkeypatch, strategy_name)
     off, _ = _run("mmput_race", 4, False, monkeypatch, strategy_name)
     assert on == off
