@@ -183,12 +183,15 @@ def before_after_parser(reps: int, what: str) -> argparse.ArgumentParser:
 
 def export(rev: str, into: Path) -> Path:
     """The source tree of git revision @rev (or @rev itself, a directory),
-    exported under @into."""
+    exported under @into; a one-line SystemExit when @rev is neither."""
     if Path(rev).is_dir():
         return Path(rev).resolve()
     tar = into / "src.tar"
-    subprocess.run(["git", "-C", str(ROOT), "archive", "-o", str(tar), rev],
-                   check=True)
+    done = subprocess.run(["git", "-C", str(ROOT), "archive", "-o", str(tar), rev],
+                          capture_output=True, check=False)
+    if done.returncode != 0:
+        raise SystemExit(f"{rev!r} is neither a directory nor a git revision "
+                         f"of {ROOT}")
     dest = into / rev.replace("/", "_")
     dest.mkdir()
     with tarfile.open(tar) as t:

@@ -1,5 +1,6 @@
 """stress/benchlib.py: long runs stop on SIGINT/SIGTERM with one line and
-keep every result they finished."""
+keep every result they finished; a tree that cannot be exported is a
+one-line error."""
 
 from __future__ import annotations
 
@@ -14,7 +15,14 @@ from pathlib import Path
 
 import pytest
 
-from stress.benchlib import Interrupted, _held, _on_signal, interruptible, write_section
+from stress.benchlib import (
+    Interrupted,
+    _held,
+    _on_signal,
+    export,
+    interruptible,
+    write_section,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -138,3 +146,8 @@ def test_a_second_signal_while_the_stop_line_is_printed_is_not_a_traceback(
     assert interruptible(main, "kept") == 128 + signal.SIGTERM
     assert err.text.count("\n") == 1
     assert "interrupted by SIGTERM; kept" in err.text
+
+
+def test_export_of_an_unknown_revision_is_a_one_line_error(tmp_path):
+    with pytest.raises(SystemExit, match="neither a directory nor a git revision"):
+        export("no-such-revision-xyz", tmp_path)
