@@ -138,7 +138,7 @@ class HookedWords(Words):
             return
         ex = node._ex
         hook = ex.access_hook
-        if hook is not None and ex.phase is _RUN and not hook.passive:  # tracked
+        if hook is not None and ex.phase is _RUN:  # a private store, tracked
             if type(i) is int:
                 hook.store(ex, node, self._word, i, value)
             else:
