@@ -130,6 +130,10 @@ class Words(RawWords):
             ex.decisions.append(ex.cur_tid)
         elif ex.access_hook is None or not ex.access_hook.wants_pending:
             ex.point()
+        elif ex.maple_lease:  # the keeper's answer at a maple word: the current thread
+            ex.maple_lease -= 1
+            ex.step += 1
+            ex.decisions.append(ex.cur_tid)
         else:  # a passive hook's pending access, for the strategy asked here
             t = ex.cur
             t.pending = maple_access(node.addr, self._word, i, False)
@@ -170,6 +174,10 @@ class Words(RawWords):
                 ex.decisions.append(ex.cur_tid)
             elif ex.access_hook is None or not ex.access_hook.wants_pending:
                 ex.point()
+            elif ex.maple_lease:  # the keeper's answer (see __getitem__)
+                ex.maple_lease -= 1
+                ex.step += 1
+                ex.decisions.append(ex.cur_tid)
             else:  # a passive hook's pending access (see __getitem__)
                 t = ex.cur
                 t.pending = maple_access(node.addr, self._word, i, True)
@@ -266,6 +274,10 @@ class SimMapleNode(MapleNode):
             ex.decisions.append(ex.cur_tid)
         elif ex.access_hook is None or not ex.access_hook.wants_pending:
             ex.point()
+        elif ex.maple_lease:  # the keeper's answer (see Words.__getitem__)
+            ex.maple_lease -= 1
+            ex.step += 1
+            ex.decisions.append(ex.cur_tid)
         else:  # a passive hook's pending access (see Words.__getitem__)
             t = ex.cur
             t.pending = maple_access(self.addr, "parent", -1, False)

@@ -94,6 +94,7 @@ if TYPE_CHECKING:
 
     from maple.port import RcuCallback
     from maple.tree import MapleTree
+    from rcu_harness.memory.access import AccessHook
     from rcu_harness.runtime.execution import Execution
     from rcu_harness.runtime.thread import SimThread
 
@@ -215,15 +216,29 @@ class InstrumentedPort(NodeWordsPath):
         rcu_api.synchronize_rcu_ex(self.ex)
 
     # -- tree words -------------------------------------------------------------
+    @staticmethod
+    def _tree_point(ex: Execution, hook: AccessHook | None, addr: int, word: str,
+                    store: bool) -> None:
+        """The scheduling point of a tree word access (@word of the tree at
+        @addr): the keeper's answer under a maple lease, else the point,
+        with the pending access for a @hook that wants it."""
+        if hook is None or not hook.wants_pending:
+            ex.point()
+        elif ex.maple_lease:  # the keeper's answer at a maple word
+            ex.maple_lease -= 1
+            ex.step += 1
+            ex.decisions.append(ex.cur_tid)
+        else:
+            ex.cur.pending = maple_access(addr, word, -1, store)
+            ex.point()
+
     def root_load(self, mt: MapleTree) -> object:
         """rcu_dereference(mt->ma_root)."""
         ex = self.ex
         if ex.phase is not _RUN or ex.quiet:  # not ex.in_threads
             return mt.ma_root
         hook = ex.access_hook
-        if hook is not None and hook.wants_pending:
-            ex.cur.pending = maple_access(mt.addr, "ma_root", -1, False)
-        ex.point()
+        self._tree_point(ex, hook, mt.addr, "ma_root", False)
         t = ex.cur
         lock = self.tree_lock(mt)
         value = shown = mt.ma_root
@@ -250,9 +265,7 @@ class InstrumentedPort(NodeWordsPath):
         lock = self.tree_lock(mt)
         if ex.in_threads:
             access = ex.access_hook
-            if access is not None and access.wants_pending:
-                ex.cur.pending = maple_access(mt.addr, "ma_root", -1, True)
-            ex.point()
+            self._tree_point(ex, access, mt.addr, "ma_root", True)
             for hook in ex.hooks.store:
                 hook(ex, ex.cur, mt, "ma_root", -1, value, lock)
             if access is not None:
@@ -273,9 +286,7 @@ class InstrumentedPort(NodeWordsPath):
         if ex.phase is not _RUN or ex.quiet:  # not ex.in_threads
             return mt.ma_flags
         hook = ex.access_hook
-        if hook is not None and hook.wants_pending:
-            ex.cur.pending = maple_access(mt.addr, "ma_flags", -1, False)
-        ex.point()
+        self._tree_point(ex, hook, mt.addr, "ma_flags", False)
         value = mt.ma_flags
         shown: object = value
         if hook is not None:
@@ -293,9 +304,7 @@ class InstrumentedPort(NodeWordsPath):
         ex = self.ex
         if ex.in_threads:
             access = ex.access_hook
-            if access is not None and access.wants_pending:
-                ex.cur.pending = maple_access(mt.addr, "ma_flags", -1, True)
-            ex.point()
+            self._tree_point(ex, access, mt.addr, "ma_flags", True)
             lock = self.tree_lock(mt)
             for hook in ex.hooks.store:
                 hook(ex, ex.cur, mt, "ma_flags", -1, value, lock)

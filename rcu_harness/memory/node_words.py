@@ -111,6 +111,10 @@ class NodeWordsPath:
                 ex.kept += 1
                 ex.step += 1
                 ex.decisions.append(ex.cur_tid)
+            elif ex.maple_lease:  # the keeper's answer at a maple word
+                ex.maple_lease -= 1
+                ex.step += 1
+                ex.decisions.append(ex.cur_tid)
             else:
                 if hook is not None and hook.wants_pending:
                     ex.cur.pending = maple_access(node.addr, words._word, i, False)
@@ -153,7 +157,7 @@ class NodeWordsPath:
                     ex.kept += 1
                     ex.step += 1
                     ex.decisions.append(ex.cur_tid)
-                else:
+                else:  # no maple lease without a watching strategy's hook
                     ex.point()
                 if node._w > PUBLISHED:
                     self._dead_load(node, "Read", word, k)
@@ -208,6 +212,10 @@ class NodeWordsPath:
             if ex.lease:  # Execution._point_kept's first branch: the kept thread
                 ex.lease -= 1
                 ex.kept += 1
+                ex.step += 1
+                ex.decisions.append(ex.cur_tid)
+            elif ex.maple_lease:  # the keeper's answer at a maple word
+                ex.maple_lease -= 1
                 ex.step += 1
                 ex.decisions.append(ex.cur_tid)
             else:
@@ -265,6 +273,10 @@ class NodeWordsPath:
                 ex.kept += 1
                 ex.step += 1
                 ex.decisions.append(ex.cur_tid)
+            elif ex.maple_lease:  # the keeper's answer at a maple word
+                ex.maple_lease -= 1
+                ex.step += 1
+                ex.decisions.append(ex.cur_tid)
             else:
                 if hook is not None and hook.wants_pending:
                     ex.cur.pending = maple_access(node.addr, word, -1, False)
@@ -306,6 +318,10 @@ class NodeWordsPath:
             if ex.lease:  # Execution._point_kept's first branch: the kept thread
                 ex.lease -= 1
                 ex.kept += 1
+                ex.step += 1
+                ex.decisions.append(ex.cur_tid)
+            elif ex.maple_lease:  # the keeper's answer at a maple word
+                ex.maple_lease -= 1
                 ex.step += 1
                 ex.decisions.append(ex.cur_tid)
             else:

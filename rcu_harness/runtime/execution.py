@@ -242,7 +242,18 @@ class Execution:
         ``decisions``: :meth:`_point_kept`'s first branch)."""
         self.kept = 0
         """Decisions made under a lease that the keeper was not told of."""
+        self.maple_lease = 0
+        """How many of the next decisions *at a maple word* (a node or tree
+        word the current thread is about to load or store) are the current
+        thread without asking: granted instead of a lease, within the step
+        bound, when the keeper's ``keep`` is 0 and it ``keeps_maple`` (its
+        answer there is the current thread and changes nothing in it: the
+        watching strategies that decide only at other points); zeroed
+        with ``lease``.  Its decisions are not ``kept`` (the keeper does
+        not count them).  Only a maple word's accessor consumes it, the
+        other points ask."""
         self._keeper: Keeping | None = None
+        self._keeps_maple = False
         self._uniform: Callable[[], float] | None = None
         if driver is not None:
             driver.attach(self)
@@ -252,6 +263,7 @@ class Execution:
         else:
             self._keeper = getattr(strategy, "keeper", None)
             if self._keeper is not None:
+                self._keeps_maple = bool(getattr(self._keeper, "keeps_maple", False))
                 self._ask = strategy.next_thread
                 self._next_thread = self._ask_keeper
                 setattr(self, "point", self._point_kept)  # noqa: B010
@@ -355,7 +367,8 @@ class Execution:
     def _ask_keeper(self, runnable: Sequence[int], current: int | None,
                     yielding: bool = False) -> int:
         """The strategy's decision, told first of the decisions kept since
-        the last one; its keeper's ``keep`` becomes the lease."""
+        the last one; its keeper's ``keep`` becomes the lease, or at 0, if
+        it ``keeps_maple``, the rest of the step bound the maple lease."""
         keeper = self._keeper
         if self.kept:
             keeper.skip(self.kept)  # type: ignore[union-attr]
@@ -366,7 +379,13 @@ class Execution:
         if keep > room:
             keep = room
         # a thread before its first point takes the fresh path, unleased
-        self.lease = keep if keep > 0 and not self.threads[nxt].fresh else 0
+        if keep > 0:
+            self.lease = 0 if self.threads[nxt].fresh else keep
+            self.maple_lease = 0
+        else:
+            self.lease = 0
+            self.maple_lease = (room if self._keeps_maple
+                                and not self.threads[nxt].fresh else 0)
         return nxt
 
     def _point_uniform(self) -> None:
@@ -533,7 +552,7 @@ class Execution:
         self.threads.append(t)
         if state is _RUNNABLE:
             bisect.insort(self.runnable, t.tid)
-            self.lease = 0
+            self.lease = self.maple_lease = 0
         if self.phase is _RUN:
             self.emit(_SPAWN, 0, name, t.tid)
             if self.memory_model is not None:
@@ -583,7 +602,7 @@ class Execution:
         t.state = _FINISHED
         if t.tid in self.runnable:
             self.runnable.remove(t.tid)
-            self.lease = 0
+            self.lease = self.maple_lease = 0
 
     def block(self, reason: str, state: ThreadState = ThreadState.BLOCKED) -> None:
         """Make the current thread non-runnable until someone wakes it."""
@@ -595,7 +614,7 @@ class Execution:
         t.state = state
         t.wait_reason = reason
         self.runnable.remove(t.tid)
-        self.lease = 0
+        self.lease = self.maple_lease = 0
         self.emit(_BLOCK, 0, reason)
         runnable = self.runnable
         if not runnable:
@@ -642,7 +661,7 @@ class Execution:
         t.state = _RUNNABLE
         t.wait_reason = ""
         bisect.insort(self.runnable, t.tid)
-        self.lease = 0
+        self.lease = self.maple_lease = 0
         self.emit(_WAKE, 0, t.name, t.tid)
 
     # -- findings -------------------------------------------------------------
@@ -662,7 +681,7 @@ class Execution:
             self.fair = True
             self.max_steps += self.step_bound
             self._next_thread = round_robin
-            self.lease = 0
+            self.lease = self.maple_lease = 0
             if self._uniform is not None:  # the draw is the strategy's choice
                 setattr(self, "point", self._point_asking)  # noqa: B010
                 setattr(self, "decide", self._decide_asking)  # noqa: B010
@@ -748,7 +767,7 @@ class Execution:
     def _kill_all(self) -> None:
         self.aborting = True
         self.runnable = []
-        self.lease = 0
+        self.lease = self.maple_lease = 0
         self.max_steps = 1 << 62
         for t in self.threads:
             g = t.glet

@@ -71,6 +71,10 @@ class PctStrategy:
         yields: the decisions before the next change point (see
         :class:`~rcu_harness.sched.protocol.Keeping`)."""
 
+    keeps_maple = False
+    """PCT's change points fall on any decision (see
+    :class:`~rcu_harness.sched.protocol.Keeping`)."""
+
     @property
     def keeper(self) -> PctStrategy | None:
         """This strategy, whose answer holds between change points (not a

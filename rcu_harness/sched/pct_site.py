@@ -276,6 +276,10 @@ class PctSiteStrategy(PctStrategy):
         """Is every execution PCT's (depth 3, ``fallback_steps`` its ``k``)?"""
         self._fallback = 0 if self._pct else fallback_steps
         """The sync decisions the stall is drawn among (0: among sites)."""
+        self.keeps_maple = not self._pct
+        """A maple word is never a site, a conflict, a relay's act or a sync
+        decision: the answer there is PCT's highest runnable thread, the
+        current one (PCT's own executions: change points anywhere)."""
         if self._pct:
             self.next_thread = self._pct_next_thread  # type: ignore[method-assign]
         elif fallback_steps:

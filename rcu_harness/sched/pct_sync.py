@@ -97,6 +97,17 @@ class PctSyncStrategy(PctStrategy):
         self._threads = threads
         return True
 
+    keeps_maple = True
+    """A maple word is never a sync decision (nor a change point): the
+    answer there is the highest runnable thread, the current one."""
+
+    @property
+    def keeper(self) -> PctSyncStrategy | None:
+        """This strategy: ``keep`` stays 0 (a change point may fall on any
+        sync decision), ``keeps_maple`` (not a subclass that decides
+        otherwise)."""
+        return self if type(self).next_thread is PctSyncStrategy.next_thread else None
+
     def next_thread(self, runnable: Sequence[int], current: int | None,
                     yielding: bool = False) -> int:
         """PCT's choice; a sync decision may be a change point."""

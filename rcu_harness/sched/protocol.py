@@ -46,7 +46,10 @@ Optional capabilities, declared here and nowhere else tested by name:
   would make (a call per decision is most of a strategy's cost).  A
   ``keeper`` says how many following decisions surely choose the thread
   just chosen while the runnable set stays the same and no thread yields
-  (``pct``: every decision up to its next change point); a ``uniform``
+  (``pct``: every decision up to its next change point), and whether its
+  answer at a maple word is always the current thread (``keeps_maple``:
+  the watching strategies that decide only at fields, locks or sync
+  points); a ``uniform``
   draw says the choice of a decision that does not yield is
   ``runnable[int(draw() * len(runnable))]`` (``random``).  A portfolio
   exposes its current member's (``keeper``/``uniform`` None: ask).  Only
@@ -164,6 +167,17 @@ class Keeping(Protocol):
     """Set by every ``next_thread`` call: how many of the decisions that
     follow it choose the same thread, as long as the runnable set stays the
     same and no thread yields, whatever the current thread."""
+
+    keeps_maple: bool
+    """Fixed for an execution: while ``keep`` is 0, is every decision
+    whose current thread is about to access a maple word (a node or tree
+    word: its pending access is ``maple``) the current thread, with nothing
+    in the strategy changed, as long as the runnable set stays the same and
+    no thread yields?  The watching strategies that decide only at other
+    points (pct-site, pct-relay, pct-sync, random-sync) say so; the
+    execution then makes those decisions without a call or a pending
+    access (:attr:`~rcu_harness.runtime.execution.Execution.maple_lease`)
+    and does not count them in ``skip``."""
 
     def skip(self, n: int) -> None:
         """@n decisions were made without calling ``next_thread``, each

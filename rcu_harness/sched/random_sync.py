@@ -70,6 +70,23 @@ class RandomSyncStrategy(RandomStrategy):
         self._threads = threads
         return True
 
+    keep = 0
+    """No decision is kept whatever the current thread (see
+    :class:`~rcu_harness.sched.protocol.Keeping`)."""
+    keeps_maple = True
+    """A maple word is never of a kind that switches: the answer there is
+    the current thread, without a draw."""
+
+    @property
+    def keeper(self) -> RandomSyncStrategy | None:
+        """This strategy, for its ``keeps_maple`` (not a subclass that
+        decides otherwise)."""
+        own = type(self).next_thread is RandomSyncStrategy.next_thread
+        return self if own else None
+
+    def skip(self, n: int) -> None:
+        """Never called: ``keep`` is 0, so no decision is ``kept``."""
+
     def next_thread(self, runnable: Sequence[int], current: int | None,
                     yielding: bool = False) -> int:
         """The current thread if its next point is not of the kind, else

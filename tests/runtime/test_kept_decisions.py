@@ -216,11 +216,91 @@ def test_only_strategies_that_decide_as_pct_or_random_offer_a_shortcut() -> None
     offered = []
     for i in range(4):
         portfolio.new_execution(i)
-        offered.append((portfolio.keeper is not None, portfolio.uniform is not None))
-    # pct-sync and random-sync decide from pending accesses: they are asked
-    assert offered == [(True, False), (False, True), (False, False), (False, False)]
+        keeper = portfolio.keeper
+        offered.append((keeper is not None, portfolio.uniform is not None,
+                        keeper is not None and keeper.keeps_maple))
+    # pct-sync and random-sync decide from pending accesses: only their
+    # answer at a maple word is kept
+    assert offered == [(True, False, False), (False, True, False),
+                       (True, False, True), (True, False, True)]
+    fallback = make_strategy("pct-site", 3, fallback_steps=50, fallback="pct")
+    assert not fallback.keeper.keeps_maple  # PCT's change points fall anywhere
     for name in ("pos", "surw", "rff", "dfs"):
         strategy = make_strategy(name, 3)
         strategy.new_execution(0)
         assert getattr(strategy, "keeper", None) is None, name
         assert getattr(strategy, "uniform", None) is None, name
+
+
+class MapleDrawing:
+    """The random walk claiming ``keeps_maple`` although it draws at every
+    decision, maple words included: a false claim."""
+
+    keep = 0
+    keeps_maple = True
+
+    def __init__(self, seed: int) -> None:
+        self.inner = make_strategy("random", seed)
+        self.execution_seed = self.inner.execution_seed
+        self.keeper = self
+
+    def new_execution(self, index: int) -> bool:
+        ok = bool(self.inner.new_execution(index))
+        self.execution_seed = self.inner.execution_seed
+        return ok
+
+    def watch(self, threads: Any) -> bool:
+        return True
+
+    def skip(self, n: int) -> None:
+        pass
+
+    def next_thread(self, runnable: Any, current: Any, yielding: bool = False) -> int:
+        return int(self.inner.next_thread(runnable, current, yielding))
+
+    def next_u64(self) -> int:
+        return int(self.inner.next_u64())
+
+    def next_read(self, options: int, thread: int) -> int:
+        return int(self.inner.next_read(options, thread))
+
+
+MAPLE_KEEPERS = [
+    ("pct-site", {}), ("pct-site", {"aim": "conflict"}), ("pct-relay", {}),
+    ("pct-relay", {"aim": "conflict"}), ("pct-sync", {}), ("random-sync", {}),
+]
+
+
+@pytest.mark.parametrize(("name", "params"), MAPLE_KEEPERS)
+@pytest.mark.parametrize("scenario", ["rcu_transitions", "mmput_race"])
+def test_maple_words_are_kept_without_a_call_as_the_strategy_answers(
+        name: str, params: dict[str, Any], scenario: str) -> None:
+    """A watching strategy that decides only at other points makes its
+    decisions at maple words without a call: the same executions as asked
+    at every decision, with far fewer calls."""
+    setup = program(configure(scenario))
+    params = {**calibrate(setup, name, 0), **params}
+    fast = make_strategy(name, 0, **params)
+    asked = WatchingAsking(make_strategy(name, 0, **params))
+    calls = [0]
+    inner = fast.next_thread
+
+    def counting(*args: Any) -> int:
+        calls[0] += 1
+        return int(inner(*args))
+
+    fast.next_thread = counting  # type: ignore[method-assign]
+    for i in range(3):
+        want = _outcome(setup, asked, i, 100_000)
+        assert _outcome(setup, fast, i, 100_000) == want, (name, scenario, i)
+    assert calls[0] * 4 < asked.calls  # most decisions are at maple words
+
+
+def test_a_false_keeps_maple_claim_changes_the_executions() -> None:
+    """The comparison above has teeth: a strategy that draws at maple words
+    but claims to keep them makes other schedules than asked."""
+    setup = program(configure("rcu_transitions"))
+    differ = [_outcome(setup, MapleDrawing(0), i, 100_000)
+              != _outcome(setup, WatchingAsking(MapleDrawing(0)), i, 100_000)
+              for i in range(3)]
+    assert all(differ)
