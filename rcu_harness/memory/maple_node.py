@@ -130,8 +130,8 @@ class Words(RawWords):
             ex.decisions.append(ex.cur_tid)
         elif ex.access_hook is None or not ex.access_hook.wants_pending:
             ex.point()
-        elif ex.maple_lease:  # the keeper's answer at a maple word: the current thread
-            ex.maple_lease -= 1
+        elif ex.watch_lease:  # the keeper's answer at a maple word: the current thread
+            ex.watch_lease -= 1
             ex.step += 1
             ex.decisions.append(ex.cur_tid)
         else:  # a passive hook's pending access, for the strategy asked here
@@ -174,8 +174,8 @@ class Words(RawWords):
                 ex.decisions.append(ex.cur_tid)
             elif ex.access_hook is None or not ex.access_hook.wants_pending:
                 ex.point()
-            elif ex.maple_lease:  # the keeper's answer (see __getitem__)
-                ex.maple_lease -= 1
+            elif ex.watch_lease:  # the keeper's answer (see __getitem__)
+                ex.watch_lease -= 1
                 ex.step += 1
                 ex.decisions.append(ex.cur_tid)
             else:  # a passive hook's pending access (see __getitem__)
@@ -274,8 +274,8 @@ class SimMapleNode(MapleNode):
             ex.decisions.append(ex.cur_tid)
         elif ex.access_hook is None or not ex.access_hook.wants_pending:
             ex.point()
-        elif ex.maple_lease:  # the keeper's answer (see Words.__getitem__)
-            ex.maple_lease -= 1
+        elif ex.watch_lease:  # the keeper's answer (see Words.__getitem__)
+            ex.watch_lease -= 1
             ex.step += 1
             ex.decisions.append(ex.cur_tid)
         else:  # a passive hook's pending access (see Words.__getitem__)

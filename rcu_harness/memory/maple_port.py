@@ -224,8 +224,8 @@ class InstrumentedPort(NodeWordsPath):
         with the pending access for a @hook that wants it."""
         if hook is None or not hook.wants_pending:
             ex.point()
-        elif ex.maple_lease:  # the keeper's answer at a maple word
-            ex.maple_lease -= 1
+        elif ex.watch_lease:  # the keeper's answer at a maple word
+            ex.watch_lease -= 1
             ex.step += 1
             ex.decisions.append(ex.cur_tid)
         else:

@@ -111,8 +111,8 @@ class NodeWordsPath:
                 ex.kept += 1
                 ex.step += 1
                 ex.decisions.append(ex.cur_tid)
-            elif ex.maple_lease:  # the keeper's answer at a maple word
-                ex.maple_lease -= 1
+            elif ex.watch_lease:  # the keeper's answer at a maple word
+                ex.watch_lease -= 1
                 ex.step += 1
                 ex.decisions.append(ex.cur_tid)
             else:
@@ -214,8 +214,8 @@ class NodeWordsPath:
                 ex.kept += 1
                 ex.step += 1
                 ex.decisions.append(ex.cur_tid)
-            elif ex.maple_lease:  # the keeper's answer at a maple word
-                ex.maple_lease -= 1
+            elif ex.watch_lease:  # the keeper's answer at a maple word
+                ex.watch_lease -= 1
                 ex.step += 1
                 ex.decisions.append(ex.cur_tid)
             else:
@@ -273,8 +273,8 @@ class NodeWordsPath:
                 ex.kept += 1
                 ex.step += 1
                 ex.decisions.append(ex.cur_tid)
-            elif ex.maple_lease:  # the keeper's answer at a maple word
-                ex.maple_lease -= 1
+            elif ex.watch_lease:  # the keeper's answer at a maple word
+                ex.watch_lease -= 1
                 ex.step += 1
                 ex.decisions.append(ex.cur_tid)
             else:
@@ -320,8 +320,8 @@ class NodeWordsPath:
                 ex.kept += 1
                 ex.step += 1
                 ex.decisions.append(ex.cur_tid)
-            elif ex.maple_lease:  # the keeper's answer at a maple word
-                ex.maple_lease -= 1
+            elif ex.watch_lease:  # the keeper's answer at a maple word
+                ex.watch_lease -= 1
                 ex.step += 1
                 ex.decisions.append(ex.cur_tid)
             else:

@@ -242,18 +242,21 @@ class Execution:
         ``decisions``: :meth:`_point_kept`'s first branch)."""
         self.kept = 0
         """Decisions made under a lease that the keeper was not told of."""
-        self.maple_lease = 0
-        """How many of the next decisions *at a maple word* (a node or tree
-        word the current thread is about to load or store) are the current
-        thread without asking: granted instead of a lease, within the step
-        bound, when the keeper's ``keep`` is 0 and it ``keeps_maple`` (its
-        answer there is the current thread and changes nothing in it: the
-        watching strategies that decide only at other points); zeroed
-        with ``lease``.  Its decisions are not ``kept`` (the keeper does
-        not count them).  Only a maple word's accessor consumes it, the
-        other points ask."""
+        self.watch_lease = 0
+        """A watching strategy's lease: how many of the next decisions at
+        the points it never decides at are the current thread without
+        asking, granted instead of a lease, within the step bound, when the
+        keeper's ``keep`` is 0 and it ``keeps_maple`` (its answer at a
+        maple word, a node or tree word the current thread is about to
+        load or store, is the current thread and changes nothing in it:
+        the watching strategies that decide only at other points); zeroed
+        with ``lease``.  A maple word's accessor consumes it, and
+        :meth:`_point_kept` at a point without an access if the keeper
+        ``keeps_none`` too; every other point asks.  Its decisions are not
+        ``kept`` (the keeper does not count them)."""
         self._keeper: Keeping | None = None
         self._keeps_maple = False
+        self._keeps_none = False
         self._uniform: Callable[[], float] | None = None
         if driver is not None:
             driver.attach(self)
@@ -264,6 +267,8 @@ class Execution:
             self._keeper = getattr(strategy, "keeper", None)
             if self._keeper is not None:
                 self._keeps_maple = bool(getattr(self._keeper, "keeps_maple", False))
+                self._keeps_none = self._keeps_maple and bool(
+                    getattr(self._keeper, "keeps_none", False))
                 self._ask = strategy.next_thread
                 self._next_thread = self._ask_keeper
                 setattr(self, "point", self._point_kept)  # noqa: B010
@@ -342,6 +347,11 @@ class Execution:
             self.step += 1
             self.decisions.append(self.cur_tid)
             return
+        if self.watch_lease and self._keeps_none and self.cur.pending is None:
+            self.watch_lease -= 1  # a point without an access, never decided at
+            self.step += 1
+            self.decisions.append(self.cur_tid)
+            return
         step = self.step = self.step + 1
         if step > self.max_steps:
             self.livelock()
@@ -381,10 +391,10 @@ class Execution:
         # a thread before its first point takes the fresh path, unleased
         if keep > 0:
             self.lease = 0 if self.threads[nxt].fresh else keep
-            self.maple_lease = 0
+            self.watch_lease = 0
         else:
             self.lease = 0
-            self.maple_lease = (room if self._keeps_maple
+            self.watch_lease = (room if self._keeps_maple
                                 and not self.threads[nxt].fresh else 0)
         return nxt
 
@@ -552,7 +562,7 @@ class Execution:
         self.threads.append(t)
         if state is _RUNNABLE:
             bisect.insort(self.runnable, t.tid)
-            self.lease = self.maple_lease = 0
+            self.lease = self.watch_lease = 0
         if self.phase is _RUN:
             self.emit(_SPAWN, 0, name, t.tid)
             if self.memory_model is not None:
@@ -602,7 +612,7 @@ class Execution:
         t.state = _FINISHED
         if t.tid in self.runnable:
             self.runnable.remove(t.tid)
-            self.lease = self.maple_lease = 0
+            self.lease = self.watch_lease = 0
 
     def block(self, reason: str, state: ThreadState = ThreadState.BLOCKED) -> None:
         """Make the current thread non-runnable until someone wakes it."""
@@ -614,7 +624,7 @@ class Execution:
         t.state = state
         t.wait_reason = reason
         self.runnable.remove(t.tid)
-        self.lease = self.maple_lease = 0
+        self.lease = self.watch_lease = 0
         self.emit(_BLOCK, 0, reason)
         runnable = self.runnable
         if not runnable:
@@ -661,7 +671,7 @@ class Execution:
         t.state = _RUNNABLE
         t.wait_reason = ""
         bisect.insort(self.runnable, t.tid)
-        self.lease = self.maple_lease = 0
+        self.lease = self.watch_lease = 0
         self.emit(_WAKE, 0, t.name, t.tid)
 
     # -- findings -------------------------------------------------------------
@@ -681,7 +691,7 @@ class Execution:
             self.fair = True
             self.max_steps += self.step_bound
             self._next_thread = round_robin
-            self.lease = self.maple_lease = 0
+            self.lease = self.watch_lease = 0
             if self._uniform is not None:  # the draw is the strategy's choice
                 setattr(self, "point", self._point_asking)  # noqa: B010
                 setattr(self, "decide", self._decide_asking)  # noqa: B010
@@ -767,7 +777,7 @@ class Execution:
     def _kill_all(self) -> None:
         self.aborting = True
         self.runnable = []
-        self.lease = self.maple_lease = 0
+        self.lease = self.watch_lease = 0
         self.max_steps = 1 << 62
         for t in self.threads:
             g = t.glet

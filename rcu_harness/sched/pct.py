@@ -71,7 +71,7 @@ class PctStrategy:
         yields: the decisions before the next change point (see
         :class:`~rcu_harness.sched.protocol.Keeping`)."""
 
-    keeps_maple = False
+    keeps_maple = keeps_none = False
     """PCT's change points fall on any decision (see
     :class:`~rcu_harness.sched.protocol.Keeping`)."""
 

@@ -280,14 +280,19 @@ class PctSiteStrategy(PctStrategy):
         """A maple word is never a site, a conflict, a relay's act or a sync
         decision: the answer there is PCT's highest runnable thread, the
         current one (PCT's own executions: change points anywhere)."""
+        self.keeps_none = not self._pct and not self._at_none
+        """Nor is a point without an access, unless ``points`` counts those
+        (or the fallback's sync decisions do; the conflict aim never)."""
         if self._pct:
             self.next_thread = self._pct_next_thread  # type: ignore[method-assign]
         elif fallback_steps:
             self.next_thread = self._stall_at_decision  # type: ignore[method-assign]
+            self.keeps_none = False
         elif type(self).next_thread is not PctSiteStrategy.next_thread:
             pass  # a subclass's own (pct-relay's)
         elif aim == "conflict":
             self.next_thread = self._stall_conflict  # type: ignore[method-assign]
+            self.keeps_none = True
         elif self._rcu_only:
             self.next_thread = self._stall_in_rcu  # type: ignore[method-assign]
         self._max_sites = 0

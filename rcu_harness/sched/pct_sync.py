@@ -81,6 +81,8 @@ class PctSyncStrategy(PctStrategy):
         if sync_steps < 0:
             raise ValueError(f"pct-sync sync_steps must be >= 0 (got {sync_steps})")
         self._at_none, self._at_locks = point_kinds(points)
+        self.keeps_none = not self._at_none
+        """Is a point without an access never a sync decision either?"""
         self.points = points
         # PCT's step counter and estimate count sync decisions here.
         super().__init__(seed, depth=depth, steps=sync_steps)

@@ -47,9 +47,10 @@ Optional capabilities, declared here and nowhere else tested by name:
   ``keeper`` says how many following decisions surely choose the thread
   just chosen while the runnable set stays the same and no thread yields
   (``pct``: every decision up to its next change point), and whether its
-  answer at a maple word is always the current thread (``keeps_maple``:
-  the watching strategies that decide only at fields, locks or sync
-  points); a ``uniform``
+  answer at a maple word (``keeps_maple``), and at a point without an
+  access (``keeps_none``), is always the current thread (the watching
+  strategies that decide only at fields, locks or sync points); a
+  ``uniform``
   draw says the choice of a decision that does not yield is
   ``runnable[int(draw() * len(runnable))]`` (``random``).  A portfolio
   exposes its current member's (``keeper``/``uniform`` None: ask).  Only
@@ -176,8 +177,14 @@ class Keeping(Protocol):
     no thread yields?  The watching strategies that decide only at other
     points (pct-site, pct-relay, pct-sync, random-sync) say so; the
     execution then makes those decisions without a call or a pending
-    access (:attr:`~rcu_harness.runtime.execution.Execution.maple_lease`)
+    access (:attr:`~rcu_harness.runtime.execution.Execution.watch_lease`)
     and does not count them in ``skip``."""
+
+    keeps_none: bool
+    """Fixed for an execution, with ``keeps_maple``: the same at a point
+    without an access (pending access None: an RCU primitive, a free, an
+    ``Atomic``; a yield always asks), for a strategy whose ``points`` do
+    not count those."""
 
     def skip(self, n: int) -> None:
         """@n decisions were made without calling ``next_thread``, each

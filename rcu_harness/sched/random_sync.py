@@ -52,6 +52,8 @@ class RandomSyncStrategy(RandomStrategy):
                  reads: str = "uniform") -> None:
         super().__init__(seed)
         self._at_none, self._at_locks = point_kinds(points, self.name)
+        self.keeps_none = not self._at_none
+        """Is a point without an access never of the kind either?"""
         check_reads(reads, self.name)
         self.points = points
         self.reads = reads

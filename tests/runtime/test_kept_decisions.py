@@ -225,6 +225,10 @@ def test_only_strategies_that_decide_as_pct_or_random_offer_a_shortcut() -> None
                        (True, False, True), (True, False, True)]
     fallback = make_strategy("pct-site", 3, fallback_steps=50, fallback="pct")
     assert not fallback.keeper.keeps_maple  # PCT's change points fall anywhere
+    stall = make_strategy("pct-site", 3, fallback_steps=50)
+    assert stall.keeps_maple and not stall.keeps_none  # sync decisions count
+    conflict = make_strategy("pct-site", 3, points="sync", aim="conflict")
+    assert conflict.keeps_none  # the conflict aim stalls at fields alone
     for name in ("pos", "surw", "rff", "dfs"):
         strategy = make_strategy(name, 3)
         strategy.new_execution(0)
@@ -266,8 +270,10 @@ class MapleDrawing:
 
 
 MAPLE_KEEPERS = [
-    ("pct-site", {}), ("pct-site", {"aim": "conflict"}), ("pct-relay", {}),
-    ("pct-relay", {"aim": "conflict"}), ("pct-sync", {}), ("random-sync", {}),
+    ("pct-site", {}), ("pct-site", {"aim": "conflict"}), ("pct-site", {"points": "sync"}),
+    ("pct-relay", {}), ("pct-relay", {"aim": "conflict"}), ("pct-sync", {}),
+    ("pct-sync", {"points": "access"}), ("random-sync", {}),
+    ("random-sync", {"points": "sync"}),
 ]
 
 
@@ -276,8 +282,9 @@ MAPLE_KEEPERS = [
 def test_maple_words_are_kept_without_a_call_as_the_strategy_answers(
         name: str, params: dict[str, Any], scenario: str) -> None:
     """A watching strategy that decides only at other points makes its
-    decisions at maple words without a call: the same executions as asked
-    at every decision, with far fewer calls."""
+    decisions at maple words (and, where its ``points`` do not count them,
+    at points without an access) without a call: the same executions as
+    asked at every decision, with far fewer calls."""
     setup = program(configure(scenario))
     params = {**calibrate(setup, name, 0), **params}
     fast = make_strategy(name, 0, **params)
@@ -304,3 +311,17 @@ def test_a_false_keeps_maple_claim_changes_the_executions() -> None:
               != _outcome(setup, WatchingAsking(MapleDrawing(0)), i, 100_000)
               for i in range(3)]
     assert all(differ)
+
+
+def test_a_false_keeps_none_claim_changes_the_executions() -> None:
+    """...and so does pct-sync counting points without an access
+    (``points=sync``) while it claims to keep them."""
+    setup = program(configure("rcu_transitions"))
+    params = calibrate(setup, "pct-sync", 0)
+    false = make_strategy("pct-sync", 0, **params)
+    assert not false.keeps_none
+    false.keeps_none = True
+    asked = WatchingAsking(make_strategy("pct-sync", 0, **params))
+    differ = [_outcome(setup, false, i, 100_000) != _outcome(setup, asked, i, 100_000)
+              for i in range(4)]
+    assert any(differ)
