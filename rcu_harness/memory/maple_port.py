@@ -94,7 +94,6 @@ if TYPE_CHECKING:
 
     from maple.port import RcuCallback
     from maple.tree import MapleTree
-    from rcu_harness.memory.access import AccessHook
     from rcu_harness.runtime.execution import Execution
     from rcu_harness.runtime.thread import SimThread
 
@@ -217,14 +216,11 @@ class InstrumentedPort(NodeWordsPath):
 
     # -- tree words -------------------------------------------------------------
     @staticmethod
-    def _tree_point(ex: Execution, hook: AccessHook | None, addr: int, word: str,
-                    store: bool) -> None:
+    def _watched_point(ex: Execution, addr: int, word: str, store: bool) -> None:
         """The scheduling point of a tree word access (@word of the tree at
-        @addr): the keeper's answer under a maple lease, else the point,
-        with the pending access for a @hook that wants it."""
-        if hook is None or not hook.wants_pending:
-            ex.point()
-        elif ex.watch_lease:  # the keeper's answer at a maple word
+        @addr) under a hook that wants pending accesses: the keeper's
+        answer under a watch lease, else the point with the pending access."""
+        if ex.watch_lease:  # the keeper's answer at a maple word
             ex.watch_lease -= 1
             ex.step += 1
             ex.decisions.append(ex.cur_tid)
@@ -238,7 +234,10 @@ class InstrumentedPort(NodeWordsPath):
         if ex.phase is not _RUN or ex.quiet:  # not ex.in_threads
             return mt.ma_root
         hook = ex.access_hook
-        self._tree_point(ex, hook, mt.addr, "ma_root", False)
+        if hook is None or not hook.wants_pending:
+            ex.point()
+        else:
+            self._watched_point(ex, mt.addr, "ma_root", False)
         t = ex.cur
         lock = self.tree_lock(mt)
         value = shown = mt.ma_root
@@ -265,7 +264,10 @@ class InstrumentedPort(NodeWordsPath):
         lock = self.tree_lock(mt)
         if ex.in_threads:
             access = ex.access_hook
-            self._tree_point(ex, access, mt.addr, "ma_root", True)
+            if access is None or not access.wants_pending:
+                ex.point()
+            else:
+                self._watched_point(ex, mt.addr, "ma_root", True)
             for hook in ex.hooks.store:
                 hook(ex, ex.cur, mt, "ma_root", -1, value, lock)
             if access is not None:
@@ -286,7 +288,10 @@ class InstrumentedPort(NodeWordsPath):
         if ex.phase is not _RUN or ex.quiet:  # not ex.in_threads
             return mt.ma_flags
         hook = ex.access_hook
-        self._tree_point(ex, hook, mt.addr, "ma_flags", False)
+        if hook is None or not hook.wants_pending:
+            ex.point()
+        else:
+            self._watched_point(ex, mt.addr, "ma_flags", False)
         value = mt.ma_flags
         shown: object = value
         if hook is not None:
@@ -304,7 +309,10 @@ class InstrumentedPort(NodeWordsPath):
         ex = self.ex
         if ex.in_threads:
             access = ex.access_hook
-            self._tree_point(ex, access, mt.addr, "ma_flags", True)
+            if access is None or not access.wants_pending:
+                ex.point()
+            else:
+                self._watched_point(ex, mt.addr, "ma_flags", True)
             lock = self.tree_lock(mt)
             for hook in ex.hooks.store:
                 hook(ex, ex.cur, mt, "ma_flags", -1, value, lock)

@@ -111,13 +111,14 @@ class NodeWordsPath:
                 ex.kept += 1
                 ex.step += 1
                 ex.decisions.append(ex.cur_tid)
+            elif hook is None or not hook.wants_pending:
+                ex.point()
             elif ex.watch_lease:  # the keeper's answer at a maple word
                 ex.watch_lease -= 1
                 ex.step += 1
                 ex.decisions.append(ex.cur_tid)
             else:
-                if hook is not None and hook.wants_pending:
-                    ex.cur.pending = maple_access(node.addr, words._word, i, False)
+                ex.cur.pending = maple_access(node.addr, words._word, i, False)
                 ex.point()
             if node._w > PUBLISHED:
                 self._dead_load(node, "Read", words._word, i)
@@ -214,13 +215,14 @@ class NodeWordsPath:
                 ex.kept += 1
                 ex.step += 1
                 ex.decisions.append(ex.cur_tid)
+            elif access is None or not access.wants_pending:
+                ex.point()
             elif ex.watch_lease:  # the keeper's answer at a maple word
                 ex.watch_lease -= 1
                 ex.step += 1
                 ex.decisions.append(ex.cur_tid)
             else:
-                if access is not None and access.wants_pending:
-                    ex.cur.pending = maple_access(node.addr, words._word, i, True)
+                ex.cur.pending = maple_access(node.addr, words._word, i, True)
                 ex.point()
             if node._w & FREED:
                 self._uaf(node, "Write", words._word, i)
@@ -273,13 +275,14 @@ class NodeWordsPath:
                 ex.kept += 1
                 ex.step += 1
                 ex.decisions.append(ex.cur_tid)
+            elif hook is None or not hook.wants_pending:
+                ex.point()
             elif ex.watch_lease:  # the keeper's answer at a maple word
                 ex.watch_lease -= 1
                 ex.step += 1
                 ex.decisions.append(ex.cur_tid)
             else:
-                if hook is not None and hook.wants_pending:
-                    ex.cur.pending = maple_access(node.addr, word, -1, False)
+                ex.cur.pending = maple_access(node.addr, word, -1, False)
                 ex.point()
             if node._w > PUBLISHED:
                 self._dead_load(node, "Read", word, -1)
@@ -320,13 +323,14 @@ class NodeWordsPath:
                 ex.kept += 1
                 ex.step += 1
                 ex.decisions.append(ex.cur_tid)
+            elif access is None or not access.wants_pending:
+                ex.point()
             elif ex.watch_lease:  # the keeper's answer at a maple word
                 ex.watch_lease -= 1
                 ex.step += 1
                 ex.decisions.append(ex.cur_tid)
             else:
-                if access is not None and access.wants_pending:
-                    ex.cur.pending = maple_access(node.addr, word, -1, True)
+                ex.cur.pending = maple_access(node.addr, word, -1, True)
                 ex.point()
             if node._w & FREED:
                 self._uaf(node, "Write", word, -1)

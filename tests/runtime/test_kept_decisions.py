@@ -226,7 +226,8 @@ def test_only_strategies_that_decide_as_pct_or_random_offer_a_shortcut() -> None
     fallback = make_strategy("pct-site", 3, fallback_steps=50, fallback="pct")
     assert not fallback.keeper.keeps_maple  # PCT's change points fall anywhere
     stall = make_strategy("pct-site", 3, fallback_steps=50)
-    assert stall.keeps_maple and not stall.keeps_none  # sync decisions count
+    assert stall.keeps_maple
+    assert not stall.keeps_none  # its sync decisions count those
     conflict = make_strategy("pct-site", 3, points="sync", aim="conflict")
     assert conflict.keeps_none  # the conflict aim stalls at fields alone
     for name in ("pos", "surw", "rff", "dfs"):
@@ -270,8 +271,9 @@ class MapleDrawing:
 
 
 MAPLE_KEEPERS = [
-    ("pct-site", {}), ("pct-site", {"aim": "conflict"}), ("pct-site", {"points": "sync"}),
-    ("pct-relay", {}), ("pct-relay", {"aim": "conflict"}), ("pct-sync", {}),
+    ("pct-site", {}), ("pct-site", {"aim": "conflict"}),
+    ("pct-site", {"points": "sync"}), ("pct-relay", {}),
+    ("pct-relay", {"aim": "conflict"}), ("pct-sync", {}),
     ("pct-sync", {"points": "access"}), ("random-sync", {}),
     ("random-sync", {"points": "sync"}),
 ]
