@@ -158,7 +158,7 @@ class NodeWordsPath:
                     ex.kept += 1
                     ex.step += 1
                     ex.decisions.append(ex.cur_tid)
-                else:  # no maple lease without a watching strategy's hook
+                else:  # no watch lease without a watching strategy's hook
                     ex.point()
                 if node._w > PUBLISHED:
                     self._dead_load(node, "Read", word, k)

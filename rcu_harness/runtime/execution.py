@@ -270,7 +270,8 @@ class Execution:
                 self._keeps_none = self._keeps_maple and bool(
                     getattr(self._keeper, "keeps_none", False))
                 self._ask = strategy.next_thread
-                self._next_thread = self._ask_keeper
+                self._next_thread = (self._ask_watcher if self._keeps_maple
+                                     else self._ask_keeper)
                 setattr(self, "point", self._point_kept)  # noqa: B010
             else:
                 self._uniform = getattr(strategy, "uniform", None)
@@ -377,8 +378,7 @@ class Execution:
     def _ask_keeper(self, runnable: Sequence[int], current: int | None,
                     yielding: bool = False) -> int:
         """The strategy's decision, told first of the decisions kept since
-        the last one; its keeper's ``keep`` becomes the lease, or at 0, if
-        it ``keeps_maple``, the rest of the step bound the maple lease."""
+        the last one; its keeper's ``keep`` becomes the lease."""
         keeper = self._keeper
         if self.kept:
             keeper.skip(self.kept)  # type: ignore[union-attr]
@@ -389,13 +389,16 @@ class Execution:
         if keep > room:
             keep = room
         # a thread before its first point takes the fresh path, unleased
-        if keep > 0:
-            self.lease = 0 if self.threads[nxt].fresh else keep
-            self.watch_lease = 0
-        else:
-            self.lease = 0
-            self.watch_lease = (room if self._keeps_maple
-                                and not self.threads[nxt].fresh else 0)
+        self.lease = keep if keep > 0 and not self.threads[nxt].fresh else 0
+        return nxt
+
+    def _ask_watcher(self, runnable: Sequence[int], current: int | None,
+                     yielding: bool = False) -> int:
+        """:meth:`_ask_keeper` for a keeper that ``keeps_maple``: without a
+        lease, the rest of the step bound becomes the watch lease."""
+        nxt = self._ask_keeper(runnable, current, yielding)
+        self.watch_lease = (self.max_steps - self.step if not self.lease
+                            and not self.threads[nxt].fresh else 0)
         return nxt
 
     def _point_uniform(self) -> None:
