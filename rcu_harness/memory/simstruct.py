@@ -36,13 +36,14 @@ from __future__ import annotations
 import sys
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
-from rcu_harness.memory.access import Access, RmwOrder
+from rcu_harness.memory.access import RmwOrder
 from rcu_harness.memory.heap import FREED, PUBLISHED, RETIRED, SLAB_FREE
 from rcu_harness.memory.kasan import use_after_free
 from rcu_harness.memory.lockdep import suspicious_rcu_usage
 from rcu_harness.rcu.api import call_rcu
 from rcu_harness.runtime.current import current
 from rcu_harness.runtime.exceptions import STRUCT_FIELDS
+from rcu_harness.runtime.pending import word_access
 from rcu_harness.runtime.thread import Phase
 from rcu_harness.sync.flow import sync_point
 from rcu_harness.trace.events import EventKind
@@ -63,14 +64,6 @@ SLAB_TYPESAFE_BY_RCU cache (readable, but nobody may write it)."""
 _STORE = EventKind.STORE.value
 _RUN = Phase.RUN
 _getframe = sys._getframe
-_LOADS: dict[tuple[int, str], Access] = {}
-"""The pending access of a load of each (address, field) met so far, made
-once: an Access is immutable and making one costs about a bare greenlet
-switch round trip, at every observed point of a watching strategy.
-Addresses are the same in every execution (:mod:`rcu_harness.memory.heap`),
-so this holds at most the fields of the objects of the largest execution."""
-_STORES: dict[tuple[int, str], Access] = {}
-"""The same for stores."""
 S = TypeVar("S", bound="SimStruct")
 
 
@@ -200,11 +193,7 @@ def _hooked_load(ex: Execution, obj: SimStruct, i: int, name: str) -> Any:
     hook = ex.access_hook
     assert hook is not None
     if hook.wants_pending:
-        key = (obj.addr, name)
-        pending = _LOADS.get(key)
-        if pending is None:
-            pending = _LOADS[key] = Access(obj.addr, name, -1, False)
-        ex.cur.pending = pending
+        ex.cur.pending = word_access(obj.addr, name, False)
     ex.point()
     if obj._w > PUBLISHED:
         _dead_read(ex, obj, name)
@@ -225,11 +214,7 @@ def _hooked_store(ex: Execution, obj: SimStruct, i: int, name: str,
     hook = ex.access_hook
     assert hook is not None
     if hook.wants_pending:
-        key = (obj.addr, name)
-        pending = _STORES.get(key)
-        if pending is None:
-            pending = _STORES[key] = Access(obj.addr, name, -1, True)
-        ex.cur.pending = pending
+        ex.cur.pending = word_access(obj.addr, name, True)
     ex.point()
     if obj._w & FREED:
         _uaf(ex, obj, "Write", name)

@@ -89,6 +89,24 @@ def maple_access(addr: int, word: str, index: int, store: bool) -> MapleAccess:
     return made
 
 
+_made_words: dict[tuple[int, str, bool], Access] = {}
+
+
+def word_access(addr: int, word: str, store: bool) -> Access:
+    """The pending access of a single word that is not the maple tree's
+    (a SimStruct field, a field's read-modify-write, a lock word), made
+    once per (address, word, load or store) and shared, as
+    :func:`maple_access`'s (a lock operation or a field access of a
+    watching strategy made one at every point)."""
+    key = (addr, word, store)
+    made = _made_words.get(key)
+    if made is None:
+        if len(_made_words) >= MADE_MAX:
+            _made_words.clear()
+        made = _made_words[key] = Access(addr, word, -1, store)
+    return made
+
+
 def is_sync(pending: Any) -> bool:
     """Is a thread whose pending access is @pending at a *sync* point: one
     that is not a maple node or tree word (a lock, an RCU primitive, a yield,

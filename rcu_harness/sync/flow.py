@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from rcu_harness.runtime.pending import Access
+from rcu_harness.runtime.pending import word_access
 from rcu_harness.runtime.thread import Phase
 
 if TYPE_CHECKING:
@@ -46,7 +46,7 @@ def sync_point(ex: Execution, obj: Any, word: str = WORD) -> None:
         ex.point()
         return
     t = ex.cur
-    t.pending = Access(obj.addr, word, -1, True)
+    t.pending = word_access(obj.addr, word, True)
     ex.point()
     t.pending = None
 
