@@ -52,6 +52,12 @@ def test_counting_shows_when_the_trees_made_other_executions(monkeypatch):
     assert rows[0].startswith(
         "| dup_mmap (32 executions) | 30.0 M | 20.0 M | **1.50x** |")
     assert "| NO (" in rows[0]
+    # --scale lengthens the counted window (whole blocks).
+    runs.clear()
+    rows = bench.counting({"before": Path("/b"), "after": Path("/a")}, "mix", 6)
+    assert rows[0].startswith("| dup_mmap (192 executions) |")
+    assert rows[2].startswith("| mmput_race (576 executions) |")
+    assert {n for _, _, n, _ in runs} == {16, 16 + 192, 16 + 576}
 
 
 def test_a_run_that_stopped_early_is_an_error_not_a_figure():
