@@ -255,7 +255,6 @@ class Execution:
         ``keeps_none`` too; every other point asks.  Its decisions are not
         ``kept`` (the keeper does not count them)."""
         self._keeper: Keeping | None = None
-        self._keeps_maple = False
         self._keeps_none = False
         self._uniform: Callable[[], float] | None = None
         if driver is not None:
@@ -266,11 +265,11 @@ class Execution:
         else:
             self._keeper = getattr(strategy, "keeper", None)
             if self._keeper is not None:
-                self._keeps_maple = bool(getattr(self._keeper, "keeps_maple", False))
-                self._keeps_none = self._keeps_maple and bool(
+                keeps_maple = bool(getattr(self._keeper, "keeps_maple", False))
+                self._keeps_none = keeps_maple and bool(
                     getattr(self._keeper, "keeps_none", False))
                 self._ask = strategy.next_thread
-                self._next_thread = (self._ask_watcher if self._keeps_maple
+                self._next_thread = (self._ask_watcher if keeps_maple
                                      else self._ask_keeper)
                 setattr(self, "point", self._point_kept)  # noqa: B010
             else:
