@@ -7,7 +7,8 @@ whatever process) and the benchmarks.  For each index ``i`` of the block:
 ``strategy.new_execution(i)`` (False: the strategy is exhausted), one
 execution with no events recorded, and a summary (seed, steps, wall time,
 signature, benign counters and, if asked, the latency samples of
-:func:`~rcu_harness.runtime.metrics.collect`).
+:func:`~rcu_harness.runtime.metrics.collect`).  The cyclic collector runs
+less often while a block runs (:mod:`rcu_harness.runner.collector`).
 
 A violation's signature is known without a report.  The first execution of
 each signature not in ``seen`` (which the caller keeps, across blocks if it
@@ -32,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 from rcu_harness.checks.defaults import default_checkers
 from rcu_harness.checks.reads_from import ReadsFromCoverage
 from rcu_harness.errors import ExecutionAbandoned
+from rcu_harness.runner.collector import young_threshold
 from rcu_harness.runner.feedback import Feedback, pair_texts
 from rcu_harness.runner.findings import diagnose, finalize
 from rcu_harness.runner.run import DEFAULT_MAX_STEPS, run_execution
@@ -338,45 +340,46 @@ def run_block(program: Callable[[Harness], None], strategy: Strategy,
     found: list[Diagnosed] = []
     exhausted = timed_out = False
     last: Execution | None = None
-    try:
-        for i in range(start, stop):
-            if deadline is not None and time.monotonic() >= deadline:
-                timed_out = True
-                break
-            if results and halt is not None and halt():
-                break
-            if feedback is not None:
-                feedback.before(i)
-            if not strategy.new_execution(i):
-                exhausted = True
-                break
-            began = time.perf_counter_ns()
-            ex = run_execution(program, strategy, i, max_steps=max_steps,
-                               checkers=measured, record=0)
-            wall = time.perf_counter_ns() - began
-            if coverage:
-                texts = pair_texts(ex)
-                _count_pairs(pairs, texts, i)
+    with young_threshold():  # see rcu_harness.runner.collector
+        try:
+            for i in range(start, stop):
+                if deadline is not None and time.monotonic() >= deadline:
+                    timed_out = True
+                    break
+                if results and halt is not None and halt():
+                    break
                 if feedback is not None:
-                    feedback.after(i, texts, ex)
-            v = ex.violation
-            sig = None if v is None else signature(str(v.kind), v.key)
-            if sig is not None and sig not in seen:
-                found.append(_diagnosed(program, ex, max_steps=max_steps,
-                                        checkers=checkers, command=command))
-                seen.add(sig)
-            results.append(ExecutionResult(i, strategy.execution_seed, ex.step,
-                                           wall, sig, dict(ex.counters),
-                                           collect(ex) if samples else {}))
-            last = ex
-            if v is not None and not keep_going and not (
-                    goes_on is not None and goes_on(v)):
-                break
-    except ExecutionAbandoned as exc:
-        exc.partial = BlockResult(tuple(results), tuple(found), False, False,
-                                  last.schedule() if last is not None else None,
-                                  pairs, _made(feedback))
-        raise
+                    feedback.before(i)
+                if not strategy.new_execution(i):
+                    exhausted = True
+                    break
+                began = time.perf_counter_ns()
+                ex = run_execution(program, strategy, i, max_steps=max_steps,
+                                   checkers=measured, record=0)
+                wall = time.perf_counter_ns() - began
+                if coverage:
+                    texts = pair_texts(ex)
+                    _count_pairs(pairs, texts, i)
+                    if feedback is not None:
+                        feedback.after(i, texts, ex)
+                v = ex.violation
+                sig = None if v is None else signature(str(v.kind), v.key)
+                if sig is not None and sig not in seen:
+                    found.append(_diagnosed(program, ex, max_steps=max_steps,
+                                            checkers=checkers, command=command))
+                    seen.add(sig)
+                results.append(ExecutionResult(i, strategy.execution_seed, ex.step,
+                                               wall, sig, dict(ex.counters),
+                                               collect(ex) if samples else {}))
+                last = ex
+                if v is not None and not keep_going and not (
+                        goes_on is not None and goes_on(v)):
+                    break
+        except ExecutionAbandoned as exc:
+            exc.partial = BlockResult(tuple(results), tuple(found), False, False,
+                                      last.schedule() if last is not None else None,
+                                      pairs, _made(feedback))
+            raise
     return BlockResult(tuple(results), tuple(found), exhausted, timed_out,
                        last.schedule() if last is not None else None, pairs,
                        _made(feedback))
