@@ -50,7 +50,7 @@ from rcu_harness.sync.atomic import (
     atomic_set,
 )
 from rcu_harness.sync.rwsem import RwSemaphore, down_read, down_write, up_read, up_write
-from rcu_harness.sync.sleep import might_sleep, schedule
+from rcu_harness.sync.sleep import might_sleep, schedule, spin_until
 from rcu_harness.sync.spinlock import SpinLock, spin_is_locked, spin_lock, spin_unlock
 
 __all__ = [
@@ -91,6 +91,7 @@ __all__ = [
     "spin_is_locked",
     "spin_lock",
     "spin_unlock",
+    "spin_until",
     "synchronize_rcu",
     "up_read",
     "up_write",

@@ -307,8 +307,14 @@ class Execution:
                 self.decisions.append(nxt)
             if nxt != cur:
                 t = self.threads[nxt]
+                if t.spin is not None:  # parked in spin_until
+                    t = self._spun(t)
+                    if t.tid == cur:  # its yield chose the thread running here
+                        self.cur = t
+                        self.cur_tid = cur
+                        return
                 self.cur = t
-                self.cur_tid = nxt
+                self.cur_tid = t.tid
                 t.glet.switch()  # type: ignore[union-attr]
 
     def decide(self) -> None:
@@ -327,8 +333,14 @@ class Execution:
             self.decisions.append(nxt)
         if nxt != cur:
             t = self.threads[nxt]
+            if t.spin is not None:  # parked in spin_until
+                t = self._spun(t)
+                if t.tid == cur:  # its yield chose the thread running here
+                    self.cur = t
+                    self.cur_tid = cur
+                    return
             self.cur = t
-            self.cur_tid = nxt
+            self.cur_tid = t.tid
             t.glet.switch()  # type: ignore[union-attr]
 
     _point_asking = point
@@ -368,10 +380,17 @@ class Execution:
                 nxt = self._next_thread(runnable, self.cur_tid)
             if not self.fair:
                 self.decisions.append(nxt)
-            if nxt != self.cur_tid:
+            cur = self.cur_tid
+            if nxt != cur:
                 t = self.threads[nxt]
+                if t.spin is not None:  # parked in spin_until
+                    t = self._spun(t)
+                    if t.tid == cur:  # its yield chose the thread running here
+                        self.cur = t
+                        self.cur_tid = cur
+                        return
                 self.cur = t
-                self.cur_tid = nxt
+                self.cur_tid = t.tid
                 t.glet.switch()  # type: ignore[union-attr]
 
     def _ask_keeper(self, runnable: Sequence[int], current: int | None,
@@ -420,10 +439,17 @@ class Execution:
                     return
             nxt = runnable[int(self._uniform() * len(runnable))]  # type: ignore[misc]
             self.decisions.append(nxt)
-            if nxt != self.cur_tid:
+            cur = self.cur_tid
+            if nxt != cur:
                 t = self.threads[nxt]
+                if t.spin is not None:  # parked in spin_until
+                    t = self._spun(t)
+                    if t.tid == cur:  # its yield chose the thread running here
+                        self.cur = t
+                        self.cur_tid = cur
+                        return
                 self.cur = t
-                self.cur_tid = nxt
+                self.cur_tid = t.tid
                 t.glet.switch()  # type: ignore[union-attr]
 
     def _decide_uniform(self) -> None:
@@ -437,10 +463,17 @@ class Execution:
         runnable = self.runnable
         nxt = runnable[int(self._uniform() * len(runnable))]  # type: ignore[misc]
         self.decisions.append(nxt)
-        if nxt != self.cur_tid:
+        cur = self.cur_tid
+        if nxt != cur:
             t = self.threads[nxt]
+            if t.spin is not None:  # parked in spin_until
+                t = self._spun(t)
+                if t.tid == cur:  # its yield chose the thread running here
+                    self.cur = t
+                    self.cur_tid = cur
+                    return
             self.cur = t
-            self.cur_tid = nxt
+            self.cur_tid = t.tid
             t.glet.switch()  # type: ignore[union-attr]
 
     def yield_point(self) -> None:
@@ -462,8 +495,14 @@ class Execution:
                 self.decisions.append(nxt)
             if nxt != cur:
                 t = self.threads[nxt]
+                if t.spin is not None:  # parked in spin_until
+                    t = self._spun(t)
+                    if t.tid == cur:  # its yield chose the thread running here
+                        self.cur = t
+                        self.cur_tid = cur
+                        return
                 self.cur = t
-                self.cur_tid = nxt
+                self.cur_tid = t.tid
                 t.glet.switch()  # type: ignore[union-attr]
 
     _yield_point_asking = yield_point
@@ -493,9 +532,62 @@ class Execution:
             self.decisions.append(nxt)
             if nxt != cur:
                 t = self.threads[nxt]
+                if t.spin is not None:  # parked in spin_until
+                    t = self._spun(t)
+                    if t.tid == cur:  # its yield chose the thread running here
+                        self.cur = t
+                        self.cur_tid = cur
+                        return
                 self.cur = t
-                self.cur_tid = nxt
+                self.cur_tid = t.tid
                 t.glet.switch()  # type: ignore[union-attr]
+
+    def _spun(self, t: SimThread) -> SimThread:
+        """Thread @t, chosen to run next, is parked in
+        :func:`~rcu_harness.sync.sleep.spin_until` (its loop's
+        ``schedule()``): while its condition is false, make its loop's
+        yield points here, without switching to it, and return the thread
+        that runs next (@t once its condition holds).
+
+        A yield point of @t is what the thread itself would do on being
+        resumed: its condition read (unobserved, as the loop reads it), the
+        step, the yield decision among the other runnable threads, asked
+        of the strategy or drawn with the same call as
+        :meth:`yield_point` or :meth:`_yield_point_uniform`, recorded in
+        the schedule; so the decisions, steps and everything the strategy
+        sees are the same.  Anything else a yield point may do makes @t
+        run instead: events recorded, a memory model to propagate to, the
+        step bound (the fair continuation), a single runnable thread, a
+        may-sleep check that could fail (@t in an RCU section or holding a
+        lock).
+        """
+        while (t.spin is not None and not self.record and not self.quiet
+               and self.memory_model is None and self.step < self.max_steps
+               and not self.fair and not t.rcu_nesting and not t.locks_held):
+            runnable = self.runnable
+            n = len(runnable)
+            if n < 2:
+                break
+            self.quiet += 1
+            try:
+                ready = t.spin()
+            finally:
+                self.quiet -= 1
+            if ready:
+                break
+            self.step += 1
+            cur = t.tid
+            self.cur = t
+            self.cur_tid = cur
+            uniform = self._uniform
+            if uniform is not None:  # _yield_point_uniform's draw
+                k = int(uniform() * (n - 1))
+                nxt = runnable[k] if runnable[k] < cur else runnable[k + 1]
+            else:  # yield_point's question
+                nxt = self._next_thread(runnable, cur, True)
+            self.decisions.append(nxt)
+            t = self.threads[nxt]
+        return t
 
     def emit(self, kind: int, addr: int = 0, word: str | None = None,
              index: int = -1, value: object = None, code: Any = None) -> None:
@@ -632,10 +724,11 @@ class Execution:
         if not runnable:
             self.main.switch()
         else:
-            nxt = self._choose(runnable)
-            nt = self.threads[nxt]
+            nt = self.threads[self._choose(runnable)]
+            if nt.spin is not None:  # parked in spin_until
+                nt = self._spun(nt)
             self.cur = nt
-            self.cur_tid = nxt
+            self.cur_tid = nt.tid
             nt.glet.switch()  # type: ignore[union-attr]
         if self.aborting:
             raise GreenletExit

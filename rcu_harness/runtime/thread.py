@@ -17,6 +17,8 @@ from enum import Enum
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from greenlet import greenlet
 
 
@@ -58,6 +60,7 @@ class SimThread:
         "reader_of",
         "refs",
         "spans",
+        "spin",
         "state",
         "tid",
         "wait_reason",
@@ -103,6 +106,10 @@ class SimThread:
         execution has an access hook; None otherwise."""
         self.fresh = True
         """No decision was made at a scheduling point of this thread yet."""
+        self.spin: Callable[[], bool] | None = None
+        """While it waits in :func:`~rcu_harness.sync.sleep.spin_until`, the
+        condition it waits for (the execution may make its loop's yield
+        points without running it: ``Execution._spun``)."""
 
     def __repr__(self) -> str:
         return f"<SimThread {self.label} {self.state.value}>"

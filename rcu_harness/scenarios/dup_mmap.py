@@ -47,6 +47,7 @@ from rcu_harness.kernel import (
     rcu_read_lock,
     rcu_read_unlock,
     schedule,
+    spin_until,
 )
 from rcu_harness.scenarios import readers
 from rcu_harness.scenarios.mm import (
@@ -261,8 +262,7 @@ def parent_thread(h: Harness, cfg: Config, w: World) -> None:
 def reader_thread(h: Harness, cfg: Config, w: World, child: bool) -> None:
     """A lockless reader of one mm: mmget_not_zero, iterate, mmput."""
     if child and not cfg["child_visible_early"]:
-        while not w.child_visible:
-            schedule()
+        spin_until(lambda: w.child_visible)
     mm = w.child if child else w.parent
     vmas = w.child_vmas if child else w.parent_vmas
     set_rcu = not cfg.bug("mmget-not-zero-no-rcu")
