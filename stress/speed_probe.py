@@ -1,7 +1,7 @@
 """One measurement of bench_speedup.py, run in a fresh process per tree.
 
 Run as ``python stress/speed_probe.py TREE SCENARIO N [--bare] [--strategy
-NAME]``: imports ``rcu_harness`` from @TREE (a source tree put first on
+NAME] [--young N]``: imports ``rcu_harness`` from @TREE (a source tree put first on
 ``sys.path``, so an older checkout can be measured with this probe), runs
 the scenario's executions 0..N-1 the way a campaign worker runs a block's,
 all on one program (no per-block costs: stress/bench_campaign_speed.py;
@@ -11,6 +11,11 @@ seconds, wall seconds,
 scheduling points, a digest of every execution's schedule (the same
 executions in every tree), and, with ``--bare``, the bare greenlet switch
 round trip measured in this process.
+With ``--young N`` the cyclic collector's young threshold is N during the
+measured executions (a campaign's blocks run at
+``rcu_harness.runner.collector.YOUNG``; the probe calls no block, so by
+default it runs at CPython's 700): the same tree measured both ways is the
+collector's share (docs/performance.md, *Twelfth round*).
 With ``--count`` (under callgrind, :func:`stress.benchlib.callgrind`) it
 marks the parts: the measured executions, a warm-up of the bare round
 trip, then :data:`ROUNDTRIPS` bare round trips, so that a scheduling
@@ -85,6 +90,11 @@ def main() -> None:
     schedules = []
     steps = 0
     counting = "--count" in sys.argv
+    if "--young" in sys.argv:
+        import gc
+
+        young = int(sys.argv[sys.argv.index("--young") + 1])
+        gc.set_threshold(young, *gc.get_threshold()[1:])
     if counting:
         os.getppid()  # stress/benchlib.py's mark(): callgrind dumps here
     cpu, wall = time.process_time(), time.perf_counter()
