@@ -165,7 +165,33 @@ class Driver(Protocol):
 
 
 class Execution:
-    """The state of one run of a program."""
+    """The state of one run of a program.
+
+    Its fields are slots: an execution has more than the 30 attributes
+    CPython 3.11 keeps in a class's shared keys, so with a ``__dict__``
+    every ``ex.x`` in the hot path read a dictionary (``LOAD_ATTR_WITH_HINT``)
+    and every ``ex.point()`` looked the method up afresh (no
+    ``LOAD_METHOD`` specialisation applies to an instance with a dictionary
+    of its own).  The strategy's flavour of the scheduling points (asking,
+    kept, a uniform draw) is three slots, ``point``, ``decide`` and
+    ``yield_point``, holding bound methods: one class, so that every
+    attribute site stays specialised for it (two classes chosen per
+    execution made the sites of a ``mix`` campaign, whose executions
+    alternate between pct's keeper and random's draw, miss every other
+    execution: measured).  A :class:`Driver`'s execution (a subclass with
+    a ``__dict__``) takes the driver's other operations as instance
+    attributes.
+    """
+
+    __slots__ = (
+        "_ask", "_keeper", "_keeps_none", "_next_thread", "_uniform", "aborting",
+        "access_hook", "after_setup", "atomic", "context", "counters", "cur",
+        "cur_tid", "decide", "decisions", "error", "events", "exit_fns", "fair",
+        "heap", "hooks", "index", "kept", "lease", "main", "max_steps",
+        "memory_model", "metrics", "phase", "point", "priming", "quiet", "rcu",
+        "record", "runnable", "setup_thread", "step", "step_bound", "strategy",
+        "threads", "values", "violation", "watch_lease", "yield_point",
+    )
 
     def __init__(self, index: int, strategy: Strategy, *, max_steps: int,
                  hooks: Hooks, rcu: Callable[[Execution], RcuState],
@@ -257,6 +283,14 @@ class Execution:
         self._keeper: Keeping | None = None
         self._keeps_none = False
         self._uniform: Callable[[], float] | None = None
+        self.point: Callable[[], None] = self._point_asking
+        """A scheduling point: maybe let another thread run first (asking
+        the strategy, or its keeper's lease, or its uniform draw inline)."""
+        self.decide: Callable[[], None] = self._decide_asking
+        """The decision of a point with several runnable threads."""
+        self.yield_point: Callable[[], None] = self._yield_point_asking
+        """A point where the current thread yields the CPU (every strategy
+        runs another runnable thread first)."""
         if driver is not None:
             driver.attach(self)
             self.atomic = driver.atomic
@@ -271,19 +305,19 @@ class Execution:
                 self._ask = strategy.next_thread
                 self._next_thread = (self._ask_watcher if keeps_maple
                                      else self._ask_keeper)
-                setattr(self, "point", self._point_kept)  # noqa: B010
+                self.point = self._point_kept
             else:
                 self._uniform = getattr(strategy, "uniform", None)
                 if self._uniform is not None:
-                    setattr(self, "point", self._point_uniform)  # noqa: B010
-                    setattr(self, "decide", self._decide_uniform)  # noqa: B010
-                    setattr(self, "yield_point", self._yield_point_uniform)  # noqa: B010
+                    self.point = self._point_uniform
+                    self.decide = self._decide_uniform
+                    self.yield_point = self._yield_point_uniform
         self.rcu: RcuState = rcu(self)
         self.heap: Heap = heap(self)
         self.rcu.gp_thread  # noqa: B018 - rcu_gp is always thread 0
 
     # -- the hot path ----------------------------------------------------
-    def point(self) -> None:
+    def _point_asking(self) -> None:
         """A scheduling point: maybe let another thread run first (the
         steps of :meth:`decide`, inline: one Python call per point)."""
         if self.quiet:
@@ -317,7 +351,7 @@ class Execution:
                 self.cur_tid = t.tid
                 t.glet.switch()  # type: ignore[union-attr]
 
-    def decide(self) -> None:
+    def _decide_asking(self) -> None:
         """The decision of a point with several runnable threads (hot path)."""
         cur = self.cur_tid
         t = self.cur
@@ -342,9 +376,6 @@ class Execution:
             self.cur = t
             self.cur_tid = t.tid
             t.glet.switch()  # type: ignore[union-attr]
-
-    _point_asking = point
-    _decide_asking = decide
 
     # The same, for a strategy with a keeper or a uniform draw
     # (:class:`~rcu_harness.sched.protocol.Keeping`, ``Uniform``): the
@@ -476,7 +507,7 @@ class Execution:
             self.cur_tid = t.tid
             t.glet.switch()  # type: ignore[union-attr]
 
-    def yield_point(self) -> None:
+    def _yield_point_asking(self) -> None:
         """A scheduling point where the current thread yields the CPU: it
         spins (a retry loop, ``schedule()``), so every strategy runs another
         runnable thread first."""
@@ -504,8 +535,6 @@ class Execution:
                 self.cur = t
                 self.cur_tid = t.tid
                 t.glet.switch()  # type: ignore[union-attr]
-
-    _yield_point_asking = yield_point
 
     def _yield_point_uniform(self) -> None:
         """:meth:`yield_point` with the strategy's uniform draw made here:
@@ -788,9 +817,9 @@ class Execution:
             self._next_thread = round_robin
             self.lease = self.watch_lease = 0
             if self._uniform is not None:  # the draw is the strategy's choice
-                setattr(self, "point", self._point_asking)  # noqa: B010
-                setattr(self, "decide", self._decide_asking)  # noqa: B010
-                setattr(self, "yield_point", self._yield_point_asking)  # noqa: B010
+                self.point = self._point_asking
+                self.decide = self._decide_asking
+                self.yield_point = self._yield_point_asking
             return
         self.max_steps = 1 << 62
         self.fail(livelock_violation(self))
@@ -880,3 +909,4 @@ class Execution:
                 self.cur, self.cur_tid = t, t.tid
                 g.throw(GreenletExit)
             t.glet = None
+
