@@ -468,7 +468,8 @@ class Execution:
                 if self.priming:
                     self.main.switch()
                     return
-            nxt = runnable[int(self._uniform() * len(runnable))]  # type: ignore[misc]
+            draw = self._uniform  # a local: a slot's method call is not specialised
+            nxt = runnable[int(draw() * len(runnable))]  # type: ignore[misc]
             self.decisions.append(nxt)
             cur = self.cur_tid
             if nxt != cur:
@@ -492,7 +493,8 @@ class Execution:
                 self.main.switch()
                 return
         runnable = self.runnable
-        nxt = runnable[int(self._uniform() * len(runnable))]  # type: ignore[misc]
+        draw = self._uniform  # a local: a slot's method call is not specialised
+        nxt = runnable[int(draw() * len(runnable))]  # type: ignore[misc]
         self.decisions.append(nxt)
         cur = self.cur_tid
         if nxt != cur:
@@ -554,10 +556,12 @@ class Execution:
         if n > 1:
             cur = self.cur_tid
             if cur in runnable:  # the others, without a list: skip cur's slot
-                k = int(self._uniform() * (n - 1))  # type: ignore[misc]
+                draw = self._uniform  # a local: a slot's method call is not specialised
+                k = int(draw() * (n - 1))  # type: ignore[misc]
                 nxt = runnable[k] if runnable[k] < cur else runnable[k + 1]
             else:
-                nxt = runnable[int(self._uniform() * n)]  # type: ignore[misc]
+                draw = self._uniform  # a local: a slot's method call is not specialised
+                nxt = runnable[int(draw() * n)]  # type: ignore[misc]
             self.decisions.append(nxt)
             if nxt != cur:
                 t = self.threads[nxt]
