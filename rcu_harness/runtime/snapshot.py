@@ -33,6 +33,7 @@ the memory model and the recording level).
 
 from __future__ import annotations
 
+import keyword
 import types
 from enum import Enum
 from typing import TYPE_CHECKING, Any
@@ -312,7 +313,14 @@ class _Codegen:
         plain_setattr = cls.__setattr__ is object.__setattr__
         for name, value in values:
             desc = slots.get(name)
-            if desc is None:  # __dict__
+            if desc is None and plain_setattr and name.isidentifier() \
+                    and not keyword.iskeyword(name) \
+                    and not hasattr(getattr(cls, name, None), "__set__"):
+                # a plain store keeps CPython 3.11's inline values (a store
+                # through __dict__ makes the object a dictionary of its own,
+                # and every later access of its attributes slower)
+                self.lines.append(f"    {var}.{name} = {self.expr(value)}")
+            elif desc is None:  # __dict__, past a __setattr__ or a descriptor
                 self.lines.append(f"    {var}.__dict__[{name!r}] = {self.expr(value)}")
             elif getattr(cls, name, None) is desc and plain_setattr:
                 self.lines.append(f"    {var}.{name} = {self.expr(value)}")
