@@ -289,3 +289,42 @@ def test_recorder_remakes_frozen_instances() -> None:
     replay({"role": fresh, "items": fresh.items})
     assert fresh.items == [_Frozen(fresh, 3)]
     assert fresh.items[0].box is fresh
+
+
+class _Guarded(_Box):
+    """A class whose __setattr__ refuses changes after setup."""
+
+    sealed = False
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if self.sealed:
+            raise AttributeError(f"{name} is sealed")
+        super().__setattr__(name, value)
+
+
+def test_a_roles_changed_attribute_is_stored_plainly() -> None:
+    """A plain store (not through ``__dict__``, which would give the object
+    a dictionary of its own in CPython 3.11 and slow every later access)."""
+    role = _Box()
+    rec = Recorder({"role": role, "items": role.items})
+    role.n = 4
+    replay = rec.finish(None)
+    assert "__dict__" not in replay.__code__.co_names
+    fresh = _Box()
+    replay({"role": fresh, "items": fresh.items})
+    assert fresh.n == 4
+
+
+def test_a_custom_setattr_is_still_bypassed() -> None:
+    role = _Guarded()
+    rec = Recorder({"role": role, "items": role.items})
+    role.n = 4
+    replay = rec.finish(None)
+    assert "__dict__" in replay.__code__.co_names
+    fresh = _Guarded()
+    _Guarded.sealed = True
+    try:
+        replay({"role": fresh, "items": fresh.items})
+    finally:
+        _Guarded.sealed = False
+    assert fresh.n == 4
