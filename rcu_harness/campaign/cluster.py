@@ -57,7 +57,7 @@ import threading
 import time
 import uuid
 from concurrent.futures import Future
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -78,6 +78,7 @@ from rcu_harness.scenarios.catalog import program
 from rcu_harness.trace.fingerprint import model_fingerprint
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
     from types import TracebackType
 
     from rcu_harness.campaign.plan import RunPlan
@@ -92,6 +93,12 @@ UNIT_RETRIES = 3
 arrive while the scheduler is still connected (its worker died holding
 the result, the fetch failed, the scheduler dropped the task); once more
 ends the run naming the unit."""
+BUNDLE = 4
+"""Units per task (a *bundle*): 4 units of 16 executions, about 0.2 s of
+the default job per task, so that Dask's fixed cost per task (about 4 ms:
+scheduler, worker, result fetch; stress/bench_cluster.py) is about 2% of the
+work instead of 8%.  The coordinator still plans, absorbs and checks
+saturation per unit; only the trips to the cluster are per bundle."""
 THREADS_SECONDS = 2.0
 """How long the cluster's thread count is cached."""
 LOCAL_CONFIG = {
@@ -158,20 +165,42 @@ def _worker_name() -> str:
         return f"{socket.gethostname()} pid {os.getpid()}"
 
 
-def run_on_worker(unit: WorkUnit, expect: Identity) -> UnitResult:
-    """The task of one unit: check this worker against @expect, run @unit."""
+def run_bundle(units: Sequence[WorkUnit], expect: Identity
+               ) -> list[UnitResult | WorkerError]:
+    """The task of a bundle: check this worker against @expect, then run
+    @units in order, one at a time in this process; each unit's result, or
+    its own :class:`~rcu_harness.campaign.executor.WorkerError` (one line
+    naming this worker and the unit's executions): a failing unit does not
+    cost the others theirs.  A unit's ``seconds`` counts from when the
+    bundle started, as a unit sent alone counts from its own start: a later
+    unit gets what is left after the units before it, never more."""
     name = _worker_name()
     problem = expect.mismatch(identity(), name)
     if problem:
         raise WorkerError(problem)
+    out: list[UnitResult | WorkerError] = []
     with _RUN:
-        try:
-            return timed(unit, name)
-        except Exception as exc:
-            text = f"{type(exc).__name__}: {exc}".splitlines()[0]
-            raise WorkerError(f"worker {name} (host {socket.gethostname()}) "
-                              f"failed on executions {unit.start}..{unit.stop - 1}"
-                              f": {text}") from exc
+        began = time.monotonic()
+        for unit in units:
+            if unit.seconds is not None and out:
+                unit = replace(unit,
+                               seconds=unit.seconds - (time.monotonic() - began))
+            try:
+                out.append(timed(unit, name))
+            except Exception as exc:
+                text = f"{type(exc).__name__}: {exc}".splitlines()[0]
+                out.append(WorkerError(
+                    f"worker {name} (host {socket.gethostname()}) failed on "
+                    f"executions {unit.start}..{unit.stop - 1}: {text}"))
+    return out
+
+
+def run_on_worker(unit: WorkUnit, expect: Identity) -> UnitResult:
+    """One unit as :func:`run_bundle` runs it: its result, or its error raised."""
+    (got,) = run_bundle((unit,), expect)
+    if isinstance(got, WorkerError):
+        raise got
+    return got
 
 
 def load_plan(plan: RunPlan, fingerprint: str) -> str:
@@ -218,16 +247,34 @@ def _one_line(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
-def _failed(unit: WorkUnit, error: BaseException | None) -> Exception:
-    """What a unit whose task erred raises: the worker's own
+def _executions(units: Sequence[WorkUnit]) -> str:
+    """@units' executions, consecutive ones merged (``32..95``; ``0..15, 48..63``
+    where a resumed run skips what it has)."""
+    spans: list[list[int]] = []
+    for unit in units:
+        if spans and spans[-1][1] == unit.start:
+            spans[-1][1] = unit.stop
+        else:
+            spans.append([unit.start, unit.stop])
+    return ", ".join(f"{a}..{b - 1}" for a, b in spans)
+
+
+def _what(units: Sequence[WorkUnit]) -> str:
+    """How messages name a task: its unit, or its bundle's units."""
+    if len(units) == 1:
+        return f"unit of executions {_executions(units)}"
+    return f"bundle of {len(units)} units (executions {_executions(units)})"
+
+
+def _failed(units: Sequence[WorkUnit], error: BaseException | None) -> Exception:
+    """What the units of a task that erred raise: the worker's own
     :class:`~rcu_harness.campaign.executor.WorkerError`, or one naming the
-    unit (Dask's ``KilledWorker``: the unit's task killed every worker it
+    task's units (Dask's ``KilledWorker``: the task killed every worker it
     ran on, ``distributed.scheduler.allowed-failures`` + 1 of them)."""
     if isinstance(error, WorkerError):
         return error
     what = _one_line(error) if error is not None else "no error given"
-    return WorkerError(f"unit of executions {unit.start}..{unit.stop - 1} failed "
-                       f"on the cluster: {what}")
+    return WorkerError(f"{_what(units)} failed on the cluster: {what}")
 
 
 class Cluster:
@@ -351,12 +398,15 @@ class Cluster:
 
 
 class DaskExecutor:
-    """Runs units as tasks on a :class:`Cluster`."""
+    """Runs units as tasks on a :class:`Cluster`, up to @bundle consecutive
+    units per task (:data:`BUNDLE`)."""
 
-    def __init__(self, cluster: Cluster, jobs: int | None) -> None:
+    def __init__(self, cluster: Cluster, jobs: int | None,
+                 bundle: int = BUNDLE) -> None:
         self.cluster = cluster
         self.jobs = jobs
-        self._pending: set[distributed.Future[UnitResult]] = set()
+        self.bundle = bundle
+        self._pending: set[distributed.Future[list[UnitResult | WorkerError]]] = set()
         self._lock = threading.Lock()
         self._closing = False
         self._threads = (0, -THREADS_SECONDS)
@@ -376,39 +426,49 @@ class DaskExecutor:
 
     @property
     def inflight(self) -> int:
-        """``--jobs``, else two units per worker thread (a queued one each)."""
-        return self.jobs or max(2 * self.workers, 1)
+        """``--jobs``, else two bundles per worker thread (a queued one each)."""
+        return self.jobs or max(2 * self.bundle * self.workers, 1)
 
     def _lost(self, why: str = "") -> ExecutorLost:
         return ExecutorLost(f"lost the Dask scheduler {self.cluster.address}"
                             + (f": {why}" if why else ""))
 
     def submit(self, unit: WorkUnit) -> Future[UnitResult]:
-        """Submit @unit as a task; its future completes from Dask's callback."""
+        """Submit @unit as a task of its own."""
+        return self.submit_many([unit])[0]
+
+    def submit_many(self, units: Sequence[WorkUnit]) -> list[Future[UnitResult]]:
+        """Submit @units as one task (:func:`run_bundle`); each unit's future
+        completes from Dask's callback with the unit's own result or error."""
         client = self.cluster.client
         if client.status != "running":
             raise self._lost(f"client {client.status}")
-        future: Future[UnitResult] = Future()
-        future.set_running_or_notify_cancel()
-        self._send(unit, future, 0)
-        return future
+        futures: list[Future[UnitResult]] = []
+        for _ in units:
+            future: Future[UnitResult] = Future()
+            future.set_running_or_notify_cancel()
+            futures.append(future)
+        self._send(tuple(units), futures, 0)
+        return futures
 
-    def _send(self, unit: WorkUnit, future: Future[UnitResult], tries: int) -> None:
-        """Submit @unit's task (a fresh key), @tries times submitted before."""
+    def _send(self, units: tuple[WorkUnit, ...], futures: list[Future[UnitResult]],
+              tries: int) -> None:
+        """Submit @units' task (a fresh key), @tries times submitted before."""
         try:
             task = self.cluster.client.submit(
-                run_on_worker, unit, self.cluster.expect, pure=False,
-                key=f"rcu-unit-{unit.start}-{uuid.uuid4().hex[:12]}")
+                run_bundle, units, self.cluster.expect, pure=False,
+                key=f"rcu-unit-{units[0].start}-{uuid.uuid4().hex[:12]}")
         except Exception as exc:
             raise self._lost(_one_line(exc)) from exc
         with self._lock:
             self._pending.add(task)
-        task.add_done_callback(lambda done: self._done(unit, future, done, tries))
+        task.add_done_callback(lambda done: self._done(units, futures, done, tries))
 
-    def _done(self, unit: WorkUnit, future: Future[UnitResult],
-              task: distributed.Future[UnitResult], tries: int) -> None:
-        """Dask's callback (its callback thread): complete @future, or submit
-        @unit again if its worker died before the result was fetched."""
+    def _done(self, units: tuple[WorkUnit, ...], futures: list[Future[UnitResult]],
+              task: distributed.Future[list[UnitResult | WorkerError]],
+              tries: int) -> None:
+        """Dask's callback (its callback thread): complete @futures, or submit
+        @units again if their worker died before the result was fetched."""
         with self._lock:
             self._pending.discard(task)
         try:
@@ -417,39 +477,45 @@ class DaskExecutor:
             status = task.status
             if status == "finished":
                 try:
-                    result = task.result(timeout=RESULT_SECONDS)
+                    results = task.result(timeout=RESULT_SECONDS)
                 except Exception as exc:
                     why = f"fetching its result failed ({_one_line(exc)})"
                 else:
-                    future.set_result(result)
+                    for future, got in zip(futures, results, strict=True):
+                        if isinstance(got, BaseException):
+                            future.set_exception(got)
+                        else:
+                            future.set_result(got)
                     return
             elif status == "error":
-                raise _failed(unit, task.exception(timeout=RESULT_SECONDS))
+                raise _failed(units, task.exception(timeout=RESULT_SECONDS))
             elif status == "lost":
                 why = "its worker died holding its result"
             else:  # "cancelled" (the scheduler or the connection dropped it)
                 why = f"its task was {status}"
-            self._again(unit, future, task, tries, why)
+            self._again(units, futures, task, tries, why)
         except Exception as exc:  # never leave the coordinator waiting
-            future.set_exception(exc)
+            for future in futures:
+                if not future.done():
+                    future.set_exception(exc)
 
-    def _again(self, unit: WorkUnit, future: Future[UnitResult],
-               task: distributed.Future[UnitResult], tries: int, why: str) -> None:
-        """@unit's result did not arrive (@why): the cluster is lost if the
-        client's connection to the scheduler is, else submit @unit again."""
+    def _again(self, units: tuple[WorkUnit, ...], futures: list[Future[UnitResult]],
+               task: distributed.Future[list[UnitResult | WorkerError]], tries: int,
+               why: str) -> None:
+        """@units' result did not arrive (@why): the cluster is lost if the
+        client's connection to the scheduler is, else submit @units again."""
         client = self.cluster.client
         if client.status != "running":
             raise self._lost(f"client {client.status}")
         # drop the old key, so that the scheduler does not recompute it too
         task.release()
         if tries >= UNIT_RETRIES:
-            raise WorkerError(f"unit of executions {unit.start}..{unit.stop - 1} "
-                              f"was submitted {tries + 1} times and its result "
-                              f"never arrived (last time {why}); check the "
-                              "workers and their logs")
+            raise WorkerError(f"{_what(units)} was submitted {tries + 1} times and "
+                              f"its result never arrived (last time {why}); check "
+                              "the workers and their logs")
         if self._closing:
             raise self._lost("shut down")
-        self._send(unit, future, tries + 1)
+        self._send(units, futures, tries + 1)
 
     def shutdown(self, *, cancel: bool) -> None:
         """Stop delivering results; @cancel: cancel this executor's tasks

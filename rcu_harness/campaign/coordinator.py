@@ -2,9 +2,11 @@
 
 One :class:`Campaign` drives one run.  It cuts the run's indexes into
 blocks (:func:`~rcu_harness.campaign.plan.blocks`), keeps up to two blocks
-per worker in flight on the :class:`~rcu_harness.campaign.executor.Executor`,
-and absorbs results strictly in index order, whatever order workers finish
-in.  That order is what makes a run independent of ``--jobs``:
+per worker in flight on the :class:`~rcu_harness.campaign.executor.Executor`
+(two *bundles* per worker on an executor that takes several consecutive
+blocks per task, a cluster's: :meth:`Campaign._fill_bundles`), and absorbs
+results strictly in index order, whatever order workers finish in.  That
+order is what makes a run independent of ``--jobs``:
 
 * without ``keep_going`` the run ends at its lowest-index violation, and
   nothing after it is kept, exactly as one process would have stopped;
@@ -232,6 +234,9 @@ class Campaign:
         self.started = time.monotonic()
         self.token = f"{store.run_dir}@{self.started}"
         """Names this session for the workers' memory of diagnosed signatures."""
+        self.bundle: int = 1 if plan.sequential else max(
+            getattr(executor, "bundle", 1), 1)
+        """Units per task of the executor (:meth:`_fill_bundles`)."""
         self.inline = False
         if isinstance(executor, InlineExecutor):
             self.inline = True
@@ -411,6 +416,8 @@ class Campaign:
     def _fill(self, source: Iterator[Block],
               inflight: dict[int, Future[UnitResult]]) -> bool:
         """Submit blocks up to capacity; False once @source has run dry."""
+        if self.bundle > 1:
+            return self._fill_bundles(source, inflight)
         while not self._draining() and len(inflight) < self._capacity():
             block = self.held or next(source, None)
             self.held = None
@@ -425,6 +432,45 @@ class Campaign:
                 self._lose(exc)
             except ExecutionAbandoned as exc:
                 self._abandon(exc)
+        return True
+
+    def _fill_bundles(self, source: Iterator[Block],
+                      inflight: dict[int, Future[UnitResult]]) -> bool:
+        """:meth:`_fill` for an executor that takes several units per task:
+        up to :attr:`bundle` consecutive blocks go in one
+        :meth:`~rcu_harness.campaign.executor.Executor.submit_many`, once a
+        whole bundle fits in the capacity (a bundle's futures complete one
+        after another: no sliver of one is refilled alone).  A block that may
+        not start yet (its epoch) or the end of @source cuts a bundle short.
+        Each block is still its own unit: handed out, absorbed and checked
+        for saturation one by one, in index order."""
+        while not self._draining():
+            capacity = self._capacity()
+            size = min(self.bundle, capacity)
+            if capacity - len(inflight) < size:
+                return True
+            group: list[Block] = []
+            waiting = False
+            while len(group) < size:
+                block = self.held or next(source, None)
+                self.held = None
+                if block is None:
+                    break
+                if not self.epochs.may_start(block):
+                    self.held, waiting = block, True
+                    break
+                group.append(block)
+            if group:
+                try:
+                    futures = self.executor.submit_many(
+                        [self._unit(block) for block in group])
+                except ExecutorLost as exc:
+                    self._lose(exc)
+                else:
+                    for block, future in zip(group, futures, strict=True):
+                        inflight[block.seq] = future
+            if len(group) < size:
+                return waiting
         return True
 
     def _ended(self) -> bool:

@@ -5,6 +5,11 @@ units it runs at once), ``inflight`` (how many units the coordinator keeps
 submitted), ``submit(unit)`` returning a
 :class:`concurrent.futures.Future` of the
 :class:`~rcu_harness.campaign.worker.UnitResult`, and ``shutdown()``.
+An executor whose every task has a fixed cost (a cluster's round trip) may
+take several consecutive units as one task: its ``bundle`` (units per task,
+1 here) is above 1 and the coordinator then hands them to
+``submit_many(units)``, which returns one future per unit, each completed
+with that unit's own result or error.
 Futures are what cluster engines hand back already (``dask.distributed``'s
 ``Client.submit``, Ray's ``ObjectRef.future()``), so an engine plugs in as
 a small class (:mod:`~rcu_harness.campaign.cluster`, Dask); the coordinator
@@ -45,7 +50,7 @@ from typing import TYPE_CHECKING, Protocol
 from rcu_harness.campaign.worker import run_unit
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Sequence
 
     from rcu_harness.campaign.worker import UnitResult, WorkUnit
 
@@ -96,8 +101,18 @@ class Executor(Protocol):
         """How many units to keep submitted (at least 1)."""
         ...
 
+    @property
+    def bundle(self) -> int:
+        """Units per task: the coordinator gives up to this many consecutive
+        units to :meth:`submit_many` at once (1: one by one to :meth:`submit`)."""
+        ...
+
     def submit(self, unit: WorkUnit) -> Future[UnitResult]:
         """Start @unit (or queue it)."""
+        ...
+
+    def submit_many(self, units: Sequence[WorkUnit]) -> list[Future[UnitResult]]:
+        """Start @units as one task; a future per unit, in order."""
         ...
 
     def shutdown(self, *, cancel: bool) -> None:
@@ -110,6 +125,7 @@ class InlineExecutor:
 
     workers = 1
     inflight = 1
+    bundle = 1
 
     def __init__(self) -> None:
         self.stop: Callable[[], bool] | None = None
@@ -124,6 +140,10 @@ class InlineExecutor:
         except Exception as exc:  # delivered like a remote failure
             future.set_exception(exc)
         return future
+
+    def submit_many(self, units: Sequence[WorkUnit]) -> list[Future[UnitResult]]:
+        """Run @units now, one by one."""
+        return [self.submit(unit) for unit in units]
 
     def shutdown(self, *, cancel: bool) -> None:
         """Nothing to release."""
@@ -168,6 +188,8 @@ def start_method() -> str:
 class ProcessExecutor:
     """A pool of local worker processes."""
 
+    bundle = 1
+
     def __init__(self, workers: int, method: str | None = None) -> None:
         self.workers = workers
         self.method = method or start_method()
@@ -186,6 +208,10 @@ class ProcessExecutor:
     def submit(self, unit: WorkUnit) -> Future[UnitResult]:
         """Queue @unit for the next free worker."""
         return self._pool.submit(_run_here, unit)
+
+    def submit_many(self, units: Sequence[WorkUnit]) -> list[Future[UnitResult]]:
+        """Queue @units one by one (a local task costs next to nothing)."""
+        return [self.submit(unit) for unit in units]
 
     def abandon(self) -> None:
         """Terminate the workers now (a second Ctrl-C): running units are

@@ -17,7 +17,7 @@ import pytest
 
 from rcu_harness.campaign import cluster as cluster_mod
 from rcu_harness.campaign.coordinator import CampaignError, Interrupt, StopReason
-from rcu_harness.campaign.executor import InlineExecutor
+from rcu_harness.campaign.executor import InlineExecutor, WorkerError
 from rcu_harness.campaign.jobs import RunSpec
 from rcu_harness.campaign.plan import Budget, resolve
 from rcu_harness.campaign.progress import NoProgress
@@ -193,38 +193,40 @@ def _until(condition, what, timeout=60):
 SMALL = resolve(RunSpec("mmput_race", strategy="random", params={"vmas": 2}))
 
 
+@pytest.mark.parametrize("bundle", [1, 2])
 def test_a_unit_whose_worker_died_holding_its_result_runs_again(
-        tmp_path, procs, monkeypatch):
-    """The window of the old flake, forced: the unit finished on its only
-    worker, which is killed before the coordinator fetched the result, so
-    Dask reports the unit's future ``lost`` (not the scheduler)."""
+        tmp_path, procs, monkeypatch, bundle):
+    """The window of the old flake, forced: the unit (or bundle) finished on
+    its only worker, which is killed before the coordinator fetched the
+    result, so Dask reports the task's future ``lost`` (not the scheduler)."""
     procs.scheduler()
     procs.worker("w1")
     ((victim, pid),) = procs.wait_for_workers(1).items()
     gate, held = threading.Event(), []
     done = cluster_mod.DaskExecutor._done
 
-    def hold_first(self, unit, future, task, tries):
+    def hold_first(self, units, futures, task, tries):
         if not held:
             held.append(task)
             gate.wait(120)
-        done(self, unit, future, task, tries)
+        done(self, units, futures, task, tries)
 
     monkeypatch.setattr(cluster_mod.DaskExecutor, "_done", hold_first)
     with cluster_mod.Cluster(procs.address) as cluster:
-        unit = WorkUnit(SMALL, 0, 4)
+        units = [WorkUnit(SMALL, 4 * k, 4 * k + 4) for k in range(bundle)]
         try:
-            future = cluster.executor(SMALL, 1).submit(unit)
+            futures = cluster.executor(SMALL, 1).submit_many(units)
             _until(lambda: held, "the unit finishing")
             os.kill(pid, signal.SIGKILL)
             _until(lambda: held[0].status == "lost", "Dask reporting the result lost")
         finally:
             gate.set()  # with no worker left, the callback sees the future lost
         procs.worker("w2")
-        result = future.result(timeout=120)
-    assert result.worker.startswith("tcp://127.0.0.1:")
-    assert result.worker != victim
-    assert _records(result) == _records(run_unit(unit))
+        results = [f.result(timeout=120) for f in futures]
+    for unit, result in zip(units, results, strict=True):
+        assert result.worker.startswith("tcp://127.0.0.1:")
+        assert result.worker != victim
+        assert _records(result) == _records(run_unit(unit))
 
 
 def _records(result):
@@ -241,15 +243,17 @@ BUDGET = Budget(96)
 
 class FakeTask:
     """A Dask future as the executor sees it, ending as scripted: ``finished``
-    (the unit runs here when its result is fetched), ``fetch`` (finished, but
+    (the units run here when the result is fetched), ``fetch`` (finished, but
     fetching the result fails), ``lost`` (its worker died holding the result),
     ``cancelled``, ``killed`` (Dask's KilledWorker), ``disconnect`` (the
-    client lost the scheduler, which cancels every future)."""
+    client lost the scheduler, which cancels every future), ``second-fails``
+    (finished, the task's second unit failed on its worker)."""
 
     def __init__(self, client, ending, run):
         self.client, self.ending, self.run = client, ending, run
         self.status = {"fetch": "finished", "killed": "error",
-                       "disconnect": "cancelled"}.get(ending, ending)
+                       "disconnect": "cancelled",
+                       "second-fails": "finished"}.get(ending, ending)
         self.released = False
 
     def add_done_callback(self, fn):
@@ -260,7 +264,11 @@ class FakeTask:
     def result(self, timeout=None):
         if self.ending == "fetch":
             raise OSError("Timed out trying to connect to tcp://10.0.0.7:4000")
-        return self.run()
+        results = self.run()
+        if self.ending == "second-fails":
+            results[1] = WorkerError("worker tcp://10.0.0.7:4000 (host lab7) "
+                                     "failed on executions 48..63: boom")
+        return results
 
     def exception(self, timeout=None):
         return KilledWorker("Attempted to run task 'rcu-unit-32-0' on 4 different "
@@ -275,22 +283,24 @@ class KilledWorker(Exception):
 
 
 class FakeClient:
-    """Hands out :class:`FakeTask` s, ending as @script says per unit start
-    (a list, one ending per submission; then ``finished``)."""
+    """Hands out :class:`FakeTask` s, ending as @script says per task (keyed
+    by its first unit's start; a list, one ending per submission; then
+    ``finished``); ``submitted`` lists the tasks' units' starts."""
 
     def __init__(self, script):
         self.script = {start: list(endings) for start, endings in script.items()}
         self.status = "running"
-        self.submitted: list[int] = []
+        self.submitted: list[tuple[int, ...]] = []
         self.tasks: list[FakeTask] = []
 
-    def submit(self, fn, unit, expect, *, pure, key):
+    def submit(self, fn, units, expect, *, pure, key):
         if self.status != "running":
             raise OSError("not connected")
-        self.submitted.append(unit.start)
-        endings = self.script.get(unit.start, [])
+        assert key.startswith(f"rcu-unit-{units[0].start}-")
+        self.submitted.append(tuple(u.start for u in units))
+        endings = self.script.get(units[0].start, [])
         task = FakeTask(self, endings.pop(0) if endings else "finished",
-                        lambda: fn(unit, expect))
+                        lambda: fn(units, expect))
         self.tasks.append(task)
         return task
 
@@ -317,30 +327,44 @@ def inline(tmp_path_factory):
     return _run(tmp_path_factory.mktemp("inline"), InlineExecutor())
 
 
+TASKS = {1: [(s,) for s in range(0, 96, 16)],
+         2: [(0, 16), (32, 48), (64, 80)],
+         4: [(0, 16, 32, 48), (64, 80)]}
+"""The tasks of the 96 executions (6 units) per bundle size, two workers:
+bundles of consecutive units, the last one cut short by the end of the run."""
+
+
 @pytest.mark.parametrize("ending", ["lost", "fetch", "cancelled"])
+@pytest.mark.parametrize(("bundle", "first", "second"), [(1, 32, 48), (4, 0, 64)])
 def test_a_unit_whose_result_does_not_arrive_runs_again_with_the_same_findings(
-        tmp_path, inline, ending):
-    fake = FakeCluster({32: [ending], 48: [ending] * cluster_mod.UNIT_RETRIES})
-    done = _run(tmp_path, cluster_mod.DaskExecutor(fake, None))
+        tmp_path, inline, ending, bundle, first, second):
+    fake = FakeCluster({first: [ending],
+                        second: [ending] * cluster_mod.UNIT_RETRIES})
+    done = _run(tmp_path, cluster_mod.DaskExecutor(fake, None, bundle))
     assert done.outcome.stopped is StopReason.EXECUTIONS
     assert done.outcome.session == 96
     assert done.summary.findings, "the run has findings to compare"
     assert content(done.run_dir) == content(inline.run_dir)
     client = fake.client
-    assert client.submitted.count(32) == 2
-    assert client.submitted.count(48) == 1 + cluster_mod.UNIT_RETRIES
-    assert sorted(set(client.submitted)) == list(range(0, 96, 16))
+    tasks = TASKS[bundle]
+    firsts = [t[0] for t in client.submitted]
+    assert firsts.count(first) == 2
+    assert firsts.count(second) == 1 + cluster_mod.UNIT_RETRIES
+    assert sorted(set(client.submitted)) == tasks
     assert [t.released for t in client.tasks if t.ending == ending] == [True] * (
         1 + cluster_mod.UNIT_RETRIES)
 
 
+@pytest.mark.parametrize(("bundle", "what"), [
+    (1, "unit of executions 32..47"),
+    (2, "bundle of 2 units (executions 32..63)")])
 def test_a_unit_whose_result_never_arrives_ends_the_run_in_one_line_naming_it(
-        tmp_path):
+        tmp_path, bundle, what):
     fake = FakeCluster({32: ["lost"] * (cluster_mod.UNIT_RETRIES + 1)})
     with pytest.raises(CampaignError) as caught:
-        _run(tmp_path, cluster_mod.DaskExecutor(fake, None))
+        _run(tmp_path, cluster_mod.DaskExecutor(fake, None, bundle))
     assert str(caught.value) == (
-        "unit of executions 32..47 was submitted 4 times and its result never "
+        f"{what} was submitted 4 times and its result never "
         "arrived (last time its worker died holding its result); check the "
         "workers and their logs")
     (run_dir,) = tmp_path.iterdir()
@@ -350,22 +374,43 @@ def test_a_unit_whose_result_never_arrives_ends_the_run_in_one_line_naming_it(
     store.close()
 
 
-def test_a_unit_that_killed_its_workers_ends_the_run_naming_it(tmp_path):
+@pytest.mark.parametrize(("bundle", "what"), [
+    (1, r"unit of executions 32\.\.47"),
+    (2, r"bundle of 2 units \(executions 32\.\.63\)")])
+def test_a_unit_that_killed_its_workers_ends_the_run_naming_it(tmp_path, bundle,
+                                                                what):
     fake = FakeCluster({32: ["killed"]})
-    with pytest.raises(CampaignError, match=r"^unit of executions 32\.\.47 failed "
+    with pytest.raises(CampaignError, match=rf"^{what} failed "
                        r"on the cluster: KilledWorker: Attempted to run task "):
-        _run(tmp_path, cluster_mod.DaskExecutor(fake, None))
-    assert fake.client.submitted.count(32) == 1
+        _run(tmp_path, cluster_mod.DaskExecutor(fake, None, bundle))
+    assert [t[0] for t in fake.client.submitted].count(32) == 1
 
 
-def test_a_unit_cancelled_with_the_scheduler_gone_stops_the_run_as_cluster_lost(
+def test_a_failed_unit_in_a_bundle_ends_the_run_keeping_the_units_before_it(
         tmp_path):
+    """Units 32..47 and 48..63 share a task; the second failed on its
+    worker: the first's executions are committed, the error names the unit."""
+    fake = FakeCluster({32: ["second-fails"]})
+    with pytest.raises(CampaignError) as caught:
+        _run(tmp_path, cluster_mod.DaskExecutor(fake, None, 2))
+    assert str(caught.value) == ("worker tcp://10.0.0.7:4000 (host lab7) failed on "
+                                 "executions 48..63: boom")
+    (run_dir,) = tmp_path.iterdir()
+    store = RunStore.open(run_dir)
+    assert store.meta()["status"] == "failed"
+    assert [r.idx for r in store.executions()] == list(range(48))
+    store.close()
+
+
+@pytest.mark.parametrize("bundle", [1, 2])
+def test_a_unit_cancelled_with_the_scheduler_gone_stops_the_run_as_cluster_lost(
+        tmp_path, bundle):
     fake = FakeCluster({32: ["disconnect"]})
-    done = _run(tmp_path, cluster_mod.DaskExecutor(fake, None))
+    done = _run(tmp_path, cluster_mod.DaskExecutor(fake, None, bundle))
     assert done.outcome.stopped is StopReason.LOST
     assert done.outcome.detail == ("lost the Dask scheduler tcp://10.0.0.1:8786: "
                                    "client connecting")
     assert 32 <= done.outcome.session < 96
-    assert fake.client.submitted.count(32) == 1
+    assert [t[0] for t in fake.client.submitted].count(32) == 1
     rows, _ = content(done.run_dir)
     assert [r[0] for r in rows] == list(range(done.outcome.session))
