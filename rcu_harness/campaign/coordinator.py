@@ -450,20 +450,21 @@ class Campaign:
             if capacity - len(inflight) < size:
                 return True
             group: list[Block] = []
+            units: list[WorkUnit] = []
             waiting = False
             while len(group) < size:
                 block = self.held or next(source, None)
                 self.held = None
                 if block is None:
                     break
-                if not self.epochs.may_start(block):
+                if not self.epochs.may_start(block):  # blocks of the group count
                     self.held, waiting = block, True
                     break
                 group.append(block)
+                units.append(self._unit(block))  # handed out: may_start knows it
             if group:
                 try:
-                    futures = self.executor.submit_many(
-                        [self._unit(block) for block in group])
+                    futures = self.executor.submit_many(units)
                 except ExecutorLost as exc:
                     self._lose(exc)
                 else:

@@ -49,6 +49,26 @@ class ReversingExecutor:
         self._release()
 
 
+class BundlingExecutor(ReversingExecutor):
+    """Takes up to 3 consecutive units per task, as a cluster's executor does
+    (two bundles per worker in flight), completing their futures later,
+    newest first; ``tasks`` lists each task's units (start, stop)."""
+
+    bundle = 3
+
+    def __init__(self, workers=2):
+        super().__init__(workers)
+        self.inflight = 2 * self.bundle * workers
+        self.tasks = []
+
+    def submit_many(self, units):
+        self.tasks.append([(u.start, u.stop) for u in units])
+        return [super(BundlingExecutor, self).submit(u) for u in units]
+
+    def submit(self, unit):
+        raise AssertionError("a bundling executor's units go to submit_many")
+
+
 class ForgetfulExecutor(InlineExecutor):
     """Drops the reports workers send (an executor that breaks block order)."""
 
@@ -96,7 +116,8 @@ def _content(run_dir):
     return rows, findings
 
 
-@pytest.mark.parametrize("executor", [ReversingExecutor, ForgetfulExecutor])
+@pytest.mark.parametrize("executor", [ReversingExecutor, ForgetfulExecutor,
+                                      BundlingExecutor])
 def test_results_do_not_depend_on_the_order_executors_finish_in(tmp_path, executor):
     budget = Budget(40)
     inline = _run(tmp_path, UAF, budget, name="a")
@@ -105,16 +126,44 @@ def test_results_do_not_depend_on_the_order_executors_finish_in(tmp_path, execut
     assert len(_content(inline.run_dir)[1]) >= 3
 
 
-def test_the_first_finding_ends_the_run_at_the_same_execution_in_any_order(tmp_path):
+@pytest.mark.parametrize("executor", [ReversingExecutor, BundlingExecutor])
+def test_the_first_finding_ends_the_run_at_the_same_execution_in_any_order(
+        tmp_path, executor):
     spec = replace(UAF, keep_going=False)
     inline = _run(tmp_path, spec, Budget(40), name="a")
-    other = _run(tmp_path, spec, Budget(40), ReversingExecutor, name="b")
+    other = _run(tmp_path, spec, Budget(40), executor, name="b")
     assert inline.outcome.stopped is StopReason.FINDING
     assert _content(other.run_dir) == _content(inline.run_dir)
     rows, findings = _content(inline.run_dir)
     assert rows[-1][3] is not None
     assert all(r[3] is None for r in rows[:-1])
     assert len(findings) == 1
+
+
+def test_a_bundling_executor_gets_whole_bundles_of_consecutive_units(tmp_path):
+    """100 executions: 7 units, 12 in flight (two bundles of 3 per worker):
+    bundles of 3 consecutive units, the last cut short by the budget."""
+    executor = BundlingExecutor()
+    inline = _run(tmp_path, UAF, Budget(100), name="a")
+    other = _run(tmp_path, UAF, Budget(100), lambda: executor, name="b")
+    assert _content(other.run_dir) == _content(inline.run_dir)
+    units = [(s, s + 16) for s in range(0, 96, 16)] + [(96, 100)]
+    assert executor.tasks == [units[0:3], units[3:6], units[6:]]
+    assert sum(t["units"] for t in other.summary.workers.values()) == 7
+
+
+def test_a_bundle_waits_for_a_whole_bundle_of_room(tmp_path):
+    """5 units in flight at most (``--jobs 5`` on a cluster): bundles of 3
+    units; a finished unit frees no room for a bundle of one."""
+    class Capped(BundlingExecutor):
+        def __init__(self):
+            super().__init__()
+            self.inflight = 5
+
+    executor = Capped()
+    other = _run(tmp_path, UAF, Budget(160), lambda: executor, name="b")
+    assert other.summary.executions == 160
+    assert [len(t) for t in executor.tasks] == [3, 3, 3, 1]
 
 
 class FailingThirdUnit(InlineExecutor):

@@ -18,7 +18,13 @@ from rcu_harness.scenarios import configure, program
 from rcu_harness.sched.registry import make_strategy
 from rcu_harness.store.runstore import RunStore
 from rcu_harness.trace.events import decode_all, events_digest
-from tests.campaign.test_coordinator import ReversingExecutor, StopAt, _content, _run
+from tests.campaign.test_coordinator import (
+    BundlingExecutor,
+    ReversingExecutor,
+    StopAt,
+    _content,
+    _run,
+)
 
 COVERED = RunSpec("rcu_transitions", strategy="pos", coverage=True)
 
@@ -120,14 +126,16 @@ def test_an_interrupted_covered_run_resumes_to_the_same_pairs(tmp_path):
     assert _content(second.run_dir) == _content(whole.run_dir)
 
 
-def test_until_saturated_stops_at_the_same_execution_for_any_workers(tmp_path):
+@pytest.mark.parametrize("executor", [ReversingExecutor, BundlingExecutor])
+def test_until_saturated_stops_at_the_same_execution_for_any_workers(tmp_path,
+                                                                    executor):
     # random saturates at the first block end past 100 (112 executions);
     # pos, with lock hand-overs among its pairs, at 144 (BENCHMARKS)
     spec = RunSpec("rcu_transitions", strategy="random", until_saturated=True)
     plan = resolve(spec)
     assert plan.coverage
     one = _run(tmp_path, spec, Budget(2000), name="one")
-    two = _run(tmp_path, spec, Budget(2000), ReversingExecutor, name="two")
+    two = _run(tmp_path, spec, Budget(2000), executor, name="two")
     assert one.outcome.stopped is StopReason.SATURATED
     assert one.summary.executions == two.summary.executions < 2000
     pairs = _pairs(one.run_dir)

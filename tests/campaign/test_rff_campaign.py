@@ -14,6 +14,7 @@ from rcu_harness.scenarios import program
 from rcu_harness.sched.registry import make_strategy
 from rcu_harness.store.runstore import RunStore
 from tests.campaign.test_coordinator import (
+    BundlingExecutor,
     ForgetfulExecutor,
     ReversingExecutor,
     StopAt,
@@ -48,7 +49,8 @@ def test_a_run_measures_coverage_and_stores_the_corpus_exploration_makes(tmp_pat
     assert sum(n for _, n, _ in corpus) == len(pairs)
 
 
-@pytest.mark.parametrize("executor", [ReversingExecutor, ForgetfulExecutor])
+@pytest.mark.parametrize("executor", [ReversingExecutor, ForgetfulExecutor,
+                                      BundlingExecutor])
 def test_the_corpus_does_not_depend_on_the_order_executors_finish_in(tmp_path,
                                                                     executor):
     """A forgetful executor makes the coordinator diagnose a finding past
