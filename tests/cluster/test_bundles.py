@@ -102,8 +102,11 @@ def test_a_time_budget_ends_bundles_within_an_execution_per_worker(tmp_path,
     assert out["stopped"] == "time"
     tallies = workers(out["run_dir"])
     assert len(tallies) == 2
+    slowest = 0.0
     for name, t in tallies.items():
         assert t["executions"] > 0
         per = t["seconds"] / t["executions"]
+        slowest = max(slowest, per)
         assert t["seconds"] <= budget + per + 1.0, (name, t)
-    assert out["wall_seconds"] <= budget + 2.5, out["wall_seconds"]
+    # and the coordinator had every result soon after (the fetches, a commit)
+    assert out["wall_seconds"] <= budget + 2 * slowest + 2.5, out["wall_seconds"]
