@@ -11,23 +11,27 @@ the worker, raised before the run directory is created.
 
 :class:`DaskExecutor` is the campaign executor
 (:class:`~rcu_harness.campaign.executor.Executor`) on that cluster: it
-submits each unit as a task running :func:`run_on_worker` and hands the
-coordinator a :class:`concurrent.futures.Future` completed from the Dask
-future's callback.  The coordinator stays on this machine and remains the
-only writer of the run's store; workers only compute.
+submits up to :data:`BUNDLE` consecutive units (a *bundle*) as one task
+running :func:`run_bundle`, which pays Dask's fixed cost per task once for
+them all, and hands the coordinator a :class:`concurrent.futures.Future`
+per unit, completed from the Dask future's callback with the unit's own
+result or error.  The coordinator still plans, absorbs and checks
+saturation per unit, in index order, stays on this machine and remains
+the only writer of the run's store; workers only compute.
 
 Failure semantics (each tested in tests/cluster):
 
-* a worker that dies mid-unit (kill -9): the scheduler reruns its units on
+* a worker that dies mid-task (kill -9): the scheduler reruns its tasks on
   other workers; the coordinator receives each unit's result once, in
   index order, so nothing is lost or counted twice;
-* a unit whose result does not arrive while the client is still connected
+* a task whose result does not arrive while the client is still connected
   (its worker died holding the finished result, so Dask reports the future
-  ``lost``; the fetch failed; the scheduler dropped the task): the unit is
-  submitted again under a fresh key, at most :data:`UNIT_RETRIES` times,
-  then a :class:`~rcu_harness.campaign.executor.WorkerError` naming the
-  unit; a rerun gives the same records (execution *i* depends only on the
-  plan and *i*);
+  ``lost``; the fetch failed; the scheduler dropped the task): its units
+  are submitted again, as one task under a fresh key, at most
+  :data:`UNIT_RETRIES` times, then a
+  :class:`~rcu_harness.campaign.executor.WorkerError` naming the units'
+  executions; a rerun gives the same records (execution *i* depends only
+  on the plan and *i*);
 * the scheduler lost (the client's connection breaks; Dask then cancels
   every future), and only then:
   :class:`~rcu_harness.campaign.executor.ExecutorLost`, the coordinator
@@ -35,10 +39,11 @@ Failure semantics (each tested in tests/cluster):
   ``cluster-lost``), keeps what it absorbed, and ``--resume`` continues on
   any executor with identical results;
 * a unit that fails on a worker (a worker that joined later and cannot load
-  the scenario, another version): a
-  :class:`~rcu_harness.campaign.executor.WorkerError` naming the worker; a
-  unit that killed every worker it ran on (Dask's ``KilledWorker``): one
-  naming the unit.
+  the scenario): a :class:`~rcu_harness.campaign.executor.WorkerError`
+  naming the worker and the unit's executions, the other units of its
+  bundle keep their results; a worker of another version fails the whole
+  task; a task that killed every worker it ran on (Dask's
+  ``KilledWorker``): an error naming its units' executions.
 
 Units run one at a time per worker process (:data:`_RUN` guards it even on
 a worker started with several threads, which the start-up check refuses):
@@ -89,10 +94,10 @@ CONNECT_SECONDS = 10.0
 RESULT_SECONDS = 120.0
 """How long fetching a finished unit's result from its worker may take."""
 UNIT_RETRIES = 3
-"""How many times a unit is submitted again when its result does not
-arrive while the scheduler is still connected (its worker died holding
-the result, the fetch failed, the scheduler dropped the task); once more
-ends the run naming the unit."""
+"""How many times a task (a unit, or a bundle of them) is submitted again
+when its result does not arrive while the scheduler is still connected
+(its worker died holding the result, the fetch failed, the scheduler
+dropped the task); once more ends the run naming its executions."""
 BUNDLE = 4
 """Units per task (a *bundle*): 4 units of 16 executions, about 0.2 s of
 the default job per task, so that Dask's fixed cost per task (about 4 ms:
