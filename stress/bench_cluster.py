@@ -19,8 +19,10 @@ Overhead per unit: empty units (no execution: the unit's plan, pickling,
 the trip to a worker and back, the coordinator's future) pushed through a
 2-worker local pool and a 2-worker ``LocalCluster``, 4 in flight, in this
 process: seconds per unit of each, and their difference, the cluster's
-extra cost per unit (a unit is 16 executions); and the CPU an idle
-2-worker ``LocalCluster`` uses per second (heartbeats, monitors, ticks).
+extra cost per unit (a unit is 16 executions); the same through the
+cluster in bundles of ``BUNDLE`` units per task, as campaigns send them
+(rcu_harness.campaign.cluster); and the CPU an idle 2-worker
+``LocalCluster`` uses per second (heartbeats, monitors, ticks).
 
     python stress/bench_cluster.py --seconds 20 --reps 1 --units 400 \
         --write reports/BENCHMARKS.md
@@ -35,6 +37,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -159,34 +162,42 @@ def scaling(seconds: int, reps: int) -> dict[str, Tally]:
     return tallies
 
 
-def _units_per_second(executor: object, units: int) -> float:
-    """Seconds per empty unit through @executor, 4 in flight."""
-    from concurrent.futures import FIRST_COMPLETED, wait
+def _units_per_second(executor: Any, units: int, bundle: int = 1) -> float:
+    """Seconds per empty unit through @executor, 4 tasks in flight, each of
+    @bundle units (``submit_many``; 1: ``submit``)."""
+    from concurrent.futures import FIRST_COMPLETED, Future, wait
 
     from rcu_harness.campaign.jobs import RunSpec
     from rcu_harness.campaign.plan import resolve
     from rcu_harness.campaign.worker import WorkUnit
 
     plan = resolve(RunSpec("mmput_race", strategy="random", params={"vmas": 2}))
-    submit = executor.submit  # type: ignore[attr-defined]
-    for f in [submit(WorkUnit(plan, 0, 0)) for _ in range(4)]:  # warm up
+
+    def submit() -> Future[Any]:
+        if bundle == 1:
+            return executor.submit(WorkUnit(plan, 0, 0))  # type: ignore[no-any-return]
+        return executor.submit_many(  # type: ignore[no-any-return]
+            [WorkUnit(plan, 0, 0)] * bundle)[-1]
+
+    for f in [submit() for _ in range(4)]:  # warm up
         f.result()
+    tasks = max(units // bundle, 4)
     began = time.perf_counter()
-    inflight = {submit(WorkUnit(plan, 0, 0)) for _ in range(4)}
+    inflight = {submit() for _ in range(4)}
     done = 4
     while inflight:
         finished, inflight = wait(inflight, return_when=FIRST_COMPLETED)
         for f in finished:
             f.result()
-            if done < units:
-                inflight.add(submit(WorkUnit(plan, 0, 0)))
+            if done < tasks:
+                inflight.add(submit())
                 done += 1
-    return (time.perf_counter() - began) / units
+    return (time.perf_counter() - began) / (tasks * bundle)
 
 
 def overhead(units: int) -> dict[str, float]:
     """Seconds per empty unit: local pool and LocalCluster, 2 workers each."""
-    from rcu_harness.campaign.cluster import Cluster
+    from rcu_harness.campaign.cluster import BUNDLE, Cluster
     from rcu_harness.campaign.executor import ProcessExecutor
     from rcu_harness.campaign.jobs import RunSpec
     from rcu_harness.campaign.plan import resolve
@@ -199,6 +210,7 @@ def overhead(units: int) -> dict[str, float]:
     plan = resolve(RunSpec("mmput_race", strategy="random", params={"vmas": 2}))
     with Cluster("local:2") as cluster:
         dask = _units_per_second(cluster.executor(plan, 4), units)
+        bundled = _units_per_second(cluster.executor(plan, 4), units, BUNDLE)
         cpu = TreeCpu()
         try:
             before = cpu.now()
@@ -206,7 +218,7 @@ def overhead(units: int) -> dict[str, float]:
             idle = used(before, cpu.now()) / IDLE_SECONDS
         finally:
             cpu.close()
-    return {"pool 2": local, "cluster 2": dask, "idle": idle}
+    return {"pool 2": local, "cluster 2": dask, "bundled": bundled, "idle": idle}
 
 
 def section(args: argparse.Namespace, tallies: dict[str, Tally],
@@ -226,7 +238,10 @@ def section(args: argparse.Namespace, tallies: dict[str, Tally],
                 f"{two.executions:,} | {two.rate:.1f} | {pool.executions:,} | "
                 f"{pool.rate:.1f} |")
     per_core = one.executions / one.seconds
+    from rcu_harness.campaign.cluster import BUNDLE as bundle
+
     extra = per_unit["cluster 2"] - per_unit["pool 2"]
+    bundled_extra = per_unit["bundled"] - per_unit["pool 2"]
     unit_seconds = 16 / per_core
     day = [f"{n} host{'s' if n > 1 else ''}: {per_core * 16 * n * 86400:.2e}"
            for n in HOSTS]
@@ -264,7 +279,12 @@ def section(args: argparse.Namespace, tallies: dict[str, Tally],
              f"cluster costs **{extra * 1000:.2f} ms more per unit**, "
              f"{extra / unit_seconds:.1%} of a 16-execution unit of the default "
              f"job ({unit_seconds * 1000:.0f} ms at {per_core:.0f} executions/s "
-             "per worker).  An idle local:2 cluster (scheduler and nannies in the "
+             f"per worker), when each unit is a task of its own.  In bundles of "
+             f"{bundle} units per task, as campaigns send them: "
+             f"{per_unit['bundled'] * 1000:.2f} ms per unit, "
+             f"**{bundled_extra * 1000:.2f} ms more** than the pool, "
+             f"{bundled_extra / unit_seconds:.1%} of a "
+             "unit.  An idle local:2 cluster (scheduler and nannies in the "
              "coordinator, 2 worker processes; its timers set as "
              "rcu_harness.campaign.cluster.LOCAL_CONFIG says) uses "
              f"**{per_unit['idle']:.3f} CPU s per second** over "
