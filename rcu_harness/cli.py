@@ -159,7 +159,8 @@ def _stress_parser(sub: Any) -> None:
     p.add_argument("--jobs", type=_count, metavar="N",
                    help=f"local worker processes (default 1, at most {JOBS_PER_CORE} "
                    "per core); with --scheduler, "
-                   "units in flight (default: twice the cluster's worker threads)")
+                   "units in flight (default: 8 per worker thread of the cluster, "
+                   "two tasks of 4 units)")
     p.add_argument("--scheduler", metavar="ADDRESS",
                    help="run on a Dask cluster: tcp://HOST:PORT, or local:N for N "
                    "local worker processes (needs rcu-harness[cluster])")

@@ -407,7 +407,7 @@ class Cluster:
 
     def executor(self, plan: RunPlan, jobs: int | None) -> DaskExecutor:
         """An executor for @plan's units (checked first); @jobs caps units in
-        flight (None: twice the cluster's worker threads)."""
+        flight (None: two bundles per worker thread of the cluster)."""
         self.check(plan)
         return DaskExecutor(self, jobs)
 

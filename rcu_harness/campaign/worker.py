@@ -67,7 +67,9 @@ class WorkUnit:
     """The run's time budget left when the block was handed out (None: no
     time limit): the block starts no execution after that many seconds of
     its own, so a ``--time`` budget ends a run within one execution per
-    worker, not one block (16 executions of a 2000-VMA tree are minutes)."""
+    worker, not one block (16 executions of a 2000-VMA tree are minutes).
+    On a cluster a bundle's later units get only what its first left them
+    (:func:`~rcu_harness.campaign.cluster.run_bundle`)."""
     corpus: tuple[CorpusEntry, ...] = ()
     """Guided strategies (rff): the corpus of the epochs before the block's
     (a block never spans two epochs)."""
