@@ -342,13 +342,10 @@ class Execution:
             if nxt != cur:
                 t = self.threads[nxt]
                 if t.spin is not None:  # parked in spin_until
-                    t = self._spun(t)
-                    if t.tid == cur:  # its yield chose the thread running here
-                        self.cur = t
-                        self.cur_tid = cur
-                        return
+                    self._spun(t, cur)
+                    return
                 self.cur = t
-                self.cur_tid = t.tid
+                self.cur_tid = nxt
                 t.glet.switch()  # type: ignore[union-attr]
 
     def _decide_asking(self) -> None:
@@ -368,13 +365,10 @@ class Execution:
         if nxt != cur:
             t = self.threads[nxt]
             if t.spin is not None:  # parked in spin_until
-                t = self._spun(t)
-                if t.tid == cur:  # its yield chose the thread running here
-                    self.cur = t
-                    self.cur_tid = cur
-                    return
+                self._spun(t, cur)
+                return
             self.cur = t
-            self.cur_tid = t.tid
+            self.cur_tid = nxt
             t.glet.switch()  # type: ignore[union-attr]
 
     # The same, for a strategy with a keeper or a uniform draw
@@ -415,13 +409,10 @@ class Execution:
             if nxt != cur:
                 t = self.threads[nxt]
                 if t.spin is not None:  # parked in spin_until
-                    t = self._spun(t)
-                    if t.tid == cur:  # its yield chose the thread running here
-                        self.cur = t
-                        self.cur_tid = cur
-                        return
+                    self._spun(t, cur)
+                    return
                 self.cur = t
-                self.cur_tid = t.tid
+                self.cur_tid = nxt
                 t.glet.switch()  # type: ignore[union-attr]
 
     def _ask_keeper(self, runnable: Sequence[int], current: int | None,
@@ -475,13 +466,10 @@ class Execution:
             if nxt != cur:
                 t = self.threads[nxt]
                 if t.spin is not None:  # parked in spin_until
-                    t = self._spun(t)
-                    if t.tid == cur:  # its yield chose the thread running here
-                        self.cur = t
-                        self.cur_tid = cur
-                        return
+                    self._spun(t, cur)
+                    return
                 self.cur = t
-                self.cur_tid = t.tid
+                self.cur_tid = nxt
                 t.glet.switch()  # type: ignore[union-attr]
 
     def _decide_uniform(self) -> None:
@@ -500,13 +488,10 @@ class Execution:
         if nxt != cur:
             t = self.threads[nxt]
             if t.spin is not None:  # parked in spin_until
-                t = self._spun(t)
-                if t.tid == cur:  # its yield chose the thread running here
-                    self.cur = t
-                    self.cur_tid = cur
-                    return
+                self._spun(t, cur)
+                return
             self.cur = t
-            self.cur_tid = t.tid
+            self.cur_tid = nxt
             t.glet.switch()  # type: ignore[union-attr]
 
     def _yield_point_asking(self) -> None:
@@ -529,13 +514,10 @@ class Execution:
             if nxt != cur:
                 t = self.threads[nxt]
                 if t.spin is not None:  # parked in spin_until
-                    t = self._spun(t)
-                    if t.tid == cur:  # its yield chose the thread running here
-                        self.cur = t
-                        self.cur_tid = cur
-                        return
+                    self._spun(t, cur)
+                    return
                 self.cur = t
-                self.cur_tid = t.tid
+                self.cur_tid = nxt
                 t.glet.switch()  # type: ignore[union-attr]
 
     def _yield_point_uniform(self) -> None:
@@ -566,21 +548,19 @@ class Execution:
             if nxt != cur:
                 t = self.threads[nxt]
                 if t.spin is not None:  # parked in spin_until
-                    t = self._spun(t)
-                    if t.tid == cur:  # its yield chose the thread running here
-                        self.cur = t
-                        self.cur_tid = cur
-                        return
+                    self._spun(t, cur)
+                    return
                 self.cur = t
-                self.cur_tid = t.tid
+                self.cur_tid = nxt
                 t.glet.switch()  # type: ignore[union-attr]
 
-    def _spun(self, t: SimThread) -> SimThread:
+    def _spun(self, t: SimThread, cur: int) -> None:
         """Thread @t, chosen to run next, is parked in
         :func:`~rcu_harness.sync.sleep.spin_until` (its loop's
         ``schedule()``): while its condition is false, make its loop's
-        yield points here, without switching to it, and return the thread
-        that runs next (@t once its condition holds).
+        yield points here, without switching to it; then run the thread
+        chosen last (@t once its condition holds): switch to it, or go on
+        if it is @cur, the thread running here (-1: none, after a block).
 
         A yield point of @t is what the thread itself would do on being
         resumed: its condition read (unobserved, as the loop reads it), the
@@ -609,18 +589,21 @@ class Execution:
             if ready:
                 break
             self.step += 1
-            cur = t.tid
+            spinner = t.tid
             self.cur = t
-            self.cur_tid = cur
+            self.cur_tid = spinner
             uniform = self._uniform
             if uniform is not None:  # _yield_point_uniform's draw
                 k = int(uniform() * (n - 1))
-                nxt = runnable[k] if runnable[k] < cur else runnable[k + 1]
+                nxt = runnable[k] if runnable[k] < spinner else runnable[k + 1]
             else:  # yield_point's question
-                nxt = self._next_thread(runnable, cur, True)
+                nxt = self._next_thread(runnable, spinner, True)
             self.decisions.append(nxt)
             t = self.threads[nxt]
-        return t
+        self.cur = t
+        self.cur_tid = t.tid
+        if t.tid != cur:
+            t.glet.switch()  # type: ignore[union-attr]
 
     def emit(self, kind: int, addr: int = 0, word: str | None = None,
              index: int = -1, value: object = None, code: Any = None) -> None:
@@ -757,12 +740,14 @@ class Execution:
         if not runnable:
             self.main.switch()
         else:
-            nt = self.threads[self._choose(runnable)]
+            nxt = self._choose(runnable)
+            nt = self.threads[nxt]
             if nt.spin is not None:  # parked in spin_until
-                nt = self._spun(nt)
-            self.cur = nt
-            self.cur_tid = nt.tid
-            nt.glet.switch()  # type: ignore[union-attr]
+                self._spun(nt, -1)
+            else:
+                self.cur = nt
+                self.cur_tid = nxt
+                nt.glet.switch()  # type: ignore[union-attr]
         if self.aborting:
             raise GreenletExit
         if self.memory_model is not None:  # woken: whoever woke it released
