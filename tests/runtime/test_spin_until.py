@@ -27,8 +27,10 @@ STRATEGIES = ("random", "pct", "mix", "surw", "pos", "random-sync", "pct-sync",
               "pct-site", "aimed-data")
 
 
-def plain_spin_until(ready: Callable[[], bool]) -> None:
-    """spin_until() without parking: the thread runs every iteration."""
+def plain_spin_until(ready: Callable[[], bool],
+                     calls: dict[str, int] | None = None) -> None:
+    """spin_until() without parking: the thread runs every iteration
+    (counted in @calls["plain"] if given)."""
     ex = current()
     while True:
         ex.quiet += 1
@@ -37,6 +39,8 @@ def plain_spin_until(ready: Callable[[], bool]) -> None:
                 return
         finally:
             ex.quiet -= 1
+        if calls is not None:
+            calls["plain"] += 1
         schedule()
 
 
@@ -120,21 +124,10 @@ def test_the_waiter_runs_only_when_its_condition_holds(
         calls["parked"] += 1
         schedule()
 
-    def plain_counted(ready: Callable[[], bool]) -> None:
-        ex = current()
-        while True:
-            ex.quiet += 1
-            try:
-                if ready():
-                    return
-            finally:
-                ex.quiet -= 1
-            calls["plain"] += 1
-            schedule()
-
     monkeypatch.setattr(sleep, "schedule", counted)
     outcomes(parked, "random", 10)
-    outcomes(partial(waiting, spin=plain_counted), "random", 10)
+    outcomes(partial(waiting, spin=partial(plain_spin_until, calls=calls)),
+             "random", 10)
     assert calls["plain"] > 3 * calls["parked"] > 0
 
 
