@@ -62,7 +62,7 @@ import threading
 import time
 import uuid
 from concurrent.futures import Future
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -170,31 +170,6 @@ def _worker_name() -> str:
         return f"{socket.gethostname()} pid {os.getpid()}"
 
 
-_DEADLINES: dict[str, float] = {}
-"""The run session (``WorkUnit.run``) this process last served, and the
-latest :func:`time.monotonic` at which it may start one of its executions."""
-
-
-def _deadline(unit: WorkUnit, now: float, bundle: float | None) -> float | None:
-    """When @unit, starting @now, must start no more executions: @now plus
-    its ``seconds``, but never later than its bundle's (@bundle) or than
-    what an earlier unit of its run told this process.  Each is the run's
-    time budget's end or later (a unit starts after it was handed out), so
-    the earliest of them is: a bundle's later units, and a bundle that
-    waited in the worker's queue, get no time of their own."""
-    if unit.seconds is None:
-        return None
-    deadline = now + unit.seconds
-    if bundle is not None:
-        deadline = min(deadline, bundle)
-    if unit.run:
-        if unit.run not in _DEADLINES:
-            _DEADLINES.clear()
-        deadline = _DEADLINES[unit.run] = min(
-            deadline, _DEADLINES.get(unit.run, deadline))
-    return deadline
-
-
 def run_bundle(units: Sequence[WorkUnit], expect: Identity
                ) -> list[UnitResult | WorkerError]:
     """The task of a bundle: check this worker against @expect, then run
@@ -202,20 +177,15 @@ def run_bundle(units: Sequence[WorkUnit], expect: Identity
     its own :class:`~rcu_harness.campaign.executor.WorkerError` (one line
     naming this worker and the unit's executions): a failing unit does not
     cost the others theirs.  A unit's time budget (``seconds``) ends where
-    the bundle's first unit's does, or earlier (:func:`_deadline`)."""
+    the bundle's first unit's does, or earlier
+    (:func:`~rcu_harness.campaign.worker.unit_deadline`)."""
     name = _worker_name()
     problem = expect.mismatch(identity(), name)
     if problem:
         raise WorkerError(problem)
     out: list[UnitResult | WorkerError] = []
-    bundle: float | None = None
     with _RUN:
         for unit in units:
-            now = time.monotonic()
-            deadline = _deadline(unit, now, bundle)
-            if deadline is not None:
-                bundle = deadline
-                unit = replace(unit, seconds=deadline - now)
             try:
                 out.append(timed(unit, name))
             except Exception as exc:

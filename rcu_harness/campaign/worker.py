@@ -68,8 +68,9 @@ class WorkUnit:
     time limit): the block starts no execution after that many seconds of
     its own, so a ``--time`` budget ends a run within one execution per
     worker, not one block (16 executions of a 2000-VMA tree are minutes).
-    On a cluster a bundle's later units get only what its first left them
-    (:func:`~rcu_harness.campaign.cluster.run_bundle`)."""
+    A unit that waited (queued in the local pool, or a later unit of a
+    cluster's bundle) gets only what the earlier units of its run left its
+    process (:func:`unit_deadline`)."""
     corpus: tuple[CorpusEntry, ...] = ()
     """Guided strategies (rff): the corpus of the epochs before the block's
     (a block never spans two epochs)."""
@@ -147,6 +148,30 @@ def _known(fixes: tuple[str, ...]) -> Callable[[Violation], bool]:
     return known
 
 
+_DEADLINES: dict[str, float] = {}
+"""The run session (``WorkUnit.run``) this process last served, and the
+earliest :func:`time.monotonic` at which one of its units told it to start
+no more executions."""
+
+
+def unit_deadline(unit: WorkUnit) -> float | None:
+    """When @unit, starting now, must start no more executions: now plus its
+    ``seconds``, but never later than what an earlier unit of its run told
+    this process.  Each is the run's time budget's end or later (a unit
+    starts after it was handed out), so the earliest is the truest: a unit
+    that waited in a queue (the local pool keeps one queued per worker, a
+    cluster's bundle holds several) gets no time of its own."""
+    if unit.seconds is None:
+        return None
+    deadline = time.monotonic() + unit.seconds
+    if unit.run:
+        if unit.run not in _DEADLINES:
+            _DEADLINES.clear()
+        deadline = _DEADLINES[unit.run] = min(
+            deadline, _DEADLINES.get(unit.run, deadline))
+    return deadline
+
+
 def run_unit(unit: WorkUnit, stop: Callable[[], bool] | None = None) -> UnitResult:
     """Run the block @unit; see the module docstring.
 
@@ -165,8 +190,7 @@ def run_unit(unit: WorkUnit, stop: Callable[[], bool] | None = None) -> UnitResu
             if unit.after is not None:
                 resume_after(setup, strategy, Schedule.decode(unit.after),
                              unit.start - 1, max_steps=plan.max_steps)
-            deadline = (None if unit.seconds is None
-                        else time.monotonic() + unit.seconds)
+            deadline = unit_deadline(unit)
             block = run_block(setup, strategy, unit.start, unit.stop,
                               command=lambda i, _s: plan.replay_command(i),
                               seen=_seen(unit), max_steps=plan.max_steps,

@@ -195,6 +195,26 @@ def test_a_block_starts_no_execution_after_the_time_budget_it_was_given(monkeypa
     assert len(run_unit(WorkUnit(plan, 0, 16)).executions) == 16
 
 
+def test_a_unit_that_waited_gets_no_time_of_its_own(monkeypatch):
+    """The local pool keeps a unit queued behind each running one: its
+    budget was counted at hand-out, so it ends where the earlier unit's of
+    the same run did in this process, not its own seconds after it starts."""
+    import rcu_harness.campaign.worker as worker
+    import rcu_harness.runner.block as block
+
+    clock = _Clock()
+    monkeypatch.setattr(worker, "time", clock)
+    monkeypatch.setattr(block, "time", clock)
+    plan = resolve(CLEAN)
+    run = "a-run-of-this-test"
+    first = run_unit(WorkUnit(plan, 0, 16, run=run, seconds=3.5))
+    assert [r.idx for r in first.executions] == [0, 1, 2]
+    queued = run_unit(WorkUnit(plan, 16, 32, run=run, seconds=3.5))
+    assert queued.executions == ()
+    other = run_unit(WorkUnit(plan, 16, 32, run=f"{run}-next", seconds=3.5))
+    assert len(other.executions) == 3
+
+
 @pytest.mark.parametrize("strategy", ["pos", "surw", "portfolio"])
 def test_a_weak_memory_run_takes_every_strategy(strategy):
     plan = resolve(RunSpec("mmput_race", strategy=strategy,
