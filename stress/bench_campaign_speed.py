@@ -19,8 +19,9 @@ processes on the shared machine do not count), repetitions interleaved
 (before, after, after, before, ...), medians.  ``--callgrind``: the two
 runs' instructions under ``valgrind --tool=callgrind``
 (:func:`stress.benchlib.callgrind`), which no other load on the machine
-changes.  Both report the scheduling points of the longer run (the same
-in both trees: the same executions).
+changes; the store then flushes by executions only
+(:data:`BY_EXECUTIONS`).  Both report the scheduling points of the longer
+run (the same in both trees: the same executions).
 
 Usage: python stress/bench_campaign_speed.py [--before REV] [--strategy mix]
        [--reps 3] [--callgrind] [--scale 6] [--write reports/BENCHMARKS.md]
@@ -64,11 +65,24 @@ LAUNCH = ("import runpy, sys; tree = sys.argv.pop(1); sys.path.insert(0, tree); 
           "sys.argv[0] = 'rcu-harness'; "
           "runpy.run_module('rcu_harness', run_name='__main__')")
 """Runs the CLI of the tree given first (never an installed copy)."""
+BY_EXECUTIONS = ("import rcu_harness.campaign.coordinator as c; "
+                 "c.FLUSH_SECONDS = float('inf'); ")
+"""Under callgrind: the store flushes by executions only.  A campaign
+commits what it absorbed every ``FLUSH_EXECUTIONS`` executions or
+``FLUSH_SECONDS`` seconds; callgrind runs the code about fifty times
+slower, so the two-second flushes would fall every execution or two
+instead of every few hundred, each a database transaction, and their
+number would follow the machine's load: the difference of two runs of one
+tree moved by 1.5% that way (BENCHMARKS.md, *twelfth round*)."""
 
 
-def argv(tree: Path, scenario: str, n: int, strategy: str, out: str) -> list[str]:
-    """The python arguments of one run of @n executions."""
-    return ["-c", LAUNCH, str(tree), "stress", "--scenario", scenario,
+def argv(tree: Path, scenario: str, n: int, strategy: str, out: str,
+         *, by_executions: bool = False) -> list[str]:
+    """The python arguments of one run of @n executions (@by_executions:
+    :data:`BY_EXECUTIONS` first)."""
+    launch = LAUNCH.replace("import rcu_harness; ", "import rcu_harness; "
+                            + BY_EXECUTIONS) if by_executions else LAUNCH
+    return ["-c", launch, str(tree), "stress", "--scenario", scenario,
             "--strategy", strategy, "--executions", str(n), "--time", "0",
             "--quiet", "--no-report", "--json", "--out", out]
 
@@ -96,7 +110,8 @@ def timed(tree: Path, scenario: str, n: int, strategy: str) -> dict[str, float]:
 def counted(tree: Path, scenario: str, n: int, strategy: str) -> dict[str, float]:
     """One run under callgrind: its instructions, executions and points."""
     with tempfile.TemporaryDirectory() as out:
-        parts, stdout = callgrind(argv(tree, scenario, n, strategy, out))
+        parts, stdout = callgrind(argv(tree, scenario, n, strategy, out,
+                                       by_executions=True))
     return {"instructions": sum(parts), **_result(stdout)}
 
 

@@ -64,3 +64,27 @@ def test_a_run_that_stopped_early_is_an_error_not_a_figure():
     with pytest.raises(SystemExit, match="stopped early"):
         bench.marginal({"executions": 16, "cpu": 1.0}, {"executions": 16, "cpu": 2.0},
                        "cpu")
+
+
+def test_counted_runs_flush_the_store_by_executions_only(tmp_path):
+    """Under callgrind a run is ~50x slower: its store must not flush every
+    two seconds of wall time (the launch line switches that off), and the
+    launch line must still run this tree's CLI."""
+    import json
+    import subprocess
+    import sys
+
+    root = Path(bench.__file__).resolve().parents[1]
+    args = bench.argv(root, "mmput_race", bench.BLOCK, "pct", str(tmp_path),
+                      by_executions=True)
+    assert "FLUSH_SECONDS = float('inf')" in args[1]
+    assert "FLUSH_SECONDS" not in bench.argv(root, "mmput_race", 16, "pct",
+                                             str(tmp_path))[1]
+    probe = args[1].replace("runpy.run_module('rcu_harness', run_name='__main__')",
+                            "print(c.FLUSH_SECONDS); "
+                            "runpy.run_module('rcu_harness', run_name='__main__')")
+    out = subprocess.run([sys.executable, "-c", probe, *args[2:]], capture_output=True,
+                         text=True, check=True, timeout=120).stdout
+    first, rest = out.split("\n", 1)
+    assert first == "inf"
+    assert json.loads(rest)["executions"] == bench.BLOCK
