@@ -196,13 +196,6 @@ def run_bundle(units: Sequence[WorkUnit], expect: Identity
     return out
 
 
-def run_on_worker(unit: WorkUnit, expect: Identity) -> UnitResult:
-    """One unit as :func:`run_bundle` runs it: its result, or its error raised."""
-    (got,) = run_bundle((unit,), expect)
-    if isinstance(got, WorkerError):
-        raise got
-    return got
-
 
 def load_plan(plan: RunPlan, fingerprint: str) -> str:
     """Can this worker run @plan's units?  "" if so, else why not."""

@@ -3,6 +3,7 @@ without workers, a worker of another version or code, a worker that cannot
 load the scenario, a multi-threaded worker: one line on stderr naming the
 problem (and the worker), exit 2, nothing written, a stored run untouched."""
 
+import re
 import socket
 from concurrent.futures import Future
 from dataclasses import replace
@@ -171,14 +172,15 @@ def test_a_unit_refuses_to_run_on_a_worker_of_another_version():
     other = replace(cluster_mod.identity(), version="9.9")
     with pytest.raises(WorkerError, match=r"^worker .* runs rcu-harness 0\.1\.0, "
                        r"this coordinator 9\.9; install the same version"):
-        cluster_mod.run_on_worker(WorkUnit(PLAN, 0, 2), other)
+        cluster_mod.run_bundle((WorkUnit(PLAN, 0, 2),), other)
 
 
 def test_a_unit_that_fails_names_its_worker_and_executions():
     bad = WorkUnit(resolve(RunSpec("mmput_race", strategy="dfs",
                                    params={"vmas": 2})), 5, 9, after="garbage")
-    with pytest.raises(WorkerError, match=r"^worker .* failed on executions 5\.\.8: "):
-        cluster_mod.run_on_worker(bad, cluster_mod.identity())
+    (got,) = cluster_mod.run_bundle((bad,), cluster_mod.identity())
+    assert isinstance(got, WorkerError)
+    assert re.match(r"^worker .* failed on executions 5\.\.8: ", str(got))
 
 
 class FailingExecutor(InlineExecutor):
