@@ -581,12 +581,7 @@ class Execution:
             n = len(runnable)
             if n < 2:
                 break
-            self.quiet += 1
-            try:
-                ready = t.spin()
-            finally:
-                self.quiet -= 1
-            if ready:
+            if self.read_quietly(t.spin):
                 break
             self.step += 1
             spinner = t.tid
@@ -604,6 +599,16 @@ class Execution:
         self.cur_tid = t.tid
         if t.tid != cur:
             t.glet.switch()  # type: ignore[union-attr]
+
+    def read_quietly(self, read: Callable[[], bool]) -> bool:
+        """@read() with memory accesses unobserved (``quiet``: no scheduling
+        point, no check): a waiter's condition in
+        :func:`~rcu_harness.sync.sleep.spin_until`."""
+        self.quiet += 1
+        try:
+            return read()
+        finally:
+            self.quiet -= 1
 
     def emit(self, kind: int, addr: int = 0, word: str | None = None,
              index: int = -1, value: object = None, code: Any = None) -> None:

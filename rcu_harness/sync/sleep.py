@@ -89,18 +89,13 @@ def spin_until(ready: Callable[[], bool]) -> None:
     flag another thread sets), not a model access whose race matters.
     While the thread waits here, the execution may make its loop's yield
     points without switching to it (``Execution._spun``): the same steps
-    and decisions, recorded the same, for about a third of the cost of a
-    thread that wakes only to yield again.
+    and decisions, recorded the same, without two greenlet switches per
+    turn (``dup_mmap`` under ``mix``: 1.107x fewer instructions,
+    docs/performance.md, *Twelfth round*).
     """
     ex = SLOT.ex or current()
     t = ex.cur
-    while True:
-        ex.quiet += 1
-        try:
-            if ready():
-                return
-        finally:
-            ex.quiet -= 1
+    while not ex.read_quietly(ready):
         t.spin = ready
         try:
             schedule()

@@ -32,13 +32,7 @@ def plain_spin_until(ready: Callable[[], bool],
     """spin_until() without parking: the thread runs every iteration
     (counted in @calls["plain"] if given)."""
     ex = current()
-    while True:
-        ex.quiet += 1
-        try:
-            if ready():
-                return
-        finally:
-            ex.quiet -= 1
+    while not ex.read_quietly(ready):
         if calls is not None:
             calls["plain"] += 1
         schedule()
