@@ -20,7 +20,10 @@ Parts: ``none``; ``checker`` (mt_validate()'s checker, ``write_op_done``);
 (its walks of the writer's stack: ``_locate`` a constant; in a tree
 before the ninth round ``_walk`` and ``_past_harness``); ``results`` (the
 result checker's ``write_begin`` and ``read_end``); ``gc`` (the cyclic
-collector off); ``collect``.
+collector off); ``collect``; ``checks`` (``checker``, ``coverage``,
+``results`` and ``collect`` at once).  ``--young N`` runs the probe with
+the collector's young threshold at N (a campaign's blocks run at
+``rcu_harness.runner.collector.YOUNG``).
 """
 
 from __future__ import annotations
@@ -69,6 +72,11 @@ KNOCKS: dict[str, list[tuple[str, str, str, Any]]] = {
     "gc": [],
     "collect": [("rcu_harness.runtime.metrics", "", "collect", _noop)],
 }
+KNOCKS["checks"] = [patch for part in ("checker", "coverage", "results", "collect")
+                    for patch in KNOCKS[part]]
+"""Every part that is a check or a sample at once (not the collector): what
+the harness pays beyond scheduling, instrumented access and the collector,
+so the most that making these parts cheaper could give."""
 """Part -> (module, class or "", attribute, replacement) of each patch."""
 OLDER: dict[str, list[tuple[str, str, str, Any]]] = {
     "coverage-walks": [
@@ -109,6 +117,15 @@ def probe(part: str, argv: list[str]) -> None:
     runpy.run_path(str(PROBE), run_name="__main__")
 
 
+def probe_argv(part: str, tree: str, scenario: str, young: int | None) -> list[str]:
+    """This script's command line that knocks @part out and counts
+    @scenario's executions in @tree (the collector's young threshold at
+    @young, or CPython's)."""
+    extra = [] if young is None else ["--young", str(young)]
+    return [__file__, "--probe", part, tree, scenario, str(EXECUTIONS[scenario]),
+            "--count", *extra]
+
+
 def main() -> None:
     if sys.argv[1:2] == ["--probe"]:
         probe(sys.argv[2], sys.argv[3:])
@@ -117,6 +134,8 @@ def main() -> None:
     parser.add_argument("tree")
     parser.add_argument("--parts", default=",".join(PARTS))
     parser.add_argument("--scenarios", default=",".join(EXECUTIONS))
+    parser.add_argument("--young", type=int, default=None,
+                        help="the collector's young threshold in the probe")
     args = parser.parse_args()
     parts, scenarios = args.parts.split(","), args.scenarios.split(",")
     for name in parts:
@@ -128,8 +147,7 @@ def main() -> None:
     full: dict[str, int] = {}
     for scenario in scenarios:
         for part in ["none", *[p for p in parts if p != "none"]]:
-            counts, out = callgrind([__file__, "--probe", part, args.tree, scenario,
-                                     str(EXECUTIONS[scenario]), "--count"])
+            counts, out = callgrind(probe_argv(part, args.tree, scenario, args.young))
             result = json.loads(out.strip().splitlines()[-1])
             executions = counts[1]  # between the probe's first two marks
             full.setdefault(scenario, executions)

@@ -9,19 +9,34 @@ import sys
 
 import pytest
 
-from stress.knockout import KNOCKS, OLDER, PARTS, ROOT_DIR
+from stress.knockout import EXECUTIONS, KNOCKS, OLDER, PARTS, ROOT_DIR, probe_argv
 
 
 def test_every_knocked_out_part_names_what_the_harness_has() -> None:
     """A renamed function fails here instead of being measured as nothing."""
     assert set(PARTS) == {"none", "checker", "fast-pass", "coverage",
-                          "coverage-walks", "results", "gc", "collect"}
+                          "coverage-walks", "results", "gc", "collect", "checks"}
     for part, patches in KNOCKS.items():
         for module, cls, attr, _value in patches:
             owner = importlib.import_module(module)
             if cls:
                 owner = getattr(owner, cls)
             assert callable(getattr(owner, attr)), (part, module, attr)
+
+
+def test_the_checks_part_is_the_four_checking_parts_together() -> None:
+    """``checks`` knocks out what checker, coverage, results and collect do,
+    and not the collector (``gc``, a part of its own)."""
+    assert KNOCKS["checks"] == [*KNOCKS["checker"], *KNOCKS["coverage"],
+                                *KNOCKS["results"], *KNOCKS["collect"]]
+    assert KNOCKS["gc"] == []
+
+
+def test_the_young_threshold_reaches_the_probe() -> None:
+    argv = probe_argv("checks", "/tree", "mmput_race", 10_000)
+    assert argv[1:] == ["--probe", "checks", "/tree", "mmput_race",
+                        str(EXECUTIONS["mmput_race"]), "--count", "--young", "10000"]
+    assert "--young" not in probe_argv("none", "/tree", "dup_mmap", None)
 
 
 def _probe(part: str) -> dict[str, object]:
