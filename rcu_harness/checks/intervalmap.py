@@ -12,8 +12,12 @@ from __future__ import annotations
 import bisect
 from dataclasses import dataclass
 from operator import itemgetter
+from typing import TYPE_CHECKING
 
 from rcu_harness.trace.events import summarize
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 Range = tuple[int, int, object]
 _start = itemgetter(0)
@@ -52,6 +56,27 @@ class IntervalMap:
             if end > last:
                 mid.append((last + 1, end, value))
         return _made((*ranges[:i], *mid, *ranges[j:]))
+
+    def store_all(self, entries: Sequence[Range]) -> IntervalMap:
+        """The map after storing each of @entries in turn (what folding
+        :meth:`store` over them gives).
+
+        Entries past every range (setup's, in ascending order) are appended
+        in one go, an erase there skipped; from the first entry that is not
+        past every range on, each is stored by :meth:`store`.
+        """
+        out = list(self.ranges)
+        top = out[-1][1] if out else None
+        for n, (index, last, entry) in enumerate(entries):
+            if top is not None and top >= index:
+                made = _made(tuple(out)) if len(out) != len(self.ranges) else self
+                for index, last, entry in entries[n:]:
+                    made = made.store(index, last, entry)
+                return made
+            if entry is not None:
+                out.append((index, last, entry))
+                top = last
+        return _made(tuple(out)) if len(out) != len(self.ranges) else self
 
     def lookup(self, index: int) -> object:
         """The entry covering @index, or None."""

@@ -17,11 +17,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from rcu_harness.runtime.records import WriteOp, WriteRecord
+
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
     from rcu_harness.runtime.execution import Execution
-    from rcu_harness.runtime.records import ReadRecord, WriteRecord
+    from rcu_harness.runtime.records import ReadRecord
     from rcu_harness.runtime.thread import SimThread
     from rcu_harness.sync.atomic import Atomic
     from rcu_harness.sync.spinlock import SpinLock
@@ -75,17 +77,40 @@ class Observer:
     def read_end(self, ex: Execution, t: SimThread, rec: ReadRecord) -> None:
         """@t completed a recorded read (its results are in @rec)."""
 
+    def initial_contents(self, ex: Execution, t: SimThread, mt: Any,
+                         entries: Sequence[tuple[int, int, object]]) -> None:
+        """@mt holds @entries when the threads start (``h.initial_contents``).
+
+        By default each entry is a setup write: :meth:`write_begin` and
+        :meth:`write_end` with a ``STORE`` record of thread ``"setup"``,
+        begin and end -1.  An observer that overrides either of them gets
+        this hook (:func:`_plan`); one may override this hook to take the
+        entries at once."""
+        store = WriteOp.STORE
+        for index, last, entry in entries:
+            rec = WriteRecord(mt, store, index, last, entry, "setup", -1, -1)
+            self.write_begin(ex, t, rec)
+            self.write_end(ex, t, rec)
+
 
 HOOK_NAMES: tuple[str, ...] = tuple(
     name for name in vars(Observer) if not name.startswith("_")
 )
 
 
+_VIA: dict[str, tuple[str, ...]] = {
+    "initial_contents": ("initial_contents", "write_begin", "write_end")}
+"""Hooks whose default calls others: an observer overriding any of these
+gets the hook."""
+
+
 def _plan(types: tuple[type[Observer], ...]) -> tuple[tuple[str, tuple[int, ...]], ...]:
-    """Per hook name, the positions of the observer types that override it."""
+    """Per hook name, the positions of the observer types that override it
+    (or, for a hook of :data:`_VIA`, a hook its default calls)."""
     return tuple(
         (name, tuple(i for i, cls in enumerate(types)
-                     if getattr(cls, name) is not getattr(Observer, name)))
+                     if any(getattr(cls, via) is not getattr(Observer, via)
+                            for via in _VIA.get(name, (name,)))))
         for name in HOOK_NAMES)
 
 
@@ -111,6 +136,7 @@ class Hooks:
     write_begin: tuple[Callable[..., None], ...]
     write_end: tuple[Callable[..., None], ...]
     read_end: tuple[Callable[..., None], ...]
+    initial_contents: tuple[Callable[..., None], ...]
 
     def __init__(self, observers: Sequence[Observer]) -> None:
         self.observers = obs = tuple(observers)

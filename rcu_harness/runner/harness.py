@@ -212,14 +212,9 @@ class Harness:
         """Declare what @mt holds when the threads start (for the result check)."""
         ex = self._ex
         t = ex.cur
-        begin, end = ex.hooks.write_begin, ex.hooks.write_end
-        store = WriteOp.STORE
-        for index, last, entry in entries:
-            rec = WriteRecord(mt, store, index, last, entry, "setup", -1, -1)
-            for hook in begin:
-                hook(ex, t, rec)
-            for hook in end:
-                hook(ex, t, rec)
+        ranges = entries if type(entries) is list else list(entries)
+        for hook in ex.hooks.initial_contents:  # each observer, all at once
+            hook(ex, t, mt, ranges)
 
     # -- reads -------------------------------------------------------------------
     @contextmanager
