@@ -78,14 +78,14 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
 _lcopy: Callable[[Any], list[Any]] = list.copy
-_p, _m = attrgetter("_p"), attrgetter("_m")
-VIEWS: dict[type, tuple[Callable[[Any], Any], Callable[[Any], Any]]] = {
-    SimMapleNode: (_p, _m), RawSimMapleNode: (_p, _m)}
-"""Node classes the pass reads, each with its raw parent and meta loads:
+_pm = attrgetter("_p", "_m")
+VIEWS: dict[type, Callable[[Any], tuple[Any, Any]]] = {
+    SimMapleNode: _pm, RawSimMapleNode: _pm}
+"""Node classes the pass reads, each with its raw (parent, meta) load:
 the plain instrumented classes (a passive hook keeps them; the hooked ones
 are a memory model's or reads-from coverage's, under which the pass never
 runs: :meth:`rcu_harness.checks.validate.MtValidateCheck._fast_ok`)."""
-WITH_PLAIN = {**VIEWS, MapleNode: (attrgetter("parent"), attrgetter("meta"))}
+WITH_PLAIN = {**VIEWS, MapleNode: attrgetter("parent", "meta")}
 """Also the model's own nodes (a tree outside any execution: tests)."""
 _ADDR_MASK = ~0xFF
 _TYPES = frozenset({maple_leaf_64, maple_range_64, maple_arange_64})
@@ -238,31 +238,6 @@ def _key(t: int, meta: Any, pivots: list[Any], slots: list[Any],
             tuple(pivots), None, tuple(map(type, pivots + slots)))
 
 
-def _parent_ok(walk: _Walk, enode: MapleEnode, node: Any, parent: int,
-               up: tuple[Any, ...], max_gap: int) -> None:
-    """mas_validate_parent_slot(), the child-slot checks of mas_validate_
-    child_slot() and the parent's side of mas_validate_gaps(), for the
-    child @enode in slot ``up[2]`` of ``up[0]`` (of type ``up[1]``, its
-    slot and gap words ``up[4]`` and ``up[5]``)."""
-    p_node, p_type, p_slot, mx, p_slots, p_gaps = up
-    if parent & 1:  # a root bit below the root: mt_validate()'s walk stops
-        raise _NotSure
-    shift = 3 if parent & 2 else 2
-    bits = parent & 0xFF
-    bits &= ~(0xF8 if bits & 2 else 0xFC)
-    want = (maple_arange_64 if walk.alloc else maple_range_64) \
-        if bits == MAPLE_PARENT_RANGE64 else 0
-    if ((parent & 0xFC) >> shift != p_slot or want != p_type
-            or node.heap.get(parent & _ADDR_MASK) is not p_node or node is p_node):
-        raise _NotSure
-    p_slots = p_slots[:mt_slots[p_type]]
-    if p_slots.count(enode) != 1 or not p_slots[p_slot] == enode:
-        raise _NotSure
-    if walk.alloc and (max_gap > mx or p_type != maple_arange_64
-                       or p_gaps[p_slot] != max_gap):
-        raise _NotSure
-
-
 class _Walk:
     """One pass over a tree."""
 
@@ -277,9 +252,12 @@ class _Walk:
         self.entries: list[Any] = []
         """The leaves' entries, left to right (for mt_validate_nulls())."""
 
-    def visit(self, enode: Any, mn: int, mx: int, depth: int,
-              up: tuple[Any, ...] | None) -> None:
-        """Check the node @enode spanning [@mn, @mx] and its subtree."""
+    def visit(self, enode: Any, mn: int, mx: int, depth: int, p_node: Any,
+              p_type: int, p_slot: int, p_slots: list[Any],
+              p_gaps: list[Any] | None) -> None:
+        """Check the node @enode spanning [@mn, @mx] and its subtree: in
+        slot @p_slot of @p_node (None for the root), of type @p_type, whose
+        first ``mt_slots[p_type]`` slots are @p_slots and gaps @p_gaps."""
         if type(enode) is not MapleEnode:
             raise _NotSure
         node: Any = enode[0]
@@ -287,7 +265,7 @@ class _Walk:
         view = self.views.get(type(node))
         if view is None or getattr(node, "_w", 0) & FREED or t not in _TYPES:
             raise _NotSure
-        parent, meta = view[0](node), view[1](node)
+        parent, meta = view(node)
         if (parent & _ADDR_MASK) == node.addr:  # dead
             raise _NotSure
         pivots, slots = _lcopy(node.pivot), _lcopy(node.slot)
@@ -298,8 +276,24 @@ class _Walk:
             end, max_gap = _checks(t, meta, pivots, slots, gaps, mn, mx, alloc)
         else:
             key: tuple[Any, ...] | None
-            try:
-                key = _key(t, meta, pivots, slots, gaps, mn, mx, alloc)
+            try:  # _key(t, meta, pivots, slots, gaps, mn, mx, alloc), inline
+                last = slots[-1]
+                if meta is None:
+                    meta_key = None
+                elif type(meta) is MapleMetadata and type(meta.end) is int \
+                        and type(meta.gap) is int:
+                    meta_key = (meta.end, meta.gap)
+                else:
+                    meta_key = _word_key(meta)
+                if alloc and gaps is not None:
+                    key = (t, mn, type(mn), mx, type(mx), alloc, meta_key,
+                           None if last is None else _word_key(last),
+                           tuple(pivots), tuple(gaps),
+                           tuple(map(type, pivots + slots + gaps)))
+                else:
+                    key = (t, mn, type(mn), mx, type(mx), alloc, meta_key,
+                           None if last is None else _word_key(last),
+                           tuple(pivots), None, tuple(map(type, pivots + slots)))
                 known = memo.get(key)
             except TypeError:  # no key stands for these words: check them
                 key, known = None, None
@@ -310,11 +304,31 @@ class _Walk:
                         memo.clear()
                     memo[key] = known
             end, max_gap = known
-        if up is None:
+        if p_node is None:
             if not parent & 1:
                 raise _NotSure
-        else:
-            _parent_ok(self, enode, node, parent, up, max_gap)
+        else:  # mas_validate_parent_slot(), the child-slot checks of
+            # mas_validate_child_slot(), the parent's side of mas_validate_gaps()
+            if parent & 1:  # a root bit below the root: mt_validate()'s walk stops
+                raise _NotSure
+            bits = parent & 0xFF
+            if bits & 2:
+                shift = 3
+                bits &= ~0xF8
+            else:
+                shift = 2
+                bits &= ~0xFC
+            want = (maple_arange_64 if alloc else maple_range_64) \
+                if bits == MAPLE_PARENT_RANGE64 else 0
+            if ((parent & 0xFC) >> shift != p_slot or want != p_type
+                    or node.heap.get(parent & _ADDR_MASK) is not p_node
+                    or node is p_node):
+                raise _NotSure
+            if p_slots.count(enode) != 1 or not p_slots[p_slot] == enode:
+                raise _NotSure
+            if alloc and (max_gap > mx or p_type != maple_arange_64
+                          or p_gaps[p_slot] != max_gap):  # type: ignore[index]
+                raise _NotSure
         if t < maple_range_64:
             if self.leaf_depth != depth:
                 if self.leaf_depth:
@@ -323,11 +337,14 @@ class _Walk:
             self.entries += slots[:end + 1]
             return
         npiv = mt_pivots[t]
+        mine = slots[:mt_slots[t]]
+        depth += 1
+        cmin = mn
         for k in range(end + 1):
-            cmin = mn if not k else (pivots[k - 1] + 1) & ULONG_MAX
+            if k:
+                cmin = (pivots[k - 1] + 1) & ULONG_MAX
             cmax = pivots[k] if k < npiv else mx
-            self.visit(slots[k], cmin, cmax, depth + 1,
-                       (node, t, k, cmax, slots, gaps))
+            self.visit(slots[k], cmin, cmax, depth, node, t, k, mine, gaps)
 
 
 def tree_is_valid(mt: Any, views: dict[type, Any] = VIEWS,
@@ -344,7 +361,7 @@ def tree_is_valid(mt: Any, views: dict[type, Any] = VIEWS,
     try:
         walk = _Walk(bool(mt.ma_flags & MT_FLAGS_ALLOC_RANGE), views,
                      MEMO if memo else None)
-        walk.visit(root, 0, ULONG_MAX, 1, None)
+        walk.visit(root, 0, ULONG_MAX, 1, None, 0, 0, [], None)
     except Exception:
         return False
     last: object = 1
