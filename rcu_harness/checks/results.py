@@ -174,6 +174,8 @@ class ResultCheck(Observer):
         """Setup's writes at once: the newest version holds @entries stored
         in turn, as each setup write's :meth:`write_begin` makes it (no new
         version: setup writes end before any read begins)."""
+        if not entries:
+            return
         hist = self.trees.get(mt)
         if hist is None:
             hist = self.trees[mt] = _History()

@@ -364,6 +364,22 @@ def test_a_patched_model_function_turns_the_fast_pass_off():
     assert unpatched()
 
 
+def test_any_one_function_mt_validate_reaches_patched_turns_the_fast_pass_off():
+    """Each of them, in every module, alone: the test looks at each module's
+    names at once."""
+    unpatched = Unpatched(mt_validate)
+    modules = {id(g) for g, _, _ in unpatched.reached}
+    assert len(modules) > 1
+    assert len(unpatched.reached) > 20
+    for _, _, fn in unpatched.reached:
+        def variant(*args, _fn=fn, **kwargs):
+            return _fn(*args, **kwargs)
+
+        with patched([Patch(fn, variant)]):
+            assert not unpatched(), fn.__qualname__
+        assert unpatched()
+
+
 @pytest.mark.parametrize(("params", "coverage", "passes"), [
     ({}, False, True),
     ({"memory_model": "lkmm"}, False, False),

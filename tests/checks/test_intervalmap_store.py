@@ -4,8 +4,12 @@ plain definitions."""
 from __future__ import annotations
 
 import random
+from typing import TYPE_CHECKING
 
 from rcu_harness.checks.intervalmap import IntervalMap, Range
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 
 def reference_store(ranges: tuple[Range, ...], index: int, last: int,
@@ -87,3 +91,42 @@ def test_queries_match_the_definitions_on_random_histories() -> None:
                 assert m.overlapping(first, last) == overlap
                 answers.add((exact, bool(overlap)))
     assert answers == {(True, True), (False, True), (False, False)}
+
+
+def _store_all_mismatches(store_all: Callable[[IntervalMap, list[Range]], IntervalMap],
+                          ) -> int:
+    """Random runs of entries, mostly ascending past every range (as setup
+    declares them), some not, some erases, from random maps: how many
+    times @store_all gave other ranges than storing each in turn."""
+    rng = random.Random(23)
+    wrong = 0
+    for _ in range(500):
+        m = IntervalMap()
+        for step in range(rng.randrange(0, 4)):
+            index = rng.randrange(0, 100)
+            m = m.store(index, index + rng.randrange(0, 20), f"s{step}")
+        entries: list[Range] = []
+        at = rng.randrange(0, 150)
+        for n in range(rng.randrange(0, 10)):
+            if rng.random() < 0.15:
+                at -= rng.randrange(0, 40)
+            last = at + rng.randrange(0, 9)
+            entries.append((at, last, None if rng.random() < 0.2 else f"e{n}"))
+            at = last + 1 + rng.randrange(0, 4)
+        want = m
+        for index, last, entry in entries:
+            want = want.store(index, last, entry)
+        wrong += store_all(m, entries).ranges != want.ranges
+    return wrong
+
+
+def test_store_all_is_each_store_in_turn() -> None:
+    assert _store_all_mismatches(IntervalMap.store_all) == 0
+
+
+def test_a_store_all_that_appends_what_overlaps_gives_other_ranges() -> None:
+    """A seeded bug: every non-NULL entry appended, overlapping or not."""
+    def appends(m: IntervalMap, entries: list[Range]) -> IntervalMap:
+        return IntervalMap((*m.ranges, *(r for r in entries if r[2] is not None)))
+
+    assert _store_all_mismatches(appends) > 0
