@@ -174,16 +174,35 @@ def _gaps(gaps: list[Any] | None, meta: Any, t: int, pivots: list[Any],
 
 def _checks(t: int, meta: Any, pivots: list[Any], slots: list[Any],
             gaps: list[Any] | None, mn: int, mx: int, alloc: bool,
-            ) -> tuple[int, int]:
+            ) -> Known:
     """The checks of one node that read nothing but its own words and its
     range: mas_data_end() and the occupancy test, mas_validate_limits(), and
     mas_validate_gaps() up to the parent's check (if @alloc).  Returns
-    (data end, largest gap); raises if not sure."""
+    (data end, largest gap, a leaf's NULLs: :func:`_nulls`); raises if not
+    sure."""
     end = _data_end(meta, t, pivots, slots, mx)
     if end < mt_min_slots[t] and mx != ULONG_MAX:
         raise _NotSure
     _limits(t, pivots, slots, mn, mx, end)
-    return end, _gaps(gaps, meta, t, pivots, slots, mn, mx) if alloc else 0
+    return (end, _gaps(gaps, meta, t, pivots, slots, mn, mx) if alloc else 0,
+            _nulls(slots[:end + 1]) if t < maple_range_64 else None)
+
+
+def _nulls(entries: list[Any]) -> tuple[bool, bool] | None:
+    """mt_validate_nulls() within one leaf's @entries (its slots up to the
+    data end): None if two of them in a row are NULL, else whether the
+    first and the last one are (what the leaves on either side meet)."""
+    last: object = 1
+    for entry in entries:
+        if last is None and entry is None:
+            return None
+        last = entry
+    return entries[0] is None, last is None
+
+
+Known = tuple[int, int, "tuple[bool, bool] | None"]
+"""What :func:`_checks` finds of a node: its data end, its largest gap and,
+for a leaf, its NULLs (:func:`_nulls`)."""
 
 
 _OTHER = object()
@@ -193,7 +212,7 @@ wherever it reads one)."""
 MEMO_LIMIT = 4096
 """Entries the memo of :func:`_checks` holds before it starts again (a few
 megabytes: a key is a few tuples of the node's words)."""
-MEMO: dict[tuple[Any, ...], tuple[int, int]] | None = {}
+MEMO: dict[tuple[Any, ...], Known] | None = {}
 """The results of :func:`_checks` by their inputs (the key is made in
 :meth:`_Walk.visit`), shared by every pass; None forces the full pass
 (every node checked)."""
@@ -241,16 +260,18 @@ def _key(t: int, meta: Any, pivots: list[Any], slots: list[Any],
 class _Walk:
     """One pass over a tree."""
 
-    __slots__ = ("alloc", "entries", "leaf_depth", "memo", "views")
+    __slots__ = ("after_null", "alloc", "leaf_depth", "memo", "views")
 
     def __init__(self, alloc: bool, views: dict[type, Any],
-                 memo: dict[tuple[Any, ...], tuple[int, int]] | None) -> None:
+                 memo: dict[tuple[Any, ...], Known] | None) -> None:
         self.alloc = alloc
         self.views = views
         self.memo = memo
         self.leaf_depth = 0
-        self.entries: list[Any] = []
-        """The leaves' entries, left to right (for mt_validate_nulls())."""
+        self.after_null = False
+        """Was the last entry of the leaves so far NULL?  (mt_validate_nulls()
+        over the leaves' entries, left to right: each leaf's own from its
+        checks, :func:`_nulls`, and where two leaves meet here.)"""
 
     def visit(self, enode: Any, mn: int, mx: int, depth: int, p_node: Any,
               p_type: int, p_slot: int, p_slots: list[Any],
@@ -272,8 +293,9 @@ class _Walk:
         gaps = _lcopy(node.gap) if t == maple_arange_64 else None
         alloc = self.alloc
         memo = self.memo
+        known: Known | None
         if memo is None:
-            end, max_gap = _checks(t, meta, pivots, slots, gaps, mn, mx, alloc)
+            known = _checks(t, meta, pivots, slots, gaps, mn, mx, alloc)
         else:
             key: tuple[Any, ...] | None
             try:  # _key(t, meta, pivots, slots, gaps, mn, mx, alloc), inline
@@ -303,7 +325,7 @@ class _Walk:
                     if len(memo) >= MEMO_LIMIT:
                         memo.clear()
                     memo[key] = known
-            end, max_gap = known
+        end, max_gap, nulls = known
         if p_node is None:
             if not parent & 1:
                 raise _NotSure
@@ -334,7 +356,9 @@ class _Walk:
                 if self.leaf_depth:
                     raise _NotSure
                 self.leaf_depth = depth
-            self.entries += slots[:end + 1]
+            if nulls is None or (nulls[0] and self.after_null):
+                raise _NotSure  # mt_validate_nulls(): two NULLs in a row
+            self.after_null = nulls[1]
             return
         npiv = mt_pivots[t]
         mine = slots[:mt_slots[t]]
@@ -364,11 +388,6 @@ def tree_is_valid(mt: Any, views: dict[type, Any] = VIEWS,
         walk.visit(root, 0, ULONG_MAX, 1, None, 0, 0, [], None)
     except Exception:
         return False
-    last: object = 1
-    for entry in walk.entries:  # mt_validate_nulls()
-        if last is None and entry is None:
-            return False
-        last = entry
     return True
 
 

@@ -122,6 +122,39 @@ def test_a_corrupted_tree_is_left_to_mt_validate(corrupt):
         mt_validate(mt)
 
 
+def _nulls_where_leaves_meet() -> MapleTree:
+    """A tree (no gaps kept, so the NULLs are all that is wrong) whose first
+    leaf ends and second leaf starts with NULL, each beside an entry (a
+    non-NULL value: the tree does not look at them)."""
+    mt = two_level_tree(0)
+    root = mt.ma_root[0]
+    left, right = root.slot[0][0], root.slot[1][0]
+    end = fast_validate._data_end(left.meta, mt.ma_root[0].slot[0][1], left.pivot,
+                                  left.slot, root.pivot[0])
+    left.slot[end - 1], left.slot[end] = "x", None
+    right.slot[0], right.slot[1] = None, "y"
+    return mt
+
+
+def test_null_entries_where_two_leaves_meet_are_left_to_mt_validate():
+    mt = _nulls_where_leaves_meet()
+    assert not fast(mt)
+    with pytest.raises(MapleValidationError, match="two NULL entries in a row"):
+        mt_validate(mt)
+
+
+def test_a_pass_that_forgot_where_leaves_meet_would_pass_that_tree(monkeypatch):
+    """A seeded bug in the leaves' NULLs (each leaf judged alone): the test
+    above fails."""
+    nulls = fast_validate._nulls
+
+    def alone(entries):
+        return None if nulls(entries) is None else (False, False)
+
+    monkeypatch.setattr(fast_validate, "_nulls", alone)
+    assert tree_is_valid(_nulls_where_leaves_meet(), WITH_PLAIN, memo=False)
+
+
 @pytest.mark.parametrize("corrupt", CORRUPTIONS)
 def test_a_memo_of_the_valid_tree_does_not_pass_its_corruption(monkeypatch, corrupt):
     """Every node's checks of the valid tree are in the memo; after the
