@@ -19,11 +19,13 @@ Parts: ``none``; ``checker`` (mt_validate()'s checker, ``write_op_done``);
 ``coverage`` (interleaving coverage, ``reader_load``); ``coverage-walks``
 (its walks of the writer's stack: ``_locate`` a constant; in a tree
 before the ninth round ``_walk`` and ``_past_harness``); ``results`` (the
-result checker's ``write_begin`` and ``read_end``); ``gc`` (the cyclic
+result checker's ``write_begin``, ``read_end`` and ``initial_contents``,
+setup's contents at once; in a tree before the thirteenth round, which
+stored them through ``write_begin``, the first two); ``gc`` (the cyclic
 collector off); ``collect``; ``checks`` (``checker``, ``coverage``,
-``results`` and ``collect`` at once).  ``--young N`` runs the probe with
-the collector's young threshold at N (a campaign's blocks run at
-``rcu_harness.runner.collector.YOUNG``).
+``results`` and ``collect`` at once, each as in its own part).  ``--young
+N`` runs the probe with the collector's young threshold at N (a campaign's
+blocks run at ``rcu_harness.runner.collector.YOUNG``).
 """
 
 from __future__ import annotations
@@ -68,31 +70,40 @@ KNOCKS: dict[str, list[tuple[str, str, str, Any]]] = {
         ("rcu_harness.memory.coverage", "", "_locate",
          lambda _top, _inner, _path: (None, "other"))],
     "results": [("rcu_harness.checks.results", "ResultCheck", name, _noop)
-                for name in ("write_begin", "read_end")],
+                for name in ("write_begin", "read_end", "initial_contents")],
     "gc": [],
     "collect": [("rcu_harness.runtime.metrics", "", "collect", _noop)],
 }
-KNOCKS["checks"] = [patch for part in ("checker", "coverage", "results", "collect")
-                    for patch in KNOCKS[part]]
-"""Every part that is a check or a sample at once (not the collector): what
-the harness pays beyond scheduling, instrumented access and the collector,
-so the most that making these parts cheaper could give."""
 """Part -> (module, class or "", attribute, replacement) of each patch."""
 OLDER: dict[str, list[tuple[str, str, str, Any]]] = {
     "coverage-walks": [
         ("rcu_harness.memory.coverage", "", "_walk", lambda _frame: "other"),
         ("rcu_harness.memory.coverage", "", "_past_harness", lambda _frame: None)],
+    "results": [("rcu_harness.checks.results", "ResultCheck", name, _noop)
+                for name in ("write_begin", "read_end")],
 }
-"""The same parts in a tree before the ninth round of issue 17 (the
-coverage's two walks apart), patched when the tree lacks a function of
+"""The same parts in an older tree (before the ninth round of issue 17 the
+coverage's two walks apart; before the thirteenth the result checker
+without ``initial_contents``), patched when the tree lacks a function of
 :data:`KNOCKS`' patches."""
-PARTS = tuple(KNOCKS)
+COMPOSITE: dict[str, tuple[str, ...]] = {
+    "checks": ("checker", "coverage", "results", "collect"),
+}
+"""Parts made of others, each knocked out as in its own part: ``checks``,
+every part that is a check or a sample at once (not the collector), what
+the harness pays beyond scheduling, instrumented access and the
+collector, so the most that making these parts cheaper could give."""
+PARTS = (*KNOCKS, *COMPOSITE)
 
 
 def knock(part: str) -> None:
     """Replace @part by a no-op in this process (``rcu_harness`` importable)."""
-    if part not in KNOCKS:
+    if part not in PARTS:
         raise SystemExit(f"unknown part {part!r} (known: {', '.join(PARTS)})")
+    if part in COMPOSITE:
+        for each in COMPOSITE[part]:
+            knock(each)
+        return
     if part == "gc":
         gc.disable()
     for patches in (KNOCKS[part], OLDER.get(part, [])):

@@ -307,14 +307,18 @@ class _Walk:
                     meta_key = (meta.end, meta.gap)
                 else:
                     meta_key = _word_key(meta)
+                if last is None:
+                    last_key = None
+                elif type(last) is not MapleMetadata:  # an entry, a child
+                    last_key = _OTHER
+                else:
+                    last_key = _word_key(last)
                 if alloc and gaps is not None:
-                    key = (t, mn, type(mn), mx, type(mx), alloc, meta_key,
-                           None if last is None else _word_key(last),
+                    key = (t, mn, type(mn), mx, type(mx), alloc, meta_key, last_key,
                            tuple(pivots), tuple(gaps),
                            tuple(map(type, pivots + slots + gaps)))
                 else:
-                    key = (t, mn, type(mn), mx, type(mx), alloc, meta_key,
-                           None if last is None else _word_key(last),
+                    key = (t, mn, type(mn), mx, type(mx), alloc, meta_key, last_key,
                            tuple(pivots), None, tuple(map(type, pivots + slots)))
                 known = memo.get(key)
             except TypeError:  # no key stands for these words: check them

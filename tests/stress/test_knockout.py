@@ -9,7 +9,15 @@ import sys
 
 import pytest
 
-from stress.knockout import EXECUTIONS, KNOCKS, OLDER, PARTS, ROOT_DIR, probe_argv
+from stress.knockout import (
+    COMPOSITE,
+    EXECUTIONS,
+    KNOCKS,
+    OLDER,
+    PARTS,
+    ROOT_DIR,
+    probe_argv,
+)
 
 
 def test_every_knocked_out_part_names_what_the_harness_has() -> None:
@@ -24,12 +32,22 @@ def test_every_knocked_out_part_names_what_the_harness_has() -> None:
             assert callable(getattr(owner, attr)), (part, module, attr)
 
 
-def test_the_checks_part_is_the_four_checking_parts_together() -> None:
-    """``checks`` knocks out what checker, coverage, results and collect do,
-    and not the collector (``gc``, a part of its own)."""
-    assert KNOCKS["checks"] == [*KNOCKS["checker"], *KNOCKS["coverage"],
-                                *KNOCKS["results"], *KNOCKS["collect"]]
-    assert KNOCKS["gc"] == []
+def test_the_checks_part_knocks_out_the_four_checking_parts_together() -> None:
+    """``checks`` knocks out what checker, coverage, results and collect do
+    (each with its older names where a tree lacks the newer), and not the
+    collector (``gc``, a part of its own)."""
+    assert COMPOSITE["checks"] == ("checker", "coverage", "results", "collect")
+    script = ("import gc, sys; from stress.knockout import knock; "
+              "sys.path.insert(0, sys.argv[1]); knock('checks'); "
+              "import rcu_harness.checks.validate as v; "
+              "import rcu_harness.checks.results as r; "
+              "import rcu_harness.memory.maple_node as n; "
+              "print(v.MtValidateCheck.write_op_done.__name__, "
+              "r.ResultCheck.read_end.__name__, n.reader_load.__name__, "
+              "gc.isenabled())")
+    out = subprocess.run([sys.executable, "-c", script, str(ROOT_DIR)],
+                         capture_output=True, text=True, check=True, cwd=ROOT_DIR)
+    assert out.stdout.split() == ["_noop", "_noop", "_noop", "True"]
 
 
 def test_the_young_threshold_reaches_the_probe() -> None:
@@ -91,3 +109,25 @@ def test_a_part_of_an_older_tree_is_knocked_out_by_its_older_names(tmp_path) -> 
     assert out.returncode != 0
     assert out.stderr.strip().splitlines() == [
         "part 'coverage-walks': this tree lacks the functions it replaces"]
+
+
+def test_the_result_checker_of_a_tree_without_setup_contents_at_once_is_knocked_out(
+        tmp_path) -> None:
+    """``results`` in a tree before the thirteenth round (setup's contents
+    through ``write_begin``, no ``initial_contents``) replaces the two hooks
+    it has."""
+    older = tmp_path / "older"
+    (older / "rcu_harness" / "checks").mkdir(parents=True)
+    (older / "rcu_harness" / "__init__.py").write_text("")
+    (older / "rcu_harness" / "checks" / "__init__.py").write_text("")
+    (older / "rcu_harness" / "checks" / "results.py").write_text(
+        "class ResultCheck:\n"
+        "    def write_begin(self, *a):\n        return 'stored'\n"
+        "    def read_end(self, *a):\n        return 'checked'\n")
+    script = ("import sys; from stress.knockout import knock; "
+              "sys.path.insert(0, sys.argv[1]); knock('results'); "
+              "from rcu_harness.checks.results import ResultCheck as R; "
+              "print(R().write_begin(), R().read_end())")
+    out = subprocess.run([sys.executable, "-c", script, str(older)],
+                         capture_output=True, text=True, check=True, cwd=ROOT_DIR)
+    assert out.stdout.split() == ["None", "None"]
