@@ -27,17 +27,19 @@ plain instrumented node (a freed one is left to mt_validate(), which
 reports the use after free).
 
 Each node's own checks (mas_data_end() and the occupancy test,
-mas_validate_limits(), mas_validate_gaps() but for the parent's side:
-:func:`_checks`) read nothing but the node's pivots, which of its slots are
-None, its last slot and metadata word as metadata, its gaps, its range and
-the tree's allocation flag.  Their answer is kept in :data:`MEMO` under
-exactly those inputs (:func:`_key`: with the types of the numbers, as
-5.0 == 5 but not in every use), so a node whose inputs passed before (the
+mas_validate_limits(), mas_validate_gaps() but for the parent's side, and
+for a leaf mt_validate_nulls() within it: :func:`_checks`) read nothing but
+the node's pivots, which of its slots are None, its last slot and metadata
+word as metadata, its gaps, its range and the tree's allocation flag.
+Their answer is kept in :data:`MEMO` under exactly those inputs (the key
+made in :meth:`_Walk.visit`: with the types of the numbers, as 5.0 == 5
+but not in every use), so a node whose inputs passed before (the
 same node after a write elsewhere in the tree, or an equal node of another
 execution) is not checked again: the same answer, since the checks are a
 function of the key (a failing check is never kept).  Every node is still
 visited: its type, poison, dead mark, parent word, its slot in the parent
-and the leaf depth are checked every time.  ``tree_is_valid(mt, memo=False)``, or
+and the leaf depth are checked every time, and where two leaves meet
+that they do not both hold NULL there.  ``tree_is_valid(mt, memo=False)``, or
 :data:`MEMO` set to None, runs the full pass.
 
 :class:`~rcu_harness.checks.validate.MtValidateCheck` uses it only where
@@ -234,29 +236,6 @@ def _word_key(word: Any) -> Any:
     raise TypeError(word)
 
 
-def _key(t: int, meta: Any, pivots: list[Any], slots: list[Any],
-         gaps: list[Any] | None, mn: int, mx: int, alloc: bool,
-         ) -> tuple[Any, ...]:
-    """Everything :func:`_checks` reads, as a key: the pivots and the
-    limits with their types (5.0 == 5, but (5.0 + 1) & ULONG_MAX raises);
-    of the slots only which are None (all it asks of them; a slot's type
-    says it) and the last one as mas_data_end() reads it; the metadata word
-    (:func:`_word_key`); the gaps (only compared, and the largest returned:
-    with their types too).
-    Raises TypeError where no key can stand for the inputs."""
-    last = slots[-1]
-    if alloc and gaps is not None:
-        return (t, mn, type(mn), mx, type(mx), alloc,
-                None if meta is None else _word_key(meta),
-                None if last is None else _word_key(last),
-                tuple(pivots), tuple(gaps),
-                tuple(map(type, pivots + slots + gaps)))
-    return (t, mn, type(mn), mx, type(mx), alloc,
-            None if meta is None else _word_key(meta),
-            None if last is None else _word_key(last),
-            tuple(pivots), None, tuple(map(type, pivots + slots)))
-
-
 class _Walk:
     """One pass over a tree."""
 
@@ -298,7 +277,14 @@ class _Walk:
             known = _checks(t, meta, pivots, slots, gaps, mn, mx, alloc)
         else:
             key: tuple[Any, ...] | None
-            try:  # _key(t, meta, pivots, slots, gaps, mn, mx, alloc), inline
+            # The key: everything _checks() reads.  The pivots and the limits
+            # with their types (5.0 == 5, but (5.0 + 1) & ULONG_MAX raises);
+            # of the slots only which are None (all it asks of them; a slot's
+            # type says it) and the last one as mas_data_end() reads it; the
+            # metadata word (_word_key()); the gaps (only compared, and the
+            # largest returned: with their types too).  TypeError where no
+            # key can stand for the inputs.
+            try:
                 last = slots[-1]
                 if meta is None:
                     meta_key = None
