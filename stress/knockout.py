@@ -22,10 +22,12 @@ before the ninth round ``_walk`` and ``_past_harness``); ``results`` (the
 result checker's ``write_begin``, ``read_end`` and ``initial_contents``,
 setup's contents at once; in a tree before the thirteenth round, which
 stored them through ``write_begin``, the first two); ``gc`` (the cyclic
-collector off); ``collect``; ``checks`` (``checker``, ``coverage``,
-``results`` and ``collect`` at once, each as in its own part).  ``--young
-N`` runs the probe with the collector's young threshold at N (a campaign's
-blocks run at ``rcu_harness.runner.collector.YOUNG``).
+collector off); ``collect`` (the samples as a block takes them:
+``sample_lists``, or ``collect`` in a tree before the thirteenth round);
+``checks`` (``checker``, ``coverage``, ``results`` and ``collect`` at
+once, each as in its own part).  ``--young N`` runs the probe with the
+collector's young threshold at N (a campaign's blocks run at
+``rcu_harness.runner.collector.YOUNG``).
 """
 
 from __future__ import annotations
@@ -72,7 +74,7 @@ KNOCKS: dict[str, list[tuple[str, str, str, Any]]] = {
     "results": [("rcu_harness.checks.results", "ResultCheck", name, _noop)
                 for name in ("write_begin", "read_end", "initial_contents")],
     "gc": [],
-    "collect": [("rcu_harness.runtime.metrics", "", "collect", _noop)],
+    "collect": [("rcu_harness.runtime.metrics", "", "sample_lists", _noop)],
 }
 """Part -> (module, class or "", attribute, replacement) of each patch."""
 OLDER: dict[str, list[tuple[str, str, str, Any]]] = {
@@ -81,11 +83,12 @@ OLDER: dict[str, list[tuple[str, str, str, Any]]] = {
         ("rcu_harness.memory.coverage", "", "_past_harness", lambda _frame: None)],
     "results": [("rcu_harness.checks.results", "ResultCheck", name, _noop)
                 for name in ("write_begin", "read_end")],
+    "collect": [("rcu_harness.runtime.metrics", "", "collect", _noop)],
 }
 """The same parts in an older tree (before the ninth round of issue 17 the
 coverage's two walks apart; before the thirteenth the result checker
-without ``initial_contents``), patched when the tree lacks a function of
-:data:`KNOCKS`' patches."""
+without ``initial_contents`` and ``collect`` per execution), patched when
+the tree lacks a function of :data:`KNOCKS`' patches."""
 COMPOSITE: dict[str, tuple[str, ...]] = {
     "checks": ("checker", "coverage", "results", "collect"),
 }

@@ -23,7 +23,9 @@ point's instructions and a round trip's are counted in one process.
 
 Uses only the API that every version of the harness has (``configure``,
 ``program``, ``calibrate``, ``make_strategy``, ``run_execution``,
-``collect``), so that the probe itself is the same for both trees.
+``collect``), so that the probe itself is the same for both trees; the
+samples are taken as a block takes them (``sample_lists`` where the tree
+has it, plain lists since the thirteenth round; ``collect`` before).
 """
 
 from __future__ import annotations
@@ -77,7 +79,9 @@ def main() -> None:
             program,
         )
 
-    from rcu_harness.runtime.metrics import collect
+    from rcu_harness.runtime import metrics
+
+    collect = getattr(metrics, "sample_lists", None) or metrics.collect
     from rcu_harness.sched.registry import make_strategy
 
     name = sys.argv[sys.argv.index("--strategy") + 1] \

@@ -75,13 +75,12 @@ if TYPE_CHECKING:
     from concurrent.futures import Future
     from types import FrameType
 
-    import numpy as np
-
     from rcu_harness.campaign.executor import Executor
     from rcu_harness.campaign.plan import Block, Budget, RunPlan
     from rcu_harness.campaign.progress import Progress
     from rcu_harness.campaign.worker import UnitResult
     from rcu_harness.runner.block import Diagnosed, ExecutionResult
+    from rcu_harness.runtime.metrics import Samples
     from rcu_harness.sched.rff import CorpusEntry
     from rcu_harness.store.runstore import RunStore
 
@@ -187,7 +186,7 @@ class _Pending:
 
     def __init__(self) -> None:
         self.rows: list[ExecutionRow] = []
-        self.samples: list[tuple[int, dict[str, np.ndarray]]] = []
+        self.samples: list[tuple[int, Samples]] = []
         self.counts: dict[str, int] = {}
         self.traces: dict[str, str] = {}
         self.pairs: dict[str, tuple[int, int]] = {}

@@ -6,8 +6,8 @@ Every exploration runs through :func:`run_block`: :func:`rcu_harness.explore`
 whatever process) and the benchmarks.  For each index ``i`` of the block:
 ``strategy.new_execution(i)`` (False: the strategy is exhausted), one
 execution with no events recorded, and a summary (seed, steps, wall time,
-signature, benign counters and, if asked, the latency samples of
-:func:`~rcu_harness.runtime.metrics.collect`).  The cyclic collector runs
+signature, benign counters and, if asked, the latency samples as plain lists,
+:func:`~rcu_harness.runtime.metrics.sample_lists`).  The cyclic collector runs
 less often while a block runs (:mod:`rcu_harness.runner.collector`).
 
 A violation's signature is known without a report.  The first execution of
@@ -38,7 +38,7 @@ from rcu_harness.runner.feedback import Feedback, pair_texts
 from rcu_harness.runner.findings import diagnose, finalize
 from rcu_harness.runner.run import DEFAULT_MAX_STEPS, run_execution
 from rcu_harness.runtime.finding import Finding, signature
-from rcu_harness.runtime.metrics import collect
+from rcu_harness.runtime.metrics import sample_lists
 from rcu_harness.sched.aimed_class import AUTO, program_class
 from rcu_harness.sched.data_aim import AUTO as DATA_AUTO
 from rcu_harness.sched.data_aim import NONE as DATA_NONE
@@ -65,12 +65,11 @@ from rcu_harness.trace.events import decode_all, events_digest
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
-    import numpy as np
-
     from rcu_harness.checks.observer import Observer
     from rcu_harness.runner.harness import Harness
     from rcu_harness.runtime.execution import Execution
     from rcu_harness.runtime.finding import Violation
+    from rcu_harness.runtime.metrics import Samples
     from rcu_harness.sched.protocol import Strategy
     from rcu_harness.sched.rff import CorpusEntry
     from rcu_harness.sched.schedule import Schedule
@@ -87,7 +86,9 @@ class ExecutionResult:
     wall_ns: int
     signature: str | None
     counters: dict[str, int]
-    samples: dict[str, np.ndarray] = field(default_factory=dict)
+    samples: Samples = field(default_factory=dict)
+    """The latency samples (:func:`~rcu_harness.runtime.metrics.sample_lists`),
+    if asked; empty otherwise."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -370,7 +371,7 @@ def run_block(program: Callable[[Harness], None], strategy: Strategy,
                     seen.add(sig)
                 results.append(ExecutionResult(i, strategy.execution_seed, ex.step,
                                                wall, sig, dict(ex.counters),
-                                               collect(ex) if samples else {}))
+                                               sample_lists(ex) if samples else {}))
                 last = ex
                 if v is not None and not keep_going and not (
                         goes_on is not None and goes_on(v)):

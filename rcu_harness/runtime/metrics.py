@@ -12,8 +12,12 @@ already not the common case.  Nothing here needs recorded events, so the
 figures exist for every execution of an exploration (which records none).
 
 :func:`collect` turns an execution's samples into flat numpy arrays keyed by
-name, which is what the campaign store saves and the reports read.  Names
-are stable; a report reads them by these names:
+name, which is what the campaign store saves and the reports read.  A block
+takes :func:`sample_lists` instead, the same entries as plain lists, and
+the store makes each name's array once per chunk of executions
+(:func:`~rcu_harness.store.runstore.chunk_arrays`); both make arrays by
+one definition of each name's dtype and shape (:data:`SAMPLE_KINDS`).
+Names are stable; a report reads them by these names:
 
 ``span.<name>.steps`` / ``span.<name>.ns``
     one value per completed span (one left by an exception, as when the
@@ -234,43 +238,117 @@ class Metrics:
             t.rcu_age = age
 
 
-def _span_arrays(metrics: Metrics, out: dict[str, np.ndarray]) -> None:
+@dataclass(frozen=True, slots=True)
+class SampleKind:
+    """What a sample name holds: the dtype of its array and its shape."""
+
+    dtype: type[np.int64] | type[np.float64]
+    width: int
+    """Values per entry: 1 for a flat array, 2 for ``rcu.waiting``'s
+    ``(n, 2)`` rows (an entry is then one ``[step, count]`` row)."""
+
+
+INT = SampleKind(np.int64, 1)
+FLOAT = SampleKind(np.float64, 1)
+ROWS = SampleKind(np.int64, 2)
+SAMPLE_KINDS: tuple[tuple[str, SampleKind], ...] = (
+    ("span.<name>.steps", INT),
+    ("span.<name>.ns", INT),
+    ("span.<name>.<key>", FLOAT),
+    ("value.<name>", FLOAT),
+    ("rcu.free_delay_steps", INT),
+    ("rcu.waiting", ROWS),
+    ("rcu.waiting_peak", INT),
+    ("rcu.pipe", INT),
+    ("rcu.batch", INT),
+    ("rcu.retired_age", INT),
+    ("cover.<level>.<span>.<store>", INT),
+)
+"""Every sample name of the module docstring with its kind: the one
+definition that :func:`collect` and the store's
+:func:`~rcu_harness.store.runstore.chunk_arrays` both build arrays by
+(through :func:`sample_kind`)."""
+RCU_SAMPLES = ("rcu.free_delay_steps", "rcu.waiting", "rcu.waiting_peak",
+               "rcu.pipe", "rcu.batch", "rcu.retired_age")
+"""The ``rcu.*`` names, present in every execution's samples (empty when
+nothing happened)."""
+RESERVED_EXTRAS = ("steps", "ns")
+"""Span counters that would take the name of a span's own samples."""
+
+Samples = dict[str, list[Any]]
+"""One execution's samples as plain lists (:func:`sample_lists`): what a
+block's :class:`~rcu_harness.runner.block.ExecutionResult` carries, small
+to pickle; numpy arrays are made once per key per chunk."""
+
+
+def sample_kind(key: str) -> SampleKind:
+    """The kind of sample name @key (:data:`SAMPLE_KINDS`)."""
+    if key.startswith("span."):
+        return INT if key.endswith((".steps", ".ns")) else FLOAT
+    if key.startswith("value."):
+        return FLOAT
+    return ROWS if key == "rcu.waiting" else INT
+
+
+def to_array(key: str, values: list[Any]) -> np.ndarray:
+    """The array of sample name @key holding @values (entries of its kind:
+    numbers, or ``[step, count]`` rows)."""
+    kind = sample_kind(key)
+    arr = np.array(values, dtype=kind.dtype)
+    return arr if kind.width == 1 else arr.reshape(-1, kind.width)
+
+
+def _span_lists(metrics: Metrics, out: Samples) -> None:
     by_name: dict[str, list[Span]] = {}
     for span in metrics.spans:
         if span.end_step >= 0:
-            by_name.setdefault(span.name, []).append(span)
+            got = by_name.get(span.name)
+            if got is None:
+                by_name[span.name] = [span]
+            else:
+                got.append(span)
     for name in sorted(by_name):
         spans = by_name[name]
-        out[f"span.{name}.steps"] = np.array(
-            [s.end_step - s.begin_step for s in spans], dtype=np.int64)
-        out[f"span.{name}.ns"] = np.array(
-            [s.end_ns - s.begin_ns for s in spans], dtype=np.int64)
-        keys = sorted({k for s in spans for k in s.extra})
-        for key in keys:
-            out[f"span.{name}.{key}"] = np.array(
-                [s.extra.get(key, 0) for s in spans], dtype=np.float64)
+        out[f"span.{name}.steps"] = [s.end_step - s.begin_step for s in spans]
+        out[f"span.{name}.ns"] = [s.end_ns - s.begin_ns for s in spans]
+        keys = {k for s in spans if s.extra for k in s.extra}
+        if not keys:
+            continue
+        if not keys.isdisjoint(RESERVED_EXTRAS):
+            raise ValueError(f"span {name!r}: a counter named "
+                             f"{sorted(keys.intersection(RESERVED_EXTRAS))[0]!r} "
+                             "would hide the span's own samples")
+        for key in sorted(keys):
+            out[f"span.{name}.{key}"] = [s.extra.get(key, 0) for s in spans]
 
 
-def _rcu_arrays(metrics: Metrics, out: dict[str, np.ndarray]) -> None:
-    def ints(values: list[int]) -> np.ndarray:
-        return np.array(values, dtype=np.int64)
+def sample_lists(ex: Execution) -> Samples:
+    """Every sample of @ex as plain lists keyed by name (completed spans
+    only): the entries of :func:`collect`'s arrays, in the same order.
 
-    out["rcu.free_delay_steps"] = ints(metrics.free_delay)
-    out["rcu.waiting"] = np.array(metrics.waiting, dtype=np.int64).reshape(-1, 2)
-    out["rcu.waiting_peak"] = ints([metrics.waiting_peak])
-    out["rcu.pipe"] = ints(metrics.pipe)
-    out["rcu.batch"] = ints(metrics.batch)
-    out["rcu.retired_age"] = ints(metrics.retired_age)
+    Lists of the finished execution are taken as they are (``rcu.waiting``'s
+    rows among them): nothing changes an execution's metrics once it has
+    ended.
+    """
+    out: Samples = {}
+    metrics: Metrics = ex.metrics
+    if metrics.spans:
+        _span_lists(metrics, out)
+    values = metrics.values
+    for name in sorted(values):
+        out[f"value.{name}"] = values[name]
+    out["rcu.free_delay_steps"] = metrics.free_delay
+    out["rcu.waiting"] = metrics.waiting
+    out["rcu.waiting_peak"] = [metrics.waiting_peak]
+    out["rcu.pipe"] = metrics.pipe
+    out["rcu.batch"] = metrics.batch
+    out["rcu.retired_age"] = metrics.retired_age
     for (level, span, store), n in sorted(metrics.cover.items()):
-        out[f"cover.{level}.{span}.{store}"] = ints([n])
+        out[f"cover.{level}.{span}.{store}"] = [n]
+    return out
 
 
 def collect(ex: Execution) -> dict[str, np.ndarray]:
-    """Every sample of @ex as named numpy arrays (completed spans only)."""
-    out: dict[str, np.ndarray] = {}
-    metrics: Metrics = ex.metrics
-    _span_arrays(metrics, out)
-    for name in sorted(metrics.values):
-        out[f"value.{name}"] = np.array(metrics.values[name], dtype=np.float64)
-    _rcu_arrays(metrics, out)
-    return out
+    """Every sample of @ex as named numpy arrays (completed spans only):
+    :func:`sample_lists` made arrays by :func:`to_array`."""
+    return {key: to_array(key, values) for key, values in sample_lists(ex).items()}

@@ -25,7 +25,9 @@ always carries the unsigned value).
 
 Samples: each chunk holds, for every sample name ``X`` of
 :func:`rcu_harness.runtime.metrics.collect`, the values of its executions
-concatenated (``X``) and the execution index of each value (``X@exec``).
+concatenated (``X``) and the execution index of each value (``X@exec``),
+made once per name per chunk from the executions' plain lists
+(:func:`chunk_arrays`).
 """
 
 from __future__ import annotations
@@ -38,14 +40,16 @@ import zipfile
 import zlib
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from itertools import chain
+from typing import TYPE_CHECKING, Any, Union
 
 import numpy as np
 
+from rcu_harness.runtime.metrics import to_array
 from rcu_harness.store.lock import RunLock
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Iterator, Mapping
+    from collections.abc import Iterable, Iterator, Mapping, Sequence
     from pathlib import Path
 
 FORMAT_VERSION = 1
@@ -70,6 +74,9 @@ CREATE TABLE IF NOT EXISTS corpus (
     execution INTEGER PRIMARY KEY, new INTEGER NOT NULL, schedule TEXT NOT NULL);
 """
 
+
+SampleValues = Union["Sequence[Any]", np.ndarray]
+"""One execution's entries of one sample name: a list, or an array."""
 
 _CORRUPT = (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error)
 """What reading a missing, truncated or garbled .npz raises."""
@@ -526,17 +533,37 @@ class RunStore:
         return {k: np.concatenate(v) for k, v in sorted(parts.items())}
 
 
-def chunk_arrays(per_execution: Iterable[tuple[int, Mapping[str, np.ndarray]]]
+def chunk_arrays(per_execution: Iterable[tuple[int, Mapping[str, SampleValues]]]
                  ) -> dict[str, np.ndarray]:
-    """Concatenate executions' samples into one chunk (``X`` and ``X@exec``)."""
-    values: dict[str, list[np.ndarray]] = {}
-    owners: dict[str, list[np.ndarray]] = {}
-    for idx, arrays in per_execution:
-        for key, arr in arrays.items():
-            values.setdefault(key, []).append(arr)
-            owners.setdefault(key, []).append(np.full(len(arr), idx, dtype=np.int64))
+    """Concatenate executions' samples into one chunk (``X`` and ``X@exec``).
+
+    Each execution's samples are :func:`~rcu_harness.runtime.metrics.sample_lists`'
+    lists (or :func:`~rcu_harness.runtime.metrics.collect`'s arrays).  A name
+    is in the chunk if some execution has it, its values those executions'
+    in order and ``X@exec`` the index of each value's (each row's, for
+    ``rcu.waiting``) execution; lists become an array once per name, of the
+    name's kind (:func:`~rcu_harness.runtime.metrics.sample_kind`).  No
+    executions: no names.
+    """
+    parts: dict[str, list[SampleValues]] = {}
+    owners: dict[str, list[int]] = {}
+    for idx, samples in per_execution:
+        for key, values in samples.items():
+            got = parts.get(key)
+            if got is None:
+                parts[key] = [values]
+                owners[key] = [idx]
+            else:
+                got.append(values)
+                owners[key].append(idx)
     out: dict[str, np.ndarray] = {}
-    for key in sorted(values):
-        out[key] = np.concatenate(values[key])
-        out[f"{key}@exec"] = np.concatenate(owners[key])
+    for key in sorted(parts):
+        values = parts[key]
+        if any(isinstance(v, np.ndarray) for v in values):
+            out[key] = np.concatenate([v if isinstance(v, np.ndarray)
+                                       else to_array(key, list(v)) for v in values])
+        else:
+            out[key] = to_array(key, list(chain.from_iterable(values)))
+        out[f"{key}@exec"] = np.repeat(np.array(owners[key], dtype=np.int64),
+                                       [len(v) for v in values])
     return out

@@ -10,7 +10,7 @@ import time
 
 from rcu_harness.runner.findings import diagnose, finalize
 from rcu_harness.runner.run import DEFAULT_MAX_STEPS, run_execution
-from rcu_harness.runtime.metrics import collect
+from rcu_harness.runtime.metrics import sample_lists
 from rcu_harness.scenarios import applied
 from rcu_harness.sched.registry import make_strategy
 from rcu_harness.store.runstore import ExecutionRow, FindingRow, RunStore, chunk_arrays
@@ -50,7 +50,7 @@ def record_run(run_dir, plan, *, seed=1, meta=None):
                 sig = _store_finding(store, prog, ex)
         rows.append(ExecutionRow(i, _signed(ex.schedule().seed), ex.step, wall, sig,
                                  dict(ex.counters)))
-        samples.append((i, collect(ex)))
+        samples.append((i, sample_lists(ex)))
         if len(samples) == CHUNK or i == len(plan) - 1:
             store.add_executions(rows)
             first, last = samples[0][0], samples[-1][0]

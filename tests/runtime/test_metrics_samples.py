@@ -1,4 +1,7 @@
-"""RCU samples of an execution, checked by hand and against its own events."""
+"""RCU samples of an execution, checked by hand and against its own events;
+the same arrays as before samples were plain lists."""
+
+import pickle
 
 import numpy as np
 import pytest
@@ -6,11 +9,19 @@ import pytest
 from rcu_harness.kernel import SimStruct
 from rcu_harness.rcu import gp
 from rcu_harness.runner.run import run_execution
-from rcu_harness.runtime.metrics import collect
+from rcu_harness.runtime.metrics import (
+    RCU_SAMPLES,
+    SAMPLE_KINDS,
+    collect,
+    sample_kind,
+    sample_lists,
+    to_array,
+)
 from rcu_harness.scenarios import configure, program
 from rcu_harness.sched.registry import make_strategy
 from rcu_harness.trace.events import EventKind
 from tests.report.programs import controlled
+from tests.runtime.samples_before import collect_before, differences
 
 
 def _run(prog, i=0, seed=7, record=1):
@@ -169,3 +180,63 @@ def test_collect_always_names_the_rcu_samples_even_when_empty():
         assert c[key].size == 0
     assert c["rcu.waiting"].shape == (0, 2)
     assert c["rcu.waiting_peak"].tolist() == [0]
+
+
+def _executions(scenario, strategy, n=4):
+    prog = program(configure(scenario, {}))
+    s = make_strategy(strategy, 5)
+    for i in range(n):
+        s.new_execution(i)
+        yield run_execution(prog, s, i, record=0)
+
+
+@pytest.mark.parametrize("scenario", ["dup_mmap", "rcu_transitions", "mmput_race",
+                                      "page_fault", "stack_expand"])
+@pytest.mark.parametrize("strategy", ["random", "pct"])
+def test_collect_gives_the_arrays_it_gave_before_samples_were_plain_lists(
+        scenario, strategy):
+    for ex in _executions(scenario, strategy):
+        assert differences(collect(ex), collect_before(ex)) == []
+
+
+def test_sample_lists_are_collects_arrays_as_lists():
+    for ex in _executions("rcu_transitions", "random", 2):
+        lists, arrays = sample_lists(ex), collect(ex)
+        assert list(lists) == list(arrays)
+        for key, values in lists.items():
+            if not key.endswith(".ns"):
+                assert arrays[key].tolist() == values
+
+
+def test_every_sample_name_has_the_kind_its_family_gives():
+    kinds = dict(SAMPLE_KINDS)
+    assert sample_kind("span.dup_mmap.store.steps") == kinds["span.<name>.steps"]
+    assert sample_kind("span.reader.walk.ns") == kinds["span.<name>.ns"]
+    assert sample_kind("span.reader.walk.restarts") == kinds["span.<name>.<key>"]
+    assert sample_kind("value.rcu.gp_steps") == kinds["value.<name>"]
+    assert sample_kind("cover.leaf.writer.store.wr_node_store") \
+        == kinds["cover.<level>.<span>.<store>"]
+    for key in RCU_SAMPLES:
+        assert sample_kind(key) == kinds[key]
+    assert to_array("rcu.waiting", []).shape == (0, 2)
+    assert to_array("span.x.restarts", [1, 2]).dtype == np.float64
+    assert to_array("span.x.steps", [1, 2]).dtype == np.int64
+
+
+def test_a_span_counter_named_like_the_spans_own_samples_is_refused():
+    def prog(h):
+        def t():
+            with h.span("walk") as sp:
+                sp.add("ns", 3)
+
+        h.spawn("t", t)
+
+    ex = _run(prog)
+    with pytest.raises(ValueError, match="'ns' would hide"):
+        sample_lists(ex)
+
+
+def test_an_executions_sample_lists_pickle_to_under_half_its_arrays():
+    for ex in _executions("mmput_race", "random", 3):
+        lists = len(pickle.dumps(sample_lists(ex)))
+        assert lists < len(pickle.dumps(collect(ex))) / 2

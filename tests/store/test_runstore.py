@@ -6,6 +6,7 @@ import sqlite3
 import numpy as np
 import pytest
 
+from rcu_harness.runtime.metrics import to_array
 from rcu_harness.store import (
     Batch,
     ExecutionRow,
@@ -137,3 +138,53 @@ def test_a_truncated_sample_chunk_is_a_store_error_naming_the_file(tmp_path):
     path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
     with pytest.raises(StoreError, match=r"c0\.npz is missing or corrupt"):
         store.samples()
+
+
+def test_a_chunk_of_no_executions_has_no_samples():
+    assert chunk_arrays([]) == {}
+
+
+def test_a_name_some_executions_lack_holds_only_the_others_values():
+    chunk = chunk_arrays([(4, {"span.walk.steps": [3, 4], "rcu.pipe": [0]}),
+                          (5, {"rcu.pipe": [1, 1]}),
+                          (6, {"span.walk.steps": [7], "rcu.pipe": []})])
+    assert list(chunk) == ["rcu.pipe", "rcu.pipe@exec",
+                           "span.walk.steps", "span.walk.steps@exec"]
+    assert chunk["span.walk.steps"].tolist() == [3, 4, 7]
+    assert chunk["span.walk.steps@exec"].tolist() == [4, 4, 6]
+    assert chunk["rcu.pipe"].tolist() == [0, 1, 1]
+    assert chunk["rcu.pipe@exec"].tolist() == [4, 5, 5]
+
+
+def test_chunk_arrays_are_of_each_names_kind_whatever_the_python_numbers():
+    chunk = chunk_arrays([(0, {"span.walk.restarts": [1, 0], "value.retval": [0],
+                               "span.walk.steps": [2, 3]})])
+    assert chunk["span.walk.restarts"].dtype == np.float64
+    assert chunk["value.retval"].dtype == np.float64
+    assert chunk["span.walk.steps"].dtype == np.int64
+    assert chunk["span.walk.steps@exec"].dtype == np.int64
+
+
+def test_waiting_rows_stay_rows_and_are_owned_row_by_row():
+    chunk = chunk_arrays([(0, {"rcu.waiting": []}),
+                          (1, {"rcu.waiting": [[3, 1], [5, 0]]}),
+                          (2, {"rcu.waiting": []})])
+    assert chunk["rcu.waiting"].tolist() == [[3, 1], [5, 0]]
+    assert chunk["rcu.waiting@exec"].tolist() == [1, 1]
+    none = chunk_arrays([(0, {"rcu.waiting": []}), (1, {"rcu.waiting": []})])
+    assert none["rcu.waiting"].shape == (0, 2)
+    assert none["rcu.waiting"].dtype == np.int64
+    assert none["rcu.waiting@exec"].shape == (0,)
+
+
+def test_executions_given_as_arrays_make_the_chunk_their_lists_make():
+    lists = [(0, {"rcu.waiting": [[3, 1]], "span.w.restarts": [2]}),
+             (1, {"rcu.waiting": [], "span.w.restarts": [0, 1]})]
+    arrays = [(i, {k: to_array(k, v) for k, v in s.items()}) for i, s in lists]
+    mixed = [lists[0], arrays[1]]
+    want = chunk_arrays(lists)
+    for other in (chunk_arrays(arrays), chunk_arrays(mixed)):
+        assert list(other) == list(want)
+        for key, arr in want.items():
+            assert (other[key].dtype, other[key].shape) == (arr.dtype, arr.shape)
+            assert other[key].tolist() == arr.tolist()
