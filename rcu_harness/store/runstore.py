@@ -40,8 +40,7 @@ import zipfile
 import zlib
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from itertools import chain
-from typing import TYPE_CHECKING, Any, Union
+from typing import TYPE_CHECKING, Any, Union, cast
 
 import numpy as np
 
@@ -561,9 +560,9 @@ def chunk_arrays(per_execution: Iterable[tuple[int, Mapping[str, SampleValues]]]
         values = parts[key]
         if any(isinstance(v, np.ndarray) for v in values):
             out[key] = np.concatenate([v if isinstance(v, np.ndarray)
-                                       else to_array(key, list(v)) for v in values])
+                                       else to_array(key, (v,)) for v in values])
         else:
-            out[key] = to_array(key, list(chain.from_iterable(values)))
+            out[key] = to_array(key, cast("list[Sequence[Any]]", values))
         out[f"{key}@exec"] = np.repeat(np.array(owners[key], dtype=np.int64),
                                        [len(v) for v in values])
     return out

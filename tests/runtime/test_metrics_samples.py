@@ -218,9 +218,9 @@ def test_every_sample_name_has_the_kind_its_family_gives():
         == kinds["cover.<level>.<span>.<store>"]
     for key in RCU_SAMPLES:
         assert sample_kind(key) == kinds[key]
-    assert to_array("rcu.waiting", []).shape == (0, 2)
-    assert to_array("span.x.restarts", [1, 2]).dtype == np.float64
-    assert to_array("span.x.steps", [1, 2]).dtype == np.int64
+    assert to_array("rcu.waiting", ([],)).shape == (0, 2)
+    assert to_array("span.x.restarts", ([1, 2],)).dtype == np.float64
+    assert to_array("span.x.steps", ([1], [2])).tolist() == [1, 2]
 
 
 def test_a_span_counter_named_like_the_spans_own_samples_is_refused():

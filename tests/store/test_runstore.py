@@ -180,7 +180,7 @@ def test_waiting_rows_stay_rows_and_are_owned_row_by_row():
 def test_executions_given_as_arrays_make_the_chunk_their_lists_make():
     lists = [(0, {"rcu.waiting": [[3, 1]], "span.w.restarts": [2]}),
              (1, {"rcu.waiting": [], "span.w.restarts": [0, 1]})]
-    arrays = [(i, {k: to_array(k, v) for k, v in s.items()}) for i, s in lists]
+    arrays = [(i, {k: to_array(k, (v,)) for k, v in s.items()}) for i, s in lists]
     mixed = [lists[0], arrays[1]]
     want = chunk_arrays(lists)
     for other in (chunk_arrays(arrays), chunk_arrays(mixed)):
