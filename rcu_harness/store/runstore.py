@@ -40,7 +40,9 @@ import zipfile
 import zlib
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Union, cast
+from itertools import chain
+from operator import methodcaller
+from typing import TYPE_CHECKING, Any, Union
 
 import numpy as np
 
@@ -532,6 +534,10 @@ class RunStore:
         return {k: np.concatenate(v) for k, v in sorted(parts.items())}
 
 
+_ABSENT: tuple[()] = ()
+"""What an execution without a name contributes to the name's values."""
+
+
 def chunk_arrays(per_execution: Iterable[tuple[int, Mapping[str, SampleValues]]]
                  ) -> dict[str, np.ndarray]:
     """Concatenate executions' samples into one chunk (``X`` and ``X@exec``).
@@ -540,29 +546,26 @@ def chunk_arrays(per_execution: Iterable[tuple[int, Mapping[str, SampleValues]]]
     lists (or :func:`~rcu_harness.runtime.metrics.collect`'s arrays).  A name
     is in the chunk if some execution has it, its values those executions'
     in order and ``X@exec`` the index of each value's (each row's, for
-    ``rcu.waiting``) execution; lists become an array once per name, of the
-    name's kind (:func:`~rcu_harness.runtime.metrics.sample_kind`).  No
-    executions: no names.
+    ``rcu.waiting``) execution.  Lists become one array per name, of the
+    name's kind (:func:`~rcu_harness.runtime.metrics.to_array`), the owners
+    one ``np.repeat``: per execution and name only C loops run (``map``,
+    ``chain``), no bytecode.  No executions: no names.
     """
-    parts: dict[str, list[SampleValues]] = {}
-    owners: dict[str, list[int]] = {}
-    for idx, samples in per_execution:
-        for key, values in samples.items():
-            got = parts.get(key)
-            if got is None:
-                parts[key] = [values]
-                owners[key] = [idx]
-            else:
-                got.append(values)
-                owners[key].append(idx)
+    pairs = list(per_execution)
+    if not pairs:
+        return {}
+    indexes, samples = zip(*pairs, strict=True)
+    owners = np.array(indexes, dtype=np.int64)
+    values = chain.from_iterable(map(methodcaller("values"), samples))
+    lists = np.ndarray not in set(map(type, values))
     out: dict[str, np.ndarray] = {}
-    for key in sorted(parts):
-        values = parts[key]
-        if any(isinstance(v, np.ndarray) for v in values):
-            out[key] = np.concatenate([v if isinstance(v, np.ndarray)
-                                       else to_array(key, (v,)) for v in values])
+    for key in sorted(set().union(*samples)):
+        parts = list(map(methodcaller("get", key, _ABSENT), samples))
+        if lists:
+            out[key] = to_array(key, parts)
         else:
-            out[key] = to_array(key, cast("list[Sequence[Any]]", values))
-        out[f"{key}@exec"] = np.repeat(np.array(owners[key], dtype=np.int64),
-                                       [len(v) for v in values])
+            out[key] = np.concatenate([p if isinstance(p, np.ndarray)
+                                       else to_array(key, (p,))
+                                       for p in parts if p is not _ABSENT])
+        out[f"{key}@exec"] = np.repeat(owners, list(map(len, parts)))
     return out

@@ -188,3 +188,11 @@ def test_executions_given_as_arrays_make_the_chunk_their_lists_make():
         for key, arr in want.items():
             assert (other[key].dtype, other[key].shape) == (arr.dtype, arr.shape)
             assert other[key].tolist() == arr.tolist()
+
+
+def test_arrays_missing_from_some_executions_keep_the_others_dtype():
+    chunk = chunk_arrays([(0, {"a": np.array([1, 2], dtype=np.int32)}),
+                          (1, {"b": np.array([0.5])})])
+    assert chunk["a"].dtype == np.int32
+    assert chunk["a@exec"].tolist() == [0, 0]
+    assert chunk["b@exec"].tolist() == [1]
