@@ -92,8 +92,7 @@ def _cost(got: dict[str, Any]) -> str:
 
 def main() -> None:
     if sys.argv[1:2] == ["--probe"]:
-        tree, scenario, n, chunk = sys.argv[2:6]
-        probe(tree, scenario, int(n), int(chunk))
+        probe(sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5]))
         return
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--before", default="main")
