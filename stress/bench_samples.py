@@ -7,9 +7,11 @@ coordinator makes a chunk of them for the store (``chunk_arrays``).  For
 each default scenario and each tree (``--before`` a git revision or a
 directory, ``--after`` this checkout), in a fresh process under callgrind
 (:func:`stress.benchlib.callgrind`): executions 0..N-1 (``mix``, base seed
-0, calibrated, no events: the speed probe's), not counted; then, counted
-apart, every execution's samples, and the chunks (of ``--chunk``
-executions) made of them.  Prints the instructions per execution of each
+0, calibrated, no events: the speed probe's), not counted, and frozen out
+of the cyclic collector's passes (``gc.freeze()``: a campaign keeps no
+execution alive, and a pass over all N of them would be most of the
+count); then, counted apart, every execution's samples, and the chunks
+(of ``--chunk`` executions) made of them.  Prints the instructions per execution of each
 part and a digest of the chunks (names, dtypes, shapes and values; a
 ``.ns`` name's values are wall clock and left out), which must be the same
 in both trees.
@@ -22,6 +24,7 @@ Usage: python stress/bench_samples.py [--before REV] [--chunk 16]
 from __future__ import annotations
 
 import argparse
+import gc
 import hashlib
 import json
 import sys
@@ -63,6 +66,8 @@ def probe(tree: str, scenario: str, n: int, chunk: int) -> None:
     for i in range(n):
         strategy.new_execution(i)
         executions.append(run_execution(setup, strategy, i, record=0))
+    gc.collect()
+    gc.freeze()  # a block's executions die one by one: no pass walks them
     mark()
     samples = [(i, take(ex)) for i, ex in enumerate(executions)]
     mark()
