@@ -83,8 +83,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from itertools import chain, compress, groupby
-from operator import attrgetter, sub
+from itertools import chain
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -308,36 +307,28 @@ def to_array(key: str, parts: Sequence[Sequence[Any]]) -> np.ndarray:
                        count=n * kind.width).reshape(n, kind.width)
 
 
-_NAME = attrgetter("name")
-_BEGIN_STEP = attrgetter("begin_step")
-_END_STEP = attrgetter("end_step")
-_BEGIN_NS = attrgetter("begin_ns")
-_END_NS = attrgetter("end_ns")
-_EXTRA = attrgetter("extra")
-
-
 def _span_lists(metrics: Metrics, out: Samples) -> None:
-    """The completed spans' samples, by name in sorted order, each name's
-    spans in the order they opened (a stable sort): made per span by C
-    loops (``map``, ``attrgetter``, ``groupby``), not bytecode."""
-    spans = metrics.spans
-    done = list(compress(spans, map((0).__le__, map(_END_STEP, spans))))
-    done.sort(key=_NAME)
-    for name, group in groupby(done, _NAME):
-        named = list(group)
-        out[f"span.{name}.steps"] = list(map(sub, map(_END_STEP, named),
-                                             map(_BEGIN_STEP, named)))
-        out[f"span.{name}.ns"] = list(map(sub, map(_END_NS, named),
-                                          map(_BEGIN_NS, named)))
-        if not any(map(_EXTRA, named)):
+    by_name: dict[str, list[Span]] = {}
+    for span in metrics.spans:
+        if span.end_step >= 0:
+            got = by_name.get(span.name)
+            if got is None:
+                by_name[span.name] = [span]
+            else:
+                got.append(span)
+    for name in sorted(by_name):
+        spans = by_name[name]
+        out[f"span.{name}.steps"] = [s.end_step - s.begin_step for s in spans]
+        out[f"span.{name}.ns"] = [s.end_ns - s.begin_ns for s in spans]
+        keys = {k for s in spans if s.extra for k in s.extra}
+        if not keys:
             continue
-        keys = set(chain.from_iterable(map(_EXTRA, named)))
         if not keys.isdisjoint(RESERVED_EXTRAS):
             raise ValueError(f"span {name!r}: a counter named "
                              f"{sorted(keys.intersection(RESERVED_EXTRAS))[0]!r} "
                              "would hide the span's own samples")
         for key in sorted(keys):
-            out[f"span.{name}.{key}"] = [s.extra.get(key, 0) for s in named]
+            out[f"span.{name}.{key}"] = [s.extra.get(key, 0) for s in spans]
 
 
 def sample_lists(ex: Execution) -> Samples:
@@ -361,7 +352,13 @@ def sample_lists(ex: Execution) -> Samples:
     out["rcu.pipe"] = metrics.pipe
     out["rcu.batch"] = metrics.batch
     out["rcu.retired_age"] = metrics.retired_age
-    for (level, span, store), n in sorted(metrics.cover.items()):
+    cover = []  # Metrics.cover's items, sorted, without the dict
+    for (span, store), counts in metrics.counts.items():
+        for level, n in zip(LEVELS, counts, strict=True):
+            if n:
+                cover.append((level, span, store, n))
+    cover.sort()
+    for level, span, store, n in cover:
         out[f"cover.{level}.{span}.{store}"] = [n]
     return out
 
