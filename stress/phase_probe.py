@@ -7,7 +7,7 @@ Run as ``python stress/phase_probe.py TREE SCENARIO N [--no-gc]``: imports
 warm-up execution, no events), wraps the functions an execution calls
 once (the strategy's ``new_execution``, the checkers' construction, the
 execution's and the harness's constructors, the setup steps of the
-default scenarios, the threads' run, teardown, ``collect()``...) so that
+default scenarios, the threads' run, teardown, ``sample_lists()``...) so that
 each call marks its entry and exit (``getppid()``, where
 :func:`stress.benchlib.callgrind` dumps its counters), runs executions
 0..N-1 and prints one JSON line: the label of every part in order (the
@@ -58,6 +58,7 @@ ONCE = (
     ("rcu_harness.scenarios.populate_cache", "replay_or_build", "setup replay"),
     ("rcu_harness.scenarios.populate_cache", "populate_key", "populate_key"),
     ("rcu_harness.runtime.metrics", "collect", "collect"),
+    ("rcu_harness.runtime.metrics", "sample_lists", "sample_lists"),
     ("rcu_harness.memory.heap", "Heap.check_leaks", "check_leaks"),
 )
 """(module, attribute path, label) of each wrapped function; a missing one
@@ -121,7 +122,9 @@ def probe(tree: str, scenario: str, n: int) -> None:
     marks = Marks()
     install(marks)  # after the warm-up: every mark is one of the counted parts
     run = importlib.import_module("rcu_harness.runner.run").run_execution
-    collect = importlib.import_module("rcu_harness.runtime.metrics").collect
+    metrics = importlib.import_module("rcu_harness.runtime.metrics")
+    # the samples as a block takes them (plain lists since the thirteenth round)
+    collect = getattr(metrics, "sample_lists", None) or metrics.collect
     steps = []
     marks.mark("top")
     for i in range(n):

@@ -131,3 +131,22 @@ def test_the_result_checker_of_a_tree_without_setup_contents_at_once_is_knocked_
     out = subprocess.run([sys.executable, "-c", script, str(older)],
                          capture_output=True, text=True, check=True, cwd=ROOT_DIR)
     assert out.stdout.split() == ["None", "None"]
+
+
+def test_collect_in_a_tree_before_sample_lists_is_knocked_out_by_its_name(
+        tmp_path) -> None:
+    """A tree before the thirteenth round takes its samples with
+    ``collect``: that is what the part replaces there."""
+    older = tmp_path / "older"
+    (older / "rcu_harness" / "runtime").mkdir(parents=True)
+    (older / "rcu_harness" / "__init__.py").write_text("")
+    (older / "rcu_harness" / "runtime" / "__init__.py").write_text("")
+    (older / "rcu_harness" / "runtime" / "metrics.py").write_text(
+        "def collect(ex):\n    return 'collected'\n")
+    script = ("import sys; from stress.knockout import knock; "
+              "sys.path.insert(0, sys.argv[1]); knock('collect'); "
+              "import rcu_harness.runtime.metrics as m; print(m.collect(1))")
+    out = subprocess.run([sys.executable, "-c", script, str(older)],
+                         capture_output=True, text=True, check=True, cwd=ROOT_DIR)
+    assert out.stdout.split() == ["None"]
+    assert [attr for _, _, attr, _ in KNOCKS["collect"]] == ["sample_lists"]
