@@ -40,8 +40,7 @@ import zipfile
 import zlib
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from itertools import chain
-from operator import methodcaller
+from itertools import chain, repeat
 from typing import TYPE_CHECKING, Any, Union
 
 import numpy as np
@@ -548,24 +547,27 @@ def chunk_arrays(per_execution: Iterable[tuple[int, Mapping[str, SampleValues]]]
     in order and ``X@exec`` the index of each value's (each row's, for
     ``rcu.waiting``) execution.  Lists become one array per name, of the
     name's kind (:func:`~rcu_harness.runtime.metrics.to_array`), the owners
-    one ``np.repeat``: per execution and name only C loops run (``map``,
-    ``chain``), no bytecode.  No executions: no names.
+    one ``repeat``: per execution and name only C loops run (``map`` over
+    ``dict.get``, ``chain``), no bytecode.  No executions: no names.
     """
     pairs = list(per_execution)
     if not pairs:
         return {}
-    indexes, samples = zip(*pairs, strict=True)
+    indexes, given = zip(*pairs, strict=True)
+    samples = [s if type(s) is dict else dict(s) for s in given]
     owners = np.array(indexes, dtype=np.int64)
-    values = chain.from_iterable(map(methodcaller("values"), samples))
+    values = chain.from_iterable(map(dict.values, samples))
     lists = np.ndarray not in set(map(type, values))
     out: dict[str, np.ndarray] = {}
+    absent = repeat(_ABSENT)
     for key in sorted(set().union(*samples)):
-        parts = list(map(methodcaller("get", key, _ABSENT), samples))
+        parts = list(map(dict.get, samples, repeat(key), absent))
         if lists:
             out[key] = to_array(key, parts)
         else:
             out[key] = np.concatenate([p if isinstance(p, np.ndarray)
                                        else to_array(key, (p,))
                                        for p in parts if p is not _ABSENT])
-        out[f"{key}@exec"] = np.repeat(owners, list(map(len, parts)))
+        counts = np.fromiter(map(len, parts), np.intp, len(parts))
+        out[f"{key}@exec"] = owners.repeat(counts)
     return out

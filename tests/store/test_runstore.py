@@ -196,3 +196,13 @@ def test_arrays_missing_from_some_executions_keep_the_others_dtype():
     assert chunk["a"].dtype == np.int32
     assert chunk["a@exec"].tolist() == [0, 0]
     assert chunk["b@exec"].tolist() == [1]
+
+
+def test_samples_in_any_mapping_make_the_chunk_a_dict_of_them_makes():
+    from types import MappingProxyType
+
+    samples = {"rcu.pipe": [1, 0], "span.w.steps": [4]}
+    got = chunk_arrays([(3, MappingProxyType(samples))])
+    want = chunk_arrays([(3, samples)])
+    assert list(got) == list(want)
+    assert all(got[k].tolist() == want[k].tolist() for k in want)
