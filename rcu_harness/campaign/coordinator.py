@@ -80,9 +80,9 @@ if TYPE_CHECKING:
     from rcu_harness.campaign.progress import Progress
     from rcu_harness.campaign.worker import UnitResult
     from rcu_harness.runner.block import Diagnosed, ExecutionResult
-    from rcu_harness.runtime.metrics import Samples
     from rcu_harness.sched.rff import CorpusEntry
     from rcu_harness.store.runstore import RunStore
+    from rcu_harness.store.samples import Samples
 
 FLUSH_EXECUTIONS = 1000
 FLUSH_SECONDS = 2.0

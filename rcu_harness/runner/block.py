@@ -69,10 +69,10 @@ if TYPE_CHECKING:
     from rcu_harness.runner.harness import Harness
     from rcu_harness.runtime.execution import Execution
     from rcu_harness.runtime.finding import Violation
-    from rcu_harness.runtime.metrics import Samples
     from rcu_harness.sched.protocol import Strategy
     from rcu_harness.sched.rff import CorpusEntry
     from rcu_harness.sched.schedule import Schedule
+    from rcu_harness.store.samples import Samples
 
 
 

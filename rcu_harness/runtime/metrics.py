@@ -16,7 +16,8 @@ name, which is what the campaign store saves and the reports read.  A block
 takes :func:`sample_lists` instead, the same entries as plain lists, and
 the store makes each name's array once per chunk of executions
 (:func:`~rcu_harness.store.runstore.chunk_arrays`); both make arrays by
-one definition of each name's dtype and shape (:data:`SAMPLE_KINDS`).
+one definition of each name's dtype and shape
+(:data:`rcu_harness.store.samples.SAMPLE_KINDS`).
 Names are stable; a report reads them by these names:
 
 ``span.<name>.steps`` / ``span.<name>.ns``
@@ -83,13 +84,12 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from itertools import chain
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
+from rcu_harness.store.samples import Samples, to_array
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Sequence
+    import numpy as np
 
     from rcu_harness.runtime.execution import Execution
     from rcu_harness.runtime.thread import SimThread
@@ -241,71 +241,12 @@ class Metrics:
             t.rcu_age = age
 
 
-@dataclass(frozen=True, slots=True)
-class SampleKind:
-    """What a sample name holds: the dtype of its array and its shape."""
-
-    dtype: type[np.int64] | type[np.float64]
-    width: int
-    """Values per entry: 1 for a flat array, 2 for ``rcu.waiting``'s
-    ``(n, 2)`` rows (an entry is then one ``[step, count]`` row)."""
-
-
-INT = SampleKind(np.int64, 1)
-FLOAT = SampleKind(np.float64, 1)
-ROWS = SampleKind(np.int64, 2)
-SAMPLE_KINDS: tuple[tuple[str, SampleKind], ...] = (
-    ("span.<name>.steps", INT),
-    ("span.<name>.ns", INT),
-    ("span.<name>.<key>", FLOAT),
-    ("value.<name>", FLOAT),
-    ("rcu.free_delay_steps", INT),
-    ("rcu.waiting", ROWS),
-    ("rcu.waiting_peak", INT),
-    ("rcu.pipe", INT),
-    ("rcu.batch", INT),
-    ("rcu.retired_age", INT),
-    ("cover.<level>.<span>.<store>", INT),
-)
-"""Every sample name of the module docstring with its kind: the one
-definition that :func:`collect` and the store's
-:func:`~rcu_harness.store.runstore.chunk_arrays` both build arrays by
-(through :func:`sample_kind`)."""
 RCU_SAMPLES = ("rcu.free_delay_steps", "rcu.waiting", "rcu.waiting_peak",
                "rcu.pipe", "rcu.batch", "rcu.retired_age")
 """The ``rcu.*`` names, present in every execution's samples (empty when
 nothing happened)."""
 RESERVED_EXTRAS = ("steps", "ns")
 """Span counters that would take the name of a span's own samples."""
-
-Samples = dict[str, list[Any]]
-"""One execution's samples as plain lists (:func:`sample_lists`): what a
-block's :class:`~rcu_harness.runner.block.ExecutionResult` carries, small
-to pickle; numpy arrays are made once per key per chunk."""
-
-
-def sample_kind(key: str) -> SampleKind:
-    """The kind of sample name @key (:data:`SAMPLE_KINDS`)."""
-    if key.startswith("span."):
-        return INT if key.endswith((".steps", ".ns")) else FLOAT
-    if key.startswith("value."):
-        return FLOAT
-    return ROWS if key == "rcu.waiting" else INT
-
-
-def to_array(key: str, parts: Sequence[Sequence[Any]]) -> np.ndarray:
-    """The array of sample name @key holding the entries of @parts (one
-    list of entries per execution, concatenated; an entry is a number, or a
-    ``[step, count]`` row for ``rcu.waiting``): one array made once, of
-    @key's kind (:func:`sample_kind`)."""
-    kind = sample_kind(key)
-    n = sum(map(len, parts))
-    entries: Iterable[Any] = parts[0] if len(parts) == 1 else chain.from_iterable(parts)
-    if kind.width == 1:
-        return np.fromiter(entries, kind.dtype, count=n)
-    return np.fromiter(chain.from_iterable(entries), kind.dtype,
-                       count=n * kind.width).reshape(n, kind.width)
-
 
 def _span_lists(metrics: Metrics, out: Samples) -> None:
     by_name: dict[str, list[Span]] = {}

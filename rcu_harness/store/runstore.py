@@ -45,8 +45,8 @@ from typing import TYPE_CHECKING, Any, Union
 
 import numpy as np
 
-from rcu_harness.runtime.metrics import to_array
 from rcu_harness.store.lock import RunLock
+from rcu_harness.store.samples import to_array
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -546,7 +546,7 @@ def chunk_arrays(per_execution: Iterable[tuple[int, Mapping[str, SampleValues]]]
     is in the chunk if some execution has it, its values those executions'
     in order and ``X@exec`` the index of each value's (each row's, for
     ``rcu.waiting``) execution.  Lists become one array per name, of the
-    name's kind (:func:`~rcu_harness.runtime.metrics.to_array`), the owners
+    name's kind (:func:`~rcu_harness.store.samples.to_array`), the owners
     one ``repeat``: per execution and name only C loops run (``map`` over
     ``dict.get``, ``chain``), no bytecode.  No executions: no names.
     """

@@ -6,7 +6,6 @@ import sqlite3
 import numpy as np
 import pytest
 
-from rcu_harness.runtime.metrics import to_array
 from rcu_harness.store import (
     Batch,
     ExecutionRow,
@@ -16,6 +15,7 @@ from rcu_harness.store import (
     StoreError,
     chunk_arrays,
 )
+from rcu_harness.store.samples import to_array
 
 
 def _row(i, finding=None, seed=7, counters=None):
