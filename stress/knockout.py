@@ -17,16 +17,18 @@ exactly what the part costs.
 Parts: ``none``; ``checker`` (mt_validate()'s checker, ``write_op_done``);
 ``fast-pass`` (its fast pass answering yes: ``tree_is_valid``);
 ``coverage`` (interleaving coverage, ``reader_load``); ``coverage-walks``
-(its walks of the writer's stack: ``_locate`` a constant; in a tree
-before the ninth round ``_walk`` and ``_past_harness``); ``results`` (the
-result checker's ``write_begin``, ``read_end`` and ``initial_contents``,
-setup's contents at once; in a tree before the thirteenth round, which
-stored them through ``write_begin``, the first two); ``gc`` (the cyclic
-collector off); ``collect`` (the samples as a block takes them:
-``sample_lists``, or ``collect`` in a tree before the thirteenth round);
-``checks`` (``checker``, ``coverage``, ``results`` and ``collect`` at
-once, each as in its own part).  ``--young N`` runs the probe with the
-collector's young threshold at N (a campaign's blocks run at
+(its walks of the writer's stack: ``_moved`` replaced by one that starts
+each record over without them, path ``other``, which fits every tree since
+the ninth round; in a tree before it ``_walk`` and ``_past_harness``
+constants); ``results`` (the result checker's ``write_begin``,
+``read_end`` and ``initial_contents``, setup's contents at once; in a
+tree before the thirteenth round, which stored them through
+``write_begin``, the first two); ``gc`` (the cyclic collector off);
+``collect`` (the samples as a block takes them: ``sample_lists``, or
+``collect`` in a tree before the thirteenth round); ``checks``
+(``checker``, ``coverage``, ``results`` and ``collect`` at once, each as
+in its own part).  ``--young N`` runs the probe with the collector's
+young threshold at N (a campaign's blocks run at
 ``rcu_harness.runner.collector.YOUNG``).
 """
 
@@ -62,6 +64,29 @@ def _true(*_args: Any, **_kwargs: Any) -> bool:
     return True
 
 
+def _moved_without_walks(metrics: Any, w: Any, top: Any, i: int) -> None:
+    """``coverage._moved`` with no look at the writer's stack: each record
+    started over with write path ``other`` (the record layout of every tree
+    since the ninth round of issue 17)."""
+    coverage = sys.modules["rcu_harness.memory.coverage"]
+    span = w.spans[-1].name if w.spans else "write"
+    rec = w.cover
+    if rec is not None:
+        rec[0] = top if top is not None else coverage._NO_FRAME
+        rec[2] = None
+        if rec[3] == "other" and span == rec[4]:
+            rec[1][i] += 1
+            return
+        rec[3] = "other"
+        rec[4] = span
+        rec[1] = counts = coverage._pair_counts(metrics, span, "other")
+    else:
+        counts = coverage._pair_counts(metrics, span, "other")
+        w.cover = [top if top is not None else coverage._NO_FRAME, counts, None,
+                   "other", span]
+    counts[i] += 1
+
+
 KNOCKS: dict[str, list[tuple[str, str, str, Any]]] = {
     "none": [],
     "checker": [("rcu_harness.checks.validate", "MtValidateCheck", "write_op_done",
@@ -69,8 +94,7 @@ KNOCKS: dict[str, list[tuple[str, str, str, Any]]] = {
     "fast-pass": [("rcu_harness.checks.validate", "", "tree_is_valid", _true)],
     "coverage": [(name, "", "reader_load", _noop) for name in _READERS],
     "coverage-walks": [
-        ("rcu_harness.memory.coverage", "", "_locate",
-         lambda _top, _inner, _path: (None, "other"))],
+        ("rcu_harness.memory.coverage", "", "_moved", _moved_without_walks)],
     "results": [("rcu_harness.checks.results", "ResultCheck", name, _noop)
                 for name in ("write_begin", "read_end", "initial_contents")],
     "gc": [],
@@ -86,9 +110,10 @@ OLDER: dict[str, list[tuple[str, str, str, Any]]] = {
     "collect": [("rcu_harness.runtime.metrics", "", "collect", _noop)],
 }
 """The same parts in an older tree (before the ninth round of issue 17 the
-coverage's two walks apart; before the thirteenth the result checker
-without ``initial_contents`` and ``collect`` per execution), patched when
-the tree lacks a function of :data:`KNOCKS`' patches."""
+coverage's two walks apart, no ``_moved``; before the thirteenth the
+result checker without ``initial_contents`` and ``collect`` per
+execution), patched when the tree lacks a function of :data:`KNOCKS`'
+patches."""
 COMPOSITE: dict[str, tuple[str, ...]] = {
     "checks": ("checker", "coverage", "results", "collect"),
 }

@@ -173,16 +173,27 @@ def _walk(frame: FrameType | None) -> str:
     harness's own frames (the scheduling point, the port) and the model's,
     and stops at the first other frame: scenario code, which no model
     function encloses."""
+    if frame is None:
+        return "other"
+    try:  # _kind(code), inline
+        kind = _kinds[id(frame.f_code)]
+    except KeyError:
+        kind = _kind(frame.f_code)
+    return _walk_on(frame, kind)
+
+
+_CAP = range(_MAX_FRAMES)
+"""A walk's frames, at most (a range object, made once: its loop counts
+in C)."""
+
+
+def _walk_on(frame: FrameType, kind: tuple[int, str]) -> str:
+    """:func:`_walk` from @frame, whose classification @kind is known."""
     phase = ""
-    n = 0
     kinds = _kinds
     model = _MODEL_KIND
     harness = _HARNESS_KIND
-    while frame is not None and n < _MAX_FRAMES:
-        try:  # _kind(code), inline
-            kind = kinds[id(frame.f_code)]
-        except KeyError:
-            kind = _kind(frame.f_code)
+    for _ in _CAP:
         if kind is not model and kind is not harness:
             k = kind[0]
             if k == _OTHER:
@@ -193,33 +204,15 @@ def _walk(frame: FrameType | None) -> str:
                 return _entry_store_type(frame)
             if not phase:  # a phase
                 phase = kind[1]
-        frame = frame.f_back
-        n += 1
-    return phase or "other"
-
-
-def _locate(top: FrameType | None, inner: object, path: str,
-            ) -> tuple[FrameType | None, str]:
-    """The innermost frame of @top's stack that is not the harness's own
-    (the scheduling point, the port), i.e. the writer's innermost model
-    frame, and its write path: @path if that frame is @inner (the writer
-    is still inside the same model call: the record holds the frame, so its
-    identity cannot be reused, and only the frames from there outward
-    decide the path), else :func:`_walk`'s from it."""
-    kinds = _kinds
-    harness = _HARNESS_KIND
-    frame = top
-    while frame is not None:
+        back = frame.f_back
+        if back is None:
+            break
+        frame = back
         try:  # _kind(code), inline
             kind = kinds[id(frame.f_code)]
         except KeyError:
             kind = _kind(frame.f_code)
-        if kind is not harness:
-            break
-        frame = frame.f_back
-    if frame is inner:
-        return frame, path
-    return frame, _walk(frame)
+    return phase or "other"
 
 
 def reader_load(metrics: Metrics, t: SimThread, node: Any, lock: Any) -> None:
@@ -262,18 +255,64 @@ def reader_load(metrics: Metrics, t: SimThread, node: Any, lock: Any) -> None:
 def _moved(metrics: Metrics, w: SimThread, top: FrameType | None, i: int) -> None:
     """Writer @w ran since its record was started (or has none, or no
     frame): start the record over at its state now and count the load of
-    level index @i.  Its write path comes from :func:`_locate` (the record's
-    if the writer is still inside the same model call), its span is read
-    now, and its counts are those of its (span, write path) in
-    ``metrics.counts``, shared by every record of that pair; a writer
-    without a frame (not started, finished, or an OS thread of the thread
-    driver) starts over at every load."""
+    level index @i.  Its write path comes from its innermost frame that is
+    not the harness's own (the scheduling point, the port), i.e. its
+    innermost model frame: the record's path if that is the record's
+    innermost model frame (the writer is still inside the same model call:
+    the record holds the frame, so its identity cannot be reused, and only
+    the frames from there outward decide the path), else :func:`_walk`'s
+    from it.  Its span is read now, and its counts are those of its (span,
+    write path) in ``metrics.counts``, shared by every record of that
+    pair; a writer without a frame (not started, finished, or an OS thread
+    of the thread driver) starts over at every load."""
     rec = w.cover
     span = w.spans[-1].name if w.spans else "write"
+    inner: FrameType | None = top
+    kind = _OTHER_KIND
+    kinds = _kinds
+    harness = _HARNESS_KIND
+    while inner is not None:  # past the harness's own frames
+        try:  # _kind(code), inline
+            kind = kinds[id(inner.f_code)]
+        except KeyError:
+            kind = _kind(inner.f_code)
+        if kind is not harness:
+            break
+        inner = inner.f_back
     if rec is not None:
-        inner, path = _locate(top, rec[2], rec[3])
+        if inner is rec[2]:
+            path = rec[3]
+        elif inner is None:
+            rec[2] = None
+            path = "other"
+        else:  # _walk_on(inner, kind), inline
+            rec[2] = frame = inner
+            path = phase = ""
+            model = _MODEL_KIND
+            for _ in _CAP:
+                if kind is not model and kind is not harness:
+                    k = kind[0]
+                    if k == _OTHER:
+                        break
+                    if k == _STORE:
+                        path = kind[1]
+                        break
+                    if k == _ENTRY:
+                        path = _entry_store_type(frame)
+                        break
+                    if not phase:  # a phase
+                        phase = kind[1]
+                back = frame.f_back
+                if back is None:
+                    break
+                frame = back
+                try:  # _kind(code), inline
+                    kind = kinds[id(frame.f_code)]
+                except KeyError:
+                    kind = _kind(frame.f_code)
+            if not path:
+                path = phase or "other"
         rec[0] = top if top is not None else _NO_FRAME
-        rec[2] = inner
         if path == rec[3] and span == rec[4]:  # the same pair: the same counts
             rec[1][i] += 1
             return
@@ -281,7 +320,7 @@ def _moved(metrics: Metrics, w: SimThread, top: FrameType | None, i: int) -> Non
         rec[4] = span
         rec[1] = counts = _pair_counts(metrics, span, path)
     else:
-        inner, path = _locate(top, _NO_FRAME, "")
+        path = _walk_on(inner, kind) if inner is not None else "other"
         counts = _pair_counts(metrics, span, path)
         # Whole before it is published: under the thread driver another OS
         # thread may read w.cover at any bytecode.

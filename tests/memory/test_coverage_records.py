@@ -30,6 +30,7 @@ class PerLoad:
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch, every: int = 0) -> None:
         self.pairs: dict[int, dict[tuple[str, str, str], int]] = {}
+        self.kept: list[Any] = []
         self.every = every
         self.loads = 0
         self.checked = 0
@@ -37,7 +38,10 @@ class PerLoad:
             monkeypatch.setattr(module, "reader_load", self.load)
 
     def load(self, metrics: Any, t: Any, node: Any, lock: Any) -> None:
-        pairs = self.pairs.setdefault(id(metrics), {})
+        pairs = self.pairs.get(id(metrics))
+        if pairs is None:  # keyed by id: the metrics kept, so no other takes it
+            pairs = self.pairs[id(metrics)] = {}
+            self.kept.append(metrics)
         writers = metrics.writers.get(lock)
         if writers and t.tid > 0:
             self.loads += 1
@@ -162,3 +166,140 @@ def test_a_writer_s_record_is_whole_whenever_another_thread_can_read_it():
     assert seen == ["no record", "no record",  # not out before its counts
                     [1, 0, 0, 0], [1, 0, 0, 0]]  # whole while the next is made
     assert writer.cover[1] == [1, 0, 0, 0]
+
+
+_CLASSES: dict[Any, tuple[int, str]] = {}
+
+
+def _class_of(code: Any) -> tuple[int, str]:
+    known = _CLASSES.get(code)
+    if known is None:
+        known = _CLASSES[code] = coverage._classify(code)
+    return known
+
+
+def reference_path(w: Any) -> str:
+    """A writer's write path by its definition, from its suspended stack,
+    written apart from the coverage's own walks (its classification of a
+    code object is the one thing shared): past the harness's frames on
+    top, then outward from its innermost model frame, at most
+    ``_MAX_FRAMES`` frames: the first store path or mas_wr_store_entry()'s
+    store type, else the first phase, else ``other``; a frame of scenario
+    code stops the walk."""
+    frame = w.glet.gr_frame if w.glet is not None else None
+    while frame is not None and _class_of(frame.f_code)[0] == coverage._HARNESS:
+        frame = frame.f_back
+    phase = ""
+    for _ in range(coverage._MAX_FRAMES):
+        if frame is None:
+            break
+        kind, label = _class_of(frame.f_code)
+        if kind == coverage._OTHER:
+            break
+        if kind == coverage._STORE:
+            return label
+        if kind == coverage._ENTRY:
+            return coverage._entry_store_type(frame)
+        if kind == coverage._PHASE and not phase:
+            phase = label
+        frame = frame.f_back
+    return phase or "other"
+
+
+class Reference:
+    """Every interleaved load counted on its own with :func:`reference_path`,
+    beside the counting under test, as ``metrics.counts`` would hold it:
+    (span, write path) -> loads per level."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.counts: dict[int, dict[tuple[str, str], list[int]]] = {}
+        self.kept: list[Any] = []  # so that no other metrics takes an id
+        self.loads = 0
+        for module in _CALLERS:
+            monkeypatch.setattr(module, "reader_load", self.load)
+
+    def load(self, metrics: Any, t: Any, node: Any, lock: Any) -> None:
+        counts = self.counts.get(id(metrics))
+        if counts is None:
+            counts = self.counts[id(metrics)] = {}
+            self.kept.append(metrics)
+        writers = metrics.writers.get(lock)
+        if writers and t.tid > 0:
+            self.loads += 1
+            level = "ma_root" if node is None else node_level(node)
+            for w in writers:
+                span = w.spans[-1].name if w.spans else "write"
+                per_level = counts.setdefault((span, reference_path(w)), [0, 0, 0, 0])
+                per_level[("ma_root", "root", "internal", "leaf").index(level)] += 1
+        coverage.reader_load(metrics, t, node, lock)
+
+    def check(self, scenario: str, strategy: str, executions: int,
+              mutant: str | None = None) -> list[dict[str, int]]:
+        """Run @executions of @scenario; each one's ``metrics.counts`` and
+        ``cover.*`` samples must be the reference's.  Returns the samples."""
+        cfg = configure(scenario, mutant=mutant)
+        setup = program(cfg)
+        samples = []
+        with applied(cfg.mutant, cfg.fixes):
+            s = make_strategy(strategy, 0, **calibrate(setup, strategy, 0))
+            for i in range(executions):
+                s.new_execution(i)
+                ex = run_execution(setup, s, i, record=0)
+                expected = self.counts.get(id(ex.metrics), {})
+                assert ex.metrics.counts == expected, (scenario, strategy, i)
+                got = _samples(ex)
+                assert got == {f"cover.{level}.{span}.{path}": n
+                               for (span, path), per_level in expected.items()
+                               for level, n in zip(
+                                   ("ma_root", "root", "internal", "leaf"),
+                                   per_level, strict=True) if n}
+                samples.append(got)
+        return samples
+
+
+_SCENARIOS = ["dup_mmap", "rcu_transitions", "mmput_race", "page_fault",
+              "stack_expand", "tree_destroy"]
+
+
+@pytest.mark.parametrize("scenario", _SCENARIOS)
+@pytest.mark.parametrize("strategy", ["random", "pct", "aimed-data", "mix"])
+def test_records_count_what_the_definition_counts_load_by_load(
+        monkeypatch, scenario, strategy):
+    reference = Reference(monkeypatch)
+    reference.check(scenario, strategy, 3)
+    if scenario not in ("dup_mmap", "page_fault"):  # no lockless reader of a
+        assert reference.loads > 20                 # tree being written there
+
+
+@pytest.mark.parametrize("mutant", ["publish-before-fill", "in-place-write-in-rcu"])
+def test_a_mutant_that_replaces_store_paths_counts_what_the_definition_counts(
+        monkeypatch, mutant):
+    """publish-before-fill replaces mas_wr_node_store() by a variant named
+    ``mas_wr_node_store_publish_early`` (mutants.py: ``fn_<suffix>``), whose
+    loads count as ``wr_node_store`` (the only mas_wr_node_store() it
+    runs); in-place-write-in-rcu rebuilds mas_wr_store_type() and
+    mas_wr_slot_store() from their code objects, and makes appends reach
+    RCU mode."""
+    reference = Reference(monkeypatch)
+    samples = reference.check(MUTANTS[mutant].scenarios[0], "random", 6, mutant)
+    paths = {key.rsplit(".", 1)[1] for got in samples for key in got}
+    assert {"publish-before-fill": "wr_node_store",
+            "in-place-write-in-rcu": "wr_append"}[mutant] in paths
+
+
+def test_a_record_kept_past_its_writer_s_moves_is_caught(monkeypatch):
+    """The check fails on a seeded bug: records that, once started, never
+    start over (a stale write path and inner frame)."""
+    moved = coverage._moved
+
+    def stale(metrics: Any, w: Any, top: Any, i: int) -> None:
+        if w.cover is None:
+            moved(metrics, w, top, i)
+        else:
+            w.cover[0] = top
+            w.cover[1][i] += 1
+
+    monkeypatch.setattr(coverage, "_moved", stale)
+    reference = Reference(monkeypatch)
+    with pytest.raises(AssertionError):
+        reference.check("rcu_transitions", "random", 3)

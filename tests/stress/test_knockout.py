@@ -67,8 +67,9 @@ def _probe(part: str) -> dict[str, object]:
 
 
 @pytest.mark.timeout(300)
-def test_knocking_out_the_coverage_leaves_the_schedules_as_they_were() -> None:
-    none, knocked = _probe("none"), _probe("coverage")
+@pytest.mark.parametrize("part", ["coverage", "coverage-walks"])
+def test_knocking_out_the_coverage_leaves_the_schedules_as_they_were(part) -> None:
+    none, knocked = _probe("none"), _probe(part)
     assert none["steps"] == knocked["steps"] > 0
     assert none["schedules"] == knocked["schedules"]
 
