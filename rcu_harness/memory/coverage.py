@@ -35,13 +35,19 @@ that stops at the first store path or at the first scenario frame.  Code
 objects are classified once.  Measured with callgrind
 (``stress/knockout.py``, the speed probe's executions, ninth round of
 issue 17): an interleaved load costs about 1.8 k instructions, a record
-started over about 13 k, most of it the walk (the frames it reads are made
-into frame objects); in ``rcu_transitions``, where a quarter of the reader
-loads are interleaved with a write (about 300 an execution, 120 records
-started over, 85 walks), the counting is 7.3% of an execution (9.5%
-counting each load on its own), in ``mmput_race`` 6.8% (8.7%), in
-``dup_mmap`` nothing measurable; a program with no ``h.writing()`` pays
-one truth test per load.
+started over about 13 k, most of it the walk; in ``rcu_transitions``,
+where a quarter of the reader loads are interleaved with a write (about
+300 an execution, 120 records started over, 85 walks of 4.5 frames), the
+counting is 7.3% of an execution (9.5% counting each load on its own), in
+``mmput_race`` 6.8% (8.7%), in ``dup_mmap`` nothing measurable; a program
+with no ``h.writing()`` pays one truth test per load.  A walk's cost is
+Python's, about 1.5 k instructions a frame (``f_code``, ``id()``, a
+dictionary probe, ``f_back``), not the frames made into objects (under a
+tenth of it); since the thirteenth round a record starts over in one function
+(:func:`_moved`), 6.9% and 6.9%.  A memo of the walks (a frame's
+outcome kept while it lives) met a kept frame after 1.6 frames instead
+of 4.5, but cost as much as it saved or more (docs/performance.md,
+*Thirteenth round*).
 
 Not modelled: which *words* of a node the two threads touched (a pair says
 only that the load happened during the write, on the same tree).
