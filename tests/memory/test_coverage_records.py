@@ -267,8 +267,8 @@ def test_records_count_what_the_definition_counts_load_by_load(
         monkeypatch, scenario, strategy):
     reference = Reference(monkeypatch)
     reference.check(scenario, strategy, 3)
-    if scenario not in ("dup_mmap", "page_fault"):  # no lockless reader of a
-        assert reference.loads > 20                 # tree being written there
+    if scenario != "dup_mmap":  # its 2021 fork writes the child's tree only
+        assert reference.loads > 10
 
 
 @pytest.mark.parametrize("mutant", ["publish-before-fill", "in-place-write-in-rcu"])
@@ -301,5 +301,5 @@ def test_a_record_kept_past_its_writer_s_moves_is_caught(monkeypatch):
 
     monkeypatch.setattr(coverage, "_moved", stale)
     reference = Reference(monkeypatch)
-    with pytest.raises(AssertionError):
+    with pytest.raises(AssertionError, match="rcu_transitions"):
         reference.check("rcu_transitions", "random", 3)
