@@ -119,6 +119,10 @@ LEVELS = ("ma_root", "root", "internal", "leaf")
 in the order of :attr:`Metrics.counts`' lists."""
 
 
+RESERVED_EXTRAS = ("steps", "ns")
+"""Span counters that would take the name of a span's own samples."""
+
+
 @dataclass(slots=True)
 class Span:
     """One timed stretch of a thread's work."""
@@ -134,7 +138,11 @@ class Span:
     """The thread's reader_restart counter when the span opened."""
 
     def add(self, key: str, value: float = 1) -> None:
-        """Add @value to this span's counter @key."""
+        """Add @value to this span's counter @key (not ``steps`` or ``ns``:
+        the span's own samples have those names)."""
+        if key in RESERVED_EXTRAS:
+            raise ValueError(f"span {self.name!r}: a counter named {key!r} "
+                             "would hide the span's own samples")
         self.extra[key] = self.extra.get(key, 0) + value
 
 
@@ -245,8 +253,6 @@ RCU_SAMPLES = ("rcu.free_delay_steps", "rcu.waiting", "rcu.waiting_peak",
                "rcu.pipe", "rcu.batch", "rcu.retired_age")
 """The ``rcu.*`` names, present in every execution's samples (empty when
 nothing happened)."""
-RESERVED_EXTRAS = ("steps", "ns")
-"""Span counters that would take the name of a span's own samples."""
 
 def _span_lists(metrics: Metrics, out: Samples) -> None:
     by_name: dict[str, list[Span]] = {}
@@ -262,12 +268,6 @@ def _span_lists(metrics: Metrics, out: Samples) -> None:
         out[f"span.{name}.steps"] = [s.end_step - s.begin_step for s in spans]
         out[f"span.{name}.ns"] = [s.end_ns - s.begin_ns for s in spans]
         keys = {k for s in spans if s.extra for k in s.extra}
-        if not keys:
-            continue
-        if not keys.isdisjoint(RESERVED_EXTRAS):
-            raise ValueError(f"span {name!r}: a counter named "
-                             f"{sorted(keys.intersection(RESERVED_EXTRAS))[0]!r} "
-                             "would hide the span's own samples")
         for key in sorted(keys):
             out[f"span.{name}.{key}"] = [s.extra.get(key, 0) for s in spans]
 
