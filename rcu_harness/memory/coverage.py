@@ -291,33 +291,9 @@ def _moved(metrics: Metrics, w: SimThread, top: FrameType | None, i: int) -> Non
         elif inner is None:
             rec[2] = None
             path = "other"
-        else:  # _walk_on(inner, kind), inline
-            rec[2] = frame = inner
-            path = phase = ""
-            model = _MODEL_KIND
-            for _ in _CAP:
-                if kind is not model and kind is not harness:
-                    k = kind[0]
-                    if k == _OTHER:
-                        break
-                    if k == _STORE:
-                        path = kind[1]
-                        break
-                    if k == _ENTRY:
-                        path = _entry_store_type(frame)
-                        break
-                    if not phase:  # a phase
-                        phase = kind[1]
-                back = frame.f_back
-                if back is None:
-                    break
-                frame = back
-                try:  # _kind(code), inline
-                    kind = kinds[id(frame.f_code)]
-                except KeyError:
-                    kind = _kind(frame.f_code)
-            if not path:
-                path = phase or "other"
+        else:
+            rec[2] = inner
+            path = _walk_on(inner, kind)
         rec[0] = top if top is not None else _NO_FRAME
         if path == rec[3] and span == rec[4]:  # the same pair: the same counts
             rec[1][i] += 1
