@@ -21,6 +21,24 @@ from rcu_harness.sched.registry import make_strategy
 _CALLERS = (node_words, maple_node, maple_port)
 
 
+def _own(table: dict[int, Any], kept: list[Any], metrics: Any) -> Any:
+    """@metrics' entry of @table, keyed by id: @kept holds the metrics, so
+    that no other metrics takes its id."""
+    got = table.get(id(metrics))
+    if got is None:
+        got = table[id(metrics)] = {}
+        kept.append(metrics)
+    return got
+
+
+def _interleaved(metrics: Any, t: Any, node: Any, lock: Any) -> tuple[Any, str]:
+    """The writers of the tree @lock guards if @t's load of @node is
+    interleaved with their writes (else none), and the load's level."""
+    writers = metrics.writers.get(lock) if t.tid > 0 else None
+    level = "ma_root" if node is None else node_level(node) if writers else ""
+    return writers, level
+
+
 class PerLoad:
     """The coverage as first defined: at every interleaved load, the
     reader's level, each writer's innermost span and its write path walked
@@ -38,14 +56,10 @@ class PerLoad:
             monkeypatch.setattr(module, "reader_load", self.load)
 
     def load(self, metrics: Any, t: Any, node: Any, lock: Any) -> None:
-        pairs = self.pairs.get(id(metrics))
-        if pairs is None:  # keyed by id: the metrics kept, so no other takes it
-            pairs = self.pairs[id(metrics)] = {}
-            self.kept.append(metrics)
-        writers = metrics.writers.get(lock)
-        if writers and t.tid > 0:
+        pairs = _own(self.pairs, self.kept, metrics)
+        writers, level = _interleaved(metrics, t, node, lock)
+        if writers:
             self.loads += 1
-            level = "ma_root" if node is None else node_level(node)
             for w in writers:
                 key = (level, w.spans[-1].name if w.spans else "write", write_path(w))
                 pairs[key] = pairs.get(key, 0) + 1
@@ -219,14 +233,10 @@ class Reference:
             monkeypatch.setattr(module, "reader_load", self.load)
 
     def load(self, metrics: Any, t: Any, node: Any, lock: Any) -> None:
-        counts = self.counts.get(id(metrics))
-        if counts is None:
-            counts = self.counts[id(metrics)] = {}
-            self.kept.append(metrics)
-        writers = metrics.writers.get(lock)
-        if writers and t.tid > 0:
+        counts = _own(self.counts, self.kept, metrics)
+        writers, level = _interleaved(metrics, t, node, lock)
+        if writers:
             self.loads += 1
-            level = "ma_root" if node is None else node_level(node)
             for w in writers:
                 span = w.spans[-1].name if w.spans else "write"
                 per_level = counts.setdefault((span, reference_path(w)), [0, 0, 0, 0])
