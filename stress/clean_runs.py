@@ -4,7 +4,7 @@ Usage (normally through ``python stress/scoreboard.py --clean ...``):
   python stress/clean_runs.py [--executions 100000] [--chunk 2000] [--jobs 2]
       [--strategy random] [--seed 0] [--scenarios a,b]
       [--designs 2021,modern]
-      [--estimate 1000] [--memory-model lkmm] [--write]
+      [--estimate 1000] [--memory-model lkmm] [--fresh] [--write]
 
 Every scenario runs without a mutant, in each design, for executions
 0..N-1 of one campaign (base seed --seed, default strategy random).  The
@@ -14,7 +14,9 @@ i, so the split is exact (pct's ``steps`` is calibrated once per scenario,
 in the parent, and handed to every chunk).  Each finished chunk is saved
 at once to reports/runs/clean-<strategy>-seed<seed>.json: a killed run
 resumes where it stopped, and a later invocation with a larger
---executions only runs the missing chunks.  Chunks are handed out round
+--executions only runs the missing chunks; the chunks are kept whatever
+tree ran them, so after changing the model or the harness, --fresh starts
+the campaign over (the state file removed first).  Chunks are handed out round
 robin over the scenarios, so a run stopped early has covered each of them
 about equally (the report says exactly how many executions each got).
 --estimate K times K executions per scenario and design, prints the
@@ -265,7 +267,8 @@ def report(args: argparse.Namespace, configs: list[tuple[str, str]],
         "Execution i's schedule depends only on the base seed and i, so the "
         "chunks split the campaign exactly; the state file "
         f"`reports/runs/{path.name}` keeps each "
-        "finished chunk, and rerunning the command runs only what is missing.",
+        "finished chunk, and rerunning the command runs only what is missing "
+        "(`--fresh` starts over).",
         ""])
 
 
@@ -327,6 +330,9 @@ def _main(argv: list[str]) -> None:
     p.add_argument("--threaded-seconds", type=float, default=0.0,
                    help="also run each configuration on OS threads this long")
     p.add_argument("--memory-model", default="sc", choices=("sc", "lkmm"))
+    p.add_argument("--fresh", action="store_true",
+                   help="start over: remove the campaign's state file first "
+                        "(its chunks may be of another tree)")
     p.add_argument("--write", action="store_true")
     args = p.parse_args(argv)
     configs = [(s, d) for s in args.scenarios.split(",") if s
@@ -334,6 +340,8 @@ def _main(argv: list[str]) -> None:
     if args.estimate:
         estimate(args, configs)
         return
+    if args.fresh:
+        state_path(args.strategy, args.seed, args.memory_model).unlink(missing_ok=True)
     wall = run(args, configs)
     text = report(args, configs, wall)
     print(text)
