@@ -286,19 +286,8 @@ class _Walk:
             # key can stand for the inputs.
             try:
                 last = slots[-1]
-                if meta is None:
-                    meta_key = None
-                elif type(meta) is MapleMetadata and type(meta.end) is int \
-                        and type(meta.gap) is int:
-                    meta_key = (meta.end, meta.gap)
-                else:
-                    meta_key = _word_key(meta)
-                if last is None:
-                    last_key = None
-                elif type(last) is not MapleMetadata:  # an entry, a child
-                    last_key = _OTHER
-                else:
-                    last_key = _word_key(last)
+                meta_key = None if meta is None else _word_key(meta)
+                last_key = None if last is None else _word_key(last)
                 if alloc and gaps is not None:
                     key = (t, mn, type(mn), mx, type(mx), alloc, meta_key, last_key,
                            tuple(pivots), tuple(gaps),
