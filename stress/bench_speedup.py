@@ -30,6 +30,17 @@ same executions and points in both trees, steadier than the difference of
 the two runs, which a collector pass moves); and whether every run of both
 trees made the same schedules (the probe's digests of the run of 1 and of
 the longer run).
+``--cycles K``: as ``--callgrind K``'s longer run (1+K executions,
+``mmput_race`` at least 30), with callgrind simulating the caches and
+branch predictors: for the counted executions of each tree their
+instructions and KCachegrind's cycle estimate
+(:func:`stress.benchlib.estimated_cycles`: instructions plus 10 per
+first-level miss and mispredicted branch, 100 per last-level miss), per
+execution and per scheduling point beside a bare round trip estimated the
+same way.  Instructions are what the speed work cut; the estimate says how
+much of that a core's stalls give back (docs/performance.md, *Instructions
+against CPU time*).
+
 ``mmput_race`` counts at least 30 executions (runs of 1 and
 ``max(1+K, 30)``, :data:`MIN_COUNTED`): its executions are short (about
 500 points, 7 M instructions each), so five of them (``K`` = 4, about
@@ -41,7 +52,7 @@ speed round, reports/BENCHMARKS.md); dup_mmap's and rcu_transitions'
 executions are four to five times longer and need no more.
 
 Usage: python stress/bench_speedup.py [--before 572b98a] [--reps 5]
-       [--callgrind 4] [--strategy mix] [--write reports/BENCHMARKS.md]
+       [--callgrind 4 | --cycles 8] [--strategy mix] [--write reports/BENCHMARKS.md]
 """
 
 from __future__ import annotations
@@ -59,6 +70,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from stress.benchlib import (
     before_after_parser,
     callgrind,
+    callgrind_events,
+    estimated_cycles,
     export,
     machine,
     write_section,
@@ -70,6 +83,8 @@ ROUNDTRIPS = 20_000
 """stress/speed_probe.py's ROUNDTRIPS (``--count``)."""
 HEADING = "## Executions per second, before and after (stress/bench_speedup.py)"
 CG_HEADING = "## Instructions per execution, before and after (stress/bench_speedup.py)"
+CY_HEADING = ("## Instructions and estimated cycles per execution, before and after "
+              "(stress/bench_speedup.py --cycles)")
 SCENARIOS = {"dup_mmap": 40, "rcu_transitions": 40, "mmput_race": 150}
 """Executions per probe run (about the same CPU time each)."""
 MIN_COUNTED = {"mmput_race": 30}
@@ -171,9 +186,54 @@ def counting(trees: dict[str, Path], k: int, strategy: str = "mix") -> list[str]
     return rows
 
 
+def simulated(tree: Path, scenario: str, n: int, strategy: str = "mix",
+              ) -> tuple[dict[str, int], dict[str, int], int, str]:
+    """One probe run of @n executions with the caches and branch predictors
+    simulated: the events of its executions, those of its bare round trips,
+    their scheduling points, the digest of their schedules."""
+    parts, out = callgrind_events([str(PROBE), str(tree), scenario, str(n),
+                                   "--count", "--strategy", strategy])
+    result = json.loads(out.strip().splitlines()[-1])
+    return parts[1], parts[3], int(result["steps"]), str(result["schedules"])
+
+
+def cycling(trees: dict[str, Path], k: int, strategy: str = "mix") -> list[str]:
+    """``--cycles``' rows: per scenario, each tree's counted executions by
+    instructions and by estimated cycles."""
+    rows = []
+    for scenario in SCENARIOS:
+        n = counted(scenario, k)
+        ir: dict[str, float] = {}
+        cest: dict[str, float] = {}
+        point: dict[str, str] = {}
+        digests: set[str] = set()
+        for name, tree in trees.items():
+            runs, bare, steps, digest = simulated(tree, scenario, n, strategy)
+            digests.add(digest)
+            ir[name], cest[name] = runs["Ir"] / n, estimated_cycles(runs) / n
+            by_ir = (runs["Ir"] / steps) / (bare["Ir"] / ROUNDTRIPS)
+            by_cest = (estimated_cycles(runs) / steps) / (
+                estimated_cycles(bare) / ROUNDTRIPS)
+            point[name] = f"{by_ir:.2f}x ({by_cest:.2f}x)"
+            print(f"{scenario} {name}: {ir[name] / 1e6:.1f} M instructions, "
+                  f"{cest[name] / 1e6:.1f} M estimated cycles, per point "
+                  f"{point[name]}", file=sys.stderr)
+        before, after = list(trees)
+        rows.append(
+            f"| {scenario} ({n} executions) | {ir[before] / 1e6:.1f} M "
+            f"| {ir[after] / 1e6:.1f} M | **{ir[before] / ir[after]:.2f}x** "
+            f"| {cest[before] / 1e6:.1f} M ({cest[before] / ir[before]:.2f}) "
+            f"| {cest[after] / 1e6:.1f} M ({cest[after] / ir[after]:.2f}) "
+            f"| **{cest[before] / cest[after]:.2f}x** | {point[before]} "
+            f"| {point[after]} | {'yes' if len(digests) == 1 else 'NO'} |")
+    return rows
+
+
 def main() -> None:
     parser = before_after_parser(5, "the executions per probe run")
-    parser.add_argument("--callgrind", type=int, default=0, metavar="K")
+    modes = parser.add_mutually_exclusive_group()
+    modes.add_argument("--callgrind", type=int, default=0, metavar="K")
+    modes.add_argument("--cycles", type=int, default=0, metavar="K")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         trees = {"before": export(args.before, Path(tmp)),
@@ -191,6 +251,20 @@ def main() -> None:
                 "per bare round trip | after | same schedules |",
                 "|---|---|---|---|---|---|---|---|", *rows, ""])
             heading = CG_HEADING
+        elif args.cycles:
+            rows = cycling(trees, args.cycles, args.strategy)
+            text = "\n".join([
+                CY_HEADING, "", f"Command: `{command.strip()}`; before = "
+                f"`{args.before}`, after = {after}; the counted executions of "
+                f"one run per tree, caches and branch predictors simulated. "
+                f"{args.note}".rstrip(), "", *machine(), "",
+                "| scenario | before (instructions per execution) | after | "
+                "speed-up | before (estimated cycles per execution; per "
+                "instruction) | after | speed-up | before: per point / per bare "
+                "round trip, instructions (estimated cycles) | after | same "
+                "schedules |",
+                "|---|---|---|---|---|---|---|---|---|---|", *rows, ""])
+            heading = CY_HEADING
         else:
             rows, notes = timing(trees, args.reps, args.scale, args.strategy)
             text = "\n".join([

@@ -58,3 +58,48 @@ def test_the_counted_executions_speed_up_and_differing_schedules_show(monkeypatc
 def test_a_larger_k_counts_more_than_the_minimum():
     assert bench_speedup.counted("mmput_race", 40) == 41
     assert bench_speedup.counted("dup_mmap", 4) == 5
+
+
+def _events(ir: int, misses: int) -> dict[str, int]:
+    """A part's events: @ir instructions, @misses first-level data misses."""
+    return {"Ir": ir, "I1mr": 0, "D1mr": misses, "D1mw": 0, "ILmr": 0,
+            "DLmr": 0, "DLmw": 0, "Bc": 0, "Bcm": 0, "Bi": 0, "Bim": 0}
+
+
+def test_cycles_mode_reports_instructions_and_estimated_cycles_apart(monkeypatch):
+    """Fewer instructions with more stalls per instruction: the instructions'
+    speed-up is larger than the estimated cycles', and a point's ratio to the
+    bare round trip is given both ways."""
+    runs = []
+
+    def fake(tree, scenario, n, strategy="mix"):
+        runs.append((tree.name, scenario, n))
+        if tree.name == "b":  # 4x the instructions, 1 miss per 100
+            executions = _events(n * 40_000_000, n * 400_000)
+        else:  # 1 miss per 20: each instruction stalls more
+            executions = _events(n * 10_000_000, n * 500_000)
+        bare = _events(20_000 * 4_000, 0)
+        return executions, bare, n * 1_000, f"digest-{scenario}"
+
+    monkeypatch.setattr(bench_speedup, "simulated", fake)
+    rows = bench_speedup.cycling({"before": Path("/b"), "after": Path("/a")}, 8)
+    assert sorted(runs) == sorted(
+        (tree, scenario, 30 if scenario == "mmput_race" else 9)
+        for tree in "ba" for scenario in bench_speedup.SCENARIOS)
+    dup = rows[0].split(" | ")
+    # instructions 40 M -> 10 M: 4x; cycles 44 M -> 15 M: 2.93x
+    assert dup[1:4] == ["40.0 M", "10.0 M", "**4.00x**"]
+    assert dup[4:7] == ["44.0 M (1.10)", "15.0 M (1.50)", "**2.93x**"]
+    # after: 10,000 instructions a point, 15,000 estimated cycles, bare 4,000
+    assert dup[8] == "2.50x (3.75x)"
+    assert rows[0].endswith("| yes |")
+
+
+def test_cycles_mode_says_no_when_the_trees_made_other_schedules(monkeypatch):
+    def fake(tree, scenario, n, strategy="mix"):
+        return (_events(n, 0), _events(20_000, 0), n,
+                f"{tree.name}-{scenario}" if scenario == "mmput_race" else "same")
+
+    monkeypatch.setattr(bench_speedup, "simulated", fake)
+    rows = bench_speedup.cycling({"before": Path("/b"), "after": Path("/a")}, 8)
+    assert [row.endswith("| yes |") for row in rows] == [True, True, False]

@@ -19,8 +19,12 @@ from stress.benchlib import (
     Interrupted,
     _held,
     _on_signal,
+    callgrind_events,
+    estimated_cycles,
     export,
     interruptible,
+    parse_totals,
+    valgrind_missing,
     write_section,
 )
 
@@ -151,3 +155,32 @@ def test_a_second_signal_while_the_stop_line_is_printed_is_not_a_traceback(
 def test_export_of_an_unknown_revision_is_a_one_line_error(tmp_path):
     with pytest.raises(SystemExit, match="neither a directory nor a git revision"):
         export("no-such-revision-xyz", tmp_path)
+
+
+def test_the_cycle_estimate_is_kcachegrinds() -> None:
+    """CEst = Ir + 10 Bm + 10 L1m + 100 LLm, each event where it belongs."""
+    events = {"Ir": 1_000_000, "Dr": 7, "Dw": 7, "I1mr": 1, "D1mr": 2,
+              "D1mw": 3, "ILmr": 4, "DLmr": 5, "DLmw": 6, "Bc": 7, "Bcm": 8,
+              "Bi": 9, "Bim": 10}
+    assert estimated_cycles(events) == (1_000_000 + 10 * (8 + 10)
+                                        + 10 * (1 + 2 + 3) + 100 * (4 + 5 + 6))
+
+
+def test_a_callgrind_file_is_read_by_its_event_names() -> None:
+    text = "version: 1\nevents: Ir Bcm\nfn=(1) f\n3 5 1\ntotals: 12 3\n"
+    assert parse_totals(text) == {"Ir": 12, "Bcm": 3}
+    with pytest.raises(SystemExit, match="events or totals"):
+        parse_totals("events: Ir\n")
+
+
+@pytest.mark.skipif(valgrind_missing() is not None, reason="valgrind is not installed")
+def test_a_simulated_run_gives_each_parts_events() -> None:
+    """A real callgrind run with the caches and branches simulated: the part
+    before the mark and the part after it, each with instructions, misses
+    and mispredictions, and the program's own output."""
+    parts, out = callgrind_events(["-S", "-c", "import os; os.getppid(); print(7)"])
+    assert out == "7\n"
+    assert len(parts) == 2
+    for part in parts:
+        assert min(part["Ir"], part["D1mr"], part["Bcm"]) > 0
+        assert estimated_cycles(part) > part["Ir"]
