@@ -210,10 +210,10 @@ def cycling(trees: dict[str, Path], k: int, strategy: str = "mix") -> list[str]:
         for name, tree in trees.items():
             runs, bare, steps, digest = simulated(tree, scenario, n, strategy)
             digests.add(digest)
-            ir[name], cest[name] = runs["Ir"] / n, estimated_cycles(runs) / n
+            cycles = estimated_cycles(runs)
+            ir[name], cest[name] = runs["Ir"] / n, cycles / n
             by_ir = (runs["Ir"] / steps) / (bare["Ir"] / ROUNDTRIPS)
-            by_cest = (estimated_cycles(runs) / steps) / (
-                estimated_cycles(bare) / ROUNDTRIPS)
+            by_cest = (cycles / steps) / (estimated_cycles(bare) / ROUNDTRIPS)
             point[name] = f"{by_ir:.2f}x ({by_cest:.2f}x)"
             print(f"{scenario} {name}: {ir[name] / 1e6:.1f} M instructions, "
                   f"{cest[name] / 1e6:.1f} M estimated cycles, per point "
@@ -235,6 +235,8 @@ def main() -> None:
     modes.add_argument("--callgrind", type=int, default=0, metavar="K")
     modes.add_argument("--cycles", type=int, default=0, metavar="K")
     args = parser.parse_args()
+    if min(args.callgrind, args.cycles) < 0:
+        parser.error("--callgrind and --cycles take a count of executions >= 0")
     with tempfile.TemporaryDirectory() as tmp:
         trees = {"before": export(args.before, Path(tmp)),
                  "after": export(args.after, Path(tmp))}

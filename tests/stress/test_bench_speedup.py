@@ -7,6 +7,8 @@ checked is which runs the mode asks for and how it divides them.
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 from stress import bench_speedup
@@ -103,3 +105,13 @@ def test_cycles_mode_says_no_when_the_trees_made_other_schedules(monkeypatch):
     monkeypatch.setattr(bench_speedup, "simulated", fake)
     rows = bench_speedup.cycling({"before": Path("/b"), "after": Path("/a")}, 8)
     assert [row.endswith("| yes |") for row in rows] == [True, True, False]
+
+
+def test_a_negative_count_is_a_usage_error_not_a_traceback():
+    script = Path(bench_speedup.__file__)
+    done = subprocess.run([sys.executable, str(script), "--cycles", "-2"],
+                          capture_output=True, text=True, check=False)
+    assert done.returncode == 2
+    assert "Traceback" not in done.stderr
+    assert done.stderr.strip().splitlines()[-1].endswith(
+        "--callgrind and --cycles take a count of executions >= 0")
